@@ -1,0 +1,3 @@
+module github.com/inferpi/inferpi
+
+go 1.26
