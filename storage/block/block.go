@@ -77,3 +77,34 @@ func (f *File) ReadBlocks(lba uint64, dst []byte) error {
 	}
 	return err
 }
+
+// Window is a Device that views count sectors of another device starting at
+// sector start: a partition. Reads outside the window fail before they reach the
+// underlying device, so a corrupt file system inside a partition cannot read
+// its neighbours.
+type Window struct {
+	dev          Device
+	start, count uint64
+}
+
+// NewWindow returns the view of count sectors of dev starting at start, or an
+// error if that range does not lie inside dev.
+func NewWindow(dev Device, start, count uint64) (*Window, error) {
+	if start > dev.Blocks() || count > dev.Blocks()-start {
+		return nil, fmt.Errorf("%w: window of sectors %d+%d on a device of %d", ErrOutOfRange, start, count, dev.Blocks())
+	}
+	return &Window{dev: dev, start: start, count: count}, nil
+}
+
+func (w *Window) BlockSize() int { return w.dev.BlockSize() }
+func (w *Window) Blocks() uint64 { return w.count }
+
+// Start is the window's first sector on the underlying device.
+func (w *Window) Start() uint64 { return w.start }
+
+func (w *Window) ReadBlocks(lba uint64, dst []byte) error {
+	if err := CheckRead(w, lba, len(dst)); err != nil {
+		return err
+	}
+	return w.dev.ReadBlocks(w.start+lba, dst)
+}
