@@ -132,6 +132,9 @@ func (f *FS) chain(name string, start uint32, want int64) ([]run, error) {
 			return nil, chainError(name, "cluster chain reaches a free cluster (cluster %d points to %d)", c, next)
 		}
 		if n+1 == limit {
+			if err := checkLoop(name, runs); err != nil {
+				return nil, err
+			}
 			return nil, chainError(name, "directory is longer than %d bytes (%d clusters): its cluster chain loops or is corrupt", maxDirBytes, limit)
 		}
 		c = next

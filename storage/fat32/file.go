@@ -54,7 +54,16 @@ func (f *FS) lookup(op, name string) (dirEntry, error) {
 		return e, nil
 	}
 	parts := strings.Split(name, "/")
+	// A corrupt directory entry can point back at an ancestor; refusing that keeps
+	// fs.WalkDir from descending forever.
+	ancestors := map[uint32]bool{}
 	for i, p := range parts {
+		if e.isDir() {
+			if ancestors[e.cluster] {
+				return dirEntry{}, pathError(op, name, errorf("%w: directory %s is its own ancestor (cluster %d)", ErrCorrupt, strings.Join(parts[:i], "/"), e.cluster))
+			}
+			ancestors[e.cluster] = true
+		}
 		sofar := strings.Join(parts[:i], "/")
 		if !e.isDir() {
 			return dirEntry{}, pathError(op, name, errors.Join(fs.ErrNotExist, errorf("%s is a file, %w", sofar, ErrNotDirectory)))
