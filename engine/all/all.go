@@ -6,11 +6,14 @@ import (
 	"errors"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/gpt"
 )
 
 // Engines in detection order. The Llama engine has no magic number (llama2.c files
 // start with their config), so it must stay last: it claims whatever the others do not.
-var Engines = []engine.Engine{}
+var Engines = []engine.Engine{
+	gpt.Engine{}, // nanochat GPT: magic "NCHT"
+}
 
 // ErrNoEngine is returned when no engine recognises a model file.
 var ErrNoEngine = errors.New("model.bin: no engine recognises this file")

@@ -1,0 +1,146 @@
+// Package gpt runs nanochat's GPT (github.com/karpathy/nanochat, nanochat/gpt.py)
+// from a model.bin exported by `inferpi convert nanochat`: norm after the
+// embedding, smear, resid and x0 lambdas, value embeddings with gates, rotary
+// embeddings, QK-norm, GQA, sliding-window attention, ReLU² MLP, backout, and a
+// softcapped lm_head; chat in nanochat's format with its calculator tool.
+//
+// The code reads like llama2.c's run.c: Header is the config, Weights are views
+// into the file, RunState is allocated once per session, and forward runs one
+// token. Facts are from nanochat at commit 92d63d4e (gpt.py, engine.py,
+// tokenizer.py, scripts/chat_cli.py).
+package gpt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/tokenizer/bpe"
+)
+
+// Engine is the GPT engine; it claims files starting with the magic "NCHT".
+type Engine struct{}
+
+// Name implements engine.Engine.
+func (Engine) Name() string { return "GPT" }
+
+// Detect implements engine.Engine.
+func (Engine) Detect(head []byte) bool { return bytes.HasPrefix(head, []byte(Magic)) }
+
+// Load implements engine.Engine.
+func (Engine) Load(files engine.Files) (engine.Model, error) { return Load(files) }
+
+// Model is a loaded nanochat model with its tokenizer.
+type Model struct {
+	h    *Header
+	w    *Weights
+	rope rope
+	tok  *bpe.Tokenizer
+	ids  specialIDs
+}
+
+// specialIDs are nanochat's special tokens (tokenizer.py SPECIAL_TOKENS).
+type specialIDs struct {
+	bos, userStart, userEnd, assistantStart, assistantEnd int
+	pythonStart, pythonEnd, outputStart, outputEnd        int
+}
+
+// Load reads model.bin and tokenizer.bin. Errors name the file and the problem.
+func Load(files engine.Files) (*Model, error) {
+	h, err := ParseHeader(files.Model)
+	if err != nil {
+		return nil, fmt.Errorf("model.bin: %w", err)
+	}
+	w, err := loadWeights(h, files.Model)
+	if err != nil {
+		return nil, fmt.Errorf("model.bin: %w", err)
+	}
+	if files.Tokenizer == nil {
+		return nil, errors.New("tokenizer.bin: missing (a GPT model needs the tokenizer.bin written beside its model.bin)")
+	}
+	tok, err := bpe.Parse(files.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	if tok.VocabSize() != h.VocabSize {
+		return nil, fmt.Errorf("tokenizer.bin: %d tokens, but model.bin has a vocabulary of %d: they do not belong together", tok.VocabSize(), h.VocabSize)
+	}
+	m := &Model{h: h, w: w, rope: newRope(h), tok: tok}
+	for _, s := range []struct {
+		text string
+		id   *int
+	}{
+		{"<|bos|>", &m.ids.bos}, {"<|user_start|>", &m.ids.userStart}, {"<|user_end|>", &m.ids.userEnd},
+		{"<|assistant_start|>", &m.ids.assistantStart}, {"<|assistant_end|>", &m.ids.assistantEnd},
+		{"<|python_start|>", &m.ids.pythonStart}, {"<|python_end|>", &m.ids.pythonEnd},
+		{"<|output_start|>", &m.ids.outputStart}, {"<|output_end|>", &m.ids.outputEnd},
+	} {
+		id, ok := tok.SpecialID(s.text)
+		if !ok {
+			return nil, fmt.Errorf("tokenizer.bin: no special token %s, which nanochat's chat format needs", s.text)
+		}
+		*s.id = id
+	}
+	return m, nil
+}
+
+// Header returns the model's configuration.
+func (m *Model) Header() *Header { return m.h }
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *bpe.Tokenizer { return m.tok }
+
+// Info implements engine.Model.
+func (m *Model) Info() engine.Info {
+	h := m.h
+	specs, _, _ := h.Layout()
+	var params int64
+	for _, s := range specs {
+		params += int64(s.Rows) * int64(s.Cols)
+	}
+	var veLayers []string
+	for i, ve := range h.ValueEmbeds {
+		if ve {
+			veLayers = append(veLayers, fmt.Sprint(i))
+		}
+	}
+	windows := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(h.Windows)), ","), "[]")
+	enc := h.MatrixEnc.String()
+	if h.EmbedEnc != h.MatrixEnc {
+		enc += " (embeddings " + h.EmbedEnc.String() + ")"
+	}
+	backout := "none"
+	if h.BackoutLayer >= 0 {
+		backout = fmt.Sprint(h.BackoutLayer)
+	}
+	return engine.Info{
+		Engine: "GPT",
+		Config: fmt.Sprintf("dim=%d layers=%d heads=%d kv_heads=%d head_dim=%d hidden=%d vocab=%d seq_len=%d",
+			h.NEmbd, h.NLayer, h.NHead, h.NKVHead, h.HeadDim, h.MLPHidden, h.VocabSize, h.SeqLen),
+		Params:              params,
+		Encoding:            enc,
+		ContextSize:         h.SeqLen,
+		VocabSize:           h.VocabSize,
+		WeightBytesPerToken: m.w.matrixBytes(),
+		Template:            "nanochat",
+		Details: []engine.KV{
+			{Key: "format", Value: fmt.Sprintf("%s version %d", Magic, Version)},
+			{Key: "padded vocab (checkpoint rows)", Value: fmt.Sprint(h.PaddedVocab)},
+			{Key: "attention windows", Value: windows},
+			{Key: "value embeddings on layers", Value: strings.Join(veLayers, ",")},
+			{Key: "gate channels (ve, smear)", Value: fmt.Sprintf("%d, %d", h.VEGateChannels, h.SmearChannels)},
+			{Key: "backout layer", Value: backout},
+			{Key: "rope base", Value: fmt.Sprint(h.RopeBase)},
+			{Key: "qk scale", Value: fmt.Sprint(h.QKScale)},
+			{Key: "logit softcap", Value: fmt.Sprint(h.Softcap)},
+			{Key: "tokenizer", Value: fmt.Sprintf("byte-level BPE, %d merges + %d special tokens", m.tok.NumMergeable(), len(m.tok.Specials()))},
+		},
+	}
+}
+
+// NewSession implements engine.Model.
+func (m *Model) NewSession(opts engine.Options) (engine.Session, error) {
+	return m.newSession(opts), nil
+}

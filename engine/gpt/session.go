@@ -1,0 +1,255 @@
+package gpt
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/sample"
+)
+
+// Session is one conversation. Its KV cache is kept between turns, so a turn
+// feeds only the tokens that are new; feeding tokens one at a time, with the
+// smear carried from the previous token, gives exactly the full-sequence forward
+// (which nanochat's own chunked prefill at position > 0 would not: it skips the
+// smear of a chunk's first token).
+//
+// Chat follows nanochat's scripts/chat_cli.py and engine.py:
+//
+//	<|bos|> <|user_start|> text <|user_end|> <|assistant_start|> reply <|assistant_end|> <|user_start|> ...
+//
+// A reply ends at <|assistant_end|> or <|bos|>; when it ends otherwise (token limit,
+// cancel, or on <|bos|>), <|assistant_end|> is appended before the next user turn.
+// The calculator tool runs between <|python_start|> and <|python_end|>.
+//
+// Completion feeds <|bos|> and the text on the first turn (just the text later)
+// and continues it with no tool; it stops only at <|bos|>, the start of another
+// document, as llama2.c's run.c does.
+type Session struct {
+	m    *Model
+	opts engine.Options
+	st   *RunState
+	pos  int   // positions filled in the KV cache
+	seq  []int // every token of the conversation fed so far
+	// pending are conversation tokens not yet fed: the last token of the last
+	// reply (it only needs the cache when the next turn starts).
+	pending []int
+	// ready says st.logits are the untouched logits after the last fed token.
+	ready bool
+
+	sampler    *sample.Sampler
+	samplerFor engine.Sampling
+
+	// onLogits, when set (by tests), sees the logits of every generated token
+	// before sampling, including steps whose token the calculator forces.
+	onLogits func(logits []float32)
+}
+
+func (m *Model) newSession(opts engine.Options) *Session {
+	return &Session{m: m, opts: opts, st: newRunState(m.h)}
+}
+
+// Options implements engine.Session.
+func (s *Session) Options() *engine.Options { return &s.opts }
+
+// Used implements engine.Session.
+func (s *Session) Used() int { return s.pos }
+
+// Reset implements engine.Session: the cache is reused from position 0.
+func (s *Session) Reset() {
+	s.pos = 0
+	s.seq = s.seq[:0]
+	s.pending = nil
+	s.ready = false
+	s.st.hasPrev = false
+}
+
+// last is the conversation's last token (fed or pending), or -1.
+func (s *Session) last() int {
+	if n := len(s.pending); n > 0 {
+		return s.pending[n-1]
+	}
+	if n := len(s.seq); n > 0 {
+		return s.seq[n-1]
+	}
+	return -1
+}
+
+// prompt builds the tokens this turn adds to the conversation.
+func (s *Session) prompt(input string) []int {
+	ids := s.m.ids
+	empty := s.last() < 0
+	var p []int
+	if s.opts.Mode == engine.Completion {
+		if empty {
+			p = append(p, ids.bos)
+		}
+		return s.m.tok.Encode(p, input)
+	}
+	if empty {
+		p = append(p, ids.bos)
+	} else if s.last() != ids.assistantEnd {
+		p = append(p, ids.assistantEnd)
+	}
+	p = append(p, ids.userStart)
+	p = s.m.tok.Encode(p, input)
+	return append(p, ids.userEnd, ids.assistantStart)
+}
+
+// Turn implements engine.Session.
+func (s *Session) Turn(ctx context.Context, input string, emit func(piece string)) (engine.Reply, error) {
+	chat := s.opts.Mode == engine.Chat
+	if chat {
+		input = strings.TrimSpace(input) // chat_cli.py strips what the user types
+	}
+	prompt := s.prompt(input)
+	reply := engine.Reply{PromptIDs: prompt}
+	feed := append(append([]int(nil), s.pending...), prompt...)
+	if s.pos+len(feed) > s.m.h.SeqLen {
+		reply.Stop = engine.StopContextFull
+		return reply, nil
+	}
+
+	// Prefill. A cancel here rolls the conversation back to before the turn.
+	start := time.Now()
+	savedPos, savedSeq, savedHasPrev := s.pos, len(s.seq), s.st.hasPrev
+	savedPrev := append([]float32(nil), s.st.prevEmbed...)
+	logits := s.st.logits
+	if len(feed) == 0 && !s.ready {
+		// Only a completion with no new text after a reply that sampled nothing.
+		reply.Stop = engine.StopEnd
+		return reply, nil
+	}
+	for _, tok := range feed {
+		if ctx.Err() != nil {
+			if s.pos != savedPos {
+				s.ready = false // the logits are those of a rolled-back token
+			}
+			s.pos, s.seq, s.st.hasPrev = savedPos, s.seq[:savedSeq], savedHasPrev
+			copy(s.st.prevEmbed, savedPrev)
+			reply.Stop = engine.StopCanceled
+			reply.PromptTime = time.Since(start)
+			return reply, nil
+		}
+		logits = s.feed(tok)
+	}
+	s.pending = nil
+	reply.PromptTime = time.Since(start)
+
+	// Generate.
+	start = time.Now()
+	sampler := s.samplerNow()
+	dec := s.m.tok.NewDecoder()
+	var text strings.Builder
+	out := func(piece string) {
+		if piece != "" {
+			text.WriteString(piece)
+			if emit != nil {
+				emit(piece)
+			}
+		}
+	}
+	ids := s.m.ids
+	var calc calculatorState
+	for {
+		if ctx.Err() != nil {
+			reply.Stop = engine.StopCanceled
+			break
+		}
+		if s.onLogits != nil {
+			s.onLogits(logits)
+		}
+		tok, forced := calc.next()
+		if !forced {
+			tok = sampler.Next(logits, s.seq) // may change logits in place
+			s.ready = false
+		}
+		reply.IDs = append(reply.IDs, tok)
+		// The reply's last token is not fed now: it waits in pending for the next
+		// turn, which may never come.
+		if tok == ids.bos || (chat && tok == ids.assistantEnd) {
+			s.pending, reply.Stop = []int{tok}, engine.StopEnd
+			break
+		}
+		if chat {
+			calc.observe(s.m, tok)
+		}
+		out(dec.Add(tok))
+		if n := s.opts.MaxTokens; n > 0 && len(reply.IDs) >= n {
+			s.pending, reply.Stop = []int{tok}, engine.StopMaxTokens
+			break
+		}
+		if s.pos >= s.m.h.SeqLen {
+			s.pending, reply.Stop = []int{tok}, engine.StopContextFull
+			break
+		}
+		if ctx.Err() != nil {
+			s.pending, reply.Stop = []int{tok}, engine.StopCanceled
+			break
+		}
+		logits = s.feed(tok)
+	}
+	out(dec.Flush())
+	reply.Text = text.String()
+	reply.GenTime = time.Since(start)
+	return reply, nil
+}
+
+// feed runs one token at the next position and records it.
+func (s *Session) feed(tok int) []float32 {
+	logits := s.m.forward(s.st, tok, s.pos)
+	s.ready = true
+	s.pos++
+	s.seq = append(s.seq, tok)
+	return logits
+}
+
+// samplerNow returns a sampler for the current settings, keeping its random
+// state across turns while the settings stay the same.
+func (s *Session) samplerNow() *sample.Sampler {
+	if s.sampler == nil || s.samplerFor != s.opts.Sampling {
+		s.sampler = sample.New(s.opts.Sampling)
+		s.samplerFor = s.opts.Sampling
+	}
+	return s.sampler
+}
+
+// calculatorState is nanochat engine.py's tool state machine for one reply.
+type calculatorState struct {
+	inPython bool
+	expr     []int // tokens between <|python_start|> and <|python_end|>
+	forced   []int // tokens to feed instead of sampling
+}
+
+// next returns the next forced token, if any.
+func (c *calculatorState) next() (int, bool) {
+	if len(c.forced) == 0 {
+		return 0, false
+	}
+	tok := c.forced[0]
+	c.forced = c.forced[1:]
+	return tok, true
+}
+
+// observe follows a token of the reply; after <|python_end|> it evaluates the
+// expression and queues <|output_start|> result <|output_end|>.
+func (c *calculatorState) observe(m *Model, tok int) {
+	ids := m.ids
+	switch {
+	case tok == ids.pythonStart:
+		c.inPython, c.expr = true, c.expr[:0]
+	case tok == ids.pythonEnd && c.inPython:
+		c.inPython = false
+		if len(c.expr) > 0 {
+			if result, ok := Calculate(m.tok.Decode(c.expr)); ok {
+				c.forced = append(c.forced, ids.outputStart)
+				c.forced = m.tok.Encode(c.forced, result)
+				c.forced = append(c.forced, ids.outputEnd)
+			}
+		}
+		c.expr = c.expr[:0]
+	case c.inPython:
+		c.expr = append(c.expr, tok)
+	}
+}
