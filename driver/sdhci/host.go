@@ -1,0 +1,320 @@
+// Package sdhci drives a standard SD host controller (SDHCI 3.00) and the SD card
+// in it, and exposes the card as a block.Device.
+//
+// On the Raspberry Pi 4 the SD slot is on EMMC2 (0xFE340000); QEMU's raspi4b
+// attaches `-drive if=sd` to the controller at 0xFE300000 instead (platform-facts
+// B5). Both are SDHCI, so the firmware probes both with FindCard.
+//
+// Data moves by PIO through the buffer data port, not SDMA/ADMA: PIO needs no DMA
+// addresses (no bus-address translation, no cache maintenance, no buffer that
+// must stay put), and QEMU's generic-sdhci supports it fully. The cost is
+// throughput: the CPU copies every word, which on a Pi 4 caps reads near the
+// 50 MHz 4-bit bus rate (about 20-25 MB/s) and keeps one core busy while loading.
+//
+// All register access is 32-bit through reg.Bank (the Pi's controllers need it);
+// timeouts use time.Now and time.Sleep.
+package sdhci
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/inferpi/inferpi/driver/reg"
+)
+
+// Controller addresses on the BCM2711 (ARM physical, low-peripheral mode).
+const (
+	BCM2711EMMC2 = 0xFE340000 // the SD card slot on a real Pi 4 (bcm2711-facts 1.2)
+	BCM2711EMMC  = 0xFE300000 // Arasan SDHCI; QEMU raspi4b's SD card (platform-facts B5)
+)
+
+// Config describes one controller.
+type Config struct {
+	// Name is used in messages, e.g. "emmc2".
+	Name string
+	// BaseClock is the controller's base clock in Hz (mailbox clock id 12 for
+	// EMMC2, 1 for EMMC). 0 uses the value in the capabilities register.
+	BaseClock uint32
+	// CommandTimeout bounds one command (default 100 ms); DataTimeout one data
+	// block (default 500 ms); InitTimeout the card's power-up (ACMD41; default 1 s,
+	// as the SD spec allows).
+	CommandTimeout, DataTimeout, InitTimeout time.Duration
+	// IgnoreCardDetect skips the card-inserted check, for boards whose card-detect
+	// line is not wired to the controller.
+	IgnoreCardDetect bool
+}
+
+// Host is one SD host controller and the card in it.
+type Host struct {
+	bank    reg.Bank
+	cfg     Config
+	version int // host controller spec version (0 = 1.00, 2 = 3.00)
+	base    uint32
+	card    Card
+	ready   bool
+
+	maxBlocksPerRead int // 65535 (the block count register); smaller in tests
+}
+
+// Card describes an initialised card.
+type Card struct {
+	HighCapacity bool   // SDHC/SDXC: block addressing; otherwise SDSC: byte addressing
+	Blocks       uint64 // 512-byte blocks
+	BusWidth     int    // 1 or 4
+	ClockHz      uint32 // the SD clock actually set
+	HighSpeed    bool
+	RCA          uint16
+	Manufacturer byte
+	Product      string // the CID product name, e.g. "SD16G"
+	SCR          [8]byte
+}
+
+func (c Card) String() string {
+	kind := "SDSC"
+	if c.HighCapacity {
+		kind = "SDHC/SDXC"
+	}
+	speed := "default speed"
+	if c.HighSpeed {
+		speed = "high speed"
+	}
+	return fmt.Sprintf("%s card %q, %d MB, %d-bit bus at %d kHz (%s)", kind, c.Product, c.Blocks*512/1e6, c.BusWidth, c.ClockHz/1000, speed)
+}
+
+// ErrNoCard is wrapped when no card is inserted or none answers.
+var ErrNoCard = errors.New("no SD card")
+
+// New returns a driver for the controller whose registers are bank. Nothing is
+// touched until Init.
+func New(bank reg.Bank, cfg Config) *Host {
+	if cfg.Name == "" {
+		cfg.Name = "sdhci"
+	}
+	if cfg.CommandTimeout == 0 {
+		cfg.CommandTimeout = 100 * time.Millisecond
+	}
+	if cfg.DataTimeout == 0 {
+		cfg.DataTimeout = 500 * time.Millisecond
+	}
+	if cfg.InitTimeout == 0 {
+		cfg.InitTimeout = time.Second
+	}
+	return &Host{bank: bank, cfg: cfg, maxBlocksPerRead: 0xFFFF}
+}
+
+// errorf prefixes messages with the controller's name.
+func (h *Host) errorf(format string, args ...any) error {
+	return fmt.Errorf("sdhci %s: "+format, append([]any{h.cfg.Name}, args...)...)
+}
+
+// CardPresent reports whether the controller sees a card in the slot (present
+// state "card inserted"). It is meaningful once the controller is powered, but
+// cheap enough to call first when deciding which controller to initialise.
+func (h *Host) CardPresent() bool {
+	return h.bank.Read32(regPresentState)&psCardInserted != 0
+}
+
+// Card returns what Init learnt about the card.
+func (h *Host) Card() Card { return h.card }
+
+// waitFor polls until cond holds or timeout passes. It spins first (a data block
+// is ready within microseconds at 25-50 MHz) and then sleeps briefly between
+// polls, so a slow card does not hog the core.
+func (h *Host) waitFor(timeout time.Duration, cond func() bool) bool {
+	start := time.Now()
+	for i := 0; ; i++ {
+		if cond() {
+			return true
+		}
+		if time.Since(start) > timeout {
+			return cond()
+		}
+		if i > 1000 {
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
+}
+
+// resetController does a full software reset and waits for it to finish.
+func (h *Host) resetController() error {
+	reg.Set(h.bank, regClockControl, srAll)
+	if !h.waitFor(h.cfg.CommandTimeout, func() bool { return h.bank.Read32(regClockControl)&srAll == 0 }) {
+		return h.errorf("controller reset did not finish within %v", h.cfg.CommandTimeout)
+	}
+	return nil
+}
+
+// resetLines resets the CMD and/or DAT line state machines after an error
+// (spec 3.10 "Error Recovery"), leaving clock and power as they are.
+func (h *Host) resetLines(bits uint32) error {
+	reg.Set(h.bank, regClockControl, bits)
+	if !h.waitFor(h.cfg.CommandTimeout, func() bool { return h.bank.Read32(regClockControl)&bits == 0 }) {
+		return h.errorf("reset of the %s line did not finish", lineNames(bits))
+	}
+	h.bank.Write32(regIntStatus, 0xFFFFFFFF)
+	return nil
+}
+
+func lineNames(bits uint32) string {
+	var n []string
+	if bits&srCmd != 0 {
+		n = append(n, "CMD")
+	}
+	if bits&srDat != 0 {
+		n = append(n, "DAT")
+	}
+	return strings.Join(n, " and ")
+}
+
+// powerOn switches on the card's supply at 3.3 V. Circle (emmc.cpp CardReset,
+// RASPPI >= 4) does the same on the Pi 4, whose firmware leaves it off.
+func (h *Host) powerOn() error {
+	caps := h.bank.Read32(regCapabilities)
+	if caps&capVoltage33 == 0 {
+		return h.errorf("controller does not support 3.3 V (capabilities 0x%08X)", caps)
+	}
+	reg.Clear(h.bank, regHostControl, pcPowerMask)
+	reg.Set(h.bank, regHostControl, pcVoltage33|pcBusPower)
+	time.Sleep(2 * time.Millisecond)
+	return nil
+}
+
+// setClock programs the SD clock to at most hz and returns the rate set. The
+// divided clock is base/(2N) (spec 2.2.14): a 10-bit N from version 3.00 on, a
+// power of two up to 128 before.
+func (h *Host) setClock(hz uint32) (uint32, error) {
+	reg.Clear(h.bank, regClockControl, ccSDClockEnable)
+	var n uint32
+	if h.base > hz {
+		n = (h.base + 2*hz - 1) / (2 * hz)
+	}
+	var field uint32
+	if h.version >= specVersion300 {
+		n = min(n, 0x3FF)
+		field = (n&0xFF)<<8 | (n>>8&3)<<6
+	} else {
+		p := uint32(0)
+		if n > 0 {
+			p = 1
+			for p < n && p < 0x80 {
+				p <<= 1
+			}
+		}
+		n, field = p, p<<8
+	}
+	v := h.bank.Read32(regClockControl)
+	v = v&^(ccFreqMask|toMask|ccSDClockEnable) | field | toMax | ccInternalEnable
+	h.bank.Write32(regClockControl, v)
+	if !h.waitFor(h.cfg.CommandTimeout, func() bool { return h.bank.Read32(regClockControl)&ccInternalStable != 0 }) {
+		return 0, h.errorf("internal clock did not become stable (clock control 0x%08X)", h.bank.Read32(regClockControl))
+	}
+	reg.Set(h.bank, regClockControl, ccSDClockEnable)
+	if n == 0 {
+		return h.base, nil
+	}
+	return h.base / (2 * n), nil
+}
+
+// response kinds, as the command register encodes them with their checks.
+const (
+	rNone = cmdRespNone
+	r1    = cmdResp48 | cmdCRCCheck | cmdIndexCheck // also R6, R7
+	r1b   = cmdResp48Busy | cmdCRCCheck | cmdIndexCheck
+	r2    = cmdResp136 | cmdCRCCheck
+	r3    = cmdResp48 // OCR: no CRC, no index
+)
+
+// cmdError is a failed command, with the error status bits.
+type cmdError struct {
+	cmd    string
+	status uint32 // error interrupt status (high half of regIntStatus)
+	msg    string
+}
+
+func (e *cmdError) Error() string {
+	if e.status == 0 {
+		return fmt.Sprintf("%s: %s", e.cmd, e.msg)
+	}
+	var names []string
+	for _, n := range errorNames {
+		if e.status&n.bit != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return fmt.Sprintf("%s: %s (error status 0x%04X)", e.cmd, strings.Join(names, ", "), e.status>>16)
+}
+
+func (e *cmdError) timedOut() bool { return e.status&(errCmdTimeout) != 0 }
+
+// command sends one command and returns its response registers. A data transfer
+// (data true) is only started: the caller reads the buffer and waits for
+// transfer complete. On error the CMD (and DAT) line is reset so the next
+// command starts clean.
+func (h *Host) command(name string, index int, arg uint32, resp uint32, mode uint32, data bool) ([4]uint32, error) {
+	var out [4]uint32
+	inhibit := uint32(psCmdInhibit)
+	if data || resp == r1b {
+		inhibit |= psDatInhibit
+	}
+	if !h.waitFor(h.cfg.CommandTimeout, func() bool { return h.bank.Read32(regPresentState)&inhibit == 0 }) {
+		h.resetLines(srCmd | srDat)
+		return out, &cmdError{cmd: name, msg: fmt.Sprintf("controller busy (present state 0x%08X); CMD and DAT lines reset", h.bank.Read32(regPresentState))}
+	}
+	h.bank.Write32(regIntStatus, 0xFFFFFFFF)
+	cmd := uint32(index)<<cmdIndexShift | resp
+	if data {
+		cmd |= cmdDataPresent
+	}
+	h.bank.Write32(regArgument, arg)
+	// Transfer mode and command go in one 32-bit write: writing the command half
+	// starts the command, so the mode must already be in place.
+	h.bank.Write32(regCommand, cmd<<16|mode)
+
+	var st uint32
+	if !h.waitFor(h.cfg.CommandTimeout, func() bool {
+		st = h.bank.Read32(regIntStatus)
+		return st&(intCmdComplete|intError) != 0
+	}) {
+		h.resetLines(srCmd | srDat)
+		return out, &cmdError{cmd: name, msg: fmt.Sprintf("no response within %v; CMD and DAT lines reset", h.cfg.CommandTimeout)}
+	}
+	if st&intError != 0 {
+		lines := uint32(srCmd)
+		if data || st&^errCmdMask&0xFFFF0000 != 0 {
+			lines |= srDat
+		}
+		h.resetLines(lines)
+		return out, &cmdError{cmd: name, status: st & 0xFFFF0000}
+	}
+	h.bank.Write32(regIntStatus, intCmdComplete)
+	for i := range out {
+		out[i] = h.bank.Read32(regResponse0 + uintptr(4*i))
+	}
+	if resp == r1b {
+		// Busy signalling ends with transfer complete (spec 3.7.1.2).
+		if err := h.waitTransfer(name, h.cfg.DataTimeout); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// waitTransfer waits for transfer complete (or an error) and clears it.
+func (h *Host) waitTransfer(name string, timeout time.Duration) error {
+	var st uint32
+	if !h.waitFor(timeout, func() bool {
+		st = h.bank.Read32(regIntStatus)
+		return st&(intXferComplete|intError) != 0
+	}) {
+		h.resetLines(srCmd | srDat)
+		return &cmdError{cmd: name, msg: fmt.Sprintf("transfer did not complete within %v; CMD and DAT lines reset", timeout)}
+	}
+	if st&intError != 0 {
+		h.resetLines(srCmd | srDat)
+		return &cmdError{cmd: name, status: st & 0xFFFF0000}
+	}
+	h.bank.Write32(regIntStatus, intXferComplete)
+	return nil
+}
