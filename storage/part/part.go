@@ -108,7 +108,13 @@ func noFATError(t Table) error {
 	if t.Scheme == SchemeNone {
 		where = "no partition table"
 	}
-	return fmt.Errorf("%w (%s); found: %s", ErrNoFAT, where, strings.Join(found, "; "))
+	hint := ""
+	for _, p := range t.Partitions {
+		if p.FS == vbr.ExFAT || p.FS == vbr.NTFS {
+			hint = "; InferPi reads FAT32 only: reformat the disk as FAT32 (files up to 4 GiB - 1 byte)"
+		}
+	}
+	return fmt.Errorf("%w (%s); found: %s%s", ErrNoFAT, where, strings.Join(found, "; "), hint)
 }
 
 // Read reads the partition table of dev and identifies what each partition holds.

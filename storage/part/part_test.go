@@ -125,7 +125,7 @@ func TestMessages(t *testing.T) {
 		dev  block.Device
 		want []string
 	}{
-		{"exFAT partition", exfatMBR, []string{"no FAT volume", "partition table MBR", "partition 1: exFAT (65536-byte clusters), type 0x07 (exFAT/NTFS), sectors 2048+1046528"}},
+		{"exFAT partition", exfatMBR, []string{"no FAT volume", "partition table MBR", "partition 1: exFAT (65536-byte clusters), type 0x07 (exFAT/NTFS), sectors 2048+1046528", "reformat the disk as FAT32"}},
 		{"Linux and NTFS", twoKinds, []string{"partition 1: no recognisable file system (no boot signature), type 0x83 (Linux)", "partition 2: NTFS, type 0x07"}},
 		{"exFAT superfloppy", exfatWhole, []string{"no partition table", "whole-disk volume: exFAT"}},
 		{"partition past the end", pastEnd, []string{"partition 1: unreadable, type 0x0C (FAT32 LBA)", "extends past the end of the 10000-sector device"}},
