@@ -107,6 +107,8 @@ const (
 	maxDim    = 1 << 16
 	maxVocab  = 1 << 22
 	maxSeq    = 1 << 20
+	// maxRope bounds sequence_len * head_dim: the rotary tables are computed at load.
+	maxRope = 1 << 26
 )
 
 // HeaderSize is the encoded size of h's header.
@@ -218,8 +220,8 @@ func (h *Header) Validate() error {
 		return bad("mlp_hidden %d", h.MLPHidden)
 	case h.VocabSize < 1 || h.VocabSize > maxVocab || h.PaddedVocab < h.VocabSize || h.PaddedVocab > maxVocab:
 		return bad("vocab_size %d, padded %d", h.VocabSize, h.PaddedVocab)
-	case h.SeqLen < 1 || h.SeqLen > maxSeq:
-		return bad("sequence_len %d", h.SeqLen)
+	case h.SeqLen < 1 || h.SeqLen > maxSeq || h.SeqLen*h.HeadDim > maxRope:
+		return bad("sequence_len %d (with head_dim %d)", h.SeqLen, h.HeadDim)
 	case h.SmearChannels < 0 || h.SmearChannels > h.NEmbd:
 		return bad("smear gate reads %d of %d channels", h.SmearChannels, h.NEmbd)
 	case h.BackoutLayer < -1 || h.BackoutLayer >= h.NLayer:

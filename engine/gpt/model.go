@@ -140,7 +140,15 @@ func (m *Model) Info() engine.Info {
 	}
 }
 
+// maxKVBytes bounds one session's KV cache: beyond it a header is more likely
+// corrupt than meant for a Raspberry Pi.
+const maxKVBytes = 1 << 32
+
 // NewSession implements engine.Model.
 func (m *Model) NewSession(opts engine.Options) (engine.Session, error) {
+	h := m.h
+	if kv := int64(h.NLayer) * int64(h.SeqLen) * int64(h.KVDim()) * 2 * 4; kv > maxKVBytes {
+		return nil, fmt.Errorf("model.bin: a KV cache for %d positions needs %d MiB, more than the %d MiB allowed", h.SeqLen, kv>>20, maxKVBytes>>20)
+	}
 	return m.newSession(opts), nil
 }
