@@ -3,6 +3,7 @@ package fat32
 import (
 	"encoding/binary"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/inferpi/inferpi/storage/block"
@@ -88,6 +89,12 @@ func seedVolume() []byte {
 // bytes, nothing may panic or hang, and no read may leave the volume.
 func FuzzFS(f *testing.F) {
 	f.Add(seedVolume())
+	loop := seedVolume()
+	binary.LittleEndian.PutUint32(loop[512+4*4:], 4) // two.bin's chain 4 -> 4
+	f.Add(loop)
+	dirLoop := seedVolume()
+	binary.LittleEndian.PutUint16(dirLoop[1024+4*32+26:], 2) // SUB points back at the root
+	f.Add(dirLoop)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 512 {
 			return
@@ -138,9 +145,7 @@ func FuzzFS(f *testing.F) {
 	})
 }
 
-func TestSeedVolume(t *testing.T) {
-	// The fuzz seed must itself be a working volume, or the fuzzer starts blind.
-	data := seedVolume()
+func mountSeed(t *testing.T, data []byte) *FS {
 	dev := &sparseDevice{blocks: 71232, sectors: map[uint64][]byte{}}
 	dev.write(0, data[:512])
 	dev.write(32, data[512:1024])
@@ -149,6 +154,12 @@ func TestSeedVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fsys
+}
+
+func TestSeedVolume(t *testing.T) {
+	// The fuzz seeds must be what they claim, or the fuzzer starts blind.
+	fsys := mountSeed(t, seedVolume())
 	got, err := fsys.ReadFile("Long name.txt")
 	if err != nil || string(got) != "hello world" {
 		t.Fatalf("Long name.txt: %q, %v", got, err)
@@ -161,5 +172,16 @@ func TestSeedVolume(t *testing.T) {
 	}
 	if fsys.Info().Label != "SEED" {
 		t.Errorf("label %q", fsys.Info().Label)
+	}
+
+	loop := seedVolume()
+	binary.LittleEndian.PutUint32(loop[512+4*4:], 4)
+	if _, err := mountSeed(t, loop).ReadFile("two.bin"); err == nil || !strings.Contains(err.Error(), "cluster chain loops") {
+		t.Errorf("two.bin with a looping chain: %v", err)
+	}
+	dirLoop := seedVolume()
+	binary.LittleEndian.PutUint16(dirLoop[1024+4*32+26:], 2)
+	if _, err := mountSeed(t, dirLoop).ReadDir("SUB/SUB"); err == nil || !strings.Contains(err.Error(), "its own ancestor") {
+		t.Errorf("directory pointing at the root: %v", err)
 	}
 }
