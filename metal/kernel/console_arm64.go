@@ -1,0 +1,224 @@
+package kernel
+
+import (
+	"sync/atomic"
+
+	"github.com/inferpi/inferpi/board"
+	"github.com/inferpi/inferpi/driver/pl011"
+	"github.com/inferpi/inferpi/metal/arm64"
+)
+
+// The console is the PL011. Threads write through a transmit ring drained by the
+// TX interrupt, so a write of a long reply never holds the kernel; reads come from
+// a receive ring filled by the RX interrupt, so typed or pasted input is never
+// lost while no one is reading. Kernel messages (boot log, fault reports) bypass
+// the rings and poll the UART directly.
+
+// uart is a function, not a variable: a variable holding a device pointer would need
+// dynamic initialisation, and package initialisers run only after the runtime starts.
+func uart() pl011.UART { return pl011.At(board.UART0) }
+
+const (
+	txRingSize = 16 << 10
+	rxRingSize = 64 << 10
+)
+
+var tx struct {
+	buf        [txRingSize]byte
+	head, tail uint32 // head: next to send; tail: next free
+}
+
+var rx struct {
+	buf        [rxRingSize]byte
+	head, tail uint32
+	dropped    uint64
+}
+
+// printLock serialises kernel messages from several cores (not the rings: those
+// are under the big kernel lock).
+var printLock spinlock
+
+type spinlock struct{ v uint32 }
+
+func (l *spinlock) lock() {
+	for !atomic.CompareAndSwapUint32(&l.v, 0, 1) {
+		for atomic.LoadUint32(&l.v) != 0 {
+		}
+	}
+}
+
+func (l *spinlock) unlock() { atomic.StoreUint32(&l.v, 0) }
+
+// kputs writes s to the UART directly, turning \n into \r\n.
+func kputs(s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			uart().PutByte('\r')
+		}
+		uart().PutByte(s[i])
+	}
+}
+
+// kline builds one kernel message without allocating.
+type kline struct {
+	buf [240]byte
+	n   int
+}
+
+func (l *kline) s(s string) *kline {
+	for i := 0; i < len(s) && l.n < len(l.buf); i++ {
+		l.buf[l.n] = s[i]
+		l.n++
+	}
+	return l
+}
+
+func (l *kline) b(p []byte) *kline {
+	for i := 0; i < len(p) && l.n < len(l.buf); i++ {
+		l.buf[l.n] = p[i]
+		l.n++
+	}
+	return l
+}
+
+// x writes v in hexadecimal with a 0x prefix.
+func (l *kline) x(v uint64) *kline {
+	var d [18]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = "0123456789abcdef"[v&15]
+		v >>= 4
+		if v == 0 {
+			break
+		}
+	}
+	i--
+	d[i] = 'x'
+	i--
+	d[i] = '0'
+	return l.b(d[i:])
+}
+
+// d writes v in decimal.
+func (l *kline) d(v uint64) *kline {
+	var d [20]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return l.b(d[i:])
+}
+
+// mb writes a byte count in MiB.
+func (l *kline) mb(v uint64) *kline { return l.d(v >> 20).s(" MiB") }
+
+// print writes the line and a newline to the UART.
+func (l *kline) print() {
+	printLock.lock()
+	for i := 0; i < l.n; i++ {
+		if l.buf[i] == '\n' {
+			uart().PutByte('\r')
+		}
+		uart().PutByte(l.buf[i])
+	}
+	uart().PutByte('\r')
+	uart().PutByte('\n')
+	printLock.unlock()
+}
+
+// stamp starts a boot-log line: "[  0.123456] ".
+func (l *kline) stamp() *kline {
+	ns := nanotime()
+	sec, us := ns/1e9, ns%1e9/1000
+	l.s("[")
+	pad := uint64(100)
+	for pad > 1 && sec < pad {
+		l.s(" ")
+		pad /= 10
+	}
+	l.d(sec).s(".")
+	for p := uint64(100000); p > 1 && us < p; p /= 10 {
+		l.s("0")
+	}
+	return l.d(us).s("] ")
+}
+
+// consoleWrite queues p for transmission; it returns how many bytes fit.
+// Caller holds the kernel lock.
+func consoleWrite(p []byte) int {
+	n := 0
+	for n < len(p) {
+		next := (tx.tail + 1) % txRingSize
+		if next == tx.head {
+			break
+		}
+		tx.buf[tx.tail] = p[n]
+		tx.tail = next
+		n++
+	}
+	consoleKick()
+	return n
+}
+
+// consoleKick moves queued bytes into the UART FIFO and keeps the TX interrupt
+// enabled exactly while bytes remain.
+func consoleKick() {
+	for tx.head != tx.tail {
+		if !uart().TryPutByte(tx.buf[tx.head]) {
+			break
+		}
+		tx.head = (tx.head + 1) % txRingSize
+	}
+	mask := uint32(pl011.IntRX | pl011.IntRT)
+	if tx.head != tx.tail {
+		mask |= pl011.IntTX
+	}
+	uart().SetInterrupts(mask)
+}
+
+// consoleDrain waits (polling) until the TX ring is empty: before a fault report,
+// so earlier output is not lost or interleaved.
+func consoleDrain() {
+	for tx.head != tx.tail {
+		uart().PutByte(tx.buf[tx.head])
+		tx.head = (tx.head + 1) % txRingSize
+	}
+}
+
+// consoleRxPoll moves received bytes from the FIFO into the RX ring.
+func consoleRxPoll() {
+	for {
+		b, ok := uart().GetByte()
+		if !ok {
+			return
+		}
+		next := (rx.tail + 1) % rxRingSize
+		if next == rx.head {
+			rx.dropped++
+			continue
+		}
+		rx.buf[rx.tail] = b
+		rx.tail = next
+	}
+}
+
+// consoleRead takes up to len(p) received bytes.
+func consoleRead(p []byte) int {
+	n := 0
+	for n < len(p) && rx.head != rx.tail {
+		p[n] = rx.buf[rx.head]
+		rx.head = (rx.head + 1) % rxRingSize
+		n++
+	}
+	return n
+}
+
+func consoleHasInput() bool { return rx.head != rx.tail }
+
+var _ = arm64.DSB

@@ -1,0 +1,344 @@
+package kernel
+
+import "github.com/inferpi/inferpi/metal/arm64"
+
+// The system-call table: number, name, handler. Numbers are the arm64 generic ones
+// (include/uapi/asm-generic/unistd.h). Calls the Go runtime makes but that need
+// no work here are listed with a note; anything not listed returns ENOSYS and is
+// reported once on the console.
+
+// A handler gets the calling thread (args in t.ctx.x[0..5]) and returns x0.
+// It returns keep when it has already arranged x0 (a blocked call completed later
+// by its waker, or rt_sigreturn restoring the whole context).
+type sysHandler func(c *percore, t *thread) uint64
+
+const keep = ^uint64(0) - 4096 // never a valid result: errno range is -4095..-1
+
+type sysEntry struct {
+	name string
+	fn   sysHandler
+}
+
+const nsyscalls = 300
+
+var syscalls = [nsyscalls]sysEntry{
+	17:  {"getcwd", sysENOENT},
+	19:  {"eventfd2", sysEventfd2},
+	20:  {"epoll_create1", sysEpollCreate1},
+	21:  {"epoll_ctl", sysEpollCtl},
+	22:  {"epoll_pwait", sysEpollPwait},
+	23:  {"dup", sysEBADF},
+	25:  {"fcntl", sysFcntl},
+	29:  {"ioctl", sysIoctl},
+	48:  {"faccessat", sysENOENT},
+	56:  {"openat", sysENOENT}, // no files: /sys, /proc, cgroup probes find nothing
+	57:  {"close", sysClose},
+	62:  {"lseek", sysLseek},
+	63:  {"read", sysRead},
+	64:  {"write", sysWrite},
+	67:  {"pread64", sysLseek},
+	78:  {"readlinkat", sysENOENT},
+	79:  {"newfstatat", sysENOENT},
+	80:  {"fstat", sysFstat},
+	93:  {"exit", sysExit},
+	94:  {"exit_group", sysExitGroup},
+	96:  {"set_tid_address", sysGettid},
+	98:  {"futex", sysFutex},
+	99:  {"set_robust_list", sysZero},
+	101: {"nanosleep", sysNanosleep},
+	113: {"clock_gettime", sysClockGettime},
+	114: {"clock_getres", sysClockGetres},
+	115: {"clock_nanosleep", sysClockNanosleep},
+	123: {"sched_getaffinity", sysSchedGetaffinity},
+	124: {"sched_yield", sysSchedYield},
+	129: {"kill", sysKill},
+	130: {"tkill", sysTkill},
+	131: {"tgkill", sysTgkill},
+	132: {"sigaltstack", sysSigaltstack},
+	134: {"rt_sigaction", sysRtSigaction},
+	135: {"rt_sigprocmask", sysRtSigprocmask},
+	139: {"rt_sigreturn", sysRtSigreturn},
+	160: {"uname", sysUname},
+	163: {"getrlimit", sysPrlimit},
+	167: {"prctl", sysEINVAL}, // PR_SET_VMA naming: EINVAL makes the runtime stop trying
+	172: {"getpid", sysGetpid},
+	173: {"getppid", sysZero},
+	174: {"getuid", sysZero},
+	175: {"geteuid", sysZero},
+	176: {"getgid", sysZero},
+	177: {"getegid", sysZero},
+	178: {"gettid", sysGettid},
+	179: {"sysinfo", sysSysinfo},
+	215: {"munmap", sysMunmap},
+	220: {"clone", sysClone},
+	222: {"mmap", sysMmap},
+	226: {"mprotect", sysMprotect},
+	233: {"madvise", sysMadvise},
+	261: {"prlimit64", sysPrlimit},
+	278: {"getrandom", sysGetrandom},
+	293: {"rseq", sysENOSYSQuiet},
+}
+
+var reportedENOSYS [nsyscalls/64 + 1]uint64
+
+func syscall(c *percore, t *thread) {
+	nr := t.ctx.x[8]
+	var r uint64
+	switch {
+	case nr < nsyscalls && syscalls[nr].fn != nil:
+		r = syscalls[nr].fn(c, t)
+	case nr >= privateBase && nr < privateBase+uint64(len(privateCalls)) && privateCalls[nr-privateBase].fn != nil:
+		r = privateCalls[nr-privateBase].fn(c, t)
+	default:
+		if nr < nsyscalls && reportedENOSYS[nr/64]&(1<<(nr%64)) == 0 {
+			reportedENOSYS[nr/64] |= 1 << (nr % 64)
+			var l kline
+			l.stamp()
+			l.s("kernel: unsupported system call ").d(nr).s(" (ENOSYS)").print()
+		}
+		r = errno(ENOSYS)
+	}
+	if r != keep {
+		t.ctx.x[0] = r
+	}
+	if straceOn != 0 {
+		var l kline
+		l.stamp().s("strace: tid ").d(uint64(t.tid)).s(" ")
+		if nr < nsyscalls && syscalls[nr].name != "" {
+			l.s(syscalls[nr].name)
+		} else {
+			l.d(nr)
+		}
+		l.s("(").x(t.ctx.x[0]).s(", ").x(t.ctx.x[1]).s(", ").x(t.ctx.x[2]).s(") = ").x(r).print()
+	}
+}
+
+// straceOn makes the kernel log every system call (set while debugging the kernel).
+var straceOn uint32
+
+// fastSyscall answers the calls that need no lock. It reports whether it did.
+func fastSyscall(t *thread) bool {
+	switch t.ctx.x[8] {
+	case 113: // clock_gettime: the runtime's most frequent call by far
+		t.ctx.x[0] = clockGettime(t.ctx.x[0], uintptr(t.ctx.x[1]))
+		return true
+	case 178: // gettid
+		t.ctx.x[0] = uint64(t.tid)
+		return true
+	case 172: // getpid
+		t.ctx.x[0] = 1
+		return true
+	}
+	return false
+}
+
+func sysZero(c *percore, t *thread) uint64        { return 0 }
+func sysENOENT(c *percore, t *thread) uint64      { return errno(ENOENT) }
+func sysEBADF(c *percore, t *thread) uint64       { return errno(EBADF) }
+func sysEINVAL(c *percore, t *thread) uint64      { return errno(EINVAL) }
+func sysENOSYSQuiet(c *percore, t *thread) uint64 { return errno(ENOSYS) }
+func sysGetpid(c *percore, t *thread) uint64      { return 1 }
+func sysGettid(c *percore, t *thread) uint64      { return uint64(t.tid) }
+
+// sysSchedGetaffinity reports the cores that run (the runtime sets GOMAXPROCS from it).
+func sysSchedGetaffinity(c *percore, t *thread) uint64 {
+	size, buf := t.ctx.x[1], uintptr(t.ctx.x[2])
+	if size < 8 {
+		return errno(EINVAL)
+	}
+	if !userOK(buf, 8) {
+		return errno(EFAULT)
+	}
+	*u64At(buf) = 1<<uint(maxCoresOnline()) - 1
+	return 8
+}
+
+func sysSchedYield(c *percore, t *thread) uint64 {
+	t.ctx.x[0] = 0
+	if runq.n > 0 {
+		runqPush(c.cur)
+		c.cur = -1
+	}
+	return keep
+}
+
+func sysUname(c *percore, t *thread) uint64 {
+	buf := uintptr(t.ctx.x[0])
+	const field = 65
+	if !userOK(buf, 6*field) {
+		return errno(EFAULT)
+	}
+	b := bytesAt(buf, 6*field)
+	clear(b)
+	copy(b[0*field:], "Linux")
+	copy(b[1*field:], "inferpi")
+	copy(b[2*field:], "6.1.0-inferpi")
+	copy(b[3*field:], "#1 SMP")
+	copy(b[4*field:], "aarch64")
+	return 0
+}
+
+// sysPrlimit answers prlimit64/getrlimit with generous fixed limits.
+func sysPrlimit(c *percore, t *thread) uint64 {
+	old := uintptr(t.ctx.x[3])
+	if t.ctx.x[8] == 163 {
+		old = uintptr(t.ctx.x[1])
+	}
+	if old != 0 {
+		if !userOK(old, 16) {
+			return errno(EFAULT)
+		}
+		*u64At(old) = 1024
+		*u64At(old + 8) = 4096
+	}
+	return 0
+}
+
+func sysSysinfo(c *percore, t *thread) uint64 {
+	buf := uintptr(t.ctx.x[0])
+	if !userOK(buf, 112) {
+		return errno(EFAULT)
+	}
+	b := bytesAt(buf, 112)
+	clear(b)
+	*u64At(buf) = nanotime() / 1e9                     // uptime
+	*u64At(buf + 32) = frames.Total() * 4096           // totalram
+	*u64At(buf + 40) = frames.Free() * 4096            // freeram
+	*u32At(buf + 104) = 1                              // mem_unit
+	return 0
+}
+
+func sysExit(c *percore, t *thread) uint64 {
+	// The runtime has already told the world this thread is gone (exitThread
+	// stores to m.freeWait first); its stack must not be touched.
+	t.state = tsFree
+	c.cur = -1
+	return keep
+}
+
+func sysExitGroup(c *percore, t *thread) uint64 {
+	consoleDrain()
+	var l kline
+	l.stamp()
+	l.s("kernel: program exited with status ").d(t.ctx.x[0]).print()
+	platformExit(int(t.ctx.x[0]))
+	return keep
+}
+
+// sysClone creates a thread sharing everything (the runtime's newosproc): the
+// child resumes after the SVC with x0 = 0 on the given stack.
+func sysClone(c *percore, t *thread) uint64 {
+	stack := t.ctx.x[1]
+	for i := range threads {
+		n := &threads[i]
+		if n.state != tsFree {
+			continue
+		}
+		*n = thread{}
+		n.ctx = t.ctx
+		n.ctx.x[0] = 0
+		n.ctx.sp = stack
+		n.tid = newTID()
+		n.sigmask = t.sigmask
+		runqPush(int32(i))
+		return uint64(n.tid)
+	}
+	return errno(EAGAIN)
+}
+
+var lastTID int32
+
+func newTID() int32 {
+	lastTID++
+	return lastTID + 100 // leave room so tids never look like small fds or pid 1
+}
+
+func clockGettime(clock uint64, ts uintptr) uint64 {
+	var ns uint64
+	switch clock {
+	case CLOCK_REALTIME, CLOCK_REALTIME_COARSE:
+		ns = nanotime() + realtimeOffset
+	case CLOCK_MONOTONIC, CLOCK_MONO_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME:
+		ns = nanotime()
+	default:
+		return errno(EINVAL)
+	}
+	if !userOK(ts, 16) {
+		return errno(EFAULT)
+	}
+	*u64At(ts) = ns / 1e9
+	*u64At(ts + 8) = ns % 1e9
+	return 0
+}
+
+// realtimeOffset: there is no battery clock; wall time starts at the Unix epoch
+// plus this offset (set through the private API if the firmware learns the date).
+var realtimeOffset uint64
+
+func sysClockGettime(c *percore, t *thread) uint64 {
+	return clockGettime(t.ctx.x[0], uintptr(t.ctx.x[1]))
+}
+
+func sysClockGetres(c *percore, t *thread) uint64 {
+	ts := uintptr(t.ctx.x[1])
+	if ts != 0 {
+		if !userOK(ts, 16) {
+			return errno(EFAULT)
+		}
+		*u64At(ts) = 0
+		*u64At(ts + 8) = (1e9 + cntfrq - 1) / cntfrq
+	}
+	return 0
+}
+
+func readTimespec(p uintptr) (uint64, bool) {
+	if !userOK(p, 16) {
+		return 0, false
+	}
+	sec, nsec := int64(*u64At(p)), int64(*u64At(p + 8))
+	if sec < 0 || nsec < 0 || nsec >= 1e9 {
+		return 0, false
+	}
+	if sec > 1<<32 {
+		sec = 1 << 32
+	}
+	return uint64(sec)*1e9 + uint64(nsec), true
+}
+
+func sysNanosleep(c *percore, t *thread) uint64 {
+	ns, ok := readTimespec(uintptr(t.ctx.x[0]))
+	if !ok {
+		return errno(EINVAL)
+	}
+	return sleepFor(c, t, ns)
+}
+
+func sleepFor(c *percore, t *thread, ns uint64) uint64 {
+	if ns == 0 {
+		return 0
+	}
+	t.ctx.x[0] = 0
+	block(c, waitSleep, ticksAfter(ns))
+	return keep
+}
+
+func sysClockNanosleep(c *percore, t *thread) uint64 {
+	clock, flags := t.ctx.x[0], t.ctx.x[1]
+	ns, ok := readTimespec(uintptr(t.ctx.x[2]))
+	if !ok {
+		return errno(EINVAL)
+	}
+	if flags&1 != 0 { // TIMER_ABSTIME
+		now := nanotime()
+		if clock == CLOCK_REALTIME {
+			now += realtimeOffset
+		}
+		if ns <= now {
+			return 0
+		}
+		ns -= now
+	}
+	return sleepFor(c, t, ns)
+}
+
+var _ = arm64.CNTPCT

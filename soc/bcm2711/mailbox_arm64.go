@@ -1,0 +1,125 @@
+// Package bcm2711 holds the BCM2711 peripherals the kernel needs before any driver
+// runs: the VideoCore mailbox property interface, the PM watchdog and the RNG200.
+// Everything here is safe in kernel context (no allocation, bounded polling).
+package bcm2711
+
+import (
+	"unsafe"
+
+	"github.com/inferpi/inferpi/board"
+	"github.com/inferpi/inferpi/driver/reg"
+	"github.com/inferpi/inferpi/metal/arm64"
+)
+
+// Mailbox registers (bcm2711-facts 5.1): ARM reads mailbox 0, writes mailbox 1.
+const (
+	mboxRead    = 0x00
+	mboxStatus0 = 0x18
+	mboxWrite   = 0x20
+	mboxStatus1 = 0x38
+	mboxFull    = 1 << 31
+	mboxEmpty   = 1 << 30
+	chanProp    = 8
+
+	// busAlias is how the VideoCore addresses ARM RAM (the uncached alias).
+	busAlias = 0xC0000000
+
+	codeSuccess = 0x80000000
+)
+
+// Property tags (bcm2711-facts 5.2).
+const (
+	TagFirmwareRevision = 0x00000001
+	TagBoardRevision    = 0x00010002
+	TagARMMemory        = 0x00010005
+	TagVCMemory         = 0x00010006
+	TagClockRate        = 0x00030002
+	TagMaxClockRate     = 0x00030004
+	TagTemperature      = 0x00030006
+	TagMaxTemperature   = 0x0003000A
+	TagSetClockRate     = 0x00038002
+	TagThrottled        = 0x00030046
+	TagClockMeasured    = 0x00030047
+	TagNotifyXHCIReset  = 0x00030058
+
+	ClockEMMC  = 1
+	ClockUART  = 2
+	ClockARM   = 3
+	ClockEMMC2 = 12
+)
+
+func mbox() reg.MMIO { return reg.At(board.Mailbox) }
+
+// Call sends a property message in buf (16-byte aligned, in the low 1 GiB, laid
+// out as size, code, tags..., 0) and waits for the reply, which overwrites buf.
+// It returns false on a timeout or an error code. buf may be cached memory: it is
+// cleaned before and invalidated after the exchange.
+func Call(buf []uint32) bool {
+	addr := uintptr(unsafe.Pointer(&buf[0]))
+	size := uintptr(len(buf) * 4)
+	if addr&15 != 0 || uint64(addr) >= 1<<30 {
+		return false
+	}
+	buf[0] = uint32(size)
+	buf[1] = 0
+	arm64.DCCleanInvalRange(addr, size)
+	// Drain stale replies.
+	for i := 0; i < 64 && mbox().Read32(mboxStatus0)&mboxEmpty == 0; i++ {
+		mbox().Read32(mboxRead)
+	}
+	if !waitClear(mboxStatus1, mboxFull) {
+		return false
+	}
+	mbox().Write32(mboxWrite, uint32(addr)|busAlias|chanProp)
+	for tries := 0; tries < 16; tries++ {
+		if !waitClear(mboxStatus0, mboxEmpty) {
+			return false
+		}
+		v := mbox().Read32(mboxRead)
+		if v&0xF == chanProp {
+			break
+		}
+	}
+	arm64.DCInvalRange(addr, size)
+	return buf[1] == codeSuccess
+}
+
+func waitClear(r uintptr, bit uint32) bool {
+	for i := 0; i < 50_000_000; i++ {
+		if mbox().Read32(r)&bit == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Message is a mailbox buffer big enough for one tag with a few words of value,
+// with room to align it to 16 bytes.
+type Message struct{ raw [20]uint32 }
+
+// Query sends one tag with request words req and returns up to len(resp) response
+// words. ok is false if the firmware does not answer or does not know the tag.
+func (m *Message) Query(tag uint32, req []uint32, resp []uint32) bool {
+	base := uintptr(unsafe.Pointer(&m.raw[0]))
+	off := int((16-base%16)%16) / 4 // words to skip for 16-byte alignment
+	buf := m.raw[off : off+16]
+	clear(buf)
+	n := len(req)
+	if len(resp) > n {
+		n = len(resp)
+	}
+	if n > 8 {
+		return false
+	}
+	buf[2] = tag
+	buf[3] = uint32(n * 4)
+	buf[4] = 0
+	copy(buf[5:], req)
+	buf[5+n] = 0 // end tag
+	words := (6 + n + 3) &^ 3 // size, code, tag, len, req/resp, values, end; whole 16-byte lines
+	if !Call(buf[:words]) || buf[4]&0x80000000 == 0 {
+		return false
+	}
+	copy(resp, buf[5:5+n])
+	return true
+}
