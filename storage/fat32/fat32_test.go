@@ -155,8 +155,8 @@ func TestNames(t *testing.T) {
 		t.Errorf("ReadDir(.) is not sorted: %q", names)
 	}
 
-	// FAT is case-insensitive: another spelling finds the same file, an exact
-	// match wins over a case-insensitive one.
+	// FAT is case-insensitive: another spelling finds the same file (and the
+	// exact spelling wins over another: TestSeedVolume).
 	for asked, stored := range map[string]string{"models/README.txt": "ReadMe.Txt", "MODELS2/readme.txt": "README.TXT", "a.txt": "A.TXT"} {
 		info, err := fsys.Stat(asked)
 		if err != nil || info.Name() != stored {

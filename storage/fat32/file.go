@@ -1,7 +1,6 @@
 package fat32
 
 import (
-	"errors"
 	"io"
 	"io/fs"
 	"slices"
@@ -66,7 +65,7 @@ func (f *FS) lookup(op, name string) (dirEntry, error) {
 		}
 		sofar := strings.Join(parts[:i], "/")
 		if !e.isDir() {
-			return dirEntry{}, pathError(op, name, errors.Join(fs.ErrNotExist, errorf("%s is a file, %w", sofar, ErrNotDirectory)))
+			return dirEntry{}, pathError(op, name, errorf("%s is a file, %w: %w", sofar, ErrNotDirectory, fs.ErrNotExist))
 		}
 		if sofar == "" {
 			sofar = "."

@@ -174,6 +174,17 @@ func TestSeedVolume(t *testing.T) {
 		t.Errorf("label %q", fsys.Info().Label)
 	}
 
+	// Two names that differ only in case (FAT forbids it, a damaged or foreign
+	// volume may have it): the exact spelling wins, then the first match.
+	twins := seedVolume()
+	copy(twins[1024+5*32:], sfnEntry("TWO     BIN", attrArchive, 0, 3, 11))
+	fsys = mountSeed(t, twins)
+	for name, size := range map[string]int64{"two.bin": 700, "TWO.BIN": 11, "Two.Bin": 700} {
+		if info, err := fsys.Stat(name); err != nil || info.Size() != size {
+			t.Errorf("Stat(%q): %v, %v; want the %d-byte entry", name, info, err, size)
+		}
+	}
+
 	loop := seedVolume()
 	binary.LittleEndian.PutUint32(loop[512+4*4:], 4)
 	if _, err := mountSeed(t, loop).ReadFile("two.bin"); err == nil || !strings.Contains(err.Error(), "cluster chain loops") {
