@@ -175,8 +175,10 @@ func (h *Host) powerOn() error {
 	if caps&capVoltage33 == 0 {
 		return h.errorf("controller does not support 3.3 V (capabilities 0x%08X)", caps)
 	}
+	// Voltage first, then power (SDHCI spec 3.3, "SD Bus Power Control").
 	reg.Clear(h.bank, regHostControl, pcPowerMask)
-	reg.Set(h.bank, regHostControl, pcVoltage33|pcBusPower)
+	reg.Set(h.bank, regHostControl, pcVoltage33)
+	reg.Set(h.bank, regHostControl, pcBusPower)
 	time.Sleep(2 * time.Millisecond)
 	return nil
 }
