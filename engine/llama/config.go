@@ -1,0 +1,167 @@
+package llama
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/inferpi/inferpi/engine/kernels"
+)
+
+// HeaderSize is the size of llama2.c's Config header: seven little-endian int32.
+const HeaderSize = 28
+
+// Config is llama2.c's header, the whole description of the model's shape.
+type Config struct {
+	Dim       int // width of the residual stream
+	HiddenDim int // width of the feed-forward layer
+	NLayers   int
+	NHeads    int // query heads
+	NKVHeads  int // key/value heads (fewer than NHeads: grouped-query attention)
+	VocabSize int // always positive here; the file stores -VocabSize when the classifier is separate
+	SeqLen    int // positions the KV cache holds
+	// SharedClassifier is true when the file's vocab_size was positive: the output
+	// layer reuses the token embedding table (no classifier tensor in the file).
+	SharedClassifier bool
+}
+
+// Limits far above any model a Raspberry Pi can hold, low enough that sizes
+// computed from a corrupt header cannot overflow int64.
+const (
+	maxDim       = 1 << 16
+	maxHiddenDim = 1 << 18
+	maxLayers    = 1 << 10
+	maxVocab     = 1 << 22
+	maxSeqLen    = 1 << 20
+)
+
+// HeadSize is the width of one attention head.
+func (c Config) HeadSize() int { return c.Dim / c.NHeads }
+
+// KVDim is the width of the keys (and values) of one position.
+func (c Config) KVDim() int { return c.NKVHeads * c.HeadSize() }
+
+func (c Config) String() string {
+	cls := "shared"
+	if !c.SharedClassifier {
+		cls = "separate"
+	}
+	return fmt.Sprintf("dim=%d hidden=%d layers=%d heads=%d kv_heads=%d vocab=%d seq_len=%d classifier=%s",
+		c.Dim, c.HiddenDim, c.NLayers, c.NHeads, c.NKVHeads, c.VocabSize, c.SeqLen, cls)
+}
+
+// ParseConfig reads and checks the 28-byte header at the start of model.bin.
+// Every dimension is checked before anything is sized from it.
+func ParseConfig(data []byte) (Config, error) {
+	if len(data) < HeaderSize {
+		return Config{}, fmt.Errorf("model.bin: file is %d bytes, too short for the %d-byte llama2.c header", len(data), HeaderSize)
+	}
+	f := func(i int) int { return int(int32(binary.LittleEndian.Uint32(data[4*i:]))) }
+	c := Config{Dim: f(0), HiddenDim: f(1), NLayers: f(2), NHeads: f(3), NKVHeads: f(4), VocabSize: f(5), SeqLen: f(6)}
+	c.SharedClassifier = c.VocabSize > 0
+	if c.VocabSize < 0 {
+		c.VocabSize = -c.VocabSize
+	}
+	for _, d := range []struct {
+		name     string
+		val, max int
+	}{
+		{"dim", c.Dim, maxDim},
+		{"hidden_dim", c.HiddenDim, maxHiddenDim},
+		{"n_layers", c.NLayers, maxLayers},
+		{"n_heads", c.NHeads, maxDim},
+		{"n_kv_heads", c.NKVHeads, maxDim},
+		{"vocab_size", c.VocabSize, maxVocab},
+		{"seq_len", c.SeqLen, maxSeqLen},
+	} {
+		if d.val <= 0 || d.val > d.max {
+			return Config{}, fmt.Errorf("model.bin: header says %s %d, want 1..%d (is this a llama2.c model file?)", d.name, d.val, d.max)
+		}
+	}
+	if c.Dim%c.NHeads != 0 {
+		return Config{}, fmt.Errorf("model.bin: header says dim %d, not divisible by n_heads %d", c.Dim, c.NHeads)
+	}
+	if c.NKVHeads > c.NHeads || c.NHeads%c.NKVHeads != 0 {
+		return Config{}, fmt.Errorf("model.bin: header says n_kv_heads %d, which does not divide n_heads %d", c.NKVHeads, c.NHeads)
+	}
+	if c.HeadSize()%2 != 0 {
+		// RoPE rotates pairs of entries inside a head.
+		return Config{}, fmt.Errorf("model.bin: head size dim/n_heads = %d is odd; RoPE needs an even head size", c.HeadSize())
+	}
+	return c, nil
+}
+
+// tensor is one entry of the legacy layout, in file order.
+type tensor struct {
+	name       string
+	count      int // how many matrices (n_layers for per-layer tensors)
+	rows, cols int
+}
+
+func (t tensor) floats() int64 { return int64(t.count) * int64(t.rows) * int64(t.cols) }
+
+// layout lists the tensors of llama2.c's legacy (version 0) export in file order:
+// per-layer tensors are stored for all layers together, matrices as [out][in].
+// The freq_cis tables are the old RoPE cos/sin tables; run.c skips them.
+func (c Config) layout() []tensor {
+	kv, L, d, h := c.KVDim(), c.NLayers, c.Dim, c.HiddenDim
+	t := []tensor{
+		{"token_embedding", 1, c.VocabSize, d},
+		{"rms_att", 1, L, d},
+		{"wq", L, d, d},
+		{"wk", L, kv, d},
+		{"wv", L, kv, d},
+		{"wo", L, d, d},
+		{"rms_ffn", 1, L, d},
+		{"w1", L, h, d},
+		{"w2", L, d, h},
+		{"w3", L, h, d},
+		{"rms_final", 1, 1, d},
+		{"freq_cis_real", 1, c.SeqLen, c.HeadSize() / 2},
+		{"freq_cis_imag", 1, c.SeqLen, c.HeadSize() / 2},
+	}
+	if !c.SharedClassifier {
+		t = append(t, tensor{"classifier", 1, c.VocabSize, d})
+	}
+	return t
+}
+
+// Floats is the number of weights after the header, freq_cis tables included.
+func (c Config) Floats() int64 {
+	var n int64
+	for _, t := range c.layout() {
+		n += t.floats()
+	}
+	return n
+}
+
+// Params is the parameter count: every weight except the freq_cis tables (which
+// are precomputed constants), a shared classifier counted once.
+func (c Config) Params() int64 {
+	var n int64
+	for _, t := range c.layout() {
+		if t.name != "freq_cis_real" && t.name != "freq_cis_imag" {
+			n += t.floats()
+		}
+	}
+	return n
+}
+
+// FileSize is the exact size of model.bin in the given encoding.
+func (c Config) FileSize(enc kernels.Encoding) int64 {
+	return HeaderSize + c.Floats()*int64(enc.RowBytes(1))
+}
+
+// Encodings are the weight encodings a llama2.c-layout model.bin may use.
+var Encodings = []kernels.Encoding{kernels.F32, kernels.F16}
+
+// EncodingOf tells the weight encoding from the file size: fp32 (run.c's files)
+// and fp16 (InferPi's export) differ only in that.
+func EncodingOf(c Config, size int64) (kernels.Encoding, error) {
+	for _, enc := range Encodings {
+		if c.FileSize(enc) == size {
+			return enc, nil
+		}
+	}
+	return 0, fmt.Errorf("model.bin: header (%v) needs %d bytes as fp32 or %d bytes as fp16, file has %d bytes",
+		c, c.FileSize(kernels.F32), c.FileSize(kernels.F16), size)
+}

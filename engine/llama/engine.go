@@ -1,0 +1,125 @@
+// Package llama is InferPi's engine for models in llama2.c's file format: the
+// legacy (version 0) model.bin written by llama2.c's export.py, in fp32 as run.c
+// reads it or in fp16 as InferPi's converter writes it, with llama2.c's
+// tokenizer.bin. Its numbers follow run.c's: same operations, same order, float32.
+//
+// The code mirrors run.c's sections: Config (config.go), TransformerWeights
+// (weights.go), RunState and forward (forward.go), then the chat session
+// (session.go) with its prompt template (template.go).
+package llama
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/engine/tokenizer/llama2c"
+)
+
+// Engine is the llama2.c-format engine.
+type Engine struct{}
+
+// Name implements engine.Engine.
+func (Engine) Name() string { return "Llama" }
+
+// Detect implements engine.Engine. llama2.c files have no magic number: they start
+// with the config, so this claims any file whose first four fields are plausible
+// dimensions. It must be the last engine asked.
+func (Engine) Detect(head []byte) bool {
+	if len(head) < 16 {
+		return false
+	}
+	for i, max := range []int{maxDim, maxHiddenDim, maxLayers, maxDim} {
+		v := int32(binary.LittleEndian.Uint32(head[4*i:]))
+		if v <= 0 || int(v) > max {
+			return false
+		}
+	}
+	return true
+}
+
+// Model is a loaded llama2.c model.
+type Model struct {
+	cfg      Config
+	enc      kernels.Encoding
+	w        *Weights
+	tok      *llama2c.Tokenizer
+	template Template
+	size     int64
+}
+
+// Load implements engine.Engine: it checks the header and the file size before
+// anything else, then maps the weights (views into files.Model, no copy).
+func (Engine) Load(files engine.Files) (engine.Model, error) { return Load(files) }
+
+// Load is Engine.Load with the concrete type.
+func Load(files engine.Files) (*Model, error) {
+	cfg, err := ParseConfig(files.Model)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := EncodingOf(cfg, int64(len(files.Model)))
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := parseSettings(files.Settings)
+	if err != nil {
+		return nil, err
+	}
+	if files.Tokenizer == nil {
+		return nil, fmt.Errorf("tokenizer.bin: missing (llama2.c models need their tokenizer.bin beside model.bin)")
+	}
+	tok, err := llama2c.Load(files.Tokenizer, cfg.VocabSize)
+	if err != nil {
+		return nil, err
+	}
+	w, err := mapWeights(files.Model, cfg, enc)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{cfg: cfg, enc: enc, w: w, tok: tok, template: tmpl, size: int64(len(files.Model))}, nil
+}
+
+// Config is the model's header.
+func (m *Model) Config() Config { return m.cfg }
+
+// Tokenizer is the model's vocabulary.
+func (m *Model) Tokenizer() *llama2c.Tokenizer { return m.tok }
+
+// Info implements engine.Model.
+func (m *Model) Info() engine.Info {
+	c := m.cfg
+	return engine.Info{
+		Engine:              "Llama",
+		Config:              c.String(),
+		Params:              c.Params(),
+		Encoding:            m.enc.String(),
+		ContextSize:         c.SeqLen,
+		VocabSize:           c.VocabSize,
+		WeightBytesPerToken: m.w.bytesPerToken(),
+		Template:            m.template.String(),
+		Details: []engine.KV{
+			{Key: "format", Value: "llama2.c legacy (version 0) model.bin"},
+			{Key: "head_size", Value: fmt.Sprint(c.HeadSize())},
+			{Key: "kv_dim", Value: fmt.Sprint(c.KVDim())},
+			{Key: "model.bin bytes", Value: fmt.Sprint(m.size)},
+			{Key: "kv cache bytes per session", Value: fmt.Sprint(cacheBytes(c))},
+		},
+	}
+}
+
+// maxCacheBytes bounds a session's KV cache (more than any Pi 4 has).
+const maxCacheBytes = 16 << 30
+
+// NewSession implements engine.Model.
+func (m *Model) NewSession(opts engine.Options) (engine.Session, error) { return m.newSession(opts) }
+
+func (m *Model) newSession(opts engine.Options) (*Session, error) {
+	if n := cacheBytes(m.cfg); n > maxCacheBytes {
+		return nil, fmt.Errorf("llama: a session's KV cache would need %d bytes (layers %d x seq_len %d x kv_dim %d), more than %d", n, m.cfg.NLayers, m.cfg.SeqLen, m.cfg.KVDim(), int64(maxCacheBytes))
+	}
+	s := &Session{m: m, r: newRunState(m.cfg), opts: opts}
+	s.Reset()
+	return s, nil
+}

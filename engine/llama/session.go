@@ -1,0 +1,180 @@
+package llama
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/sample"
+	"github.com/inferpi/inferpi/engine/tokenizer/llama2c"
+)
+
+// Session is one conversation: its run state, KV cache and token history.
+//
+// The cache holds every token fed so far (tokens). The last token a reply chose is
+// not fed at once (run.c's generate never feeds it either); it waits in pending and
+// goes in at the start of the next turn, so a reply that ended with EOS continues
+// the conversation right after that EOS, as the Alpaca template wants.
+type Session struct {
+	m       *Model
+	r       *RunState
+	opts    engine.Options
+	sampler *sample.Sampler
+	tokens  []int // fed tokens: tokens[p] is in the cache at position p
+	pending int   // last chosen token, not yet fed; -1 if none
+}
+
+// Options implements engine.Session.
+func (s *Session) Options() *engine.Options { return &s.opts }
+
+// Used implements engine.Session.
+func (s *Session) Used() int { return len(s.tokens) }
+
+// Reset implements engine.Session: the cache is emptied (its entries are simply
+// overwritten later) and the sampler starts again from its seed.
+func (s *Session) Reset() {
+	s.tokens = s.tokens[:0]
+	s.pending = -1
+	s.sampler = nil
+}
+
+// ErrNothingToContinue is returned for an empty completion input with no
+// conversation before it to continue from.
+var ErrNothingToContinue = errors.New("llama: nothing to continue from: the input is empty")
+
+// Turn implements engine.Session.
+func (s *Session) Turn(ctx context.Context, input string, emit func(piece string)) (engine.Reply, error) {
+	cfg := s.m.cfg
+	seg := s.segment(input)
+	feed := append(s.closing(), seg...)
+	reply := engine.Reply{PromptIDs: seg}
+	if len(feed) == 0 {
+		return reply, ErrNothingToContinue
+	}
+	if len(s.tokens)+len(feed) > cfg.SeqLen {
+		// Nothing is fed: the conversation stays as it was, and only a reset helps.
+		reply.Stop = engine.StopContextFull
+		return reply, nil
+	}
+	if s.sampler == nil || s.sampler.Settings() != s.opts.Sampling {
+		s.sampler = sample.New(s.opts.Sampling)
+	}
+
+	// The prompt. Only the last token's logits are needed; the time for it counts
+	// as generation (it produces the first reply token), so tokens/s covers one
+	// forward pass per reply token.
+	start, savedPending, savedLen := time.Now(), s.pending, len(s.tokens)
+	s.pending = -1
+	var logits []float32
+	for i, tok := range feed {
+		last := i == len(feed)-1
+		if last {
+			reply.PromptTime = time.Since(start)
+			start = time.Now()
+		} else if ctx.Err() != nil {
+			// Canceled inside the prompt: forget the partial prompt.
+			s.tokens, s.pending = s.tokens[:savedLen], savedPending
+			reply.Stop = engine.StopCanceled
+			reply.PromptTime = time.Since(start)
+			return reply, nil
+		}
+		logits = s.feed(tok, last)
+	}
+
+	// Generation, as run.c's loop: sample, print, feed, until a stop.
+	prev := feed[len(feed)-1]
+	var text []byte
+	for {
+		next := s.sampler.Next(logits, s.tokens)
+		reply.IDs = append(reply.IDs, next)
+		s.pending = next
+		if next == llama2c.EOS || next == llama2c.BOS {
+			reply.Stop = engine.StopEnd
+			break
+		}
+		if piece := s.m.tok.Piece(prev, next); len(piece) > 0 {
+			text = append(text, piece...)
+			if emit != nil {
+				emit(string(piece))
+			}
+		}
+		prev = next
+		if max := s.opts.MaxTokens; max > 0 && len(reply.IDs) >= max {
+			reply.Stop = engine.StopMaxTokens
+			break
+		}
+		if ctx.Err() != nil {
+			reply.Stop = engine.StopCanceled
+			break
+		}
+		if len(s.tokens) >= cfg.SeqLen {
+			// run.c prints the token chosen at the last position but never feeds it.
+			reply.Stop = engine.StopContextFull
+			break
+		}
+		s.pending = -1
+		logits = s.feed(next, true)
+	}
+	reply.GenTime = time.Since(start)
+	reply.Text = string(text)
+	return reply, nil
+}
+
+// feed runs tok at the next free position.
+func (s *Session) feed(tok int, wantLogits bool) []float32 {
+	pos := len(s.tokens)
+	if pos >= s.m.cfg.SeqLen || tok < 0 || tok >= s.m.cfg.VocabSize {
+		// Turn checks both before feeding; reaching this is a bug, not bad input.
+		panic(fmt.Sprintf("llama: feeding token %d at position %d (seq_len %d)", tok, pos, s.m.cfg.SeqLen))
+	}
+	s.tokens = append(s.tokens, tok)
+	return forward(s.m.w, s.m.cfg, s.r, tok, pos, wantLogits)
+}
+
+// chat reports whether turns use the chat template.
+func (s *Session) chat() bool { return s.opts.Mode == engine.Chat && s.m.template == Alpaca }
+
+// segment is the new text of this turn as tokens (Reply.PromptIDs).
+//
+// Chat (Alpaca), exactly as the demo model was trained: the first turn is
+// BOS + encode(PREAMBLE + TURN(input)), a later turn encode(TURN(input)); each
+// segment is encoded on its own and so starts with the dummy-prefix space token.
+// Completion: BOS + encode(input) at the start (run.c's generate), later turns
+// encode(input) appended.
+func (s *Session) segment(input string) []int {
+	first := len(s.tokens) == 0
+	if s.chat() {
+		text := fmt.Sprintf(alpacaTurn, input)
+		if first {
+			text = alpacaPreamble + text
+		}
+		return s.m.tok.Encode(text, first, false)
+	}
+	return s.m.tok.Encode(input, first, false)
+}
+
+// closing is what must be fed before this turn's segment: the token the previous
+// reply chose last. In chat mode a reply is always closed by EOS, as in training:
+// a reply cut short (max tokens, Ctrl-C) gets an EOS after its last token, and one
+// that ended on BOS gets EOS instead. In completion mode BOS is dropped.
+func (s *Session) closing() []int {
+	p := s.pending
+	if len(s.tokens) == 0 || p < 0 {
+		return nil
+	}
+	if !s.chat() {
+		if p == llama2c.BOS {
+			return nil
+		}
+		return []int{p}
+	}
+	switch p {
+	case llama2c.EOS:
+		return []int{p}
+	case llama2c.BOS:
+		return []int{llama2c.EOS}
+	}
+	return []int{p, llama2c.EOS}
+}

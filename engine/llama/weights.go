@@ -1,0 +1,113 @@
+package llama
+
+import (
+	"fmt"
+
+	"github.com/inferpi/inferpi/engine/kernels"
+)
+
+// Weights are views into model.bin (llama2.c's TransformerWeights). Matrices are
+// not copied; only the RMSNorm gains, a few thousand floats, are widened to
+// float32 once at load.
+type Weights struct {
+	TokenEmbedding kernels.Matrix // [vocab][dim]
+	RMSAtt         [][]float32    // [layer][dim]
+	WQ, WK, WV, WO []kernels.Matrix
+	RMSFFN         [][]float32
+	W1, W2, W3     []kernels.Matrix
+	RMSFinal       []float32
+	// Classifier is the output layer: TokenEmbedding when the model shares it.
+	Classifier kernels.Matrix
+}
+
+// mapWeights slices the weights out of model.bin, whose size has been checked
+// against cfg and enc.
+func mapWeights(data []byte, cfg Config, enc kernels.Encoding) (*Weights, error) {
+	w := &Weights{}
+	off := HeaderSize
+	elem := enc.RowBytes(1)
+	var err error
+	next := func(t tensor) []byte {
+		n := int(t.floats()) * elem
+		b := data[off : off+n]
+		off += n
+		return b
+	}
+	matrices := func(t tensor) []kernels.Matrix {
+		b := next(t)
+		per := len(b) / t.count
+		ms := make([]kernels.Matrix, t.count)
+		for i := range ms {
+			if ms[i], err = kernels.NewMatrix(b[i*per:(i+1)*per], t.rows, t.cols, enc); err != nil {
+				err = fmt.Errorf("model.bin: %s: %w", t.name, err)
+			}
+		}
+		return ms
+	}
+	vectors := func(t tensor) [][]float32 {
+		m := matrices(tensor{t.name, 1, t.rows, t.cols})
+		if err != nil {
+			return nil
+		}
+		vs := make([][]float32, t.rows)
+		for i := range vs {
+			vs[i] = make([]float32, t.cols)
+			m[0].Row(i, vs[i])
+		}
+		return vs
+	}
+	for _, t := range cfg.layout() {
+		switch t.name {
+		case "token_embedding":
+			w.TokenEmbedding = matrices(t)[0]
+		case "rms_att":
+			w.RMSAtt = vectors(t)
+		case "wq":
+			w.WQ = matrices(t)
+		case "wk":
+			w.WK = matrices(t)
+		case "wv":
+			w.WV = matrices(t)
+		case "wo":
+			w.WO = matrices(t)
+		case "rms_ffn":
+			w.RMSFFN = vectors(t)
+		case "w1":
+			w.W1 = matrices(t)
+		case "w2":
+			w.W2 = matrices(t)
+		case "w3":
+			w.W3 = matrices(t)
+		case "rms_final":
+			if v := vectors(t); v != nil {
+				w.RMSFinal = v[0]
+			}
+		case "classifier":
+			w.Classifier = matrices(t)[0]
+		default: // freq_cis tables: run.c computes RoPE itself
+			next(t)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if cfg.SharedClassifier {
+		w.Classifier = w.TokenEmbedding
+	}
+	if off != len(data) {
+		return nil, fmt.Errorf("model.bin: layout ends at byte %d of %d", off, len(data))
+	}
+	return w, nil
+}
+
+// bytesPerToken is how many weight bytes one decoding step reads: every matrix of
+// every layer and the classifier (the embedding row lookup is not counted).
+func (w *Weights) bytesPerToken() int64 {
+	n := int64(w.Classifier.Bytes())
+	for _, set := range [][]kernels.Matrix{w.WQ, w.WK, w.WV, w.WO, w.W1, w.W2, w.W3} {
+		for _, m := range set {
+			n += int64(m.Bytes())
+		}
+	}
+	return n
+}
