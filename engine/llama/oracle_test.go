@@ -23,14 +23,14 @@ type logitsRef struct {
 }
 
 type genCase struct {
-	Name       string `json:"name"`
-	PromptHex  string `json:"prompt_hex"`
-	PromptIDs  []int  `json:"prompt_ids"`
-	Generated  []int  `json:"generated_ids"`
-	Sequence   []int  `json:"sequence_ids"`
-	StdoutHex  string `json:"stdout_hex"`
-	WithBOS    []int  `json:"sampled_ids_including_final_bos"`
-	RunCArgs   struct {
+	Name      string `json:"name"`
+	PromptHex string `json:"prompt_hex"`
+	PromptIDs []int  `json:"prompt_ids"`
+	Generated []int  `json:"generated_ids"`
+	Sequence  []int  `json:"sequence_ids"`
+	StdoutHex string `json:"stdout_hex"`
+	WithBOS   []int  `json:"sampled_ids_including_final_bos"`
+	RunCArgs  struct {
 		Temperature float32 `json:"temperature"`
 		TopP        float32 `json:"topp"`
 		Seed        uint64  `json:"seed"`
