@@ -26,23 +26,28 @@ type Config struct {
 // parseMeta reads model_config from meta_<step>.json. Missing fields take
 // GPTConfig's defaults, except window_pattern, which checkpoint_manager patches
 // to "L" (old checkpoints were trained with full context).
-func parseMeta(data []byte) (Config, error) {
+func parseMeta(data []byte) (c Config, patched []string, err error) {
 	var meta struct {
 		ModelConfig json.RawMessage `json:"model_config"`
 	}
 	if err := json.Unmarshal(data, &meta); err != nil {
-		return Config{}, fmt.Errorf("not valid JSON: %v", err)
+		return Config{}, nil, fmt.Errorf("not valid JSON: %v", err)
 	}
 	if meta.ModelConfig == nil {
-		return Config{}, fmt.Errorf("no model_config")
+		return Config{}, nil, fmt.Errorf("no model_config")
 	}
-	c := Config{SequenceLen: 2048, VocabSize: 32768, NLayer: 12, NHead: 6, NKVHead: 6, NEmbd: 768, WindowPattern: "L"}
+	c = Config{SequenceLen: 2048, VocabSize: 32768, NLayer: 12, NHead: 6, NKVHead: 6, NEmbd: 768, WindowPattern: "L"}
 	dec := json.NewDecoder(bytes.NewReader(meta.ModelConfig))
 	dec.DisallowUnknownFields() // GPTConfig(**model_config) refuses unknown keys too
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("model_config: %v", err)
+		return Config{}, nil, fmt.Errorf("model_config: %v", err)
 	}
-	return c, nil
+	var keys map[string]json.RawMessage
+	json.Unmarshal(meta.ModelConfig, &keys)
+	if _, ok := keys["window_pattern"]; !ok {
+		patched = append(patched, "window_pattern=L")
+	}
+	return c, patched, nil
 }
 
 // nanochat's fixed architecture constants at commit 92d63d4e (gpt.py).
@@ -58,6 +63,7 @@ const (
 	windowTile     = 128     // ...rounded up to a multiple of FA3's tile
 	mlpMultiplier  = 4       // MLP c_fc: n_embd -> 4*n_embd
 	rmsNormEps     = 0x1p-23 // F.rms_norm's default eps: torch.finfo(float32).eps
+	maxLayers      = 4096    // checked before allocating per-layer tables (gpt.Header has the same limit)
 )
 
 // header derives model.bin's header from the config the way gpt.py does.
@@ -65,6 +71,8 @@ func (c Config) header(enc gpt.Encoding) (*gpt.Header, error) {
 	switch {
 	case c.NLayer < 1 || c.NEmbd < 1 || c.NHead < 1 || c.NKVHead < 1 || c.VocabSize < 1 || c.SequenceLen < 1:
 		return nil, fmt.Errorf("model_config has a non-positive size: %+v", c)
+	case c.NLayer > maxLayers:
+		return nil, fmt.Errorf("model_config has %d layers, more than %d", c.NLayer, maxLayers)
 	case c.NEmbd%c.NHead != 0:
 		return nil, fmt.Errorf("n_embd %d is not a multiple of n_head %d", c.NEmbd, c.NHead)
 	case c.NKVHead > c.NHead || c.NHead%c.NKVHead != 0:

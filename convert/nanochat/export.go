@@ -91,13 +91,11 @@ func Export(files Files, dtype string, model, tok io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := parseMeta(metaData)
+	cfg, patched, err := parseMeta(metaData)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", files.Meta, err)
 	}
-	if !strings.Contains(string(metaData), `"window_pattern"`) {
-		res.Patched = append(res.Patched, "window_pattern=L")
-	}
+	res.Patched = patched
 	h, err := cfg.header(enc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", files.Meta, err)
