@@ -7,12 +7,14 @@ import (
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/gpt"
+	"github.com/inferpi/inferpi/engine/llama"
 )
 
 // Engines in detection order. The Llama engine has no magic number (llama2.c files
 // start with their config), so it must stay last: it claims whatever the others do not.
 var Engines = []engine.Engine{
-	gpt.Engine{}, // nanochat GPT: magic "NCHT"
+	gpt.Engine{},   // nanochat GPT: magic "NCHT"
+	llama.Engine{}, // llama2.c: no magic, claims plausible headers; keep last
 }
 
 // ErrNoEngine is returned when no engine recognises a model file.

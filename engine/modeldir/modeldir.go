@@ -1,0 +1,129 @@
+// Package modeldir reads a model directory and loads the model with the engine
+// that recognises it. A model directory holds:
+//
+//	model.bin       the weights (format detected from its first bytes)
+//	tokenizer.bin   the vocabulary
+//	inferpi.json    optional settings, e.g. {"template": "alpaca"}
+//
+// It reads through io/fs, so the hosted CLI (os.DirFS) and the firmware (its FAT32
+// file system) share it.
+package modeldir
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/all"
+)
+
+// File names inside a model directory.
+const (
+	ModelFile     = "model.bin"
+	TokenizerFile = "tokenizer.bin"
+	SettingsFile  = "inferpi.json"
+)
+
+// Overrides change settings that inferpi.json would give (command-line flags).
+type Overrides struct {
+	Template string // chat template name; "" keeps the directory's choice
+}
+
+// Read reads the files of the model directory dir inside fsys. A missing
+// tokenizer.bin or inferpi.json is left nil; a missing model.bin is an error.
+func Read(fsys fs.FS, dir string) (engine.Files, error) {
+	var f engine.Files
+	var err error
+	if f.Model, err = fs.ReadFile(fsys, path.Join(dir, ModelFile)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return f, fmt.Errorf("%s: no %s here (a model directory holds model.bin and tokenizer.bin)", dir, ModelFile)
+		}
+		return f, fmt.Errorf("%s: %w", dir, err)
+	}
+	for _, o := range []struct {
+		name string
+		dst  *[]byte
+	}{{TokenizerFile, &f.Tokenizer}, {SettingsFile, &f.Settings}} {
+		b, err := fs.ReadFile(fsys, path.Join(dir, o.name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return f, fmt.Errorf("%s: %w", dir, err)
+		}
+		*o.dst = b
+	}
+	return f, nil
+}
+
+// Apply merges the overrides into the files' settings (inferpi.json), keeping any
+// other keys it has.
+func (o Overrides) Apply(f *engine.Files) error {
+	if o.Template == "" {
+		return nil
+	}
+	settings := map[string]any{}
+	if len(f.Settings) > 0 {
+		if err := json.Unmarshal(f.Settings, &settings); err != nil {
+			return fmt.Errorf("%s: %v", SettingsFile, err)
+		}
+	}
+	settings["template"] = o.Template
+	b, err := json.Marshal(settings)
+	if err != nil {
+		return err
+	}
+	f.Settings = b
+	return nil
+}
+
+// Load reads dir inside fsys and loads its model with the engine that recognises
+// model.bin. Errors start with dir.
+func Load(fsys fs.FS, dir string, o Overrides) (engine.Model, error) {
+	f, err := Read(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Apply(&f); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	m, err := all.Load(f)
+	if errors.Is(err, all.ErrNoEngine) {
+		return nil, fmt.Errorf("%s: %w (engines: %s)", dir, err, engineNames())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// Open loads the model directory at a path of the host's file system.
+func Open(dir string, o Overrides) (engine.Model, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory (give the model directory, which holds model.bin and tokenizer.bin)", dir)
+	}
+	m, err := Load(os.DirFS(dir), ".", o)
+	if err != nil {
+		// Name the directory as the user gave it rather than ".".
+		msg := err.Error()
+		if strings.HasPrefix(msg, ".: ") {
+			msg = dir + ": " + msg[3:]
+		}
+		return nil, errors.New(msg)
+	}
+	return m, nil
+}
+
+func engineNames() string {
+	names := make([]string, len(all.Engines))
+	for i, e := range all.Engines {
+		names[i] = e.Name()
+	}
+	return strings.Join(names, ", ")
+}

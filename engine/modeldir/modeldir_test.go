@@ -1,0 +1,82 @@
+package modeldir
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const demo = "../../models/llama-demo"
+
+func TestOpenDemo(t *testing.T) {
+	m, err := Open(demo, Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := m.Info()
+	if info.Engine != "Llama" || info.Template != "alpaca" || info.Params != 1820352 || info.Encoding != "fp32" {
+		t.Fatalf("demo info: %+v", info)
+	}
+	m, err = Open(demo, Overrides{Template: "none"})
+	if err != nil || m.Info().Template != "none" {
+		t.Fatalf("template override: %v", err)
+	}
+}
+
+func TestErrorsNameTheDirectoryAndProblem(t *testing.T) {
+	model, _ := os.ReadFile(filepath.Join(demo, "model.bin"))
+	tok, _ := os.ReadFile(filepath.Join(demo, "tokenizer.bin"))
+	fsys := fstest.MapFS{
+		"empty/readme.txt":        {Data: []byte("hi")},
+		"garbage/model.bin":       {Data: []byte("this is not a model at all")},
+		"notok/model.bin":         {Data: model},
+		"badjson/model.bin":       {Data: model},
+		"badjson/tokenizer.bin":   {Data: tok},
+		"badjson/inferpi.json":    {Data: []byte("{")},
+		"truncated/model.bin":     {Data: model[:len(model)-10]},
+		"truncated/tokenizer.bin": {Data: tok},
+		"good/model.bin":          {Data: model},
+		"good/tokenizer.bin":      {Data: tok},
+		"good/inferpi.json":       {Data: []byte(`{"template":"none","other":1}`)},
+	}
+	cases := map[string]string{
+		"empty":     "empty: no model.bin here",
+		"garbage":   "garbage: model.bin: no engine recognises this file (engines: GPT, Llama)",
+		"notok":     "notok: tokenizer.bin: missing",
+		"badjson":   "badjson: inferpi.json: unexpected end of JSON input",
+		"truncated": "truncated: model.bin: header (dim=192",
+		"missing":   "missing: no model.bin here",
+	}
+	for dir, want := range cases {
+		_, err := Load(fsys, dir, Overrides{})
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: error %v, want it to start with %q", dir, err, want)
+		}
+	}
+	m, err := Load(fsys, "good", Overrides{})
+	if err != nil || m.Info().Template != "none" {
+		t.Fatalf("good: %v", err)
+	}
+	m, err = Load(fsys, "good", Overrides{Template: "alpaca"})
+	if err != nil || m.Info().Template != "alpaca" {
+		t.Fatalf("override beats inferpi.json: %v", err)
+	}
+	if _, err := Load(fsys, "good", Overrides{Template: "vicuna"}); err == nil || !strings.Contains(err.Error(), `good: inferpi.json: template "vicuna"`) {
+		t.Fatalf("unknown template: %v", err)
+	}
+}
+
+func TestOpenHostPaths(t *testing.T) {
+	if _, err := Open(filepath.Join(demo, "nope"), Overrides{}); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("missing dir: %v", err)
+	}
+	if _, err := Open(filepath.Join(demo, "model.bin"), Overrides{}); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("file: %v", err)
+	}
+	dir := t.TempDir()
+	if _, err := Open(dir, Overrides{}); err == nil || !strings.HasPrefix(err.Error(), dir+": no model.bin here") {
+		t.Fatalf("empty dir: %v", err)
+	}
+}
