@@ -221,3 +221,24 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+func TestTemplateSetting(t *testing.T) {
+	files := tinyBytes(t, "fp32")
+	files.Settings = []byte(`{"template": "none"}`)
+	m, err := gpt.Load(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Info().Template != "none" {
+		t.Errorf("template %q", m.Info().Template)
+	}
+	s, _ := m.NewSession(engine.Options{Mode: engine.Chat, MaxTokens: 3})
+	r, _ := s.Turn(context.Background(), "The capital of France is", nil)
+	if want := loadOracle(t).Completions[0].IDs; !reflect.DeepEqual(r.PromptIDs, want) {
+		t.Errorf("chat without template fed %v, want the plain completion prompt %v", r.PromptIDs, want)
+	}
+	files.Settings = []byte(`{"template": "alpaca"}`)
+	if _, err := gpt.Load(files); err == nil || !strings.HasPrefix(err.Error(), "inferpi.json: template \"alpaca\"") {
+		t.Errorf("alpaca template: %v", err)
+	}
+}

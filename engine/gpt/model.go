@@ -12,6 +12,7 @@ package gpt
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -39,6 +40,9 @@ type Model struct {
 	rope rope
 	tok  *bpe.Tokenizer
 	ids  specialIDs
+	// template is "nanochat" (chat turns wrapped in nanochat's special tokens) or
+	// "none" (chat turns fed as plain text, like a completion kept going).
+	template string
 }
 
 // specialIDs are nanochat's special tokens (tokenizer.py SPECIAL_TOKENS).
@@ -67,7 +71,22 @@ func Load(files engine.Files) (*Model, error) {
 	if tok.VocabSize() != h.VocabSize {
 		return nil, fmt.Errorf("tokenizer.bin: %d tokens, but model.bin has a vocabulary of %d: they do not belong together", tok.VocabSize(), h.VocabSize)
 	}
-	m := &Model{h: h, w: w, rope: newRope(h), tok: tok}
+	m := &Model{h: h, w: w, rope: newRope(h), tok: tok, template: "nanochat"}
+	if len(files.Settings) > 0 {
+		var settings struct {
+			Template string `json:"template"`
+		}
+		if err := json.Unmarshal(files.Settings, &settings); err != nil {
+			return nil, fmt.Errorf("inferpi.json: %v", err)
+		}
+		switch settings.Template {
+		case "", "nanochat":
+		case "none":
+			m.template = "none"
+		default:
+			return nil, fmt.Errorf("inferpi.json: template %q does not exist for GPT (nanochat) models: use \"nanochat\" or \"none\"", settings.Template)
+		}
+	}
 	for _, s := range []struct {
 		text string
 		id   *int
@@ -124,7 +143,7 @@ func (m *Model) Info() engine.Info {
 		ContextSize:         h.SeqLen,
 		VocabSize:           h.VocabSize,
 		WeightBytesPerToken: m.w.matrixBytes(),
-		Template:            "nanochat",
+		Template:            m.template,
 		Details: []engine.KV{
 			{Key: "format", Value: fmt.Sprintf("%s version %d", Magic, Version)},
 			{Key: "padded vocab (checkpoint rows)", Value: fmt.Sprint(h.PaddedVocab)},

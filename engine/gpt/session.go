@@ -81,7 +81,7 @@ func (s *Session) prompt(input string) []int {
 	ids := s.m.ids
 	empty := s.last() < 0
 	var p []int
-	if s.opts.Mode == engine.Completion {
+	if s.opts.Mode == engine.Completion || s.m.template == "none" {
 		if empty {
 			p = append(p, ids.bos)
 		}
@@ -99,7 +99,7 @@ func (s *Session) prompt(input string) []int {
 
 // Turn implements engine.Session.
 func (s *Session) Turn(ctx context.Context, input string, emit func(piece string)) (engine.Reply, error) {
-	chat := s.opts.Mode == engine.Chat
+	chat := s.opts.Mode == engine.Chat && s.m.template == "nanochat"
 	if chat {
 		input = strings.TrimSpace(input) // chat_cli.py strips what the user types
 	}
