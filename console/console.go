@@ -1,0 +1,121 @@
+// Package console is InferPi's interactive chat loop, shared by the hosted
+// `inferpi chat` and the bare-metal firmware (over the UART).
+//
+// It touches no terminal, signal or file: lines come from a LineReader (hosted: a
+// bufio reader over stdin; firmware: its UART line editor), output goes to an
+// io.Writer, and "stop the running reply" arrives on a channel (hosted: SIGINT;
+// firmware: a Ctrl-C byte from the UART), which cancels the turn's context.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/inferpi/inferpi/engine"
+)
+
+// LineReader supplies the user's input one line at a time.
+type LineReader interface {
+	// ReadLine returns the next line without its line ending, or io.EOF when the
+	// input has ended.
+	ReadLine() (string, error)
+}
+
+// Console runs a chat with one session.
+type Console struct {
+	Session engine.Session
+	Info    engine.Info // shown in the banner and by /settings
+	In      LineReader
+	Out     io.Writer
+	// Interrupt delivers one value per stop request (Ctrl-C). Requests made while
+	// no reply is running are dropped. May be nil.
+	Interrupt <-chan struct{}
+}
+
+// Prompt is printed before each line of input.
+const Prompt = "> "
+
+// Run chats until /exit or the end of input.
+func (c *Console) Run() error {
+	c.banner()
+	for {
+		fmt.Fprint(c.Out, Prompt)
+		line, err := c.In.ReadLine()
+		if errors.Is(err, io.EOF) {
+			fmt.Fprintln(c.Out)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			continue
+		case strings.HasPrefix(line, "/"):
+			if quit := c.command(line); quit {
+				return nil
+			}
+		default:
+			c.turn(line)
+		}
+	}
+}
+
+func (c *Console) banner() {
+	i := c.Info
+	fmt.Fprintf(c.Out, "%s model, %s weights, %d parameters, context %d tokens, template %s\n",
+		i.Engine, i.Encoding, i.Params, i.ContextSize, i.Template)
+	fmt.Fprintln(c.Out, "Type a message, or /help for commands. Ctrl-C stops a reply.")
+}
+
+// turn runs one reply, cancelling it when an interrupt arrives.
+func (c *Console) turn(input string) {
+	c.drainInterrupts()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-c.Interrupt: // a nil channel never delivers
+			cancel()
+		case <-done:
+		}
+	}()
+	reply, err := c.Session.Turn(ctx, input, func(piece string) { io.WriteString(c.Out, piece) })
+	close(done)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(c.Out, "\nerror: %v\n", err)
+		return
+	}
+	if reply.Stop == engine.StopContextFull && len(reply.IDs) == 0 {
+		fmt.Fprintf(c.Out, "[context full: this conversation fills all %d positions of the context; type /reset to start a new one]\n", c.Info.ContextSize)
+		return
+	}
+	fmt.Fprintln(c.Out)
+	switch reply.Stop {
+	case engine.StopCanceled:
+		fmt.Fprintln(c.Out, "[stopped]")
+	case engine.StopMaxTokens:
+		fmt.Fprintf(c.Out, "[stopped at the limit of %d tokens per reply; see /max]\n", c.Session.Options().MaxTokens)
+	case engine.StopContextFull:
+		fmt.Fprintf(c.Out, "[context full: all %d positions are used; type /reset to start a new conversation]\n", c.Info.ContextSize)
+	}
+	fmt.Fprintln(c.Out, "---")
+	fmt.Fprintf(c.Out, "Generation: %d tokens in %d ms (%.1f tokens/sec)\n",
+		len(reply.IDs), reply.GenTime.Milliseconds(), reply.TokensPerSec())
+}
+
+// drainInterrupts forgets stop requests made while no reply was running.
+func (c *Console) drainInterrupts() {
+	for {
+		select {
+		case <-c.Interrupt:
+		default:
+			return
+		}
+	}
+}
