@@ -1,0 +1,81 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/inferpi/inferpi/console"
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/modeldir"
+)
+
+func init() {
+	register(command{
+		name:    "chat",
+		summary: "chat with a model in the terminal (the console the firmware has)",
+		run: func(args []string) error {
+			// Ctrl-C stops the running reply, not the program (/exit or Ctrl-D ends it).
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, os.Interrupt)
+			defer signal.Stop(sig)
+			irq := make(chan struct{}, 1)
+			go func() {
+				for range sig {
+					select {
+					case irq <- struct{}{}:
+					default:
+					}
+				}
+			}()
+			return noHelp(chatMain(args, os.Stdin, os.Stdout, os.Stderr, irq))
+		},
+	})
+}
+
+const chatUsage = `usage: inferpi chat DIR [--temp T] [--top-p P] [--top-k K] [--seed S] [-n N] [--template NAME] [--completion]
+
+Chats with the model in directory DIR (model.bin, tokenizer.bin, optional
+inferpi.json): the same console the firmware shows on its UART. Each line you type
+is one turn; the conversation stays in the model's context (KV cache) until /reset.
+Ctrl-C stops a reply; /exit or Ctrl-D leaves. /help lists the commands (/temp,
+/topp, /topk, /seed, /max, /penalty, /settings, ...).
+`
+
+func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan struct{}) error {
+	fs := newFlags("chat", chatUsage, stdout)
+	var sf samplingFlags
+	addSamplingFlags(fs, &sf, 0)
+	completion := fs.Bool("completion", false, "continue your text as is instead of using the chat template (base models)")
+	pos, err := parseArgs(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	dir, err := oneDir("chat", pos, stderr)
+	if err != nil {
+		return err
+	}
+	if err := sf.check(); err != nil {
+		return err
+	}
+	model, err := modeldir.Open(dir, modeldir.Overrides{Template: sf.template})
+	if err != nil {
+		return err
+	}
+	mode := engine.Chat
+	if *completion {
+		mode = engine.Completion
+	}
+	sess, err := model.NewSession(sf.options(mode))
+	if err != nil {
+		return err
+	}
+	c := &console.Console{
+		Session:   sess,
+		Info:      model.Info(),
+		In:        console.NewLines(stdin),
+		Out:       stdout,
+		Interrupt: interrupt,
+	}
+	return c.Run()
+}

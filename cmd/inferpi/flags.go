@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/inferpi/inferpi/engine"
+)
+
+// newFlags makes a flag set whose -h/--help prints usage (the text before the
+// flag list) and the flags to stdout.
+func newFlags(name, usage string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, usage)
+		fmt.Fprintln(stdout, "\nflags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags that may come before, between or after the positional
+// arguments (`run DIR -p TEXT` as well as `run -p TEXT DIR`). It returns the
+// positional arguments; help returns errHelp after the usage was printed.
+func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	var pos []string
+	for {
+		// Errors other than help go to stderr, not to the help output.
+		fs.SetOutput(io.Discard)
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return nil, errHelp
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "inferpi %s: %v\nRun 'inferpi %s --help' for usage.\n", fs.Name(), err, fs.Name())
+			return nil, exitError{2}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// errHelp ends a command successfully after its help text.
+var errHelp = errors.New("help shown")
+
+// samplingFlags are the generation flags shared by chat and run.
+type samplingFlags struct {
+	temp, topP, penalty float64
+	topK, lastN, max    int
+	seed                uint64
+	template            string
+}
+
+func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
+	fs.Float64Var(&f.temp, "temp", 0, "temperature; 0 is greedy (always the most likely token)")
+	fs.Float64Var(&f.topP, "top-p", 0.9, "top-p (nucleus) sampling when temp > 0; 0 or 1 is off")
+	fs.IntVar(&f.topK, "top-k", 0, "top-k sampling when temp > 0; 0 is off")
+	fs.Uint64Var(&f.seed, "seed", 0, "random seed (run.c's -s); 0 picks one from the clock")
+	fs.Float64Var(&f.penalty, "penalty", 0, "repetition penalty over the last --penalty-last tokens (e.g. 1.1); 0 or 1 is off")
+	fs.IntVar(&f.lastN, "penalty-last", 64, "how many recent tokens the repetition penalty looks at; 0 is all")
+	fs.IntVar(&f.max, "n", defaultMax, "most new tokens per reply; 0 is until the model stops or the context is full")
+	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json (Llama: alpaca, none; GPT: nanochat, none)")
+}
+
+func (f *samplingFlags) check() error {
+	switch {
+	case f.temp < 0:
+		return fmt.Errorf("--temp %g: must be >= 0", f.temp)
+	case f.topP < 0 || f.topP > 1:
+		return fmt.Errorf("--top-p %g: must be from 0 to 1", f.topP)
+	case f.topK < 0:
+		return fmt.Errorf("--top-k %d: must be >= 0", f.topK)
+	case f.max < 0:
+		return fmt.Errorf("-n %d: must be >= 0", f.max)
+	case f.penalty < 0:
+		return fmt.Errorf("--penalty %g: must be >= 0", f.penalty)
+	case f.lastN < 0:
+		return fmt.Errorf("--penalty-last %d: must be >= 0", f.lastN)
+	}
+	return nil
+}
+
+func (f *samplingFlags) options(mode engine.Mode) engine.Options {
+	return engine.Options{
+		Mode:      mode,
+		MaxTokens: f.max,
+		Sampling: engine.Sampling{
+			Temperature:   float32(f.temp),
+			TopP:          float32(f.topP),
+			TopK:          f.topK,
+			Seed:          f.seed,
+			RepeatPenalty: float32(f.penalty),
+			RepeatLastN:   f.lastN,
+		},
+	}
+}
+
+// oneDir checks that exactly one model directory was given.
+func oneDir(cmd string, pos []string, stderr io.Writer) (string, error) {
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "inferpi %s: want one model directory, got %d arguments (%s)\nRun 'inferpi %s --help' for usage.\n",
+			cmd, len(pos), strings.Join(pos, " "), cmd)
+		return "", exitError{2}
+	}
+	return pos[0], nil
+}
