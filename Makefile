@@ -2,11 +2,12 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go demo
+.PHONY: help deps vet test test-go test-arm64 demo
 
 help:
 	@echo "make demo   build and chat with the bundled demo models"
 	@echo "make test   every test (installs what it needs first)"
+	@echo "make test-arm64   the arm64 (NEON) kernels' tests under qemu-user"
 
 deps:
 	@./scripts/install-deps.sh
@@ -18,4 +19,10 @@ vet:
 test-go:
 	INFERPI_REQUIRE_TOOLS=1 $(GO) test ./...
 
-test: deps vet test-go
+# The arm64 kernels (NEON assembly) run under qemu-user on any host. qemu-aarch64 comes
+# from Debian's qemu-user, qemu-aarch64-static from qemu-user-static; either will do.
+QEMU_AARCH64 ?= $(shell command -v qemu-aarch64 || command -v qemu-aarch64-static)
+test-arm64: deps
+	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" ./engine/kernels/
+
+test: deps vet test-go test-arm64

@@ -5,33 +5,139 @@ import (
 	"math"
 )
 
-// The pure-Go reference kernels. They define the results that every faster
-// kernel is tested against.
+// The pure-Go reference kernels. They define the results that every faster kernel
+// is tested against, and they run wherever no SIMD kernel exists.
+//
+// Float sums run from index 0 upward in float32 and every product is rounded before
+// it is added: the explicit float32 conversions stop the Go compiler from fusing
+// a*b+s into one FMA (it does on arm64), so the reference gives the same bits on
+// every architecture, and they are the bits of llama2.c's run.c built without
+// -ffast-math or FMA (the fixtures' oracle build).
+//
+// Rows are taken from len(out): w holds len(out) rows of len(x) (or len(xq)) weights.
 
-func matVecRows(out []float32, m Matrix, x []float32, lo, hi int) {
-	rb := m.Enc.RowBytes(m.Cols)
-	for i := lo; i < hi; i++ {
-		out[i] = dotRow(m.Enc, m.Data[i*rb:(i+1)*rb], x)
+func matVecF32Ref(out []float32, w []byte, x []float32) {
+	rb := 4 * len(x)
+	for i := range out {
+		row := w[i*rb : (i+1)*rb]
+		var s float32
+		for j, xv := range x {
+			s += float32(math.Float32frombits(binary.LittleEndian.Uint32(row[4*j:])) * xv)
+		}
+		out[i] = s
 	}
 }
 
-func dotRow(enc Encoding, row []byte, x []float32) float32 {
+func matVecF16Ref(out []float32, w []byte, x []float32) {
+	rb := 2 * len(x)
+	for i := range out {
+		row := w[i*rb : (i+1)*rb]
+		var s float32
+		for j, xv := range x {
+			s += float32(F16ToF32(binary.LittleEndian.Uint16(row[2*j:])) * xv)
+		}
+		out[i] = s
+	}
+}
+
+// Quantized weights meet a quantized vector, as in llama.cpp (whose Q8_0 and Q4_0
+// dot products take their second operand as Q8_0 blocks: vec_dot_type in
+// ggml-cpu.c's type_traits): the integer dot product of a block is exact, and only
+// the per-block sums d_w*d_x*isum are added in float. That keeps the inner loop in
+// 8-bit integer multiplies, which the Cortex-A72 (no SDOT, no fp16 arithmetic) does
+// with half the instructions of widening every weight to float32.
+
+// q8Vector is an activation vector quantized to Q8_0 blocks, with the scale kept in
+// float32 (it never goes to a file, so there is no reason to round it to fp16).
+type q8Vector struct {
+	q []int8    // values, len(x)
+	d []float32 // one scale per block of BlockSize values
+}
+
+// quantize fills v from x (len(x) a multiple of BlockSize) with llama.cpp's Q8_0
+// rounding: d = amax/127, q = roundf(x/d).
+func (v *q8Vector) quantize(x []float32) {
+	n := len(x)
+	if cap(v.q) < n {
+		v.q = make([]int8, n)
+		v.d = make([]float32, n/BlockSize)
+	}
+	v.q, v.d = v.q[:n], v.d[:n/BlockSize]
+	for b := range v.d {
+		xb := x[b*BlockSize : (b+1)*BlockSize]
+		qb := v.q[b*BlockSize : (b+1)*BlockSize]
+		var amax float32
+		for _, xv := range xb {
+			amax = max(amax, abs32(xv))
+		}
+		d := amax / 127
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		v.d[b] = d
+		for j, xv := range xb {
+			qb[j] = int8(roundHalfAway(float32(xv * id)))
+		}
+	}
+}
+
+func matVecQ8Ref(out []float32, w []byte, x *q8Vector) {
+	rb := len(x.d) * q8BlockBytes
+	for i := range out {
+		row := w[i*rb : (i+1)*rb]
+		var s float32
+		for b, xd := range x.d {
+			blk := row[b*q8BlockBytes : (b+1)*q8BlockBytes]
+			xq := x.q[b*BlockSize : (b+1)*BlockSize]
+			var isum int32
+			for j, q := range blk[2:] {
+				isum += int32(int8(q)) * int32(xq[j])
+			}
+			d := float32(F16ToF32(binary.LittleEndian.Uint16(blk)) * xd)
+			s += float32(float32(isum) * d)
+		}
+		out[i] = s
+	}
+}
+
+func matVecQ4Ref(out []float32, w []byte, x *q8Vector) {
+	const half = BlockSize / 2
+	rb := len(x.d) * q4BlockBytes
+	for i := range out {
+		row := w[i*rb : (i+1)*rb]
+		var s float32
+		for b, xd := range x.d {
+			blk := row[b*q4BlockBytes : (b+1)*q4BlockBytes]
+			xq := x.q[b*BlockSize : (b+1)*BlockSize]
+			var isum int32
+			for j, q := range blk[2:] {
+				isum += (int32(q&0x0f) - 8) * int32(xq[j])
+				isum += (int32(q>>4) - 8) * int32(xq[j+half])
+			}
+			d := float32(F16ToF32(binary.LittleEndian.Uint16(blk)) * xd)
+			s += float32(float32(isum) * d)
+		}
+		out[i] = s
+	}
+}
+
+func dotRef(a, b []float32) float32 {
 	var s float32
-	switch enc {
-	case F32:
-		for j := range x {
-			s += math.Float32frombits(binary.LittleEndian.Uint32(row[4*j:])) * x[j]
-		}
-	case F16:
-		for j := range x {
-			s += F16ToF32(binary.LittleEndian.Uint16(row[2*j:])) * x[j]
-		}
-	default:
-		panic("kernels: unknown encoding " + enc.String())
+	for i, av := range a {
+		s += float32(av * b[i])
 	}
 	return s
 }
 
+func axpyRef(dst []float32, a float32, x []float32) {
+	for i, xv := range x {
+		dst[i] += float32(a * xv)
+	}
+}
+
+// decodeRow widens one stored row to float32 (Matrix.Row), as llama.cpp's
+// dequantize_row_q8_0 / dequantize_row_q4_0 do for the block encodings.
 func decodeRow(enc Encoding, row []byte, dst []float32) {
 	switch enc {
 	case F32:
@@ -42,7 +148,28 @@ func decodeRow(enc Encoding, row []byte, dst []float32) {
 		for j := range dst {
 			dst[j] = F16ToF32(binary.LittleEndian.Uint16(row[2*j:]))
 		}
+	case Q8_0:
+		for b := 0; b < len(dst)/BlockSize; b++ {
+			blk := row[b*q8BlockBytes : (b+1)*q8BlockBytes]
+			d := F16ToF32(binary.LittleEndian.Uint16(blk))
+			for j, q := range blk[2:] {
+				dst[b*BlockSize+j] = float32(int8(q)) * d
+			}
+		}
+	case Q4_0:
+		const half = BlockSize / 2
+		for b := 0; b < len(dst)/BlockSize; b++ {
+			blk := row[b*q4BlockBytes : (b+1)*q4BlockBytes]
+			d := F16ToF32(binary.LittleEndian.Uint16(blk))
+			for j, q := range blk[2:] {
+				dst[b*BlockSize+j] = float32(int32(q&0x0f)-8) * d
+				dst[b*BlockSize+j+half] = float32(int32(q>>4)-8) * d
+			}
+		}
 	default:
 		panic("kernels: unknown encoding " + enc.String())
 	}
 }
+
+// The reference for the vector helpers is the exported code in vec.go itself where
+// no SIMD version exists (softmax: exp-bound, and only seq_len values per head).

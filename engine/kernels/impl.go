@@ -1,0 +1,110 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+)
+
+// impl is one implementation of the hot loops. Every function takes the rows to
+// compute from len(out) and trusts its slices to be big enough: the exported
+// wrappers check shapes once, before any kernel runs.
+type impl struct {
+	name      string
+	matVecF32 func(out []float32, w []byte, x []float32)
+	matVecF16 func(out []float32, w []byte, x []float32)
+	matVecQ8  func(out []float32, w []byte, x *q8Vector)
+	matVecQ4  func(out []float32, w []byte, x *q8Vector)
+	dot       func(a, b []float32) float32
+	axpy      func(dst []float32, a float32, x []float32)
+}
+
+var reference = impl{
+	name:      "go",
+	matVecF32: matVecF32Ref,
+	matVecF16: matVecF16Ref,
+	matVecQ8:  matVecQ8Ref,
+	matVecQ4:  matVecQ4Ref,
+	dot:       dotRef,
+	axpy:      axpyRef,
+}
+
+// kern is the implementation in use. It is chosen once at start-up from the CPU's
+// features (simdImpl, one per architecture); INFERPI_KERNELS=go in the environment
+// or UseReference(true) selects the pure-Go reference instead.
+var kern = chooseImpl()
+
+func chooseImpl() *impl {
+	if os.Getenv("INFERPI_KERNELS") == "go" {
+		return &reference
+	}
+	if s, ok := simdImpl(); ok {
+		return s
+	}
+	return &reference
+}
+
+// Implementation names the kernels in use: "avx2+fma+f16c", "neon" or "go".
+func Implementation() string { return kern.name }
+
+// UseReference switches between the pure-Go reference kernels (true) and the best
+// kernels for this CPU (false). It is meant for tests and start-up; do not call it
+// while other goroutines run kernels.
+func UseReference(on bool) {
+	if on {
+		kern = &reference
+		return
+	}
+	if s, ok := simdImpl(); ok {
+		kern = s
+	} else {
+		kern = &reference
+	}
+}
+
+// matVecRows computes rows [lo, hi) of out = m·x with the kernels in use.
+// xq is x quantized to Q8_0 blocks when m is quantized (nil otherwise).
+func matVecRows(k *impl, out []float32, m Matrix, x []float32, xq *q8Vector, lo, hi int) {
+	rb := m.Enc.RowBytes(m.Cols)
+	w := m.Data[lo*rb : hi*rb]
+	switch m.Enc {
+	case F32:
+		k.matVecF32(out[lo:hi], w, x)
+	case F16:
+		k.matVecF16(out[lo:hi], w, x)
+	case Q8_0:
+		k.matVecQ8(out[lo:hi], w, xq)
+	case Q4_0:
+		k.matVecQ4(out[lo:hi], w, xq)
+	default:
+		panic("kernels: unknown encoding " + m.Enc.String())
+	}
+}
+
+// checkMatVec panics on shapes that can only come from a programming error: every
+// matrix an engine holds went through NewMatrix, which returns errors for bad files.
+func checkMatVec(out []float32, m Matrix, x []float32) {
+	if len(x) != m.Cols || len(out) < m.Rows || m.Rows < 0 || m.Enc.CheckCols(m.Cols) != nil ||
+		len(m.Data) != m.Rows*m.Enc.RowBytes(m.Cols) {
+		panic(fmt.Sprintf("kernels: MatVec shape mismatch: %dx%d %v matrix of %d bytes, x %d, out %d",
+			m.Rows, m.Cols, m.Enc, len(m.Data), len(x), len(out)))
+	}
+}
+
+// Pointers for the assembly kernels; callers have checked that slices are non-empty.
+func f32p(s []float32) *float32 { return unsafe.SliceData(s) }
+func bytep(s []byte) *byte      { return unsafe.SliceData(s) }
+func i8p(s []int8) *int8        { return unsafe.SliceData(s) }
+
+// f32bytes views a float32 slice as its bytes (for the row kernels' weight argument).
+func f32bytes(s []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 4*len(s))
+}
+
+// checkKernelArgs guards the assembly against reading past a slice: rows of
+// rowBytes each must fit in w. The exported wrappers make this always true.
+func checkKernelArgs(rows, wBytes, rowBytes int) {
+	if rows <= 0 || rowBytes <= 0 || wBytes < rows*rowBytes {
+		panic(fmt.Sprintf("kernels: internal error: %d rows of %d bytes in %d", rows, rowBytes, wBytes))
+	}
+}

@@ -1,0 +1,62 @@
+package kernels
+
+import "sync"
+
+// parallelMinBytes is the smallest matrix MatVec splits across cores. Below it the
+// wake-up and the final barrier (around a microsecond with spinning helpers) cost
+// more than the rows a second core would take over. Measured with
+// BenchmarkMatVecSplit on amd64.
+const parallelMinBytes = 64 << 10
+
+// chunkMinBytes keeps every chunk of rows big enough for the hardware prefetcher to
+// get going, while chunksPerWorker gives a core that was interrupted room to fall
+// behind without the others waiting for it.
+const (
+	chunkMinBytes   = 16 << 10
+	chunksPerWorker = 4
+)
+
+// MatVec computes out[i] = dot(row i of m, x) for every row, splitting the rows
+// across the pool's cores when the matrix is big enough to pay for it.
+// len(x) must be m.Cols and len(out) at least m.Rows.
+//
+// For Q8_0 and Q4_0 matrices x is first quantized to Q8_0 blocks (float32 scales) and
+// each block's dot product is computed in integers, as llama.cpp does: the result
+// carries x's rounding to 8 bits as well as the weights' (see ref.go).
+func (p *Pool) MatVec(out []float32, m Matrix, x []float32) {
+	checkMatVec(out, m, x)
+	if m.Rows == 0 {
+		return
+	}
+	k := kern
+	var xq *q8Vector
+	if m.Enc.Quantized() {
+		xq = q8Vectors.Get().(*q8Vector)
+		defer q8Vectors.Put(xq)
+		xq.quantize(x)
+	}
+	rb := m.Enc.RowBytes(m.Cols)
+	grain := max((m.Rows+p.workers*chunksPerWorker-1)/(p.workers*chunksPerWorker), (chunkMinBytes+rb-1)/rb)
+	if m.Bytes() < parallelMinBytes || grain >= m.Rows || !p.acquire() {
+		matVecRows(k, out, m, x, xq, 0, m.Rows)
+		return
+	}
+	p.mv = matVecTask{k: k, out: out, m: m, x: x, xq: xq}
+	p.runAcquired(&p.mv, m.Rows, grain)
+	p.mv = matVecTask{} // drop the references to the caller's slices
+	p.mu.Unlock()
+}
+
+// matVecTask is MatVec's job for the pool: rows [lo, hi) of out = m·x.
+type matVecTask struct {
+	k   *impl
+	out []float32
+	m   Matrix
+	x   []float32
+	xq  *q8Vector
+}
+
+func (t *matVecTask) run(lo, hi int) { matVecRows(t.k, t.out, t.m, t.x, t.xq, lo, hi) }
+
+// q8Vectors recycles quantized copies of x between MatVec calls.
+var q8Vectors = sync.Pool{New: func() any { return new(q8Vector) }}

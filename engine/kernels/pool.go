@@ -1,0 +1,242 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// A Pool runs one job at a time on several cores: the calling goroutine plus one
+// helper goroutine per other core, each helper locked to its own OS thread. Between
+// jobs a helper spins on the job counter for a while (the next matrix of a forward
+// pass usually comes within microseconds), then parks on a channel so an idle
+// session costs no CPU. Only Go primitives are used (atomics, channels, LockOSThread),
+// so the pool behaves the same hosted and on the bare-metal kernel, where the OS
+// threads are the kernel's threads on the four cores.
+//
+// A job is n items cut into chunks; every participant takes the next chunk from an
+// atomic counter until none are left, so a core that was interrupted simply takes
+// fewer chunks. A Pool is safe for concurrent use: a job submitted while another one
+// runs (another session, or a nested call from inside a job) runs serially on the
+// caller instead of waiting.
+type Pool struct {
+	workers int // participants, the caller included
+	helpers []*helper
+	mu      sync.Mutex // held by the goroutine whose job the helpers run
+	wg      sync.WaitGroup
+
+	gen    atomic.Uint64 // bumped once per job (and once at Close)
+	closed atomic.Bool
+
+	// The current job, written under mu before gen is bumped.
+	task    task
+	n       int
+	grain   int
+	next    atomic.Int64 // first item not yet taken
+	pending atomic.Int32 // helpers that have not finished the current job
+
+	callerParked atomic.Bool
+	callerWake   chan struct{}
+
+	mv matVecTask // MatVec's job, reused so a MatVec allocates nothing
+}
+
+type helper struct {
+	parked atomic.Bool
+	wake   chan struct{}
+}
+
+// task is a job's work on items [lo, hi).
+type task interface{ run(lo, hi int) }
+
+// spinRounds is how many times a waiting participant polls before parking. A poll is
+// an atomic load, a few nanoseconds; the total (tens of microseconds) covers the gap
+// between two matrices of one token but not the wait for a person to type.
+const spinRounds = 1 << 15
+
+// NewPool starts a pool of workers participants (the caller and workers-1 helper
+// threads). workers < 1 means 1: everything then runs on the caller.
+func NewPool(workers int) *Pool {
+	workers = max(workers, 1)
+	p := &Pool{workers: workers, callerWake: make(chan struct{}, 1)}
+	for i := 1; i < workers; i++ {
+		h := &helper{wake: make(chan struct{}, 1)}
+		p.helpers = append(p.helpers, h)
+		p.wg.Add(1)
+		go p.helperLoop(h)
+	}
+	return p
+}
+
+// Workers is the number of cores the pool uses, the caller included.
+func (p *Pool) Workers() int { return p.workers }
+
+// Close stops the helpers. Jobs submitted afterwards run on the caller alone.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Swap(true) {
+		return
+	}
+	p.gen.Add(1)
+	p.wakeHelpers()
+	p.wg.Wait()
+}
+
+// Parallel calls fn(i) for every i in [0, n), spreading the calls over the pool's
+// cores, and returns when all have returned. Calls may run in any order and at the
+// same time, so fn must only write what item i owns (e.g. attention for head i).
+func (p *Pool) Parallel(n int, fn func(i int)) {
+	p.run(funcTask(fn), n, 1)
+}
+
+type funcTask func(i int)
+
+func (f funcTask) run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		f(i)
+	}
+}
+
+// run executes t over [0, n) in chunks of grain items.
+func (p *Pool) run(t task, n, grain int) {
+	if n <= 0 {
+		return
+	}
+	if n <= grain || !p.acquire() {
+		t.run(0, n)
+		return
+	}
+	p.runAcquired(t, n, grain)
+	p.mu.Unlock()
+}
+
+// acquire takes the helpers for one job; false means run on the caller alone
+// (no helpers, pool closed, or busy with another goroutine's job).
+func (p *Pool) acquire() bool {
+	if len(p.helpers) == 0 || !p.mu.TryLock() {
+		return false
+	}
+	if p.closed.Load() {
+		p.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// runAcquired runs t on every core; the caller holds p.mu (acquire).
+func (p *Pool) runAcquired(t task, n, grain int) {
+	p.task, p.n, p.grain = t, n, grain
+	p.next.Store(0)
+	p.pending.Store(int32(len(p.helpers)))
+	p.gen.Add(1)
+	p.wakeHelpers()
+	p.work()
+	p.waitHelpers()
+	p.task = nil
+}
+
+// work takes chunks of the current job until none are left.
+func (p *Pool) work() {
+	for {
+		lo := int(p.next.Add(int64(p.grain))) - p.grain
+		if lo >= p.n {
+			return
+		}
+		p.task.run(lo, min(lo+p.grain, p.n))
+	}
+}
+
+// wakeHelpers hands a wake-up to every helper that has parked. A helper announces
+// parking before its last look at gen, and gen is bumped before this look at
+// parked, so a helper either sees the new job or is woken (atomics are sequentially
+// consistent in Go).
+func (p *Pool) wakeHelpers() {
+	for _, h := range p.helpers {
+		if h.parked.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
+	}
+}
+
+func (p *Pool) helperLoop(h *helper) {
+	runtime.LockOSThread()
+	defer p.wg.Done()
+	// gen was 0 when the pool was made; the first job may already have bumped it
+	// by the time this goroutine runs, and it must not be missed.
+	var seen uint64
+	for {
+		p.waitForJob(h, seen)
+		if p.closed.Load() {
+			return
+		}
+		// No new job can start until this helper reports below, so gen is stable.
+		seen = p.gen.Load()
+		p.work()
+		if p.pending.Add(-1) == 0 && p.callerParked.CompareAndSwap(true, false) {
+			p.callerWake <- struct{}{}
+		}
+	}
+}
+
+// waitForJob returns once gen differs from seen: spinning first, then parked.
+func (p *Pool) waitForJob(h *helper, seen uint64) {
+	for range spinRounds {
+		if p.gen.Load() != seen {
+			return
+		}
+	}
+	h.parked.Store(true)
+	if p.gen.Load() != seen && h.parked.CompareAndSwap(true, false) {
+		return // the job came while parking, and nobody has claimed our wake-up
+	}
+	<-h.wake
+}
+
+// waitHelpers returns once every helper has finished the current job (same
+// spin-then-park protocol, with the last helper waking the caller).
+func (p *Pool) waitHelpers() {
+	for range spinRounds {
+		if p.pending.Load() == 0 {
+			return
+		}
+	}
+	p.callerParked.Store(true)
+	if p.pending.Load() == 0 && p.callerParked.CompareAndSwap(true, false) {
+		return
+	}
+	<-p.callerWake
+}
+
+var defaultPool atomic.Pointer[Pool]
+var defaultPoolInit sync.Mutex
+
+// DefaultPool is the pool MatVec and Parallel use: one participant per
+// runtime.GOMAXPROCS (one per core unless the program says otherwise), started on
+// first use.
+func DefaultPool() *Pool {
+	if p := defaultPool.Load(); p != nil {
+		return p
+	}
+	defaultPoolInit.Lock()
+	defer defaultPoolInit.Unlock()
+	if p := defaultPool.Load(); p != nil {
+		return p
+	}
+	p := NewPool(runtime.GOMAXPROCS(0))
+	defaultPool.Store(p)
+	return p
+}
+
+// SetWorkers replaces the default pool with one of n participants (benchmarks,
+// `--threads`). Call it at start-up, not while kernels run.
+func SetWorkers(n int) {
+	defaultPoolInit.Lock()
+	defer defaultPoolInit.Unlock()
+	if old := defaultPool.Swap(NewPool(n)); old != nil {
+		old.Close()
+	}
+}
+
+// Parallel calls fn(i) for every i in [0, n) on the default pool (see Pool.Parallel).
+func Parallel(n int, fn func(i int)) { DefaultPool().Parallel(n, fn) }

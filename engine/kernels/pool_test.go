@@ -1,0 +1,120 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestParallelRunsEveryIndexOnce(t *testing.T) {
+	for _, workers := range []int{0, 1, 2, 3, 5} {
+		p := NewPool(workers)
+		for _, n := range []int{0, 1, 2, 3, 7, 100, 1000} {
+			counts := make([]atomic.Int32, n)
+			p.Parallel(n, func(i int) { counts[i].Add(1) })
+			for i := range counts {
+				if c := counts[i].Load(); c != 1 {
+					t.Fatalf("%d workers, n=%d: index %d ran %d times", workers, n, i, c)
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+// TestParallelUsesSeveralThreads: with 2+ workers, items really run at the same
+// time (each waits until another one has started).
+func TestParallelUsesSeveralThreads(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS >= 2")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	var started atomic.Int32
+	var overlapped atomic.Bool
+	p.Parallel(2, func(i int) {
+		started.Add(1)
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if started.Load() == 2 {
+				overlapped.Store(true)
+				return
+			}
+			runtime.Gosched()
+		}
+	})
+	if !overlapped.Load() {
+		t.Fatal("the two items never ran at the same time")
+	}
+}
+
+// TestPoolParksAndWakes leaves the pool idle past the spinning phase, so the helpers
+// park, and checks that the next jobs still run everywhere.
+func TestPoolParksAndWakes(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	for round := 0; round < 5; round++ {
+		var sum atomic.Int64
+		p.Parallel(100, func(i int) { sum.Add(int64(i)) })
+		if sum.Load() != 4950 {
+			t.Fatalf("round %d: sum %d", round, sum.Load())
+		}
+		time.Sleep(time.Duration(round) * 20 * time.Millisecond)
+	}
+}
+
+// TestParallelNestedAndConcurrent: jobs from several goroutines at once, and jobs
+// started from inside a job, run (serially when the pool is busy) without deadlock.
+func TestParallelNestedAndConcurrent(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 50; r++ {
+				p.Parallel(8, func(i int) {
+					p.Parallel(4, func(j int) { total.Add(1) })
+				})
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("deadlock")
+	}
+	if total.Load() != 4*50*8*4 {
+		t.Fatalf("ran %d items, want %d", total.Load(), 4*50*8*4)
+	}
+}
+
+func TestPoolAfterClose(t *testing.T) {
+	p := NewPool(4)
+	p.Close()
+	p.Close() // twice is fine
+	n := 0
+	p.Parallel(10, func(i int) { n++ }) // serial on the caller: no race on n
+	if n != 10 {
+		t.Fatalf("after Close: %d items ran", n)
+	}
+}
+
+func TestSetWorkers(t *testing.T) {
+	SetWorkers(3)
+	if w := DefaultPool().Workers(); w != 3 {
+		t.Errorf("Workers() = %d after SetWorkers(3)", w)
+	}
+	var sum atomic.Int64
+	Parallel(10, func(i int) { sum.Add(int64(i)) })
+	if sum.Load() != 45 {
+		t.Errorf("sum %d", sum.Load())
+	}
+	SetWorkers(runtime.GOMAXPROCS(0))
+}

@@ -1,0 +1,270 @@
+package kernels
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// The expected blocks below are worked out by hand from llama.cpp's reference
+// quantizers (ggml-quants.c quantize_row_q8_0_ref / quantize_row_q4_0_ref), choosing
+// values where a different rounding rule would give a different byte.
+
+func TestQuantizeQ8_0RoundsHalfAwayFromZero(t *testing.T) {
+	x := make([]float32, BlockSize)
+	// amax = 127, so d = 1 and q = roundf(x).
+	copy(x, []float32{127, -62.5, 0.5, 1.5, -0.5, 2.5, -2.5, 0.49999997, -127, 3.2, -3.7})
+	want := []int8{127, -63, 1, 2, -1, 3, -3, 0, -127, 3, -4}
+	dst := make([]byte, q8BlockBytes)
+	QuantizeRowQ8_0(dst, x)
+	if d := binary.LittleEndian.Uint16(dst); d != 0x3c00 {
+		t.Fatalf("scale %#04x, want 0x3c00 (1.0)", d)
+	}
+	for j, w := range want {
+		if got := int8(dst[2+j]); got != w {
+			t.Errorf("x=%v: q=%d, want %d", x[j], got, w)
+		}
+	}
+	for j := len(want); j < BlockSize; j++ {
+		if dst[2+j] != 0 {
+			t.Errorf("zero input %d quantized to %d", j, int8(dst[2+j]))
+		}
+	}
+}
+
+func TestQuantizeQ8_0Scale(t *testing.T) {
+	// amax = 1: d = 1/127 is stored rounded to fp16, but the values use 1/d unrounded
+	// (which is exactly 127 in float32).
+	x := make([]float32, BlockSize)
+	x[0], x[1], x[2] = 1, -0.5, 0.25
+	dst := make([]byte, q8BlockBytes)
+	QuantizeRowQ8_0(dst, x)
+	if got, want := binary.LittleEndian.Uint16(dst), F32ToF16(float32(1)/127); got != want {
+		t.Errorf("scale %#04x, want %#04x", got, want)
+	}
+	// 0.5*127 = 63.5 -> 64 (away from zero); 0.25*127 = 31.75 -> 32.
+	if q := []int8{int8(dst[2]), int8(dst[3]), int8(dst[4])}; q[0] != 127 || q[1] != -64 || q[2] != 32 {
+		t.Errorf("q = %v, want [127 -64 32]", q)
+	}
+	// All zeros: scale 0, values 0 (no division by zero).
+	QuantizeRowQ8_0(dst, make([]float32, BlockSize))
+	if !bytes.Equal(dst, make([]byte, q8BlockBytes)) {
+		t.Errorf("zero block encoded as % x", dst)
+	}
+}
+
+func TestQuantizeQ4_0(t *testing.T) {
+	x := make([]float32, BlockSize)
+	// The value of largest magnitude is -8, so d = -8/-8 = 1 and q = min(15, trunc(x + 8.5)).
+	copy(x, []float32{-8, 7, 8, 0.49, 0.5, -0.5, -7.5, 3.9})
+	x[16], x[17] = 6.5, -1.2
+	wantLo := []byte{0, 15, 15, 8, 9, 8, 1, 12}
+	dst := make([]byte, q4BlockBytes)
+	QuantizeRowQ4_0(dst, x)
+	if d := binary.LittleEndian.Uint16(dst); d != 0x3c00 {
+		t.Fatalf("scale %#04x, want 0x3c00", d)
+	}
+	for j, w := range wantLo {
+		if got := dst[2+j] & 0x0f; got != w {
+			t.Errorf("x[%d]=%v: nibble %d, want %d", j, x[j], got, w)
+		}
+	}
+	// Elements 16.. go to the high nibbles of bytes 0..: 6.5 -> trunc(15.0) = 15, -1.2 -> 7, 0 -> 8.
+	if hi := []byte{dst[2] >> 4, dst[3] >> 4, dst[4] >> 4}; hi[0] != 15 || hi[1] != 7 || hi[2] != 8 {
+		t.Errorf("high nibbles %v, want [15 7 8]", hi)
+	}
+}
+
+func TestQuantizeQ4_0SignOfScale(t *testing.T) {
+	// Ties in magnitude: the first one sets the sign of d (llama.cpp's strict '<').
+	x := make([]float32, BlockSize)
+	x[0], x[1] = 8, -8
+	dst := make([]byte, q4BlockBytes)
+	QuantizeRowQ4_0(dst, x)
+	if d := binary.LittleEndian.Uint16(dst); d != 0xbc00 { // -1
+		t.Fatalf("scale %#04x, want 0xbc00 (-1)", d)
+	}
+	// 8 -> q 0 -> (0-8)*-1 = 8 exactly; -8 -> trunc(16.5) clamps to 15 -> (15-8)*-1 = -7.
+	got := make([]float32, BlockSize)
+	decodeRow(Q4_0, dst, got)
+	if got[0] != 8 || got[1] != -7 || got[2] != 0 {
+		t.Errorf("decoded %v, want [8 -7 0 ...]", got[:3])
+	}
+}
+
+// Dequantized values lie within one step of the input: half a step for Q8_0 (plain
+// rounding), a whole step for Q4_0 (its clamp at 15 costs up to one step on the side
+// opposite the largest value).
+func TestQuantizeRoundTripBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, enc := range []Encoding{Q8_0, Q4_0} {
+		for trial := 0; trial < 200; trial++ {
+			x := make([]float32, 4*BlockSize)
+			scale := float32(math.Pow(10, rng.Float64()*8-4))
+			for i := range x {
+				x[i] = float32(rng.NormFloat64()) * scale
+			}
+			row := make([]byte, enc.RowBytes(len(x)))
+			if err := EncodeRow(enc, row, x); err != nil {
+				t.Fatal(err)
+			}
+			back := make([]float32, len(x))
+			decodeRow(enc, row, back)
+			for b := 0; b < len(x)/BlockSize; b++ {
+				d := abs32(F16ToF32(binary.LittleEndian.Uint16(row[b*blockBytes(enc):])))
+				var amax float32
+				for _, v := range x[b*BlockSize : (b+1)*BlockSize] {
+					amax = max(amax, abs32(v))
+				}
+				step, steps := d, float32(8)
+				if enc == Q8_0 {
+					step, steps = d/2, 127
+				}
+				// The fp16 scale itself is off by up to 2^-11 relative (half its 2^-24
+				// quantum when subnormal), over up to 127 or 8 steps.
+				limit := step + amax/1024 + steps*0x1p-25
+				for j := b * BlockSize; j < (b+1)*BlockSize; j++ {
+					if e := abs32(back[j] - x[j]); e > limit {
+						t.Fatalf("%v: x=%g decoded %g, error %g > %g", enc, x[j], back[j], e, limit)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestEncodeRowF16AndF32(t *testing.T) {
+	x := []float32{1, -2.5, 65504, 1e-7, 0}
+	row := make([]byte, F16.RowBytes(len(x)))
+	if err := EncodeRow(F16, row, x); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, len(x))
+	decodeRow(F16, row, got)
+	for i, v := range x {
+		if want := F16ToF32(F32ToF16(v)); got[i] != want {
+			t.Errorf("fp16 %v decoded %v, want %v", v, got[i], want)
+		}
+	}
+	row = make([]byte, F32.RowBytes(len(x)))
+	if err := EncodeRow(F32, row, x); err != nil {
+		t.Fatal(err)
+	}
+	decodeRow(F32, row, got)
+	for i, v := range x {
+		if got[i] != v {
+			t.Errorf("fp32 %v decoded %v", v, got[i])
+		}
+	}
+}
+
+func TestEncodeRowErrors(t *testing.T) {
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	block := func(v ...float32) []float32 { x := make([]float32, BlockSize); copy(x, v); return x }
+	cases := []struct {
+		name string
+		enc  Encoding
+		x    []float32
+		dst  int // bytes; -1 means the right size
+		want string
+	}{
+		{"nan", F32, []float32{1, nan}, -1, "column 1 is not finite"},
+		{"inf", Q8_0, block(0, 0, inf), -1, "column 2 is not finite"},
+		{"fp16 overflow", F16, []float32{1, 70000}, -1, "beyond fp16's range"},
+		{"q8 scale overflow", Q8_0, block(1e10), -1, "scale beyond fp16's range"},
+		{"q4 scale overflow", Q4_0, block(-1e6), -1, "scale beyond fp16's range"},
+		{"partial block", Q4_0, make([]float32, 40), 0, "multiples of 32"},
+		{"no columns", F16, nil, 0, "row of 0 columns"},
+		{"short dst", F16, []float32{1, 2}, 3, "needs 4 bytes, have 3"},
+		{"unknown encoding", Encoding(9), []float32{1}, 4, "unknown weight encoding"},
+	}
+	for _, c := range cases {
+		n := c.dst
+		if n < 0 {
+			n = c.enc.RowBytes(len(c.x))
+		}
+		err := EncodeRow(c.enc, make([]byte, n), c.x)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestParseEncoding(t *testing.T) {
+	for _, e := range Encodings {
+		got, err := ParseEncoding(e.String())
+		if err != nil || got != e {
+			t.Errorf("ParseEncoding(%q) = %v, %v", e.String(), got, err)
+		}
+	}
+	if e, err := ParseEncoding("F16"); err != nil || e != F16 {
+		t.Errorf("ParseEncoding(F16) = %v, %v", e, err)
+	}
+	if _, err := ParseEncoding("q5_k"); err == nil || !strings.Contains(err.Error(), `"q5_k"`) {
+		t.Errorf("ParseEncoding(q5_k) error %v", err)
+	}
+}
+
+func TestNewMatrixErrors(t *testing.T) {
+	cases := []struct {
+		rows, cols int
+		enc        Encoding
+		data       int
+		want       string
+	}{
+		{2, 48, Q8_0, 2 * 48, "multiples of 32, have 48"},
+		{2, 64, Q8_0, 100, "needs 136 bytes, have 100"},
+		{2, 64, Q4_0, 72, ""},
+		{0, 64, F16, 0, "0 rows"},
+		{3, -1, F32, 0, "-1 columns"},
+		{1 << 62, 1 << 40, F32, 0, "too large"},
+		{1, 32, Encoding(7), 34, "unknown weight encoding"},
+	}
+	for _, c := range cases {
+		_, err := NewMatrix(make([]byte, c.data), c.rows, c.cols, c.enc)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%dx%d %v: %v", c.rows, c.cols, c.enc, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%dx%d %v: error %v, want one containing %q", c.rows, c.cols, c.enc, err, c.want)
+		}
+	}
+}
+
+func TestMatrixRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const rows, cols = 3, 64
+	x := make([]float32, rows*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for _, enc := range Encodings {
+		rb := enc.RowBytes(cols)
+		data := make([]byte, rows*rb)
+		for r := 0; r < rows; r++ {
+			if err := EncodeRow(enc, data[r*rb:(r+1)*rb], x[r*cols:(r+1)*cols]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := NewMatrix(data, rows, cols, enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, cols)
+		m.Row(2, got)
+		want := make([]float32, cols)
+		decodeRow(enc, data[2*rb:3*rb], want)
+		for j := range got {
+			if got[j] != want[j] || abs32(got[j]-x[2*cols+j]) > 0.5 {
+				t.Fatalf("%v: row 2 col %d = %v, want %v (input %v)", enc, j, got[j], want[j], x[2*cols+j])
+			}
+		}
+	}
+}

@@ -1,0 +1,66 @@
+//go:build arm64 && !purego
+
+package kernels
+
+// The NEON kernels of simd_arm64.s. Each one loops over rows itself, so a MatVec
+// chunk costs one call; float rows keep 8 accumulators in flight (the A72's FMLA
+// latency times its issue rate), block rows 2.
+
+//go:noescape
+func matVecF32NEON(out *float32, w *byte, x *float32, rows, cols int)
+
+//go:noescape
+func matVecF16NEON(out *float32, w *byte, x *float32, rows, cols int)
+
+//go:noescape
+func matVecQ8NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+
+//go:noescape
+func axpyNEON(dst *float32, a float32, x *float32, n int)
+
+//go:noescape
+func readStreamNEON(p *byte, n int) uint64
+
+var neonImpl = impl{
+	name: "neon",
+	matVecF32: func(out []float32, w []byte, x []float32) {
+		checkKernelArgs(len(out), len(w), 4*len(x))
+		matVecF32NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	},
+	matVecF16: func(out []float32, w []byte, x []float32) {
+		checkKernelArgs(len(out), len(w), 2*len(x))
+		matVecF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	},
+	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
+		matVecQ8NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+	},
+	matVecQ4: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
+		matVecQ4NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+	},
+	dot: func(a, b []float32) float32 {
+		var s float32
+		matVecF32NEON(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
+		return s
+	},
+	axpy: func(dst []float32, a float32, x []float32) {
+		axpyNEON(f32p(dst), a, f32p(x), len(x))
+	},
+}
+
+// simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of
+// every ARMv8-A core Go runs on (Go's arm64 port itself relies on it, e.g. in
+// memmove), the Cortex-A72 included. The kernels use nothing beyond ARMv8.0.
+func simdImpl() (*impl, bool) { return &neonImpl, true }
+
+// readStreamSIMD ORs together every byte of p[:n], n a multiple of 128.
+func readStreamSIMD(p []byte) uint64 {
+	if len(p) < 128 {
+		return 0
+	}
+	return readStreamNEON(bytep(p), len(p)&^127)
+}

@@ -1,0 +1,182 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var vecLens = []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128, 129, 1000, 4099}
+
+func randVec(rng *rand.Rand, n int, scale float64) []float32 {
+	v := make([]float32, n+1)[1:] // not 32-byte aligned
+	for i := range v {
+		v[i] = float32(rng.NormFloat64() * scale)
+	}
+	return v
+}
+
+func TestDot(t *testing.T) {
+	simd := simdUnderTest(t)
+	rng := rand.New(rand.NewPCG(40, 41))
+	for _, n := range vecLens {
+		// Exact: small integers.
+		a, b := make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i] = float32(rng.IntN(65)-32), float32(rng.IntN(65)-32)
+		}
+		if got, want := simd.dot(a, b), dotRef(a, b); got != want {
+			t.Fatalf("n=%d integers: %s %v, reference %v", n, simd.name, got, want)
+		}
+		// Close: Gaussian.
+		a, b = randVec(rng, n, 1), randVec(rng, n, 3)
+		var exact, mag float64
+		for i := range a {
+			exact += float64(a[i]) * float64(b[i])
+			mag += math.Abs(float64(a[i]) * float64(b[i]))
+		}
+		for _, k := range []*impl{&reference, simd} {
+			if got := k.dot(a, b); math.Abs(float64(got)-exact) > reorderTol(n, mag) {
+				t.Fatalf("n=%d: %s %v, exact %v", n, k.name, got, exact)
+			}
+		}
+	}
+	if Dot(nil, nil) != 0 {
+		t.Error("Dot of empty vectors is not 0")
+	}
+}
+
+func TestAxpy(t *testing.T) {
+	simd := simdUnderTest(t)
+	rng := rand.New(rand.NewPCG(42, 43))
+	for _, n := range vecLens {
+		x, y := randVec(rng, n, 1), randVec(rng, n, 1)
+		a := float32(rng.NormFloat64())
+		want := append([]float32(nil), y...)
+		axpyRef(want, a, x)
+		got := append(make([]float32, 0, n+1), y...)
+		got = append(got, 7) // past the end: must stay untouched
+		simd.axpy(got[:n], a, x)
+		for i := 0; i < n; i++ {
+			// One rounding (FMA) against two: within one unit in the last place of the result.
+			exact := float64(y[i]) + float64(a)*float64(x[i])
+			tol := 0x1p-23*math.Abs(exact) + 0x1p-24*math.Abs(float64(a)*float64(x[i]))
+			if math.Abs(float64(got[i])-exact) > tol || math.Abs(float64(want[i])-exact) > tol {
+				t.Fatalf("n=%d i=%d: %s %v, reference %v, exact %v", n, i, simd.name, got[i], want[i], exact)
+			}
+		}
+		if got[n] != 7 {
+			t.Fatalf("n=%d: %s wrote past the end", n, simd.name)
+		}
+	}
+}
+
+func TestRMSNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(44, 45))
+	for _, n := range []int{1, 7, 64, 768} {
+		x := randVec(rng, n, 5)
+		w := randVec(rng, n, 1)
+		var ss float64
+		for _, v := range x {
+			ss += float64(v) * float64(v)
+		}
+		inv := 1 / math.Sqrt(ss/float64(n)+1e-5)
+		out := make([]float32, n)
+		RMSNorm(out, x, w, 1e-5)
+		for i := range x {
+			want := float64(w[i]) * float64(x[i]) * inv
+			if math.Abs(float64(out[i])-want) > 1e-5*(math.Abs(want)+1e-3) {
+				t.Fatalf("n=%d i=%d: %v, want %v", n, i, out[i], want)
+			}
+		}
+		RMSNorm(x, x, nil, 1e-5) // in place, no weight
+		for i, v := range x {
+			want := float64(out[i]) / float64(w[i])
+			if math.Abs(float64(v)-want) > 1e-5*(math.Abs(want)+1e-3) {
+				t.Fatalf("n=%d i=%d in place: %v, want %v", n, i, v, want)
+			}
+		}
+	}
+	// All zeros: eps keeps it finite.
+	z := make([]float32, 8)
+	RMSNorm(z, z, nil, 1e-5)
+	for _, v := range z {
+		if v != 0 {
+			t.Fatalf("zero vector normalised to %v", z)
+		}
+	}
+}
+
+func TestSoftmax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(46, 47))
+	for _, n := range []int{1, 2, 5, 128, 1000} {
+		for _, scale := range []float64{1, 30, 1e4} { // large logits must not overflow
+			x := randVec(rng, n, scale)
+			mx := math.Inf(-1)
+			for _, v := range x {
+				mx = math.Max(mx, float64(v))
+			}
+			var sum float64
+			for _, v := range x {
+				sum += math.Exp(float64(v) - mx)
+			}
+			want := make([]float64, n)
+			for i, v := range x {
+				want[i] = math.Exp(float64(v)-mx) / sum
+			}
+			Softmax(x)
+			var total float64
+			for i, v := range x {
+				if math.IsNaN(float64(v)) || math.Abs(float64(v)-want[i]) > 1e-6*want[i]+1e-12 {
+					t.Fatalf("n=%d scale=%g i=%d: %v, want %v", n, scale, i, v, want[i])
+				}
+				total += float64(v)
+			}
+			if math.Abs(total-1) > 1e-5 {
+				t.Fatalf("n=%d scale=%g: sum %v", n, scale, total)
+			}
+		}
+	}
+	Softmax(nil) // no panic
+}
+
+// TestAttentionOverCache puts the helpers together the way an engine does for one
+// head over a KV cache, against a float64 computation.
+func TestAttentionOverCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(48, 49))
+	const headSize, positions = 64, 37
+	q := randVec(rng, headSize, 1)
+	keys := randVec(rng, positions*headSize, 1)
+	values := randVec(rng, positions*headSize, 1)
+	scale := float32(1 / math.Sqrt(headSize))
+
+	att := make([]float32, positions)
+	for p := range att {
+		att[p] = Dot(q, keys[p*headSize:(p+1)*headSize]) * scale
+	}
+	Softmax(att)
+	out := make([]float32, headSize)
+	for p, a := range att {
+		Axpy(out, a, values[p*headSize:(p+1)*headSize])
+	}
+
+	w := make([]float64, positions)
+	var sum float64
+	for p := range w {
+		var s float64
+		for i := 0; i < headSize; i++ {
+			s += float64(q[i]) * float64(keys[p*headSize+i])
+		}
+		w[p] = math.Exp(s / math.Sqrt(headSize))
+		sum += w[p]
+	}
+	for i := 0; i < headSize; i++ {
+		var want float64
+		for p := range w {
+			want += w[p] / sum * float64(values[p*headSize+i])
+		}
+		if math.Abs(float64(out[i])-want) > 1e-5 {
+			t.Fatalf("out[%d] = %v, want %v", i, out[i], want)
+		}
+	}
+}
