@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -199,5 +200,38 @@ func TestConvertLlama2cFP16(t *testing.T) {
 	out.Reset()
 	if err := convertMain([]string{"--help"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "llama2c") {
 		t.Fatalf("convert --help: %v %q", err, out.String())
+	}
+}
+
+// A model of another shape (untied classifier, 5 query heads per kv head): the
+// CLI reproduces the greedy ids of llama2.c's run.c (testdata/llama-untied/README.md).
+func TestRunUntiedMatchesRunC(t *testing.T) {
+	const dir = "../../testdata/llama-untied"
+	raw, err := os.ReadFile(filepath.Join(dir, "runc.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases struct {
+		Cases []struct {
+			Name      string `json:"name"`
+			Prompt    string `json:"prompt"`
+			Steps     int    `json:"steps"`
+			PromptIDs []int  `json:"prompt_ids"`
+			IDs       []int  `json:"generated_ids"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil || len(cases.Cases) == 0 {
+		t.Fatalf("runc.json: %v", err)
+	}
+	for _, c := range cases.Cases {
+		// run.c's -n counts positions; -n here counts new tokens (0: no limit).
+		n := c.Steps - len(c.PromptIDs) + 1
+		if c.Steps == 96 {
+			n = 0
+		}
+		r := runJSON(t, "run", dir, "-p", c.Prompt, "-n", strconv.Itoa(n), "--temp", "0")
+		if !slices.Equal(r.PromptIDs, c.PromptIDs) || !slices.Equal(r.IDs, c.IDs) {
+			t.Errorf("%s: %v %v\nrun.c: %v %v", c.Name, r.PromptIDs, r.IDs, c.PromptIDs, c.IDs)
+		}
 	}
 }
