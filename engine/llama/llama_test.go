@@ -144,3 +144,15 @@ func TestEmptyPrompt(t *testing.T) {
 	runCase(t, m, c, completion(engine.Sampling{}, len(c.Generated)), c.Generated, engine.StopMaxTokens)
 	checkLogits(t, m, c.Name, c.Sequence, c.Logits, tolFP32)
 }
+
+// With the pure-Go reference kernels (dot products summed in order, as run.c)
+// the logits meet the fixture's tighter 1e-4 recommendation.
+func TestReferenceKernelsMeetRunCTolerance(t *testing.T) {
+	kernels.UseReference(true)
+	defer kernels.UseReference(false)
+	o := readOracle(t)
+	m := loadModel(t, readFiles(t, tinyDir))
+	for _, c := range o.Greedy {
+		checkLogits(t, m, c.Name, c.Sequence, c.Logits, 1e-4)
+	}
+}
