@@ -63,11 +63,15 @@ func runqPop() int32 {
 	return i
 }
 
-// wakeIdleCore sends a wake-up interrupt to one idle core, if any.
+// wakeIdleCore sends a wake-up interrupt to one idle core that has not been sent
+// one yet (idle == 2 marks a wake-up in flight, so a burst of new threads wakes as
+// many cores as there are threads).
 func wakeIdleCore() {
 	self := thisCore().id
-	for i := 0; i < ncores; i++ {
-		if cores[i].idle != 0 && uintptr(i) != self {
+	for i := range cores {
+		c := &cores[i]
+		if c.started != 0 && c.idle == 1 && uintptr(i) != self {
+			c.idle = 2
 			intc().SendSGI(sgiWake, 1<<i)
 			return
 		}
@@ -153,6 +157,9 @@ func finishTrap(c *percore) {
 			threads[i].core = int32(c.id)
 			c.cur = i
 			c.sliceEnd = ticksAfter(sliceNS)
+			if runq.n > 0 {
+				wakeIdleCore() // more work than this core: pass it on
+			}
 			break
 		}
 		idle(c)
@@ -177,14 +184,15 @@ func idle(c *percore) {
 }
 
 // armTimer programs this core's timer for the earliest moment it must look again:
-// the end of the running thread's slice, and (on core 0 and idle cores) the next
-// thread deadline.
+// the end of the running thread's slice, or the next thread deadline. Every core
+// arms for the deadline, so the core that set it (which always passes here right
+// after) wakes on time even when all others sleep with older settings.
 func armTimer(c *percore) {
 	when := uint64(0)
 	if c.cur >= 0 && c.idle == 0 {
 		when = c.sliceEnd
 	}
-	if nextDeadline != 0 && (c.idle != 0 || c.id == 0) && (when == 0 || nextDeadline < when) {
+	if nextDeadline != 0 && (when == 0 || nextDeadline < when) {
 		when = nextDeadline
 	}
 	if when == 0 {

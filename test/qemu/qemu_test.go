@@ -1,0 +1,106 @@
+// Package qemu_test boots InferPi firmware in QEMU and checks what it prints. These
+// tests need qemu-system-aarch64 (>= 9, scripts/install-deps.sh installs it) and run
+// when INFERPI_QEMU=1 (make test and the make qemu-* targets set it); they take
+// minutes under emulation.
+package qemu_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inferpi/inferpi/internal/fwbuild"
+	"github.com/inferpi/inferpi/internal/qemu"
+)
+
+func requireQEMU(t *testing.T) {
+	t.Helper()
+	if os.Getenv("INFERPI_QEMU") != "1" {
+		t.Skip("set INFERPI_QEMU=1 to run QEMU tests (make test does)")
+	}
+}
+
+// build compiles a firmware package for a board into dir and returns the path
+// QEMU boots: the flat image for raspi4b (the Pi's own boot path), the ELF for virt.
+func build(t *testing.T, board, pkg string) string {
+	t.Helper()
+	dir := t.TempDir()
+	b := fwbuild.Boards[board]
+	o := fwbuild.Options{Board: b, Package: pkg, OutELF: filepath.Join(dir, "fw.elf"), OutImg: filepath.Join(dir, "fw.img"), Dir: "../.."}
+	if err := fwbuild.Build(o); err != nil {
+		t.Fatal(err)
+	}
+	if board == "virt" {
+		return o.OutELF
+	}
+	return o.OutImg
+}
+
+// logOnFailure prints the whole UART log if the test failed.
+func logOnFailure(t *testing.T, m *qemu.Machine) {
+	t.Cleanup(func() {
+		m.Stop()
+		if t.Failed() {
+			t.Logf("UART log:\n%s\nQEMU stderr:\n%s", m.Log(), m.Stderr())
+		}
+	})
+}
+
+var summary = regexp.MustCompile(`(\d+) passed, (\d+) failed`)
+
+func runSelftest(t *testing.T, board string) {
+	requireQEMU(t)
+	kernel := build(t, board, "./cmd/selftest")
+	start := time.Now()
+	m, err := qemu.Start(qemu.Config{Board: board, Kernel: kernel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logOnFailure(t, m)
+	if _, err := m.Expect(`kernel: starting the Go runtime`, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	boot := time.Since(start)
+	if _, err := m.Expect(`selftest: waiting for input`, 8*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// Typed slowly, then a 10 KB line in one go (a paste).
+	m.SendSlowly("selftest-input tok-4711\r\n", 3, 20*time.Millisecond)
+	if _, err := m.Expect(`got token tok-4711`, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var long strings.Builder
+	for i := 0; i < 10240; i++ {
+		long.WriteByte(byte('0' + i%10))
+	}
+	m.Send(long.String() + "\n")
+	out, err := m.Expect(`\d+ passed, \d+ failed`, 3*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := summary.FindStringSubmatch(out)
+	passed, _ := strconv.Atoi(s[1])
+	failed, _ := strconv.Atoi(s[2])
+	for _, line := range strings.Split(m.Log(), "\n") {
+		if strings.HasPrefix(line, "ok ") || strings.HasPrefix(line, "FAIL ") || strings.HasPrefix(line, "selftest:") {
+			t.Log(strings.TrimRight(line, "\r"))
+		}
+	}
+	t.Logf("boot to Go runtime: %v (not asserted)", boot.Round(time.Millisecond))
+	if failed != 0 || passed < 10 {
+		t.Fatalf("self-test: %d passed, %d failed", passed, failed)
+	}
+	if err := m.Wait(time.Minute); err != nil {
+		t.Errorf("firmware did not reset after the self-test: %v", err)
+	}
+	fmt.Printf("%s self-test: %d passed, %d failed\n", board, passed, failed)
+}
+
+func TestSelftestRaspi4b(t *testing.T) { runSelftest(t, "rpi4") }
+
+func TestSelftestVirt(t *testing.T) { runSelftest(t, "virt") }
