@@ -26,3 +26,9 @@ test-arm64: deps
 	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" ./engine/kernels/
 
 test: deps vet test-go test-arm64
+
+# The main job, until the firmware exists: the hosted chat (the console the firmware
+# will show on its UART) with the bundled Llama demo model.
+demo:
+	$(GO) build -o build/inferpi ./cmd/inferpi
+	./build/inferpi chat models/llama-demo

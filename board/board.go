@@ -10,9 +10,9 @@ package board
 // Boot-time 1 GiB identity-map blocks (descriptor attribute bits, or 0 for none):
 // just enough for the kernel's Go code to run until it builds the real tables.
 const (
-	bootNormal = 1<<0 | 1<<2 | 3<<8 | 1<<10 | 1<<53 | 1<<54 // block, MAIR 1 (normal WB), inner shareable, AF, XN
+	bootNormal  = 1<<0 | 1<<2 | 3<<8 | 1<<10 | 1<<53 | 1<<54 // block, MAIR 1 (normal WB), inner shareable, AF, XN
 	bootNormalX = 1<<0 | 1<<2 | 3<<8 | 1<<10 | 1<<54         // the same, executable (holds the image)
-	bootDevice = 1<<0 | 0<<2 | 1<<10 | 1<<53 | 1<<54         // block, MAIR 0 (device nGnRE), AF, XN
+	bootDevice  = 1<<0 | 0<<2 | 1<<10 | 1<<53 | 1<<54        // block, MAIR 0 (device nGnRE), AF, XN
 )
 
 // Region is a physical address range.

@@ -41,10 +41,10 @@ func (p *Pool) MatVec(out []float32, m Matrix, x []float32) {
 		matVecRows(k, out, m, x, xq, 0, m.Rows)
 		return
 	}
-	p.mv = matVecTask{k: k, out: out, m: m, x: x, xq: xq}
-	p.runAcquired(&p.mv, m.Rows, grain)
-	p.mv = matVecTask{} // drop the references to the caller's slices
-	p.mu.Unlock()
+	j := &job{n: m.Rows, grain: grain}
+	j.mv = matVecTask{k: k, out: out, m: m, x: x, xq: xq}
+	j.task = &j.mv
+	p.runAcquired(j)
 }
 
 // matVecTask is MatVec's job for the pool: rows [lo, hi) of out = m·x.

@@ -15,35 +15,39 @@ import (
 // threads are the kernel's threads on the four cores.
 //
 // A job is n items cut into chunks; every participant takes the next chunk from an
-// atomic counter until none are left, so a core that was interrupted simply takes
-// fewer chunks. A Pool is safe for concurrent use: a job submitted while another one
+// atomic counter until none are left, and the job is over when all its items are
+// done. Nobody waits for a helper that has not started (its thread may be busy or
+// descheduled): the others simply take its chunks, and a helper that wakes late finds
+// nothing left. A Pool is safe for concurrent use: a job submitted while another one
 // runs (another session, or a nested call from inside a job) runs serially on the
 // caller instead of waiting.
 type Pool struct {
 	workers int // participants, the caller included
 	helpers []*helper
-	mu      sync.Mutex // held by the goroutine whose job the helpers run
+	mu      sync.Mutex // held by the goroutine whose job is current
 	wg      sync.WaitGroup
 
-	gen    atomic.Uint64 // bumped once per job (and once at Close)
+	gen    atomic.Uint64       // bumped once per job (and once at Close)
+	cur    atomic.Pointer[job] // the current job, nil between jobs
 	closed atomic.Bool
 
-	// The current job, written under mu before gen is bumped.
-	task    task
-	n       int
-	grain   int
-	next    atomic.Int64 // first item not yet taken
-	pending atomic.Int32 // helpers that have not finished the current job
-
-	callerParked atomic.Bool
-	callerWake   chan struct{}
-
-	mv matVecTask // MatVec's job, reused so a MatVec allocates nothing
+	callerWake chan struct{} // the last chunk's finisher wakes a parked caller
 }
 
 type helper struct {
 	parked atomic.Bool
 	wake   chan struct{}
+}
+
+// job is one call's work. It is never reused, so a helper still holding a finished
+// job can only find its counter exhausted.
+type job struct {
+	task         task
+	n, grain     int
+	next         atomic.Int64 // first item not yet taken
+	done         atomic.Int64 // items finished
+	callerParked atomic.Bool
+	mv           matVecTask // MatVec's task, allocated with its job
 }
 
 // task is a job's work on items [lo, hi).
@@ -87,7 +91,13 @@ func (p *Pool) Close() {
 // cores, and returns when all have returned. Calls may run in any order and at the
 // same time, so fn must only write what item i owns (e.g. attention for head i).
 func (p *Pool) Parallel(n int, fn func(i int)) {
-	p.run(funcTask(fn), n, 1)
+	if n <= 1 || !p.acquire() {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	p.runAcquired(&job{task: funcTask(fn), n: n, grain: 1})
 }
 
 type funcTask func(i int)
@@ -96,19 +106,6 @@ func (f funcTask) run(lo, hi int) {
 	for i := lo; i < hi; i++ {
 		f(i)
 	}
-}
-
-// run executes t over [0, n) in chunks of grain items.
-func (p *Pool) run(t task, n, grain int) {
-	if n <= 0 {
-		return
-	}
-	if n <= grain || !p.acquire() {
-		t.run(0, n)
-		return
-	}
-	p.runAcquired(t, n, grain)
-	p.mu.Unlock()
 }
 
 // acquire takes the helpers for one job; false means run on the caller alone
@@ -124,33 +121,55 @@ func (p *Pool) acquire() bool {
 	return true
 }
 
-// runAcquired runs t on every core; the caller holds p.mu (acquire).
-func (p *Pool) runAcquired(t task, n, grain int) {
-	p.task, p.n, p.grain = t, n, grain
-	p.next.Store(0)
-	p.pending.Store(int32(len(p.helpers)))
+// runAcquired runs j on every core and releases the pool; the caller holds p.mu
+// (acquire).
+func (p *Pool) runAcquired(j *job) {
+	p.cur.Store(j)
 	p.gen.Add(1)
 	p.wakeHelpers()
-	p.work()
-	p.waitHelpers()
-	p.task = nil
+	j.work(p)
+	j.wait(p)
+	p.cur.Store(nil)
+	p.mu.Unlock()
 }
 
-// work takes chunks of the current job until none are left.
-func (p *Pool) work() {
+// work takes chunks of j until none are left.
+func (j *job) work(p *Pool) {
 	for {
-		lo := int(p.next.Add(int64(p.grain))) - p.grain
-		if lo >= p.n {
+		lo := int(j.next.Add(int64(j.grain))) - j.grain
+		if lo >= j.n {
 			return
 		}
-		p.task.run(lo, min(lo+p.grain, p.n))
+		hi := min(lo+j.grain, j.n)
+		j.task.run(lo, hi)
+		if j.done.Add(int64(hi-lo)) == int64(j.n) && j.callerParked.CompareAndSwap(true, false) {
+			p.callerWake <- struct{}{}
+		}
 	}
+}
+
+// wait returns once every item of j is done: spinning first, then parked until the
+// participant finishing the last chunk wakes it. The caller announces parking
+// before its last look at done, and finishers count done before looking at
+// callerParked, so one of the two sees the other (Go's atomics are sequentially
+// consistent).
+func (j *job) wait(p *Pool) {
+	n := int64(j.n)
+	for range spinRounds {
+		if j.done.Load() == n {
+			return
+		}
+	}
+	j.callerParked.Store(true)
+	if j.done.Load() == n && j.callerParked.CompareAndSwap(true, false) {
+		return
+	}
+	<-p.callerWake
 }
 
 // wakeHelpers hands a wake-up to every helper that has parked. A helper announces
 // parking before its last look at gen, and gen is bumped before this look at
-// parked, so a helper either sees the new job or is woken (atomics are sequentially
-// consistent in Go).
+// parked, so a helper either sees the new job or is woken.
 func (p *Pool) wakeHelpers() {
 	for _, h := range p.helpers {
 		if h.parked.CompareAndSwap(true, false) {
@@ -170,11 +189,9 @@ func (p *Pool) helperLoop(h *helper) {
 		if p.closed.Load() {
 			return
 		}
-		// No new job can start until this helper reports below, so gen is stable.
 		seen = p.gen.Load()
-		p.work()
-		if p.pending.Add(-1) == 0 && p.callerParked.CompareAndSwap(true, false) {
-			p.callerWake <- struct{}{}
+		if j := p.cur.Load(); j != nil {
+			j.work(p)
 		}
 	}
 }
@@ -191,21 +208,6 @@ func (p *Pool) waitForJob(h *helper, seen uint64) {
 		return // the job came while parking, and nobody has claimed our wake-up
 	}
 	<-h.wake
-}
-
-// waitHelpers returns once every helper has finished the current job (same
-// spin-then-park protocol, with the last helper waking the caller).
-func (p *Pool) waitHelpers() {
-	for range spinRounds {
-		if p.pending.Load() == 0 {
-			return
-		}
-	}
-	p.callerParked.Store(true)
-	if p.pending.Load() == 0 && p.callerParked.CompareAndSwap(true, false) {
-		return
-	}
-	<-p.callerWake
 }
 
 var defaultPool atomic.Pointer[Pool]

@@ -28,6 +28,20 @@ type demoExamples struct {
 }
 
 func TestDemoConversationsMatchRunC(t *testing.T) {
+	checkDemoConversations(t, readFiles(t, demoDir))
+}
+
+// The fp16 conversion of the demo keeps every example reply, id for id.
+func TestDemoFP16KeepsTheExamples(t *testing.T) {
+	files := readFiles(t, demoDir)
+	var err error
+	if files.Model, err = ConvertFP16(files.Model); err != nil {
+		t.Fatal(err)
+	}
+	checkDemoConversations(t, files)
+}
+
+func checkDemoConversations(t *testing.T, files engine.Files) {
 	raw, err := os.ReadFile(filepath.Join(demoDir, "examples.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +53,7 @@ func TestDemoConversationsMatchRunC(t *testing.T) {
 	if len(ex.Conversations) == 0 {
 		t.Fatal("no conversations in examples.json")
 	}
-	m := loadModel(t, readFiles(t, demoDir))
+	m := loadModel(t, files)
 	if m.template != Alpaca {
 		t.Fatalf("demo model template %v, want alpaca (the default)", m.template)
 	}

@@ -7,18 +7,18 @@ package abi
 const PrivateBase = 0x1000
 
 const (
-	SysInfo         = PrivateBase + iota // (buf *Info) -> 0
-	SysMapDevice                         // (pa, size) -> va
-	SysAllocDMA                          // (size, align) -> va (x0), bus/physical address (x1)
-	SysFreeDMA                           // (va, size) -> 0
-	SysAllocBuffer                       // (size) -> va of a virtually contiguous, zeroed buffer
-	SysFreeBuffer                        // (va, size) -> 0
-	SysVirtToPhys                        // (va, len) -> pa (x0), physically contiguous bytes from va (x1)
-	SysWaitIRQ                           // (intid, timeout ns) -> 0, or -ETIMEDOUT
-	SysReboot                            // (poweroff) -> does not return
-	SysCurrentCore                       // () -> core number the caller runs on
-	SysSetRealtime                       // (unix ns) -> 0
-	SysMemStats                          // (buf *MemStats) -> 0
+	SysInfo        = PrivateBase + iota // (buf *Info) -> 0
+	SysMapDevice                        // (pa, size) -> va
+	SysAllocDMA                         // (size, align) -> va (x0), bus/physical address (x1)
+	SysFreeDMA                          // (va, size) -> 0
+	SysAllocBuffer                      // (size) -> va of a virtually contiguous, zeroed buffer
+	SysFreeBuffer                       // (va, size) -> 0
+	SysVirtToPhys                       // (va, len) -> pa (x0), physically contiguous bytes from va (x1)
+	SysWaitIRQ                          // (intid, timeout ns) -> 0, or -ETIMEDOUT
+	SysReboot                           // (poweroff) -> does not return
+	SysCurrentCore                      // () -> core number the caller runs on
+	SysSetRealtime                      // (unix ns) -> 0
+	SysMemStats                         // (buf *MemStats) -> 0
 	SysCount
 )
 
@@ -47,9 +47,9 @@ type Info struct {
 
 // MemStats is the kernel's memory accounting.
 type MemStats struct {
-	TotalBytes     uint64 // RAM the kernel manages
-	FreeBytes      uint64
-	DMAFreeBytes   uint64
-	BufferBytes    uint64 // in buffers from SysAllocBuffer
-	MappedRanges   uint64 // virtual ranges reserved
+	TotalBytes   uint64 // RAM the kernel manages
+	FreeBytes    uint64
+	DMAFreeBytes uint64
+	BufferBytes  uint64 // in buffers from SysAllocBuffer
+	MappedRanges uint64 // virtual ranges reserved
 }

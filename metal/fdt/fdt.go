@@ -9,7 +9,7 @@ package fdt
 import "encoding/binary"
 
 const (
-	magic       = 0xd00dfeed
+	magic        = 0xd00dfeed
 	tokBeginNode = 1
 	tokEndNode   = 2
 	tokProp      = 3

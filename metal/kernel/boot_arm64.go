@@ -183,9 +183,9 @@ func startInit() {
 	random := p // AT_RANDOM: 16 bytes the runtime reads and overwrites
 	fillRandom(bytesAt(random, 16))
 	auxv := [...]uint64{
-		1,            // argc
+		1,                // argc
 		uint64(argv0), 0, // argv
-		0,            // envp
+		0,              // envp
 		6, mm.PageSize, // AT_PAGESZ (required)
 		25, uint64(random), // AT_RANDOM
 		16, hwcapBits, // AT_HWCAP

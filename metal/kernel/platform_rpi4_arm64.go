@@ -4,8 +4,8 @@ package kernel
 
 import (
 	"github.com/inferpi/inferpi/board"
-	"github.com/inferpi/inferpi/metal/abi"
 	"github.com/inferpi/inferpi/driver/reg"
+	"github.com/inferpi/inferpi/metal/abi"
 	"github.com/inferpi/inferpi/metal/arm64"
 	"github.com/inferpi/inferpi/soc/bcm2711"
 )
@@ -13,16 +13,16 @@ import (
 // Raspberry Pi 4 and QEMU raspi4b start-up.
 
 var platform struct {
-	boardRev   uint32
-	fwRev      uint32
-	armMem     board.Region
-	vcMem      board.Region
-	uartClock  uint32
-	armClock   uint32 // Hz after raising it
-	armMax     uint32
-	hasRNG     bool
+	boardRev         uint32
+	fwRev            uint32
+	armMem           board.Region
+	vcMem            board.Region
+	uartClock        uint32
+	armClock         uint32 // Hz after raising it
+	armMax           uint32
+	hasRNG           bool
 	watchdogWasArmed bool
-	isQEMU     bool
+	isQEMU           bool
 }
 
 var mboxMsg bcm2711.Message

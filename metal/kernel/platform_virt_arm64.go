@@ -22,7 +22,6 @@ const (
 	psciSystemOff = 0x84000008
 )
 
-
 func platformDTB(dtb uintptr) {
 	// With an ELF image QEMU leaves the tree at the start of RAM (x0 is 0).
 	if dtb == 0 {

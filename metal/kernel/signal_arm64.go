@@ -263,7 +263,7 @@ func sysRtSigreturn(c *percore, t *thread) uint64 {
 	t.ctx.pc = *u64At(mc + scPC)
 	// Only the condition flags may change; the thread always runs at EL1t with
 	// interrupts enabled.
-	t.ctx.pstate = *u64At(mc+scPstate)&0xF000_0000 | pstateEL1t
+	t.ctx.pstate = *u64At(mc + scPstate)&0xF000_0000 | pstateEL1t
 	fp := mc + scReserved
 	if *u32At(fp) == fpsimdMagic {
 		t.ctx.fpsr = uint64(*u32At(fp + 8))
@@ -272,7 +272,7 @@ func sysRtSigreturn(c *percore, t *thread) uint64 {
 			t.ctx.v[i] = *u64At(fp + 16 + uintptr(i)*8)
 		}
 	}
-	t.sigmask = *u64At(uc+ucSigmask) &^ (sigbit(SIGKILL) | sigbit(19))
+	t.sigmask = *u64At(uc + ucSigmask) &^ (sigbit(SIGKILL) | sigbit(19))
 	return keep
 }
 

@@ -134,7 +134,7 @@ func fastSyscall(t *thread) bool {
 	return false
 }
 
-func sysZero(c *percore, t *thread) uint64        { return 0 }
+func sysZero(c *percore, t *thread) uint64 { return 0 }
 
 // sysFsync on the console waits for nothing: the ring drains by itself.
 func sysFsync(c *percore, t *thread) uint64 {
@@ -211,10 +211,10 @@ func sysSysinfo(c *percore, t *thread) uint64 {
 	}
 	b := bytesAt(buf, 112)
 	clear(b)
-	*u64At(buf) = nanotime() / 1e9                     // uptime
-	*u64At(buf + 32) = frames.Total() * 4096           // totalram
-	*u64At(buf + 40) = frames.Free() * 4096            // freeram
-	*u32At(buf + 104) = 1                              // mem_unit
+	*u64At(buf) = nanotime() / 1e9           // uptime
+	*u64At(buf + 32) = frames.Total() * 4096 // totalram
+	*u64At(buf + 40) = frames.Free() * 4096  // freeram
+	*u32At(buf + 104) = 1                    // mem_unit
 	return 0
 }
 

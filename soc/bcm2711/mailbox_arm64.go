@@ -115,7 +115,7 @@ func (m *Message) Query(tag uint32, req []uint32, resp []uint32) bool {
 	buf[3] = uint32(n * 4)
 	buf[4] = 0
 	copy(buf[5:], req)
-	buf[5+n] = 0 // end tag
+	buf[5+n] = 0              // end tag
 	words := (6 + n + 3) &^ 3 // size, code, tag, len, req/resp, values, end; whole 16-byte lines
 	if !Call(buf[:words]) || buf[4]&0x80000000 == 0 {
 		return false
