@@ -1,3 +1,5 @@
+//go:build linux && arm64
+
 // Command selftest is a firmware image that checks, on bare metal, that the stock
 // Go runtime works on InferPi's kernel: goroutines on all cores at once, channels,
 // the garbage collector under allocation churn, maps, fmt, strconv, timers, UART
