@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/inferpi/inferpi/convert/nanochat"
+)
+
+func init() {
+	registerConverter("nanochat", converter{
+		summary: "nanochat checkpoint (base dir) to a GPT model directory (--base-dir DIR --output-dir OUT)",
+		run:     convertNanochat,
+	})
+}
+
+const convertNanochatUsage = `usage: inferpi convert nanochat --base-dir DIR [--source base|sft] [--model-tag TAG] [--step N] [--dtype fp16|fp32] --output-dir OUT
+
+Converts a nanochat checkpoint into OUT/model.bin and OUT/tokenizer.bin for the
+GPT engine, without Python or torch. DIR is nanochat's base directory: it holds
+tokenizer/tokenizer.pkl and base_checkpoints/<tag>/ (--source base) or
+chatsft_checkpoints/<tag>/ (--source sft) with model_<step>.pt and
+meta_<step>.json. Without --model-tag the largest model is taken, without --step
+the latest step, as nanochat's own loader does. fp16 (the default) stores the
+matrices and embeddings in half precision; fp32 keeps every weight exact.
+`
+
+func convertNanochat(args []string, stdout, stderr io.Writer) error {
+	fset := newFlags("convert nanochat", convertNanochatUsage, stdout)
+	base := fset.String("base-dir", "", "nanochat's base directory (required)")
+	source := fset.String("source", "base", "checkpoints to read: base, sft (or rl)")
+	tag := fset.String("model-tag", "", "model tag, e.g. d20 (default: the largest)")
+	step := fset.Int("step", -1, "training step (default: the latest)")
+	dtype := fset.String("dtype", "fp16", "weight encoding: fp16 or fp32")
+	out := fset.String("output-dir", "", "directory to write model.bin and tokenizer.bin to (required)")
+	pos, err := parseArgs(fset, args, stderr)
+	if err != nil {
+		return err
+	}
+	if *base == "" || *out == "" || len(pos) != 0 {
+		fmt.Fprint(stderr, convertNanochatUsage)
+		return exitError{2}
+	}
+	res, err := nanochat.ExportDir(nanochat.Options{
+		BaseDir: *base, Source: *source, ModelTag: *tag, Step: *step, DType: *dtype,
+	}, *out)
+	if err != nil {
+		return err
+	}
+	h := res.Header
+	fmt.Fprintf(stderr, "read %s (tag %s, step %d) and %s\n", res.Files.Model, res.Files.Tag, res.Files.Step, res.Files.Tokenizer)
+	if len(res.Patched) > 0 {
+		fmt.Fprintf(stderr, "older checkpoint: filled nanochat's defaults %s\n", strings.Join(res.Patched, ", "))
+	}
+	fmt.Fprintf(stderr, "wrote %s: %d bytes (%v), %d layers, %d wide, %d heads (%d kv), vocab %d, context %d\n",
+		filepath.Join(*out, "model.bin"), res.ModelBytes, h.MatrixEnc, h.NLayer, h.NEmbd, h.NHead, h.NKVHead, h.VocabSize, h.SeqLen)
+	fmt.Fprintf(stderr, "wrote %s\n", filepath.Join(*out, "tokenizer.bin"))
+	return nil
+}
