@@ -100,13 +100,13 @@ func (m *Model) forward(s *RunState, tok, pos int) []float32 {
 
 	// Token embedding, normed, then smeared with the previous token's.
 	w.TokenEmbed.Row(tok, x)
-	rmsnorm(x, x, eps)
+	kernels.RMSNorm(x, x, nil, eps)
 	if h.SmearChannels > 0 {
 		copy(s.embed, x) // the next position smears with this, before our own smear
 		if s.hasPrev {
 			kernels.MatVec(s.gate[:1], w.SmearGate, x[:h.SmearChannels])
 			g := w.SmearLambda * sigmoid(s.gate[0])
-			axpy(x, g, s.prevEmbed)
+			kernels.Axpy(x, g, s.prevEmbed)
 		}
 		s.prevEmbed, s.embed = s.embed, s.prevEmbed
 		s.hasPrev = true
@@ -127,7 +127,7 @@ func (m *Model) forward(s *RunState, tok, pos int) []float32 {
 		s.traceVec(l, 0, x)
 
 		// Attention.
-		rmsnorm(s.xn, x, eps)
+		kernels.RMSNorm(s.xn, x, nil, eps)
 		kernels.MatVec(s.q, lw.Q, s.xn)
 		kernels.MatVec(s.k, lw.K, s.xn)
 		kernels.MatVec(s.v, lw.V, s.xn)
@@ -137,20 +137,20 @@ func (m *Model) forward(s *RunState, tok, pos int) []float32 {
 			lw.ValueEmbed.Row(tok, s.valueEmbed)
 			for kh := range h.NKVHead {
 				g := h.VEGateScale * sigmoid(s.gate[kh])
-				axpy(s.v[kh*hd:(kh+1)*hd], g, s.valueEmbed[kh*hd:(kh+1)*hd])
+				kernels.Axpy(s.v[kh*hd:(kh+1)*hd], g, s.valueEmbed[kh*hd:(kh+1)*hd])
 			}
 		}
 		// Rotary, then QK-norm per head, then the QK scale.
 		for hh := range h.NHead {
 			head := s.q[hh*hd : (hh+1)*hd]
 			m.rope.rotate(head, pos)
-			rmsnorm(head, head, eps)
+			kernels.RMSNorm(head, head, nil, eps)
 			scaleVec(head, h.QKScale)
 		}
 		for kh := range h.NKVHead {
 			head := s.k[kh*hd : (kh+1)*hd]
 			m.rope.rotate(head, pos)
-			rmsnorm(head, head, eps)
+			kernels.RMSNorm(head, head, nil, eps)
 			scaleVec(head, h.QKScale)
 		}
 		keys, values := s.keys[l], s.values[l]
@@ -164,21 +164,21 @@ func (m *Model) forward(s *RunState, tok, pos int) []float32 {
 			kvOff := (hh / groups) * hd // GQA: query head hh reads kv head hh/groups
 			scores := s.scores[:pos-first+1]
 			for t := first; t <= pos; t++ {
-				scores[t-first] = dot(q, keys[t*kvDim+kvOff:t*kvDim+kvOff+hd]) * scale
+				scores[t-first] = kernels.Dot(q, keys[t*kvDim+kvOff:t*kvDim+kvOff+hd]) * scale
 			}
-			softmax(scores)
+			kernels.Softmax(scores)
 			out := s.attn[hh*hd : (hh+1)*hd]
 			clear(out)
 			for t := first; t <= pos; t++ {
-				axpy(out, scores[t-first], values[t*kvDim+kvOff:t*kvDim+kvOff+hd])
+				kernels.Axpy(out, scores[t-first], values[t*kvDim+kvOff:t*kvDim+kvOff+hd])
 			}
 		}
 		kernels.MatVec(s.proj, lw.AttnOut, s.attn)
 		s.traceVec(l, 1, s.proj)
-		axpy(x, 1, s.proj)
+		kernels.Axpy(x, 1, s.proj)
 
 		// MLP: c_proj(relu(c_fc(xn))²).
-		rmsnorm(s.xn, x, eps)
+		kernels.RMSNorm(s.xn, x, nil, eps)
 		kernels.MatVec(s.hidden, lw.FC, s.xn)
 		for i, v := range s.hidden {
 			v = max(v, 0)
@@ -186,7 +186,7 @@ func (m *Model) forward(s *RunState, tok, pos int) []float32 {
 		}
 		kernels.MatVec(s.proj, lw.MLPOut, s.hidden)
 		s.traceVec(l, 2, s.proj)
-		axpy(x, 1, s.proj)
+		kernels.Axpy(x, 1, s.proj)
 		s.traceVec(l, 3, x)
 
 		if l == h.BackoutLayer {
@@ -196,9 +196,9 @@ func (m *Model) forward(s *RunState, tok, pos int) []float32 {
 
 	// Backout: remove part of the mid-network residual, then the final norm.
 	if h.BackoutLayer >= 0 {
-		axpy(x, -w.BackoutLambda, s.xBackout)
+		kernels.Axpy(x, -w.BackoutLambda, s.xBackout)
 	}
-	rmsnorm(x, x, eps)
+	kernels.RMSNorm(x, x, nil, eps)
 	s.traceVec(h.NLayer, 0, x)
 
 	// Logits over the real vocabulary (the padding rows were not exported), softcapped.
