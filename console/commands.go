@@ -142,7 +142,7 @@ func fmtFloat(f float32) string { return strconv.FormatFloat(float64(f), 'g', -1
 
 func parseFloat(v string, lo, hi float32) (float32, error) {
 	f, err := strconv.ParseFloat(v, 32)
-	if err != nil || float32(f) < lo || float32(f) > hi {
+	if err != nil || !(float32(f) >= lo && float32(f) <= hi) { // NaN fails too
 		return 0, fmt.Errorf("%q is not a number from %s to %s", v, fmtFloat(lo), fmtFloat(hi))
 	}
 	return float32(f), nil

@@ -164,3 +164,23 @@ func (b *blockingLines) ReadLine() (string, error) {
 	b.lines = b.lines[1:]
 	return l, nil
 }
+
+// FuzzCommand: any input line, command or not, leaves the console running without
+// a panic and the settings within their documented ranges.
+func FuzzCommand(f *testing.F) {
+	for _, s := range []string{"/temp 0.7", "/topp", "/seed 18446744073709551615", "/max -1", "/penalty 1e40", "/temp NaN", "/", "/ ", "hello", "/exit now"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		fs := &fakeSession{answer: "ok"}
+		var out strings.Builder
+		c := &Console{Session: fs, In: NewLines(strings.NewReader(line + "\n")), Out: &out}
+		if err := c.Run(); err != nil {
+			t.Fatal(err)
+		}
+		s := fs.opts.Sampling
+		if !(s.Temperature >= 0) || !(s.TopP >= 0 && s.TopP <= 1) || !(s.RepeatPenalty >= 0) || s.TopK < 0 || fs.opts.MaxTokens < 0 || s.RepeatPenalty < 0 || s.RepeatLastN < 0 {
+			t.Fatalf("%q left settings out of range: %+v", line, fs.opts)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/inferpi/inferpi/engine"
@@ -76,6 +77,8 @@ func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
 
 func (f *samplingFlags) check() error {
 	switch {
+	case math.IsNaN(f.temp) || math.IsNaN(f.topP) || math.IsNaN(f.penalty):
+		return fmt.Errorf("--temp, --top-p and --penalty must be numbers")
 	case f.temp < 0:
 		return fmt.Errorf("--temp %g: must be >= 0", f.temp)
 	case f.topP < 0 || f.topP > 1:
