@@ -257,8 +257,9 @@ func TestStallRecovery(t *testing.T) {
 	s.clean()
 }
 
-// Many small and large reads wrap every ring several times, with TDs that
-// straddle the link TRB.
+// Many small and large reads, control transfers and endpoint resets wrap every
+// ring (command, control, bulk, event) several times, with TDs that straddle
+// the link TRB.
 func TestRingsWrap(t *testing.T) {
 	s := newSystem(t, xhcifake.QEMU(), 0x4000_0000)
 	img := image(4<<20, 7)
@@ -280,6 +281,24 @@ func TestRingsWrap(t *testing.T) {
 			t.Fatalf("read %d (%d blocks at %d): data differs", i, blocks, lba)
 		}
 	}
+	// Control transfers and endpoint resets (Stop Endpoint + Configure
+	// Endpoint each) wrap the control and command rings.
+	sl := c.slots[1]
+	for i := 0; i < 100; i++ {
+		st := make([]byte, 2)
+		if _, err := sl.Control(usb.Setup{RequestType: usb.DirIn, Request: usb.ReqGetStatus, Length: 2}, st, time.Second); err != nil {
+			t.Fatalf("GET_STATUS %d: %v", i, err)
+		}
+		if err := sl.ResetEndpoint(0x81); err != nil {
+			t.Fatalf("reset endpoint %d: %v", i, err)
+		}
+	}
+	if err := d.ReadBlocks(0, make([]byte, 4096)); err != nil {
+		t.Fatalf("read after the endpoint resets: %v", err)
+	}
+	if n := len(s.hc.Commands); n < 2*commandRingTRBs {
+		t.Errorf("only %d commands; the command ring should wrap", n)
+	}
 	// The bulk-in ring holds 1023 TRBs: it must have wrapped.
 	trbs := 0
 	for _, x := range s.hc.Transfers {
@@ -289,6 +308,15 @@ func TestRingsWrap(t *testing.T) {
 	}
 	if trbs < 3*transferRingTRBs {
 		t.Errorf("only %d TRBs on the bulk-in ring; the test should wrap it several times", trbs)
+	}
+	ctl := 0
+	for _, x := range s.hc.Transfers {
+		if x.DCI == 1 {
+			ctl += x.TRBs
+		}
+	}
+	if ctl < 3*controlRingTRBs {
+		t.Errorf("only %d TRBs on the control ring; the test should wrap it", ctl)
 	}
 	s.clean()
 }

@@ -219,6 +219,7 @@ func (k *Disk) inquire() error {
 // after a reset and NOT READY while they start up.
 func (k *Disk) waitReady() error {
 	deadline := time.Now().Add(k.opt.readyTimeout())
+	var last Sense
 	for try := 1; ; try++ {
 		_, err := k.t.command(cdbTestUnitReady(), nil, false, k.opt.commandTimeout())
 		if err == nil {
@@ -237,9 +238,10 @@ func (k *Disk) waitReady() error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s: not ready after %v (%d tries): %v", k.name, k.opt.readyTimeout(), try, s)
 		}
-		if try == 1 || s.Key != SenseUnitAttention {
+		if try == 1 || s != last {
 			logf(k.opt.Log, "%s: TEST UNIT READY: %v; waiting", k.name, s)
 		}
+		last = s
 		if s.Key != SenseUnitAttention {
 			k.opt.sleep(100 * time.Millisecond)
 		}
