@@ -55,6 +55,9 @@ func (o *Options) sleep(d time.Duration) {
 // request (USB 2.0 §7.1.7.5, TRSTRCY).
 const resetRecovery = 10 * time.Millisecond
 
+// setAddressRecovery is waited after a device got its address.
+const setAddressRecovery = 10 * time.Millisecond
+
 // Enumerate finds every device on the host's root ports and behind hubs, gives
 // each an address, reads its descriptors and selects its first configuration.
 // Hubs are driven by the hub class driver. It returns the devices that came up
@@ -93,6 +96,9 @@ func attach(h Host, o *Options, loc Location, parent *Device, port int, devs []*
 		return devs, append(errs, err)
 	}
 	d := &Device{Loc: loc, host: h, hd: hd, opt: o, parent: parent, port: port}
+	// The device may take 2 ms to switch to its new address (USB 2.0 §9.2.6.3,
+	// SetAddress recovery); Linux gives it 10.
+	o.sleep(setAddressRecovery)
 	if err := d.describe(); err != nil {
 		hd.Release()
 		err = fmt.Errorf("%s: %w", d.Name(), err)
