@@ -1,0 +1,214 @@
+// Package mailbox is the firmware's Go-side client of the VideoCore's mailbox
+// property interface: clock rates, power domains, temperature, throttling and
+// the xHCI reset notification the Pi 4's VL805 needs.
+//
+// One Client owns one message buffer and a lock, so any number of goroutines
+// may share it. The exchange itself is a Transport: on the Pi (and QEMU
+// raspi4b) the VideoCore mailbox on a DMA buffer (Firmware); in tests a
+// model of the firmware. Encoding and decoding are portable and host-tested.
+//
+// The kernel talks to the mailbox only during boot (metal/kernel
+// platform_rpi4_arm64.go), before Go code runs, so the Client's lock is all the
+// serialisation the hardware needs afterwards.
+package mailbox
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Transport exchanges one property message with the firmware.
+type Transport interface {
+	// Exchange sends the message in msg (size, code, tags, end tag; whole
+	// 16-byte lines) and waits for the reply, which overwrites msg.
+	Exchange(msg []uint32) error
+}
+
+// Client sends property requests through a Transport. It is safe for
+// concurrent use.
+type Client struct {
+	mu  sync.Mutex
+	t   Transport
+	buf []uint32
+}
+
+// New returns a client that builds its messages in buf, which must be memory the
+// transport can hand to the firmware (on the Pi: 16-byte aligned, in the first
+// GiB). 64 words hold any request this package makes.
+func New(t Transport, buf []uint32) *Client {
+	return &Client{t: t, buf: buf}
+}
+
+// Do sends tags in one message and fills in their responses. A tag the
+// firmware does not answer fails the call with ErrUnsupported.
+func (c *Client) Do(tags ...*Tag) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, err := encode(c.buf, tags)
+	if err != nil {
+		return err
+	}
+	msg := c.buf[:n]
+	if err := c.t.Exchange(msg); err != nil {
+		return fmt.Errorf("mailbox: %w: %v", ErrReply, err)
+	}
+	return decode(msg, tags)
+}
+
+// query sends one tag and returns its response words.
+func (c *Client) query(id uint32, req []uint32, respWords int) ([]uint32, error) {
+	t := &Tag{ID: id, Request: req, Response: make([]uint32, respWords)}
+	if err := c.Do(t); err != nil {
+		return nil, err
+	}
+	return t.Response, nil
+}
+
+// FirmwareRevision is the VideoCore firmware's build (a Unix time on real
+// firmware).
+func (c *Client) FirmwareRevision() (uint32, error) {
+	r, err := c.query(TagFirmwareRevision, nil, 1)
+	if err != nil {
+		return 0, err
+	}
+	return r[0], nil
+}
+
+// BoardRevision is the board's revision code.
+func (c *Client) BoardRevision() (uint32, error) {
+	r, err := c.query(TagBoardRevision, nil, 1)
+	if err != nil {
+		return 0, err
+	}
+	return r[0], nil
+}
+
+// clock runs one of the clock-rate tags: request id, response id and rate in
+// Hz. The firmware answers rate 0 for a clock that does not exist (vcmailbox(7)).
+func (c *Client) clock(tag uint32, clk Clock, extra ...uint32) (uint32, error) {
+	r, err := c.query(tag, append([]uint32{uint32(clk)}, extra...), 2)
+	if err != nil {
+		return 0, err
+	}
+	if r[0] != uint32(clk) {
+		return 0, fmt.Errorf("mailbox: %w: %s for %s answered for clock %d", ErrReply, TagName(tag), clk, r[0])
+	}
+	if r[1] == 0 {
+		return 0, fmt.Errorf("mailbox: %s of %s: rate 0: %w", TagName(tag), clk, ErrNoDevice)
+	}
+	return r[1], nil
+}
+
+// ClockRate is clk's rate in Hz as set (not necessarily as measured).
+func (c *Client) ClockRate(clk Clock) (uint32, error) { return c.clock(TagClockRate, clk) }
+
+// MaxClockRate is the highest rate clk may be set to.
+func (c *Client) MaxClockRate(clk Clock) (uint32, error) { return c.clock(TagMaxClockRate, clk) }
+
+// MinClockRate is the lowest rate clk may be set to.
+func (c *Client) MinClockRate(clk Clock) (uint32, error) { return c.clock(TagMinClockRate, clk) }
+
+// MeasuredClockRate is clk's real rate: after SetClockRate the plain rate
+// reports what was asked for, not what the firmware allowed
+// (raspberrypi/firmware issue #1521; bcm2711-facts 5.3).
+func (c *Client) MeasuredClockRate(clk Clock) (uint32, error) {
+	return c.clock(TagClockMeasured, clk)
+}
+
+// SetClockRate asks for hz on clk and returns the rate the firmware reports.
+// skipTurbo keeps the firmware from raising other clocks with the ARM's.
+func (c *Client) SetClockRate(clk Clock, hz uint32, skipTurbo bool) (uint32, error) {
+	skip := uint32(0)
+	if skipTurbo {
+		skip = 1
+	}
+	return c.clock(TagSetClockRate, clk, hz, skip)
+}
+
+// Temperature is the SoC's temperature in thousandths of a degree Celsius.
+func (c *Client) Temperature() (int, error) { return c.temperature(TagTemperature) }
+
+// MaxTemperature is the temperature at which the firmware starts throttling.
+func (c *Client) MaxTemperature() (int, error) { return c.temperature(TagMaxTemperature) }
+
+func (c *Client) temperature(tag uint32) (int, error) {
+	r, err := c.query(tag, []uint32{0}, 2) // sensor id 0, the only one
+	if err != nil {
+		return 0, err
+	}
+	return int(int32(r[1])), nil
+}
+
+// Throttled reports under-voltage and throttling, now and since boot. With
+// clearSticky the firmware also clears the since-boot bits: Linux's
+// raspberrypi-hwmon sends 0xFFFF with the comment "Request firmware to clear
+// sticky bits"; sending 0 leaves them.
+func (c *Client) Throttled(clearSticky bool) (Throttle, error) {
+	req := uint32(0)
+	if clearSticky {
+		req = 0xFFFF
+	}
+	r, err := c.query(TagThrottled, []uint32{req}, 1)
+	if err != nil {
+		return 0, err
+	}
+	return Throttle(r[0]), nil
+}
+
+// PowerState reports whether dev is powered.
+func (c *Client) PowerState(dev Device) (bool, error) {
+	r, err := c.query(TagPowerState, []uint32{uint32(dev)}, 2)
+	if err != nil {
+		return false, err
+	}
+	return c.powerResult(TagPowerState, dev, r)
+}
+
+// SetPowerState switches dev on or off, waiting for its supply to settle, and
+// returns the state the firmware reports afterwards.
+func (c *Client) SetPowerState(dev Device, on bool) (bool, error) {
+	state := uint32(powerWait)
+	if on {
+		state |= powerOn
+	}
+	r, err := c.query(TagSetPowerState, []uint32{uint32(dev), state}, 2)
+	if err != nil {
+		return false, err
+	}
+	isOn, err := c.powerResult(TagSetPowerState, dev, r)
+	if err == nil && isOn != on {
+		return isOn, fmt.Errorf("mailbox: %s: asked to switch %s, it stayed %s", dev, onOff(on), onOff(isOn))
+	}
+	return isOn, err
+}
+
+func (c *Client) powerResult(tag uint32, dev Device, r []uint32) (bool, error) {
+	if r[0] != uint32(dev) {
+		return false, fmt.Errorf("mailbox: %w: %s for %s answered for device %d", ErrReply, TagName(tag), dev, r[0])
+	}
+	if r[1]&powerNoDevice != 0 {
+		return false, fmt.Errorf("mailbox: power domain %s: %w", dev, ErrNoDevice)
+	}
+	return r[1]&powerOn != 0, nil
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// NotifyXHCIReset tells the firmware that the xHCI controller at PCI address
+// pciAddr (PCIAddress; VL805 on a Pi 4) was reset, so that it reloads the
+// controller's firmware from the EEPROM. Must follow the PCIe link coming up
+// and precede any xHCI register access (bcm2711-facts 5.2).
+func (c *Client) NotifyXHCIReset(pciAddr uint32) error {
+	_, err := c.query(TagNotifyXHCIReset, []uint32{pciAddr}, 0)
+	return err
+}
+
+// IsUnsupported reports whether err says the firmware does not know a tag
+// (QEMU's model of the firmware answers only some of them).
+func IsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }

@@ -1,0 +1,244 @@
+package mailbox
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newClient(vc *fakeVC) *Client { return New(vc, make([]uint32, 64)) }
+
+// The exact bytes of a request, against the layout in vcmailbox(7): one GET
+// CLOCK RATE for EMMC2 is size 32, code 0, tag 0x30002, 8 value bytes,
+// indicator 0, clock id 12, a word for the rate, end tag = 8 words.
+func TestEncodeClockRateRequest(t *testing.T) {
+	buf := make([]uint32, 16)
+	tag := &Tag{ID: TagClockRate, Request: []uint32{uint32(ClockEMMC2)}, Response: make([]uint32, 2)}
+	n, err := encode(buf, []*Tag{tag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []uint32{32, 0, 0x00030002, 8, 0, 12, 0, 0}
+	if !reflect.DeepEqual(buf[:n], want) {
+		t.Errorf("message %#x, want %#x", buf[:n], want)
+	}
+}
+
+func TestEncodeSeveralTagsPadsToWholeLines(t *testing.T) {
+	buf := make([]uint32, 64)
+	for i := range buf {
+		buf[i] = 0xDEADBEEF // stale contents must not leak into the message
+	}
+	tags := []*Tag{
+		{ID: TagSetClockRate, Request: []uint32{3, 1_500_000_000, 1}, Response: make([]uint32, 2)},
+		{ID: TagFirmwareRevision, Response: make([]uint32, 1)},
+	}
+	n, err := encode(buf, tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 header + (3+3) + (3+1) + end tag = 13 words, padded to 16.
+	want := []uint32{64, 0, TagSetClockRate, 12, 0, 3, 1_500_000_000, 1, TagFirmwareRevision, 4, 0, 0, 0, 0, 0, 0}
+	if !reflect.DeepEqual(buf[:n], want) {
+		t.Errorf("message %#x,\nwant    %#x", buf[:n], want)
+	}
+	if _, err := encode(make([]uint32, 12), tags); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("message larger than the buffer: %v", err)
+	}
+	if _, err := encode(buf, nil); err == nil {
+		t.Error("a message without tags was accepted")
+	}
+}
+
+func TestClientQueries(t *testing.T) {
+	vc := newFakeVC()
+	c := newClient(vc)
+	rate, err := c.ClockRate(ClockEMMC2)
+	if err != nil || rate != 100_000_000 {
+		t.Errorf("EMMC2 clock = %d, %v; want 100 MHz", rate, err)
+	}
+	set, err := c.SetClockRate(ClockARM, 1_800_000_000, false)
+	if err != nil || set != 1_800_000_000 || vc.clocks[ClockARM] != 1_800_000_000 {
+		t.Errorf("set ARM clock = %d, %v (firmware has %d)", set, err, vc.clocks[ClockARM])
+	}
+	if got := vc.messages[len(vc.messages)-1][5:8]; !reflect.DeepEqual(got, []uint32{3, 1_800_000_000, 0}) {
+		t.Errorf("set clock rate request %v, want [3 1800000000 0]", got)
+	}
+	if m, err := c.MeasuredClockRate(ClockARM); err != nil || m != 1_800_000_000 {
+		t.Errorf("measured ARM clock = %d, %v", m, err)
+	}
+	if _, err := c.ClockRate(ClockV3D); !errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "V3D") {
+		t.Errorf("clock the firmware answers with rate 0: %v, want ErrNoDevice naming V3D", err)
+	}
+	if temp, err := c.Temperature(); err != nil || temp != 48_312 {
+		t.Errorf("temperature = %d, %v", temp, err)
+	}
+	if rev, err := c.FirmwareRevision(); err != nil || rev != 0x5f3c1e4a {
+		t.Errorf("firmware revision %#x, %v", rev, err)
+	}
+	if rev, err := c.BoardRevision(); err != nil || rev != 0xc03115 {
+		t.Errorf("board revision %#x, %v", rev, err)
+	}
+	if mx, err := c.MaxTemperature(); err != nil || mx != 85_000 {
+		t.Errorf("max temperature %d, %v", mx, err)
+	}
+}
+
+func TestPowerStates(t *testing.T) {
+	vc := newFakeVC()
+	c := newClient(vc)
+	if on, err := c.PowerState(DeviceSDCard); err != nil || on {
+		t.Errorf("SD power before: %v, %v; want off", on, err)
+	}
+	if on, err := c.SetPowerState(DeviceSDCard, true); err != nil || !on || !vc.power[DeviceSDCard] {
+		t.Errorf("switch SD on: %v, %v", on, err)
+	}
+	// The request asks to wait for the supply to settle.
+	if st := vc.messages[len(vc.messages)-1][6]; st != powerOn|powerWait {
+		t.Errorf("set power state request state %#x, want on|wait", st)
+	}
+	if _, err := c.SetPowerState(Device(42), true); !errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "device 42") {
+		t.Errorf("power domain that does not exist: %v", err)
+	}
+	vc.answer = map[uint32]func([]uint32) []uint32{
+		TagSetPowerState: func(v []uint32) []uint32 { return []uint32{v[0], 0} }, // stays off
+	}
+	if _, err := c.SetPowerState(DeviceSDCard, true); err == nil || !strings.Contains(err.Error(), "stayed off") {
+		t.Errorf("a domain that refuses to switch on: %v", err)
+	}
+}
+
+func TestThrottled(t *testing.T) {
+	vc := newFakeVC()
+	c := newClient(vc)
+	vc.throttle = uint32(UnderVoltage|Throttled) | uint32(UnderVoltage|Throttled|SoftTempLimit)<<16
+	th, err := c.Throttled(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !th.Now(UnderVoltage) || th.Now(FreqCapped) || !th.SinceBoot(SoftTempLimit) || th.SinceBoot(FreqCapped) {
+		t.Errorf("flags %#x decoded wrongly", uint32(th))
+	}
+	if s := th.String(); s != "now: under-voltage, throttled; earlier: soft temperature limit" {
+		t.Errorf("String = %q", s)
+	}
+	if vc.throttle>>16 == 0 {
+		t.Error("reading without clearing cleared the sticky bits")
+	}
+	if _, err := c.Throttled(true); err != nil {
+		t.Fatal(err)
+	}
+	if vc.throttle>>16 != 0 {
+		t.Errorf("sticky bits %#x left after clearing", vc.throttle>>16)
+	}
+	if s := Throttle(0).String(); s != "not throttled" {
+		t.Errorf("String(0) = %q", s)
+	}
+}
+
+func TestNotifyXHCIReset(t *testing.T) {
+	vc := newFakeVC()
+	c := newClient(vc)
+	if err := c.NotifyXHCIReset(VL805); err != nil {
+		t.Fatal(err)
+	}
+	// U-Boot and Linux send 0x00100000 for the VL805 (bcm2711-facts 5.2).
+	if !reflect.DeepEqual(vc.xhci, []uint32{0x00100000}) {
+		t.Errorf("notified %#x, want [0x100000]", vc.xhci)
+	}
+}
+
+func TestUnansweredTag(t *testing.T) {
+	err := newClient(newFakeVC()).Do(&Tag{ID: 0x00012345, Response: make([]uint32, 1)})
+	if !IsUnsupported(err) || !strings.Contains(err.Error(), "0x00012345") {
+		t.Errorf("unanswered tag: %v, want ErrUnsupported naming the tag", err)
+	}
+}
+
+func TestReplyErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		setup  func(*fakeVC)
+		substr string
+	}{
+		{"transport fails", func(f *fakeVC) { f.fail = errors.New("mailbox timeout") }, "mailbox timeout"},
+		{"parse error code", func(f *fakeVC) { f.mangle = func(m []uint32) { m[1] = codeParseError } }, "could not parse"},
+		{"code never set", func(f *fakeVC) { f.mangle = func(m []uint32) { m[1] = 0 } }, "code 0x00000000"},
+		{"response too short", func(f *fakeVC) { f.mangle = func(m []uint32) { m[4] = respBit | 4 } }, "answered 4 bytes, want 8"},
+		{"tag id overwritten", func(f *fakeVC) { f.mangle = func(m []uint32) { m[2] = 0x1234 } }, "came back as 0x00001234"},
+		{"answer for another clock", func(f *fakeVC) { f.mangle = func(m []uint32) { m[5] = 3 } }, "answered for clock 3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			vc := newFakeVC()
+			tc.setup(vc)
+			_, err := newClient(vc).ClockRate(ClockEMMC)
+			if !errors.Is(err, ErrReply) || !strings.Contains(err.Error(), tc.substr) {
+				t.Errorf("error %v, want ErrReply containing %q", err, tc.substr)
+			}
+		})
+	}
+}
+
+// A response longer than the value buffer (the firmware reports what it
+// needed) still yields the words that fit.
+func TestLongerResponseIsTruncatedToTheBuffer(t *testing.T) {
+	vc := newFakeVC()
+	vc.mangle = func(m []uint32) { m[4] = respBit | 64 }
+	r, err := newClient(vc).ClockRate(ClockEMMC)
+	if err != nil || r != 50_000_000 {
+		t.Errorf("rate %d, %v", r, err)
+	}
+}
+
+// Many goroutines share one client: each gets its own answer and the firmware
+// never sees two messages at once (the buffer is shared).
+func TestConcurrentUse(t *testing.T) {
+	vc := newFakeVC()
+	vc.delay = 20 * time.Microsecond
+	c := newClient(vc)
+	clocks := []Clock{ClockEMMC, ClockUART, ClockARM, ClockEMMC2}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				clk := clocks[(g+i)%len(clocks)]
+				r, err := c.ClockRate(clk)
+				if err != nil || r != vc.clocks[clk] {
+					errs <- fmt.Errorf("goroutine %d: %s = %d, %v; want %d", g, clk, r, err, vc.clocks[clk])
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := vc.overlaps.Load(); n != 0 {
+		t.Errorf("%d exchanges overlapped", n)
+	}
+}
+
+func TestNames(t *testing.T) {
+	if ClockEMMC2.String() != "EMMC2" || Clock(99).String() != "clock 99" {
+		t.Errorf("clock names: %s, %s", ClockEMMC2, Clock(99))
+	}
+	if DeviceSDCard.String() != "SD card" || Device(9).String() != "device 9" {
+		t.Errorf("device names: %s, %s", DeviceSDCard, Device(9))
+	}
+	if TagName(TagThrottled) != "throttled" || TagName(7) != "unknown tag" {
+		t.Error("tag names")
+	}
+	if PCIAddress(1, 2, 3) != 1<<20|2<<15|3<<12 {
+		t.Error("PCIAddress")
+	}
+}
