@@ -285,23 +285,29 @@ func checkScavengeZero() (string, error) {
 	return fmt.Sprintf("%d MB released to the kernel", s.HeapReleased>>20), nil
 }
 
+// checkSleep sleeps 24 times for 1..12 ms. No sleep may end early, and none may
+// wait for an unrelated event (a sleeper whose deadline is not armed would wait for
+// the next 10 ms time slice or forever). The bounds are loose because an emulator's
+// host may deschedule it at any moment; the numbers are printed, and on a Pi 4 the
+// median is a few microseconds.
 func checkSleep() (string, error) {
-	var worst time.Duration
-	for _, d := range []time.Duration{time.Millisecond, 10 * time.Millisecond, 50 * time.Millisecond} {
+	var over []time.Duration
+	for i := 0; i < 24; i++ {
+		d := time.Duration(1+i%12) * time.Millisecond
 		t0 := time.Now()
 		time.Sleep(d)
 		got := time.Since(t0)
 		if got < d {
 			return "", fmt.Errorf("Sleep(%v) returned after %v", d, got)
 		}
-		if over := got - d; over > worst {
-			worst = over
-		}
+		over = append(over, got-d)
 	}
-	if worst > 20*time.Millisecond {
-		return "", fmt.Errorf("sleeps overshoot by up to %v", worst)
+	sort.Slice(over, func(a, b int) bool { return over[a] < over[b] })
+	median, worst := over[len(over)/2], over[len(over)-1]
+	if median > 10*time.Millisecond || worst > 200*time.Millisecond {
+		return "", fmt.Errorf("sleeps overshoot by %v (median), up to %v", median, worst)
 	}
-	return fmt.Sprintf("worst overshoot %v", worst.Round(10*time.Microsecond)), nil
+	return fmt.Sprintf("median overshoot %v, worst %v", median.Round(10*time.Microsecond), worst.Round(10*time.Microsecond)), nil
 }
 
 func checkTimers() (string, error) {

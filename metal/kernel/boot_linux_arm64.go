@@ -63,7 +63,7 @@ func bootMain(dtb uintptr) {
 	l.s("InferPi kernel: Go linux/arm64 runtime on bare metal (").s(board.Name).s(")").print()
 
 	// Physical memory.
-	frames.Init()
+	frames.Init(0)
 	nramRegions = platformMemory(&ramRegions)
 	for i := 0; i < nramRegions; i++ {
 		frames.AddRAM(ramRegions[i].Base, ramRegions[i].Size)
@@ -157,13 +157,6 @@ func secondaryMain() {
 	l.stamp()
 	l.s("cpu").d(uint64(c.id)).s(": online").print()
 	finishTrap(c) // idles until there is a thread to run
-}
-
-func maxCoresOnline() int {
-	if ncores < 1 {
-		return 1
-	}
-	return maxCores // the runtime may start before the last core checks in
 }
 
 // startInit makes thread 0: the Go runtime's _rt0_arm64_linux on a Linux-style

@@ -3,9 +3,7 @@ package kernel
 import (
 	"sync/atomic"
 
-	"github.com/inferpi/inferpi/board"
 	"github.com/inferpi/inferpi/driver/pl011"
-	"github.com/inferpi/inferpi/metal/arm64"
 )
 
 // The console is the PL011. Threads write through a transmit ring drained by the
@@ -13,10 +11,6 @@ import (
 // a receive ring filled by the RX interrupt, so typed or pasted input is never
 // lost while no one is reading. Kernel messages (boot log, fault reports) bypass
 // the rings and poll the UART directly.
-
-// uart is a function, not a variable: a variable holding a device pointer would need
-// dynamic initialisation, and package initialisers run only after the runtime starts.
-func uart() pl011.UART { return pl011.At(board.UART0) }
 
 const (
 	txRingSize = 16 << 10
@@ -53,9 +47,9 @@ func (l *spinlock) unlock() { atomic.StoreUint32(&l.v, 0) }
 func kputs(s string) {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\n' {
-			uart().PutByte('\r')
+			uartPut('\r')
 		}
-		uart().PutByte(s[i])
+		uartPut(s[i])
 	}
 }
 
@@ -123,12 +117,12 @@ func (l *kline) print() {
 	printLock.lock()
 	for i := 0; i < l.n; i++ {
 		if l.buf[i] == '\n' {
-			uart().PutByte('\r')
+			uartPut('\r')
 		}
-		uart().PutByte(l.buf[i])
+		uartPut(l.buf[i])
 	}
-	uart().PutByte('\r')
-	uart().PutByte('\n')
+	uartPut('\r')
+	uartPut('\n')
 	printLock.unlock()
 }
 
@@ -170,7 +164,7 @@ func consoleWrite(p []byte) int {
 // enabled exactly while bytes remain.
 func consoleKick() {
 	for tx.head != tx.tail {
-		if !uart().TryPutByte(tx.buf[tx.head]) {
+		if !uartTryPut(tx.buf[tx.head]) {
 			break
 		}
 		tx.head = (tx.head + 1) % txRingSize
@@ -179,14 +173,14 @@ func consoleKick() {
 	if tx.head != tx.tail {
 		mask |= pl011.IntTX
 	}
-	uart().SetInterrupts(mask)
+	uartIRQMask(mask)
 }
 
 // consoleDrain waits (polling) until the TX ring is empty: before a fault report,
 // so earlier output is not lost or interleaved.
 func consoleDrain() {
 	for tx.head != tx.tail {
-		uart().PutByte(tx.buf[tx.head])
+		uartPut(tx.buf[tx.head])
 		tx.head = (tx.head + 1) % txRingSize
 	}
 }
@@ -194,7 +188,7 @@ func consoleDrain() {
 // consoleRxPoll moves received bytes from the FIFO into the RX ring.
 func consoleRxPoll() {
 	for {
-		b, ok := uart().GetByte()
+		b, ok := uartGet()
 		if !ok {
 			return
 		}
@@ -220,5 +214,3 @@ func consoleRead(p []byte) int {
 }
 
 func consoleHasInput() bool { return rx.head != rx.tail }
-
-var _ = arm64.DSB

@@ -1,9 +1,6 @@
 package kernel
 
-import (
-	"github.com/inferpi/inferpi/metal/arm64"
-	"github.com/inferpi/inferpi/metal/mm"
-)
+import "github.com/inferpi/inferpi/metal/mm"
 
 // One address space for everything. Physical memory is identity-mapped below
 // userBase (RAM as normal memory, peripherals as device memory, page 0 never);
@@ -44,9 +41,15 @@ func userOK(addr uintptr, n uintptr) bool {
 	if addr < mm.PageSize || addr+n < addr {
 		return false
 	}
+	return mapped(uint64(addr), uint64(n))
+}
+
+// tableMapped reports whether every page of [addr, addr+n) is mapped in the
+// kernel's tables.
+func tableMapped(addr, n uint64) bool {
 	tb := tables()
-	end := uint64(addr + n)
-	for p := uint64(addr) &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
+	end := addr + n
+	for p := addr &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
 		if _, _, ok := tb.Lookup(p); !ok {
 			return false
 		}
@@ -109,7 +112,7 @@ func rangeUnmapped(tb mm.Tables, va, size uint64) bool {
 func decommit(va, size uint64) {
 	tb := tables()
 	tb.Unmap(va, size, func(pa uint64) { frames.Release(pa) })
-	arm64.TLBIAll()
+	tlbFlush()
 }
 
 func sysMmap(c *percore, t *thread) uint64 {

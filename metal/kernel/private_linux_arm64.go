@@ -10,8 +10,6 @@ import (
 // InferPi's private system calls: the firmware's narrow window into the kernel
 // (used through package metal/sys), listed in metal/abi.
 
-const privateBase = abi.PrivateBase
-
 var privateCalls = [abi.SysCount - abi.PrivateBase]sysEntry{
 	abi.SysInfo - privateBase:        {"info", sysInfo},
 	abi.SysMapDevice - privateBase:   {"map_device", sysMapDevice},

@@ -1,7 +1,5 @@
 package kernel
 
-import "github.com/inferpi/inferpi/metal/arm64"
-
 // getrandom: from the RNG200 where it exists (a real Pi 4). QEMU's raspi4b and virt
 // have none, so there the bytes come from a ChaCha-style mixer over a state seeded
 // with timer jitter: unpredictable enough for hash seeds and math/rand, not for
@@ -19,11 +17,11 @@ func mix(x uint64) uint64 { // splitmix64 finaliser
 
 func seedRandom() {
 	for i := range rngState {
-		v := arm64.CNTPCT()
+		v := counter()
 		for j := 0; j < 64; j++ {
 			// The low bits of the counter around uncached device reads jitter.
-			uart().RxEmpty()
-			v = v<<7 ^ v>>57 ^ arm64.CNTPCT()
+			jitterSource()
+			v = v<<7 ^ v>>57 ^ counter()
 		}
 		rngState[i] = mix(v + uint64(i))
 	}
@@ -36,7 +34,7 @@ func nextRandom() uint64 {
 		}
 	}
 	s := &rngState
-	s[0] += 0x9e3779b97f4a7c15 ^ arm64.CNTPCT()
+	s[0] += 0x9e3779b97f4a7c15 ^ counter()
 	s[1] = mix(s[1] ^ s[0])
 	s[2] += s[1]<<13 | s[1]>>51
 	s[3] ^= mix(s[2])

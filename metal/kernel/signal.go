@@ -1,7 +1,5 @@
 package kernel
 
-import "github.com/inferpi/inferpi/metal/arm64"
-
 // Signals, because the Go runtime needs them for correctness: a nil dereference
 // becomes a panic through its SIGSEGV handler, and asynchronous preemption (so a
 // goroutine spinning without calls cannot stall the GC) arrives as SIGURG sent
@@ -151,7 +149,7 @@ func signalThread(tid int32, sig int) uint64 {
 	// A thread running on another core is interrupted so it sees the signal now
 	// (asynchronous preemption depends on it); others see it when they next run.
 	if w.state == tsRunning && w.core != int32(thisCore().id) {
-		intc().SendSGI(sgiWake, 1<<uint(w.core))
+		sendWake(int(w.core))
 	}
 	return 0
 }
@@ -275,5 +273,3 @@ func sysRtSigreturn(c *percore, t *thread) uint64 {
 	t.sigmask = *u64At(uc + ucSigmask) &^ (sigbit(SIGKILL) | sigbit(19))
 	return keep
 }
-
-var _ = arm64.DSB

@@ -1,6 +1,6 @@
 package kernel
 
-import "github.com/inferpi/inferpi/metal/arm64"
+import "github.com/inferpi/inferpi/metal/abi"
 
 // The system-call table: number, name, handler. Numbers are the arm64 generic ones
 // (include/uapi/asm-generic/unistd.h). Calls the Go runtime makes but that need
@@ -11,6 +11,9 @@ import "github.com/inferpi/inferpi/metal/arm64"
 // It returns keep when it has already arranged x0 (a blocked call completed later
 // by its waker, or rt_sigreturn restoring the whole context).
 type sysHandler func(c *percore, t *thread) uint64
+
+// privateBase: InferPi's own calls (metal/abi) come after every Linux number.
+const privateBase = abi.PrivateBase
 
 const keep = ^uint64(0) - 4096 // never a valid result: errno range is -4095..-1
 
@@ -89,8 +92,8 @@ func syscall(c *percore, t *thread) {
 	switch {
 	case nr < nsyscalls && syscalls[nr].fn != nil:
 		r = syscalls[nr].fn(c, t)
-	case nr >= privateBase && nr < privateBase+uint64(len(privateCalls)) && privateCalls[nr-privateBase].fn != nil:
-		r = privateCalls[nr-privateBase].fn(c, t)
+	case nr >= privateBase && privateCall(nr) != nil:
+		r = privateCall(nr)(c, t)
 	default:
 		if nr < nsyscalls && reportedENOSYS[nr/64]&(1<<(nr%64)) == 0 {
 			reportedENOSYS[nr/64] |= 1 << (nr % 64)
@@ -350,5 +353,3 @@ func sysClockNanosleep(c *percore, t *thread) uint64 {
 	}
 	return sleepFor(c, t, ns)
 }
-
-var _ = arm64.CNTPCT

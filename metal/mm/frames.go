@@ -1,37 +1,45 @@
 package mm
 
-// MaxPhys is the highest physical address the frame allocator tracks (8 GiB covers
-// the largest Pi 4; QEMU virt RAM starts at 1 GiB and is kept below this too).
-const MaxPhys = 8 << 30
+// MaxSpan is how much physical address space the frame allocator tracks from its
+// base (8 GiB covers the largest Pi 4, whose RAM starts at 0).
+const MaxSpan = 8 << 30
 
-const maxFrames = MaxPhys / PageSize
+const maxFrames = MaxSpan / PageSize
 
 // Frames allocates 4 KiB physical frames from a bitmap (1 = in use). Frames that are
 // not RAM, or are reserved, stay marked in use forever.
 type Frames struct {
+	base  uint64 // physical address of frame 0
 	used  [maxFrames / 64]uint64
 	free  uint64 // free frames
 	total uint64 // frames ever added as RAM
 	hint  uint64 // word index where the next search starts
 }
 
-// Init marks everything in use; AddRAM then frees the RAM ranges.
-func (f *Frames) Init() {
+// Init marks everything in [base, base+MaxSpan) in use; AddRAM then frees the RAM
+// ranges. base is 0 on the Pi; tests use the address of a host buffer.
+func (f *Frames) Init(base uint64) {
 	for i := range f.used {
 		f.used[i] = ^uint64(0)
 	}
+	f.base = RoundDown(base, PageSize)
 	f.free, f.total, f.hint = 0, 0, 0
+}
+
+// span clips [lo, hi) to the tracked range and returns frame numbers.
+func (f *Frames) span(lo, hi uint64) (uint64, uint64) {
+	lo, hi = max(lo, f.base), min(hi, f.base+MaxSpan)
+	if hi <= lo {
+		return 0, 0
+	}
+	return (lo - f.base) / PageSize, (hi - f.base) / PageSize
 }
 
 // AddRAM makes [base, base+size) available (whole frames inside it only).
 func (f *Frames) AddRAM(base, size uint64) {
-	lo := RoundUp(base, PageSize)
-	hi := RoundDown(base+size, PageSize)
-	if hi > MaxPhys {
-		hi = MaxPhys
-	}
-	for pa := lo; pa < hi; pa += PageSize {
-		if f.setFree(pa / PageSize) {
+	lo, hi := f.span(RoundUp(base, PageSize), RoundDown(base+size, PageSize))
+	for n := lo; n < hi; n++ {
+		if f.setFree(n) {
 			f.total++
 		}
 	}
@@ -39,13 +47,8 @@ func (f *Frames) AddRAM(base, size uint64) {
 
 // Reserve takes [base, base+size) out of use (kernel image, tables, firmware areas).
 func (f *Frames) Reserve(base, size uint64) {
-	lo := RoundDown(base, PageSize)
-	hi := RoundUp(base+size, PageSize)
-	if hi > MaxPhys {
-		hi = MaxPhys
-	}
-	for pa := lo; pa < hi; pa += PageSize {
-		n := pa / PageSize
+	lo, hi := f.span(RoundDown(base, PageSize), RoundUp(base+size, PageSize))
+	for n := lo; n < hi; n++ {
 		if f.used[n/64]&(1<<(n%64)) == 0 {
 			f.used[n/64] |= 1 << (n % 64)
 			f.free--
@@ -69,8 +72,11 @@ func (f *Frames) Total() uint64 { return f.total }
 
 // IsUsed reports whether the frame holding pa is allocated or reserved.
 func (f *Frames) IsUsed(pa uint64) bool {
-	n := pa / PageSize
-	return n >= maxFrames || f.used[n/64]&(1<<(n%64)) != 0
+	if pa < f.base || pa >= f.base+MaxSpan {
+		return true
+	}
+	n := (pa - f.base) / PageSize
+	return f.used[n/64]&(1<<(n%64)) != 0
 }
 
 // Alloc takes one frame. ok is false when memory is exhausted.
@@ -88,7 +94,7 @@ func (f *Frames) Alloc() (pa uint64, ok bool) {
 		f.used[w] |= 1 << bit
 		f.free--
 		f.hint = w
-		return (w*64 + bit) * PageSize, true
+		return f.base + (w*64+bit)*PageSize, true
 	}
 	return 0, false
 }
@@ -104,10 +110,15 @@ func (f *Frames) AllocRange(n, align, limit uint64) (pa uint64, ok bool) {
 	}
 	step := align / PageSize
 	end := uint64(maxFrames)
-	if limit != 0 && limit/PageSize < end {
-		end = limit / PageSize
+	if limit != 0 {
+		if limit <= f.base {
+			return 0, false
+		}
+		end = min(end, (limit-f.base)/PageSize)
 	}
-	for start := uint64(0); start+n <= end; start += step {
+	// Frame numbers are relative to base; alignment is of physical addresses.
+	first := (RoundUp(f.base, align) - f.base) / PageSize
+	for start := first; start+n <= end; start += step {
 		if f.used[start/64] == ^uint64(0) && step <= 64 && start%64 == 0 {
 			continue
 		}
@@ -120,20 +131,19 @@ func (f *Frames) AllocRange(n, align, limit uint64) (pa uint64, ok bool) {
 				f.used[i/64] |= 1 << (i % 64)
 			}
 			f.free -= n
-			return start * PageSize, true
+			return f.base + start*PageSize, true
 		}
 		// Skip past the used frame that ended the run, keeping alignment.
 		next := start + run + 1
-		start = (next+step-1)/step*step - step
+		start = first + (next-first+step-1)/step*step - step
 	}
 	return 0, false
 }
 
 // Release returns one frame allocated with Alloc or AllocRange.
 func (f *Frames) Release(pa uint64) {
-	n := pa / PageSize
-	if n < maxFrames {
-		f.setFree(n)
+	if pa >= f.base && pa < f.base+MaxSpan {
+		f.setFree((pa - f.base) / PageSize)
 	}
 }
 

@@ -91,7 +91,7 @@ func TestTablesReplaceTableWithBlockFreesTables(t *testing.T) {
 
 func TestFrames(t *testing.T) {
 	var f Frames
-	f.Init()
+	f.Init(0)
 	f.AddRAM(0, 64<<20)
 	f.Reserve(0, PageSize)    // page 0
 	f.Reserve(0x80000, 2<<20) // kernel image

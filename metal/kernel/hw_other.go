@@ -1,0 +1,71 @@
+//go:build !(linux && arm64)
+
+package kernel
+
+// Host stand-ins for the hardware seam (hw_linux_arm64.go), so the portable kernel
+// code runs in unit tests: a settable counter, a recording UART, and wake-ups and
+// fatal stops that tests can observe.
+
+var fake struct {
+	counter  uint64
+	core     percore
+	wakes    []int
+	tlbFlush int
+	txLimit  int // bytes the UART FIFO takes before it is "full" (0: unlimited)
+	tx       []byte
+	rx       []byte
+	irqMask  uint32
+	fatal    string
+	exitCode int
+	exited   bool
+	unmapped map[uint64]bool // user pages tests declare unmapped
+}
+
+func counter() uint64                  { return fake.counter }
+func thisCore() *percore               { return &fake.core }
+func sendWake(i int)                   { fake.wakes = append(fake.wakes, i) }
+func tlbFlush()                        { fake.tlbFlush++ }
+func uartPut(b byte)                   { fake.tx = append(fake.tx, b) }
+func uartIRQMask(mask uint32)          { fake.irqMask = mask }
+func jitterSource()                    {}
+func randomWord() (uint32, bool)       { return 0, false }
+func sigreturnTrampolineAddr() uintptr { return 0xdead0000 }
+
+func uartTryPut(b byte) bool {
+	if fake.txLimit > 0 && len(fake.tx) >= fake.txLimit {
+		return false
+	}
+	fake.tx = append(fake.tx, b)
+	return true
+}
+
+func uartGet() (byte, bool) {
+	if len(fake.rx) == 0 {
+		return 0, false
+	}
+	b := fake.rx[0]
+	fake.rx = fake.rx[1:]
+	return b, true
+}
+
+// mapped: test buffers live in the Go heap, which the fake tables do not map;
+// tests mark pages unmapped explicitly to check EFAULT paths.
+func mapped(addr, n uint64) bool {
+	for p := addr &^ 4095; p < addr+n; p += 4096 {
+		if fake.unmapped[p] {
+			return false
+		}
+	}
+	return true
+}
+
+func fatalThread(c *percore, t *thread, why string, a, b uint64) {
+	fake.fatal = why
+	c.cur = -1
+}
+
+func platformExit(code int) { fake.exitCode, fake.exited = code, true }
+
+func privateCall(nr uint64) sysHandler { return nil }
+
+func cancelIRQWait(i int32) {}
