@@ -2,12 +2,16 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go test-arm64 demo
+.PHONY: help deps vet test test-go test-arm64 test-qemu demo firmware firmware-virt qemu-selftest qemu-console sdcard
 
 help:
 	@echo "make demo   build and chat with the bundled demo models"
 	@echo "make test   every test (installs what it needs first)"
 	@echo "make test-arm64   the arm64 (NEON) kernels' tests under qemu-user"
+	@echo "make firmware     build/inferpi.elf and build/kernel8.img for the Raspberry Pi 4"
+	@echo "make sdcard       a ready-to-copy Pi 4 boot partition in build/sdcard/"
+	@echo "make qemu-selftest  the bare-metal self-test firmware on QEMU raspi4b and virt"
+	@echo "make qemu-console   the firmware on QEMU raspi4b with your terminal on its UART"
 
 deps:
 	@./scripts/install-deps.sh
@@ -25,7 +29,32 @@ QEMU_AARCH64 ?= $(shell command -v qemu-aarch64 || command -v qemu-aarch64-stati
 test-arm64: deps
 	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" ./engine/kernels/
 
-test: deps vet test-go test-arm64
+test: deps vet test-go test-arm64 test-qemu
+
+# The firmware under QEMU (raspi4b and virt): run alone, after the other tests, so
+# that emulation timings are not disturbed by parallel test binaries.
+test-qemu: deps
+	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -p 1 -timeout 30m ./test/qemu/
+
+# Firmware images (stock Go toolchain, GOOS=linux GOARCH=arm64; see internal/fwbuild).
+firmware:
+	$(GO) run ./cmd/mkfirmware -board rpi4 -o build
+
+firmware-virt:
+	$(GO) run ./cmd/mkfirmware -board virt -o build
+
+# The bare-metal self-test (issue: goroutines on 4 cores, GC, preemption, signals, ...).
+qemu-selftest: deps
+	INFERPI_QEMU=1 $(GO) test -count=1 -v -run 'TestSelftest' ./test/qemu/
+
+# The firmware on QEMU raspi4b with this terminal attached to its UART (Ctrl-A X quits).
+qemu-console: deps firmware
+	qemu-system-aarch64 -M raspi4b -smp 4 -kernel build/kernel8.img -display none -no-reboot -serial mon:stdio
+
+# A Raspberry Pi 4 boot partition: GPU firmware from Debian's raspi-firmware package,
+# sdcard/config.txt and kernel8.img, in build/sdcard/.
+sdcard: firmware
+	./scripts/sdcard.sh
 
 # The main job, until the firmware exists: the hosted chat (the console the firmware
 # will show on its UART) with the bundled Llama demo model.

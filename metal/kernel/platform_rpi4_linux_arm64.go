@@ -49,6 +49,9 @@ func platformEarly() {
 	p := gpio.Read32(0xE4)
 	p = p&^(3<<28|3<<30) | 1<<30
 	gpio.Write32(0xE4, p)
+	// Bluetooth's UART0 pins (GPIO 30-33, ALT3) become inputs, so they cannot drive
+	// UART0's receive line too: no disable-bt overlay needed (GPFSEL3 bits 11:0).
+	gpio.Write32(0x0C, gpio.Read32(0x0C)&^0xFFF)
 
 	clock := uint32(board.UARTClockDefault)
 	if r, ok := mboxGet(bcm2711.TagClockRate, bcm2711.ClockUART, 2); ok && r[1] != 0 {
