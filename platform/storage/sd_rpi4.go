@@ -1,0 +1,51 @@
+//go:build linux && arm64 && !virt
+
+package storage
+
+import (
+	"io"
+
+	"github.com/inferpi/inferpi/board"
+	"github.com/inferpi/inferpi/driver/reg"
+	"github.com/inferpi/inferpi/platform/bootlog"
+	"github.com/inferpi/inferpi/platform/mailbox"
+	"github.com/inferpi/inferpi/storage/block"
+)
+
+// Controllers are the Pi 4's SD controllers in the order OpenSD tries them:
+// EMMC2, the SD slot of a real Pi 4, then the Arasan SDHCI to which QEMU
+// raspi4b attaches -drive if=sd (platform-facts B5). On a real Pi the first
+// one answers, so the second (wired to the Wi-Fi chip there) is left alone.
+// Peripherals are identity-mapped as device memory by the kernel.
+func Controllers() []SDController {
+	return []SDController{
+		{Name: "emmc2", Addr: board.EMMC2, Bank: reg.At(board.EMMC2), Clock: mailbox.ClockEMMC2},
+		{Name: "emmc", Addr: board.SDHCIAlt, Bank: reg.At(board.SDHCIAlt), Clock: mailbox.ClockEMMC},
+	}
+}
+
+// OpenSD finds and initialises the SD card, logging each step to log (the
+// UART) in the kernel's boot-log format. Without a card the error wraps
+// sdhci.ErrNoCard and says what each controller reported.
+func OpenSD(log io.Writer) (block.Device, error) {
+	l := bootlog.New(log, "sd")
+	var clocks Clocks
+	if mb, err := mailbox.Firmware(); err != nil {
+		l.Printf("%v; base clocks come from the capabilities registers", err)
+	} else {
+		clocks = mb
+		// Switch the card's supply on through the firmware before talking to
+		// it, as Circle's EMMC driver does (addon/SDCard emmc.cpp PowerOn). A
+		// card the boot firmware left on stays on.
+		if _, err := mb.SetPowerState(mailbox.DeviceSDCard, true); err != nil {
+			l.Printf("card power: %v (continuing)", err)
+		} else {
+			l.Printf("card power: on (firmware)")
+		}
+	}
+	h, err := ProbeSD(l, clocks, Controllers()...)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
