@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go test-arm64 test-qemu demo firmware firmware-virt qemu-selftest qemu-console sdcard
+.PHONY: help deps vet test test-go test-arm64 test-qemu demo firmware firmware-virt qemu-selftest qemu-sd qemu-console sdcard
 
 help:
 	@echo "make demo   build and chat with the bundled demo models"
@@ -11,6 +11,7 @@ help:
 	@echo "make firmware     build/inferpi.elf and build/kernel8.img for the Raspberry Pi 4"
 	@echo "make sdcard       a ready-to-copy Pi 4 boot partition in build/sdcard/"
 	@echo "make qemu-selftest  the bare-metal self-test firmware on QEMU raspi4b and virt"
+	@echo "make qemu-sd        the SD card test firmware on QEMU raspi4b (list, read, checksum)"
 	@echo "make qemu-console   the firmware on QEMU raspi4b with your terminal on its UART"
 
 deps:
@@ -46,6 +47,11 @@ firmware-virt:
 # The bare-metal self-test (issue: goroutines on 4 cores, GC, preemption, signals, ...).
 qemu-selftest: deps
 	INFERPI_QEMU=1 $(GO) test -count=1 -v -run 'TestSelftest' ./test/qemu/
+
+# The SD card path on QEMU raspi4b (cmd/sdtest): card bring-up, FAT32 listing and a
+# byte-exact read of a file on images made by sfdisk/mkfs.fat/mtools, no card, FAT16, garbage.
+qemu-sd: deps
+	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -v -run 'TestSDRaspi4b' ./test/qemu/
 
 # The firmware on QEMU raspi4b with this terminal attached to its UART (Ctrl-A X quits).
 qemu-console: deps firmware
