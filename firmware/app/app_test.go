@@ -1,0 +1,483 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inferpi/inferpi/console/serial"
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/modeldir"
+	"github.com/inferpi/inferpi/firmware/loader"
+	"github.com/inferpi/inferpi/firmware/mount"
+	"github.com/inferpi/inferpi/firmware/sdimage"
+	"github.com/inferpi/inferpi/storage/block"
+	"github.com/inferpi/inferpi/storage/imagetest"
+)
+
+const MB = loader.MB
+
+// fakeAlloc is the kernel's model-buffer allocator: a fixed amount of free
+// memory that a test can shrink, with outstanding buffers counted.
+type fakeAlloc struct {
+	mu   sync.Mutex
+	free int64
+	live map[*byte]int
+}
+
+func newFakeAlloc(free int64) *fakeAlloc { return &fakeAlloc{free: free, live: map[*byte]int{}} }
+
+func (a *fakeAlloc) Available() int64 { a.mu.Lock(); defer a.mu.Unlock(); return a.free }
+
+func (a *fakeAlloc) set(free int64) { a.mu.Lock(); a.free = free; a.mu.Unlock() }
+
+func (a *fakeAlloc) Alloc(size int) ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if int64(size) > a.free {
+		return nil, fmt.Errorf("out of memory: need %d MiB, %d MiB free", size>>20, a.free>>20)
+	}
+	b := make([]byte, size)
+	a.live[&b[0]] = size
+	a.free -= int64(size)
+	return b, nil
+}
+
+func (a *fakeAlloc) Free(b []byte) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	size, ok := a.live[&b[0]]
+	if !ok {
+		return errors.New("not an allocated buffer")
+	}
+	delete(a.live, &b[0])
+	a.free += int64(size)
+	return nil
+}
+
+func (a *fakeAlloc) outstanding() int { a.mu.Lock(); defer a.mu.Unlock(); return len(a.live) }
+
+func failingSource(name, why string) mount.Source {
+	return mount.Source{Name: name, Open: func(io.Writer) (block.Device, error) { return nil, errors.New(why) }}
+}
+
+// demoCard makes the SD card of the tests: both demo models, a GPT model whose
+// model.bin lost its second half, a directory whose model.bin is no model, and
+// a directory that is not a model at all.
+func demoCard(t *testing.T) (img string, sizes map[string]int64) {
+	t.Helper()
+	imagetest.NeedTools(t, sdimage.Tools...)
+	var files []sdimage.File
+	sizes = map[string]int64{}
+	for _, dir := range []string{"llama-demo", "nanochat-demo"} {
+		f, err := sdimage.ModelDir("../../models/"+dir, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f...)
+		for _, x := range f {
+			st, _ := os.Stat(x.Local)
+			sizes[dir] += st.Size()
+		}
+	}
+	gpt, _ := os.ReadFile("../../models/nanochat-demo/model.bin")
+	tok, _ := os.ReadFile("../../models/nanochat-demo/tokenizer.bin")
+	files = append(files,
+		sdimage.File{Path: "broken/model.bin", Data: gpt[:len(gpt)/2]},
+		sdimage.File{Path: "broken/tokenizer.bin", Data: tok},
+		sdimage.File{Path: "junk/model.bin", Data: []byte("just some text, not a model")},
+		sdimage.File{Path: "notes/readme.txt", Data: []byte("hello")})
+	sizes["broken"] = int64(len(gpt)/2 + len(tok))
+	img = filepath.Join(t.TempDir(), "sd.img")
+	if err := sdimage.Build(img, files, sdimage.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return img, sizes
+}
+
+// hosted runs the same turns through the engine directly, greedy: the replies
+// the firmware must print.
+func hosted(t *testing.T, dir string, inputs ...string) []string {
+	t.Helper()
+	m, err := modeldir.Open("../../models/"+dir, modeldir.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.NewSession(DefaultOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replies []string
+	for _, in := range inputs {
+		r, err := s.Turn(context.Background(), in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replies = append(replies, r.Text)
+	}
+	return replies
+}
+
+// examples are the demo models' oracle conversations (greedy replies computed by
+// llama2.c's run.c and nanochat's own engine), by first question.
+func examples(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex struct {
+		Conversations []struct {
+			Turns []struct {
+				User          string
+				Reply         string // llama-demo
+				ReplyRendered string `json:"reply_rendered"` // nanochat-demo
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &ex); err != nil {
+		t.Fatal(err)
+	}
+	byFirst := map[string][]string{}
+	for _, c := range ex.Conversations {
+		var replies []string
+		for _, turn := range c.Turns {
+			r := turn.Reply
+			if r == "" {
+				r = strings.TrimSuffix(turn.ReplyRendered, "<|assistant_end|>")
+			}
+			replies = append(replies, r)
+		}
+		byFirst[c.Turns[0].User] = replies
+	}
+	return byFirst
+}
+
+type run struct {
+	*person
+	alloc *fakeAlloc
+	done  chan error
+}
+
+func start(t *testing.T, sources []mount.Source, alloc *fakeAlloc) *run {
+	scr := newScreen()
+	keysR, keysW := io.Pipe()
+	in, ended := WatchEnd(keysR)
+	ed := serial.New(in, scr)
+	a := &App{
+		Term: ed, Out: scr, InputEnded: ended,
+		Sources: sources, Alloc: alloc, Reserve: 8 * MB,
+		Banner:  "InferPi firmware (host test)",
+		Options: DefaultOptions,
+		Info:    func(w io.Writer) { fmt.Fprintln(w, "Board:      test bench\nCores:      2") },
+	}
+	r := &run{person: &person{t: t, keys: keysW, screen: scr}, alloc: alloc, done: make(chan error, 1)}
+	go func() { r.done <- a.Run() }()
+	t.Cleanup(func() {
+		keysW.Close()
+		if t.Failed() || testing.Verbose() {
+			t.Logf("%s", r.person)
+		}
+	})
+	return r
+}
+
+// finish ends the input and checks that the app returns and freed its memory.
+func (r *run) finish() {
+	r.t.Helper()
+	r.keys.Close()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			r.t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		r.t.Fatal("Run did not return after the input ended")
+	}
+	if n := r.alloc.outstanding(); n != 0 {
+		r.t.Errorf("%d model buffers still allocated", n)
+	}
+}
+
+func crlfToLF(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+func TestWholeFlowOnADiskImage(t *testing.T) {
+	img, sizes := demoCard(t)
+	alloc := newFakeAlloc(512 * MB)
+	r := start(t, []mount.Source{failingSource("USB", "no USB mass-storage device"), mount.ImageSource("SD card", img)}, alloc)
+	gptEx := examples(t, "../../testdata/nanochat-demo/examples.json")
+	llamaEx := examples(t, "../../models/llama-demo/examples.json")
+
+	// Boot: banner, storage start-up (USB first, then the SD card), the menu.
+	menu := fmt.Sprintf(`Available models:
+  1. broken         [GPT]    %s
+  2. llama-demo     [Llama]  %s
+  3. nanochat-demo  [GPT]    %s
+Not loadable:
+     junk           model.bin: no engine recognises this file (engines: GPT, Llama)
+Memory for models: %%s free.
+Type a model's number, /rescan to read the storage again, /info to describe the machine.
+Select model (1-3): `, loader.Size(sizes["broken"]), loader.Size(sizes["llama-demo"]), loader.Size(sizes["nanochat-demo"]))
+	storageLog := `storage: USB: starting
+storage: USB: no USB mass-storage device
+storage: SD card: starting
+storage: SD card: 64 MB device, MBR partition 1: FAT32 volume "INFERPI" of 63 MB, 512-byte clusters
+storage: reading models from the SD card
+
+`
+	boot := r.expect(`Select model \(1-3\): `)
+	if want := "InferPi firmware (host test)\n" + storageLog + fmt.Sprintf(menu, "504 MB"); crlfToLF(boot) != want {
+		t.Fatalf("boot screen:\n%s\nwant:\n%s", crlfToLF(boot), want)
+	}
+	if strings.Contains(strings.ReplaceAll(boot, "\r\n", ""), "\n") {
+		t.Errorf("a bare LF reached the serial terminal:\n%q", boot)
+	}
+
+	// Bad answers at the menu: each is named and the question asked again.
+	reask := `is not a model number: type a number from 1 to 3\.\r\nSelect model \(1-3\): `
+	r.typ("\x00\x01\xfe\xff\x1b[A\x07bogus\x80\r\n") // binary noise, an arrow key, a bell
+	if got := r.expect(reask); !strings.Contains(got, "\"\ufffd\ufffdbogus\ufffd\" is not a model number") {
+		t.Errorf("garbage at the menu: %q", got)
+	}
+	r.typ(strings.Repeat("7", 10240) + "\r") // a 10 KB line
+	if got := r.expect(reask); !strings.Contains(got, `"777777777777777777777777"... is not`) {
+		t.Errorf("10 KB line at the menu: %q", got)
+	}
+	for _, bad := range []string{"0", "4", "-1", "2x", "1 2", "99999999999999999999"} {
+		r.typ(bad + "\r")
+		r.expect(regexp.QuoteMeta(fmt.Sprintf("%q", bad)) + " " + reask)
+	}
+	r.typ("12\x03") // Ctrl-C drops the line being typed
+	r.expect(`12\^C\r\n\r?\n?Select model \(1-3\): `)
+	r.typ("/info\r")
+	r.expect(`Board:      test bench\r\nCores:      2\r\nSelect model \(1-3\): `)
+
+	// A model that does not fit is refused before loading, with the numbers.
+	alloc.set(9 * MB)
+	r.typ("2\r")
+	r.expect(regexp.QuoteMeta("Loading llama-demo [Llama] from the SD card...\r\n" +
+		"Could not load llama-demo: llama-demo does not fit in memory: model.bin needs 7.0 MB, 1.0 MB is free for models (9.0 MB free, 8.0 MB kept for the chat's working memory)\r\n" +
+		"Back to the model menu.\r\n"))
+	r.expect(regexp.QuoteMeta(strings.ReplaceAll(storageLog+fmt.Sprintf(menu, "1.0 MB"), "\n", "\r\n")))
+	alloc.set(512 * MB)
+
+	// The truncated model: a clear error, then the menu again.
+	r.typ("1\r")
+	r.expect(`Could not load broken: broken: model\.bin: [^\r\n]*(truncated|bytes|short)[^\r\n]*\r\nBack to the model menu\.\r\n`)
+	r.expect(`Select model \(1-3\): `)
+
+	// The GPT model, typed with a slip: 2, backspace, 3, CRLF.
+	r.typ("2\b3\r\n")
+	load := r.expect(`Ready! Type your prompt and press ENTER\.\r\n`)
+	for _, re := range []string{
+		`^2\x08 \x083\r\nLoading nanochat-demo \[GPT\] from the SD card\.\.\.\r\n`,
+		`\rmodel\.bin     \[#+\] 100%  5\.3 / 5\.3 MB  [\d.]* ?(MB/s)?  \r\nmodel\.bin: 5\.3 MB in \d+ ms( \([\d.]+ MB/s\))?\r\n`,
+		`\rtokenizer\.bin \[#+\] 100%  17 / 17 KB  [\d.]* ?(MB/s)?  \r\ntokenizer\.bin: 17 KB in \d+ ms( \([\d.]+ MB/s\))?\r\n`,
+		`\r\nGPT: dim=\d+ layers=\d+ [^\r\n]*\r\nReady!`,
+	} {
+		if !regexp.MustCompile(re).MatchString(load) {
+			t.Errorf("loading screen does not match %q:\n%q", re, load)
+		}
+	}
+	r.expect(`Type a message, or /help for commands\. Ctrl-C stops a reply\.\r\n> `)
+	r.typ("/temp 0\r")
+	r.expect(`temp = 0\r\n> `)
+
+	want := hosted(t, "nanochat-demo", "What is the capital of Japan?", "And Kenya?", "Tell me a story about a cat.")
+	for i, q := range []string{"What is the capital of Japan?", "And Kenya?"} {
+		got := crlfToLF(r.say(q, []string{"\r", "\n"}[i]))
+		if got != want[i] || got != gptEx["What is the capital of Japan?"][i] {
+			t.Errorf("GPT turn %d: %q\nhosted engine: %q\noracle: %q", i+1, got, want[i], gptEx["What is the capital of Japan?"][i])
+		}
+	}
+	// Ctrl-C in the middle of a reply stops it; the chat goes on.
+	r.screen.onOutput(`Once upon a time`, func() {
+		io.WriteString(r.keys, "\x03")
+		time.Sleep(300 * time.Millisecond) // the reply cannot go on meanwhile: this write is inside it
+	})
+	r.typ("Tell me a story about a cat.\r")
+	story := r.expect(`\r\n\[stopped\]\r\n---\r\nGeneration: \d+ tokens`)
+	story = story[strings.Index(story, "Once upon a time"):strings.Index(story, "\r\n[stopped]")]
+	if !strings.HasPrefix(want[2], story) || len(story) >= len(want[2]) {
+		t.Errorf("stopped story %q is not a proper beginning of %q", story, want[2])
+	}
+	// A 10 KB line does not fit the context: said so, and the chat goes on.
+	r.typ(strings.Repeat("hello ", 1700) + "\r")
+	r.expect(`\[context full: [^\r\n]*/reset[^\r\n]*\]\r\n> `)
+	r.typ("/reset\r")
+	r.expect(`\[new conversation\]\r\n> `)
+	// Ctrl-U clears a line typed wrong.
+	r.typ("What colour is\x15")
+	if got := crlfToLF(r.say("What color is a banana?", "\r")); got != gptEx["What color is a banana?"][0] {
+		t.Errorf("after Ctrl-U: %q, want %q", got, gptEx["What color is a banana?"][0])
+	}
+	r.typ("/topk\r")
+	r.expect(`topk = 0\r\n> `)
+	r.typ("/max 3\r")
+	r.expect(`max = 3\r\n> `)
+	r.typ("/max 0\r")
+	r.expect(`max = 0\r\n> `)
+
+	// /exit: memory returned, storage started again, the menu.
+	r.typ("/exit\r")
+	r.expect(regexp.QuoteMeta("Unloaded nanochat-demo: 5.3 MB of memory returned.\r\n" + strings.ReplaceAll(storageLog, "\n", "\r\n")))
+	r.expect(`Memory for models: 504 MB free\.\r\n`)
+	r.expect(`Select model \(1-3\): `)
+	if alloc.outstanding() != 0 {
+		t.Errorf("the GPT model's buffer was not freed at /exit")
+	}
+
+	// The Llama model; the settings chosen before carry over.
+	r.typ("2\r")
+	r.expect(`Llama: [^\r\n]+\r\nReady! Type your prompt and press ENTER\.\r\n`)
+	r.typ("/temp\r")
+	r.expect(`temp = 0\r\n> `)
+	want = hosted(t, "llama-demo", "What is the capital of Japan?", "And Kenya?")
+	for i, q := range []string{"What is the capital of Japan?", "And Kenya?"} {
+		got := crlfToLF(r.say(q, "\r\n"))
+		if got != want[i] || got != llamaEx["What is the capital of Japan?"][i] {
+			t.Errorf("Llama turn %d: %q\nhosted engine: %q\noracle: %q", i+1, got, want[i], llamaEx["What is the capital of Japan?"][i])
+		}
+	}
+	r.typ("/exit\r")
+	r.expect(`Unloaded llama-demo: 7\.0 MB of memory returned\.\r\n`)
+	r.expect(`Select model \(1-3\): `)
+	r.finish()
+}
+
+func TestNoStorageThenACard(t *testing.T) {
+	img, _ := demoCard(t)
+	tries := 0
+	flaky := mount.Source{Name: "SD card", Open: func(log io.Writer) (block.Device, error) {
+		tries++
+		if tries == 1 {
+			return nil, errors.New("no card in the slot")
+		}
+		return mount.ImageSource("SD card", img).Open(log)
+	}}
+	r := start(t, []mount.Source{flaky}, newFakeAlloc(512*MB))
+	r.expect(regexp.QuoteMeta("storage: SD card: no card in the slot\r\n" +
+		"no storage with a FAT32 volume found (SD card: no card in the slot)\r\n" +
+		"Insert an SD card (or USB stick) with a FAT32 volume holding model directories, then press ENTER to try again.\r\n"))
+	r.typ("\r")
+	r.expect(`storage: reading models from the SD card\r\n\r\nAvailable models:`)
+	r.expect(`Select model \(1-3\): `)
+	r.finish()
+}
+
+func TestVolumeWithoutModels(t *testing.T) {
+	imagetest.NeedTools(t, sdimage.Tools...)
+	img := filepath.Join(t.TempDir(), "sd.img")
+	if err := sdimage.Build(img, []sdimage.File{{Path: "photos/cat.jpg", Data: []byte("jpeg")}}, sdimage.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, []mount.Source{mount.ImageSource("SD card", img)}, newFakeAlloc(512*MB))
+	r.expect(regexp.QuoteMeta("No models on the SD card. A model is a top-level directory holding model.bin and tokenizer.bin.\r\n" +
+		"Copy a model directory onto it and press ENTER to look again.\r\n"))
+	r.typ("\r")
+	r.expect(`storage: SD card: starting\r\n`) // looked again
+	r.expect(`No models on the SD card`)
+	r.finish()
+}
+
+// scripted is a Terminal whose input is a list of ReadLine results.
+type scripted struct {
+	results []struct {
+		line string
+		err  error
+	}
+}
+
+func (s *scripted) ReadLine() (string, error) {
+	if len(s.results) == 0 {
+		return "", io.EOF
+	}
+	r := s.results[0]
+	s.results = s.results[1:]
+	return r.line, r.err
+}
+
+func (s *scripted) Interrupt() <-chan struct{} { return nil }
+
+func (s *scripted) add(line string, err error) *scripted {
+	s.results = append(s.results, struct {
+		line string
+		err  error
+	}{line, err})
+	return s
+}
+
+// On the firmware the input never ends, so a Ctrl-D (io.EOF from the editor)
+// at the menu must not end the app; the UART's read error does.
+func TestCtrlDAtTheMenuIsIgnoredOnTheFirmware(t *testing.T) {
+	img, _ := demoCard(t)
+	term := (&scripted{}).add("", io.EOF).add("", serial.ErrLineTooLong).add("/rescan", nil).add("", errors.New("UART: framing error"))
+	var out strings.Builder
+	a := &App{Term: term, Out: &out, Sources: []mount.Source{mount.ImageSource("SD card", img)}, Alloc: newFakeAlloc(512 * MB)}
+	err := a.Run()
+	if err == nil || err.Error() != "UART: framing error" {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := strings.Count(out.String(), "Available models:"); n != 2 {
+		t.Errorf("menu shown %d times, want 2 (Ctrl-D ignored, /rescan honoured):\n%s", n, out.String())
+	}
+	if !strings.Contains(out.String(), "[that line is longer than 16384 bytes: ignored]\r\n") {
+		t.Errorf("over-long line not reported:\n%s", out.String())
+	}
+}
+
+func TestCRLF(t *testing.T) {
+	var b strings.Builder
+	w := &crlf{w: &b}
+	for _, s := range []string{"a\nb", "\r\n", "c\r", "\nd\n\n", "", "\n"} {
+		if n, err := io.WriteString(w, s); n != len(s) || err != nil {
+			t.Fatalf("write %q: %d, %v", s, n, err)
+		}
+	}
+	if got, want := b.String(), "a\r\nb\r\nc\r\nd\r\n\r\n\r\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestParseChoice(t *testing.T) {
+	for in, want := range map[string]int{"1": 1, " 3 ": 3, "2.": 2, "03": 3} {
+		if k, ok := parseChoice(in, 3); !ok || k != want {
+			t.Errorf("parseChoice(%q) = %d, %v; want %d", in, k, ok, want)
+		}
+	}
+	for _, in := range []string{"", "0", "4", "-1", "+1", "1.5", "one", "1 2", "２", "99999999999999999999", "."} {
+		if k, ok := parseChoice(in, 3); ok {
+			t.Errorf("parseChoice(%q) = %d, want a refusal", in, k)
+		}
+	}
+}
+
+// FuzzParseChoice: any answer at the menu is either a listed number or refused,
+// and the refusal's quote of it stays short.
+func FuzzParseChoice(f *testing.F) {
+	for _, s := range []string{"1", " 2.", "\x00\xff", strings.Repeat("9", 30), "-0", "3\u00a0"} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, line string, n int) {
+		if n < 1 || n > 1000 {
+			return
+		}
+		if k, ok := parseChoice(line, n); ok && (k < 1 || k > n) {
+			t.Fatalf("parseChoice(%q, %d) = %d", line, n, k)
+		}
+		if q := quoteInput(line); len(q) > 24*10+5 {
+			t.Fatalf("quote of %d bytes is %d bytes long", len(line), len(q))
+		}
+	})
+}
+
+var _ engine.Session // the flow test talks to real engines through the app

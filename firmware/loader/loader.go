@@ -1,0 +1,240 @@
+// Package loader reads a model directory from the firmware's volume into memory
+// and loads it with its engine: model.bin into one large buffer from an
+// Allocator (on the firmware: a virtually contiguous kernel buffer outside the Go
+// heap, metal/sys.AllocBuffer), tokenizer.bin and inferpi.json onto the Go heap,
+// each read with a progress bar and its totals. A model that cannot fit is
+// refused before anything is read, with the numbers.
+//
+// It is portable: the host tests run it on FAT32 disk images with a fake
+// allocator that can refuse.
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"time"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/all"
+	"github.com/inferpi/inferpi/engine/modeldir"
+)
+
+// Allocator hands out the memory that holds a model's weights.
+type Allocator interface {
+	// Available is how many bytes Alloc could return right now.
+	Available() int64
+	// Alloc returns a zeroed buffer of size bytes.
+	Alloc(size int) ([]byte, error)
+	// Free returns a buffer from Alloc.
+	Free(buf []byte) error
+}
+
+// DefaultReserve is the memory Load leaves free beyond model.bin: the Go heap
+// grows into the same free pages for the tokenizer, the session's KV cache and
+// activations. The demo models need a few MB; a 286M-parameter fp16 model with a
+// 2048-token fp32 KV cache needs about 200 MB, which the user sees in the refusal.
+const DefaultReserve = 64 * MB
+
+// Loader loads model directories from one volume.
+type Loader struct {
+	FS    fs.FS
+	Alloc Allocator
+	Out   io.Writer // progress and totals
+	// Reserve is kept free beyond model.bin (see DefaultReserve); 0 keeps nothing.
+	Reserve int64
+	// Now is the clock for the speeds shown; nil means time.Now.
+	Now func() time.Time
+}
+
+// Loaded is a model in memory. Release returns its memory.
+type Loaded struct {
+	Dir   string
+	Model engine.Model
+	// ModelBytes is the size of the buffer holding model.bin.
+	ModelBytes int64
+	buf        []byte
+	alloc      Allocator
+}
+
+// Release frees the model's buffer. The model and every session of it must not
+// be used afterwards.
+func (l *Loaded) Release() error {
+	if l == nil || l.buf == nil {
+		return nil
+	}
+	buf := l.buf
+	l.buf, l.Model = nil, nil
+	if err := l.alloc.Free(buf); err != nil {
+		return fmt.Errorf("%s: freeing the model's memory: %w", l.Dir, err)
+	}
+	return nil
+}
+
+// NoRoomError is the refusal of a model that does not fit in memory.
+type NoRoomError struct {
+	Dir     string
+	Need    int64 // model.bin's size
+	Free    int64 // what the allocator had
+	Reserve int64 // kept for the Go heap
+}
+
+func (e *NoRoomError) Error() string {
+	room := max(e.Free-e.Reserve, 0)
+	return fmt.Sprintf("%s does not fit in memory: model.bin needs %s, %s is free for models (%s free, %s kept for the chat's working memory)",
+		e.Dir, Size(e.Need), Size(room), Size(e.Free), Size(e.Reserve))
+}
+
+// Load reads the model directory dir and loads it with the engine that
+// recognises model.bin. Errors start with dir and name the file.
+func (l *Loader) Load(dir string) (*Loaded, error) {
+	now := l.Now
+	if now == nil {
+		now = time.Now
+	}
+	modelPath := path.Join(dir, modeldir.ModelFile)
+	size, err := fileSize(l.FS, modelPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if size < engine.HeadSize {
+		return nil, fmt.Errorf("%s: %s is %d bytes, too short to be a model", dir, modeldir.ModelFile, size)
+	}
+	if int64(int(size)) != size {
+		return nil, fmt.Errorf("%s: %s is %s, more than this machine can address", dir, modeldir.ModelFile, Size(size))
+	}
+	if free := l.Alloc.Available(); size > free-l.Reserve {
+		return nil, &NoRoomError{Dir: dir, Need: size, Free: free, Reserve: l.Reserve}
+	}
+	buf, err := l.Alloc.Alloc(int(size))
+	if err != nil {
+		return nil, fmt.Errorf("%s: memory for %s (%s): %w", dir, modeldir.ModelFile, Size(size), err)
+	}
+	loaded := &Loaded{Dir: dir, ModelBytes: size, buf: buf, alloc: l.Alloc}
+	fail := func(err error) (*Loaded, error) {
+		loaded.Release()
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	files := engine.Files{Model: buf[:size]}
+	if err := readWithProgress(l.FS, modelPath, files.Model, l.Out, now); err != nil {
+		return fail(err)
+	}
+	if files.Tokenizer, err = readSmall(l.FS, path.Join(dir, modeldir.TokenizerFile), l.Out, now); err != nil {
+		return fail(err)
+	}
+	if files.Settings, err = readSmall(l.FS, path.Join(dir, modeldir.SettingsFile), nil, now); err != nil {
+		return fail(err)
+	}
+	loaded.Model, err = all.Load(files)
+	if err != nil {
+		return fail(err)
+	}
+	return loaded, nil
+}
+
+// fileSize stats a regular file; errors name it.
+func fileSize(fsys fs.FS, name string) (int64, error) {
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("%s: missing", path.Base(name))
+		}
+		return 0, fmt.Errorf("%s: %w", path.Base(name), unwrapPath(err))
+	}
+	if st.IsDir() {
+		return 0, fmt.Errorf("%s is a directory, not a file", path.Base(name))
+	}
+	return st.Size(), nil
+}
+
+// readSmall reads an optional file onto the Go heap (nil when absent), with a
+// progress bar when out is not nil.
+func readSmall(fsys fs.FS, name string, out io.Writer, now func() time.Time) ([]byte, error) {
+	if _, err := fs.Stat(fsys, name); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // the engine says whether it needs the file
+	}
+	size, err := fileSize(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, size)
+	if err := readWithProgress(fsys, name, buf, out, now); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// intoReader is the fast path of storage/fat32.FS: large device reads straight
+// into the destination.
+type intoReader interface {
+	ReadFileInto(name string, dst []byte, progress func(done, total int64)) (int, error)
+}
+
+// readWithProgress fills dst (exactly the file's size) with the file's bytes.
+func readWithProgress(fsys fs.FS, name string, dst []byte, out io.Writer, now func() time.Time) error {
+	var bar *progressBar
+	progress := func(done, total int64) {}
+	if out != nil {
+		bar = newProgressBar(out, path.Base(name), now)
+		progress = bar.update
+		progress(0, int64(len(dst))) // the bar shows at once, before the first large read
+	}
+	var n int
+	var err error
+	if fast, ok := fsys.(intoReader); ok {
+		n, err = fast.ReadFileInto(name, dst, progress)
+	} else {
+		n, err = readChunks(fsys, name, dst, progress)
+	}
+	if err != nil {
+		if bar != nil {
+			fmt.Fprintln(out)
+		}
+		return fmt.Errorf("%s: %w", path.Base(name), unwrapPath(err))
+	}
+	if n != len(dst) {
+		if bar != nil {
+			fmt.Fprintln(out)
+		}
+		return fmt.Errorf("%s: read %d bytes, expected %d (the file changed while loading?)", path.Base(name), n, len(dst))
+	}
+	if bar != nil {
+		bar.finish(int64(n))
+	}
+	return nil
+}
+
+// readChunks reads through plain io/fs in 1 MiB pieces, reporting progress.
+func readChunks(fsys fs.FS, name string, dst []byte, progress func(done, total int64)) (int, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	for n < len(dst) {
+		m, err := io.ReadFull(f, dst[n:min(n+MB, len(dst))])
+		n += m
+		progress(int64(n), int64(len(dst)))
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return n, nil
+			}
+			return n, err
+		}
+	}
+	if len(dst) == 0 {
+		progress(0, 0)
+	}
+	return n, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
