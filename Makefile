@@ -12,7 +12,7 @@ help:
 	@echo "make sdcard       a ready-to-copy Pi 4 boot partition in build/sdcard/"
 	@echo "make qemu-selftest  the bare-metal self-test firmware on QEMU raspi4b and virt"
 	@echo "make qemu-sd        the SD card test firmware on QEMU raspi4b (list, read, checksum)"
-	@echo "make qemu-console   the firmware on QEMU raspi4b with your terminal on its UART"
+	@echo "make qemu-console   the platform demo (echo, cores, memory map, clocks) on QEMU raspi4b"
 
 deps:
 	@./scripts/install-deps.sh
@@ -53,9 +53,11 @@ qemu-selftest: deps
 qemu-sd: deps
 	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -v -run 'TestSDRaspi4b' ./test/qemu/
 
-# The firmware on QEMU raspi4b with this terminal attached to its UART (Ctrl-A X quits).
-qemu-console: deps firmware
-	qemu-system-aarch64 -M raspi4b -smp 4 -kernel build/kernel8.img -display none -no-reboot -serial mon:stdio
+# The platform demo (cmd/metal-demo: echo, cores, memory map, clocks) on QEMU raspi4b
+# with this terminal attached to its UART (Ctrl-A X quits).
+qemu-console: deps
+	$(GO) run ./cmd/mkfirmware -board rpi4 -pkg ./cmd/metal-demo -name metal-demo -o build
+	qemu-system-aarch64 -M raspi4b -smp 4 -kernel build/metal-demo.img -display none -no-reboot -serial mon:stdio
 
 # A Raspberry Pi 4 boot partition: GPU firmware from Debian's raspi-firmware package,
 # sdcard/config.txt and kernel8.img, in build/sdcard/.

@@ -104,3 +104,34 @@ func runSelftest(t *testing.T, board string) {
 func TestSelftestRaspi4b(t *testing.T) { runSelftest(t, "rpi4") }
 
 func TestSelftestVirt(t *testing.T) { runSelftest(t, "virt") }
+
+// TestMetalDemoConsole drives the platform demo like a person at a serial
+// terminal: typing with corrections, then the cores and memory commands.
+func TestMetalDemoConsole(t *testing.T) {
+	requireQEMU(t)
+	kernel := build(t, "rpi4", "./cmd/metal-demo")
+	m, err := qemu.Start(qemu.Config{Board: "rpi4", Kernel: kernel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logOnFailure(t, m)
+	if _, err := m.Expect(`metal> `, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	m.SendSlowly("helo\x7f\x7flo world\r", 2, 10*time.Millisecond)
+	if _, err := m.Expect(`you typed "hello world" \(11 bytes\)`, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	m.Send("cores\r\n")
+	if _, err := m.Expect(`4 goroutines used cores \[0 1 2 3\]`, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	m.Send("mem\r")
+	if _, err := m.Expect(`VideoCore +0x0003c000000 - 0x00040000000 +64 MiB  \(never used\)`, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	m.Send("reboot\r")
+	if err := m.Wait(time.Minute); err != nil {
+		t.Error(err)
+	}
+}
