@@ -10,7 +10,11 @@ import (
 // compute from len(out) and trusts its slices to be big enough: the exported
 // wrappers check shapes once, before any kernel runs.
 type impl struct {
-	name      string
+	name string
+	// quantizeQ8 fills v (already sized) from x, as q8Vector.quantizeRef.
+	quantizeQ8 func(v *q8Vector, x []float32)
+	// prepare, when set, adds to a quantized x the layouts the block kernels read.
+	prepare   func(v *q8Vector, enc Encoding)
 	matVecF32 func(out []float32, w []byte, x []float32)
 	matVecF16 func(out []float32, w []byte, x []float32)
 	matVecQ8  func(out []float32, w []byte, x *q8Vector)
@@ -20,13 +24,14 @@ type impl struct {
 }
 
 var reference = impl{
-	name:      "go",
-	matVecF32: matVecF32Ref,
-	matVecF16: matVecF16Ref,
-	matVecQ8:  matVecQ8Ref,
-	matVecQ4:  matVecQ4Ref,
-	dot:       dotRef,
-	axpy:      axpyRef,
+	name:       "go",
+	quantizeQ8: (*q8Vector).quantizeRef,
+	matVecF32:  matVecF32Ref,
+	matVecF16:  matVecF16Ref,
+	matVecQ8:   matVecQ8Ref,
+	matVecQ4:   matVecQ4Ref,
+	dot:        dotRef,
+	axpy:       axpyRef,
 }
 
 // kern is the implementation in use. It is chosen once at start-up from the CPU's
@@ -59,6 +64,16 @@ func UseReference(on bool) {
 		kern = s
 	} else {
 		kern = &reference
+	}
+}
+
+// quantizeX fills v with x quantized to Q8_0 blocks, laid out for k's kernel for enc.
+func (k *impl) quantizeX(v *q8Vector, x []float32, enc Encoding) {
+	n := len(x)
+	v.q, v.d, v.s8 = grow(v.q, n), grow(v.d, n/BlockSize), grow(v.s8, n/BlockSize)
+	k.quantizeQ8(v, x)
+	if k.prepare != nil {
+		k.prepare(v, enc)
 	}
 }
 

@@ -37,7 +37,7 @@ func (c testCase) run(k *impl) []float32 {
 	var xq *q8Vector
 	if c.m.Enc.Quantized() {
 		xq = new(q8Vector)
-		xq.quantize(c.x)
+		k.quantizeX(xq, c.x, c.m.Enc)
 	}
 	matVecRows(k, out, c.m, c.x, xq, 0, c.m.Rows)
 	return out
@@ -56,7 +56,7 @@ func (c testCase) exact() (sum, mag []float64) {
 	}
 	if c.m.Enc.Quantized() {
 		var xq q8Vector
-		xq.quantize(c.x)
+		reference.quantizeX(&xq, c.x, c.m.Enc)
 		for j, q := range xq.q {
 			xs[j] = float64(q) * float64(xq.d[j/BlockSize])
 		}
@@ -400,4 +400,57 @@ func TestImplementationChosen(t *testing.T) {
 		t.Errorf("UseReference(false): Implementation() = %q, want %q", Implementation(), s.name)
 	}
 	t.Logf("kernels: %s", Implementation())
+}
+
+// TestQuantizeXMatchesReference: the SIMD quantizers of x must give the reference's
+// bytes exactly (same scale, same rounding), ties and edge cases included.
+func TestQuantizeXMatchesReference(t *testing.T) {
+	simd := simdUnderTest(t)
+	rng := rand.New(rand.NewPCG(50, 51))
+	var blocks [][]float32
+	// Ties: amax 127 makes id exactly 1, so k+0.5 must round away from zero, and
+	// values just below a half must not.
+	ties := []float32{127, -127, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 126.5, -126.5, 0.49999997, -0.49999997,
+		1.4999999, -1.4999999, 0, -0, 3.5000002, 63.5, -63.5, 100.5}
+	tb := make([]float32, BlockSize)
+	copy(tb, ties)
+	blocks = append(blocks, tb)
+	blocks = append(blocks, make([]float32, BlockSize)) // all zeros: d = 0, id = 0
+	for _, scale := range []float64{1, 1e-3, 1e-30, 1e-40, 1e4, 1e30} {
+		for r := 0; r < 20; r++ {
+			b := make([]float32, BlockSize)
+			for j := range b {
+				b[j] = float32(rng.NormFloat64() * scale)
+			}
+			blocks = append(blocks, b)
+		}
+	}
+	var x []float32
+	for _, b := range blocks {
+		x = append(x, b...)
+	}
+	for _, n := range []int{BlockSize, 2 * BlockSize, len(x)} {
+		var want, got q8Vector
+		reference.quantizeX(&want, x[:n], Q8_0)
+		simd.quantizeX(&got, x[:n], Q8_0)
+		for b := range want.d {
+			if math.Float32bits(got.d[b]) != math.Float32bits(want.d[b]) || got.s8[b] != want.s8[b] {
+				t.Fatalf("block %d: %s d=%v s8=%v, reference d=%v s8=%v", b, simd.name, got.d[b], got.s8[b], want.d[b], want.s8[b])
+			}
+		}
+		for i := range want.q {
+			if got.q[i] != want.q[i] {
+				t.Fatalf("x[%d] = %v (block scale %v): %s q=%d, reference %d", i, x[i], want.d[i/BlockSize], simd.name, got.q[i], want.q[i])
+			}
+		}
+	}
+	// The reference itself on the ties block: roundf semantics.
+	var v q8Vector
+	reference.quantizeX(&v, tb, Q8_0)
+	wantQ := []int8{127, -127, 1, -1, 2, -2, 3, -3, 127, -127, 0, 0, 1, -1, 0, 0, 4, 64, -64, 101}
+	for j, w := range wantQ {
+		if v.q[j] != w {
+			t.Errorf("roundf(%v) = %d, want %d", tb[j], v.q[j], w)
+		}
+	}
 }

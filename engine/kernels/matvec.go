@@ -13,7 +13,7 @@ const parallelMinBytes = 64 << 10
 // behind without the others waiting for it.
 const (
 	chunkMinBytes   = 16 << 10
-	chunksPerWorker = 4
+	chunksPerWorker = 8
 )
 
 // MatVec computes out[i] = dot(row i of m, x) for every row, splitting the rows
@@ -33,7 +33,7 @@ func (p *Pool) MatVec(out []float32, m Matrix, x []float32) {
 	if m.Enc.Quantized() {
 		xq = q8Vectors.Get().(*q8Vector)
 		defer q8Vectors.Put(xq)
-		xq.quantize(x)
+		k.quantizeX(xq, x, m.Enc)
 	}
 	rb := m.Enc.RowBytes(m.Cols)
 	grain := max((m.Rows+p.workers*chunksPerWorker-1)/(p.workers*chunksPerWorker), (chunkMinBytes+rb-1)/rb)

@@ -12,20 +12,16 @@ import (
 
 // QuantizeRowQ8_0 encodes src into Q8_0 blocks in dst. len(src) must be a multiple of
 // BlockSize and len(dst) = len(src)/BlockSize*34. Per block: d = amax/127 (stored as
-// fp16), q = round(x/d) with ties away from zero, as C's roundf. Inputs must be finite
-// (EncodeRow checks that).
+// fp16), q = round(x/d) with ties away from zero, as C's roundf (blocks below
+// tinyBlock become zeros). Inputs must be finite (EncodeRow checks that).
 func QuantizeRowQ8_0(dst []byte, src []float32) {
 	checkQuantShape(Q8_0, dst, src)
 	for b := 0; b < len(src)/BlockSize; b++ {
 		x := src[b*BlockSize : (b+1)*BlockSize]
 		blk := dst[b*q8BlockBytes : (b+1)*q8BlockBytes]
-		var amax float32
-		for _, v := range x {
-			amax = max(amax, abs32(v))
-		}
-		d := amax / 127
-		var id float32
-		if d != 0 {
+		var d, id float32
+		if amax := absMax(x); amax >= tinyBlock {
+			d = amax / 127
 			id = 1 / d
 		}
 		binary.LittleEndian.PutUint16(blk, F32ToF16(d))
@@ -52,9 +48,9 @@ func QuantizeRowQ4_0(dst []byte, src []float32) {
 				amax, m = abs32(v), v
 			}
 		}
-		d := m / -8
-		var id float32
-		if d != 0 {
+		var d, id float32
+		if amax >= tinyBlock {
+			d = m / -8
 			id = 1 / d
 		}
 		binary.LittleEndian.PutUint16(blk, F32ToF16(d))
@@ -66,18 +62,43 @@ func QuantizeRowQ4_0(dst []byte, src []float32) {
 	}
 }
 
+// tinyBlock: a block whose largest magnitude is below it quantizes to zeros. llama.cpp
+// has no such limit, but there 1/d overflows to infinity once d < 2^-128 and the
+// conversion of x*id to an integer is undefined (it differs between amd64 and arm64);
+// values this small (≈ 7.5e-37) contribute nothing anyway, and their fp16 scale is 0.
+const tinyBlock = 0x1p-120
+
 // nibble is llama.cpp's MIN(15, (int8_t)(v)) for v in [0.5, 16.5]: truncation toward zero.
 func nibble(v float32) byte {
 	return byte(min(15, int32(v)))
 }
 
-// roundHalfAway rounds to the nearest integer, halves away from zero (C's roundf).
-// float64 holds every float32 exactly, so adding 0.5 there cannot round.
+// roundHalfAway rounds to the nearest integer, halves away from zero (C's roundf):
+// add ±0.5 and truncate. float64 holds every float32 exactly, so the addition
+// cannot round; Copysign keeps it free of a branch on the sign, which random
+// activations would mispredict half the time.
 func roundHalfAway(v float32) int32 {
-	if v < 0 {
-		return -int32(-float64(v) + 0.5)
+	f := float64(v)
+	return int32(f + math.Copysign(0.5, f))
+}
+
+// absMax returns the largest |v| in x (finite values; x not empty). For floats of
+// one sign, the order of the bit patterns is the order of the values, so integer
+// maxima over four independent chains do it without float compares.
+func absMax(x []float32) float32 {
+	const abs = 1<<31 - 1
+	var m0, m1, m2, m3 uint32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		m0 = max(m0, math.Float32bits(x[i])&abs)
+		m1 = max(m1, math.Float32bits(x[i+1])&abs)
+		m2 = max(m2, math.Float32bits(x[i+2])&abs)
+		m3 = max(m3, math.Float32bits(x[i+3])&abs)
 	}
-	return int32(float64(v) + 0.5)
+	for ; i < len(x); i++ {
+		m0 = max(m0, math.Float32bits(x[i])&abs)
+	}
+	return math.Float32frombits(max(m0, m1, m2, m3))
 }
 
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }

@@ -49,10 +49,26 @@ func TestQuantizeQ8_0Scale(t *testing.T) {
 	if q := []int8{int8(dst[2]), int8(dst[3]), int8(dst[4])}; q[0] != 127 || q[1] != -64 || q[2] != 32 {
 		t.Errorf("q = %v, want [127 -64 32]", q)
 	}
-	// All zeros: scale 0, values 0 (no division by zero).
-	QuantizeRowQ8_0(dst, make([]float32, BlockSize))
-	if !bytes.Equal(dst, make([]byte, q8BlockBytes)) {
-		t.Errorf("zero block encoded as % x", dst)
+	// All zeros: scale 0, values 0 (no division by zero). Below tinyBlock likewise,
+	// where llama.cpp's 1/d would overflow and its integer conversion is undefined.
+	for _, v := range []float32{0, 1e-38, -3e-40} {
+		for _, enc := range []Encoding{Q8_0, Q4_0} {
+			x := make([]float32, BlockSize)
+			x[5] = v
+			row := make([]byte, enc.RowBytes(BlockSize))
+			if err := EncodeRow(enc, row, x); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]byte, len(row))
+			if enc == Q4_0 {
+				for j := 2; j < len(want); j++ {
+					want[j] = 0x88 // nibble 8 is weight 0
+				}
+			}
+			if !bytes.Equal(row, want) {
+				t.Errorf("%v block of %v encoded as % x", enc, v, row)
+			}
+		}
 	}
 }
 

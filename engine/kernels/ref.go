@@ -50,35 +50,41 @@ func matVecF16Ref(out []float32, w []byte, x []float32) {
 // q8Vector is an activation vector quantized to Q8_0 blocks, with the scale kept in
 // float32 (it never goes to a file, so there is no reason to round it to fp16).
 type q8Vector struct {
-	q []int8    // values, len(x)
-	d []float32 // one scale per block of BlockSize values
+	q  []int8    // values, len(x)
+	d  []float32 // one scale per block of BlockSize values
+	s8 []float32 // per block, 8 * the sum of its values (for SIMD Q4_0 kernels)
+
+	// Other layouts of q that SIMD kernels read (impl.prepare fills them).
+	x16 []int16
+	xp  []int8
 }
 
-// quantize fills v from x (len(x) a multiple of BlockSize) with llama.cpp's Q8_0
-// rounding: d = amax/127, q = roundf(x/d).
-func (v *q8Vector) quantize(x []float32) {
-	n := len(x)
-	if cap(v.q) < n {
-		v.q = make([]int8, n)
-		v.d = make([]float32, n/BlockSize)
+// grow returns s resized to n, reusing its array when it is big enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
 	}
-	v.q, v.d = v.q[:n], v.d[:n/BlockSize]
+	return s[:n]
+}
+
+// quantizeRef fills v (sized for x, len(x) a multiple of BlockSize) from x with
+// llama.cpp's Q8_0 rounding: d = amax/127, q = roundf(x/d).
+func (v *q8Vector) quantizeRef(x []float32) {
 	for b := range v.d {
 		xb := x[b*BlockSize : (b+1)*BlockSize]
 		qb := v.q[b*BlockSize : (b+1)*BlockSize]
-		var amax float32
-		for _, xv := range xb {
-			amax = max(amax, abs32(xv))
-		}
-		d := amax / 127
-		var id float32
-		if d != 0 {
+		var d, id float32
+		if amax := absMax(xb); amax >= tinyBlock {
+			d = amax / 127
 			id = 1 / d
 		}
 		v.d[b] = d
+		var sum int32
 		for j, xv := range xb {
 			qb[j] = int8(roundHalfAway(float32(xv * id)))
+			sum += int32(qb[j])
 		}
+		v.s8[b] = float32(8 * sum)
 	}
 }
 

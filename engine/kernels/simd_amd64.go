@@ -2,6 +2,8 @@
 
 package kernels
 
+import "unsafe"
+
 // The AVX2/FMA/F16C kernels of simd_amd64.s. Each one loops over rows itself, so a
 // MatVec chunk costs one call, and each row keeps 4 (float) or 2 (block) vector
 // accumulators in flight to cover the FMA latency.
@@ -13,10 +15,13 @@ func matVecF32AVX2(out *float32, w *byte, x *float32, rows, cols int)
 func matVecF16AVX2(out *float32, w *byte, x *float32, rows, cols int)
 
 //go:noescape
-func matVecQ8AVX2(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+func matVecQ8AVX2(out *float32, w *byte, x16 *int16, xd *float32, rows, blocks int)
 
 //go:noescape
-func matVecQ4AVX2(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+func matVecQ4AVX2(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
+
+//go:noescape
+func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
 
 //go:noescape
 func axpyAVX2(dst *float32, a float32, x *float32, n int)
@@ -25,7 +30,11 @@ func axpyAVX2(dst *float32, a float32, x *float32, n int)
 func readStreamAVX2(p *byte, n int) uint64
 
 var avx2Impl = impl{
-	name: "avx2+fma+f16c",
+	name:    "avx2+fma+f16c",
+	prepare: prepareAVX2,
+	quantizeQ8: func(v *q8Vector, x []float32) {
+		quantizeQ8AVX2(i8p(v.q), f32p(v.d), f32p(v.s8), f32p(x), len(v.d))
+	},
 	matVecF32: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 4*len(x))
 		matVecF32AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
@@ -36,11 +45,11 @@ var avx2Impl = impl{
 	},
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
-		matVecQ8AVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+		matVecQ8AVX2(f32p(out), bytep(w), unsafe.SliceData(x.x16), f32p(x.d), len(out), len(x.d))
 	},
 	matVecQ4: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
-		matVecQ4AVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+		matVecQ4AVX2(f32p(out), bytep(w), i8p(x.xp), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
 	dot: func(a, b []float32) float32 {
 		var s float32
@@ -65,4 +74,28 @@ func readStreamSIMD(p []byte) uint64 {
 		return 0
 	}
 	return readStreamAVX2(bytep(p), len(p)&^127)
+}
+
+// prepareAVX2 lays out the quantized x the way the block kernels read it: for Q8_0
+// widened to int16 (VPMADDWD multiplies int16), for Q4_0 in pair order: for every
+// two blocks A, B of an 8-block group, A0-15 B0-15 A16-31 B16-31 (see Q4_PAIR).
+func prepareAVX2(v *q8Vector, enc Encoding) {
+	switch enc {
+	case Q8_0:
+		v.x16 = grow(v.x16, len(v.q))
+		for i, q := range v.q {
+			v.x16[i] = int16(q)
+		}
+	case Q4_0:
+		v.xp = grow(v.xp, len(v.q))
+		const half = BlockSize / 2
+		groups := len(v.d) / 8 * 8 * BlockSize // values in whole 8-block groups
+		for p := 0; p < groups; p += 2 * BlockSize {
+			a, b, dst := v.q[p:p+BlockSize], v.q[p+BlockSize:p+2*BlockSize], v.xp[p:p+2*BlockSize]
+			copy(dst[0:half], a[:half])
+			copy(dst[half:2*half], b[:half])
+			copy(dst[2*half:3*half], a[half:])
+			copy(dst[3*half:], b[half:])
+		}
+	}
 }

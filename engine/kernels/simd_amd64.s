@@ -7,6 +7,12 @@
 //	DI out, SI weights (walks every row in turn), R8 rows left
 //	BX x cursor, CX columns or blocks left in the row, Y0-Y3 accumulators
 
+// PF is how far ahead of the weights the kernels prefetch. From DRAM the hardware
+// prefetchers alone left the block kernels at half the machine's read bandwidth:
+// their work per cache line keeps too few lines in flight (measured in
+// BenchmarkModel286M).
+#define PF 2048
+
 // HSUM_Y0_Y1 adds the 8 lanes of Y0 and the 8 lanes of Y1 into X0 lane 0.
 #define HSUM_Y0_Y1 \
 	VADDPS       Y1, Y0, Y0; \
@@ -34,6 +40,8 @@ f32row:
 f32by32:
 	CMPQ        CX, $32
 	JLT         f32by8
+	PREFETCHT0  PF(SI)
+	PREFETCHT0  PF+64(SI)
 	VMOVUPS     (SI), Y4
 	VMOVUPS     32(SI), Y5
 	VMOVUPS     64(SI), Y6
@@ -101,6 +109,7 @@ f16row:
 f16by32:
 	CMPQ        CX, $32
 	JLT         f16by8
+	PREFETCHT0  PF(SI)
 	VCVTPH2PS   (SI), Y4
 	VCVTPH2PS   16(SI), Y5
 	VCVTPH2PS   32(SI), Y6
@@ -149,97 +158,119 @@ f16store:
 	VZEROUPPER
 	RET
 
-// Block kernels. x arrives as Q8_0 blocks: BX walks its int8 values, R11 its
-// float32 scales. Per block, the integer dot product of 32 weights with 32 values
-// uses the sign trick of llama.cpp's mul_sum_i8_pairs (ggml-cpu x86 quants):
-// VPMADDUBSW multiplies unsigned by signed bytes, so it gets |w| and x*sign(w).
-// Pairs of products fit int16 (2*128*127 < 32767: weights may be -128, x never
-// is), VPMADDWD with ones adds pairs into int32, and the 8 int32 lanes are
-// converted to float, scaled by d_w*d_x and accumulated.
-// Y15 holds sixteen int16 ones, Y14 bytes 0x0f, Y13 bytes 8.
+// Block kernels. x arrives as Q8_0 blocks in the layouts prepareAVX2 makes: BX walks
+// its values, R11 its float32 scales (and R12, for Q4_0, 8 times the sum of each
+// block's values). Blocks go 8 at a time: the 8 weight scales are gathered with
+// integer loads and converted together (SCALES8), since per block the fp16 scale's
+// VMOVD, VCVTPH2PS and VBROADCASTSS all need port 5; the products d_w*d_x are
+// parked on the stack and broadcast (or permuted) from there. A block's integer
+// dot product ends in int32 lanes, converted to float, multiplied by the block's
+// scale and accumulated in Y0/Y1. Y15 holds sixteen int16 ones.
 
-// BLOCK_SCALE_Y2 broadcasts d_w*d_x into Y2: d_w is the fp16 at woff(SI),
-// d_x the float32 at doff(R11).
-#define BLOCK_SCALE_Y2(woff, doff) \
-	MOVWLZX      woff(SI), AX; \
+// SCALES8(stride): Y6 and 0(SP) = the fp16 scales of the 8 blocks at SI,
+// SI+stride, ... times the 8 x scales at R11.
+#define SCALES8(stride) \
+	MOVWLZX   0(SI), AX; \
+	MOVWLZX   stride(SI), DX; \
+	SHLQ      $16, DX; \
+	ORQ       DX, AX; \
+	MOVWLZX   2*stride(SI), DX; \
+	SHLQ      $32, DX; \
+	ORQ       DX, AX; \
+	MOVWLZX   3*stride(SI), DX; \
+	SHLQ      $48, DX; \
+	ORQ       DX, AX; \
+	MOVWLZX   4*stride(SI), R9; \
+	MOVWLZX   5*stride(SI), DX; \
+	SHLQ      $16, DX; \
+	ORQ       DX, R9; \
+	MOVWLZX   6*stride(SI), DX; \
+	SHLQ      $32, DX; \
+	ORQ       DX, R9; \
+	MOVWLZX   7*stride(SI), DX; \
+	SHLQ      $48, DX; \
+	ORQ       DX, R9; \
+	VMOVQ     AX, X6; \
+	VPINSRQ   $1, R9, X6, X6; \
+	VCVTPH2PS X6, Y6; \
+	VMULPS    (R11), Y6, Y6; \
+	VMOVUPS   Y6, 0(SP)
+
+// SCALE1_Y2: Y2 = the fp16 scale at 0(SI) times the x scale at 0(R11), broadcast
+// (for the last blocks of a row, fewer than 8).
+#define SCALE1_Y2 \
+	MOVWLZX      0(SI), AX; \
 	VMOVD        AX, X2; \
 	VCVTPH2PS    X2, X2; \
-	VMULSS       doff(R11), X2, X2; \
+	VMULSS       (R11), X2, X2; \
 	VBROADCASTSS X2, Y2
 
-// DOT_I8_Y3_Y4 leaves in Y3, as floats, the pairwise integer sums of Y3 (weights)
-// times Y4 (x values), and adds Y3 * Y2 to acc.
-#define DOT_I8_Y3_Y4(acc) \
-	VPSIGNB     Y3, Y4, Y4; \
-	VPABSB      Y3, Y3; \
-	VPMADDUBSW  Y4, Y3, Y3; \
-	VPMADDWD    Y15, Y3, Y3; \
+// Q8 block at woff(SI): fp16 d, then 32 int8 weights, against x widened to int16
+// at xoff(BX) (64 bytes), scale in Y2. VPMOVSXBW (port 5) widens the weights and
+// VPMADDWD multiplies and adds pairs into int32, exactly.
+#define Q8_BLOCK(woff, xoff, acc) \
+	VPMOVSXBW   woff+2(SI), Y3; \
+	VPMOVSXBW   woff+18(SI), Y4; \
+	VPMADDWD    xoff(BX), Y3, Y3; \
+	VPMADDWD    xoff+32(BX), Y4, Y4; \
+	VPADDD      Y4, Y3, Y3; \
 	VCVTDQ2PS   Y3, Y3; \
 	VFMADD231PS Y2, Y3, acc
 
-// Q8 block at woff(SI): fp16 d, then 32 int8.
-#define Q8_BLOCK(woff, xoff, doff, acc) \
-	BLOCK_SCALE_Y2(woff, doff); \
-	VMOVDQU   woff+2(SI), Y3; \
-	VMOVDQU   xoff(BX), Y4; \
-	DOT_I8_Y3_Y4(acc)
-
-// Q4 block at woff(SI): fp16 d, then 16 bytes; byte j holds weight j in its low
-// nibble and weight j+16 in its high nibble, so [low nibbles | high nibbles] is
-// the block in order. Nibbles minus 8 are the signed weights.
-#define Q4_BLOCK(woff, xoff, doff, acc) \
-	BLOCK_SCALE_Y2(woff, doff); \
-	VMOVDQU     woff+2(SI), X3; \
-	VPSRLW      $4, X3, X5; \
-	VINSERTI128 $1, X5, Y3, Y3; \
-	VPAND       Y14, Y3, Y3; \
-	VPSUBB      Y13, Y3, Y3; \
-	VMOVDQU     xoff(BX), Y4; \
-	DOT_I8_Y3_Y4(acc)
-
-#define BLOCK_CONSTANTS \
-	VPCMPEQW     Y15, Y15, Y15; \
-	VPSRLW       $15, Y15, Y15; \
-	MOVL         $0x0f0f0f0f, AX; \
-	VMOVD        AX, X14; \
-	VPBROADCASTD X14, Y14; \
-	MOVL         $0x08080808, AX; \
-	VMOVD        AX, X13; \
-	VPBROADCASTD X13, Y13
-
-// func matVecQ8AVX2(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
-TEXT ·matVecQ8AVX2(SB), NOSPLIT, $0-48
+// func matVecQ8AVX2(out *float32, w *byte, x16 *int16, xd *float32, rows, blocks int)
+TEXT ·matVecQ8AVX2(SB), NOSPLIT, $32-48
 	MOVQ out+0(FP), DI
 	MOVQ w+8(FP), SI
-	MOVQ xq+16(FP), DX
-	MOVQ xd+24(FP), R10
 	MOVQ rows+32(FP), R8
-	MOVQ blocks+40(FP), R9
-	BLOCK_CONSTANTS
 
 q8row:
-	MOVQ   DX, BX
-	MOVQ   R10, R11
-	MOVQ   R9, CX
+	MOVQ   x16+16(FP), BX
+	MOVQ   xd+24(FP), R11
+	MOVQ   blocks+40(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 
-q8by2:
-	CMPQ CX, $2
-	JLT  q8by1
-	Q8_BLOCK(0, 0, 0, Y0)
-	Q8_BLOCK(34, 32, 4, Y1)
-	ADDQ $68, SI
-	ADDQ $64, BX
-	ADDQ $8, R11
-	SUBQ $2, CX
-	JMP  q8by2
+q8by8:
+	CMPQ         CX, $8
+	JLT          q8by1
+	PREFETCHT0   PF(SI)
+	PREFETCHT0   PF+64(SI)
+	PREFETCHT0   PF+128(SI)
+	PREFETCHT0   PF+192(SI)
+	PREFETCHT0   PF+256(SI)
+	SCALES8(34)
+	VBROADCASTSS 0(SP), Y2
+	Q8_BLOCK(0, 0, Y0)
+	VBROADCASTSS 4(SP), Y2
+	Q8_BLOCK(34, 64, Y1)
+	VBROADCASTSS 8(SP), Y2
+	Q8_BLOCK(68, 128, Y0)
+	VBROADCASTSS 12(SP), Y2
+	Q8_BLOCK(102, 192, Y1)
+	VBROADCASTSS 16(SP), Y2
+	Q8_BLOCK(136, 256, Y0)
+	VBROADCASTSS 20(SP), Y2
+	Q8_BLOCK(170, 320, Y1)
+	VBROADCASTSS 24(SP), Y2
+	Q8_BLOCK(204, 384, Y0)
+	VBROADCASTSS 28(SP), Y2
+	Q8_BLOCK(238, 448, Y1)
+	ADDQ         $272, SI
+	ADDQ         $512, BX
+	ADDQ         $32, R11
+	SUBQ         $8, CX
+	JMP          q8by8
 
 q8by1:
 	TESTQ CX, CX
 	JZ    q8store
-	Q8_BLOCK(0, 0, 0, Y0)
+	SCALE1_Y2
+	Q8_BLOCK(0, 0, Y0)
 	ADDQ  $34, SI
+	ADDQ  $64, BX
+	ADDQ  $4, R11
+	DECQ  CX
+	JMP   q8by1
 
 q8store:
 	HSUM_Y0_Y1
@@ -250,39 +281,117 @@ q8store:
 	VZEROUPPER
 	RET
 
-// func matVecQ4AVX2(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
-TEXT ·matVecQ4AVX2(SB), NOSPLIT, $0-48
-	MOVQ out+0(FP), DI
-	MOVQ w+8(FP), SI
-	MOVQ xq+16(FP), DX
-	MOVQ xd+24(FP), R10
-	MOVQ rows+32(FP), R8
-	MOVQ blocks+40(FP), R9
-	BLOCK_CONSTANTS
+// Q4_0: a block's byte j holds weight j in its low nibble and weight j+16 in its
+// high one; the weights are nibble-8. Two blocks A and B go together: A's 16 bytes
+// in the low half of Y3, B's in the high half; AND 0x0f (Y14) gives [A0-15 | B0-15]
+// and a shift by 4 first gives [A16-31 | B16-31]. prepareAVX2 stores x for each pair
+// of blocks in that same order, so VPMADDUBSW multiplies the unsigned nibbles by x
+// directly (2*15*127 fits int16), the two halves add as int16 (4*15*127 fits too)
+// and one VPMADDWD, VCVTDQ2PS and VFMADD finish both blocks, with the scale vector
+// [sA x4, sB x4] permuted out of Y6 (indices in Y8-Y11). The -8 of every weight is
+// applied once per 8 blocks: Y0 -= d_w*d_x*8Σx.
+#define Q4_PAIR(woff, xoff, idx, acc) \
+	VMOVDQU     woff+2(SI), X3; \
+	VINSERTI128 $1, woff+20(SI), Y3, Y3; \
+	VPSRLW      $4, Y3, Y4; \
+	VPAND       Y14, Y3, Y3; \
+	VPAND       Y14, Y4, Y4; \
+	VPMADDUBSW  xoff(BX), Y3, Y3; \
+	VPMADDUBSW  xoff+32(BX), Y4, Y4; \
+	VPADDW      Y4, Y3, Y3; \
+	VPMADDWD    Y15, Y3, Y3; \
+	VCVTDQ2PS   Y3, Y3; \
+	VPERMPS     Y6, idx, Y2; \
+	VFMADD231PS Y2, Y3, acc
+
+// One Q4 block alone (the last blocks of a row) against x in its plain order: the
+// bytes in both halves of Y3, the high half shifted by 4 (VPSRLVD, counts 0 x4 and
+// 4 x4 in Y13), scale in Y2, correction included.
+#define Q4_BLOCK(woff, xoff, acc) \
+	VBROADCASTI128 woff+2(SI), Y3; \
+	VPSRLVD        Y13, Y3, Y3; \
+	VPAND          Y14, Y3, Y3; \
+	VPMADDUBSW     xoff(BX), Y3, Y3; \
+	VPMADDWD       Y15, Y3, Y3; \
+	VCVTDQ2PS      Y3, Y3; \
+	VFMADD231PS    Y2, Y3, acc
+
+// PAIR_INDEX(k, y): y = dwords [2k x4, 2k+1 x4], VPERMPS indices for pair k.
+#define PAIR_INDEX(k, y) \
+	MOVQ         $(2*k), AX; \
+	VMOVQ        AX, X5; \
+	VPBROADCASTD X5, Y5; \
+	MOVQ         $(2*k+1), AX; \
+	VMOVQ        AX, X4; \
+	VPBROADCASTD X4, X4; \
+	VINSERTI128  $1, X4, Y5, y
+
+// func matVecQ4AVX2(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
+// xp is x in pair order (for the 8-block groups), xq in plain order (for the rest).
+TEXT ·matVecQ4AVX2(SB), NOSPLIT, $32-64
+	MOVQ         out+0(FP), DI
+	MOVQ         w+8(FP), SI
+	MOVQ         rows+48(FP), R8
+	VPCMPEQW     Y15, Y15, Y15
+	VPSRLW       $15, Y15, Y15
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $4, AX
+	VMOVD        AX, X5
+	VPBROADCASTD X5, X5
+	VPXOR        Y13, Y13, Y13
+	VINSERTI128  $1, X5, Y13, Y13
+	PAIR_INDEX(0, Y8)
+	PAIR_INDEX(1, Y9)
+	PAIR_INDEX(2, Y10)
+	PAIR_INDEX(3, Y11)
 
 q4row:
-	MOVQ   DX, BX
-	MOVQ   R10, R11
-	MOVQ   R9, CX
+	MOVQ   xp+16(FP), BX
+	MOVQ   xd+32(FP), R11
+	MOVQ   xs8+40(FP), R12
+	MOVQ   blocks+56(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 
-q4by2:
-	CMPQ CX, $2
-	JLT  q4by1
-	Q4_BLOCK(0, 0, 0, Y0)
-	Q4_BLOCK(18, 32, 4, Y1)
-	ADDQ $36, SI
-	ADDQ $64, BX
-	ADDQ $8, R11
-	SUBQ $2, CX
-	JMP  q4by2
+q4by8:
+	CMPQ         CX, $8
+	JLT          q4rest
+	PREFETCHT0   PF(SI)
+	PREFETCHT0   PF+64(SI)
+	PREFETCHT0   PF+128(SI)
+	SCALES8(18)
+	VFNMADD231PS (R12), Y6, Y0
+	Q4_PAIR(0, 0, Y8, Y0)
+	Q4_PAIR(36, 64, Y9, Y1)
+	Q4_PAIR(72, 128, Y10, Y0)
+	Q4_PAIR(108, 192, Y11, Y1)
+	ADDQ         $144, SI
+	ADDQ         $256, BX
+	ADDQ         $32, R11
+	ADDQ         $32, R12
+	SUBQ         $8, CX
+	JMP          q4by8
+
+q4rest:
+	// The remaining blocks read x in plain order, from the same block on.
+	SUBQ xp+16(FP), BX
+	ADDQ xq+24(FP), BX
 
 q4by1:
-	TESTQ CX, CX
-	JZ    q4store
-	Q4_BLOCK(0, 0, 0, Y0)
-	ADDQ  $18, SI
+	TESTQ        CX, CX
+	JZ           q4store
+	SCALE1_Y2
+	VMOVSS       (R12), X7       // lanes 1-7 of Y7 become zero
+	VFNMADD231PS Y2, Y7, Y1      // Y1 lane 0 -= d_w*d_x*8Σx
+	Q4_BLOCK(0, 0, Y0)
+	ADDQ         $18, SI
+	ADDQ         $32, BX
+	ADDQ         $4, R11
+	ADDQ         $4, R12
+	DECQ         CX
+	JMP          q4by1
 
 q4store:
 	HSUM_Y0_Y1
@@ -376,5 +485,123 @@ rdloop:
 	VPOR         X1, X0, X0
 	VMOVQ        X0, AX
 	MOVQ         AX, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// quantizeQ8Perm puts VPACKSSWB's dwords back in element order (see quantizeQ8AVX2).
+DATA quantizeQ8Perm<>+0(SB)/4, $0
+DATA quantizeQ8Perm<>+4(SB)/4, $4
+DATA quantizeQ8Perm<>+8(SB)/4, $1
+DATA quantizeQ8Perm<>+12(SB)/4, $5
+DATA quantizeQ8Perm<>+16(SB)/4, $2
+DATA quantizeQ8Perm<>+20(SB)/4, $6
+DATA quantizeQ8Perm<>+24(SB)/4, $3
+DATA quantizeQ8Perm<>+28(SB)/4, $7
+GLOBL quantizeQ8Perm<>(SB), RODATA|NOPTR, $32
+
+// ROUND_HALF_AWAY(v): v = float32 v rounded to the nearest integer, halves away
+// from zero (C's roundf), then converted to int32. t = trunc(v) and f = v - t are
+// exact, so |f| >= 0.5 decides the rounding with no error; copysign(1, v) is
+// (v & sign) | 1.0. Y15 |x| mask, Y14 0.5, Y13 sign mask, Y12 1.0; Y6, Y7 scratch.
+#define ROUND_HALF_AWAY(v) \
+	VROUNDPS   $3, v, Y6; \
+	VSUBPS     Y6, v, Y7; \
+	VANDPS     Y15, Y7, Y7; \
+	VCMPPS     $13, Y14, Y7, Y7; \
+	VANDPS     Y13, v, v; \
+	VORPS      Y12, v, v; \
+	VANDPS     Y7, v, v; \
+	VADDPS     Y6, v, v; \
+	VCVTTPS2DQ v, v
+
+#define BROADCAST_CONST(value, y) \
+	MOVL         value, AX; \
+	VMOVD        AX, X6; \
+	VPBROADCASTD X6, y
+
+// func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
+// The reference's arithmetic exactly (q8Vector.quantizeRef): per block of 32,
+// d = max|x|/127, id = 1/d (both 0 below tinyBlock), q = roundf(x*id), s8 = 8*Σq.
+TEXT ·quantizeQ8AVX2(SB), NOSPLIT, $0-40
+	MOVQ q+0(FP), DI
+	MOVQ d+8(FP), R8
+	MOVQ s8+16(FP), R9
+	MOVQ x+24(FP), SI
+	MOVQ blocks+32(FP), CX
+	BROADCAST_CONST($0x7fffffff, Y15)
+	BROADCAST_CONST($0x3f000000, Y14) // 0.5
+	BROADCAST_CONST($0x80000000, Y13)
+	BROADCAST_CONST($0x3f800000, Y12) // 1.0; X12 lane 0 is the scalar 1.0
+	MOVL    $0x42fe0000, AX           // 127.0
+	VMOVD   AX, X11
+	MOVL    $0x03800000, AX           // 2^-120, tinyBlock
+	VMOVD   AX, X10
+	VMOVDQU quantizeQ8Perm<>(SB), Y9
+
+qloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+
+	// amax into every lane of X4
+	VANDPS       Y15, Y0, Y4
+	VANDPS       Y15, Y1, Y5
+	VANDPS       Y15, Y2, Y6
+	VANDPS       Y15, Y3, Y7
+	VMAXPS       Y5, Y4, Y4
+	VMAXPS       Y7, Y6, Y6
+	VMAXPS       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x4e, X4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0xb1, X4, X5
+	VMAXPS       X5, X4, X4
+
+	VCMPSS       $1, X10, X4, X7 // amax < tinyBlock: d = id = 0
+	VDIVSS       X11, X4, X4     // d = amax / 127
+	VANDNPS      X4, X7, X4
+	VMOVSS       X4, (R8)
+	VDIVSS       X4, X12, X5     // id = 1 / d
+	VANDNPS      X5, X7, X5
+	VBROADCASTSS X5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y5, Y1, Y1
+	VMULPS       Y5, Y2, Y2
+	VMULPS       Y5, Y3, Y3
+	ROUND_HALF_AWAY(Y0)
+	ROUND_HALF_AWAY(Y1)
+	ROUND_HALF_AWAY(Y2)
+	ROUND_HALF_AWAY(Y3)
+
+	// s8 = 8 * Σq
+	VPADDD       Y1, Y0, Y8
+	VPADDD       Y3, Y2, Y4
+	VPADDD       Y4, Y8, Y8
+	VEXTRACTI128 $1, Y8, X4
+	VPADDD       X4, X8, X8
+	VPSHUFD      $0x4e, X8, X4
+	VPADDD       X4, X8, X8
+	VPSHUFD      $0xb1, X8, X4
+	VPADDD       X4, X8, X8
+	VMOVD        X8, AX
+	SHLL         $3, AX
+	VCVTSI2SSL   AX, X4, X4
+	VMOVSS       X4, (R9)
+
+	// int32 -> int8 (the values are within ±127: no saturation), back in order
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD    Y0, Y9, Y0
+	VMOVDQU   Y0, (DI)
+
+	ADDQ $128, SI
+	ADDQ $32, DI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	DECQ CX
+	JNZ  qloop
 	VZEROUPPER
 	RET

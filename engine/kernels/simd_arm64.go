@@ -19,6 +19,9 @@ func matVecQ8NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int
 func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 
 //go:noescape
+func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
+
+//go:noescape
 func axpyNEON(dst *float32, a float32, x *float32, n int)
 
 //go:noescape
@@ -26,6 +29,9 @@ func readStreamNEON(p *byte, n int) uint64
 
 var neonImpl = impl{
 	name: "neon",
+	quantizeQ8: func(v *q8Vector, x []float32) {
+		quantizeQ8NEON(i8p(v.q), f32p(v.d), f32p(v.s8), f32p(x), len(v.d))
+	},
 	matVecF32: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 4*len(x))
 		matVecF32NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))

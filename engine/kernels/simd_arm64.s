@@ -33,6 +33,23 @@
 #define SADDLP4S(vd, vn) WORD $(0x4E602800 | ((vn)<<5) | (vd))
 #define SADALP4S(vd, vn) WORD $(0x4E606800 | ((vn)<<5) | (vd))
 
+// Vd.4S = |Vn.4S|; max(Vn.4S, Vm.4S); Sd = max across Vn.4S
+#define FABS4S(vd, vn)      WORD $(0x4EA0F800 | ((vn)<<5) | (vd))
+#define FMAX4S(vd, vn, vm)  WORD $(0x4E20F400 | ((vm)<<16) | ((vn)<<5) | (vd))
+#define FMAXV4S(sd, vn)     WORD $(0x6E30F800 | ((vn)<<5) | (sd))
+// Vd.4S = Vn.4S * Vm.S[0]
+#define FMULS0(vd, vn, vm)  WORD $(0x4F809000 | ((vm)<<16) | ((vn)<<5) | (vd))
+// Vd.4S = int32(Vn.4S) rounded to nearest, ties away from zero (C's roundf)
+#define FCVTAS4S(vd, vn)    WORD $(0x4E21C800 | ((vn)<<5) | (vd))
+// Sd = Σ Vn.4S (int32)
+#define ADDV4S(sd, vn)      WORD $(0x4EB1B800 | ((vn)<<5) | (sd))
+// Saturating narrows: int32 -> int16 into the low half (SQXTN) or the high half
+// (SQXTN2) of Vd; int16 -> int8 likewise.
+#define SQXTN_4H(vd, vn)    WORD $(0x0E614800 | ((vn)<<5) | (vd))
+#define SQXTN2_8H(vd, vn)   WORD $(0x4E614800 | ((vn)<<5) | (vd))
+#define SQXTN_8B(vd, vn)    WORD $(0x0E214800 | ((vn)<<5) | (vd))
+#define SQXTN2_16B(vd, vn)  WORD $(0x4E214800 | ((vn)<<5) | (vd))
+
 #define ZERO8_V16_V23 \
 	VEOR V16.B16, V16.B16, V16.B16; \
 	VEOR V17.B16, V17.B16, V17.B16; \
@@ -402,4 +419,93 @@ rdloop:
 	VMOV V16.D[1], R3
 	ORR  R3, R2, R2
 	MOVD R2, ret+16(FP)
+	RET
+
+// func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
+// The reference's arithmetic exactly (q8Vector.quantizeRef): per block of 32,
+// d = max|x|/127, id = 1/d (both 0 below tinyBlock), q = roundf(x*id) (FCVTAS), s8 = 8*Σq.
+TEXT ·quantizeQ8NEON(SB), NOSPLIT, $0-40
+	MOVD  q+0(FP), R0
+	MOVD  d+8(FP), R1
+	MOVD  s8+16(FP), R2
+	MOVD  x+24(FP), R3
+	MOVD  blocks+32(FP), R4
+	FMOVS $127.0, F30
+	FMOVS $1.0, F29
+	MOVW  $0x03800000, R6 // 2^-120, tinyBlock
+	FMOVS R6, F28
+	FMOVS ZR, F31
+
+qloop:
+	VLD1.P 64(R3), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FABS4S(8, 0)
+	FABS4S(9, 1)
+	FABS4S(10, 2)
+	FABS4S(11, 3)
+	FABS4S(12, 4)
+	FABS4S(13, 5)
+	FABS4S(14, 6)
+	FABS4S(15, 7)
+	FMAX4S(8, 8, 9)
+	FMAX4S(10, 10, 11)
+	FMAX4S(12, 12, 13)
+	FMAX4S(14, 14, 15)
+	FMAX4S(8, 8, 10)
+	FMAX4S(12, 12, 14)
+	FMAX4S(8, 8, 12)
+	FMAXV4S(16, 8)
+	FDIVS   F30, F16, F17 // d = amax / 127
+	FDIVS   F17, F29, F18 // id = 1 / d
+	FCMPS   F28, F16      // amax < tinyBlock: d = id = 0
+	FCSELS  LT, F31, F17, F17
+	FCSELS  LT, F31, F18, F18
+	FMOVS.P F17, 4(R1)
+	FMULS0(0, 0, 18)
+	FMULS0(1, 1, 18)
+	FMULS0(2, 2, 18)
+	FMULS0(3, 3, 18)
+	FMULS0(4, 4, 18)
+	FMULS0(5, 5, 18)
+	FMULS0(6, 6, 18)
+	FMULS0(7, 7, 18)
+	FCVTAS4S(0, 0)
+	FCVTAS4S(1, 1)
+	FCVTAS4S(2, 2)
+	FCVTAS4S(3, 3)
+	FCVTAS4S(4, 4)
+	FCVTAS4S(5, 5)
+	FCVTAS4S(6, 6)
+	FCVTAS4S(7, 7)
+
+	// s8 = 8 * Σq
+	VADD    V1.S4, V0.S4, V8.S4
+	VADD    V3.S4, V2.S4, V9.S4
+	VADD    V5.S4, V4.S4, V10.S4
+	VADD    V7.S4, V6.S4, V11.S4
+	VADD    V9.S4, V8.S4, V8.S4
+	VADD    V11.S4, V10.S4, V10.S4
+	VADD    V10.S4, V8.S4, V8.S4
+	ADDV4S(8, 8)
+	FMOVS   F8, R5
+	LSLW    $3, R5, R5
+	SCVTFWS R5, F9
+	FMOVS.P F9, 4(R2)
+
+	// int32 -> int8 (within ±127: no saturation)
+	SQXTN_4H(0, 0)
+	SQXTN2_8H(0, 1)
+	SQXTN_4H(2, 2)
+	SQXTN2_8H(2, 3)
+	SQXTN_4H(4, 4)
+	SQXTN2_8H(4, 5)
+	SQXTN_4H(6, 6)
+	SQXTN2_8H(6, 7)
+	SQXTN_8B(0, 0)
+	SQXTN2_16B(0, 2)
+	SQXTN_8B(1, 4)
+	SQXTN2_16B(1, 6)
+	VST1.P  [V0.B16, V1.B16], 32(R0)
+	SUBS    $1, R4
+	BNE     qloop
 	RET
