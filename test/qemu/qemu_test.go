@@ -118,7 +118,7 @@ func TestMetalDemoConsole(t *testing.T) {
 	if _, err := m.Expect(`metal> `, 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	m.SendSlowly("helo\x7f\x7flo world\r", 2, 10*time.Millisecond)
+	m.SendSlowly("helo\x7flo world\r", 2, 10*time.Millisecond)
 	if _, err := m.Expect(`you typed "hello world" \(11 bytes\)`, time.Minute); err != nil {
 		t.Fatal(err)
 	}
