@@ -55,8 +55,9 @@ func kputs(s string) {
 
 // kline builds one kernel message without allocating.
 type kline struct {
-	buf [240]byte
-	n   int
+	buf     [240]byte
+	n       int
+	stamped bool
 }
 
 func (l *kline) s(s string) *kline {
@@ -115,6 +116,9 @@ func (l *kline) mb(v uint64) *kline { return l.d(v >> 20).s(" MiB") }
 // print writes the line and a newline to the UART.
 func (l *kline) print() {
 	printLock.lock()
+	if l.stamped {
+		writeStamp()
+	}
 	for i := 0; i < l.n; i++ {
 		if l.buf[i] == '\n' {
 			uartPut('\r')
@@ -126,21 +130,30 @@ func (l *kline) print() {
 	printLock.unlock()
 }
 
-// stamp starts a boot-log line: "[  0.123456] ".
+// stamp makes the line a boot-log line: print prefixes it with "[  0.123456] ",
+// the time taken when the line is printed, so lines from several cores come out in
+// time order.
 func (l *kline) stamp() *kline {
+	l.stamped = true
+	return l
+}
+
+func writeStamp() {
+	var l kline
 	ns := nanotime()
 	sec, us := ns/1e9, ns%1e9/1000
 	l.s("[")
-	pad := uint64(100)
-	for pad > 1 && sec < pad {
+	for pad := uint64(100); pad > 1 && sec < pad; pad /= 10 {
 		l.s(" ")
-		pad /= 10
 	}
 	l.d(sec).s(".")
 	for p := uint64(100000); p > 1 && us < p; p /= 10 {
 		l.s("0")
 	}
-	return l.d(us).s("] ")
+	l.d(us).s("] ")
+	for i := 0; i < l.n; i++ {
+		uartPut(l.buf[i])
+	}
 }
 
 // consoleWrite queues p for transmission; it returns how many bytes fit.
