@@ -45,6 +45,7 @@ var checks = []check{
 	{"kernel buffers: allocate, use, free", checkBuffers},
 	{"DMA memory and address translation", checkDMA},
 	{"getrandom", checkRandom},
+	{"device interrupts through the kernel (sys.WaitIRQ)", checkWaitIRQ},
 	{"UART input: a typed line and a 10 KB line", checkUARTInput},
 }
 
