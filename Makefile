@@ -2,10 +2,11 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go test-arm64 test-qemu demo firmware firmware-virt qemu-selftest qemu-sd qemu-console sdcard
+.PHONY: help deps vet test test-go test-arm64 test-qemu demo e2e firmware firmware-virt qemu-selftest qemu-sd qemu-console sdcard
 
 help:
-	@echo "make demo   build and chat with the bundled demo models"
+	@echo "make demo   boot the firmware in QEMU (Raspberry Pi 4) and chat with the demo models on its UART"
+	@echo "make e2e    the firmware end to end in QEMU: menu, both demo models, /exit, a corrupt model"
 	@echo "make test   every test (installs what it needs first)"
 	@echo "make test-arm64   the arm64 (NEON) kernels' tests under qemu-user"
 	@echo "make firmware     build/inferpi.elf and build/kernel8.img for the Raspberry Pi 4"
@@ -64,8 +65,13 @@ qemu-console: deps
 sdcard: firmware
 	./scripts/sdcard.sh
 
-# The main job, until the firmware exists: the hosted chat (the console the firmware
-# will show on its UART) with the bundled Llama demo model.
-demo:
-	$(GO) build -o build/inferpi ./cmd/inferpi
-	./build/inferpi chat models/llama-demo
+# The main job: build the firmware, write an SD card image with both demo models, boot
+# QEMU raspi4b with this terminal on the Pi's UART, and land in the model menu
+# (cmd/qemu-demo; Ctrl-A X quits QEMU).
+demo: deps
+	$(GO) run ./cmd/qemu-demo -board rpi4 -o build
+
+# The firmware end to end on QEMU raspi4b over the SD card: boot, menu, chat with both
+# demo models (replies compared with the hosted engine), /exit, a corrupt model.
+e2e: deps
+	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -v -timeout 15m -run 'TestE2E' ./test/qemu/

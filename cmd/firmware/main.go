@@ -1,39 +1,86 @@
 //go:build linux && arm64
 
+// Command firmware is InferPi on the Raspberry Pi 4 (kernel8.img): at boot it
+// starts the storage (USB first once that driver is wired, then the SD card),
+// lists the model directories it finds, loads the one the user picks into a
+// kernel buffer and chats over the UART until /exit brings the menu back.
+//
+// Everything the user sees is package firmware/app, which the host tests run on
+// disk images; this file only wires it to the hardware: the UART (os.Stdin and
+// os.Stdout, which the kernel connects to the PL011) through the serial line
+// editor, the storage drivers, and the kernel's model buffers (metal/sys).
 package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"time"
 
+	"github.com/inferpi/inferpi/console/serial"
+	"github.com/inferpi/inferpi/firmware/app"
+	"github.com/inferpi/inferpi/firmware/loader"
+	"github.com/inferpi/inferpi/firmware/mount"
+	"github.com/inferpi/inferpi/firmware/sysinfo"
 	_ "github.com/inferpi/inferpi/metal/kernel"
+	"github.com/inferpi/inferpi/metal/sys"
+	"github.com/inferpi/inferpi/platform/storage"
 )
 
-func main() {
-	fmt.Println("hello from Go main on bare metal, GOMAXPROCS", runtime.GOMAXPROCS(0))
-	t0 := time.Now()
-	time.Sleep(100 * time.Millisecond)
-	fmt.Println("slept", time.Since(t0))
-	done := make(chan int)
-	for i := 0; i < 4; i++ {
-		go func(i int) {
-			s := 0
-			for j := 0; j < 10000000; j++ {
-				s += j ^ i
-			}
-			done <- s
-		}(i)
-	}
-	for i := 0; i < 4; i++ {
-		fmt.Println("result", <-done)
-	}
-	runtime.GC()
-	fmt.Println("GC ok")
-	var p *int
-	func() {
-		defer func() { fmt.Println("recovered:", recover()) }()
-		fmt.Println(*p)
-	}()
-	select {}
+// sources are tried in this order at every start-up of the storage (boot and
+// each /exit). The USB mass-storage stick goes first, as `{Name: "USB", Open:
+// ...}`, once driver/xhci and driver/usb/msc are wired into platform/; a source
+// only has to return a block.Device and log its steps.
+var sources = []mount.Source{
+	{Name: "SD card", Open: storage.OpenSD},
 }
+
+func main() {
+	editor := serial.New(os.Stdin, os.Stdout)
+	a := &app.App{
+		Term:     editor,
+		Out:      os.Stdout,
+		Sources:  sources,
+		Alloc:    kernelBuffers{},
+		Reserve:  loader.DefaultReserve,
+		Banner:   banner(),
+		Options:  app.DefaultOptions,
+		Info:     describeMachine,
+		Released: debug.FreeOSMemory, // give the Go heap's free pages (the KV cache) back too
+	}
+	// The UART never ends, so Run returns only if reading it fails; start over
+	// rather than leave the user at a dead console.
+	for {
+		if err := a.Run(); err != nil {
+			fmt.Fprintf(os.Stdout, "console: %v; starting again\r\n", err)
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+func banner() string {
+	info, err := sys.Info()
+	if err != nil {
+		return fmt.Sprintf("InferPi firmware (%s); machine information unavailable: %v", runtime.Version(), err)
+	}
+	mem, _ := sys.MemStats()
+	return fmt.Sprintf("InferPi firmware (%s) on %s", runtime.Version(), sysinfo.Summary(&info, &mem))
+}
+
+// kernelBuffers is the model memory: virtually contiguous buffers from the
+// kernel, backed by whatever pages are free (never the VideoCore's), outside
+// the Go heap so the garbage collector never scans or moves 500 MB of weights.
+type kernelBuffers struct{}
+
+func (kernelBuffers) Available() int64 {
+	st, err := sys.MemStats()
+	if err != nil {
+		return 0
+	}
+	return int64(st.FreeBytes)
+}
+
+func (kernelBuffers) Alloc(size int) ([]byte, error) { return sys.AllocBuffer(size) }
+
+func (kernelBuffers) Free(buf []byte) error { return sys.FreeBuffer(buf) }

@@ -21,6 +21,7 @@ import (
 	"github.com/inferpi/inferpi/firmware/loader"
 	"github.com/inferpi/inferpi/firmware/models"
 	"github.com/inferpi/inferpi/firmware/mount"
+	"github.com/inferpi/inferpi/platform/bootlog"
 )
 
 // App is the firmware's interactive flow.
@@ -87,11 +88,12 @@ func (a *App) Run() error {
 
 // startStorage brings up the storage and lists its models.
 func (a *App) startStorage(out io.Writer) (*mount.Volume, []models.Model, error) {
+	log := bootlog.New(out, "storage")
 	found := map[*mount.Volume][]models.Model{}
 	hasModels := func(v *mount.Volume) bool {
 		list, err := models.Discover(v.FS)
 		if err != nil {
-			fmt.Fprintf(out, "storage: %s: %v\n", v.Source, err)
+			log.Printf("%s: %v", v.Source, err)
 		}
 		found[v] = list
 		return len(list) > 0
@@ -100,7 +102,7 @@ func (a *App) startStorage(out io.Writer) (*mount.Volume, []models.Model, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	fmt.Fprintf(out, "storage: reading models from the %s\n", vol.Source)
+	log.Printf("reading models from the %s", vol.Source)
 	return vol, found[vol], nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inferpi/inferpi/firmware/mount"
 )
 
 // screen is the terminal the app writes to, readable while the app runs. A
@@ -41,10 +43,12 @@ func (s *screen) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String is the screen so far, without the boot-log times, which differ from
+// run to run.
 func (s *screen) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.text.String()
+	return mount.StripStamps(s.text.String())
 }
 
 // onOutput runs action (once) inside the write that makes the output match re.

@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/inferpi/inferpi/platform/bootlog"
 	"github.com/inferpi/inferpi/storage/block"
 	"github.com/inferpi/inferpi/storage/fat32"
 	"github.com/inferpi/inferpi/storage/part"
@@ -59,14 +61,16 @@ var ErrNoVolume = errors.New("no storage with a FAT32 volume found")
 // Start tries the sources in order and mounts the FAT32 volume of each device it
 // finds. It returns the first volume that wanted accepts (e.g. one holding
 // models), or, when none does, the first that mounted; the others are closed.
-// wanted may be nil (the first volume wins). Each step is logged to log.
+// wanted may be nil (the first volume wins). Each step is logged to log, one
+// line in the kernel's boot-log format.
 func Start(sources []Source, log io.Writer, wanted func(*Volume) bool) (*Volume, error) {
+	l := bootlog.New(log, "storage")
 	var first *Volume
 	var reasons []string
 	for _, s := range sources {
-		v, err := mountSource(s, log)
+		v, err := mountSource(s, log, l)
 		if err != nil {
-			fmt.Fprintf(log, "storage: %s: %v\n", s.Name, err)
+			l.Printf("%s: %v", s.Name, err)
 			reasons = append(reasons, fmt.Sprintf("%s: %v", s.Name, err))
 			continue
 		}
@@ -92,8 +96,8 @@ func Start(sources []Source, log io.Writer, wanted func(*Volume) bool) (*Volume,
 }
 
 // mountSource opens one source and mounts the FAT32 volume on it.
-func mountSource(s Source, log io.Writer) (*Volume, error) {
-	fmt.Fprintf(log, "storage: %s: starting\n", s.Name)
+func mountSource(s Source, log io.Writer, l *bootlog.Logger) (*Volume, error) {
+	l.Printf("%s: starting", s.Name)
 	dev, err := open(s, log)
 	if err != nil {
 		return nil, err
@@ -115,7 +119,7 @@ func mountSource(s Source, log io.Writer) (*Volume, error) {
 	if l := strings.TrimSpace(fi.Label); l != "" && l != "NO NAME" {
 		label = fmt.Sprintf(" %q", l)
 	}
-	fmt.Fprintf(log, "storage: %s: %s device, %s: FAT32 volume%s of %s, %d-byte clusters\n",
+	l.Printf("%s: %s device, %s: FAT32 volume%s of %s, %d-byte clusters",
 		s.Name, sizeString(v.Bytes), where(info), label, sizeString(fi.Bytes), fi.ClusterSize)
 	return v, nil
 }
@@ -187,3 +191,9 @@ type imageDevice struct {
 	*block.File
 	io.Closer
 }
+
+var stamp = regexp.MustCompile(`(?m)^\[ *\d+\.\d{6}\] `)
+
+// StripStamps removes the boot-log times from the start of each line of s, for
+// comparing logs in tests.
+func StripStamps(s string) string { return stamp.ReplaceAllString(s, "") }

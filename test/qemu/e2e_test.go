@@ -1,0 +1,230 @@
+package qemu_test
+
+// The end-to-end test of the firmware as a product (make e2e): it boots the real
+// firmware (cmd/firmware) in QEMU with an SD card holding both demo models and a
+// corrupt one, and drives the UART like a person: waits for the menu, picks the
+// GPT model, chats (a question and a follow-up that needs the conversation's KV
+// cache), stops a reply with Ctrl-C, /exit, picks the Llama model, chats, /exit,
+// picks the corrupt model and sees the error and the menu again. Replies must be
+// exactly what the engine prints hosted, in this test process, for the same model
+// and turns (greedy). Boot-to-menu time, load speed and tokens/s are logged, not
+// asserted: they are emulation speeds.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inferpi/inferpi/engine/modeldir"
+	"github.com/inferpi/inferpi/firmware/app"
+	"github.com/inferpi/inferpi/firmware/sdimage"
+	"github.com/inferpi/inferpi/internal/qemu"
+	"github.com/inferpi/inferpi/storage/imagetest"
+)
+
+// e2eCard writes the SD image: the two demo models, a GPT model whose model.bin
+// lost its second half, and a directory that is not a model.
+func e2eCard(t *testing.T) string {
+	t.Helper()
+	imagetest.NeedTools(t, sdimage.Tools...)
+	var files []sdimage.File
+	for _, dir := range []string{"nanochat-demo", "llama-demo"} {
+		f, err := sdimage.ModelDir("../../models/"+dir, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f...)
+	}
+	gpt, err := os.ReadFile("../../models/nanochat-demo/model.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := os.ReadFile("../../models/nanochat-demo/tokenizer.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files,
+		sdimage.File{Path: "broken/model.bin", Data: gpt[:len(gpt)/2]},
+		sdimage.File{Path: "broken/tokenizer.bin", Data: tok},
+		sdimage.File{Path: "notes/readme.txt", Data: []byte("not a model")})
+	img := filepath.Join(t.TempDir(), "sd.img")
+	if err := sdimage.Build(img, files, sdimage.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// hostedTurns runs the turns through the engine in this process, greedy, as the
+// firmware does after /temp 0: the replies the firmware must print.
+func hostedTurns(t *testing.T, dir string, inputs ...string) []string {
+	t.Helper()
+	m, err := modeldir.Open("../../models/"+dir, modeldir.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := app.DefaultOptions
+	opts.Sampling.Temperature = 0
+	s, err := m.NewSession(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replies []string
+	for _, in := range inputs {
+		r, err := s.Turn(context.Background(), in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replies = append(replies, r.Text)
+	}
+	return replies
+}
+
+// user is a person at the firmware's serial console.
+type user struct {
+	t *testing.T
+	m *qemu.Machine
+}
+
+func (u *user) expect(pattern string, timeout time.Duration) string {
+	u.t.Helper()
+	s, err := u.m.Expect(pattern, timeout)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	return s
+}
+
+func (u *user) typ(s string) {
+	u.t.Helper()
+	if err := u.m.Send(s); err != nil {
+		u.t.Fatal(err)
+	}
+}
+
+var (
+	menuLine  = regexp.MustCompile(`(?m)^  (\d+)\. (\S+) +\[(\w+)\] +([\d.]+ [KM]B)\r$`)
+	loadTotal = regexp.MustCompile(`model\.bin: ([\d.]+) MB in (\d+) ms`)
+	genStats  = regexp.MustCompile(`Generation: (\d+) tokens in (\d+) ms \(([\d.]+) tokens/sec\)`)
+)
+
+// menu waits for the model menu and returns each model's number by directory.
+func (u *user) menu() map[string]string {
+	u.t.Helper()
+	screen := u.expect(`Select model \(1-\d\): `, 2*time.Minute)
+	numbers := map[string]string{}
+	for _, m := range menuLine.FindAllStringSubmatch(screen[strings.LastIndex(screen, "Available models:"):], -1) {
+		numbers[m[2]] = m[1]
+	}
+	return numbers
+}
+
+// load picks a model and waits for the chat prompt; it returns the load speed.
+func (u *user) load(number, dir, engine string) (mbPerSec float64) {
+	u.t.Helper()
+	u.typ(number + "\r")
+	u.expect(regexp.QuoteMeta(fmt.Sprintf("Loading %s [%s] from the SD card...", dir, engine)), time.Minute)
+	screen := u.expect(`Ready! Type your prompt and press ENTER\.\r\n`, 3*time.Minute)
+	if !strings.Contains(screen, "\r\n"+engine+": ") {
+		u.t.Errorf("no %s config line while loading:\n%s", engine, screen)
+	}
+	u.expect(`\r\n> `, time.Minute)
+	if m := loadTotal.FindStringSubmatch(screen); m != nil {
+		mb, _ := strconv.ParseFloat(m[1], 64)
+		ms, _ := strconv.ParseFloat(m[2], 64)
+		if ms > 0 {
+			mbPerSec = mb / ms * 1000
+		}
+	} else {
+		u.t.Errorf("no model.bin totals while loading:\n%s", screen)
+	}
+	u.typ("/temp 0\r")
+	u.expect(`temp = 0\r\n> `, time.Minute)
+	return mbPerSec
+}
+
+// say types a prompt and returns the reply as printed (line ends as LF) and
+// the generation speed the firmware reported.
+func (u *user) say(prompt string) (reply string, tokensPerSec float64) {
+	u.t.Helper()
+	u.typ(prompt + "\r")
+	u.expect(regexp.QuoteMeta(prompt)+`\r\n`, time.Minute)
+	screen := u.expect(`\r\n---\r\nGeneration: \d+ tokens in \d+ ms \([\d.]+ tokens/sec\)\r\n> `, 5*time.Minute)
+	reply = strings.ReplaceAll(screen[:strings.Index(screen, "\r\n---\r\n")], "\r\n", "\n")
+	if m := genStats.FindStringSubmatch(screen); m != nil {
+		tokensPerSec, _ = strconv.ParseFloat(m[3], 64)
+	}
+	return reply, tokensPerSec
+}
+
+func TestE2ERaspi4b(t *testing.T) {
+	requireQEMU(t)
+	image := e2eCard(t)
+	kernel := build(t, "rpi4", "./cmd/firmware")
+	start := time.Now()
+	m, err := qemu.Start(qemu.Config{Board: "rpi4", Kernel: kernel, SD: image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logOnFailure(t, m)
+	u := &user{t: t, m: m}
+
+	numbers := u.menu()
+	t.Logf("boot to menu: %v (not asserted)", time.Since(start).Round(time.Millisecond))
+	if len(numbers) != 3 || numbers["nanochat-demo"] == "" || numbers["llama-demo"] == "" || numbers["broken"] == "" {
+		t.Fatalf("menu lists %v; want broken, llama-demo and nanochat-demo", numbers)
+	}
+	if strings.Contains(m.Log(), "notes") {
+		t.Errorf("the notes directory (no model.bin) is listed")
+	}
+
+	// The GPT model: a question, a follow-up that only the kept conversation
+	// answers, and a story stopped with Ctrl-C.
+	gptTurns := []string{"What is the capital of Japan?", "And Kenya?"}
+	want := hostedTurns(t, "nanochat-demo", gptTurns...)
+	speed := u.load(numbers["nanochat-demo"], "nanochat-demo", "GPT")
+	t.Logf("GPT load: %.1f MB/s (not asserted)", speed)
+	for i, q := range gptTurns {
+		got, tps := u.say(q)
+		t.Logf("GPT turn %d: %q, %.1f tokens/s (not asserted)", i+1, got, tps)
+		if got != want[i] {
+			t.Errorf("GPT turn %d (%q): firmware replied %q, the hosted engine %q", i+1, q, got, want[i])
+		}
+	}
+	u.typ("Tell me a story about a cat.\r")
+	u.expect(`Once upon`, 5*time.Minute)
+	u.typ("\x03")
+	u.expect(`\r\n\[stopped\]\r\n---\r\nGeneration: \d+ tokens[^\r]*\r\n> `, time.Minute)
+	u.typ("/exit\r")
+	u.expect(`Unloaded nanochat-demo: 5\.3 MB of memory returned\.\r\n`, time.Minute)
+	u.expect(`storage: SD card: starting`, time.Minute) // the storage is started again
+	numbers = u.menu()
+
+	// The Llama model.
+	llamaTurns := []string{"What is the capital of France?", "And Kenya?"}
+	want = hostedTurns(t, "llama-demo", llamaTurns...)
+	speed = u.load(numbers["llama-demo"], "llama-demo", "Llama")
+	t.Logf("Llama load: %.1f MB/s (not asserted)", speed)
+	for i, q := range llamaTurns {
+		got, tps := u.say(q)
+		t.Logf("Llama turn %d: %q, %.1f tokens/s (not asserted)", i+1, got, tps)
+		if got != want[i] {
+			t.Errorf("Llama turn %d (%q): firmware replied %q, the hosted engine %q", i+1, q, got, want[i])
+		}
+	}
+	u.typ("/exit\r")
+	u.expect(`Unloaded llama-demo: 7\.0 MB of memory returned\.\r\n`, time.Minute)
+	numbers = u.menu()
+
+	// The corrupt model: a clear error naming the file, and the menu again.
+	u.typ(numbers["broken"] + "\r")
+	u.expect(`Could not load broken: broken: model\.bin: [^\r\n]*truncated\r\nBack to the model menu\.\r\n`, 2*time.Minute)
+	if numbers = u.menu(); len(numbers) != 3 {
+		t.Errorf("menu after the error lists %v", numbers)
+	}
+}
