@@ -226,10 +226,11 @@ func gaussCase(t testing.TB, rng *rand.Rand, enc Encoding, rows, cols int, scale
 
 // reorderTol bounds the difference between two float32 sums of n products taken in
 // different orders, relative to the sum of the products' magnitudes: a few units of
-// float32 rounding (2^-24) times √n, the growth of random rounding errors. A lost or
+// float32 rounding (2^-24) times √n, the growth of random rounding errors, plus one
+// subnormal quantum (2^-149) per operation for results that small. A lost or
 // doubled product is of the order of mag/n, far above this for the sizes tested.
 func reorderTol(n int, mag float64) float64 {
-	return 8 * 0x1p-24 * math.Sqrt(float64(n)) * mag
+	return 8*0x1p-24*math.Sqrt(float64(n))*mag + 2*float64(n)*0x1p-149
 }
 
 func checkClose(t *testing.T, c testCase, k *impl) {
