@@ -1,0 +1,219 @@
+//go:build arm64 && !purego
+
+#include "textflag.h"
+#include "simd_arm64.h"
+
+// Float kernels: fp32 and fp16 rows, axpy, and the plain read the others are
+// measured against.
+
+// Register use common to the matrix kernels: R0 out, R1 weights (walks every row in
+// turn), R3 rows left, R5 x cursor, R6 columns or blocks left in the row.
+
+// func matVecF32NEON(out *float32, w *byte, x *float32, rows, cols int)
+TEXT ·matVecF32NEON(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD x+16(FP), R2
+	MOVD rows+24(FP), R3
+	MOVD cols+32(FP), R4
+
+f32row:
+	MOVD R2, R5
+	MOVD R4, R6
+	ZERO8_V16_V23
+
+f32by32:
+	CMP    $32, R6
+	BLT    f32by4
+	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 64(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P 64(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	VFMLA  V0.S4, V24.S4, V16.S4
+	VFMLA  V1.S4, V25.S4, V17.S4
+	VFMLA  V2.S4, V26.S4, V18.S4
+	VFMLA  V3.S4, V27.S4, V19.S4
+	VFMLA  V4.S4, V28.S4, V20.S4
+	VFMLA  V5.S4, V29.S4, V21.S4
+	VFMLA  V6.S4, V30.S4, V22.S4
+	VFMLA  V7.S4, V31.S4, V23.S4
+	SUB    $32, R6
+	B      f32by32
+
+f32by4:
+	CMP    $4, R6
+	BLT    f32sum
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R5), [V24.S4]
+	VFMLA  V0.S4, V24.S4, V16.S4
+	SUB    $4, R6
+	B      f32by4
+
+f32sum:
+	SUM8_V16_V23
+
+f32tail:
+	CBZ     R6, f32store
+	FMOVS.P 4(R1), F0
+	FMOVS.P 4(R5), F1
+	FMULS   F0, F1, F1
+	FADDS   F1, F16, F16
+	SUB     $1, R6
+	B       f32tail
+
+f32store:
+	FMOVS.P F16, 4(R0)
+	SUBS    $1, R3
+	BNE     f32row
+	RET
+
+// func matVecF16NEON(out *float32, w *byte, x *float32, rows, cols int)
+// FCVTL widens fp16 exactly (subnormals included; Go leaves FPCR.FZ off), so the
+// products are those of the reference and only the order of the additions differs.
+TEXT ·matVecF16NEON(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD x+16(FP), R2
+	MOVD rows+24(FP), R3
+	MOVD cols+32(FP), R4
+
+f16row:
+	MOVD R2, R5
+	MOVD R4, R6
+	ZERO8_V16_V23
+
+f16by32:
+	CMP    $32, R6
+	BLT    f16by8
+	VLD1.P 64(R1), [V0.H8, V1.H8, V2.H8, V3.H8]
+	VLD1.P 64(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P 64(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	FCVTL(4, 0)
+	FCVTL2(5, 0)
+	FCVTL(6, 1)
+	FCVTL2(7, 1)
+	FCVTL(8, 2)
+	FCVTL2(9, 2)
+	FCVTL(10, 3)
+	FCVTL2(11, 3)
+	VFMLA  V4.S4, V24.S4, V16.S4
+	VFMLA  V5.S4, V25.S4, V17.S4
+	VFMLA  V6.S4, V26.S4, V18.S4
+	VFMLA  V7.S4, V27.S4, V19.S4
+	VFMLA  V8.S4, V28.S4, V20.S4
+	VFMLA  V9.S4, V29.S4, V21.S4
+	VFMLA  V10.S4, V30.S4, V22.S4
+	VFMLA  V11.S4, V31.S4, V23.S4
+	SUB    $32, R6
+	B      f16by32
+
+f16by8:
+	CMP    $8, R6
+	BLT    f16sum
+	VLD1.P 16(R1), [V0.H8]
+	VLD1.P 32(R5), [V24.S4, V25.S4]
+	FCVTL(4, 0)
+	FCVTL2(5, 0)
+	VFMLA  V4.S4, V24.S4, V16.S4
+	VFMLA  V5.S4, V25.S4, V17.S4
+	SUB    $8, R6
+	B      f16by8
+
+f16sum:
+	SUM8_V16_V23
+
+f16tail:
+	CBZ     R6, f16store
+	MOVHU.P 2(R1), R7
+	FMOVS   R7, F0
+	FCVTHS  F0, F0
+	FMOVS.P 4(R5), F1
+	FMULS   F0, F1, F1
+	FADDS   F1, F16, F16
+	SUB     $1, R6
+	B       f16tail
+
+f16store:
+	FMOVS.P F16, 4(R0)
+	SUBS    $1, R3
+	BNE     f16row
+	RET
+
+// func axpyNEON(dst *float32, a float32, x *float32, n int)
+TEXT ·axpyNEON(SB), NOSPLIT, $0-32
+	MOVD  dst+0(FP), R0
+	FMOVS a+8(FP), F0
+	MOVD  x+16(FP), R1
+	MOVD  n+24(FP), R2
+	MOVD  R0, R3 // store cursor; R0 is the load cursor
+	VDUP  V0.S[0], V1.S4
+
+axby16:
+	CMP    $16, R2
+	BLT    axby4
+	VLD1.P 64(R0), [V2.S4, V3.S4, V4.S4, V5.S4]
+	VLD1.P 64(R1), [V6.S4, V7.S4, V8.S4, V9.S4]
+	VFMLA  V1.S4, V6.S4, V2.S4
+	VFMLA  V1.S4, V7.S4, V3.S4
+	VFMLA  V1.S4, V8.S4, V4.S4
+	VFMLA  V1.S4, V9.S4, V5.S4
+	VST1.P [V2.S4, V3.S4, V4.S4, V5.S4], 64(R3)
+	SUB    $16, R2
+	B      axby16
+
+axby4:
+	CMP    $4, R2
+	BLT    axtail
+	VLD1.P 16(R0), [V2.S4]
+	VLD1.P 16(R1), [V6.S4]
+	VFMLA  V1.S4, V6.S4, V2.S4
+	VST1.P [V2.S4], 16(R3)
+	SUB    $4, R2
+	B      axby4
+
+axtail:
+	CBZ     R2, axdone
+	FMOVS.P 4(R0), F2
+	FMOVS.P 4(R1), F3
+	FMULS   F0, F3, F3
+	FADDS   F3, F2, F2
+	FMOVS.P F2, 4(R3)
+	SUB     $1, R2
+	B       axtail
+
+axdone:
+	RET
+
+// func readStreamNEON(p *byte, n int) uint64
+// ORs every byte of p[:n] (n > 0, a multiple of 128) into the result: a plain
+// sequential read, the machine's read bandwidth against which kernels are measured.
+TEXT ·readStreamNEON(SB), NOSPLIT, $0-24
+	MOVD p+0(FP), R0
+	MOVD n+8(FP), R1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+
+rdloop:
+	VLD1.P 64(R0), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P 64(R0), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VORR   V0.B16, V16.B16, V16.B16
+	VORR   V1.B16, V17.B16, V17.B16
+	VORR   V2.B16, V18.B16, V18.B16
+	VORR   V3.B16, V19.B16, V19.B16
+	VORR   V4.B16, V16.B16, V16.B16
+	VORR   V5.B16, V17.B16, V17.B16
+	VORR   V6.B16, V18.B16, V18.B16
+	VORR   V7.B16, V19.B16, V19.B16
+	SUBS   $128, R1
+	BNE    rdloop
+
+	VORR V17.B16, V16.B16, V16.B16
+	VORR V19.B16, V18.B16, V18.B16
+	VORR V18.B16, V16.B16, V16.B16
+	VMOV V16.D[0], R2
+	VMOV V16.D[1], R3
+	ORR  R3, R2, R2
+	MOVD R2, ret+16(FP)
+	RET
