@@ -178,6 +178,7 @@ func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, 
 		return nil
 	}
 	fmt.Fprintln(out, "Ready! Type your prompt and press ENTER.")
+	fmt.Fprintln(out, "(/exit returns to the model menu.)")
 	c := &console.Console{Session: sess, Info: info, In: in, Out: out, Interrupt: a.Term.Interrupt()}
 	err = c.Run()
 	*opts = *sess.Options() // the next model starts with the settings the user chose
