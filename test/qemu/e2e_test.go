@@ -87,8 +87,9 @@ func hostedTurns(t *testing.T, dir string, inputs ...string) []string {
 
 // user is a person at the firmware's serial console.
 type user struct {
-	t *testing.T
-	m *qemu.Machine
+	t      *testing.T
+	m      *qemu.Machine
+	source string // where the firmware finds the models: "SD card", "USB"
 }
 
 func (u *user) expect(pattern string, timeout time.Duration) string {
@@ -128,7 +129,7 @@ func (u *user) menu() map[string]string {
 func (u *user) load(number, dir, engine string) (mbPerSec float64) {
 	u.t.Helper()
 	u.typ(number + "\r")
-	u.expect(regexp.QuoteMeta(fmt.Sprintf("Loading %s [%s] from the SD card...", dir, engine)), time.Minute)
+	u.expect(regexp.QuoteMeta(fmt.Sprintf("Loading %s [%s] from the %s...", dir, engine, u.source)), time.Minute)
 	screen := u.expect(`Ready! Type your prompt and press ENTER\.\r\n`, 3*time.Minute)
 	if !strings.Contains(screen, "\r\n"+engine+": ") {
 		u.t.Errorf("no %s config line while loading:\n%s", engine, screen)
@@ -152,7 +153,9 @@ func (u *user) load(number, dir, engine string) (mbPerSec float64) {
 // the generation speed the firmware reported.
 func (u *user) say(prompt string) (reply string, tokensPerSec float64) {
 	u.t.Helper()
-	u.typ(prompt + "\r")
+	if err := u.m.SendSlowly(prompt+"\r", 4, 10*time.Millisecond); err != nil { // typed, not pasted
+		u.t.Fatal(err)
+	}
 	u.expect(regexp.QuoteMeta(prompt)+`\r\n`, time.Minute)
 	screen := u.expect(`\r\n---\r\nGeneration: \d+ tokens in \d+ ms \([\d.]+ tokens/sec\)\r\n> `, 5*time.Minute)
 	reply = strings.ReplaceAll(screen[:strings.Index(screen, "\r\n---\r\n")], "\r\n", "\n")
@@ -162,17 +165,27 @@ func (u *user) say(prompt string) (reply string, tokensPerSec float64) {
 	return reply, tokensPerSec
 }
 
+// TestE2ERaspi4b runs the firmware on QEMU raspi4b with the models on the SD card.
 func TestE2ERaspi4b(t *testing.T) {
+	runE2E(t, "rpi4", "SD card", func(kernel, image string) qemu.Config {
+		return qemu.Config{Board: "rpi4", Kernel: kernel, SD: image}
+	})
+}
+
+// runE2E boots the firmware built for board with the test's disk image attached
+// by machine (the USB variant on QEMU virt passes the image as Config.USB) and
+// goes through the whole flow; source is the storage the firmware should name.
+func runE2E(t *testing.T, board, source string, machine func(kernel, image string) qemu.Config) {
 	requireQEMU(t)
 	image := e2eCard(t)
-	kernel := build(t, "rpi4", "./cmd/firmware")
+	kernel := build(t, board, "./cmd/firmware")
 	start := time.Now()
-	m, err := qemu.Start(qemu.Config{Board: "rpi4", Kernel: kernel, SD: image})
+	m, err := qemu.Start(machine(kernel, image))
 	if err != nil {
 		t.Fatal(err)
 	}
 	logOnFailure(t, m)
-	u := &user{t: t, m: m}
+	u := &user{t: t, m: m, source: source}
 
 	numbers := u.menu()
 	t.Logf("boot to menu: %v (not asserted)", time.Since(start).Round(time.Millisecond))
@@ -202,7 +215,7 @@ func TestE2ERaspi4b(t *testing.T) {
 	u.expect(`\r\n\[stopped\]\r\n---\r\nGeneration: \d+ tokens[^\r]*\r\n> `, time.Minute)
 	u.typ("/exit\r")
 	u.expect(`Unloaded nanochat-demo: 5\.3 MB of memory returned\.\r\n`, time.Minute)
-	u.expect(`storage: SD card: starting`, time.Minute) // the storage is started again
+	u.expect(`storage: `+source+`: starting`, time.Minute) // the storage is started again
 	numbers = u.menu()
 
 	// The Llama model.
