@@ -8,14 +8,9 @@ import "sync"
 // on amd64 two threads broke even between 48 and 96 KiB of fp16 (BenchmarkMatVecSplit).
 const parallelMinBytes = 64 << 10
 
-// chunkMinBytes keeps every chunk of rows big enough for the prefetchers to get
-// going, while chunksPerWorker lets a core that was interrupted fall behind without
-// the others waiting for it: on a shared 2-core host, 8 chunks per worker gave the
-// 286M set 15-20 GB/s against 11 GB/s for one contiguous share per core.
-const (
-	chunkMinBytes   = 16 << 10
-	chunksPerWorker = 8
-)
+// chunkMinBytes is the smallest chunk of rows a core takes (job.work hands out
+// shrinking chunks, down to this), big enough for the prefetchers to get going.
+const chunkMinBytes = 16 << 10
 
 // MatVec computes out[i] = dot(row i of m, x) for every row, splitting the rows
 // across the pool's cores when the matrix is big enough to pay for it.
@@ -37,7 +32,7 @@ func (p *Pool) MatVec(out []float32, m Matrix, x []float32) {
 		k.quantizeX(xq, x, m.Enc)
 	}
 	rb := m.Enc.RowBytes(m.Cols)
-	grain := max((m.Rows+p.workers*chunksPerWorker-1)/(p.workers*chunksPerWorker), (chunkMinBytes+rb-1)/rb)
+	grain := (chunkMinBytes + rb - 1) / rb
 	if m.Bytes() < parallelMinBytes || grain >= m.Rows || !p.acquire() {
 		matVecRows(k, out, m, x, xq, 0, m.Rows)
 		return

@@ -15,8 +15,8 @@ import (
 // threads are the kernel's threads on the four cores.
 //
 // A job is n items cut into chunks; every participant takes the next chunk from an
-// atomic counter until none are left, and the job is over when all its items are
-// done. Nobody waits for a helper that has not started (its thread may be busy or
+// atomic counter until none are left (see job.work), and the job is over when all
+// its items are done. Nobody waits for a helper that has not started (its thread may be busy or
 // descheduled): the others simply take its chunks, and a helper that wakes late finds
 // nothing left. A Pool is safe for concurrent use: a job submitted while another one
 // runs (another session, or a nested call from inside a job) runs serially on the
@@ -133,16 +133,23 @@ func (p *Pool) runAcquired(j *job) {
 	p.mu.Unlock()
 }
 
-// work takes chunks of j until none are left.
+// work takes chunks of j until none are left. Chunks shrink as the job goes
+// (guided self-scheduling): each takes 1/(2*workers) of what is left, at least
+// grain items, so the first ones are long sequential streams and the last ones are
+// small enough to even out a core that was held up.
 func (j *job) work(p *Pool) {
+	div := int64(2 * p.workers)
 	for {
-		lo := int(j.next.Add(int64(j.grain))) - j.grain
-		if lo >= j.n {
+		lo := j.next.Load()
+		if lo >= int64(j.n) {
 			return
 		}
-		hi := min(lo+j.grain, j.n)
-		j.task.run(lo, hi)
-		if j.done.Add(int64(hi-lo)) == int64(j.n) && j.callerParked.CompareAndSwap(true, false) {
+		hi := min(lo+max(int64(j.grain), (int64(j.n)-lo)/div), int64(j.n))
+		if !j.next.CompareAndSwap(lo, hi) {
+			continue
+		}
+		j.task.run(int(lo), int(hi))
+		if j.done.Add(hi-lo) == int64(j.n) && j.callerParked.CompareAndSwap(true, false) {
 			p.callerWake <- struct{}{}
 		}
 	}
