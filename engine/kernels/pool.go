@@ -16,11 +16,11 @@ import (
 //
 // A job is n items cut into chunks; every participant takes the next chunk from an
 // atomic counter until none are left (see job.work), and the job is over when all
-// its items are done. Nobody waits for a helper that has not started (its thread may be busy or
-// descheduled): the others simply take its chunks, and a helper that wakes late finds
-// nothing left. A Pool is safe for concurrent use: a job submitted while another one
-// runs (another session, or a nested call from inside a job) runs serially on the
-// caller instead of waiting.
+// its items are done. Nobody waits for a helper that has not started (its thread
+// may be busy or descheduled): the others simply take its chunks, and a helper that
+// wakes late finds nothing left. A Pool is safe for concurrent use: a job submitted
+// while another one runs (another session, or a nested call from inside a job) runs
+// serially on the caller instead of waiting.
 type Pool struct {
 	workers int // participants, the caller included
 	helpers []*helper

@@ -237,7 +237,7 @@ func TestNewMatrixErrors(t *testing.T) {
 		{2, 64, Q4_0, 72, ""},
 		{0, 64, F16, 0, "0 rows"},
 		{3, -1, F32, 0, "-1 columns"},
-		{1 << 62, 1 << 40, F32, 0, "too large"},
+		{math.MaxInt / 8, 1024, F32, 0, "too large"},
 		{1, 32, Encoding(7), 34, "unknown weight encoding"},
 	}
 	for _, c := range cases {
