@@ -137,7 +137,7 @@ func intCase(t testing.TB, rng *rand.Rand, enc Encoding, rows, cols int) testCas
 // encodings, odd ones included; whole blocks for the quantized ones.
 var (
 	floatCols = []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 172, 255, 256, 257, 768, 1000}
-	blockCols = []int{32, 64, 96, 128, 160, 224, 512}
+	blockCols = []int{32, 64, 96, 128, 160, 224, 256, 288, 416, 512, 800}
 	testRows  = []int{1, 2, 3, 5, 8}
 )
 
