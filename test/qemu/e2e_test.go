@@ -114,15 +114,24 @@ var (
 	genStats  = regexp.MustCompile(`Generation: (\d+) tokens in (\d+) ms \(([\d.]+) tokens/sec\)`)
 )
 
-// menu waits for the model menu and returns each model's number by directory.
-func (u *user) menu() map[string]string {
+var freeLine = regexp.MustCompile(`Memory for models: (\d+) MB free\.`)
+
+// menu waits for the model menu and returns each model's number by directory
+// and the memory it says is free for models (MB).
+func (u *user) menu() (numbers map[string]string, freeMB int) {
 	u.t.Helper()
 	screen := u.expect(`Select model \(1-\d\): `, 2*time.Minute)
-	numbers := map[string]string{}
-	for _, m := range menuLine.FindAllStringSubmatch(screen[strings.LastIndex(screen, "Available models:"):], -1) {
+	screen = screen[strings.LastIndex(screen, "Available models:"):]
+	numbers = map[string]string{}
+	for _, m := range menuLine.FindAllStringSubmatch(screen, -1) {
 		numbers[m[2]] = m[1]
 	}
-	return numbers
+	if m := freeLine.FindStringSubmatch(screen); m != nil {
+		freeMB, _ = strconv.Atoi(m[1])
+	} else {
+		u.t.Errorf("the menu does not say how much memory is free:\n%s", screen)
+	}
+	return numbers, freeMB
 }
 
 // load picks a model and waits for the chat prompt; it returns the load speed.
@@ -187,7 +196,7 @@ func runE2E(t *testing.T, board, source string, machine func(kernel, image strin
 	logOnFailure(t, m)
 	u := &user{t: t, m: m, source: source}
 
-	numbers := u.menu()
+	numbers, free0 := u.menu()
 	t.Logf("boot to menu: %v (not asserted)", time.Since(start).Round(time.Millisecond))
 	if len(numbers) != 3 || numbers["nanochat-demo"] == "" || numbers["llama-demo"] == "" || numbers["broken"] == "" {
 		t.Fatalf("menu lists %v; want broken, llama-demo and nanochat-demo", numbers)
@@ -216,7 +225,7 @@ func runE2E(t *testing.T, board, source string, machine func(kernel, image strin
 	u.typ("/exit\r")
 	u.expect(`Unloaded nanochat-demo: 5\.3 MB of memory returned\.\r\n`, time.Minute)
 	u.expect(`storage: `+source+`: starting`, time.Minute) // the storage is started again
-	numbers = u.menu()
+	numbers, free1 := u.menu()
 
 	// The Llama model.
 	llamaTurns := []string{"What is the capital of France?", "And Kenya?"}
@@ -232,12 +241,20 @@ func runE2E(t *testing.T, board, source string, machine func(kernel, image strin
 	}
 	u.typ("/exit\r")
 	u.expect(`Unloaded llama-demo: 7\.0 MB of memory returned\.\r\n`, time.Minute)
-	numbers = u.menu()
+	numbers, free2 := u.menu()
 
 	// The corrupt model: a clear error naming the file, and the menu again.
 	u.typ(numbers["broken"] + "\r")
 	u.expect(`Could not load broken: broken: model\.bin: [^\r\n]*truncated\r\nBack to the model menu\.\r\n`, 2*time.Minute)
-	if numbers = u.menu(); len(numbers) != 3 {
+	numbers, free3 := u.menu()
+	if len(numbers) != 3 {
 		t.Errorf("menu after the error lists %v", numbers)
+	}
+	// /exit and a failed load give the model's memory back: after the first chat
+	// has grown the Go heap to its working size, the memory free for models
+	// stays put (a buffer kept would take 5-7 MB of it).
+	t.Logf("memory free for models at the menus: %d, %d, %d, %d MB", free0, free1, free2, free3)
+	if free2 < free1-2 || free3 < free1-2 {
+		t.Errorf("memory free for models went from %d MB to %d and %d MB: a model's memory was not returned", free1, free2, free3)
 	}
 }
