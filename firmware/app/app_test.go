@@ -320,6 +320,16 @@ storage: reading models from the SD card
 	if got := crlfToLF(r.say("What color is a banana?", "\r")); got != gptEx["What color is a banana?"][0] {
 		t.Errorf("after Ctrl-U: %q, want %q", got, gptEx["What color is a banana?"][0])
 	}
+	// Two questions pasted at once: the second waits, typed ahead, while the
+	// first is answered, and is not lost.
+	r.typ("What sound does a cow make?\rHow many legs does a spider have?\r")
+	for _, q := range []string{"What sound does a cow make?", "How many legs does a spider have?"} {
+		r.expect(regexp.QuoteMeta(q) + "\r\n")
+		got := r.expect(`\r\n---\r\nGeneration: \d+ tokens[^\r]*\r\n> `)
+		if got = crlfToLF(got[:strings.Index(got, "\r\n---")]); got != gptEx[q][0] {
+			t.Errorf("pasted %q: %q, want %q", q, got, gptEx[q][0])
+		}
+	}
 	r.typ("/topk\r")
 	r.expect(`topk = 0\r\n> `)
 	r.typ("/max 3\r")
