@@ -428,6 +428,9 @@ func (e *enumerator) program(f *Function, w Windows) {
 	// The status half is write-1-to-clear: writing zeros there changes nothing.
 	e.cfg.Write32(a, regCommand, uint32(cmd))
 	f.Command = cmd
+	if len(assigned) == 0 {
+		assigned = []string{"no BARs"}
+	}
 	e.opt.logf("pci %v: %s; command %#04x", f, strings.Join(assigned, ", "), cmd)
 }
 
