@@ -64,7 +64,7 @@ func FuzzEvents(f *testing.F) {
 		s.opts.MSC.ReadTimeout = 20 * time.Millisecond
 		s.opts.MSC.CommandTimeout = 20 * time.Millisecond
 		s.opts.USB.ControlTimeout = 20 * time.Millisecond
-		s.hc.Attach(5, usbfake.NewMassStorage(usb.SpeedSuper, make([]byte, 64<<10), 512))
+		s.hc.Attach(1, usbfake.NewMassStorage(usb.SpeedSuper, make([]byte, 64<<10), 512))
 		c := s.start()
 		disks, _ := c.Disks()
 		for i := 0; i+16 <= len(b); i += 16 {

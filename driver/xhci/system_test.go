@@ -89,10 +89,10 @@ func TestQEMUStickReadsWholeDisk(t *testing.T) {
 	s := newSystem(t, xhcifake.QEMU(), 0x1_2340_0000) // above 4 GiB: high address words matter
 	img := image(8<<20, 1)
 	stick := usbfake.NewMassStorage(usb.SpeedSuper, img, 512)
-	s.hc.Attach(5, stick)
+	s.hc.Attach(1, stick)
 	c := s.start()
 	d := s.disks(c, 1)[0]
-	if d.Blocks() != 16384 || d.BlockSize() != 512 || d.Name() != "usb 5" {
+	if d.Blocks() != 16384 || d.BlockSize() != 512 || d.Name() != "usb 1" {
 		t.Fatalf("disk %v", d)
 	}
 	dst := make([]byte, len(img))
@@ -138,7 +138,7 @@ func TestQEMUStickReadsWholeDisk(t *testing.T) {
 		t.Errorf("%d one-MiB data TDs, want 8", big)
 	}
 	sl := s.hc.Slots()
-	if len(sl) != 1 || sl[0].RootPort != 5 || sl[0].Route != 0 || sl[0].Speed != 4 {
+	if len(sl) != 1 || sl[0].RootPort != 1 || sl[0].Route != 0 || sl[0].Speed != 4 {
 		t.Errorf("slots %+v", sl)
 	}
 	s.clean()
@@ -199,7 +199,7 @@ func TestPiTopologyWithHub(t *testing.T) {
 func TestQEMUFullSpeedHub(t *testing.T) {
 	s := newSystem(t, xhcifake.QEMU(), 0x8000_0000)
 	hub := usbfake.NewHub(usb.SpeedFull, 8)
-	s.hc.Attach(2, hub)
+	s.hc.Attach(6, hub)
 	img := image(512<<10, 5)
 	hub.Plug(1, usbfake.NewMassStorage(usb.SpeedFull, img, 512))
 	c := s.start()
@@ -209,7 +209,7 @@ func TestQEMUFullSpeedHub(t *testing.T) {
 		t.Fatalf("read: %v (equal %v)\n%s", err, bytes.Equal(dst, img), s.log)
 	}
 	for _, si := range s.hc.Slots() {
-		if si.Route == 1 && (si.TTHub != 0 || si.RootPort != 2 || si.Speed != 1) {
+		if si.Route == 1 && (si.TTHub != 0 || si.RootPort != 6 || si.Speed != 1) {
 			t.Errorf("stick slot %+v", si)
 		}
 	}
@@ -263,7 +263,7 @@ func TestStallRecovery(t *testing.T) {
 func TestRingsWrap(t *testing.T) {
 	s := newSystem(t, xhcifake.QEMU(), 0x4000_0000)
 	img := image(4<<20, 7)
-	s.hc.Attach(6, usbfake.NewMassStorage(usb.SpeedSuper, img, 512))
+	s.hc.Attach(2, usbfake.NewMassStorage(usb.SpeedSuper, img, 512))
 	c := s.start()
 	d := s.disks(c, 1)[0]
 	rng := rand.New(rand.NewSource(8))
@@ -331,8 +331,8 @@ func TestPulledStickMidRead(t *testing.T) {
 		img := image(4<<20, 9)
 		victim := usbfake.NewMassStorage(usb.SpeedSuper, img, 512)
 		other := usbfake.NewMassStorage(usb.SpeedSuper, image(1<<20, 10), 512)
-		s.hc.Attach(5, victim)
-		s.hc.Attach(6, other)
+		s.hc.Attach(1, victim)
+		s.hc.Attach(2, other)
 		c := s.start()
 		disks := s.disks(c, 2)
 		victim.Inject = func(cmd usbfake.Command) usbfake.Fault {
@@ -343,7 +343,7 @@ func TestPulledStickMidRead(t *testing.T) {
 		}
 		start := time.Now()
 		err := disks[0].ReadBlocks(0, make([]byte, 4<<20))
-		if !errors.Is(err, usb.ErrDisconnected) || !strings.Contains(err.Error(), "usb 5") || !strings.Contains(err.Error(), "removed") {
+		if !errors.Is(err, usb.ErrDisconnected) || !strings.Contains(err.Error(), "usb 1") || !strings.Contains(err.Error(), "removed") {
 			t.Fatalf("silently=%v: err = %v\n%s", silently, err, s.log)
 		}
 		if el := time.Since(start); el > 2*time.Second {
@@ -398,7 +398,7 @@ func TestHungTransferTimesOut(t *testing.T) {
 		}
 		return usbfake.FaultNone
 	}
-	s.hc.Attach(7, stick)
+	s.hc.Attach(3, stick)
 	c := s.start()
 	d := s.disks(c, 1)[0]
 	dst := make([]byte, 256<<10)
@@ -451,7 +451,7 @@ func TestDeadController(t *testing.T) {
 		t.Fatalf("New on a dead controller: %v", err)
 	}
 	s.hc.Dead = false
-	s.hc.Attach(5, usbfake.NewMassStorage(usb.SpeedSuper, image(1<<20, 14), 512))
+	s.hc.Attach(1, usbfake.NewMassStorage(usb.SpeedSuper, image(1<<20, 14), 512))
 	c := s.start()
 	d := s.disks(c, 1)[0]
 	s.hc.Dead = true

@@ -12,13 +12,16 @@ import (
 
 // Config describes the controller to imitate.
 type Config struct {
-	USB2Ports, USB3Ports int // USB 2 ports come first, as in QEMU and the VL805
-	MaxSlots             int
-	Scratchpads          int
-	ContextSize          int // 32 or 64
-	Version              uint16
-	AC64                 bool // 64-bit DMA addresses
-	PortPower            bool // port power control: ports start unpowered
+	USB2Ports, USB3Ports int // USB 2 ports come first (as on the VL805) unless SuperSpeedFirst
+	// SuperSpeedFirst puts the USB 3 ports first instead, as qemu-xhci does
+	// (QEMU 10 reports ports 1-4 as USB 3 and 5-8 as USB 2).
+	SuperSpeedFirst bool
+	MaxSlots        int
+	Scratchpads     int
+	ContextSize     int // 32 or 64
+	Version         uint16
+	AC64            bool // 64-bit DMA addresses
+	PortPower       bool // port power control: ports start unpowered
 	// BrokenDCS makes halted endpoints report the wrong dequeue cycle state in
 	// their output context, as the VL805 does (Linux XHCI_EP_CTX_BROKEN_DCS).
 	BrokenDCS bool
@@ -27,10 +30,11 @@ type Config struct {
 	GoneSilently bool
 }
 
-// QEMU is qemu-xhci's default shape: 4 USB 2 ports then 4 USB 3 ports, 64 slots,
-// no scratchpads, 64-bit DMA.
+// QEMU is qemu-xhci's default shape: 4 USB 3 ports then 4 USB 2 ports (as
+// QEMU 10 reports them under the firmware), 64 slots, no scratchpads, 64-bit DMA.
 func QEMU() Config {
-	return Config{USB2Ports: 4, USB3Ports: 4, MaxSlots: 64, ContextSize: 32, Version: 0x100, AC64: true, GoneSilently: true}
+	return Config{USB2Ports: 4, USB3Ports: 4, SuperSpeedFirst: true, MaxSlots: 64, ContextSize: 32, Version: 0x100,
+		AC64: true, GoneSilently: true}
 }
 
 // VL805 is the Pi 4's controller as the facts file describes it: port 1 USB 2
@@ -149,6 +153,9 @@ func New(mem *Memory, cfg Config) *Controller {
 	c.ports = make([]port, n)
 	for i := range c.ports {
 		c.ports[i].usb3 = i >= cfg.USB2Ports
+		if cfg.SuperSpeedFirst {
+			c.ports[i].usb3 = i < cfg.USB3Ports
+		}
 	}
 	c.hardReset()
 	return c
@@ -336,10 +343,16 @@ func (c *Controller) readExtCap(off uintptr) uint32 {
 	case 0x04, 0x14:
 		return 0x20425355 // "USB "
 	case 0x08:
+		if c.cfg.SuperSpeedFirst {
+			return uint32(c.cfg.USB3Ports+1) | uint32(c.cfg.USB2Ports)<<8
+		}
 		return 1 | uint32(c.cfg.USB2Ports)<<8
 	case 0x10:
 		return 2 | 0x03<<24
 	case 0x18:
+		if c.cfg.SuperSpeedFirst {
+			return 1 | uint32(c.cfg.USB3Ports)<<8
+		}
 		return uint32(c.cfg.USB2Ports+1) | uint32(c.cfg.USB3Ports)<<8
 	}
 	return 0
