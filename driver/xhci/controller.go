@@ -51,6 +51,12 @@ type Options struct {
 	// MaxSlots caps the device slots enabled (default 32, or fewer if the
 	// controller has fewer).
 	MaxSlots int
+	// DMALimit is the first bus address the controller cannot reach, 0 for no
+	// limit beyond its own (4 GiB without 64-bit addressing). The Pi 4's PCIe
+	// inbound window reaches only the first 3 GiB of RAM (bcm2711-facts 1.3).
+	// Rings and contexts beyond it are refused; transfers to or from memory
+	// beyond it go through a coherent bounce buffer.
+	DMALimit uint64
 	// USB and MSC are passed to enumeration and the mass-storage driver by Disks;
 	// their Log defaults to Log.
 	USB usb.Options
@@ -96,6 +102,8 @@ type Controller struct {
 	ctxSize   int
 	scratchN  int
 	ac64      bool
+	reach     uint64 // first bus address the controller cannot reach; 0: none
+	bounced   bool   // a transfer has been bounced (logged once)
 	ppc       bool
 	protocols []portProtocol // per port, index port-1
 
@@ -133,6 +141,10 @@ func New(regs reg.Bank, mem dma.Memory, opt Options) (*Controller, error) {
 	c.maxPorts = int(p1 >> 24)
 	c.scratchN = int((p2>>27)&0x1F | (p2>>21)&0x1F<<5)
 	c.ac64 = cp1&hccAC64 != 0
+	c.reach = opt.DMALimit
+	if !c.ac64 && (c.reach == 0 || c.reach > 1<<32) {
+		c.reach = 1 << 32
+	}
 	c.ppc = cp1&hccPPC != 0
 	c.ctxSize = 32
 	if cp1&hccCSZ != 0 {
@@ -198,10 +210,16 @@ func (c *Controller) waitReg(b reg.Bank, off uintptr, cond func(uint32) bool, ti
 	}
 }
 
-// checkAddress rejects DMA addresses a 32-bit controller cannot reach.
+// reaches reports whether the controller can address n bytes at bus.
+func (c *Controller) reaches(bus uint64, n int) bool {
+	return c.reach == 0 || bus+uint64(n) <= c.reach
+}
+
+// checkAddress rejects DMA memory the controller cannot reach (a 32-bit
+// controller above 4 GiB, or beyond Options.DMALimit).
 func (c *Controller) checkAddress(what string, b dma.Buffer) error {
-	if !c.ac64 && b.Bus+uint64(len(b.Mem)) > 1<<32 {
-		return fmt.Errorf("xhci: %s at bus %#x is above 4 GiB and the controller has 32-bit DMA only", what, b.Bus)
+	if !c.reaches(b.Bus, len(b.Mem)) {
+		return fmt.Errorf("xhci: %s at bus %#x is beyond what the controller can reach by DMA (below %#x)", what, b.Bus, c.reach)
 	}
 	return nil
 }

@@ -27,6 +27,9 @@ type endpoint struct {
 	cfg    usb.EndpointConfig
 	ring   *ring
 	bounce dma.Buffer // small transfers go through here (no cache maintenance)
+	// bigBounce carries large transfers to or from memory beyond the
+	// controller's DMA reach (allocated when first needed).
+	bigBounce dma.Buffer
 }
 
 // bounceSize is the largest transfer that is copied through a coherent buffer
@@ -34,6 +37,17 @@ type endpoint struct {
 // capacity data, single sectors. It keeps small buffers that may live on a
 // goroutine stack (which can move) away from DMA.
 const bounceSize = 4096
+
+// free returns the endpoint's ring and bounce buffers.
+func (ep *endpoint) free(m dma.Memory) {
+	ep.ring.free(m)
+	for _, b := range []*dma.Buffer{&ep.bounce, &ep.bigBounce} {
+		if b.Mem != nil {
+			m.Free(*b)
+			*b = dma.Buffer{}
+		}
+	}
+}
 
 func (s *slot) inCtx() ctxView  { return ctxView{b: s.in.Mem, size: s.c.ctxSize, input: true} }
 func (s *slot) outCtx() ctxView { return ctxView{b: s.out.Mem, size: s.c.ctxSize} }
@@ -132,10 +146,7 @@ func (s *slot) freeMemory() {
 		if ep == nil {
 			continue
 		}
-		ep.ring.free(m)
-		if ep.bounce.Mem != nil {
-			m.Free(ep.bounce)
-		}
+		ep.free(m)
 		s.eps[i] = nil
 	}
 	for _, b := range []*dma.Buffer{&s.in, &s.out, &s.ctlBuf} {
@@ -237,10 +248,7 @@ func (s *slot) Configure(eps []usb.EndpointConfig, hub *usb.HubConfig) error {
 	}
 	for _, e := range made {
 		if old := s.eps[e.dci]; old != nil {
-			old.ring.free(c.mem)
-			if old.bounce.Mem != nil {
-				c.mem.Free(old.bounce)
-			}
+			old.free(c.mem)
 		}
 		s.eps[e.dci] = e
 		c.logf("xhci: usb %s: endpoint %#02x %v, max packet %d, burst %d (DCI %d)", s.loc.Path,

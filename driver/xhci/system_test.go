@@ -472,3 +472,62 @@ func TestNoDevices(t *testing.T) {
 	s.disks(c, 0)
 	s.clean()
 }
+
+// The Pi 4's PCIe inbound window reaches only the first 3 GiB, and a model
+// buffer may lie above it (4 and 8 GB boards): reads into it must go through a
+// coherent bounce buffer, byte-exact, and the controller must never be handed
+// an address it cannot reach. Rings and contexts stay within reach.
+func TestBufferBeyondDMAReach(t *testing.T) {
+	const reach = 3 << 30
+	for _, c := range []struct {
+		name  string
+		cfg   xhcifake.Config
+		limit uint64 // Options.DMALimit
+		high  uint64 // where the caller's buffers lie
+	}{
+		{"inbound window", xhcifake.QEMU(), reach, 0x1_8000_0000},
+		{"32-bit controller", xhcifake.VL805(), 0, 0x1_0000_0000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSystem(t, c.cfg, 0x1000_0000)
+			s.mem.SegmentBase = c.high
+			s.mem.Reach = c.limit
+			if c.limit == 0 {
+				s.mem.Reach = 1 << 32
+			}
+			s.opts.DMALimit = c.limit
+			img := image(3<<20+512, 9) // not a whole number of bounce buffers
+			s.hc.Attach(2, usbfake.NewMassStorage(usb.SpeedSuper, img, 512))
+			d := s.disks(s.start(), 1)[0]
+			dst := make([]byte, len(img))
+			if err := d.ReadBlocks(0, dst); err != nil {
+				t.Fatalf("%v\n%s", err, s.log)
+			}
+			if !bytes.Equal(dst, img) {
+				t.Fatal("data differs from the image")
+			}
+			if n := strings.Count(s.log.String(), "bounce buffer (slower)"); n != 1 {
+				t.Errorf("bounce logged %d times, want once:\n%s", n, s.log)
+			}
+			s.clean()
+		})
+	}
+}
+
+// Coherent memory the controller cannot reach is refused with a message
+// saying so, instead of being handed to the controller.
+func TestRingBeyondDMAReach(t *testing.T) {
+	s := newSystem(t, xhcifake.QEMU(), 0x1_0000_0000)
+	s.opts.DMALimit = 3 << 30
+	c, err := New(s.hc, s.mem, s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Start()
+	if err == nil || !strings.Contains(err.Error(), "beyond what the controller can reach by DMA (below 0xc0000000)") {
+		t.Fatalf("Start = %v, want an error about DMA reach", err)
+	}
+	if s.mem.Allocated != 0 {
+		t.Errorf("%d coherent buffers left allocated", s.mem.Allocated)
+	}
+}

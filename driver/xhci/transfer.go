@@ -232,8 +232,12 @@ func (s *slot) Bulk(addr uint8, buf []byte, timeout time.Duration) (int, error) 
 		return 0, fmt.Errorf("xhci: DMA segments of a %d-byte buffer: %w", len(buf), err)
 	}
 	for _, sg := range segs {
-		if !c.ac64 && sg.Bus+uint64(sg.Len) > 1<<32 {
-			return 0, fmt.Errorf("xhci: buffer at bus %#x is above 4 GiB and the controller has 32-bit DMA only", sg.Bus)
+		if !c.reaches(sg.Bus, sg.Len) {
+			if !c.bounced {
+				c.bounced = true
+				c.logf("xhci: a transfer buffer lies at bus %#x, beyond the controller's DMA reach (below %#x); such transfers go through a bounce buffer (slower)", sg.Bus, c.reach)
+			}
+			return s.bulkBounced(ep, buf, in, timeout)
 		}
 	}
 	// Clean before IN as well: a dirty line written back during the transfer
@@ -244,6 +248,42 @@ func (s *slot) Bulk(addr uint8, buf []byte, timeout time.Duration) (int, error) 
 		c.mem.InvalidateForCPU(buf)
 	}
 	return n, err
+}
+
+// bigBounceSize is the coherent buffer that large transfers to or from memory
+// the controller cannot reach are copied through, a piece at a time.
+const bigBounceSize = 256 << 10
+
+// bulkBounced moves buf through the endpoint's large bounce buffer, for memory
+// beyond the controller's DMA reach (Linux does the same with swiotlb). A short
+// IN piece ends the transfer, as it does for a direct one.
+func (s *slot) bulkBounced(ep *endpoint, buf []byte, in bool, timeout time.Duration) (int, error) {
+	c := s.c
+	if ep.bigBounce.Mem == nil {
+		var err error
+		if ep.bigBounce, err = c.alloc("bounce buffer", bigBounceSize, 4096); err != nil {
+			return 0, err
+		}
+	}
+	done := 0
+	for done < len(buf) {
+		n := min(len(buf)-done, bigBounceSize)
+		if !in {
+			copy(ep.bigBounce.Mem, buf[done:done+n])
+		}
+		got, err := s.bulk(ep, split([]dma.Segment{{Bus: ep.bigBounce.Bus, Len: n}}), n, in, timeout)
+		if in {
+			copy(buf[done:], ep.bigBounce.Mem[:got])
+		}
+		done += got
+		if err != nil {
+			return done, err
+		}
+		if got < n {
+			break
+		}
+	}
+	return done, nil
 }
 
 // bulk queues pieces as TDs of at most one ring's capacity each and waits for

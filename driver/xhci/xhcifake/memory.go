@@ -21,10 +21,18 @@ import (
 type Memory struct {
 	BusBase     uint64
 	SegmentSize int
+	// SegmentBase, if not 0, is where Segments places callers' buffers instead
+	// of among the coherent ones: a model buffer high in RAM.
+	SegmentBase uint64
+	// Reach, if not 0, is the first bus address the device cannot reach (the
+	// Pi 4's inbound window, a 32-bit controller): any access at or beyond it
+	// is a violation and fails.
+	Reach uint64
 
-	regions []*region
-	next    uint64
-	calls   int
+	regions  []*region
+	next     uint64
+	nextHigh uint64 // next Segments address when SegmentBase is set
+	calls    int
 
 	Allocated  int // live coherent buffers
 	Cleaned    int // bytes passed to CleanForDevice
@@ -85,6 +93,13 @@ func (m *Memory) Free(b dma.Buffer) {
 func (m *Memory) Segments(b []byte) ([]dma.Segment, error) {
 	m.calls++
 	m.Segmented += len(b)
+	next := &m.next
+	if m.SegmentBase != 0 {
+		if m.nextHigh < m.SegmentBase {
+			m.nextHigh = m.SegmentBase
+		}
+		next = &m.nextHigh
+	}
 	// Forget the mappings of old calls.
 	kept := m.regions[:0]
 	for _, r := range m.regions {
@@ -100,8 +115,8 @@ func (m *Memory) Segments(b []byte) ([]dma.Segment, error) {
 	var out []dma.Segment
 	for off := 0; off < len(b); off += size {
 		n := min(size, len(b)-off)
-		bus := alignUp(m.next, 1<<16) + (1<<16 - 8<<10)
-		m.next = alignUp(bus+uint64(n)+4096, 4096)
+		bus := alignUp(*next, 1<<16) + (1<<16 - 8<<10)
+		*next = alignUp(bus+uint64(n)+4096, 4096)
 		m.insert(&region{bus: bus, mem: b[off : off+n : off+n], call: m.calls})
 		out = append(out, dma.Segment{Bus: bus, Len: n})
 	}
@@ -134,6 +149,11 @@ func (m *Memory) find(bus uint64) *region {
 // View returns the n bytes at bus as a slice aliasing the buffer (so writes
 // reach the driver's memory), or an error if they are not all inside one buffer.
 func (m *Memory) View(bus uint64, n int) ([]byte, error) {
+	if m.Reach != 0 && bus+uint64(n) > m.Reach {
+		err := fmt.Errorf("bus range %#x+%d is beyond the device's DMA reach (%#x)", bus, n, m.Reach)
+		m.Violations = append(m.Violations, err.Error())
+		return nil, err
+	}
 	r := m.find(bus)
 	if r == nil {
 		return nil, fmt.Errorf("bus address %#x is not mapped", bus)
