@@ -247,7 +247,7 @@ func (c *Controller) Start() error {
 		return errors.New("xhci: already started")
 	}
 	c.failed = nil
-	if err := c.reset(); err != nil {
+	if err := c.reset(true); err != nil {
 		return err
 	}
 	if err := c.setup(); err != nil {
@@ -277,12 +277,15 @@ func (c *Controller) Start() error {
 }
 
 // reset stops a running controller (the Pi's bootloader may leave the VL805
-// running after a USB boot: "XHCI-STOP") and resets it (§4.22.1).
-func (c *Controller) reset() error {
+// running after a USB boot: "XHCI-STOP") and resets it (§4.22.1). found says
+// whether a running controller is news worth logging (at start, not at Close).
+func (c *Controller) reset(found bool) error {
 	if v := c.op.Read32(opUSBSts); v == 0xFFFFFFFF {
 		return errors.New("xhci: USBSTS reads all-ones: the controller is not answering")
 	} else if v&stsHalted == 0 {
-		c.logf("xhci: controller is running (USBSTS %#08x); stopping it", v)
+		if found {
+			c.logf("xhci: controller is running (USBSTS %#08x); stopping it", v)
+		}
 		c.op.Write32(opUSBCmd, c.op.Read32(opUSBCmd)&^cmdRun)
 		if v, ok := c.waitReg(c.op, opUSBSts, func(v uint32) bool { return v&stsHalted != 0 }, c.opt.resetTimeout()); !ok {
 			return fmt.Errorf("xhci: controller did not halt within %v (USBSTS %#08x)", c.opt.resetTimeout(), v)
@@ -383,7 +386,7 @@ func (c *Controller) Close() error {
 		return nil
 	}
 	c.started = false
-	err := c.reset()
+	err := c.reset(false)
 	if err != nil {
 		// Freeing memory a running controller may still write would corrupt
 		// whatever reuses it: keep it.

@@ -439,6 +439,10 @@ func TestCloseAndRestart(t *testing.T) {
 			t.Fatal("read after Close succeeded")
 		}
 	}
+	// Stopping a controller we run is not news; finding one running at start is.
+	if strings.Contains(s.log.String(), "stopping it") || strings.Count(s.log.String(), "xhci: stopped\n") != 3 {
+		t.Errorf("log:\n%s", s.log)
+	}
 	s.clean()
 }
 
