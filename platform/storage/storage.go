@@ -7,6 +7,12 @@
 // The steps are portable (ProbeSD and MountFAT take register banks, a clock
 // source and block devices) and host-tested; OpenSD wires them to the Pi 4's
 // registers and mailbox in the firmware.
+//
+// USB sticks come up the same way: OpenUSB brings up the PCIe bus (the
+// BCM2711 root complex and the VL805 on a Pi 4, ECAM on QEMU virt), starts the
+// xHCI and returns the mass-storage disks found, with a Close for starting
+// again after /exit; OpenUSBDisk is the same as a firmware/mount source.
+// StartXHCI and FindXHCI are its portable, host-tested steps.
 package storage
 
 import (

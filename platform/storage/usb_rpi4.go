@@ -1,0 +1,99 @@
+//go:build linux && arm64 && !virt
+
+package storage
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/inferpi/inferpi/board"
+	"github.com/inferpi/inferpi/driver/pci"
+	"github.com/inferpi/inferpi/driver/pcie/bcm2711"
+	"github.com/inferpi/inferpi/driver/reg"
+	"github.com/inferpi/inferpi/driver/xhci"
+	"github.com/inferpi/inferpi/metal/sys"
+	"github.com/inferpi/inferpi/platform/bootlog"
+	"github.com/inferpi/inferpi/platform/mailbox"
+)
+
+// pcieDMAReach is how much of RAM PCIe devices can reach: the first 3 GiB
+// ("the PCIe wrapper on early BCM2711 cannot reach above the first 3 GB",
+// upstream bcm2711.dtsi, bcm2711-facts 1.3). The xHCI driver bounces
+// transfers for memory above it (a model buffer on a 4 or 8 GB board).
+const pcieDMAReach = 3 << 30
+
+// rcRegsSize is the extent of the root complex's register block (DT
+// pcie@7d500000 reg size 0x9310, bcm2711-facts 1.2).
+const rcRegsSize = 0x9310
+
+// OpenUSB brings USB up on the Raspberry Pi 4: the BCM2711 PCIe root complex
+// (reset, SerDes, windows, link), the VL805 behind it (bus numbers, BAR0 in the
+// outbound window, then the VideoCore's "notify xHCI reset" that loads its
+// firmware), then the xHCI and the mass-storage devices, one boot-log line per
+// step with the values read back. Every wait is bounded, so a Pi 4 owner can
+// report where it stops. A previous start-up still running is stopped first.
+func OpenUSB(log io.Writer) (*USB, error) {
+	return restart(log, func() (*USB, error) {
+		l := bootlog.New(log, "usb")
+		rc, err := sys.MapDevice(board.PCIeRC, rcRegsSize)
+		if err != nil {
+			return nil, fmt.Errorf("PCIe root complex registers: %w", err)
+		}
+		fw := notifier{log: l}
+		if mb, err := mailbox.Firmware(); err != nil {
+			fw.err = err
+		} else {
+			fw.mb = mb
+		}
+		var x *bcm2711.XHCI
+		err = guardFaults(fmt.Sprintf("the PCIe root complex at %#x", board.PCIeRC), func() error {
+			var err error
+			x, err = bcm2711.BringUp(reg.At(rc), fw, bcm2711.Options{
+				Log:      newLogWriter(log),
+				Outbound: pci.Window{CPU: board.PCIeWindowCPU, Bus: bcm2711.DefaultOutbound.Bus, Size: bcm2711.DefaultOutbound.Size},
+			})
+			return err
+		})
+		if err != nil {
+			if info, ierr := sys.Info(); ierr == nil && info.IsQEMU != 0 {
+				err = fmt.Errorf("%w (QEMU raspi4b models no PCIe, so no USB)", err)
+			}
+			return nil, err
+		}
+		regs, err := sys.MapDevice(x.Base, x.Function.BARs[0].Size)
+		if err != nil {
+			return nil, fmt.Errorf("xHCI registers: %w", err)
+		}
+		// The controller reaches RAM through the inbound window: bus address =
+		// physical address + DMAOffset. sys.DMA applies it to every buffer.
+		var u *USB
+		err = guardFaults(fmt.Sprintf("the xHCI at %#x", x.Base), func() error {
+			var err error
+			u, err = StartXHCI(log, reg.At(regs), &sys.DMA{BusOffset: x.DMAOffset}, xhci.Options{DMALimit: x.DMAOffset + pcieDMAReach})
+			return err
+		})
+		return u, err
+	})
+}
+
+// notifier is the VideoCore call of the bring-up. Firmware that does not know
+// the tag is from before boards without a VL805 EEPROM (which load the VL805
+// themselves): that is logged, not fatal; the firmware-version check that
+// follows tells whether the VL805 runs.
+type notifier struct {
+	mb  *mailbox.Client
+	err error
+	log *bootlog.Logger
+}
+
+func (n notifier) NotifyXHCIReset(addr uint32) error {
+	if n.mb == nil {
+		return n.err
+	}
+	err := n.mb.NotifyXHCIReset(addr)
+	if mailbox.IsUnsupported(err) {
+		n.log.Printf("the VideoCore firmware does not know tag 0x00030058 (%v); assuming the VL805 loads its own firmware", err)
+		return nil
+	}
+	return err
+}
