@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go test-arm64 test-qemu demo e2e firmware firmware-virt qemu-selftest qemu-sd qemu-console sdcard
+.PHONY: help deps vet test test-go test-arm64 test-qemu demo e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
 
 help:
 	@echo "make demo   boot the firmware in QEMU (Raspberry Pi 4) and chat with the demo models on its UART"
@@ -13,6 +13,7 @@ help:
 	@echo "make sdcard       a ready-to-copy Pi 4 boot partition in build/sdcard/"
 	@echo "make qemu-selftest  the bare-metal self-test firmware on QEMU raspi4b and virt"
 	@echo "make qemu-sd        the SD card test firmware on QEMU raspi4b (list, read, checksum)"
+	@echo "make qemu-usb       the USB test firmware on QEMU virt (stick, hub, pulled stick, no stick)"
 	@echo "make qemu-console   the platform demo (echo, cores, memory map, clocks) on QEMU raspi4b"
 
 deps:
@@ -53,6 +54,13 @@ qemu-selftest: deps
 # byte-exact read of a file on images made by sfdisk/mkfs.fat/mtools, no card, FAT16, garbage.
 qemu-sd: deps
 	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -v -run 'TestSDRaspi4b' ./test/qemu/
+
+# The USB path on QEMU virt (cmd/usbtest): PCIe enumeration, qemu-xhci, usb-storage on a
+# FAT32 image (on a root port and behind a usb-hub) listed and a 64 MB file read byte-exact,
+# the stick pulled mid-read and plugged back, no stick, no controller; and the Pi 4 build on
+# raspi4b (no PCIe there) failing cleanly.
+qemu-usb: deps
+	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -v -run 'TestUSB' ./test/qemu/
 
 # The platform demo (cmd/metal-demo: echo, cores, memory map, clocks) on QEMU raspi4b
 # with this terminal attached to its UART (Ctrl-A X quits).
