@@ -1,7 +1,7 @@
 //go:build linux && arm64
 
 // Command firmware is InferPi on the Raspberry Pi 4 (kernel8.img): at boot it
-// starts the storage (USB first once that driver is wired, then the SD card),
+// starts the storage (a USB stick first, then the SD card),
 // lists the model directories it finds, loads the one the user picks into a
 // kernel buffer and chats over the UART until /exit brings the menu back.
 //
@@ -29,10 +29,12 @@ import (
 )
 
 // sources are tried in this order at every start-up of the storage (boot and
-// each /exit). The USB mass-storage stick goes first, as `{Name: "USB", Open:
-// ...}`, once driver/xhci and driver/usb/msc are wired into platform/; a source
-// only has to return a block.Device and log its steps.
+// each /exit): the USB stick first (the Pi 4's VL805 behind the BCM2711 PCIe
+// root complex; QEMU virt's qemu-xhci), then the SD card. Each only has to
+// return a block.Device and log its steps; a device with Close is closed
+// before the next start-up.
 var sources = []mount.Source{
+	{Name: "USB", Open: storage.OpenUSBDisk},
 	{Name: "SD card", Open: storage.OpenSD},
 }
 

@@ -1,8 +1,8 @@
 package qemu_test
 
 // The end-to-end test of the firmware as a product (make e2e): it boots the real
-// firmware (cmd/firmware) in QEMU with an SD card holding both demo models and a
-// corrupt one, and drives the UART like a person: waits for the menu, picks the
+// firmware (cmd/firmware) in QEMU with a disk holding both demo models and a
+// corrupt one (an SD card on raspi4b, a USB stick on virt), and drives the UART like a person: waits for the menu, picks the
 // GPT model, chats (a question and a follow-up that needs the conversation's KV
 // cache), stops a reply with Ctrl-C, /exit, picks the Llama model, chats, /exit,
 // picks the corrupt model and sees the error and the menu again. Replies must be
@@ -178,6 +178,14 @@ func (u *user) say(prompt string) (reply string, tokensPerSec float64) {
 func TestE2ERaspi4b(t *testing.T) {
 	runE2E(t, "rpi4", "SD card", func(kernel, image string) qemu.Config {
 		return qemu.Config{Board: "rpi4", Kernel: kernel, SD: image}
+	})
+}
+
+// TestE2EVirt runs the firmware on QEMU virt with the models on a USB stick
+// behind qemu-xhci: the USB path, tried before the SD card.
+func TestE2EVirt(t *testing.T) {
+	runE2E(t, "virt", "USB", func(kernel, image string) qemu.Config {
+		return qemu.Config{Board: "virt", Kernel: kernel, USB: image}
 	})
 }
 
