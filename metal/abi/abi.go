@@ -19,6 +19,7 @@ const (
 	SysCurrentCore                      // () -> core number the caller runs on
 	SysSetRealtime                      // (unix ns) -> 0
 	SysMemStats                         // (buf *MemStats) -> 0
+	SysWatchdog                         // (seconds) -> 0: arm the board's watchdog, kept alive by the kernel's timer; 0 stops it
 	SysCount
 )
 

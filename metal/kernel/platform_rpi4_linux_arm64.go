@@ -219,3 +219,13 @@ func fillPlatformInfo(info *abi.Info) {
 	}
 	info.VideoCore = abi.Region{Base: platform.vcMem.Base, Size: platform.vcMem.Size}
 }
+
+// watchdogSet arms the PM watchdog for secs seconds, or stops it for 0.
+func watchdogSet(secs uint64) bool {
+	if secs == 0 {
+		bcm2711.WatchdogStop()
+	} else {
+		bcm2711.WatchdogArm(uint32(secs))
+	}
+	return true
+}

@@ -23,6 +23,36 @@ var privateCalls = [abi.SysCount - abi.PrivateBase]sysEntry{
 	abi.SysCurrentCore - privateBase: {"current_core", sysCurrentCore},
 	abi.SysSetRealtime - privateBase: {"set_realtime", sysSetRealtime},
 	abi.SysMemStats - privateBase:    {"mem_stats", sysMemStats},
+	abi.SysWatchdog - privateBase:    {"watchdog", sysWatchdog},
+}
+
+// The optional watchdog: armed on request, re-armed from core 0's timer
+// interrupt at half its period. If the kernel stops taking interrupts (a hang),
+// the board resets.
+var (
+	watchdogSecs uint64
+	watchdogNext uint64 // counter value of the next re-arm
+)
+
+func sysWatchdog(c *percore, t *thread) uint64 {
+	secs := t.ctx.x[0]
+	if secs > 15 {
+		return errno(EINVAL) // the PM watchdog counts at most ~16 s
+	}
+	if !watchdogSet(secs) {
+		return errno(ENODEV)
+	}
+	watchdogSecs = secs
+	watchdogNext = ticksAfter(secs * 1e9 / 2)
+	return 0
+}
+
+// watchdogService re-arms the watchdog when due (core 0, timer interrupt).
+func watchdogService() {
+	if watchdogSecs != 0 && counter() >= watchdogNext {
+		watchdogSet(watchdogSecs)
+		watchdogNext = ticksAfter(watchdogSecs * 1e9 / 2)
+	}
 }
 
 var bufferBytes uint64

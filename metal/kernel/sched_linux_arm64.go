@@ -73,6 +73,9 @@ func armTimer(c *percore) {
 	if nextDeadline != 0 && (when == 0 || nextDeadline < when) {
 		when = nextDeadline
 	}
+	if c.id == 0 && watchdogSecs != 0 && (when == 0 || watchdogNext < when) {
+		when = watchdogNext
+	}
 	if when == 0 {
 		arm64.SetCNTPCTL(0)
 		c.timerArmed = 0
@@ -98,6 +101,9 @@ func handleIRQs(c *percore) {
 			// Mask until armTimer reprograms it: the line is level-triggered.
 			arm64.SetCNTPCTL(2)
 			c.timerArmed = 0
+			if c.id == 0 {
+				watchdogService()
+			}
 		case id == board.UARTIRQ:
 			consoleRxPoll()
 			uart().ClearInterrupts(0x7FF)

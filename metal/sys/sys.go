@@ -131,6 +131,17 @@ func SetRealtime(t time.Time) error {
 	return err
 }
 
+// Watchdog arms the board's watchdog for the given period (1..15 s); the kernel
+// keeps it from firing while it still takes timer interrupts, so a hung kernel
+// resets the board. 0 stops it. Not available on QEMU virt.
+func Watchdog(seconds int) error {
+	_, _, err := call(abi.SysWatchdog, uintptr(seconds))
+	if err != nil {
+		return fmt.Errorf("watchdog: %w", err)
+	}
+	return nil
+}
+
 // Reboot resets the board (QEMU run with -no-reboot exits).
 func Reboot() {
 	call(abi.SysReboot, 0)
