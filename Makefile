@@ -2,10 +2,11 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go test-arm64 test-qemu demo e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
+.PHONY: help deps vet test test-go test-arm64 test-qemu demo demo-usb e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
 
 help:
 	@echo "make demo   boot the firmware in QEMU (Raspberry Pi 4) and chat with the demo models on its UART"
+	@echo "make demo-usb  the same on QEMU virt with the models on a USB stick (PCIe, xHCI, mass storage)"
 	@echo "make e2e    the firmware end to end in QEMU: menu, both demo models, /exit, a corrupt model"
 	@echo "make test   every test (installs what it needs first)"
 	@echo "make test-arm64   the arm64 (NEON) kernels' tests under qemu-user"
@@ -79,7 +80,12 @@ sdcard: firmware
 demo: deps
 	$(GO) run ./cmd/qemu-demo -board rpi4 -o build
 
-# The firmware end to end on QEMU raspi4b over the SD card: boot, menu, chat with both
-# demo models (replies compared with the hosted engine), /exit, a corrupt model.
+# The main job over the USB path: QEMU virt, the demo models on a USB stick behind qemu-xhci.
+demo-usb: deps
+	$(GO) run ./cmd/qemu-demo -board virt -o build
+
+# The firmware end to end: boot, menu, chat with both demo models (replies compared with
+# the hosted engine), /exit, a corrupt model; over the SD card on QEMU raspi4b and over
+# USB on QEMU virt.
 e2e: deps
 	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -v -timeout 15m -run 'TestE2E' ./test/qemu/

@@ -116,7 +116,11 @@ func (c *Console) command(line string) (quit bool) {
 func (c *Console) help() {
 	fmt.Fprintln(c.Out, "Type a message and press Enter; the reply streams as it is generated.")
 	fmt.Fprintln(c.Out, "Ctrl-C stops a reply (not the program).")
-	fmt.Fprintln(c.Out, "  /exit            leave")
+	exit := c.ExitHelp
+	if exit == "" {
+		exit = "leave"
+	}
+	fmt.Fprintln(c.Out, "  /exit            "+exit)
 	fmt.Fprintln(c.Out, "  /reset           start a new conversation (clears the context)")
 	fmt.Fprintln(c.Out, "  /settings        show every setting")
 	fmt.Fprintln(c.Out, "  /help            this text")

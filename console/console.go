@@ -33,6 +33,17 @@ type Console struct {
 	// Interrupt delivers one value per stop request (Ctrl-C). Requests made while
 	// no reply is running are dropped. May be nil.
 	Interrupt <-chan struct{}
+	// ExitHelp says what /exit does in /help ("leave" when empty; the firmware
+	// returns to its model menu).
+	ExitHelp string
+}
+
+// DefaultOptions are the chat defaults of both `inferpi chat` and the firmware:
+// greedy, top-p 0.9 once a temperature is set, no repetition penalty (over the
+// last 64 tokens once one is set), no reply limit.
+var DefaultOptions = engine.Options{
+	Mode:     engine.Chat,
+	Sampling: engine.Sampling{TopP: 0.9, RepeatLastN: 64},
 }
 
 // Prompt is printed before each line of input.

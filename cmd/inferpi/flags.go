@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/inferpi/inferpi/console"
 	"io"
 	"math"
 	"strings"
@@ -65,12 +66,13 @@ type samplingFlags struct {
 }
 
 func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
-	fs.Float64Var(&f.temp, "temp", 0, "temperature; 0 is greedy (always the most likely token)")
-	fs.Float64Var(&f.topP, "top-p", 0.9, "top-p (nucleus) sampling when temp > 0; 0 or 1 is off")
-	fs.IntVar(&f.topK, "top-k", 0, "top-k sampling when temp > 0; 0 is off")
-	fs.Uint64Var(&f.seed, "seed", 0, "random seed (run.c's -s); 0 picks one from the clock")
-	fs.Float64Var(&f.penalty, "penalty", 0, "repetition penalty over the last --penalty-last tokens (e.g. 1.1); 0 or 1 is off")
-	fs.IntVar(&f.lastN, "penalty-last", 64, "how many recent tokens the repetition penalty looks at; 0 is all")
+	d := console.DefaultOptions.Sampling // the firmware's defaults too
+	fs.Float64Var(&f.temp, "temp", float64(d.Temperature), "temperature; 0 is greedy (always the most likely token)")
+	fs.Float64Var(&f.topP, "top-p", float64(d.TopP), "top-p (nucleus) sampling when temp > 0; 0 or 1 is off")
+	fs.IntVar(&f.topK, "top-k", d.TopK, "top-k sampling when temp > 0; 0 is off")
+	fs.Uint64Var(&f.seed, "seed", d.Seed, "random seed (run.c's -s); 0 picks one from the clock")
+	fs.Float64Var(&f.penalty, "penalty", float64(d.RepeatPenalty), "repetition penalty over the last --penalty-last tokens (e.g. 1.1); 0 or 1 is off")
+	fs.IntVar(&f.lastN, "penalty-last", d.RepeatLastN, "how many recent tokens the repetition penalty looks at; 0 is all")
 	fs.IntVar(&f.max, "n", defaultMax, "most new tokens per reply; 0 is until the model stops or the context is full")
 	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json (Llama: alpaca, none; GPT: nanochat, none)")
 }

@@ -179,7 +179,7 @@ func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, 
 	}
 	fmt.Fprintln(out, "Ready! Type your prompt and press ENTER.")
 	fmt.Fprintln(out, "(/exit returns to the model menu.)")
-	c := &console.Console{Session: sess, Info: info, In: in, Out: out, Interrupt: a.Term.Interrupt()}
+	c := &console.Console{Session: sess, Info: info, In: in, Out: out, Interrupt: a.Term.Interrupt(), ExitHelp: "back to the model menu"}
 	err = c.Run()
 	*opts = *sess.Options() // the next model starts with the settings the user chose
 	return err
@@ -216,10 +216,5 @@ func ignoreEnd(err error) error {
 	return err
 }
 
-// DefaultOptions are the hosted `inferpi chat`'s defaults (its flags in
-// cmd/inferpi/flags.go): greedy, top-p 0.9 once a temperature is set, no
-// repetition penalty (over the last 64 tokens once one is set), no reply limit.
-var DefaultOptions = engine.Options{
-	Mode:     engine.Chat,
-	Sampling: engine.Sampling{TopP: 0.9, RepeatLastN: 64},
-}
+// DefaultOptions are the hosted `inferpi chat`'s defaults (console.DefaultOptions).
+var DefaultOptions = console.DefaultOptions
