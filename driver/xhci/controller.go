@@ -116,6 +116,7 @@ type Controller struct {
 	cmdRing   *ring
 	events    *eventRing
 	slots     map[int]*slot
+	devices   []*usb.Device // what the last Disks enumerated
 	cmdDone   map[uint64]TRB
 	xferEv    map[epKey][]TRB
 	portEvent map[int]bool // ports with a status change since last looked at
@@ -353,8 +354,17 @@ func (c *Controller) setup() error {
 	return nil
 }
 
+// Devices returns the devices the last Disks call enumerated, hubs included,
+// so that a caller without a disk can say what is plugged in instead.
+func (c *Controller) Devices() []*usb.Device {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.devices
+}
+
 // release frees every DMA buffer. The controller must be halted or reset.
 func (c *Controller) release() {
+	c.devices = nil
 	for id, s := range c.slots {
 		s.freeMemory()
 		delete(c.slots, id)
@@ -508,6 +518,9 @@ func (c *Controller) Disks() ([]*msc.Disk, error) {
 		uo.Sleep = c.opt.Sleep
 	}
 	devs, err := usb.Enumerate(c, uo)
+	c.mu.Lock()
+	c.devices = devs
+	c.mu.Unlock()
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
