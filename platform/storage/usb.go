@@ -81,21 +81,33 @@ func StartXHCI(log io.Writer, regs reg.Bank, mem dma.Memory, opt xhci.Options) (
 	if len(disks) > 0 {
 		return u, nil
 	}
-	why := "USB devices are connected, but none is a bulk-only mass-storage device"
-	connected := 0
-	for p := 1; p <= c.RootPorts(); p++ {
-		if c.RootPortConnected(p) {
-			connected++
+	why := whyNoDisk(c, err)
+	u.Close()
+	return nil, fmt.Errorf("%w: %s", ErrNoUSBDisk, why)
+}
+
+// whyNoDisk says why a start-up found no disk: what failed, or what is
+// plugged in instead. Hubs do not count as something plugged in: a Pi 4
+// always has the VL805's internal hub on root port 1.
+func whyNoDisk(c *xhci.Controller, err error) string {
+	if err != nil {
+		return strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
+	var hubs, others []string
+	for _, d := range c.Devices() {
+		if d.IsHub() {
+			hubs = append(hubs, "the hub "+d.Name())
+		} else {
+			others = append(others, d.String())
 		}
 	}
 	switch {
-	case connected == 0:
-		why = fmt.Sprintf("nothing is plugged in (%d USB ports, all empty)", c.RootPorts())
-	case err != nil:
-		why = strings.ReplaceAll(err.Error(), "\n", "; ")
+	case len(others) > 0:
+		return "USB devices are connected, but none is a bulk-only mass-storage device: " + strings.Join(others, "; ")
+	case len(hubs) > 0:
+		return fmt.Sprintf("nothing is plugged in (%d USB ports, only %s)", c.RootPorts(), strings.Join(hubs, ", "))
 	}
-	u.Close()
-	return nil, fmt.Errorf("%w: %s", ErrNoUSBDisk, why)
+	return fmt.Sprintf("nothing is plugged in (%d USB ports, all empty)", c.RootPorts())
 }
 
 // FindXHCI enumerates the PCI hierarchy behind cfg, assigning BARs from the

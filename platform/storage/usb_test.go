@@ -102,8 +102,16 @@ func TestStartXHCIWithoutStick(t *testing.T) {
 	}{
 		{"nothing plugged in", func(*xhcifake.Controller) {},
 			"no USB storage device found: nothing is plugged in (8 USB ports, all empty)"},
-		{"only a hub", func(hc *xhcifake.Controller) { hc.Attach(5, usbfake.NewHub(usb.SpeedFull, 4)) },
-			"no USB storage device found: USB devices are connected, but none is a bulk-only mass-storage device"},
+		// A Pi 4 without a stick: the VL805's internal hub and nothing behind it.
+		{"only a hub", func(hc *xhcifake.Controller) { hc.Attach(5, usbfake.NewHub(usb.SpeedHigh, 4)) },
+			"no USB storage device found: nothing is plugged in (8 USB ports, only the hub usb 5)"},
+		{"a hub with a hub-class device", func(hc *xhcifake.Controller) {
+			hub := usbfake.NewHub(usb.SpeedHigh, 4)
+			hub.Plug(3, usbfake.NewHub(usb.SpeedHigh, 2))
+			hc.Attach(5, hub)
+		}, "no USB storage device found: nothing is plugged in (8 USB ports, only the hub usb 5, the hub usb 5.3)"},
+		{"a keyboard", func(hc *xhcifake.Controller) { hc.Attach(6, usbfake.NewKeyboard(usb.SpeedFull)) },
+			`no USB storage device found: USB devices are connected, but none is a bulk-only mass-storage device: usb 6: 0627:0001 "QEMU" "QEMU USB Keyboard", full-speed (12 Mb/s)`},
 		{"a stick that fails", func(hc *xhcifake.Controller) {
 			stick := usbfake.NewMassStorage(usb.SpeedHigh, make([]byte, 4096), 512)
 			stick.Inject = func(c usbfake.Command) usbfake.Fault {

@@ -19,8 +19,8 @@ import (
 // here by sfdisk, mkfs.fat and mtools: the stick on a root port and behind a
 // usb-hub must list exactly and read a 64 MB file byte-exact; a stick pulled
 // (device_del) in the middle of that read must give a clear error with the
-// firmware still answering at its prompt; no stick and no controller must each
-// give a clear message. `make qemu-usb` runs it.
+// firmware still answering at its prompt; no stick, only a keyboard and no
+// controller must each give a clear message. `make qemu-usb` runs it.
 func TestUSBVirt(t *testing.T) {
 	requireQEMU(t)
 	imagetest.NeedTools(t, "sfdisk", "mkfs.fat", "mcopy", "mmd")
@@ -32,6 +32,11 @@ func TestUSBVirt(t *testing.T) {
 	t.Run("no stick", func(t *testing.T) {
 		m := bootUSB(t, qemu.Config{Board: "virt", Kernel: kernel, Extra: []string{"-device", "qemu-xhci"}})
 		expectPrompt(t, m, `usbtest: error: no USB storage device found: nothing is plugged in \(8 USB ports, all empty\)`)
+		reboot(t, m)
+	})
+	t.Run("only a keyboard", func(t *testing.T) {
+		m := bootUSB(t, qemu.Config{Board: "virt", Kernel: kernel, Extra: []string{"-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,bus=xhci.0"}})
+		expectPrompt(t, m, `usbtest: error: no USB storage device found: USB devices are connected, but none is a bulk-only mass-storage device: usb \d: 0627:0001 "QEMU" "QEMU USB Keyboard"`)
 		reboot(t, m)
 	})
 	t.Run("no controller", func(t *testing.T) {
