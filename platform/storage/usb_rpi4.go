@@ -45,6 +45,9 @@ func OpenUSB(log io.Writer) (*USB, error) {
 		} else {
 			fw.mb = mb
 		}
+		// The first line, before any register is touched: if the board dies on
+		// the first access (an SError), the log still says where it was.
+		l.Printf("PCIe root complex at %#x; the VL805 will appear at CPU %#x", uint64(board.PCIeRC), uint64(board.PCIeWindowCPU))
 		var x *bcm2711.XHCI
 		err = guardFaults(fmt.Sprintf("the PCIe root complex at %#x", board.PCIeRC), func() error {
 			var err error
