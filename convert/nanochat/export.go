@@ -1,11 +1,8 @@
 package nanochat
 
 import (
-	"bufio"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -73,17 +70,14 @@ func ExportDir(opts Options, outDir string) (*Result, error) {
 }
 
 // Export converts the given input files, writing model.bin to model and
-// tokenizer.bin to tok. dtype is "fp16" (the default when empty) or "fp32".
-// Tensors are read and written one at a time.
+// tokenizer.bin to tok. dtype is "fp16" (the default when empty), "fp32",
+// "q8_0" or "q4_0" (matrices and embeddings in GGUF's blocks; rows that are not
+// a whole number of blocks in fp16, see engine/gpt). Tensors are read and
+// written one at a time.
 func Export(files Files, dtype string, model, tok io.Writer) (*Result, error) {
-	var enc gpt.Encoding
-	switch strings.ToLower(dtype) {
-	case "", "fp16", "f16", "float16":
-		enc = gpt.EncF16
-	case "fp32", "f32", "float32":
-		enc = gpt.EncF32
-	default:
-		return nil, fmt.Errorf("--dtype %q: want fp16 or fp32", dtype)
+	enc, err := parseDType(dtype)
+	if err != nil {
+		return nil, err
 	}
 	res := &Result{Files: files}
 
@@ -226,61 +220,41 @@ func stateDict(ckpt *torchzip.Checkpoint, h *gpt.Header, file string) (map[strin
 }
 
 // writeModel writes the header and every tensor of h's layout, returning the size.
+// A value the encoding cannot hold (beyond fp16's range, not finite) is refused
+// with the tensor, row and column.
 func writeModel(w io.Writer, h *gpt.Header, tensors map[string]source, file string) (int64, error) {
-	bw := bufio.NewWriterSize(w, 1<<20)
-	head, err := h.AppendBinary(nil)
-	if err != nil {
-		return 0, err
-	}
-	specs, size, err := h.Layout()
-	if err != nil {
-		return 0, err
-	}
-	bw.Write(head)
-	off := int64(len(head))
-	for _, s := range specs {
-		bw.Write(make([]byte, s.Offset-off)) // alignment padding
+	var readErr error
+	n, err := gpt.WriteModel(w, h, func(s gpt.TensorSpec) ([]float32, error) {
 		v, err := tensors[s.Name].read()
-		if err != nil {
-			return 0, err
+		if err == nil && len(v) < s.Rows*s.Cols {
+			err = fmt.Errorf("%s: %s holds %d values, want %d", file, s.Name, len(v), s.Rows*s.Cols)
 		}
-		v = v[:s.Rows*s.Cols] // drops the padding rows of the vocabulary tables
-		b, err := encode(v, s.Enc)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %s: %v", file, s.Name, err)
+			readErr = err
+			return nil, err
 		}
-		bw.Write(b)
-		off = s.Offset + int64(len(b))
+		return v[:s.Rows*s.Cols], nil // drops the padding rows of the vocabulary tables
+	})
+	if err != nil && err != readErr {
+		return 0, fmt.Errorf("%s: %v (--dtype fp32 stores every value as it is)", file, err)
 	}
-	if err := bw.Flush(); err != nil {
-		return 0, err
-	}
-	if off != size {
-		return 0, fmt.Errorf("internal error: wrote %d bytes, layout says %d", off, size)
-	}
-	return size, nil
+	return n, err
 }
 
-func encode(v []float32, enc gpt.Encoding) ([]byte, error) {
-	switch enc {
-	case gpt.EncF32:
-		b := make([]byte, 4*len(v))
-		for i, x := range v {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-		}
-		return b, nil
-	case gpt.EncF16:
-		b := make([]byte, 2*len(v))
-		for i, x := range v {
-			if math.IsInf(float64(x), 0) || math.IsNaN(float64(x)) {
-				return nil, fmt.Errorf("value %v at index %d is not finite", x, i)
-			}
-			if math.Abs(float64(x)) > 65504 {
-				return nil, fmt.Errorf("value %v at index %d does not fit in fp16 (max 65504): export with --dtype fp32", x, i)
-			}
-			binary.LittleEndian.PutUint16(b[2*i:], kernels.F32ToF16(x))
-		}
-		return b, nil
+// parseDType reads --dtype: kernels.ParseEncoding's names, plus torch's
+// "float16" and "float32" spellings; empty means fp16.
+func parseDType(dtype string) (gpt.Encoding, error) {
+	switch strings.ToLower(dtype) {
+	case "":
+		return gpt.EncF16, nil
+	case "float16":
+		dtype = "fp16"
+	case "float32":
+		dtype = "fp32"
 	}
-	return nil, fmt.Errorf("encoding %v is not supported by the exporter", enc)
+	k, err := kernels.ParseEncoding(dtype)
+	if err != nil {
+		return 0, fmt.Errorf("--dtype %q: want fp16, fp32, q8_0 or q4_0", dtype)
+	}
+	return gpt.EncodingOf(k)
 }

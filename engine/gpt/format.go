@@ -39,6 +39,12 @@ import (
 //
 // Then the tensors of Layout, each starting at a multiple of 64 bytes (zero
 // padding between), row-major, and nothing after the last one.
+//
+// Encodings 2 (q8_0) and 3 (q4_0) store rows as blocks of 32 weights (GGUF's
+// block layouts, see package kernels). A tensor whose rows are not a whole number
+// of blocks (nanochat's ve_gate with 12 columns, its smear gate with 24) is stored
+// in fp16 instead: the narrow-width rule, part of the format, so a reader derives
+// every tensor's encoding from the two header fields and the shapes alone.
 const (
 	Magic          = "NCHT"
 	Version        = 1
@@ -54,8 +60,8 @@ type Encoding uint32
 const (
 	EncF32  Encoding = 0
 	EncF16  Encoding = 1
-	EncQ8_0 Encoding = 2 // reserved for 8-bit blocks (not yet produced or read)
-	EncQ4_0 Encoding = 3 // reserved for 4-bit blocks (not yet produced or read)
+	EncQ8_0 Encoding = 2 // GGUF Q8_0 blocks (narrow rows fp16)
+	EncQ4_0 Encoding = 3 // GGUF Q4_0 blocks (narrow rows fp16)
 )
 
 func (e Encoding) String() string {
@@ -79,10 +85,37 @@ func (e Encoding) kernel() (kernels.Encoding, error) {
 		return kernels.F32, nil
 	case EncF16:
 		return kernels.F16, nil
-	case EncQ8_0, EncQ4_0:
-		return 0, fmt.Errorf("weight encoding %v is not supported by this build", e)
+	case EncQ8_0:
+		return kernels.Q8_0, nil
+	case EncQ4_0:
+		return kernels.Q4_0, nil
 	}
 	return 0, fmt.Errorf("unknown weight encoding %d", uint32(e))
+}
+
+// EncodingOf is the file's code for a kernels encoding (what --dtype names).
+func EncodingOf(k kernels.Encoding) (Encoding, error) {
+	switch k {
+	case kernels.F32:
+		return EncF32, nil
+	case kernels.F16:
+		return EncF16, nil
+	case kernels.Q8_0:
+		return EncQ8_0, nil
+	case kernels.Q4_0:
+		return EncQ4_0, nil
+	}
+	return 0, fmt.Errorf("weight encoding %v has no code in the GPT format", k)
+}
+
+// storedAs is the encoding a tensor with rows of cols weights gets when its
+// header field says e: quantized encodings fall back to fp16 for rows that are
+// not a whole number of blocks (the narrow-width rule).
+func (e Encoding) storedAs(cols int) Encoding {
+	if (e == EncQ8_0 || e == EncQ4_0) && cols%kernels.BlockSize != 0 {
+		return EncF16
+	}
+	return e
 }
 
 // Header records every architecture knob of a nanochat GPT.
@@ -267,14 +300,15 @@ func (h *Header) QDim() int { return h.NHead * h.HeadDim }
 // encoding and place in the file.
 type TensorSpec struct {
 	Name       string
-	Rows, Cols int // a 1-D tensor has Rows = 1
-	Enc        Encoding
+	Rows, Cols int      // a 1-D tensor has Rows = 1
+	Enc        Encoding // as stored: fp32 scalars, fp16 for narrow rows of a quantized model
 	Offset     int64
 	Size       int64
 }
 
-// Layout lists the tensors in file order with their offsets, and the file size.
-// The order: the scalars, the embeddings, the layers, lm_head.
+// Layout lists the tensors in file order with their offsets, encodings (the
+// header's, after the narrow-width rule) and the file size. The order: the
+// scalars, the embeddings, the layers, lm_head.
 func (h *Header) Layout() ([]TensorSpec, int64, error) {
 	if err := h.Validate(); err != nil {
 		return nil, 0, err
@@ -283,6 +317,7 @@ func (h *Header) Layout() ([]TensorSpec, int64, error) {
 	off := int64(h.HeaderSize())
 	add := func(name string, rows, cols int, enc Encoding) {
 		off = (off + TensorAlign - 1) / TensorAlign * TensorAlign
+		enc = enc.storedAs(cols)
 		ke, _ := enc.kernel()
 		size := int64(rows) * int64(ke.RowBytes(cols))
 		specs = append(specs, TensorSpec{Name: name, Rows: rows, Cols: cols, Enc: enc, Offset: off, Size: size})
