@@ -49,13 +49,19 @@ func (c Config) String() string {
 		c.Dim, c.HiddenDim, c.NLayers, c.NHeads, c.NKVHeads, c.VocabSize, c.SeqLen, cls)
 }
 
-// ParseConfig reads and checks the 28-byte header at the start of model.bin.
-// Every dimension is checked before anything is sized from it.
+// ParseConfig reads and checks the 28-byte header at the start of a legacy
+// model.bin. Every dimension is checked before anything is sized from it.
 func ParseConfig(data []byte) (Config, error) {
 	if len(data) < HeaderSize {
 		return Config{}, fmt.Errorf("model.bin: file is %d bytes, too short for the %d-byte llama2.c header", len(data), HeaderSize)
 	}
-	f := func(i int) int { return int(int32(binary.LittleEndian.Uint32(data[4*i:]))) }
+	return configFrom(data[:HeaderSize])
+}
+
+// configFrom reads and checks llama2.c's seven int32 fields (28 bytes), which
+// both the legacy file and the InferPi container hold.
+func configFrom(fields []byte) (Config, error) {
+	f := func(i int) int { return int(int32(binary.LittleEndian.Uint32(fields[4*i:]))) }
 	c := Config{Dim: f(0), HiddenDim: f(1), NLayers: f(2), NHeads: f(3), NKVHeads: f(4), VocabSize: f(5), SeqLen: f(6)}
 	c.SharedClassifier = c.VocabSize > 0
 	if c.VocabSize < 0 {
@@ -90,21 +96,39 @@ func ParseConfig(data []byte) (Config, error) {
 	return c, nil
 }
 
-// tensor is one entry of the legacy layout, in file order.
-type tensor struct {
-	name       string
-	count      int // how many matrices (n_layers for per-layer tensors)
-	rows, cols int
+// AppendBinary appends llama2.c's 28-byte header for c (vocab_size negative when
+// the classifier is separate).
+func (c Config) AppendBinary(b []byte) []byte {
+	vocab := c.VocabSize
+	if !c.SharedClassifier {
+		vocab = -vocab
+	}
+	for _, v := range []int{c.Dim, c.HiddenDim, c.NLayers, c.NHeads, c.NKVHeads, vocab, c.SeqLen} {
+		b = binary.LittleEndian.AppendUint32(b, uint32(int32(v)))
+	}
+	return b
 }
 
-func (t tensor) floats() int64 { return int64(t.count) * int64(t.rows) * int64(t.cols) }
+// Tensor is one entry of llama2.c's layout, in file order: Count matrices of
+// Rows x Cols stored one after the other.
+type Tensor struct {
+	Name       string
+	Count      int // how many matrices (n_layers for per-layer tensors)
+	Rows, Cols int
+}
+
+// Floats is the number of weights in all Count matrices.
+func (t Tensor) Floats() int64 { return int64(t.Count) * int64(t.Rows) * int64(t.Cols) }
+
+// Tensors lists the tensors of llama2.c's legacy export in file order (see layout).
+func (c Config) Tensors() []Tensor { return c.layout() }
 
 // layout lists the tensors of llama2.c's legacy (version 0) export in file order:
 // per-layer tensors are stored for all layers together, matrices as [out][in].
 // The freq_cis tables are the old RoPE cos/sin tables; run.c skips them.
-func (c Config) layout() []tensor {
+func (c Config) layout() []Tensor {
 	kv, L, d, h := c.KVDim(), c.NLayers, c.Dim, c.HiddenDim
-	t := []tensor{
+	t := []Tensor{
 		{"token_embedding", 1, c.VocabSize, d},
 		{"rms_att", 1, L, d},
 		{"wq", L, d, d},
@@ -120,16 +144,20 @@ func (c Config) layout() []tensor {
 		{"freq_cis_imag", 1, c.SeqLen, c.HeadSize() / 2},
 	}
 	if !c.SharedClassifier {
-		t = append(t, tensor{"classifier", 1, c.VocabSize, d})
+		t = append(t, Tensor{"classifier", 1, c.VocabSize, d})
 	}
 	return t
 }
+
+// isRopeTable reports whether t is one of the freq_cis tables: old precomputed
+// RoPE constants that run.c (and InferPi) skip.
+func (t Tensor) isRopeTable() bool { return t.Name == "freq_cis_real" || t.Name == "freq_cis_imag" }
 
 // Floats is the number of weights after the header, freq_cis tables included.
 func (c Config) Floats() int64 {
 	var n int64
 	for _, t := range c.layout() {
-		n += t.floats()
+		n += t.Floats()
 	}
 	return n
 }
@@ -139,8 +167,8 @@ func (c Config) Floats() int64 {
 func (c Config) Params() int64 {
 	var n int64
 	for _, t := range c.layout() {
-		if t.name != "freq_cis_real" && t.name != "freq_cis_imag" {
-			n += t.floats()
+		if !t.isRopeTable() {
+			n += t.Floats()
 		}
 	}
 	return n

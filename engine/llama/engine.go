@@ -1,7 +1,8 @@
 // Package llama is InferPi's engine for models in llama2.c's file format: the
 // legacy (version 0) model.bin written by llama2.c's export.py, in fp32 as run.c
-// reads it or in fp16 as InferPi's converter writes it, with llama2.c's
-// tokenizer.bin. Its numbers follow run.c's: same operations, same order, float32.
+// reads it or in fp16 as InferPi's converter writes it, or InferPi's container
+// for q8_0 and q4_0 weights (format.go), with llama2.c's tokenizer.bin. Its
+// numbers follow run.c's: same operations, same order, float32.
 //
 // The code mirrors run.c's sections: Config (config.go), TransformerWeights
 // (weights.go), RunState and forward (forward.go), then the chat session
@@ -9,6 +10,7 @@
 package llama
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -23,10 +25,14 @@ type Engine struct{}
 // Name implements engine.Engine.
 func (Engine) Name() string { return "Llama" }
 
-// Detect implements engine.Engine. llama2.c files have no magic number: they start
-// with the config, so this claims any file whose first four fields are plausible
-// dimensions. It must be the last engine asked.
+// Detect implements engine.Engine. It claims InferPi's container by its magic;
+// llama2.c files have no magic number: they start with the config, so this also
+// claims any file whose first four fields are plausible dimensions. It must be
+// the last engine asked.
 func (Engine) Detect(head []byte) bool {
+	if bytes.HasPrefix(head, []byte(Magic)) {
+		return true
+	}
 	if len(head) < 16 {
 		return false
 	}
@@ -43,6 +49,7 @@ func (Engine) Detect(head []byte) bool {
 type Model struct {
 	cfg      Config
 	enc      kernels.Encoding
+	layout   Layout
 	w        *Weights
 	tok      *llama2c.Tokenizer
 	template Template
@@ -55,11 +62,7 @@ func (Engine) Load(files engine.Files) (engine.Model, error) { return Load(files
 
 // Load is Engine.Load with the concrete type.
 func Load(files engine.Files) (*Model, error) {
-	cfg, err := ParseConfig(files.Model)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := EncodingOf(cfg, int64(len(files.Model)))
+	cfg, layout, err := ParseModel(files.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -74,11 +77,11 @@ func Load(files engine.Files) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := mapWeights(files.Model, cfg, enc)
+	w, err := mapWeights(files.Model, cfg, layout)
 	if err != nil {
 		return nil, err
 	}
-	return &Model{cfg: cfg, enc: enc, w: w, tok: tok, template: tmpl, size: int64(len(files.Model))}, nil
+	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, template: tmpl, size: int64(len(files.Model))}, nil
 }
 
 // Config is the model's header.
@@ -100,7 +103,8 @@ func (m *Model) Info() engine.Info {
 		WeightBytesPerToken: m.w.bytesPerToken(),
 		Template:            m.template.String(),
 		Details: []engine.KV{
-			{Key: "format", Value: "llama2.c legacy (version 0) model.bin"},
+			{Key: "format", Value: m.layout.Format()},
+			{Key: "tensors by encoding", Value: m.layout.encodingSummary()},
 			{Key: "head_size", Value: fmt.Sprint(c.HeadSize())},
 			{Key: "kv_dim", Value: fmt.Sprint(c.KVDim())},
 			{Key: "model.bin bytes", Value: fmt.Sprint(m.size)},

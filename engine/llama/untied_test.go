@@ -43,8 +43,8 @@ func untiedModel() []byte {
 	b.Write(header(untiedHeader...))
 	put := func(f float64) { binary.Write(&b, binary.LittleEndian, float32(f)) }
 	for _, t := range cfg.layout() {
-		n := int(t.floats())
-		switch t.name {
+		n := int(t.Floats())
+		switch t.Name {
 		case "token_embedding":
 			for range n {
 				put(normal())
@@ -58,7 +58,7 @@ func untiedModel() []byte {
 			for pos := 0; pos < cfg.SeqLen; pos++ {
 				for j := 0; j < hs/2; j++ {
 					a := float64(pos) * math.Pow(10000, -float64(2*j)/float64(hs))
-					if t.name == "freq_cis_real" {
+					if t.Name == "freq_cis_real" {
 						put(math.Cos(a))
 					} else {
 						put(math.Sin(a))
@@ -71,7 +71,7 @@ func untiedModel() []byte {
 			}
 		default: // matrices [out][in]
 			for range n {
-				put(2 / math.Sqrt(float64(t.cols)) * normal())
+				put(2 / math.Sqrt(float64(t.Cols)) * normal())
 			}
 		}
 	}

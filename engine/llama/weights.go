@@ -20,44 +20,39 @@ type Weights struct {
 	Classifier kernels.Matrix
 }
 
-// mapWeights slices the weights out of model.bin, whose size has been checked
-// against cfg and enc.
-func mapWeights(data []byte, cfg Config, enc kernels.Encoding) (*Weights, error) {
-	w := &Weights{}
-	off := HeaderSize
-	elem := enc.RowBytes(1)
-	var err error
-	next := func(t tensor) []byte {
-		n := int(t.floats()) * elem
-		b := data[off : off+n]
-		off += n
-		return b
+// mapWeights slices the weights out of model.bin, whose size ParseModel has
+// checked against l.
+func mapWeights(data []byte, cfg Config, l Layout) (*Weights, error) {
+	if int64(len(data)) != l.Size {
+		return nil, fmt.Errorf("model.bin: layout ends at byte %d, file has %d", l.Size, len(data))
 	}
-	matrices := func(t tensor) []kernels.Matrix {
-		b := next(t)
-		per := len(b) / t.count
-		ms := make([]kernels.Matrix, t.count)
+	w := &Weights{}
+	var err error
+	matrices := func(t Placed) []kernels.Matrix {
+		b := data[t.Offset : t.Offset+t.Bytes]
+		per := len(b) / t.Count
+		ms := make([]kernels.Matrix, t.Count)
 		for i := range ms {
-			if ms[i], err = kernels.NewMatrix(b[i*per:(i+1)*per], t.rows, t.cols, enc); err != nil {
-				err = fmt.Errorf("model.bin: %s: %w", t.name, err)
+			if ms[i], err = kernels.NewMatrix(b[i*per:(i+1)*per], t.Rows, t.Cols, t.Enc); err != nil {
+				err = fmt.Errorf("model.bin: %s: %w", t.Name, err)
 			}
 		}
 		return ms
 	}
-	vectors := func(t tensor) [][]float32 {
-		m := matrices(tensor{t.name, 1, t.rows, t.cols})
+	vectors := func(t Placed) [][]float32 {
+		m := matrices(t) // Count is 1: Rows vectors of Cols
 		if err != nil {
 			return nil
 		}
-		vs := make([][]float32, t.rows)
+		vs := make([][]float32, t.Rows)
 		for i := range vs {
-			vs[i] = make([]float32, t.cols)
+			vs[i] = make([]float32, t.Cols)
 			m[0].Row(i, vs[i])
 		}
 		return vs
 	}
-	for _, t := range cfg.layout() {
-		switch t.name {
+	for _, t := range l.Tensors {
+		switch t.Name {
 		case "token_embedding":
 			w.TokenEmbedding = matrices(t)[0]
 		case "rms_att":
@@ -84,18 +79,14 @@ func mapWeights(data []byte, cfg Config, enc kernels.Encoding) (*Weights, error)
 			}
 		case "classifier":
 			w.Classifier = matrices(t)[0]
-		default: // freq_cis tables: run.c computes RoPE itself
-			next(t)
 		}
+		// The freq_cis tables of a legacy file are skipped: run.c computes RoPE itself.
 		if err != nil {
 			return nil, err
 		}
 	}
 	if cfg.SharedClassifier {
 		w.Classifier = w.TokenEmbedding
-	}
-	if off != len(data) {
-		return nil, fmt.Errorf("model.bin: layout ends at byte %d of %d", off, len(data))
 	}
 	return w, nil
 }
