@@ -20,6 +20,7 @@ const (
 var tx struct {
 	buf        [txRingSize]byte
 	head, tail uint32 // head: next to send; tail: next free
+	last       byte   // the last byte queued (for LF -> CRLF)
 }
 
 var rx struct {
@@ -156,21 +157,39 @@ func writeStamp() {
 	}
 }
 
-// consoleWrite queues p for transmission; it returns how many bytes fit.
-// Caller holds the kernel lock.
+// consoleWrite queues p for transmission; it returns how many bytes of p fit.
+// Like a Linux tty (ONLCR), a bare "\n" goes out as "\r\n": a serial terminal moves
+// down on LF but back to the first column only on CR, and Go programs (and the
+// runtime's panic messages) write plain "\n". Caller holds the kernel lock.
 func consoleWrite(p []byte) int {
 	n := 0
 	for n < len(p) {
-		next := (tx.tail + 1) % txRingSize
-		if next == tx.head {
+		b := p[n]
+		if b == '\n' && tx.last != '\r' {
+			if !txPut('\r') {
+				break
+			}
+			tx.last = '\r'
+		}
+		if !txPut(b) {
 			break
 		}
-		tx.buf[tx.tail] = p[n]
-		tx.tail = next
+		tx.last = b
 		n++
 	}
 	consoleKick()
 	return n
+}
+
+// txPut appends one byte to the transmit ring if there is room.
+func txPut(b byte) bool {
+	next := (tx.tail + 1) % txRingSize
+	if next == tx.head {
+		return false
+	}
+	tx.buf[tx.tail] = b
+	tx.tail = next
+	return true
 }
 
 // consoleKick moves queued bytes into the UART FIFO and keeps the TX interrupt

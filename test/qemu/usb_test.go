@@ -231,7 +231,7 @@ func testStickPulled(t *testing.T, kernel string, s stickImage) {
 	if err := m.Send("/" + bigPath + "\r"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Expect(`usbtest: 16 MiB\n`, time.Minute); err != nil {
+	if _, err := m.Expect(`usbtest: 16 MiB\r?\n`, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := m.Monitor("device_del stickdev"); err != nil {
