@@ -53,3 +53,19 @@ func TestImageOfTheRealFirmware(t *testing.T) {
 		f.Close()
 	}
 }
+
+// FuzzImage feeds arbitrary files to the image builder: it must reject what is
+// not a loadable arm64 ELF with an error, never panic or allocate absurdly.
+func FuzzImage(f *testing.F) {
+	f.Add([]byte("\x7fELF\x02\x01\x01\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ef, err := elf.NewFile(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		img, err := Image(ef, 0x80000)
+		if err == nil && len(img) > 512<<20 {
+			t.Fatalf("image of %d bytes", len(img))
+		}
+	})
+}
