@@ -1,0 +1,115 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Batched prefill: a prompt's tokens all go through the same matrices, so instead of
+// streaming every matrix from memory once per token (MatVec, memory-bound), MatMul
+// reads a tile of rows once and multiplies it with every token's activations while
+// the tile is still in cache. The arithmetic per row and token is exactly MatVec's
+// (the same row kernels, the same quantization of x), so a batched forward pass
+// gives the same bits as feeding the tokens one at a time.
+
+// matMulTileBytes is the size of the weight tile that stays in cache while every
+// token of the batch passes over it. The row kernels stream a tile's rows against
+// one token's x (which stays in L1), so the tile lives in L1 or L2: 32 KiB is the
+// Cortex-A72's L1d, and four cores' tiles are a small part of its 1 MiB shared L2.
+// On the development machine BenchmarkMatMulTile found 8-256 KiB within its noise
+// (a machine shared with other work), so the choice is made for the Pi.
+var matMulTileBytes = 32 << 10
+
+// MatMul computes, for every token t < n, out[t*m.Rows+i] = dot(row i of m,
+// x[t*m.Cols:(t+1)*m.Cols]): n MatVec products sharing one pass over the weights, on
+// the default worker pool (see Pool.MatMul). x holds n rows of m.Cols values and out
+// at least n rows of m.Rows.
+func MatMul(out []float32, m Matrix, x []float32, n int) {
+	DefaultPool().MatMul(out, m, x, n)
+}
+
+// MatMul is the batched MatVec: out row t is m·x row t, bit for bit what MatVec
+// gives for that row alone. Tiles of rows are split across the pool's cores; within
+// a tile every token is processed before the next tile is read, so the matrix comes
+// from memory once per call rather than once per token. One token is simply MatVec.
+func (p *Pool) MatMul(out []float32, m Matrix, x []float32, n int) {
+	checkMatMul(out, m, x, n)
+	if n == 0 || m.Rows == 0 {
+		return
+	}
+	if n == 1 {
+		p.MatVec(out[:m.Rows], m, x)
+		return
+	}
+	k := kern
+	t := &matMulTask{k: k, out: out, m: m, x: x, n: n}
+	if m.Enc.Quantized() {
+		xq := q8Batches.Get().(*q8Batch)
+		defer q8Batches.Put(xq)
+		xq.quantize(k, x, n, m.Cols, m.Enc)
+		t.xq = xq.vs
+	}
+	rb := m.Enc.RowBytes(m.Cols)
+	t.tileRows = max(1, matMulTileBytes/rb)
+	// A batch is n times a MatVec's arithmetic: worth splitting as soon as the rows
+	// can be shared at all. Chunks are whole tiles where there are enough of them.
+	grain := min(t.tileRows, (m.Rows+p.workers-1)/p.workers)
+	if m.Rows < 2 || m.Bytes()*n < parallelMinBytes || !p.acquire() {
+		t.run(0, m.Rows)
+		return
+	}
+	p.runAcquired(&job{task: t, n: m.Rows, grain: grain})
+}
+
+// matMulTask is MatMul's job for the pool: rows [lo, hi) of every token's output.
+type matMulTask struct {
+	k        *impl
+	out      []float32
+	m        Matrix
+	x        []float32
+	xq       []q8Vector // token t's x quantized to Q8_0 blocks (quantized m only)
+	n        int
+	tileRows int
+}
+
+func (t *matMulTask) run(lo, hi int) {
+	rows, cols := t.m.Rows, t.m.Cols
+	for r := lo; r < hi; r += t.tileRows {
+		e := min(r+t.tileRows, hi)
+		for tok := 0; tok < t.n; tok++ {
+			var xq *q8Vector
+			if t.xq != nil {
+				xq = &t.xq[tok]
+			}
+			matVecRows(t.k, t.out[tok*rows:(tok+1)*rows], t.m, t.x[tok*cols:(tok+1)*cols], xq, r, e)
+		}
+	}
+}
+
+// q8Batch holds one quantized x per token of a MatMul.
+type q8Batch struct{ vs []q8Vector }
+
+// quantize fills b with the n rows of x (cols values each) quantized as MatVec
+// quantizes a single x.
+func (b *q8Batch) quantize(k *impl, x []float32, n, cols int, enc Encoding) {
+	if cap(b.vs) < n {
+		b.vs = append(b.vs[:cap(b.vs)], make([]q8Vector, n-cap(b.vs))...)
+	}
+	b.vs = b.vs[:n]
+	for t := range b.vs {
+		k.quantizeX(&b.vs[t], x[t*cols:(t+1)*cols], enc)
+	}
+}
+
+// q8Batches recycles quantized batches between MatMul calls.
+var q8Batches = sync.Pool{New: func() any { return new(q8Batch) }}
+
+// checkMatMul panics on shapes that can only come from a programming error (as
+// checkMatVec).
+func checkMatMul(out []float32, m Matrix, x []float32, n int) {
+	if n < 0 || m.Rows < 0 || m.Enc.CheckCols(m.Cols) != nil || len(m.Data) != m.Rows*m.Enc.RowBytes(m.Cols) ||
+		len(x) != n*m.Cols || len(out) < n*m.Rows {
+		panic(fmt.Sprintf("kernels: MatMul shape mismatch: %dx%d %v matrix of %d bytes, %d tokens, x %d, out %d",
+			m.Rows, m.Cols, m.Enc, len(m.Data), n, len(x), len(out)))
+	}
+}
