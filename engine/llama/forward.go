@@ -6,35 +6,43 @@ import (
 	"github.com/inferpi/inferpi/engine/kernels"
 )
 
+// prefillBatch is how many prompt tokens go through the model together: every
+// matrix is read once per batch (kernels.MatMul) instead of once per token. 64
+// tokens make the weight traffic per token a small fraction of a decoding step's,
+// for a few MB of activations.
+const prefillBatch = 64
+
 // RunState holds every activation buffer of one session (run.c's RunState),
-// allocated once, and the KV cache.
+// allocated once, and the KV cache. The activations hold a batch of up to
+// prefillBatch tokens, token t's at [t*width, (t+1)*width); decoding uses t = 0.
 type RunState struct {
-	x      []float32 // residual stream [dim]
-	xb     []float32 // normalised input / attention output [dim]
-	xb2    []float32 // projection output [dim]
-	hb     []float32 // feed-forward hidden [hidden_dim]
-	hb2    []float32 // feed-forward gate [hidden_dim]
-	q      []float32 // query of the current position [dim]
-	att    []float32 // attention scores [n_heads][seq_len]
-	logits []float32 // [vocab]
+	x      []float32 // residual stream [batch][dim]
+	xb     []float32 // normalised input / attention output [batch][dim]
+	xb2    []float32 // projection output [batch][dim]
+	hb     []float32 // feed-forward hidden [batch][hidden_dim]
+	hb2    []float32 // feed-forward gate [batch][hidden_dim]
+	q      []float32 // queries [batch][dim]
+	att    []float32 // attention scores [batch][n_heads][seq_len]
+	logits []float32 // [vocab], for the batch's last token
 	// keyCache and valueCache are [layer][seq_len][kv_dim]. Position pos of layer l
 	// starts at (l*seq_len + pos)*kv_dim.
 	keyCache, valueCache []float32
 	// ropeFreq[j] is the rotation frequency of pair j inside a head; ropeCos/ropeSin
-	// hold the current position's rotation, shared by every head.
+	// hold one position's rotation, shared by every head.
 	ropeFreq, ropeCos, ropeSin []float32
 }
 
 func newRunState(c Config) *RunState {
 	hs := c.HeadSize()
+	b := prefillBatch
 	r := &RunState{
-		x:          make([]float32, c.Dim),
-		xb:         make([]float32, c.Dim),
-		xb2:        make([]float32, c.Dim),
-		hb:         make([]float32, c.HiddenDim),
-		hb2:        make([]float32, c.HiddenDim),
-		q:          make([]float32, c.Dim),
-		att:        make([]float32, c.NHeads*c.SeqLen),
+		x:          make([]float32, b*c.Dim),
+		xb:         make([]float32, b*c.Dim),
+		xb2:        make([]float32, b*c.Dim),
+		hb:         make([]float32, b*c.HiddenDim),
+		hb2:        make([]float32, b*c.HiddenDim),
+		q:          make([]float32, b*c.Dim),
+		att:        make([]float32, b*c.NHeads*c.SeqLen),
 		logits:     make([]float32, c.VocabSize),
 		keyCache:   make([]float32, c.NLayers*c.SeqLen*c.KVDim()),
 		valueCache: make([]float32, c.NLayers*c.SeqLen*c.KVDim()),
@@ -62,67 +70,106 @@ func cacheBytes(c Config) int64 {
 // storing its keys and values in the cache. With wantLogits false the classifier
 // is skipped (prompt tokens whose logits nobody reads) and nil is returned.
 func forward(w *Weights, c Config, r *RunState, token, pos int, wantLogits bool) []float32 {
-	hs := c.HeadSize()
+	return forwardBatch(w, c, r, []int{token}, pos, wantLogits)
+}
+
+// forwardBatch runs tokens (at most prefillBatch) through the transformer at
+// positions pos, pos+1, ...: run.c's forward for each of them, with every matrix
+// read once for the whole batch. Each token's numbers are exactly what forward
+// gives it alone: the same operations in the same order, and the matrix products
+// of kernels.MatMul are MatVec's bit for bit. Returns the last token's logits, or
+// nil when wantLogits is false.
+func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, wantLogits bool) []float32 {
+	n := len(tokens)
+	dim, hidden, hs := c.Dim, c.HiddenDim, c.HeadSize()
 	kvDim := c.KVDim()
 	kvMul := c.NHeads / c.NKVHeads // query heads per key/value head
-	x := r.x
-	w.TokenEmbedding.Row(token, x)
-	r.setRotation(pos)
+	x, xb, xb2, q := r.x[:n*dim], r.xb[:n*dim], r.xb2[:n*dim], r.q[:n*dim]
+	hb, hb2 := r.hb[:n*hidden], r.hb2[:n*hidden]
+	row := func(v []float32, t, width int) []float32 { return v[t*width : (t+1)*width] }
+	for t, tok := range tokens {
+		w.TokenEmbedding.Row(tok, row(x, t, dim))
+	}
 	scale := float32(math.Sqrt(float64(hs)))
 
 	for l := 0; l < c.NLayers; l++ {
 		// Attention: rmsnorm, then q, k, v (k and v straight into the cache).
-		rmsnorm(r.xb, x, w.RMSAtt[l])
+		for t := range n {
+			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSAtt[l])
+		}
 		loff := l * c.SeqLen * kvDim
-		k := r.keyCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
-		v := r.valueCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
-		kernels.MatVec(r.q, w.WQ[l], r.xb)
-		kernels.MatVec(k, w.WK[l], r.xb)
-		kernels.MatVec(v, w.WV[l], r.xb)
-		r.rotate(r.q)
-		r.rotate(k)
+		k := r.keyCache[loff+pos*kvDim : loff+(pos+n)*kvDim]
+		v := r.valueCache[loff+pos*kvDim : loff+(pos+n)*kvDim]
+		kernels.MatMul(q, w.WQ[l], xb, n)
+		kernels.MatMul(k, w.WK[l], xb, n)
+		kernels.MatMul(v, w.WV[l], xb, n)
+		for t := range n {
+			r.setRotation(pos + t)
+			r.rotate(row(q, t, dim))
+			r.rotate(row(k, t, kvDim))
+		}
 
-		// Each query head attends over positions 0..pos of its key/value head.
-		for h := 0; h < c.NHeads; h++ {
-			q := r.q[h*hs : (h+1)*hs]
-			att := r.att[h*c.SeqLen : h*c.SeqLen+pos+1]
+		// Each query head of token t attends over positions 0..pos+t of its key/value
+		// head; the heads of every token are independent, so they run in parallel.
+		attend := func(i int) {
+			t, h := i/c.NHeads, i%c.NHeads
+			qh := r.q[t*dim+h*hs : t*dim+(h+1)*hs]
+			att := r.att[i*c.SeqLen : i*c.SeqLen+pos+t+1]
 			kvOff := loff + (h/kvMul)*hs
-			for t := range att {
-				kt := r.keyCache[kvOff+t*kvDim : kvOff+t*kvDim+hs]
-				att[t] = kernels.Dot(q, kt) / scale
+			for p := range att {
+				att[p] = kernels.Dot(qh, r.keyCache[kvOff+p*kvDim:kvOff+p*kvDim+hs]) / scale
 			}
 			kernels.Softmax(att)
-			out := r.xb[h*hs : (h+1)*hs]
+			out := r.xb[t*dim+h*hs : t*dim+(h+1)*hs]
 			clear(out)
-			for t, a := range att {
-				kernels.Axpy(out, a, r.valueCache[kvOff+t*kvDim:kvOff+t*kvDim+hs])
+			for p, a := range att {
+				kernels.Axpy(out, a, r.valueCache[kvOff+p*kvDim:kvOff+p*kvDim+hs])
 			}
 		}
-		kernels.MatVec(r.xb2, w.WO[l], r.xb)
+		parallel(n*c.NHeads, n*(pos+n)*dim, attend)
+		kernels.MatMul(xb2, w.WO[l], xb, n)
 		for i := range x {
-			x[i] += r.xb2[i]
+			x[i] += xb2[i]
 		}
 
 		// Feed-forward: w2(silu(w1 xn) * (w3 xn)).
-		rmsnorm(r.xb, x, w.RMSFFN[l])
-		kernels.MatVec(r.hb, w.W1[l], r.xb)
-		kernels.MatVec(r.hb2, w.W3[l], r.xb)
-		for i, a := range r.hb {
-			a *= 1 / (1 + float32(math.Exp(float64(-a)))) // silu
-			r.hb[i] = a * r.hb2[i]
+		for t := range n {
+			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSFFN[l])
 		}
-		kernels.MatVec(r.xb, w.W2[l], r.hb)
+		kernels.MatMul(hb, w.W1[l], xb, n)
+		kernels.MatMul(hb2, w.W3[l], xb, n)
+		for i, a := range hb {
+			a *= 1 / (1 + float32(math.Exp(float64(-a)))) // silu
+			hb[i] = a * hb2[i]
+		}
+		kernels.MatMul(xb, w.W2[l], hb, n)
 		for i := range x {
-			x[i] += r.xb[i]
+			x[i] += xb[i]
 		}
 	}
 
 	if !wantLogits {
 		return nil
 	}
-	rmsnorm(x, x, w.RMSFinal)
-	kernels.MatVec(r.logits, w.Classifier, x)
+	last := row(x, n-1, dim)
+	rmsnorm(last, last, w.RMSFinal)
+	kernels.MatVec(r.logits, w.Classifier, last)
 	return r.logits
+}
+
+// parallelMinWork is the attention work (multiply-adds) below which the heads run
+// on the caller: waking the other cores costs about a microsecond.
+const parallelMinWork = 1 << 15
+
+// parallel calls fn(i) for i < items, on every core when work is big enough.
+func parallel(items, work int, fn func(i int)) {
+	if work < parallelMinWork {
+		for i := range items {
+			fn(i)
+		}
+		return
+	}
+	kernels.Parallel(items, fn)
 }
 
 // setRotation computes RoPE's cos and sin for position pos (run.c: val = pos * freq).

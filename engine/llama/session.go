@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,9 @@ type Session struct {
 	sampler *sample.Sampler
 	tokens  []int // fed tokens: tokens[p] is in the cache at position p
 	pending int   // last chosen token, not yet fed; -1 if none
+	// batch is how many prompt tokens go through the model together: prefillBatch
+	// when 0 (tests set 1 to compare with feeding one token at a time).
+	batch int
 }
 
 // Options implements engine.Session.
@@ -62,26 +66,26 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 		s.sampler = sample.New(s.opts.Sampling)
 	}
 
-	// The prompt. Only the last token's logits are needed; the time for it counts
-	// as generation (it produces the first reply token), so tokens/s covers one
-	// forward pass per reply token.
+	// The prompt, in batches of prefillBatch tokens. Only the last token's logits
+	// are needed; the time for it counts as generation (it produces the first reply
+	// token), so tokens/s covers one forward pass per reply token.
 	start, savedPending, savedLen := time.Now(), s.pending, len(s.tokens)
 	s.pending = -1
-	var logits []float32
-	for i, tok := range feed {
-		last := i == len(feed)-1
-		if last {
-			reply.PromptTime = time.Since(start)
-			start = time.Now()
-		} else if ctx.Err() != nil {
+	for prompt := feed[:len(feed)-1]; len(prompt) > 0; {
+		if ctx.Err() != nil {
 			// Canceled inside the prompt: forget the partial prompt.
 			s.tokens, s.pending = s.tokens[:savedLen], savedPending
 			reply.Stop = engine.StopCanceled
 			reply.PromptTime = time.Since(start)
 			return reply, nil
 		}
-		logits = s.feed(tok, last)
+		n := min(len(prompt), cmp.Or(s.batch, prefillBatch))
+		s.feedBatch(prompt[:n])
+		prompt = prompt[n:]
 	}
+	reply.PromptTime = time.Since(start)
+	start = time.Now()
+	logits := s.feed(feed[len(feed)-1], true)
 
 	// Generation, as run.c's loop: sample, print, feed, until a stop.
 	prev := feed[len(feed)-1]
@@ -124,13 +128,34 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 
 // feed runs tok at the next free position.
 func (s *Session) feed(tok int, wantLogits bool) []float32 {
+	s.checkFeed([]int{tok})
 	pos := len(s.tokens)
-	if pos >= s.m.cfg.SeqLen || tok < 0 || tok >= s.m.cfg.VocabSize {
-		// Turn checks both before feeding; reaching this is a bug, not bad input.
-		panic(fmt.Sprintf("llama: feeding token %d at position %d (seq_len %d)", tok, pos, s.m.cfg.SeqLen))
-	}
 	s.tokens = append(s.tokens, tok)
 	return forward(s.m.w, s.m.cfg, s.r, tok, pos, wantLogits)
+}
+
+// feedBatch runs prompt tokens (at most prefillBatch) at the next free positions,
+// without logits.
+func (s *Session) feedBatch(toks []int) {
+	s.checkFeed(toks)
+	pos := len(s.tokens)
+	s.tokens = append(s.tokens, toks...)
+	forwardBatch(s.m.w, s.m.cfg, s.r, toks, pos, false)
+}
+
+// checkFeed panics on tokens that cannot be fed: Turn checks the room in the cache
+// before feeding, and the tokenizer makes only ids of the vocabulary, so reaching
+// this is a bug, not bad input.
+func (s *Session) checkFeed(toks []int) {
+	pos, c := len(s.tokens), s.m.cfg
+	if len(toks) > prefillBatch || pos+len(toks) > c.SeqLen {
+		panic(fmt.Sprintf("llama: feeding %d tokens at position %d (seq_len %d)", len(toks), pos, c.SeqLen))
+	}
+	for _, tok := range toks {
+		if tok < 0 || tok >= c.VocabSize {
+			panic(fmt.Sprintf("llama: feeding token %d at position %d (vocab %d)", tok, pos, c.VocabSize))
+		}
+	}
 }
 
 // chat reports whether turns use the chat template.

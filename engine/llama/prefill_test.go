@@ -1,0 +1,152 @@
+package llama
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/inferpi/inferpi/engine"
+)
+
+// Batched prefill must give every token exactly the numbers it gets when fed alone,
+// so it is checked bit for bit against forward, one token at a time, and against
+// run.c's logits within the oracle tolerance.
+
+// stepLogits feeds seq one token at a time and keeps the logits of every position.
+func stepLogits(m *Model, seq []int) [][]float32 {
+	r := newRunState(m.cfg)
+	out := make([][]float32, len(seq))
+	for pos, tok := range seq {
+		out[pos] = slices.Clone(forward(m.w, m.cfg, r, tok, pos, true))
+	}
+	return out
+}
+
+// batchedLogits feeds seq in batches of the given size and returns the logits of
+// the last token of each batch, by position.
+func batchedLogits(m *Model, seq []int, batch int) map[int][]float32 {
+	r := newRunState(m.cfg)
+	out := map[int][]float32{}
+	for pos := 0; pos < len(seq); pos += batch {
+		n := min(batch, len(seq)-pos)
+		out[pos+n-1] = slices.Clone(forwardBatch(m.w, m.cfg, r, seq[pos:pos+n], pos, true))
+	}
+	return out
+}
+
+func TestBatchedPrefillMatchesOneByOne(t *testing.T) {
+	o := readOracle(t)
+	fp32 := readFiles(t, tinyDir)
+	fp16 := fp32
+	var err error
+	if fp16.Model, err = ConvertFP16(fp32.Model); err != nil {
+		t.Fatal(err)
+	}
+	for _, enc := range []struct {
+		name  string
+		files engine.Files
+	}{{"fp32", fp32}, {"fp16", fp16}} {
+		m := loadModel(t, enc.files)
+		for _, c := range o.Greedy {
+			oracle := readLogits(t, c.Logits) // fp32 run.c logits of every position fed
+			seq := c.Sequence[:len(oracle)]
+			want := stepLogits(m, seq)
+			compared := 0
+			for _, batch := range []int{2, 3, 7, 16, prefillBatch} {
+				for pos, got := range batchedLogits(m, seq, batch) {
+					name := fmt.Sprintf("%s %s, batches of %d, position %d", enc.name, c.Name, batch, pos)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[pos][i]) {
+							t.Fatalf("%s: logit %d = %v, one token at a time %v", name, i, got[i], want[pos][i])
+						}
+					}
+					if enc.name == "fp32" {
+						if c.Logits.RowPositions[pos] != pos {
+							t.Fatalf("oracle row %d is position %d", pos, c.Logits.RowPositions[pos])
+						}
+						if d := maxAbsDiff(got, oracle[pos]); d > tolFP32 {
+							t.Errorf("%s: max abs logit difference from run.c %.3g > %.0g", name, d, tolFP32)
+						}
+					}
+					compared++
+				}
+			}
+			if compared < 10 {
+				t.Fatalf("%s: only %d positions compared", c.Name, compared)
+			}
+		}
+	}
+}
+
+// TestSessionBatchesLikeOneByOne: a multi-turn chat on the demo model (prompts
+// longer than a batch, replies cut short and resumed) gives the same replies and
+// the same cache contents with batched prefill as when every token is fed alone.
+func TestSessionBatchesLikeOneByOne(t *testing.T) {
+	m := loadModel(t, readFiles(t, demoDir))
+	long := "Tell me a long story about a cat who lives in Paris and a dog who lives in Kenya, " +
+		"and about the colours of their houses, the animals they meet and the capitals they visit."
+	turns := []string{long, "What is the capital of France?", long + " " + long, "And Kenya?"}
+	for _, mode := range []engine.Mode{engine.Chat, engine.Completion} {
+		var sessions [2]*Session
+		for i, batch := range []int{1, prefillBatch} {
+			s, err := m.newSession(engine.Options{Mode: mode, MaxTokens: 12})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.batch = batch
+			sessions[i] = s
+		}
+		for n, input := range turns {
+			var replies [2]engine.Reply
+			for i, s := range sessions {
+				r, err := s.Turn(context.Background(), input, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				replies[i] = r
+			}
+			one, batched := replies[0], replies[1]
+			if len(one.PromptIDs) <= prefillBatch && n == 2 {
+				t.Fatalf("turn %d: prompt of %d tokens does not span several batches", n, len(one.PromptIDs))
+			}
+			if !slices.Equal(one.IDs, batched.IDs) || one.Text != batched.Text || one.Stop != batched.Stop {
+				t.Fatalf("mode %v turn %d: batched reply %v %q (%v), one by one %v %q (%v)",
+					mode, n, batched.IDs, batched.Text, batched.Stop, one.IDs, one.Text, one.Stop)
+			}
+		}
+		a, b := sessions[0], sessions[1]
+		used := len(a.tokens) * m.cfg.KVDim()
+		for l := 0; l < m.cfg.NLayers; l++ {
+			off := l * m.cfg.SeqLen * m.cfg.KVDim()
+			if !slices.Equal(a.r.keyCache[off:off+used], b.r.keyCache[off:off+used]) ||
+				!slices.Equal(a.r.valueCache[off:off+used], b.r.valueCache[off:off+used]) {
+				t.Fatalf("mode %v: layer %d's KV cache differs after %d positions", mode, l, len(a.tokens))
+			}
+		}
+	}
+}
+
+// TestPrefillCancelForgetsThePrompt: a turn canceled while its prompt is being fed
+// leaves the conversation as it was.
+func TestPrefillCancelForgetsThePrompt(t *testing.T) {
+	m := loadModel(t, readFiles(t, demoDir))
+	s, err := m.newSession(engine.Options{Mode: engine.Chat, MaxTokens: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Turn(context.Background(), "What is the capital of France?", nil); err != nil {
+		t.Fatal(err)
+	}
+	used, pending := s.Used(), s.pending
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := s.Turn(ctx, "Tell me a story about a cat.", nil)
+	if err != nil || r.Stop != engine.StopCanceled {
+		t.Fatalf("canceled turn: %v, stop %v", err, r.Stop)
+	}
+	if s.Used() != used || s.pending != pending {
+		t.Fatalf("after a canceled prompt: %d positions used (pending %d), want %d (%d)", s.Used(), s.pending, used, pending)
+	}
+}
