@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"sync/atomic"
+
 	"github.com/inferpi/inferpi/board"
 	"github.com/inferpi/inferpi/driver/gic"
 	"github.com/inferpi/inferpi/metal/arm64"
@@ -55,6 +57,9 @@ func idle(c *percore) {
 	armTimer(c)
 	bkl.unlock()
 	arm64.WFI()
+	if atomic.LoadUint32(&halting) != 0 {
+		arm64.Halt() // another core is printing a fault report
+	}
 	bkl.lock()
 	c.idle = 0
 	handleIRQs(c)

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/inferpi/inferpi/metal/arm64"
@@ -38,6 +39,9 @@ func ptrOf(p *context) unsafe.Pointer { return unsafe.Pointer(p) }
 // trap is called by the vectors for every exception taken from a thread, with the
 // thread's state saved in its context.
 func trap(kind uintptr) {
+	if atomic.LoadUint32(&halting) != 0 {
+		arm64.Halt() // another core is printing a fault report: stay out of its way
+	}
 	c := thisCore()
 	t := &threads[c.cur]
 	switch kind {
