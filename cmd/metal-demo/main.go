@@ -15,7 +15,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/inferpi/inferpi/console/serial"
 	_ "github.com/inferpi/inferpi/metal/kernel"
@@ -43,7 +45,7 @@ func main() {
 		switch cmd {
 		case "":
 		case "help":
-			fmt.Println("commands: info, mem, cores, clock, gc, reboot; anything else is echoed")
+			fmt.Println("commands: info, mem, cores, clock, gc, reboot, crash; anything else is echoed")
 		case "info":
 			info()
 		case "mem":
@@ -58,6 +60,10 @@ func main() {
 			runtime.GC()
 			runtime.ReadMemStats(&s)
 			fmt.Printf("GC in %v: heap %d KB in use, %d collections so far\n", time.Since(t0).Round(time.Microsecond), s.HeapAlloc>>10, s.NumGC)
+		case "crash":
+			fmt.Println("faulting with SIGSEGV blocked: the Go runtime cannot take it, the kernel reports and stops")
+			time.Sleep(50 * time.Millisecond)
+			crash()
 		case "reboot":
 			fmt.Println("rebooting")
 			time.Sleep(50 * time.Millisecond)
@@ -146,4 +152,15 @@ func cores() {
 	}
 	sort.Ints(list)
 	fmt.Printf("%d goroutines used cores %v in %v\n", n, list, time.Since(t0).Round(time.Millisecond))
+}
+
+// crash blocks SIGSEGV and then writes through a nil pointer: the fault cannot
+// become a Go panic, so the kernel prints its fault report and halts.
+//
+//go:noinline
+func crash() {
+	set := uint64(1) << (11 - 1) // SIGSEGV
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0 /* SIG_BLOCK */, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+	var p *[64]uint64
+	p[7] = 42
 }

@@ -135,3 +135,40 @@ func TestMetalDemoConsole(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestFaultReport makes a thread fault that the Go runtime cannot take (SIGSEGV
+// blocked) and checks the kernel's report: what happened, the fault address,
+// registers, and the faulting PC with its Go function's name; then the halt.
+func TestFaultReport(t *testing.T) {
+	requireQEMU(t)
+	kernel := build(t, "rpi4", "./cmd/metal-demo")
+	m, err := qemu.Start(qemu.Config{Board: "rpi4", Kernel: kernel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logOnFailure(t, m)
+	if _, err := m.Expect(`metal> `, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	m.Send("crash\r")
+	report, err := m.Expect(`system halted`, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`\*\*\* fatal: data abort in thread \d+ on cpu\d`,
+		`fault address 0x38`, // p[7] of a nil *[64]uint64
+		`PC 0x[0-9a-f]+ main\.crash\+0x[0-9a-f]+`,
+		`LR 0x[0-9a-f]+ main\.`,
+		`x0=0x[0-9a-f]+  x1=`,
+		`called from 0x[0-9a-f]+ main\.main\+0x[0-9a-f]+`,
+		`called from 0x[0-9a-f]+ runtime\.main\+`,
+	} {
+		if !regexp.MustCompile(want).MatchString(report) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", report)
+	}
+}
