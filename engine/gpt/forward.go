@@ -6,19 +6,24 @@ import (
 	"github.com/inferpi/inferpi/engine/kernels"
 )
 
+// prefillBatch is how many prompt tokens go through the model together: every
+// matrix is read once per batch (kernels.MatMul) instead of once per token.
+const prefillBatch = 64
+
 // RunState holds every activation of one session, allocated once, and the KV
-// cache. Buffers are named after nanochat's gpt.py variables.
+// cache. Buffers are named after nanochat's gpt.py variables; each holds a batch of
+// up to prefillBatch tokens, token t's at [t*width, (t+1)*width) (decoding uses t = 0).
 type RunState struct {
 	x, x0, xBackout []float32 // residual stream, its value after the embedding, at the backout layer
 	xn              []float32 // norm(x), the input of attention and MLP
-	q, k, v         []float32 // this position's queries, keys, values
+	q, k, v         []float32 // queries, keys, values
 	attn            []float32 // attention output, heads concatenated (input of c_proj)
 	proj            []float32 // c_proj outputs before the residual add
 	hidden          []float32 // MLP hidden layer
 	gate            []float32 // value-embedding gates, one per kv head (and the smear gate)
-	valueEmbed      []float32 // this token's value embedding
-	scores          []float32 // attention scores over the window
-	logits          []float32 // [vocab]
+	valueEmbed      []float32 // one token's value embedding
+	scores          []float32 // attention scores over the window [batch][n_head][seq_len]
+	logits          []float32 // [vocab], for the batch's last token
 
 	// Smear mixes the previous token's normed embedding into the current one:
 	// prevEmbed is it, embed is the current one kept for the next position.
@@ -30,16 +35,18 @@ type RunState struct {
 	// trace, when set (by tests), sees the debug activations nanochat's oracle
 	// records: per layer the block input, attention output, MLP output, block
 	// output (what = 0..3), then the lm_head input (layer = n_layer, what = 0).
+	// Within a batch it sees every token's vector of one kind before the next kind.
 	trace func(layer, what int, v []float32)
 }
 
 func newRunState(h *Header) *RunState {
 	f := func(n int) []float32 { return make([]float32, n) }
+	b := prefillBatch
 	s := &RunState{
-		x: f(h.NEmbd), x0: f(h.NEmbd), xBackout: f(h.NEmbd), xn: f(h.NEmbd),
-		q: f(h.QDim()), k: f(h.KVDim()), v: f(h.KVDim()), attn: f(h.QDim()),
-		proj: f(h.NEmbd), hidden: f(h.MLPHidden), gate: f(h.NKVHead + 1),
-		valueEmbed: f(h.KVDim()), scores: f(h.SeqLen), logits: f(h.VocabSize),
+		x: f(b * h.NEmbd), x0: f(b * h.NEmbd), xBackout: f(h.NEmbd), xn: f(b * h.NEmbd),
+		q: f(b * h.QDim()), k: f(b * h.KVDim()), v: f(b * h.KVDim()), attn: f(b * h.QDim()),
+		proj: f(b * h.NEmbd), hidden: f(b * h.MLPHidden), gate: f(h.NKVHead + 1),
+		valueEmbed: f(h.KVDim()), scores: f(b * h.NHead * h.SeqLen), logits: f(h.VocabSize),
 		prevEmbed: f(h.NEmbd), embed: f(h.NEmbd),
 		keys: make([][]float32, h.NLayer), values: make([][]float32, h.NLayer),
 	}
@@ -94,121 +101,191 @@ func (r rope) rotate(head []float32, pos int) {
 // at pos, and returns the logits for the next token (a view into the run state).
 // It follows GPT.forward in nanochat/gpt.py for one position with a KV cache.
 func (m *Model) forward(s *RunState, tok, pos int) []float32 {
+	return m.forwardBatch(s, []int{tok}, pos, true)
+}
+
+// forwardBatch runs tokens (at most prefillBatch) at positions pos, pos+1, ...,
+// each exactly as forward would alone (the same operations in the same order;
+// kernels.MatMul is MatVec bit for bit), with every matrix read once for the
+// batch. It returns the last token's logits, or nil when wantLogits is false.
+func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool) []float32 {
 	h, w := m.h, m.w
 	eps := h.NormEps
-	x := s.x
+	n := len(tokens)
+	d, qDim, kvDim, hidden := h.NEmbd, h.QDim(), h.KVDim(), h.MLPHidden
+	x, x0, xn, proj := s.x[:n*d], s.x0[:n*d], s.xn[:n*d], s.proj[:n*d]
+	q, k, v, attn := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim], s.attn[:n*qDim]
+	hid := s.hidden[:n*hidden]
+	row := func(a []float32, t, width int) []float32 { return a[t*width : (t+1)*width] }
 
-	// Token embedding, normed, then smeared with the previous token's.
-	w.TokenEmbed.Row(tok, x)
-	kernels.RMSNorm(x, x, nil, eps)
+	// Token embeddings, normed.
+	for t, tok := range tokens {
+		xt := row(x, t, d)
+		w.TokenEmbed.Row(tok, xt)
+		kernels.RMSNorm(xt, xt, nil, eps)
+	}
+	// Smear: each token mixes in the previous token's normed embedding (for the
+	// first of the batch, the last one fed before it, kept in prevEmbed). Going
+	// backwards, x[t-1] is still unsmeared when token t reads it.
 	if h.SmearChannels > 0 {
-		copy(s.embed, x) // the next position smears with this, before our own smear
-		if s.hasPrev {
-			kernels.MatVec(s.gate[:1], w.SmearGate, x[:h.SmearChannels])
+		copy(s.embed, row(x, n-1, d)) // the next position smears with this
+		for t := n - 1; t >= 0; t-- {
+			prev := s.prevEmbed
+			if t > 0 {
+				prev = row(x, t-1, d)
+			} else if !s.hasPrev {
+				break
+			}
+			xt := row(x, t, d)
+			kernels.MatVec(s.gate[:1], w.SmearGate, xt[:h.SmearChannels])
 			g := w.SmearLambda * sigmoid(s.gate[0])
-			kernels.Axpy(x, g, s.prevEmbed)
+			kernels.Axpy(xt, g, prev)
 		}
 		s.prevEmbed, s.embed = s.embed, s.prevEmbed
 		s.hasPrev = true
 	}
-	copy(s.x0, x)
+	copy(x0, x)
 
 	groups := h.NHead / h.NKVHead
 	hd := h.HeadDim
-	kvDim := h.KVDim()
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	for l := range h.NLayer {
 		lw := &w.Layers[l]
 		// Learned mix of the residual stream and the embedding.
 		rl, xl := w.ResidLambdas[l], w.X0Lambdas[l]
 		for i := range x {
-			x[i] = rl*x[i] + xl*s.x0[i]
+			x[i] = rl*x[i] + xl*x0[i]
 		}
-		s.traceVec(l, 0, x)
+		s.traceRows(l, 0, x, n)
 
 		// Attention.
-		kernels.RMSNorm(s.xn, x, nil, eps)
-		kernels.MatVec(s.q, lw.Q, s.xn)
-		kernels.MatVec(s.k, lw.K, s.xn)
-		kernels.MatVec(s.v, lw.V, s.xn)
-		if h.ValueEmbeds[l] {
-			// Value residual: v += scale*sigmoid(gate(xn[:C])) * value_embed[tok], one gate per kv head.
-			kernels.MatVec(s.gate[:h.NKVHead], lw.VEGate, s.xn[:h.VEGateChannels])
-			lw.ValueEmbed.Row(tok, s.valueEmbed)
-			for kh := range h.NKVHead {
-				g := h.VEGateScale * sigmoid(s.gate[kh])
-				kernels.Axpy(s.v[kh*hd:(kh+1)*hd], g, s.valueEmbed[kh*hd:(kh+1)*hd])
+		for t := range n {
+			kernels.RMSNorm(row(xn, t, d), row(x, t, d), nil, eps)
+		}
+		kernels.MatMul(q, lw.Q, xn, n)
+		kernels.MatMul(k, lw.K, xn, n)
+		kernels.MatMul(v, lw.V, xn, n)
+		for t, tok := range tokens {
+			qt, kt, vt := row(q, t, qDim), row(k, t, kvDim), row(v, t, kvDim)
+			if h.ValueEmbeds[l] {
+				// Value residual: v += scale*sigmoid(gate(xn[:C])) * value_embed[tok], one gate per kv head.
+				kernels.MatVec(s.gate[:h.NKVHead], lw.VEGate, row(xn, t, d)[:h.VEGateChannels])
+				lw.ValueEmbed.Row(tok, s.valueEmbed)
+				for kh := range h.NKVHead {
+					g := h.VEGateScale * sigmoid(s.gate[kh])
+					kernels.Axpy(vt[kh*hd:(kh+1)*hd], g, s.valueEmbed[kh*hd:(kh+1)*hd])
+				}
 			}
-		}
-		// Rotary, then QK-norm per head, then the QK scale.
-		for hh := range h.NHead {
-			head := s.q[hh*hd : (hh+1)*hd]
-			m.rope.rotate(head, pos)
-			kernels.RMSNorm(head, head, nil, eps)
-			scaleVec(head, h.QKScale)
-		}
-		for kh := range h.NKVHead {
-			head := s.k[kh*hd : (kh+1)*hd]
-			m.rope.rotate(head, pos)
-			kernels.RMSNorm(head, head, nil, eps)
-			scaleVec(head, h.QKScale)
+			// Rotary, then QK-norm per head, then the QK scale.
+			for hh := range h.NHead {
+				head := qt[hh*hd : (hh+1)*hd]
+				m.rope.rotate(head, pos+t)
+				kernels.RMSNorm(head, head, nil, eps)
+				scaleVec(head, h.QKScale)
+			}
+			for kh := range h.NKVHead {
+				head := kt[kh*hd : (kh+1)*hd]
+				m.rope.rotate(head, pos+t)
+				kernels.RMSNorm(head, head, nil, eps)
+				scaleVec(head, h.QKScale)
+			}
 		}
 		keys, values := s.keys[l], s.values[l]
-		copy(keys[pos*kvDim:(pos+1)*kvDim], s.k)
-		copy(values[pos*kvDim:(pos+1)*kvDim], s.v)
+		copy(keys[pos*kvDim:(pos+n)*kvDim], k)
+		copy(values[pos*kvDim:(pos+n)*kvDim], v)
 
-		// Causal attention over the layer's window: keys pos-window .. pos.
-		first := max(0, pos-h.Windows[l])
-		for hh := range h.NHead {
-			q := s.q[hh*hd : (hh+1)*hd]
+		// Causal attention over the layer's window: token t at position p = pos+t sees
+		// keys p-window .. p. Heads of every token are independent: run in parallel.
+		attend := func(i int) {
+			t, hh := i/h.NHead, i%h.NHead
+			p := pos + t
+			first := max(0, p-h.Windows[l])
+			qh := s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd]
 			kvOff := (hh / groups) * hd // GQA: query head hh reads kv head hh/groups
-			scores := s.scores[:pos-first+1]
-			for t := first; t <= pos; t++ {
-				scores[t-first] = kernels.Dot(q, keys[t*kvDim+kvOff:t*kvDim+kvOff+hd]) * scale
+			scores := s.scores[i*h.SeqLen : i*h.SeqLen+p-first+1]
+			for j := first; j <= p; j++ {
+				scores[j-first] = kernels.Dot(qh, keys[j*kvDim+kvOff:j*kvDim+kvOff+hd]) * scale
 			}
 			kernels.Softmax(scores)
-			out := s.attn[hh*hd : (hh+1)*hd]
+			out := s.attn[t*qDim+hh*hd : t*qDim+(hh+1)*hd]
 			clear(out)
-			for t := first; t <= pos; t++ {
-				kernels.Axpy(out, scores[t-first], values[t*kvDim+kvOff:t*kvDim+kvOff+hd])
+			for j := first; j <= p; j++ {
+				kernels.Axpy(out, scores[j-first], values[j*kvDim+kvOff:j*kvDim+kvOff+hd])
 			}
 		}
-		kernels.MatVec(s.proj, lw.AttnOut, s.attn)
-		s.traceVec(l, 1, s.proj)
-		kernels.Axpy(x, 1, s.proj)
+		parallel(n*h.NHead, n*min(pos+n, h.Windows[l]+1)*qDim, attend)
+		kernels.MatMul(proj, lw.AttnOut, attn, n)
+		s.traceRows(l, 1, proj, n)
+		kernels.Axpy(x, 1, proj)
 
 		// MLP: c_proj(relu(c_fc(xn))²).
-		kernels.RMSNorm(s.xn, x, nil, eps)
-		kernels.MatVec(s.hidden, lw.FC, s.xn)
-		for i, v := range s.hidden {
-			v = max(v, 0)
-			s.hidden[i] = v * v
+		for t := range n {
+			kernels.RMSNorm(row(xn, t, d), row(x, t, d), nil, eps)
 		}
-		kernels.MatVec(s.proj, lw.MLPOut, s.hidden)
-		s.traceVec(l, 2, s.proj)
-		kernels.Axpy(x, 1, s.proj)
-		s.traceVec(l, 3, x)
+		kernels.MatMul(hid, lw.FC, xn, n)
+		for i, a := range hid {
+			a = max(a, 0)
+			hid[i] = a * a
+		}
+		kernels.MatMul(proj, lw.MLPOut, hid, n)
+		s.traceRows(l, 2, proj, n)
+		kernels.Axpy(x, 1, proj)
+		s.traceRows(l, 3, x, n)
 
 		if l == h.BackoutLayer {
-			copy(s.xBackout, x)
+			copy(s.xBackout, row(x, n-1, d)) // only the last token goes on to the logits
 		}
 	}
-
-	// Backout: remove part of the mid-network residual, then the final norm.
-	if h.BackoutLayer >= 0 {
-		kernels.Axpy(x, -w.BackoutLambda, s.xBackout)
+	if !wantLogits && s.trace == nil {
+		return nil
 	}
-	kernels.RMSNorm(x, x, nil, eps)
-	s.traceVec(h.NLayer, 0, x)
+
+	// Backout: remove part of the mid-network residual, then the final norm; for
+	// the last token, the only one whose logits are wanted.
+	last := row(x, n-1, d)
+	if h.BackoutLayer >= 0 {
+		kernels.Axpy(last, -w.BackoutLambda, s.xBackout)
+	}
+	kernels.RMSNorm(last, last, nil, eps)
+	s.traceVec(h.NLayer, 0, last)
+	if !wantLogits {
+		return nil
+	}
 
 	// Logits over the real vocabulary (the padding rows were not exported), softcapped.
-	kernels.MatVec(s.logits, w.LMHead, x)
+	kernels.MatVec(s.logits, w.LMHead, last)
 	if c := h.Softcap; c > 0 {
 		for i, v := range s.logits {
 			s.logits[i] = c * float32(math.Tanh(float64(v/c)))
 		}
 	}
 	return s.logits
+}
+
+// parallelMinWork is the attention work (multiply-adds) below which the heads run
+// on the caller: waking the other cores costs about a microsecond.
+const parallelMinWork = 1 << 15
+
+// parallel calls fn(i) for i < items, on every core when work is big enough.
+func parallel(items, work int, fn func(i int)) {
+	if work < parallelMinWork {
+		for i := range items {
+			fn(i)
+		}
+		return
+	}
+	kernels.Parallel(items, fn)
+}
+
+// traceRows hands each of the n token rows of v to the trace.
+func (s *RunState) traceRows(layer, what int, v []float32, n int) {
+	if s.trace == nil {
+		return
+	}
+	width := len(v) / n
+	for t := range n {
+		s.trace(layer, what, v[t*width:(t+1)*width])
+	}
 }
 
 func (s *RunState) traceVec(layer, what int, v []float32) {

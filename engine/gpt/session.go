@@ -1,6 +1,7 @@
 package gpt
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -10,10 +11,10 @@ import (
 )
 
 // Session is one conversation. Its KV cache is kept between turns, so a turn
-// feeds only the tokens that are new; feeding tokens one at a time, with the
-// smear carried from the previous token, gives exactly the full-sequence forward
-// (which nanochat's own chunked prefill at position > 0 would not: it skips the
-// smear of a chunk's first token).
+// feeds only the tokens that are new, in batches; every token, the first of a batch
+// or of a turn included, is smeared with the token before it, which gives exactly
+// the full-sequence forward (nanochat's own chunked prefill at position > 0 would
+// not: it skips the smear of a chunk's first token).
 //
 // Chat follows nanochat's scripts/chat_cli.py and engine.py:
 //
@@ -40,6 +41,10 @@ type Session struct {
 
 	sampler    *sample.Sampler
 	samplerFor engine.Sampling
+
+	// batch is how many prompt tokens go through the model together: prefillBatch
+	// when 0 (tests set 1 to compare with feeding one token at a time).
+	batch int
 
 	// onLogits, when set (by tests), sees the logits of every generated token
 	// before sampling, including steps whose token the calculator forces.
@@ -121,7 +126,7 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 		reply.Stop = engine.StopEnd
 		return reply, nil
 	}
-	for _, tok := range feed {
+	for len(feed) > 0 {
 		if ctx.Err() != nil {
 			if s.pos != savedPos {
 				s.ready = false // the logits are those of a rolled-back token
@@ -132,7 +137,9 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 			reply.PromptTime = time.Since(start)
 			return reply, nil
 		}
-		logits = s.feed(tok)
+		n := min(len(feed), cmp.Or(s.batch, prefillBatch))
+		logits = s.feed(feed[:n], n == len(feed)) // only the last batch's logits are read
+		feed = feed[n:]
 	}
 	s.pending = nil
 	reply.PromptTime = time.Since(start)
@@ -188,7 +195,7 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 			s.pending, reply.Stop = []int{tok}, engine.StopCanceled
 			break
 		}
-		logits = s.feed(tok)
+		logits = s.feed([]int{tok}, true)
 	}
 	out(dec.Flush())
 	reply.Text = text.String()
@@ -196,12 +203,13 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 	return reply, nil
 }
 
-// feed runs one token at the next position and records it.
-func (s *Session) feed(tok int) []float32 {
-	logits := s.m.forward(s.st, tok, s.pos)
-	s.ready = true
-	s.pos++
-	s.seq = append(s.seq, tok)
+// feed runs tokens (at most prefillBatch) at the next positions, records them,
+// and returns the last one's logits (nil without wantLogits).
+func (s *Session) feed(toks []int, wantLogits bool) []float32 {
+	logits := s.m.forwardBatch(s.st, toks, s.pos, wantLogits)
+	s.ready = wantLogits
+	s.pos += len(toks)
+	s.seq = append(s.seq, toks...)
 	return logits
 }
 
