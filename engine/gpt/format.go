@@ -1,9 +1,12 @@
 package gpt
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/inferpi/inferpi/engine/kernels"
 )
@@ -354,4 +357,35 @@ func (h *Header) Layout() ([]TensorSpec, int64, error) {
 	}
 	add("lm_head.weight", h.VocabSize, h.NEmbd, h.MatrixEnc)
 	return specs, off, nil
+}
+
+// EncodingSummary lists the bytes stored in each encoding, largest first:
+// "q8_0 2.8 MB, fp16 1.9 KB, fp32 64 B" (inspect shows it).
+func (h *Header) EncodingSummary() string {
+	specs, _, err := h.Layout()
+	if err != nil {
+		return err.Error()
+	}
+	by := map[Encoding]int64{}
+	for _, s := range specs {
+		by[s.Enc] += s.Size
+	}
+	encs := make([]Encoding, 0, len(by))
+	for e := range by {
+		encs = append(encs, e)
+	}
+	slices.SortFunc(encs, func(a, b Encoding) int { return cmp.Compare(by[b], by[a]) })
+	parts := make([]string, len(encs))
+	for i, e := range encs {
+		n := by[e]
+		switch {
+		case n >= 1<<20:
+			parts[i] = fmt.Sprintf("%v %.1f MB", e, float64(n)/(1<<20))
+		case n >= 1<<10:
+			parts[i] = fmt.Sprintf("%v %.1f KB", e, float64(n)/(1<<10))
+		default:
+			parts[i] = fmt.Sprintf("%v %d B", e, n)
+		}
+	}
+	return strings.Join(parts, ", ")
 }

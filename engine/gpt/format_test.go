@@ -208,6 +208,8 @@ func FuzzParseHeader(f *testing.F) {
 	f.Add(files.Model[:200])
 	f.Add(files.Model[:88])
 	f.Add([]byte("NCHT\x01\x00\x00\x00"))
+	q4 := export(f, nanochat.Options{BaseDir: tinyDir, Step: -1, DType: "q4_0"}).Model
+	f.Add(q4[:200])
 	tok := files.Tokenizer
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := gpt.ParseHeader(data)

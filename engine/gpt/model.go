@@ -146,6 +146,7 @@ func (m *Model) Info() engine.Info {
 		Template:            m.template,
 		Details: []engine.KV{
 			{Key: "format", Value: fmt.Sprintf("%s version %d", Magic, Version)},
+			{Key: "tensors by encoding", Value: h.EncodingSummary()},
 			{Key: "padded vocab (checkpoint rows)", Value: fmt.Sprint(h.PaddedVocab)},
 			{Key: "attention windows", Value: windows},
 			{Key: "value embeddings on layers", Value: strings.Join(veLayers, ",")},

@@ -1,0 +1,238 @@
+package gpt_test
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/inferpi/inferpi/convert/nanochat"
+	"github.com/inferpi/inferpi/engine/gpt"
+	"github.com/inferpi/inferpi/engine/kernels"
+)
+
+// agreement compares one encoding's logits with fp32's, position by position.
+type agreement struct {
+	positions, top1Same int
+	rmseSum, rmseMax    float64
+	spreadSum           float64   // fp32 logits' variance, summed over positions
+	margins             []float64 // fp32's top-1 minus top-2 logit, per position
+}
+
+// add compares one position: RMSE over the vocabulary, and the argmax.
+func (a *agreement) add(want, got []float32) {
+	var mean, sq float64
+	for _, w := range want {
+		mean += float64(w)
+	}
+	mean /= float64(len(want))
+	for i, w := range want {
+		d := float64(got[i]) - float64(w)
+		sq += d * d
+		a.spreadSum += (float64(w) - mean) * (float64(w) - mean) / float64(len(want))
+	}
+	rmse := math.Sqrt(sq / float64(len(want)))
+	if math.IsNaN(rmse) {
+		rmse = math.Inf(1)
+	}
+	a.positions++
+	a.margins = append(a.margins, topMargin(want))
+	a.rmseSum += rmse
+	a.rmseMax = max(a.rmseMax, rmse)
+	if argmax(want) == argmax(got) {
+		a.top1Same++
+	}
+}
+
+func (a *agreement) top1() float64   { return float64(a.top1Same) / float64(a.positions) }
+func (a *agreement) rmse() float64   { return a.rmseSum / float64(a.positions) }
+func (a *agreement) spread() float64 { return math.Sqrt(a.spreadSum / float64(a.positions)) }
+func (a *agreement) String() string {
+	return fmt.Sprintf("top-1 %6.2f%% (%3d of %d differ)  RMSE mean %.4f max %.4f",
+		100*a.top1(), a.positions-a.top1Same, a.positions, a.rmse(), a.rmseMax)
+}
+
+// marginP10 is the 10th percentile of fp32's top-2 margins: how close the
+// nearest calls are.
+func (a *agreement) marginP10() float64 {
+	m := slices.Clone(a.margins)
+	slices.Sort(m)
+	return m[len(m)/10]
+}
+
+// topMargin is the largest logit minus the second largest.
+func topMargin(v []float32) float64 {
+	first, second := math.Inf(-1), math.Inf(-1)
+	for _, x := range v {
+		switch f := float64(x); {
+		case f > first:
+			first, second = f, first
+		case f > second:
+			second = f
+		}
+	}
+	return first - second
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// accuracySet is a checkpoint and the token sequences of its cases, fed teacher-forced.
+type accuracySet struct {
+	name string
+	opts nanochat.Options
+	seqs [][]int
+}
+
+func gptAccuracySets(t *testing.T) []accuracySet {
+	o := loadOracle(t)
+	tiny := accuracySet{name: "nanochat-tiny (fixture: nanochat cases)", opts: nanochat.Options{BaseDir: tinyDir, Step: -1}}
+	for _, c := range o.Completions {
+		tiny.seqs = append(tiny.seqs, append(append([]int(nil), c.IDs...), c.Greedy.IDs...))
+	}
+	for _, c := range o.Chats {
+		tiny.seqs = append(tiny.seqs, c.Final)
+	}
+	demo := accuracySet{name: "nanochat-demo (example chats)", opts: nanochat.Options{BaseDir: demoSrc, Source: "sft", Step: -1}}
+	for _, conv := range loadDemoExamples(t).Conversations {
+		var seq []int
+		for _, turn := range conv.Turns {
+			seq = append(append(seq, turn.PromptIDs...), turn.ReplyIDs...)
+		}
+		demo.seqs = append(demo.seqs, seq)
+	}
+	return []accuracySet{tiny, demo}
+}
+
+// encodingVariant is one encoding of a set's checkpoint: exported with dtype, then
+// re-encoded through chain (gpt.Reencode).
+type encodingVariant struct {
+	name, dtype string
+	chain       []kernels.Encoding
+	enc         string // what the result says it holds
+}
+
+// accuracyVariants: the three encodings, and q8_0's rounding of the weights
+// alone (exported as q8_0, re-encoded to fp32: fp32 arithmetic, activations not
+// quantized).
+var accuracyVariants = []encodingVariant{
+	{"fp16", "fp16", nil, "fp16"},
+	{"q8_0", "q8_0", nil, "q8_0"},
+	{"q4_0", "q4_0", nil, "q4_0"},
+	{"q8_0 weights, fp32 arithmetic", "q8_0", []kernels.Encoding{kernels.F32}, "fp32"},
+}
+
+// measureAccuracy exports every set in fp32 and in each variant and compares
+// the logits at every position (teacher-forced, up to the context size).
+func measureAccuracy(t *testing.T, sets []accuracySet, variants []encodingVariant) map[string]map[string]*agreement {
+	res := map[string]map[string]*agreement{}
+	load := func(opts nanochat.Options, dtype string, chain []kernels.Encoding, want string) *gpt.Model {
+		opts.DType = dtype
+		files := export(t, opts)
+		for _, enc := range chain {
+			var err error
+			if files.Model, err = gpt.Reencode(files.Model, enc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := gpt.Load(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Info().Encoding; got != want {
+			t.Fatalf("%s export loads as %s", dtype, got)
+		}
+		return m
+	}
+	for _, set := range sets {
+		ref := load(set.opts, "fp32", nil, "fp32")
+		var want [][][]float32
+		for i, seq := range set.seqs {
+			set.seqs[i] = seq[:min(len(seq), ref.Header().SeqLen)]
+			want = append(want, ref.ForwardAll(set.seqs[i], nil))
+		}
+		res[set.name] = map[string]*agreement{}
+		for _, v := range variants {
+			m := load(set.opts, v.dtype, v.chain, v.enc)
+			a := &agreement{}
+			for i, seq := range set.seqs {
+				for pos, logits := range m.ForwardAll(seq, nil) {
+					a.add(want[i][pos], logits)
+				}
+			}
+			res[set.name][v.name] = a
+		}
+	}
+	return res
+}
+
+// accuracyBounds are what TestQuantizedAccuracy asserts per set and encoding:
+// the least top-1 agreement and the largest mean RMSE as a fraction of the fp32
+// logits' spread, each the measurement logged by the test (README, "Quantized
+// weights (accuracy)") with room for other kernels' rounding. A quantizer off
+// by a scale, a nibble order or a block moves the logits by about their whole
+// spread and fails every line.
+//
+// q8_0 meets the issue's 99% on the trained demo model (99.75%). The
+// random-weight fixture misses it by 12 of 616 positions: its top-2 margin is
+// below 0.08 at a tenth of its positions (demo: 0.43), and q8_0 moves its
+// logits by 0.037 on average (fp16: 0.001). The weights' rounding alone (the
+// "q8_0 weights, fp32 arithmetic" line) already changes 8 of them.
+var accuracyBounds = map[string]map[string]struct{ top1, relRMSE float64 }{
+	"nanochat-tiny (fixture: nanochat cases)": {
+		"q8_0": {0.96, 0.02}, // measured 98.05%, 0.013
+		"q4_0": {0.65, 0.22}, // measured 73.9%, 0.16
+	},
+	"nanochat-demo (example chats)": {
+		"q8_0": {0.99, 0.015}, // measured 99.75%, 0.0085
+		"q4_0": {0.88, 0.15},  // measured 92.3%, 0.099
+	},
+}
+
+// TestQuantizedAccuracy is the accuracy report for the GPT engine: per
+// encoding, against the fp32 export, the logit RMSE and whether the most likely
+// token is the same, at every position of every case (teacher-forced). It
+// asserts accuracyBounds, and that q8_0 moves the logits more than fp16 and
+// less than q4_0 (so each file was really encoded as it says).
+func TestQuantizedAccuracy(t *testing.T) {
+	sets := gptAccuracySets(t)
+	res := measureAccuracy(t, sets, accuracyVariants)
+	var report strings.Builder
+	for _, set := range sets {
+		fp32 := res[set.name]["fp16"] // every variant saw the same fp32 logits
+		fmt.Fprintf(&report, "%s: %d cases, %d positions; fp32 logits: spread %.2f, top-2 margin below %.2f at 10%% of positions\n",
+			set.name, len(set.seqs), fp32.positions, fp32.spread(), fp32.marginP10())
+		for _, v := range accuracyVariants {
+			fmt.Fprintf(&report, "  %-29s %v\n", v.name, res[set.name][v.name])
+		}
+	}
+	t.Log("\n" + report.String())
+
+	for _, set := range sets {
+		r := res[set.name]
+		if !(r["fp16"].rmse() < r["q8_0"].rmse() && r["q8_0"].rmse() < r["q4_0"].rmse()) {
+			t.Errorf("%s: RMSE fp16 %.4g, q8_0 %.4g, q4_0 %.4g: want them in that order", set.name,
+				r["fp16"].rmse(), r["q8_0"].rmse(), r["q4_0"].rmse())
+		}
+		for name, b := range accuracyBounds[set.name] {
+			a := r[name]
+			if a.top1() < b.top1 {
+				t.Errorf("%s: %s top-1 agreement %.2f%% < %.0f%%", set.name, name, 100*a.top1(), 100*b.top1)
+			}
+			if rel := a.rmse() / a.spread(); rel > b.relRMSE {
+				t.Errorf("%s: %s mean RMSE %.4g is %.3f of the logits' spread, want <= %.3f", set.name, name, a.rmse(), rel, b.relRMSE)
+			}
+		}
+	}
+	if len(accuracyBounds) != len(sets) {
+		t.Errorf("bounds for %d sets, measured %d", len(accuracyBounds), len(sets))
+	}
+}

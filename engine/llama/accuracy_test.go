@@ -1,0 +1,265 @@
+package llama
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/kernels"
+)
+
+// agreement compares one encoding's logits with fp32's, position by position.
+type agreement struct {
+	positions, top1Same int
+	rmseSum, rmseMax    float64
+	spreadSum           float64   // fp32 logits' variance, summed over positions
+	margins             []float64 // fp32's top-1 minus top-2 logit, per position
+}
+
+// add compares one position: RMSE over the vocabulary, and the argmax.
+func (a *agreement) add(want, got []float32) {
+	var mean, sq float64
+	for _, w := range want {
+		mean += float64(w)
+	}
+	mean /= float64(len(want))
+	for i, w := range want {
+		d := float64(got[i]) - float64(w)
+		sq += d * d
+		a.spreadSum += (float64(w) - mean) * (float64(w) - mean) / float64(len(want))
+	}
+	rmse := math.Sqrt(sq / float64(len(want)))
+	if math.IsNaN(rmse) {
+		rmse = math.Inf(1)
+	}
+	a.positions++
+	a.margins = append(a.margins, topMargin(want))
+	a.rmseSum += rmse
+	a.rmseMax = max(a.rmseMax, rmse)
+	if argmax(want) == argmax(got) {
+		a.top1Same++
+	}
+}
+
+func (a *agreement) top1() float64   { return float64(a.top1Same) / float64(a.positions) }
+func (a *agreement) rmse() float64   { return a.rmseSum / float64(a.positions) }
+func (a *agreement) spread() float64 { return math.Sqrt(a.spreadSum / float64(a.positions)) }
+func (a *agreement) String() string {
+	return fmt.Sprintf("top-1 %6.2f%% (%3d of %d differ)  RMSE mean %.4f max %.4f",
+		100*a.top1(), a.positions-a.top1Same, a.positions, a.rmse(), a.rmseMax)
+}
+
+// marginP10 is the 10th percentile of fp32's top-2 margins: how close the
+// nearest calls are.
+func (a *agreement) marginP10() float64 {
+	m := slices.Clone(a.margins)
+	slices.Sort(m)
+	return m[len(m)/10]
+}
+
+// topMargin is the largest logit minus the second largest.
+func topMargin(v []float32) float64 {
+	first, second := math.Inf(-1), math.Inf(-1)
+	for _, x := range v {
+		switch f := float64(x); {
+		case f > first:
+			first, second = f, first
+		case f > second:
+			second = f
+		}
+	}
+	return first - second
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// accuracySet is a model and the token sequences of its cases, fed teacher-forced.
+type accuracySet struct {
+	name  string
+	files engine.Files
+	seqs  [][]int
+}
+
+func llamaAccuracySets(t *testing.T) []accuracySet {
+	o := readOracle(t)
+	tiny := accuracySet{name: "llama-tiny (fixture: run.c cases)", files: readFiles(t, tinyDir)}
+	for _, c := range o.Greedy {
+		tiny.seqs = append(tiny.seqs, c.Sequence)
+	}
+	for _, c := range o.Sampled {
+		tiny.seqs = append(tiny.seqs, append(append([]int(nil), c.PromptIDs...), c.Generated...))
+	}
+	tiny.seqs = append(tiny.seqs, o.SeqLen.Sequence, o.BOSStop.Sequence, o.Empty.Sequence)
+
+	untied := accuracySet{name: "llama-untied (run.c cases)", files: readFiles(t, untiedDir)}
+	for _, c := range readUntiedCases(t).Cases {
+		untied.seqs = append(untied.seqs, append(append([]int(nil), c.PromptIDs...), c.IDs...))
+	}
+
+	demo := accuracySet{name: "llama-demo (example chats)", files: readFiles(t, demoDir)}
+	for _, conv := range readDemoExamples(t).Conversations {
+		var seq []int
+		for _, turn := range conv.Turns {
+			seq = append(append(seq, turn.PromptIDs...), turn.ReplyIDs...)
+		}
+		demo.seqs = append(demo.seqs, seq)
+	}
+	return []accuracySet{tiny, untied, demo}
+}
+
+func readDemoExamples(t *testing.T) demoExamples {
+	raw, err := os.ReadFile(filepath.Join(demoDir, "examples.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex demoExamples
+	if err := json.Unmarshal(raw, &ex); err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
+// teacherForced returns the logits at every position of seq (up to seq_len).
+func teacherForced(m *Model, seq []int) [][]float32 {
+	r := newRunState(m.cfg)
+	var out [][]float32
+	for pos := 0; pos < len(seq) && pos < m.cfg.SeqLen; pos++ {
+		out = append(out, append([]float32(nil), forward(m.w, m.cfg, r, seq[pos], pos, true)...))
+	}
+	return out
+}
+
+// variant is one re-encoding of a set's fp32 model.bin.
+type variant struct {
+	name  string
+	enc   kernels.Encoding // what the result says it holds
+	chain []kernels.Encoding
+}
+
+// accuracyVariants: the three encodings, and q8_0's rounding of the weights
+// alone (converted to q8_0 and back to fp32, so the arithmetic is fp32 and the
+// activations are not quantized: the share of q8_0's error the weights carry).
+var accuracyVariants = []variant{
+	{"fp16", kernels.F16, []kernels.Encoding{kernels.F16}},
+	{"q8_0", kernels.Q8_0, []kernels.Encoding{kernels.Q8_0}},
+	{"q4_0", kernels.Q4_0, []kernels.Encoding{kernels.Q4_0}},
+	{"q8_0 weights, fp32 arithmetic", kernels.F32, []kernels.Encoding{kernels.Q8_0, kernels.F32}},
+}
+
+// measureAccuracy runs every set in fp32 and in each variant.
+func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[string]map[string]*agreement {
+	res := map[string]map[string]*agreement{}
+	for _, set := range sets {
+		ref := loadModel(t, set.files)
+		var want [][][]float32
+		for _, seq := range set.seqs {
+			want = append(want, teacherForced(ref, seq))
+		}
+		res[set.name] = map[string]*agreement{}
+		for _, v := range variants {
+			f := set.files
+			for _, enc := range v.chain {
+				f.Model = convert(t, f.Model, enc)
+			}
+			m := loadModel(t, f)
+			if m.Info().Encoding != v.enc.String() {
+				t.Fatalf("%s: %s loads as %s", set.name, v.name, m.Info().Encoding)
+			}
+			a := &agreement{}
+			for i, seq := range set.seqs {
+				for pos, logits := range teacherForced(m, seq) {
+					a.add(want[i][pos], logits)
+				}
+			}
+			res[set.name][v.name] = a
+		}
+	}
+	return res
+}
+
+// accuracyBounds are what TestQuantizedAccuracy asserts per set and encoding:
+// the least top-1 agreement and the largest mean RMSE as a fraction of the fp32
+// logits' spread. Each is the measurement logged by the test (README,
+// "Quantized weights (accuracy)") with room for other kernels' rounding, and no
+// more: a quantizer that is off by a scale, a nibble order or a block moves the
+// logits by about their whole spread and fails every line.
+//
+// q8_0 meets the issue's 99% on the trained demo model (99.4%). The two
+// random-weight run.c fixtures do not, and no 8-bit rounding would: their
+// matrices have twice the gain of trained ones (N(0, (2/sqrt(fan_in))^2)), so
+// attention scores are sharp and a small change in q or k switches which
+// position a head reads; 1 in 10 of llama-tiny's positions has a top-2 margin
+// below 0.18 (llama-demo: 0.40). Rounding the weights alone (the "q8_0
+// weights, fp32 arithmetic" line) already changes the top token at 28 of
+// llama-tiny's 372 positions; fp16 changes it at one. q4_0's step is 16 times
+// coarser and on llama-tiny leaves the fp32 logits barely correlated, so its
+// line there only guards against worse.
+var accuracyBounds = map[string]map[string]struct{ top1, relRMSE float64 }{
+	"llama-tiny (fixture: run.c cases)": {
+		"q8_0": {0.85, 0.06}, // measured 89.2%, 0.044
+		"q4_0": {0.12, 0.65}, // measured 20.7%, 0.51
+	},
+	"llama-untied (run.c cases)": {
+		"q8_0": {0.96, 0.035}, // measured 98.4%, 0.022
+		"q4_0": {0.65, 0.25},  // measured 76.3%, 0.18
+	},
+	"llama-demo (example chats)": {
+		"q8_0": {0.99, 0.025}, // measured 99.4%, 0.016
+		"q4_0": {0.88, 0.20},  // measured 92.7%, 0.14
+	},
+}
+
+// TestQuantizedAccuracy is the accuracy report for the Llama engine: per
+// encoding, against the fp32 model, the logit RMSE and whether the most likely
+// token is the same, at every position of every case (teacher-forced: each
+// position sees the case's tokens, not its own choices). It asserts
+// accuracyBounds, and that q8_0 moves the logits more than fp16 and less than
+// q4_0 (so each file was really encoded as it says).
+func TestQuantizedAccuracy(t *testing.T) {
+	sets := llamaAccuracySets(t)
+	res := measureAccuracy(t, sets, accuracyVariants)
+	var report strings.Builder
+	for _, set := range sets {
+		fp32 := res[set.name]["fp16"] // every variant saw the same fp32 logits
+		fmt.Fprintf(&report, "%s: %d cases, %d positions; fp32 logits: spread %.2f, top-2 margin below %.2f at 10%% of positions\n",
+			set.name, len(set.seqs), fp32.positions, fp32.spread(), fp32.marginP10())
+		for _, v := range accuracyVariants {
+			fmt.Fprintf(&report, "  %-29s %v\n", v.name, res[set.name][v.name])
+		}
+	}
+	t.Log("\n" + report.String())
+
+	for _, set := range sets {
+		r := res[set.name]
+		if !(r["fp16"].rmse() < r["q8_0"].rmse() && r["q8_0"].rmse() < r["q4_0"].rmse()) {
+			t.Errorf("%s: RMSE fp16 %.4g, q8_0 %.4g, q4_0 %.4g: want them in that order", set.name,
+				r["fp16"].rmse(), r["q8_0"].rmse(), r["q4_0"].rmse())
+		}
+		for name, b := range accuracyBounds[set.name] {
+			a := r[name]
+			if a.top1() < b.top1 {
+				t.Errorf("%s: %s top-1 agreement %.2f%% < %.0f%%", set.name, name, 100*a.top1(), 100*b.top1)
+			}
+			if rel := a.rmse() / a.spread(); rel > b.relRMSE {
+				t.Errorf("%s: %s mean RMSE %.4g is %.3f of the logits' spread, want <= %.3f", set.name, name, a.rmse(), rel, b.relRMSE)
+			}
+		}
+	}
+	if len(accuracyBounds) != len(sets) {
+		t.Errorf("bounds for %d sets, measured %d", len(accuracyBounds), len(sets))
+	}
+}
