@@ -1,84 +1,68 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 
+	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/llama"
-	"github.com/inferpi/inferpi/engine/modeldir"
 )
 
 func init() {
 	registerConverter("llama2c", converter{
-		summary: "llama2.c fp32 model.bin to InferPi's fp16 llama2.c layout (--fp16 IN OUT)",
+		summary: "llama2.c model.bin to fp16, q8_0 or q4_0 (--dtype DTYPE IN OUT; --fp16 is --dtype fp16)",
 		run:     convertLlama2c,
 	})
 }
 
-const convertLlama2cUsage = `usage: inferpi convert llama2c --fp16 IN OUT
+const convertLlama2cUsage = `usage: inferpi convert llama2c --dtype fp32|fp16|q8_0|q4_0 IN OUT
+       inferpi convert llama2c --fp16 IN OUT
 
-Converts an fp32 llama2.c model.bin (the legacy layout run.c reads) into InferPi's
-fp16 format: the same 28-byte header, then every float of the fp32 layout as IEEE
-binary16 (round to nearest even), half the size. IN and OUT are model.bin files,
-or model directories: then OUT/model.bin is written and tokenizer.bin (and
-inferpi.json, if any) are copied beside it.
+Re-encodes a llama2.c model.bin (the fp32 legacy layout run.c reads, or any
+Llama model.bin InferPi writes). IN and OUT are model.bin files, or model
+directories: then OUT/model.bin is written and tokenizer.bin (and inferpi.json,
+if any) are copied beside it.
+
+  fp16        llama2.c's layout with every float as IEEE binary16 (round to nearest
+              even): the same 28-byte header, half the size. --fp16 means this.
+  q8_0, q4_0  InferPi's Llama container (magic IPLM, README "Llama (llama2.c)
+              format"): the embedding, matrices and classifier as GGUF's blocks of
+              32 weights with an fp16 scale, about 8.5 and 4.5 bits per weight; the
+              RMSNorm weights fp32; a matrix whose rows are not a whole number of
+              32-weight blocks (hidden_dim 172, say) fp16.
+  fp32        llama2.c's layout, as run.c reads it (from a container the unused
+              freq_cis tables are computed).
+
+Converting never restores precision: re-quantizing a q8_0 or q4_0 file adds the
+new rounding to the old one (a warning says so). 'inferpi convert model' does the
+same for GPT models too.
 `
 
 func convertLlama2c(args []string, stdout, stderr io.Writer) error {
 	fset := newFlags("convert llama2c", convertLlama2cUsage, stdout)
-	fp16 := fset.Bool("fp16", false, "convert the weights to fp16 (the only target so far; required)")
+	dtype := fset.String("dtype", "", "weight encoding to write: fp32, fp16, q8_0 or q4_0")
+	fp16 := fset.Bool("fp16", false, "the same as --dtype fp16")
 	pos, err := parseArgs(fset, args, stderr)
 	if err != nil {
 		return err
 	}
-	if !*fp16 || len(pos) != 2 {
+	if *fp16 {
+		if *dtype != "" && *dtype != "fp16" {
+			fmt.Fprintf(stderr, "inferpi convert llama2c: --fp16 and --dtype %s contradict each other\n", *dtype)
+			return exitError{2}
+		}
+		*dtype = "fp16"
+	}
+	if *dtype == "" || len(pos) != 2 {
 		fmt.Fprint(stderr, convertLlama2cUsage)
 		return exitError{2}
 	}
-	in, out := pos[0], pos[1]
-	inDir := isDir(in)
-	inFile := in
-	if inDir {
-		inFile = filepath.Join(in, modeldir.ModelFile)
-	}
-	src, err := os.ReadFile(inFile)
+	enc, err := kernels.ParseEncoding(*dtype)
 	if err != nil {
-		return err
+		return fmt.Errorf("--dtype %q: want fp32, fp16, q8_0 or q4_0", *dtype)
 	}
-	dst, err := llama.ConvertFP16(src)
-	if err != nil {
-		return fmt.Errorf("%s: %w", in, err)
-	}
-	outFile := out
-	if inDir {
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return err
-		}
-		outFile = filepath.Join(out, modeldir.ModelFile)
-		for _, name := range []string{modeldir.TokenizerFile, modeldir.SettingsFile} {
-			b, err := os.ReadFile(filepath.Join(in, name))
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
-				return err
-			}
-		}
-	} else if isDir(out) {
-		outFile = filepath.Join(out, modeldir.ModelFile)
-	}
-	if err := os.WriteFile(outFile, dst, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "wrote %s: %d bytes (fp16) from %d bytes (fp32)\n", outFile, len(dst), len(src))
-	return nil
+	return reencodeModel(pos[0], pos[1], enc, (llama.Engine{}).Name(), stderr)
 }
 
 func isDir(p string) bool {

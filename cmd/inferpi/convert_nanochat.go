@@ -16,7 +16,7 @@ func init() {
 	})
 }
 
-const convertNanochatUsage = `usage: inferpi convert nanochat --base-dir DIR [--source base|sft] [--model-tag TAG] [--step N] [--dtype fp16|fp32] --output-dir OUT
+const convertNanochatUsage = `usage: inferpi convert nanochat --base-dir DIR [--source base|sft] [--model-tag TAG] [--step N] [--dtype fp16|fp32|q8_0|q4_0] --output-dir OUT
 
 Converts a nanochat checkpoint into OUT/model.bin and OUT/tokenizer.bin for the
 GPT engine, without Python or torch. DIR is nanochat's base directory: it holds
@@ -24,7 +24,11 @@ tokenizer/tokenizer.pkl and base_checkpoints/<tag>/ (--source base) or
 chatsft_checkpoints/<tag>/ (--source sft) with model_<step>.pt and
 meta_<step>.json. Without --model-tag the largest model is taken, without --step
 the latest step, as nanochat's own loader does. fp16 (the default) stores the
-matrices and embeddings in half precision; fp32 keeps every weight exact.
+matrices and embeddings in half precision; fp32 keeps every weight exact; q8_0
+and q4_0 store them as GGUF's blocks of 32 weights with an fp16 scale (about 8.5
+and 4.5 bits per weight), except the smear and value-embedding gates, whose rows
+of 24 and 12 weights are not whole blocks and stay fp16. The per-layer lambdas
+are fp32 in every encoding. 'inferpi convert model' re-encodes an exported model.
 `
 
 func convertNanochat(args []string, stdout, stderr io.Writer) error {
@@ -33,7 +37,7 @@ func convertNanochat(args []string, stdout, stderr io.Writer) error {
 	source := fset.String("source", "base", "checkpoints to read: base, sft (or rl)")
 	tag := fset.String("model-tag", "", "model tag, e.g. d20 (default: the largest)")
 	step := fset.Int("step", -1, "training step (default: the latest)")
-	dtype := fset.String("dtype", "fp16", "weight encoding: fp16 or fp32")
+	dtype := fset.String("dtype", "fp16", "weight encoding: fp16, fp32, q8_0 or q4_0")
 	out := fset.String("output-dir", "", "directory to write model.bin and tokenizer.bin to (required)")
 	pos, err := parseArgs(fset, args, stderr)
 	if err != nil {

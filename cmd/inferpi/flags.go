@@ -20,6 +20,7 @@ func newFlags(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprint(stdout, usage)
 		fmt.Fprintln(stdout, "\nflags:")
+		fs.SetOutput(stdout) // parseArgs silences parse errors; the list goes to stdout
 		fs.PrintDefaults()
 	}
 	return fs
