@@ -22,6 +22,10 @@ func WriteModel(w io.Writer, cfg Config, enc kernels.Encoding, values func(Tenso
 	if !enc.Valid() {
 		return 0, fmt.Errorf("llama: unknown weight encoding %v", enc)
 	}
+	// The reader's checks, so nothing is written that would not load.
+	if _, err := configFrom(cfg.AppendBinary(nil)); err != nil {
+		return 0, err
+	}
 	return writeLayout(w, cfg, cfg.layoutFor(enc), values)
 }
 

@@ -3,6 +3,7 @@ package llama
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"strings"
 	"testing"
 
@@ -233,4 +234,18 @@ func FuzzParseModel(f *testing.F) {
 			forward(m.w, m.cfg, newRunState(m.cfg), 1, 0, true)
 		}
 	})
+}
+
+func TestWriteModelRefusesBadConfigs(t *testing.T) {
+	bad := Config{Dim: 64, HiddenDim: 172, NLayers: 2, NHeads: 5, NKVHeads: 5, VocabSize: 300, SeqLen: 16, SharedClassifier: true}
+	_, err := WriteModel(io.Discard, bad, kernels.Q8_0, func(Tensor) ([]float32, error) { return nil, nil })
+	if err == nil || !strings.Contains(err.Error(), "not divisible by n_heads 5") {
+		t.Errorf("dim 64 with 5 heads: %v", err)
+	}
+	good := bad
+	good.NHeads, good.NKVHeads = 4, 2
+	_, err = WriteModel(io.Discard, good, kernels.Q8_0, func(t Tensor) ([]float32, error) { return make([]float32, t.Floats()-1), nil })
+	if err == nil || !strings.Contains(err.Error(), "token_embedding: 19199 values for 1 matrices of 300x64") {
+		t.Errorf("short tensor: %v", err)
+	}
 }
