@@ -1,20 +1,25 @@
 package llama
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/inferpi/inferpi/engine/kernels"
+)
 
 // BenchmarkForward is one decoding step (one token through the whole model, logits
-// included) at position 64, for the demo model in fp32 and fp16. Weight bytes
+// included) at position 64, for the demo model in each encoding. Weight bytes
 // read per step are reported as MB/s.
 func BenchmarkForward(b *testing.B) {
 	files := readFiles(b, demoDir)
-	fp16, err := ConvertFP16(files.Model)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, c := range []struct {
+	type model struct {
 		name  string
 		model []byte
-	}{{"demo-fp32", files.Model}, {"demo-fp16", fp16}} {
+	}
+	models := []model{{"demo-fp32", files.Model}}
+	for _, enc := range []kernels.Encoding{kernels.F16, kernels.Q8_0, kernels.Q4_0} {
+		models = append(models, model{"demo-" + enc.String(), convert(b, files.Model, enc)})
+	}
+	for _, c := range models {
 		b.Run(c.name, func(b *testing.B) {
 			f := files
 			f.Model = c.model
