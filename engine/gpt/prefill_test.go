@@ -124,3 +124,35 @@ func TestSessionBatchesLikeOneByOne(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedTokens: the token-id interface gives the logits of feeding one token at
+// a time, and refuses what cannot be fed.
+func TestFeedTokens(t *testing.T) {
+	m := tiny(t, "fp32")
+	h := m.Header()
+	rng := rand.New(rand.NewPCG(8, 8))
+	seq := make([]int, 150)
+	for i := range seq {
+		seq[i] = rng.IntN(h.VocabSize)
+	}
+	want := m.ForwardAll(seq, nil)
+	sess, _ := m.NewSession(engine.Options{})
+	s := sess.(*gpt.Session)
+	for _, cut := range [][2]int{{0, 70}, {70, 71}, {71, 150}} {
+		got, err := s.FeedTokens(seq[cut[0]:cut[1]])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i, ok := sameBits(got, want[cut[1]-1]); !ok || s.Used() != cut[1] {
+			t.Fatalf("after %d tokens (%d used): logit %d = %v, one at a time %v", cut[1], s.Used(), i, got[i], want[cut[1]-1][i])
+		}
+	}
+	for _, bad := range [][]int{nil, {-1}, {h.VocabSize}, make([]int, h.SeqLen)} {
+		if _, err := s.FeedTokens(bad); err == nil {
+			t.Errorf("FeedTokens(%d tokens) accepted", len(bad))
+		}
+	}
+	if s.Used() != len(seq) {
+		t.Errorf("refused feeds changed the cache: %d used", s.Used())
+	}
+}

@@ -3,6 +3,8 @@ package gpt
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -211,6 +213,33 @@ func (s *Session) feed(toks []int, wantLogits bool) []float32 {
 	s.pos += len(toks)
 	s.seq = append(s.seq, toks...)
 	return logits
+}
+
+// FeedTokens runs ids at the next positions of the cache, in batches, and returns
+// the logits after the last one (a view into the run state, valid until the next
+// call). It is for tools that work in token ids, such as `inferpi bench`; Turn is
+// the chat interface. Tokens the last reply left pending are dropped.
+func (s *Session) FeedTokens(ids []int) ([]float32, error) {
+	h := s.m.h
+	switch {
+	case len(ids) == 0:
+		return nil, errors.New("gpt: no tokens to feed")
+	case s.pos+len(ids) > h.SeqLen:
+		return nil, fmt.Errorf("gpt: %d tokens after %d do not fit the context of %d", len(ids), s.pos, h.SeqLen)
+	}
+	for _, id := range ids {
+		if id < 0 || id >= h.VocabSize {
+			return nil, fmt.Errorf("gpt: token %d is outside the vocabulary of %d", id, h.VocabSize)
+		}
+	}
+	s.pending = nil
+	var logits []float32
+	for len(ids) > 0 {
+		n := min(len(ids), cmp.Or(s.batch, prefillBatch))
+		logits = s.feed(ids[:n], n == len(ids))
+		ids = ids[n:]
+	}
+	return logits, nil
 }
 
 // samplerNow returns a sampler for the current settings, keeping its random

@@ -150,3 +150,46 @@ func TestPrefillCancelForgetsThePrompt(t *testing.T) {
 		t.Fatalf("after a canceled prompt: %d positions used (pending %d), want %d (%d)", s.Used(), s.pending, used, pending)
 	}
 }
+
+// TestFeedTokens: the token-id interface gives the logits of feeding one token at
+// a time, and refuses what cannot be fed.
+func TestFeedTokens(t *testing.T) {
+	o := readOracle(t)
+	m := loadModel(t, readFiles(t, tinyDir))
+	seq := o.Greedy[0].Sequence
+	want := stepLogits(m, seq)
+	s, err := m.newSession(engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FeedTokens(seq[:20])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := sameBits(got, want[19]); !ok {
+		t.Fatalf("after 20 tokens: logit %d = %v, one at a time %v", i, got[i], want[19][i])
+	}
+	if got, err = s.FeedTokens(seq[20:]); err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := sameBits(got, want[len(seq)-1]); !ok || s.Used() != len(seq) {
+		t.Fatalf("after %d tokens (%d used): logit %d = %v, one at a time %v", len(seq), s.Used(), i, got[i], want[len(seq)-1][i])
+	}
+	for _, bad := range [][]int{nil, {-1}, {m.cfg.VocabSize}, make([]int, m.cfg.SeqLen)} {
+		if _, err := s.FeedTokens(bad); err == nil {
+			t.Errorf("FeedTokens(%d tokens, first %v) accepted", len(bad), bad)
+		}
+	}
+	if s.Used() != len(seq) {
+		t.Errorf("refused feeds changed the cache: %d used", s.Used())
+	}
+}
+
+func sameBits(a, b []float32) (int, bool) {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i, false
+		}
+	}
+	return 0, len(a) == len(b)
+}

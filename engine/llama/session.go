@@ -158,6 +158,36 @@ func (s *Session) checkFeed(toks []int) {
 	}
 }
 
+// FeedTokens runs ids at the next positions of the cache, in batches, and returns
+// the logits after the last one (a view into the run state, valid until the next
+// call). It is for tools that work in token ids, such as `inferpi bench`; Turn is
+// the chat interface. A token the last reply left pending is dropped.
+func (s *Session) FeedTokens(ids []int) ([]float32, error) {
+	c := s.m.cfg
+	switch {
+	case len(ids) == 0:
+		return nil, errors.New("llama: no tokens to feed")
+	case len(s.tokens)+len(ids) > c.SeqLen:
+		return nil, fmt.Errorf("llama: %d tokens after %d do not fit the context of %d", len(ids), len(s.tokens), c.SeqLen)
+	}
+	for _, id := range ids {
+		if id < 0 || id >= c.VocabSize {
+			return nil, fmt.Errorf("llama: token %d is outside the vocabulary of %d", id, c.VocabSize)
+		}
+	}
+	s.pending = -1
+	var logits []float32
+	for len(ids) > 0 {
+		n := min(len(ids), cmp.Or(s.batch, prefillBatch))
+		s.checkFeed(ids[:n])
+		pos := len(s.tokens)
+		s.tokens = append(s.tokens, ids[:n]...)
+		logits = forwardBatch(s.m.w, c, s.r, ids[:n], pos, n == len(ids))
+		ids = ids[n:]
+	}
+	return logits, nil
+}
+
 // chat reports whether turns use the chat template.
 func (s *Session) chat() bool { return s.opts.Mode == engine.Chat && s.m.template == Alpaca }
 
