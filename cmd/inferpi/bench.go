@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/engine/modeldir"
+)
+
+func init() {
+	register(command{
+		name:    "bench",
+		summary: "measure prefill and decode speed against the machine's own read bandwidth",
+		run:     func(args []string) error { return noHelp(benchMain(args, os.Stdout, os.Stderr)) },
+	})
+}
+
+const benchUsage = `usage: inferpi bench DIR... [--prompt N] [--tokens N] [--threads N] [--reps N] [--read-mib N] [--json] [--runc PATH]
+
+Measures each model directory: prefill (a prompt of --prompt random tokens fed in
+batches) and decode (--tokens tokens after it, one at a time, each the greedy pick
+of the one before) in tokens per second, and, in the same run and on as many
+threads, the machine's own read bandwidth: one plain sequential read
+(kernels.StreamRead) over a buffer larger than the caches.
+
+Decoding streams every weight matrix through the CPU once per token, so the
+headline is the bandwidth ratio: weight bytes per token (matrices only; embedding
+rows are lookups) times decode tokens/s, over the machine's read bandwidth. 1.0
+means decoding runs at the speed of memory. Each figure is the best of --reps
+repetitions (the machine may be busy with other work); the reads, prefills and
+decodes of the repetitions are interleaved.
+
+With one DIR the results are a list, with several a table. --json prints one
+object per model, one per line, with the keys
+  decode_tokens_per_sec, prefill_tokens_per_sec, weight_bytes_per_token,
+  achieved_gbps, machine_read_gbps, bandwidth_ratio
+and model, engine, encoding, params, threads, kernels, prompt_tokens,
+decode_tokens, reps, read_buffer_bytes, prefill_speedup (prefill over decode
+tokens/s), and runc_tokens_per_sec with --runc.
+
+--runc PATH also times llama2.c's run.c (a 'run' binary) on every fp32 Llama model
+(the only kind it reads), greedy, generating --tokens after a short prompt, and
+reports its own "achieved tok/s" (which includes its prompt, fed one token at a
+time like every other token).
+`
+
+// benchResult is one model's figures; the first six fields are the headline keys.
+type benchResult struct {
+	DecodeTokensPerSec  float64 `json:"decode_tokens_per_sec"`
+	PrefillTokensPerSec float64 `json:"prefill_tokens_per_sec"`
+	WeightBytesPerToken int64   `json:"weight_bytes_per_token"`
+	AchievedGBps        float64 `json:"achieved_gbps"`
+	MachineReadGBps     float64 `json:"machine_read_gbps"`
+	BandwidthRatio      float64 `json:"bandwidth_ratio"`
+
+	Model            string   `json:"model"`
+	Engine           string   `json:"engine"`
+	Encoding         string   `json:"encoding"`
+	Params           int64    `json:"params"`
+	Threads          int      `json:"threads"`
+	Kernels          string   `json:"kernels"`
+	PromptTokens     int      `json:"prompt_tokens"`
+	DecodeTokens     int      `json:"decode_tokens"`
+	Reps             int      `json:"reps"`
+	ReadBufferBytes  int64    `json:"read_buffer_bytes"`
+	PrefillSpeedup   float64  `json:"prefill_speedup"`
+	RunCTokensPerSec *float64 `json:"runc_tokens_per_sec,omitempty"`
+}
+
+// tokenFeeder is what bench needs from a session beyond engine.Session: feeding
+// token ids directly (both engines' sessions have it), so that the prompt length
+// and the number of decoded tokens are exact whatever the tokenizer and the model.
+type tokenFeeder interface {
+	engine.Session
+	FeedTokens(ids []int) ([]float32, error)
+}
+
+type benchOptions struct {
+	prompt, tokens, threads, reps int
+	readBytes                     int64
+	runc                          string
+}
+
+func benchMain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", benchUsage, stdout)
+	var o benchOptions
+	fs.IntVar(&o.prompt, "prompt", 128, "prompt length in tokens (prefill)")
+	fs.IntVar(&o.tokens, "tokens", 64, "tokens to decode after the prompt")
+	fs.IntVar(&o.threads, "threads", runtime.GOMAXPROCS(0), "cores to use (the caller and helper threads)")
+	fs.IntVar(&o.reps, "reps", 3, "repetitions; the best of each figure is reported")
+	readMiB := fs.Int("read-mib", 1024, "size of the read-bandwidth buffer in MiB (it must be larger than the caches)")
+	asJSON := fs.Bool("json", false, "print one JSON object per model")
+	fs.StringVar(&o.runc, "runc", "", "path of llama2.c's run binary, to time it on the fp32 Llama models too")
+	dirs, err := parseArgs(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(dirs) == 0:
+		fmt.Fprintf(stderr, "inferpi bench: want at least one model directory\nRun 'inferpi bench --help' for usage.\n")
+		return exitError{2}
+	case o.prompt < 1 || o.tokens < 1 || o.threads < 1 || o.reps < 1 || *readMiB < 1:
+		return fmt.Errorf("--prompt, --tokens, --threads, --reps and --read-mib must be at least 1")
+	}
+	o.readBytes = int64(*readMiB) << 20
+
+	kernels.SetWorkers(o.threads)
+	buf := readBuffer(o.readBytes)
+	var results []benchResult
+	for _, dir := range dirs {
+		r, err := benchModel(dir, o, buf)
+		if err != nil {
+			return err
+		}
+		if o.runc != "" && r.Engine == "Llama" && r.Encoding == "fp32" {
+			tps, err := runcSpeed(o.runc, dir, o)
+			if err != nil {
+				return fmt.Errorf("--runc: %w", err)
+			}
+			r.RunCTokensPerSec = &tps
+		}
+		results = append(results, r)
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		} else if len(dirs) == 1 {
+			printBenchList(stdout, r)
+		}
+	}
+	if !*asJSON && len(dirs) > 1 {
+		printBenchTable(stdout, results)
+	}
+	return nil
+}
+
+// readBuffer allocates the buffer for the read-bandwidth measurement, with every
+// page touched so that reads hit memory rather than the shared zero page.
+func readBuffer(n int64) []byte {
+	buf := make([]byte, n)
+	for i := int64(0); i < n; i += 4096 {
+		buf[i] = byte(i >> 12)
+	}
+	return buf
+}
+
+var benchSink uint64
+
+// benchModel measures one model directory.
+func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error) {
+	model, err := modeldir.Open(dir, modeldir.Overrides{})
+	if err != nil {
+		return benchResult{}, err
+	}
+	info := model.Info()
+	if need := o.prompt + o.tokens; need > info.ContextSize {
+		return benchResult{}, fmt.Errorf("%s: --prompt %d plus --tokens %d is more than the model's context of %d", dir, o.prompt, o.tokens, info.ContextSize)
+	}
+	sess, err := model.NewSession(engine.Options{Mode: engine.Completion})
+	if err != nil {
+		return benchResult{}, err
+	}
+	s, ok := sess.(tokenFeeder)
+	if !ok {
+		return benchResult{}, fmt.Errorf("%s: the %s engine cannot be fed token ids, so it cannot be benchmarked", dir, info.Engine)
+	}
+	// The prompt is random ids (fixed seed), the same for every model of a vocabulary.
+	rng := rand.New(rand.NewPCG(uint64(info.VocabSize), 1))
+	prompt := make([]int, o.prompt)
+	for i := range prompt {
+		prompt[i] = rng.IntN(info.VocabSize)
+	}
+
+	r := benchResult{
+		Model: dir, Engine: info.Engine, Encoding: info.Encoding, Params: info.Params,
+		Threads: o.threads, Kernels: kernels.Implementation(), PromptTokens: o.prompt,
+		DecodeTokens: o.tokens, Reps: o.reps, ReadBufferBytes: int64(len(readBuf)),
+		WeightBytesPerToken: info.WeightBytesPerToken,
+	}
+	var bestRead, bestPrefill, bestDecode time.Duration
+	for rep := 0; rep < o.reps; rep++ {
+		t0 := time.Now()
+		benchSink ^= kernels.DefaultPool().StreamRead(readBuf)
+		bestRead = minPositive(bestRead, time.Since(t0))
+
+		s.Reset()
+		t0 = time.Now()
+		logits, err := s.FeedTokens(prompt)
+		if err != nil {
+			return benchResult{}, fmt.Errorf("%s: prefill: %w", dir, err)
+		}
+		bestPrefill = minPositive(bestPrefill, time.Since(t0))
+
+		t0 = time.Now()
+		for range o.tokens {
+			if logits, err = s.FeedTokens([]int{argmax(logits)}); err != nil {
+				return benchResult{}, fmt.Errorf("%s: decode: %w", dir, err)
+			}
+		}
+		bestDecode = minPositive(bestDecode, time.Since(t0))
+	}
+	r.MachineReadGBps = float64(len(readBuf)) / bestRead.Seconds() / 1e9
+	r.PrefillTokensPerSec = float64(o.prompt) / bestPrefill.Seconds()
+	r.DecodeTokensPerSec = float64(o.tokens) / bestDecode.Seconds()
+	r.AchievedGBps = float64(r.WeightBytesPerToken) * r.DecodeTokensPerSec / 1e9
+	r.BandwidthRatio = r.AchievedGBps / r.MachineReadGBps
+	r.PrefillSpeedup = r.PrefillTokensPerSec / r.DecodeTokensPerSec
+	return r, nil
+}
+
+func minPositive(best, d time.Duration) time.Duration {
+	if best == 0 || d < best {
+		return d
+	}
+	return best
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func printBenchList(w io.Writer, r benchResult) {
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(w, "%-22s "+format+"\n", append([]any{k + ":"}, args...)...)
+	}
+	row("model", "%s (%s, %s, %.1fM parameters)", r.Model, r.Engine, r.Encoding, float64(r.Params)/1e6)
+	row("threads", "%d (kernels %s)", r.Threads, r.Kernels)
+	row("prefill", "%.1f tokens/s (%d-token prompt; %.1fx decode)", r.PrefillTokensPerSec, r.PromptTokens, r.PrefillSpeedup)
+	row("decode", "%.1f tokens/s (%d tokens after the prompt)", r.DecodeTokensPerSec, r.DecodeTokens)
+	row("weight bytes/token", "%d (%.1f MB, matrices only)", r.WeightBytesPerToken, float64(r.WeightBytesPerToken)/1e6)
+	row("achieved", "%.2f GB/s of weights", r.AchievedGBps)
+	row("machine read", "%.2f GB/s (one read of %d MiB on %d threads)", r.MachineReadGBps, r.ReadBufferBytes>>20, r.Threads)
+	row("bandwidth ratio", "%.2f", r.BandwidthRatio)
+	if r.RunCTokensPerSec != nil {
+		row("run.c", "%.1f tokens/s (ratio %.2f)", *r.RunCTokensPerSec, runcRatio(r))
+	}
+	fmt.Fprintf(w, "(best of %d repetitions)\n", r.Reps)
+}
+
+func runcRatio(r benchResult) float64 {
+	return float64(r.WeightBytesPerToken) * *r.RunCTokensPerSec / 1e9 / r.MachineReadGBps
+}
+
+func printBenchTable(w io.Writer, results []benchResult) {
+	tw := new(bytes.Buffer)
+	fmt.Fprintf(tw, "%-28s %-6s %-6s %9s %9s %8s %8s %8s %6s\n",
+		"model", "engine", "enc", "decode/s", "prefill/s", "MB/tok", "GB/s", "read", "ratio")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%-28s %-6s %-6s %9.1f %9.1f %8.1f %8.2f %8.2f %6.2f\n",
+			filepath.Base(r.Model), r.Engine, strings.Fields(r.Encoding)[0], r.DecodeTokensPerSec, r.PrefillTokensPerSec,
+			float64(r.WeightBytesPerToken)/1e6, r.AchievedGBps, r.MachineReadGBps, r.BandwidthRatio)
+		if r.RunCTokensPerSec != nil {
+			fmt.Fprintf(tw, "%-28s %-6s %-6s %9.1f %9s %8.1f %8.2f %8.2f %6.2f\n",
+				filepath.Base(r.Model)+" (run.c)", "run.c", "fp32", *r.RunCTokensPerSec, "-",
+				float64(r.WeightBytesPerToken)/1e6, float64(r.WeightBytesPerToken)**r.RunCTokensPerSec/1e9, r.MachineReadGBps, runcRatio(r))
+		}
+	}
+	if len(results) > 0 {
+		r := results[0]
+		fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt, %d decoded tokens; best of %d; read = one pass over %d MiB)\n",
+			r.Threads, r.Kernels, r.PromptTokens, r.DecodeTokens, r.Reps, r.ReadBufferBytes>>20)
+	}
+	w.Write(tw.Bytes())
+}
+
+// runcAchieved is the line run.c prints after generating (on stderr).
+var runcAchieved = regexp.MustCompile(`achieved tok/s: ([0-9]+(\.[0-9]*)?)`)
+
+// parseRunCSpeed finds run.c's "achieved tok/s: X" in its output.
+func parseRunCSpeed(out []byte) (float64, error) {
+	m := runcAchieved.FindSubmatch(out)
+	if m == nil {
+		return 0, errors.New(`no "achieved tok/s" line in its output`)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("achieved tok/s %q is not a speed", m[1])
+	}
+	return v, nil
+}
+
+// runcSpeed runs llama2.c's run binary on dir's model greedily and returns the
+// tokens/s it reports (best of the repetitions).
+func runcSpeed(run, dir string, o benchOptions) (float64, error) {
+	best := 0.0
+	for rep := 0; rep < o.reps; rep++ {
+		// run.c's -n counts every position, its prompt's included.
+		cmd := exec.Command(run, filepath.Join(dir, modeldir.ModelFile), "-z", filepath.Join(dir, modeldir.TokenizerFile),
+			"-t", "0", "-n", strconv.Itoa(o.tokens+8), "-i", "Once upon a time")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v: %s", run, err, strings.TrimSpace(stderr.String()))
+		}
+		v, err := parseRunCSpeed(append(out, stderr.Bytes()...))
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v", run, err)
+		}
+		best = max(best, v)
+	}
+	return best, nil
+}
