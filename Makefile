@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go test-arm64 test-qemu demo demo-usb e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
+.PHONY: help deps vet test test-go test-arm64 test-qemu bench demo demo-usb e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
 
 help:
 	@echo "make demo   boot the firmware in QEMU (Raspberry Pi 4) and chat with the demo models on its UART"
@@ -10,6 +10,7 @@ help:
 	@echo "make e2e    the firmware end to end in QEMU: menu, both demo models, /exit, a corrupt model"
 	@echo "make test   every test (installs what it needs first)"
 	@echo "make test-arm64   the arm64 (NEON) kernels' tests under qemu-user"
+	@echo "make bench  decode/prefill speed of the 286M GPT and 50M Llama shapes in every encoding, against this machine's read bandwidth"
 	@echo "make firmware     build/inferpi.elf and build/kernel8.img for the Raspberry Pi 4"
 	@echo "make sdcard       a ready-to-copy Pi 4 boot partition in build/sdcard/"
 	@echo "make qemu-selftest  the bare-metal self-test firmware on QEMU raspi4b and virt"
@@ -39,6 +40,23 @@ test: deps vet test-go test-arm64 test-qemu
 # that emulation timings are not disturbed by parallel test binaries.
 test-qemu: deps
 	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -p 1 -timeout 30m ./test/qemu/
+
+# Speed (README "Speed"): synthesize the seed's two model shapes in every encoding into
+# build/synth/ (random weights, seeded; kept between runs: rm -rf build/synth to remake
+# them), then one table of decode and prefill tokens/s and the ratio to this machine's
+# read bandwidth measured in the same run. llama2.c's run.c is timed on the fp32 Llama
+# too when a `run` binary is on PATH or INFERPI_RUNC names one (optional).
+BENCH_PRESETS ?= gpt-286m llama-50m
+BENCH_DTYPES ?= fp32 fp16 q8_0 q4_0
+BENCH_FLAGS ?=
+INFERPI_RUNC ?= $(shell command -v run)
+bench:
+	$(GO) build -o build/inferpi ./cmd/inferpi
+	@for p in $(BENCH_PRESETS); do for d in $(BENCH_DTYPES); do \
+		[ -f build/synth/$$p-$$d/model.bin ] || build/inferpi synth --preset $$p --dtype $$d --output-dir build/synth/$$p-$$d || exit 1; \
+	done; done
+	build/inferpi bench $(BENCH_FLAGS) $(if $(INFERPI_RUNC),--runc $(INFERPI_RUNC)) \
+		$(foreach p,$(BENCH_PRESETS),$(foreach d,$(BENCH_DTYPES),build/synth/$(p)-$(d)))
 
 # Firmware images (stock Go toolchain, GOOS=linux GOARCH=arm64; see internal/fwbuild).
 firmware:

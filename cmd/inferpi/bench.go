@@ -51,7 +51,8 @@ object per model, one per line, with the keys
   achieved_gbps, machine_read_gbps, bandwidth_ratio
 and model, engine, encoding, params, threads, kernels, prompt_tokens,
 decode_tokens, reps, read_buffer_bytes, prefill_speedup (prefill over decode
-tokens/s), and runc_tokens_per_sec with --runc.
+tokens/s), load_average (the 1-minute load average at the start: other work on
+the machine makes every figure lower), and runc_tokens_per_sec with --runc.
 
 --runc PATH also times llama2.c's run.c (a 'run' binary) on every fp32 Llama model
 (the only kind it reads), greedy, generating --tokens after a short prompt, and
@@ -68,17 +69,20 @@ type benchResult struct {
 	MachineReadGBps     float64 `json:"machine_read_gbps"`
 	BandwidthRatio      float64 `json:"bandwidth_ratio"`
 
-	Model            string   `json:"model"`
-	Engine           string   `json:"engine"`
-	Encoding         string   `json:"encoding"`
-	Params           int64    `json:"params"`
-	Threads          int      `json:"threads"`
-	Kernels          string   `json:"kernels"`
-	PromptTokens     int      `json:"prompt_tokens"`
-	DecodeTokens     int      `json:"decode_tokens"`
-	Reps             int      `json:"reps"`
-	ReadBufferBytes  int64    `json:"read_buffer_bytes"`
-	PrefillSpeedup   float64  `json:"prefill_speedup"`
+	Model           string  `json:"model"`
+	Engine          string  `json:"engine"`
+	Encoding        string  `json:"encoding"`
+	Params          int64   `json:"params"`
+	Threads         int     `json:"threads"`
+	Kernels         string  `json:"kernels"`
+	PromptTokens    int     `json:"prompt_tokens"`
+	DecodeTokens    int     `json:"decode_tokens"`
+	Reps            int     `json:"reps"`
+	ReadBufferBytes int64   `json:"read_buffer_bytes"`
+	PrefillSpeedup  float64 `json:"prefill_speedup"`
+	// LoadAverage is the machine's 1-minute load average when the model's
+	// measurement started (Linux; -1 elsewhere): other work competes for the cores.
+	LoadAverage      float64  `json:"load_average"`
 	RunCTokensPerSec *float64 `json:"runc_tokens_per_sec,omitempty"`
 }
 
@@ -192,7 +196,7 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 		Model: dir, Engine: info.Engine, Encoding: info.Encoding, Params: info.Params,
 		Threads: o.threads, Kernels: kernels.Implementation(), PromptTokens: o.prompt,
 		DecodeTokens: o.tokens, Reps: o.reps, ReadBufferBytes: int64(len(readBuf)),
-		WeightBytesPerToken: info.WeightBytesPerToken,
+		WeightBytesPerToken: info.WeightBytesPerToken, LoadAverage: loadAverage(),
 	}
 	var bestRead, bestPrefill, bestDecode time.Duration
 	for rep := 0; rep < o.reps; rep++ {
@@ -223,6 +227,23 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 	r.BandwidthRatio = r.AchievedGBps / r.MachineReadGBps
 	r.PrefillSpeedup = r.PrefillTokensPerSec / r.DecodeTokensPerSec
 	return r, nil
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg, or -1.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 func minPositive(best, d time.Duration) time.Duration {
@@ -257,7 +278,7 @@ func printBenchList(w io.Writer, r benchResult) {
 	if r.RunCTokensPerSec != nil {
 		row("run.c", "%.1f tokens/s (ratio %.2f)", *r.RunCTokensPerSec, runcRatio(r))
 	}
-	fmt.Fprintf(w, "(best of %d repetitions)\n", r.Reps)
+	fmt.Fprintf(w, "(best of %d repetitions; load average %.2f at the start)\n", r.Reps, r.LoadAverage)
 }
 
 func runcRatio(r benchResult) float64 {
@@ -280,8 +301,12 @@ func printBenchTable(w io.Writer, results []benchResult) {
 	}
 	if len(results) > 0 {
 		r := results[0]
-		fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt, %d decoded tokens; best of %d; read = one pass over %d MiB)\n",
-			r.Threads, r.Kernels, r.PromptTokens, r.DecodeTokens, r.Reps, r.ReadBufferBytes>>20)
+		load := 0.0
+		for _, r := range results {
+			load = max(load, r.LoadAverage)
+		}
+		fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt, %d decoded tokens; best of %d; read = one pass over %d MiB; load average up to %.2f)\n",
+			r.Threads, r.Kernels, r.PromptTokens, r.DecodeTokens, r.Reps, r.ReadBufferBytes>>20, load)
 	}
 	w.Write(tw.Bytes())
 }

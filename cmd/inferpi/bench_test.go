@@ -82,6 +82,9 @@ func TestBenchJSON(t *testing.T) {
 		if _, ok := r["runc_tokens_per_sec"]; ok {
 			t.Errorf("%s: run.c figure without --runc", dirs[i])
 		}
+		if v := num("load_average"); v < 0 && v != -1 {
+			t.Errorf("%s: load average %v", dirs[i], v)
+		}
 	}
 }
 
