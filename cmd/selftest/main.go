@@ -4,7 +4,7 @@
 // Go runtime works on InferPi's kernel: goroutines on all cores at once, channels,
 // the garbage collector under allocation churn, maps, fmt, strconv, timers, UART
 // input, nil dereferences as ordinary panics, asynchronous preemption, and the
-// kernel's own memory API. It prints one line per check and ends with
+// kernel's own memory API, and the engines' NEON kernels on the worker pool. It prints one line per check and ends with
 // "N passed, N failed", which `make qemu-selftest` asserts.
 //
 // The UART check waits for the line "selftest-input <token>" (the harness types
@@ -42,6 +42,7 @@ var checks = []check{
 	{"out-of-range index is a recoverable panic", checkIndexPanic},
 	{"asynchronous preemption: GC beside a tight loop", checkPreemption},
 	{"many OS threads (LockOSThread)", checkThreads},
+	{"engine kernels: NEON MatVec/MatMul on the worker pool, all cores", checkKernels},
 	{"kernel buffers: allocate, use, free", checkBuffers},
 	{"DMA memory and address translation", checkDMA},
 	{"getrandom", checkRandom},
