@@ -162,9 +162,7 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		for t := range n {
 			kernels.RMSNorm(row(xn, t, d), row(x, t, d), nil, eps)
 		}
-		kernels.MatMul(q, lw.Q, xn, n)
-		kernels.MatMul(k, lw.K, xn, n)
-		kernels.MatMul(v, lw.V, xn, n)
+		kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{lw.Q, lw.K, lw.V}, xn, n)
 		for t, tok := range tokens {
 			qt, kt, vt := row(q, t, qDim), row(k, t, kvDim), row(v, t, kvDim)
 			if h.ValueEmbeds[l] {

@@ -100,9 +100,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		loff := l * c.SeqLen * kvDim
 		k := r.keyCache[loff+pos*kvDim : loff+(pos+n)*kvDim]
 		v := r.valueCache[loff+pos*kvDim : loff+(pos+n)*kvDim]
-		kernels.MatMul(q, w.WQ[l], xb, n)
-		kernels.MatMul(k, w.WK[l], xb, n)
-		kernels.MatMul(v, w.WV[l], xb, n)
+		kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{w.WQ[l], w.WK[l], w.WV[l]}, xb, n)
 		for t := range n {
 			r.setRotation(pos + t)
 			r.rotate(row(q, t, dim))
@@ -136,8 +134,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		for t := range n {
 			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSFFN[l])
 		}
-		kernels.MatMul(hb, w.W1[l], xb, n)
-		kernels.MatMul(hb2, w.W3[l], xb, n)
+		kernels.MatMulGroup([][]float32{hb, hb2}, []kernels.Matrix{w.W1[l], w.W3[l]}, xb, n)
 		for i, a := range hb {
 			a *= 1 / (1 + float32(math.Exp(float64(-a)))) // silu
 			hb[i] = a * hb2[i]
