@@ -4,13 +4,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/inferpi/inferpi/console"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 
+	"github.com/inferpi/inferpi/console"
 	"github.com/inferpi/inferpi/engine"
 )
+
+// f64 widens a float32 setting for a float64 flag without showing its binary
+// rounding (0.9, not 0.8999999761581421).
+func f64(x float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	return v
+}
 
 // newFlags makes a flag set whose -h/--help prints usage (the text before the
 // flag list) and the flags to stdout.
@@ -36,8 +44,7 @@ func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, err
 		fs.SetOutput(io.Discard)
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return nil, errHelp
+			return nil, errHelp // flag.Parse has already printed the usage
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "inferpi %s: %v\nRun 'inferpi %s --help' for usage.\n", fs.Name(), err, fs.Name())
@@ -68,11 +75,11 @@ type samplingFlags struct {
 
 func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
 	d := console.DefaultOptions.Sampling // the firmware's defaults too
-	fs.Float64Var(&f.temp, "temp", float64(d.Temperature), "temperature; 0 is greedy (always the most likely token)")
-	fs.Float64Var(&f.topP, "top-p", float64(d.TopP), "top-p (nucleus) sampling when temp > 0; 0 or 1 is off")
+	fs.Float64Var(&f.temp, "temp", f64(d.Temperature), "temperature; 0 is greedy (always the most likely token)")
+	fs.Float64Var(&f.topP, "top-p", f64(d.TopP), "top-p (nucleus) sampling when temp > 0; 0 or 1 is off")
 	fs.IntVar(&f.topK, "top-k", d.TopK, "top-k sampling when temp > 0; 0 is off")
 	fs.Uint64Var(&f.seed, "seed", d.Seed, "random seed (run.c's -s); 0 picks one from the clock")
-	fs.Float64Var(&f.penalty, "penalty", float64(d.RepeatPenalty), "repetition penalty over the last --penalty-last tokens (e.g. 1.1); 0 or 1 is off")
+	fs.Float64Var(&f.penalty, "penalty", f64(d.RepeatPenalty), "repetition penalty over the last --penalty-last tokens (e.g. 1.1); 0 or 1 is off")
 	fs.IntVar(&f.lastN, "penalty-last", d.RepeatLastN, "how many recent tokens the repetition penalty looks at; 0 is all")
 	fs.IntVar(&f.max, "n", defaultMax, "most new tokens per reply; 0 is until the model stops or the context is full")
 	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json (Llama: alpaca, none; GPT: nanochat, none)")
