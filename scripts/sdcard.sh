@@ -2,8 +2,9 @@
 # Assembles a ready-to-copy Raspberry Pi 4 boot partition for InferPi in build/sdcard/:
 # the GPU firmware (start4.elf, fixup4.dat) from Debian's raspi-firmware package
 # (non-free-firmware component, fetched from the mirror this machine's apt already
-# uses, without changing its apt configuration), sdcard/config.txt and kernel8.img.
-# Copy the folder's contents to a FAT32-formatted SD card.
+# uses, without changing its apt configuration), sdcard/config.txt, kernel8.img and
+# the two demo models (each top-level directory with a model.bin is a model the
+# firmware offers). Copy the folder's contents to a FAT32-formatted SD card.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/sdcard
@@ -32,6 +33,7 @@ rm -rf "$out"
 mkdir -p "$out"
 cp "$work/pkg/usr/lib/raspi-firmware/start4.elf" "$work/pkg/usr/lib/raspi-firmware/fixup4.dat" "$out/"
 cp sdcard/config.txt build/kernel8.img "$out/"
+cp -r models/llama-demo models/nanochat-demo "$out/"
 version=$(dpkg-deb -f "$work"/raspi-firmware_*.deb Version)
 echo "raspi-firmware $version" >"$out/FIRMWARE-VERSION.txt"
 echo "Boot partition ready in $out/ (firmware $version):"
