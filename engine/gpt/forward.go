@@ -211,7 +211,7 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 				kernels.Axpy(out, scores[j-first], values[j*kvDim+kvOff:j*kvDim+kvOff+hd])
 			}
 		}
-		parallel(n*h.NHead, n*min(pos+n, h.Windows[l]+1)*qDim, attend)
+		kernels.ParallelWork(n*h.NHead, n*min(pos+n, h.Windows[l]+1)*qDim, attend)
 		kernels.MatMul(proj, lw.AttnOut, attn, n)
 		s.traceRows(l, 1, proj, n)
 		kernels.Axpy(x, 1, proj)
@@ -258,21 +258,6 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		}
 	}
 	return s.logits
-}
-
-// parallelMinWork is the attention work (multiply-adds) below which the heads run
-// on the caller: waking the other cores costs about a microsecond.
-const parallelMinWork = 1 << 15
-
-// parallel calls fn(i) for i < items, on every core when work is big enough.
-func parallel(items, work int, fn func(i int)) {
-	if work < parallelMinWork {
-		for i := range items {
-			fn(i)
-		}
-		return
-	}
-	kernels.Parallel(items, fn)
 }
 
 // traceRows hands each of the n token rows of v to the trace.

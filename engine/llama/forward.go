@@ -124,7 +124,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 				kernels.Axpy(out, a, r.valueCache[kvOff+p*kvDim:kvOff+p*kvDim+hs])
 			}
 		}
-		parallel(n*c.NHeads, n*(pos+n)*dim, attend)
+		kernels.ParallelWork(n*c.NHeads, n*(pos+n)*dim, attend)
 		kernels.MatMul(xb2, w.WO[l], xb, n)
 		for i := range x {
 			x[i] += xb2[i]
@@ -152,21 +152,6 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 	rmsnorm(last, last, w.RMSFinal)
 	kernels.MatVec(r.logits, w.Classifier, last)
 	return r.logits
-}
-
-// parallelMinWork is the attention work (multiply-adds) below which the heads run
-// on the caller: waking the other cores costs about a microsecond.
-const parallelMinWork = 1 << 15
-
-// parallel calls fn(i) for i < items, on every core when work is big enough.
-func parallel(items, work int, fn func(i int)) {
-	if work < parallelMinWork {
-		for i := range items {
-			fn(i)
-		}
-		return
-	}
-	kernels.Parallel(items, fn)
 }
 
 // setRotation computes RoPE's cos and sin for position pos (run.c: val = pos * freq).
