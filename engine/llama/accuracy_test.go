@@ -3,89 +3,15 @@ package llama
 import (
 	"encoding/json"
 	"fmt"
-	"math"
+	"github.com/inferpi/inferpi/engine/internal/logitcmp"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/kernels"
 )
-
-// agreement compares one encoding's logits with fp32's, position by position.
-type agreement struct {
-	positions, top1Same int
-	rmseSum, rmseMax    float64
-	spreadSum           float64   // fp32 logits' variance, summed over positions
-	margins             []float64 // fp32's top-1 minus top-2 logit, per position
-}
-
-// add compares one position: RMSE over the vocabulary, and the argmax.
-func (a *agreement) add(want, got []float32) {
-	var mean, sq float64
-	for _, w := range want {
-		mean += float64(w)
-	}
-	mean /= float64(len(want))
-	for i, w := range want {
-		d := float64(got[i]) - float64(w)
-		sq += d * d
-		a.spreadSum += (float64(w) - mean) * (float64(w) - mean) / float64(len(want))
-	}
-	rmse := math.Sqrt(sq / float64(len(want)))
-	if math.IsNaN(rmse) {
-		rmse = math.Inf(1)
-	}
-	a.positions++
-	a.margins = append(a.margins, topMargin(want))
-	a.rmseSum += rmse
-	a.rmseMax = max(a.rmseMax, rmse)
-	if argmax(want) == argmax(got) {
-		a.top1Same++
-	}
-}
-
-func (a *agreement) top1() float64   { return float64(a.top1Same) / float64(a.positions) }
-func (a *agreement) rmse() float64   { return a.rmseSum / float64(a.positions) }
-func (a *agreement) spread() float64 { return math.Sqrt(a.spreadSum / float64(a.positions)) }
-func (a *agreement) String() string {
-	return fmt.Sprintf("top-1 %6.2f%% (%3d of %d differ)  RMSE mean %.4f max %.4f",
-		100*a.top1(), a.positions-a.top1Same, a.positions, a.rmse(), a.rmseMax)
-}
-
-// marginP10 is the 10th percentile of fp32's top-2 margins: how close the
-// nearest calls are.
-func (a *agreement) marginP10() float64 {
-	m := slices.Clone(a.margins)
-	slices.Sort(m)
-	return m[len(m)/10]
-}
-
-// topMargin is the largest logit minus the second largest.
-func topMargin(v []float32) float64 {
-	first, second := math.Inf(-1), math.Inf(-1)
-	for _, x := range v {
-		switch f := float64(x); {
-		case f > first:
-			first, second = f, first
-		case f > second:
-			second = f
-		}
-	}
-	return first - second
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
 
 // accuracySet is a model and the token sequences of its cases, fed teacher-forced.
 type accuracySet struct {
@@ -161,15 +87,15 @@ var accuracyVariants = []variant{
 }
 
 // measureAccuracy runs every set in fp32 and in each variant.
-func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[string]map[string]*agreement {
-	res := map[string]map[string]*agreement{}
+func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[string]map[string]*logitcmp.Agreement {
+	res := map[string]map[string]*logitcmp.Agreement{}
 	for _, set := range sets {
 		ref := loadModel(t, set.files)
 		var want [][][]float32
 		for _, seq := range set.seqs {
 			want = append(want, teacherForced(ref, seq))
 		}
-		res[set.name] = map[string]*agreement{}
+		res[set.name] = map[string]*logitcmp.Agreement{}
 		for _, v := range variants {
 			f := set.files
 			for _, enc := range v.chain {
@@ -179,10 +105,10 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[s
 			if m.Info().Encoding != v.enc.String() {
 				t.Fatalf("%s: %s loads as %s", set.name, v.name, m.Info().Encoding)
 			}
-			a := &agreement{}
+			a := &logitcmp.Agreement{}
 			for i, seq := range set.seqs {
 				for pos, logits := range teacherForced(m, seq) {
-					a.add(want[i][pos], logits)
+					a.Add(want[i][pos], logits)
 				}
 			}
 			res[set.name][v.name] = a
@@ -192,7 +118,7 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[s
 }
 
 // accuracyBounds are what TestQuantizedAccuracy asserts per set and encoding:
-// the least top-1 agreement and the largest mean RMSE as a fraction of the fp32
+// the least top-1 logitcmp.Agreement and the largest mean RMSE as a fraction of the fp32
 // logits' spread. Each is the measurement logged by the test (README,
 // "Quantized weights (accuracy)") with room for other kernels' rounding, and no
 // more: a quantizer that is off by a scale, a nibble order or a block moves the
@@ -236,7 +162,7 @@ func TestQuantizedAccuracy(t *testing.T) {
 	for _, set := range sets {
 		fp32 := res[set.name]["fp16"] // every variant saw the same fp32 logits
 		fmt.Fprintf(&report, "%s: %d cases, %d positions; fp32 logits: spread %.2f, top-2 margin below %.2f at 10%% of positions\n",
-			set.name, len(set.seqs), fp32.positions, fp32.spread(), fp32.marginP10())
+			set.name, len(set.seqs), fp32.Positions, fp32.Spread(), fp32.MarginP10())
 		for _, v := range accuracyVariants {
 			fmt.Fprintf(&report, "  %-29s %v\n", v.name, res[set.name][v.name])
 		}
@@ -245,17 +171,17 @@ func TestQuantizedAccuracy(t *testing.T) {
 
 	for _, set := range sets {
 		r := res[set.name]
-		if !(r["fp16"].rmse() < r["q8_0"].rmse() && r["q8_0"].rmse() < r["q4_0"].rmse()) {
+		if !(r["fp16"].RMSE() < r["q8_0"].RMSE() && r["q8_0"].RMSE() < r["q4_0"].RMSE()) {
 			t.Errorf("%s: RMSE fp16 %.4g, q8_0 %.4g, q4_0 %.4g: want them in that order", set.name,
-				r["fp16"].rmse(), r["q8_0"].rmse(), r["q4_0"].rmse())
+				r["fp16"].RMSE(), r["q8_0"].RMSE(), r["q4_0"].RMSE())
 		}
 		for name, b := range accuracyBounds[set.name] {
 			a := r[name]
-			if a.top1() < b.top1 {
-				t.Errorf("%s: %s top-1 agreement %.2f%% < %.0f%%", set.name, name, 100*a.top1(), 100*b.top1)
+			if a.Top1() < b.top1 {
+				t.Errorf("%s: %s top-1 logitcmp.Agreement %.2f%% < %.0f%%", set.name, name, 100*a.Top1(), 100*b.top1)
 			}
-			if rel := a.rmse() / a.spread(); rel > b.relRMSE {
-				t.Errorf("%s: %s mean RMSE %.4g is %.3f of the logits' spread, want <= %.3f", set.name, name, a.rmse(), rel, b.relRMSE)
+			if rel := a.RMSE() / a.Spread(); rel > b.relRMSE {
+				t.Errorf("%s: %s mean RMSE %.4g is %.3f of the logits' spread, want <= %.3f", set.name, name, a.RMSE(), rel, b.relRMSE)
 			}
 		}
 	}
