@@ -128,13 +128,7 @@ func diskLs(image, p string, w io.Writer) error {
 	return nil
 }
 
-func printEntry(w io.Writer, info fs.FileInfo) {
-	kind := "-"
-	if info.IsDir() {
-		kind = "d"
-	}
-	fmt.Fprintf(w, "%s\t%d\t%s\n", kind, info.Size(), info.Name())
-}
+func printEntry(w io.Writer, info fs.FileInfo) { fmt.Fprintln(w, fat32.ListLine(info)) }
 
 func diskCat(image, p string, w io.Writer) error {
 	fsys, _, c, err := openVolume(image)

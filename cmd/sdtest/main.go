@@ -86,13 +86,9 @@ func list(fsys *fat32.FS, dir string) ([]fs.DirEntry, error) {
 	}
 	fmt.Printf("sdtest: ls %s\n", display(dir))
 	for _, e := range entries {
-		kind, size := "-", int64(0)
-		if e.IsDir() {
-			kind = "d"
-		} else if fi, err := e.Info(); err == nil {
-			size = fi.Size()
+		if fi, err := e.Info(); err == nil {
+			fmt.Println(fat32.ListLine(fi))
 		}
-		fmt.Printf("%s\t%d\t%s\n", kind, size, e.Name())
 	}
 	return entries, nil
 }

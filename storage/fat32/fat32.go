@@ -145,3 +145,14 @@ func (f *FS) clusterOffset(c uint32) uint64 {
 func pathError(op, name string, err error) error {
 	return &fs.PathError{Op: op, Path: name, Err: err}
 }
+
+// ListLine is one entry of a directory listing as `inferpi disk ls` and the test
+// firmwares print it: "d" for a directory or "-", the size, the name, separated by
+// tabs.
+func ListLine(info fs.FileInfo) string {
+	kind := "-"
+	if info.IsDir() {
+		kind = "d"
+	}
+	return fmt.Sprintf("%s\t%d\t%s", kind, info.Size(), info.Name())
+}
