@@ -116,7 +116,7 @@ func testSDCard(t *testing.T, kernel string) {
 	log := strings.ReplaceAll(m.Log(), "\r", "")
 
 	// The listing of the root and of each top-level directory, exactly.
-	got := listings(log)
+	got := listings(log, "sdtest")
 	want := expectedListings(files)
 	for _, dir := range []string{"/", "/check", "/Models"} {
 		if got[dir] != want[dir] {
@@ -170,19 +170,19 @@ func expectAndExit(t *testing.T, m *qemu.Machine, pattern string) {
 	}
 }
 
-var lsHeader = regexp.MustCompile(`^sdtest: ls (.*)$`)
-
-// listings collects the firmware's "sdtest: ls DIR" blocks: DIR -> its lines.
-func listings(log string) map[string]string {
+// listings collects a test firmware's "TAG: ls DIR" blocks (TAG is sdtest or
+// usbtest): DIR -> its lines.
+func listings(log, tag string) map[string]string {
+	header := regexp.MustCompile(`^` + tag + `: ls (.*)$`)
 	out := map[string]string{}
 	dir := ""
 	for _, line := range strings.Split(log, "\n") {
-		if m := lsHeader.FindStringSubmatch(line); m != nil {
+		if m := header.FindStringSubmatch(line); m != nil {
 			dir = m[1]
 			out[dir] = ""
 			continue
 		}
-		if strings.HasPrefix(line, "sdtest:") || strings.HasPrefix(line, "[") {
+		if strings.HasPrefix(line, tag) || strings.HasPrefix(line, "[") {
 			dir = ""
 		}
 		if dir != "" {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -189,7 +188,7 @@ func testStickRead(t *testing.T, kernel string, s stickImage, hub bool) {
 	log := strings.ReplaceAll(m.Log(), "\r", "")
 
 	// The listing of the root and of each top-level directory, exactly.
-	got := usbListings(log)
+	got := listings(log, "usbtest")
 	want := expectedListings(s.files)
 	for _, dir := range []string{"/", "/check", "/models"} {
 		if got[dir] != want[dir] {
@@ -269,26 +268,4 @@ func testStickPulled(t *testing.T, kernel string, s stickImage) {
 	if log := strings.ReplaceAll(m.Log(), "\r", ""); strings.Count(log, "usbtest: sha256") != 1 || !strings.Contains(log, want) {
 		t.Errorf("want exactly one checksum, %q", strings.TrimSpace(want))
 	}
-}
-
-var usbLsHeader = regexp.MustCompile(`^usbtest: ls (.*)$`)
-
-// usbListings collects the firmware's "usbtest: ls DIR" blocks: DIR -> its lines.
-func usbListings(log string) map[string]string {
-	out := map[string]string{}
-	dir := ""
-	for _, line := range strings.Split(log, "\n") {
-		if m := usbLsHeader.FindStringSubmatch(line); m != nil {
-			dir = m[1]
-			out[dir] = ""
-			continue
-		}
-		if strings.HasPrefix(line, "usbtest") || strings.HasPrefix(line, "[") {
-			dir = ""
-		}
-		if dir != "" {
-			out[dir] += line + "\n"
-		}
-	}
-	return out
 }
