@@ -41,6 +41,7 @@ type Machine struct {
 	changed chan struct{}
 	exited  chan struct{}
 	exitErr error
+	killed  bool // Stop killed it (not a crash)
 	stderr  bytes.Buffer
 }
 
@@ -244,7 +245,12 @@ func (m *Machine) Wait(timeout time.Duration) error {
 // Stop kills QEMU if it still runs.
 func (m *Machine) Stop() {
 	if m.cmd.Process != nil {
-		m.cmd.Process.Kill()
+		select {
+		case <-m.exited:
+		default:
+			m.killed = true
+			m.cmd.Process.Kill()
+		}
 	}
 	<-m.exited
 	if m.conn != nil {
@@ -252,5 +258,32 @@ func (m *Machine) Stop() {
 	}
 }
 
-// Stderr is what QEMU itself printed.
-func (m *Machine) Stderr() string { return m.stderr.String() }
+// CrashedBySignal reports whether QEMU has exited because of a signal (its own
+// segmentation fault, say), as opposed to the guest resetting or powering off.
+func (m *Machine) CrashedBySignal() bool {
+	select {
+	case <-m.exited:
+		var ee *exec.ExitError
+		if errors.As(m.exitErr, &ee) {
+			if ws, ok := ee.Sys().(interface{ Signaled() bool }); ok {
+				return ws.Signaled() && m.cmd.ProcessState != nil && !m.killed
+			}
+		}
+	default:
+	}
+	return false
+}
+
+// Stderr is what QEMU itself printed, and how it exited if it has.
+func (m *Machine) Stderr() string {
+	select {
+	case <-m.exited:
+		status := "exited normally"
+		if m.exitErr != nil {
+			status = m.exitErr.Error()
+		}
+		return m.stderr.String() + "(QEMU: " + status + ")"
+	default:
+		return m.stderr.String()
+	}
+}

@@ -111,6 +111,7 @@ func bootMain(dtb uintptr) {
 	arm64.SetTTBR0(root.Root)
 	tablesRoot = root.Root
 	vspace.Init(userBase, userTop)
+	usable.Init(userBase, userTop)
 	kernelRoot = root.Root
 	arm64.DCCleanInvalRange(uintptr(ptrOf64(&kernelRoot)), 8)
 	secondaryGate = 0

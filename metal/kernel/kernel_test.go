@@ -41,6 +41,7 @@ func setup(t *testing.T) (*percore, *thread) {
 	}
 	tablesRoot = root.Root
 	vspace.Init(userBase, userTop)
+	usable.Init(userBase, userTop)
 	c := thisCore()
 	c.cur = 0
 	c.started = 1
@@ -61,7 +62,16 @@ func call(c *percore, t *thread, nr uint64, args ...uint64) uint64 {
 	return t.ctx.x[0]
 }
 
-func addr[T any](p *T) uint64 { return uint64(uintptr(unsafe.Pointer(p))) }
+// addr passes test memory to a system call as its address. Keeping the pointer in
+// a global makes the value live on the (non-moving) heap and stay alive: a
+// stack variable could move when the test's stack grows, leaving the kernel code
+// writing to the old copy.
+func addr[T any](p *T) uint64 {
+	keepAlive = append(keepAlive, p)
+	return uint64(uintptr(unsafe.Pointer(p)))
+}
+
+var keepAlive []any
 
 func isErr(r uint64, e int) bool { return r == errno(e) }
 
@@ -98,12 +108,30 @@ func TestMmapReserveCommitAndFree(t *testing.T) {
 		t.Error("fresh memory not zero")
 	}
 	*p = 0x5a
-	// madvise(DONTNEED) must zero it (the runtime trusts this).
+	// madvise(DONTNEED) gives the frames back; the first touch maps a zero page
+	// (the runtime trusts scavenged pages to read as zero).
+	freeBefore := frames.Free()
 	if r := call(c, th, 233, mm.RoundDown(at+3<<20, mm.PageSize), 1<<20, MADV_DONTNEED); r != 0 {
 		t.Fatalf("madvise = %#x", r)
 	}
+	// (Minus one: splitting the 2 MiB block the range was in takes a table page.)
+	if frames.Free() < freeBefore+(1<<20)/mm.PageSize-1 {
+		t.Errorf("MADV_DONTNEED returned %d frames, want %d", frames.Free()-freeBefore, (1<<20)/mm.PageSize)
+	}
+	if _, _, ok := tb.Lookup(at + 3<<20 + 5); ok {
+		t.Error("released page still mapped")
+	}
+	if !demandPage(at + 3<<20 + 5) {
+		t.Fatal("a released page of a usable range was not mapped back")
+	}
+	pa, _, _ = tb.Lookup(at + 3<<20 + 5)
+	p = (*byte)(ptrAt(uintptr(pa)))
 	if *p != 0 {
-		t.Error("MADV_DONTNEED did not zero the page")
+		t.Error("a page mapped back after MADV_DONTNEED is not zero")
+	}
+	// A PROT_NONE reservation is never mapped on demand.
+	if demandPage(res + 70<<20) {
+		t.Error("a PROT_NONE reservation was mapped on demand")
 	}
 	// MAP_FIXED again over committed memory gives fresh zero pages.
 	*p = 7

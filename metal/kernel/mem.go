@@ -14,9 +14,14 @@ const (
 
 var (
 	frames     mm.Frames
-	vspace     mm.VSpace
+	vspace     mm.VSpace // every reserved range, PROT_NONE included
 	tablesRoot uint64
 	tableMem   kernelTables
+
+	// usable are the ranges the program mapped readable or writable. Their pages
+	// may be absent, after MADV_DONTNEED gave the frames back; the first touch then
+	// maps a zeroed page (demandPage), as on Linux.
+	usable mm.VSpace
 )
 
 // kernelTables gives package mm the kernel's table pages through the identity map.
@@ -36,12 +41,35 @@ func (kernelTables) Table(pa uint64) *[512]uint64 { return (*[512]uint64)(ptrAt(
 
 func tables() mm.Tables { return mm.Attach(tablesRoot, &tableMem) }
 
-// userOK reports whether [addr, addr+n) is mapped memory a system call may use.
+// userOK reports whether [addr, addr+n) is memory a system call may use, mapping
+// pages that MADV_DONTNEED released.
 func userOK(addr uintptr, n uintptr) bool {
 	if addr < mm.PageSize || addr+n < addr {
 		return false
 	}
-	return mapped(uint64(addr), uint64(n))
+	if mapped(uint64(addr), uint64(n)) {
+		return true
+	}
+	end := uint64(addr + n)
+	for p := uint64(addr) &^ (mm.PageSize - 1); p < end; p += mm.PageSize {
+		if !mapped(p, 1) && !demandPage(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// demandPage maps a zeroed page at va if va lies in a usable range whose page was
+// released by MADV_DONTNEED. It reports whether va is now mapped.
+func demandPage(va uint64) bool {
+	page := mm.RoundDown(va, mm.PageSize)
+	if !usable.Covered(page, mm.PageSize) {
+		return false
+	}
+	if tb := tables(); lookupOK(&tb, page) {
+		return true // another core mapped it first
+	}
+	return commit(page, mm.PageSize, mm.MemNormal)
 }
 
 // tableMapped reports whether every page of [addr, addr+n) is mapped in the
@@ -134,6 +162,7 @@ func sysMmap(c *percore, t *thread) uint64 {
 		// Linux semantics: whatever was there is replaced by fresh zero pages.
 		decommit(addr, size)
 		vspace.Release(addr, size)
+		usable.Release(addr, size)
 		if !vspace.Reserve(addr, size) {
 			return errno(ENOMEM)
 		}
@@ -150,7 +179,7 @@ func sysMmap(c *percore, t *thread) uint64 {
 		}
 	}
 	if prot&(PROT_READ|PROT_WRITE|PROT_EXEC) != 0 {
-		if !commit(addr, size, mm.MemNormal) {
+		if !commit(addr, size, mm.MemNormal) || !usable.Reserve(addr, size) {
 			decommit(addr, size)
 			vspace.Release(addr, size)
 			return errno(ENOMEM)
@@ -167,6 +196,7 @@ func sysMunmap(c *percore, t *thread) uint64 {
 	}
 	decommit(addr, size)
 	vspace.Release(addr, size)
+	usable.Release(addr, size)
 	return 0
 }
 
@@ -178,17 +208,21 @@ func sysMprotect(c *percore, t *thread) uint64 {
 	}
 	if prot&(PROT_READ|PROT_WRITE|PROT_EXEC) == 0 {
 		decommit(addr, size)
+		usable.Release(addr, size)
 		return 0
 	}
-	if !commit(addr, size, mm.MemNormal) {
+	usable.Release(addr, size) // then one range again, merged with its neighbours
+	if !commit(addr, size, mm.MemNormal) || !usable.Reserve(addr, size) {
 		return errno(ENOMEM)
 	}
 	return 0
 }
 
-// sysMadvise: MADV_DONTNEED must leave the pages reading as zero, because the
+// sysMadvise: after MADV_DONTNEED the pages must read as zero, because the
 // runtime (madvdontneed=1, the Linux default) trusts scavenged pages to come back
-// zeroed. Zeroing in place keeps the frames; everything else is advice.
+// zeroed. As on Linux their frames go back to the kernel (so a model loaded after
+// /exit can use the memory a chat's heap had), and the first touch maps a fresh
+// zero page. Everything else is advice.
 func sysMadvise(c *percore, t *thread) uint64 {
 	addr, length, advice := t.ctx.x[0], t.ctx.x[1], t.ctx.x[2]
 	if addr%mm.PageSize != 0 {
@@ -201,11 +235,11 @@ func sysMadvise(c *percore, t *thread) uint64 {
 	if !inUserWindow(addr, size) {
 		return errno(EINVAL)
 	}
-	tb := tables()
-	for va := addr; va < addr+size; va += mm.PageSize {
-		if pa, _, ok := tb.Lookup(va); ok {
-			clear(bytesAt(uintptr(pa), mm.PageSize))
-		}
-	}
+	decommit(addr, size)
 	return 0
+}
+
+func lookupOK(tb *mm.Tables, va uint64) bool {
+	_, _, ok := tb.Lookup(va)
+	return ok
 }

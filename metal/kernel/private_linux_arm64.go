@@ -214,13 +214,25 @@ func sysFreeBuffer(c *percore, t *thread) uint64 {
 func sysVirtToPhys(c *percore, t *thread) uint64 {
 	va, n := t.ctx.x[0], t.ctx.x[1]
 	tb := tables()
-	pa, _, ok := tb.Lookup(va)
+	// Pages of the Go heap released with MADV_DONTNEED come back first: a device
+	// must get real memory to write into.
+	lookup := func(va uint64) (uint64, bool) {
+		if pa, _, ok := tb.Lookup(va); ok {
+			return pa, true
+		}
+		if !demandPage(va) {
+			return 0, false
+		}
+		pa, _, ok := tb.Lookup(va)
+		return pa, ok
+	}
+	pa, ok := lookup(va)
 	if !ok {
 		return errno(EFAULT)
 	}
 	run := mm.PageSize - va%mm.PageSize
 	for run < n {
-		next, _, ok := tb.Lookup(va + run)
+		next, ok := lookup(va + run)
 		if !ok || next != pa+run {
 			break
 		}

@@ -1,6 +1,9 @@
 package kernel
 
-import "github.com/inferpi/inferpi/metal/abi"
+import (
+	"github.com/inferpi/inferpi/metal/abi"
+	"github.com/inferpi/inferpi/metal/mm"
+)
 
 // The system-call table: number, name, handler. Numbers are the arm64 generic ones
 // (include/uapi/asm-generic/unistd.h). Calls the Go runtime makes but that need
@@ -125,6 +128,9 @@ var straceOn uint32
 func fastSyscall(t *thread) bool {
 	switch t.ctx.x[8] {
 	case 113: // clock_gettime: the runtime's most frequent call by far
+		if ts := t.ctx.x[1]; ts < mm.PageSize || !mapped(ts, 16) {
+			return false // a page to map back in (or an error): the locked path does that
+		}
 		t.ctx.x[0] = clockGettime(t.ctx.x[0], uintptr(t.ctx.x[1]))
 		return true
 	case 178: // gettid

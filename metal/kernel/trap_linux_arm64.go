@@ -77,6 +77,9 @@ func threadFault(c *percore, t *thread, esr, far uint64) {
 	switch ec {
 	case ecDataAbort, ecInstrAbort, ecDataAbortL, ecInstrAbortL:
 		fsc := esr & 0x3f
+		if fsc&0x3c == 0x04 && demandPage(far) {
+			return // a page MADV_DONTNEED released: mapped again, the access retries
+		}
 		switch {
 		case fsc == 0x21: // alignment fault
 			sig, code = SIGBUS, BUS_ADRALN

@@ -222,28 +222,69 @@ func testStickRead(t *testing.T, kernel string, s stickImage, hub bool) {
 // the pull reliably lands in its middle: unthrottled QEMU reads it in well
 // under a second.
 func testStickPulled(t *testing.T, kernel string, s stickImage) {
+	// QEMU 10's qemu-xhci itself sometimes segfaults around a device deleted with
+	// a transfer in flight (on the pull, or when the controller is reset after
+	// it): that is QEMU's bug, not the firmware's, so the scenario is tried again
+	// on a fresh machine when QEMU died of a signal.
+	for attempt := 1; attempt <= 3; attempt++ {
+		crashed, err := stickPulled(t, kernel, s)
+		if err == nil {
+			return
+		}
+		if !crashed || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: QEMU crashed (%v); trying again", attempt, err)
+	}
+}
+
+// stickPulled runs the pull scenario once. It returns whether QEMU had crashed
+// by the first failure, and the failure.
+func stickPulled(t *testing.T, kernel string, s stickImage) (bool, error) {
 	m := bootUSB(t, qemu.Config{Board: "virt", Kernel: kernel, USB: s.path,
 		Extra: []string{"-set", "drive.stick.throttling.bps-read=16000000"}})
-	if _, err := m.Expect(`usbtest> `, time.Minute); err != nil {
-		t.Fatal(err)
+	defer m.Stop()
+	expect := func(pattern string) (string, error) {
+		out, err := m.Expect(pattern, time.Minute)
+		if err != nil {
+			return "", err
+		}
+		return out, nil
+	}
+	fail := func(err error) (bool, error) { return m.CrashedBySignal(), err }
+	prompt := func(pattern string) error {
+		out, err := expect(pattern + `[^\n]*\n`)
+		if err != nil {
+			return err
+		}
+		t.Log(lastLine(out))
+		_, err = expect(`usbtest> `)
+		return err
+	}
+	if _, err := expect(`usbtest> `); err != nil {
+		return fail(err)
 	}
 	if err := m.Send("/" + bigPath + "\r"); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
-	if _, err := m.Expect(`usbtest: 16 MiB\r?\n`, time.Minute); err != nil {
-		t.Fatal(err)
+	if _, err := expect(`usbtest: 16 MiB\r?\n`); err != nil {
+		return fail(err)
 	}
 	if out, err := m.Monitor("device_del stickdev"); err != nil {
-		t.Fatalf("device_del: %v (%s)", err, out)
+		return fail(fmt.Errorf("device_del: %v (%s)", err, out))
 	}
 	pulled := time.Now()
-	expectPrompt(t, m, `usbtest: error: read check/data64.bin: [^\n]*: the device was removed: [^\n]*device disconnected \([\d.]+ s into the read\)`)
+	if err := prompt(`usbtest: error: read check/data64.bin: [^\n]*: the device was removed: [^\n]*device disconnected \([\d.]+ s into the read\)`); err != nil {
+		return fail(err)
+	}
 	t.Logf("error %v after the pull", time.Since(pulled).Round(time.Millisecond))
 	// The firmware still answers: USB starts again and finds nothing.
 	if err := m.Send("usb\r"); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
-	expectPrompt(t, m, `usbtest: error: no USB storage device found: nothing is plugged in`)
+	if err := prompt(`usbtest: error: no USB storage device found: nothing is plugged in`); err != nil {
+		return fail(err)
+	}
 	// Plugged back in (unthrottled), the stick is found by a fresh start-up
 	// of the controller and reads byte-exact.
 	for _, cmd := range []string{
@@ -251,21 +292,26 @@ func testStickPulled(t *testing.T, kernel string, s stickImage) {
 		"device_add usb-storage,bus=xhci.0,drive=again,id=againdev",
 	} {
 		if out, err := m.Monitor(cmd); err != nil || strings.Contains(out, "rror") {
-			t.Fatalf("%s: %v %s", cmd, err, out)
+			return fail(fmt.Errorf("%s: %v %s", cmd, err, out))
 		}
 	}
 	if err := m.Send("usb\r"); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
-	expectPrompt(t, m, `usbtest: ls /check`)
+	if err := prompt(`usbtest: ls /check`); err != nil {
+		return fail(err)
+	}
 	if err := m.Send("\r"); err != nil { // Enter reads /check/data64.bin
-		t.Fatal(err)
+		return fail(err)
 	}
-	expectPrompt(t, m, `usbtest: read /check/data64.bin: 67108864 bytes in `)
+	if err := prompt(`usbtest: read /check/data64.bin: 67108864 bytes in `); err != nil {
+		return fail(err)
+	}
 	reboot(t, m)
 	// One checksum, of the read after re-plugging, and it is right.
 	want := fmt.Sprintf("usbtest: sha256 %x\n", sha256.Sum256(s.big))
 	if log := strings.ReplaceAll(m.Log(), "\r", ""); strings.Count(log, "usbtest: sha256") != 1 || !strings.Contains(log, want) {
 		t.Errorf("want exactly one checksum, %q", strings.TrimSpace(want))
 	}
+	return false, nil
 }
