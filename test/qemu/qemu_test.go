@@ -44,6 +44,18 @@ func build(t *testing.T, board, pkg string) string {
 // logOnFailure prints the whole UART log if the test failed.
 func logOnFailure(t *testing.T, m *qemu.Machine) {
 	t.Cleanup(func() {
+		if t.Failed() {
+			// Where every core is, if the machine still runs (a hang).
+			if regs, err := m.Monitor("info registers -a"); err == nil {
+				var pcs []string
+				for _, line := range strings.Split(regs, "\n") {
+					if strings.Contains(line, "PC=") || strings.HasPrefix(strings.TrimSpace(line), "CPU#") {
+						pcs = append(pcs, strings.TrimSpace(line))
+					}
+				}
+				t.Logf("cores at the failure:\n%s", strings.Join(pcs, "\n"))
+			}
+		}
 		m.Stop()
 		if t.Failed() {
 			t.Logf("UART log:\n%s\nQEMU stderr:\n%s", m.Log(), m.Stderr())
