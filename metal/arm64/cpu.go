@@ -42,6 +42,11 @@ func SPEL0() uint64
 func TPIDREL1() uintptr
 func SetTPIDREL1(v uintptr)
 
+// Writable reports whether a store to va would succeed right now, asking the MMU
+// itself (AT S1E1W): safe without locks, unlike a software walk of tables that
+// another core may be changing.
+func Writable(va uintptr) bool
+
 // Interrupt masking at the current EL.
 func MaskIRQ()
 func UnmaskIRQ()

@@ -207,3 +207,13 @@ TEXT ·ICInvalAll(SB),NOSPLIT|NOFRAME,$0
 	DSB	$11
 	ISB	$15
 	RET
+
+TEXT ·Writable(SB),NOSPLIT,$0-9
+	MOVD	va+0(FP), R0
+	WORD	$0xd5087820 // AT S1E1W, X0
+	ISB	$15
+	MRS	PAR_EL1, R0
+	AND	$1, R0, R0 // PAR_EL1.F: the translation failed
+	EOR	$1, R0, R0
+	MOVB	R0, ret+8(FP)
+	RET

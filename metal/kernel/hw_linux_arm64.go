@@ -26,6 +26,12 @@ func tlbFlush() { arm64.TLBIAll() }
 
 func mapped(addr, n uint64) bool { return tableMapped(addr, n) }
 
+// writableNow is the lock-free check (fast system calls): the MMU translates, so
+// no table that another core is changing under the kernel lock is read here.
+func writableNow(addr, n uint64) bool {
+	return arm64.Writable(uintptr(addr)) && arm64.Writable(uintptr(addr+n-1))
+}
+
 func uartPut(b byte)          { uart().PutByte(b) }
 func uartTryPut(b byte) bool  { return uart().TryPutByte(b) }
 func uartGet() (byte, bool)   { return uart().GetByte() }

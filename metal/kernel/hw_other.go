@@ -59,6 +59,8 @@ func mapped(addr, n uint64) bool {
 	return true
 }
 
+func writableNow(addr, n uint64) bool { return mapped(addr, n) }
+
 func fatalThread(c *percore, t *thread, why string, a, b uint64) {
 	fake.fatal = why
 	c.cur = -1

@@ -128,7 +128,7 @@ var straceOn uint32
 func fastSyscall(t *thread) bool {
 	switch t.ctx.x[8] {
 	case 113: // clock_gettime: the runtime's most frequent call by far
-		if ts := t.ctx.x[1]; ts < mm.PageSize || !mapped(ts, 16) {
+		if ts := t.ctx.x[1]; ts < mm.PageSize || !writableNow(ts, 16) {
 			return false // a page to map back in (or an error): the locked path does that
 		}
 		t.ctx.x[0] = clockGettime(t.ctx.x[0], uintptr(t.ctx.x[1]))
