@@ -39,6 +39,8 @@ func (kernelTables) FreeTable(pa uint64) { frames.Release(pa) }
 
 func (kernelTables) Table(pa uint64) *[512]uint64 { return (*[512]uint64)(ptrAt(uintptr(pa))) }
 
+func (kernelTables) Flush() { tlbFlush() }
+
 func tables() mm.Tables { return mm.Attach(tablesRoot, &tableMem) }
 
 // userOK reports whether [addr, addr+n) is memory a system call may use, mapping

@@ -6,10 +6,13 @@ import (
 )
 
 type fakeMem struct {
-	pages map[uint64]*[512]uint64
-	next  uint64
-	freed int
+	pages   map[uint64]*[512]uint64
+	next    uint64
+	freed   int
+	flushes int
 }
+
+func (m *fakeMem) Flush() { m.flushes++ }
 
 func newFakeMem() *fakeMem { return &fakeMem{pages: map[uint64]*[512]uint64{}, next: 0x100000} }
 
@@ -56,6 +59,9 @@ func TestTablesMapLookupUnmap(t *testing.T) {
 	}
 	if _, _, ok := tb.Lookup(1<<30 + 5*PageSize); ok {
 		t.Error("unmapped page still mapped")
+	}
+	if mem.flushes == 0 {
+		t.Error("a block was split without break-before-make (no flush)")
 	}
 	for _, va := range []uint64{1<<30 + 4*PageSize, 1<<30 + 6*PageSize, 1<<30 + 100<<20} {
 		if pa, _, ok := tb.Lookup(va); !ok || pa != va {

@@ -53,6 +53,9 @@ type Memory interface {
 	FreeTable(pa uint64)
 	// Table views the table page at pa.
 	Table(pa uint64) *[512]uint64
+	// Flush removes every cached translation (TLB and walk caches) on every core.
+	// Called between the two steps of break-before-make.
+	Flush()
 }
 
 // Tables is one translation regime's tables (TTBR0_EL1).
@@ -99,21 +102,30 @@ func (t *Tables) Map(va, pa, size uint64, a Attrs) bool {
 		}
 		i := index(va, level)
 		old := tbl[i]
-		if level < 3 {
-			tbl[i] = pa | leaf // block descriptor: bit 1 clear
-		} else {
-			tbl[i] = pa | leaf | descTable | descValid
+		e := pa | leaf | descValid // a block descriptor (bit 1 clear) at levels 1-2
+		if level == 3 {
+			e |= descTable // a page descriptor
 		}
-		if level < 3 {
-			tbl[i] |= descValid
-		}
+		t.replace(tbl, i, e)
 		if old&(descValid|descTable) == descValid|descTable && level < 3 {
-			t.freeTree(old&addrMask, level+1)
+			t.freeTree(old&addrMask, level+1) // after the flush: no walk can reach it now
 		}
 		step := levelSize(level)
 		va, pa, size = va+step, pa+step, size-step
 	}
 	return true
+}
+
+// replace changes a valid entry to another valid one the Arm way: break before
+// make (Arm ARM D8.14.1). Without it a core could still hold the old block or an
+// old table pointer in its TLB or walk cache next to entries built from the new
+// one (a TLB conflict abort on the Cortex-A72, or a walk through a freed table).
+func (t *Tables) replace(tbl *[512]uint64, i int, e uint64) {
+	if tbl[i]&descValid != 0 {
+		tbl[i] = 0
+		t.mem.Flush()
+	}
+	tbl[i] = e
 }
 
 // walk returns the table at `level` that holds va's entry, creating intermediate
@@ -141,7 +153,7 @@ func (t *Tables) walk(va uint64, level int, create bool) (*[512]uint64, bool) {
 			if !ok {
 				return nil, false
 			}
-			tbl[i] = pa | descTable | descValid
+			t.replace(tbl, i, pa|descTable|descValid)
 		}
 		tbl = t.mem.Table(tbl[i] & addrMask)
 	}
@@ -210,7 +222,7 @@ func (t *Tables) Unmap(va, size uint64, release func(pa uint64)) {
 			if !ok {
 				return
 			}
-			tbl[i] = pa | descTable | descValid
+			t.replace(tbl, i, pa|descTable|descValid)
 			continue
 		}
 		tbl[i] = 0
