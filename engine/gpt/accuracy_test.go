@@ -1,9 +1,7 @@
 package gpt_test
 
 import (
-	"fmt"
 	"github.com/inferpi/inferpi/engine/internal/logitcmp"
-	"strings"
 	"testing"
 
 	"github.com/inferpi/inferpi/convert/nanochat"
@@ -101,7 +99,7 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []encodingVarian
 }
 
 // accuracyBounds are what TestQuantizedAccuracy asserts per set and encoding:
-// the least top-1 logitcmp.Agreement and the largest mean RMSE as a fraction of the fp32
+// the least top-1 agreement and the largest mean RMSE as a fraction of the fp32
 // logits' spread, each the measurement logged by the test (README, "Quantized
 // weights (accuracy)") with room for other kernels' rounding. A quantizer off
 // by a scale, a nibble order or a block moves the logits by about their whole
@@ -112,14 +110,14 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []encodingVarian
 // below 0.08 at a tenth of its positions (demo: 0.43), and q8_0 moves its
 // logits by 0.037 on average (fp16: 0.001). The weights' rounding alone (the
 // "q8_0 weights, fp32 arithmetic" line) already changes 8 of them.
-var accuracyBounds = map[string]map[string]struct{ top1, relRMSE float64 }{
+var accuracyBounds = map[string]map[string]logitcmp.Bound{
 	"nanochat-tiny (fixture: nanochat cases)": {
-		"q8_0": {0.96, 0.02}, // measured 98.05%, 0.013
-		"q4_0": {0.65, 0.22}, // measured 73.9%, 0.16
+		"q8_0": {Top1: 0.96, RelRMSE: 0.02}, // measured 98.05%, 0.013
+		"q4_0": {Top1: 0.65, RelRMSE: 0.22}, // measured 73.9%, 0.16
 	},
 	"nanochat-demo (example chats)": {
-		"q8_0": {0.99, 0.015}, // measured 99.75%, 0.0085
-		"q4_0": {0.88, 0.15},  // measured 92.3%, 0.099
+		"q8_0": {Top1: 0.99, RelRMSE: 0.015}, // measured 99.75%, 0.0085
+		"q4_0": {Top1: 0.88, RelRMSE: 0.15},  // measured 92.3%, 0.099
 	},
 }
 
@@ -131,34 +129,13 @@ var accuracyBounds = map[string]map[string]struct{ top1, relRMSE float64 }{
 func TestQuantizedAccuracy(t *testing.T) {
 	sets := gptAccuracySets(t)
 	res := measureAccuracy(t, sets, accuracyVariants)
-	var report strings.Builder
+	var names []logitcmp.Set
 	for _, set := range sets {
-		fp32 := res[set.name]["fp16"] // every variant saw the same fp32 logits
-		fmt.Fprintf(&report, "%s: %d cases, %d positions; fp32 logits: spread %.2f, top-2 margin below %.2f at 10%% of positions\n",
-			set.name, len(set.seqs), fp32.Positions, fp32.Spread(), fp32.MarginP10())
-		for _, v := range accuracyVariants {
-			fmt.Fprintf(&report, "  %-29s %v\n", v.name, res[set.name][v.name])
-		}
+		names = append(names, logitcmp.Set{Name: set.name, Cases: len(set.seqs)})
 	}
-	t.Log("\n" + report.String())
-
-	for _, set := range sets {
-		r := res[set.name]
-		if !(r["fp16"].RMSE() < r["q8_0"].RMSE() && r["q8_0"].RMSE() < r["q4_0"].RMSE()) {
-			t.Errorf("%s: RMSE fp16 %.4g, q8_0 %.4g, q4_0 %.4g: want them in that order", set.name,
-				r["fp16"].RMSE(), r["q8_0"].RMSE(), r["q4_0"].RMSE())
-		}
-		for name, b := range accuracyBounds[set.name] {
-			a := r[name]
-			if a.Top1() < b.top1 {
-				t.Errorf("%s: %s top-1 logitcmp.Agreement %.2f%% < %.0f%%", set.name, name, 100*a.Top1(), 100*b.top1)
-			}
-			if rel := a.RMSE() / a.Spread(); rel > b.relRMSE {
-				t.Errorf("%s: %s mean RMSE %.4g is %.3f of the logits' spread, want <= %.3f", set.name, name, a.RMSE(), rel, b.relRMSE)
-			}
-		}
+	var variants []string
+	for _, v := range accuracyVariants {
+		variants = append(variants, v.name)
 	}
-	if len(accuracyBounds) != len(sets) {
-		t.Errorf("bounds for %d sets, measured %d", len(accuracyBounds), len(sets))
-	}
+	logitcmp.Check(t, names, variants, res, accuracyBounds)
 }

@@ -2,11 +2,9 @@ package llama
 
 import (
 	"encoding/json"
-	"fmt"
 	"github.com/inferpi/inferpi/engine/internal/logitcmp"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/inferpi/inferpi/engine"
@@ -118,7 +116,7 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[s
 }
 
 // accuracyBounds are what TestQuantizedAccuracy asserts per set and encoding:
-// the least top-1 logitcmp.Agreement and the largest mean RMSE as a fraction of the fp32
+// the least top-1 agreement and the largest mean RMSE as a fraction of the fp32
 // logits' spread. Each is the measurement logged by the test (README,
 // "Quantized weights (accuracy)") with room for other kernels' rounding, and no
 // more: a quantizer that is off by a scale, a nibble order or a block moves the
@@ -134,18 +132,18 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[s
 // llama-tiny's 372 positions; fp16 changes it at one. q4_0's step is 16 times
 // coarser and on llama-tiny leaves the fp32 logits barely correlated, so its
 // line there only guards against worse.
-var accuracyBounds = map[string]map[string]struct{ top1, relRMSE float64 }{
+var accuracyBounds = map[string]map[string]logitcmp.Bound{
 	"llama-tiny (fixture: run.c cases)": {
-		"q8_0": {0.85, 0.06}, // measured 89.2%, 0.044
-		"q4_0": {0.12, 0.65}, // measured 20.7%, 0.51
+		"q8_0": {Top1: 0.85, RelRMSE: 0.06}, // measured 89.2%, 0.044
+		"q4_0": {Top1: 0.12, RelRMSE: 0.65}, // measured 20.7%, 0.51
 	},
 	"llama-untied (run.c cases)": {
-		"q8_0": {0.96, 0.035}, // measured 98.4%, 0.022
-		"q4_0": {0.65, 0.25},  // measured 76.3%, 0.18
+		"q8_0": {Top1: 0.96, RelRMSE: 0.035}, // measured 98.4%, 0.022
+		"q4_0": {Top1: 0.65, RelRMSE: 0.25},  // measured 76.3%, 0.18
 	},
 	"llama-demo (example chats)": {
-		"q8_0": {0.99, 0.025}, // measured 99.4%, 0.016
-		"q4_0": {0.88, 0.20},  // measured 92.7%, 0.14
+		"q8_0": {Top1: 0.99, RelRMSE: 0.025}, // measured 99.4%, 0.016
+		"q4_0": {Top1: 0.88, RelRMSE: 0.20},  // measured 92.7%, 0.14
 	},
 }
 
@@ -158,34 +156,13 @@ var accuracyBounds = map[string]map[string]struct{ top1, relRMSE float64 }{
 func TestQuantizedAccuracy(t *testing.T) {
 	sets := llamaAccuracySets(t)
 	res := measureAccuracy(t, sets, accuracyVariants)
-	var report strings.Builder
+	var names []logitcmp.Set
 	for _, set := range sets {
-		fp32 := res[set.name]["fp16"] // every variant saw the same fp32 logits
-		fmt.Fprintf(&report, "%s: %d cases, %d positions; fp32 logits: spread %.2f, top-2 margin below %.2f at 10%% of positions\n",
-			set.name, len(set.seqs), fp32.Positions, fp32.Spread(), fp32.MarginP10())
-		for _, v := range accuracyVariants {
-			fmt.Fprintf(&report, "  %-29s %v\n", v.name, res[set.name][v.name])
-		}
+		names = append(names, logitcmp.Set{Name: set.name, Cases: len(set.seqs)})
 	}
-	t.Log("\n" + report.String())
-
-	for _, set := range sets {
-		r := res[set.name]
-		if !(r["fp16"].RMSE() < r["q8_0"].RMSE() && r["q8_0"].RMSE() < r["q4_0"].RMSE()) {
-			t.Errorf("%s: RMSE fp16 %.4g, q8_0 %.4g, q4_0 %.4g: want them in that order", set.name,
-				r["fp16"].RMSE(), r["q8_0"].RMSE(), r["q4_0"].RMSE())
-		}
-		for name, b := range accuracyBounds[set.name] {
-			a := r[name]
-			if a.Top1() < b.top1 {
-				t.Errorf("%s: %s top-1 logitcmp.Agreement %.2f%% < %.0f%%", set.name, name, 100*a.Top1(), 100*b.top1)
-			}
-			if rel := a.RMSE() / a.Spread(); rel > b.relRMSE {
-				t.Errorf("%s: %s mean RMSE %.4g is %.3f of the logits' spread, want <= %.3f", set.name, name, a.RMSE(), rel, b.relRMSE)
-			}
-		}
+	var variants []string
+	for _, v := range accuracyVariants {
+		variants = append(variants, v.name)
 	}
-	if len(accuracyBounds) != len(sets) {
-		t.Errorf("bounds for %d sets, measured %d", len(accuracyBounds), len(sets))
-	}
+	logitcmp.Check(t, names, variants, res, accuracyBounds)
 }

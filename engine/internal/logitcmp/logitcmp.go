@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Agreement accumulates one encoding's logits against the reference's.
@@ -86,4 +87,59 @@ func Argmax(v []float32) int {
 		}
 	}
 	return best
+}
+
+// Bound is what an encoding must show on a set: at least Top1 agreement, and a
+// mean RMSE of at most RelRMSE of the reference logits' spread.
+type Bound struct{ Top1, RelRMSE float64 }
+
+// Set names one group of cases in a report.
+type Set struct {
+	Name  string
+	Cases int
+}
+
+// TB is the part of testing.TB that Check uses.
+type TB interface {
+	Helper()
+	Log(args ...any)
+	Errorf(format string, args ...any)
+}
+
+// Check logs the report of res (set name -> variant name -> agreement; every
+// variant compared with the same reference, which it names "fp16", "q8_0",
+// "q4_0" among others) and fails t where a set breaks its bounds, or where the
+// RMSEs of fp16, q8_0 and q4_0 are not in that order (each file really holds
+// the encoding it says).
+func Check(t TB, sets []Set, variants []string, res map[string]map[string]*Agreement, bounds map[string]map[string]Bound) {
+	t.Helper()
+	var report strings.Builder
+	for _, set := range sets {
+		ref := res[set.Name]["fp16"] // every variant saw the same reference logits
+		fmt.Fprintf(&report, "%s: %d cases, %d positions; fp32 logits: spread %.2f, top-2 margin below %.2f at 10%% of positions\n",
+			set.Name, set.Cases, ref.Positions, ref.Spread(), ref.MarginP10())
+		for _, v := range variants {
+			fmt.Fprintf(&report, "  %-29s %v\n", v, res[set.Name][v])
+		}
+	}
+	t.Log("\n" + report.String())
+	for _, set := range sets {
+		r := res[set.Name]
+		if !(r["fp16"].RMSE() < r["q8_0"].RMSE() && r["q8_0"].RMSE() < r["q4_0"].RMSE()) {
+			t.Errorf("%s: RMSE fp16 %.4g, q8_0 %.4g, q4_0 %.4g: want them in that order", set.Name,
+				r["fp16"].RMSE(), r["q8_0"].RMSE(), r["q4_0"].RMSE())
+		}
+		for name, b := range bounds[set.Name] {
+			a := r[name]
+			if a.Top1() < b.Top1 {
+				t.Errorf("%s: %s top-1 agreement %.2f%% < %.0f%%", set.Name, name, 100*a.Top1(), 100*b.Top1)
+			}
+			if rel := a.RMSE() / a.Spread(); rel > b.RelRMSE {
+				t.Errorf("%s: %s mean RMSE %.4g is %.3f of the logits' spread, want <= %.3f", set.Name, name, a.RMSE(), rel, b.RelRMSE)
+			}
+		}
+	}
+	if len(bounds) != len(sets) {
+		t.Errorf("bounds for %d sets, measured %d", len(bounds), len(sets))
+	}
 }
