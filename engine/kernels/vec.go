@@ -5,12 +5,8 @@ import (
 	"math"
 )
 
-// Vector helpers around the matrix products: normalisation, softmax, and the dot and
-// axpy that attention over a KV cache is made of:
-//
-//	for t := 0; t <= pos; t++ { att[t] = kernels.Dot(q, key(t)) * scale }
-//	kernels.Softmax(att[:pos+1])
-//	for t := 0; t <= pos; t++ { kernels.Axpy(out, att[t], value(t)) }
+// Vector helpers around the matrix products: normalisation, softmax, dot and axpy
+// (what attention over a KV cache is made of; Attend puts them together).
 
 // Dot returns Σ a[i]*b[i]. len(b) must be at least len(a).
 func Dot(a, b []float32) float32 {
@@ -59,7 +55,8 @@ func RMSNorm(out, x, weight []float32, eps float32) {
 
 // Softmax replaces x by exp(x - max(x)) / Σ exp(x - max(x)), in place, as run.c's
 // softmax. It stays in Go on every architecture: its cost is the exponentials of
-// one attention row (at most seq_len values per head), not memory.
+// one attention row (at most seq_len values per head), not memory, and those are
+// float32 (exp32) as run.c's expf and torch's float32 softmax are.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
@@ -70,11 +67,49 @@ func Softmax(x []float32) {
 	}
 	var sum float32
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - m)))
+		e := Exp32(v - m)
 		x[i] = e
 		sum += e
 	}
 	for i := range x {
 		x[i] /= sum
 	}
+}
+
+// Exp32 is e^x in float32 to within about 1 ulp (expf's job), several times
+// faster than math.Exp's float64, which made the exponentials of attention cost
+// more than its dot products. x = k·ln2 + r with |r| <= ln2/2 (ln2 split in two so k·ln2_hi is
+// exact, Cody and Waite's reduction), e^r by its Taylor series to r^7 (the first
+// term left out is below 2^-27 of the result), then 2^k put into the exponent.
+// TestExp32 holds it to 2 ulp of math.Exp.
+func Exp32(x float32) float32 {
+	switch {
+	case x != x: // NaN
+		return x
+	case x > 88.72283:
+		return float32(math.Inf(1))
+	case x < -87.33654: // below the smallest normal float32: 0 for a softmax
+		return 0
+	}
+	const (
+		log2e = 1.44269504088896341
+		ln2Hi = 0.693145751953125 // ln 2 to 16 significant bits
+		ln2Lo = 1.42860682030941723212e-6
+	)
+	y := x * log2e
+	var ki int32 // y rounded to the nearest integer (a conversion truncates toward 0)
+	if y < 0 {
+		ki = int32(y - 0.5)
+	} else {
+		ki = int32(y + 0.5)
+	}
+	k := float32(ki)
+	r := (x - k*ln2Hi) - k*ln2Lo
+	// 1 + (r + r²·q): the rounding errors of the small tail r²·q hardly reach the sum.
+	q := 1.0/2 + r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))
+	p := 1 + (r + r*r*q)
+	if ki > 127 { // 2^128 is not a float32; the product may still be
+		p, ki = 2*p, ki-1
+	}
+	return p * math.Float32frombits(uint32(ki+127)<<23)
 }

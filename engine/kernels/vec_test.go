@@ -140,43 +140,90 @@ func TestSoftmax(t *testing.T) {
 	Softmax(nil) // no panic
 }
 
-// TestAttentionOverCache puts the helpers together the way an engine does for one
-// head over a KV cache, against a float64 computation.
-func TestAttentionOverCache(t *testing.T) {
+// TestAttend checks one head of attention over a head-major KV cache, with the
+// reference kernels and this machine's, against a float64 computation: several
+// head sizes (tails of the vector loops) and lengths (one position; more than a
+// block of rows).
+func TestAttend(t *testing.T) {
 	rng := rand.New(rand.NewPCG(48, 49))
-	const headSize, positions = 64, 37
-	q := randVec(rng, headSize, 1)
-	keys := randVec(rng, positions*headSize, 1)
-	values := randVec(rng, positions*headSize, 1)
-	scale := float32(1 / math.Sqrt(headSize))
+	defer func(k *impl) { kern = k }(kern)
+	for _, ref := range []bool{true, false} {
+		UseReference(ref)
+		for _, shape := range [][2]int{{64, 37}, {128, 1}, {128, 300}, {16, 5}, {6, 9}} {
+			hd, n := shape[0], shape[1]
+			q := randVec(rng, hd, 1)
+			keys := randVec(rng, n*hd, 1)
+			values := randVec(rng, n*hd, 1)
+			scale := float32(1 / math.Sqrt(float64(hd)))
+			out := randVec(rng, hd+1, 1) // Attend overwrites out[:hd] and nothing more
+			last := out[hd]
+			scores := make([]float32, n)
+			Attend(out, q, keys, values, scores, scale)
 
-	att := make([]float32, positions)
-	for p := range att {
-		att[p] = Dot(q, keys[p*headSize:(p+1)*headSize]) * scale
+			w := make([]float64, n)
+			var sum float64
+			for p := range w {
+				var s float64
+				for i := 0; i < hd; i++ {
+					s += float64(q[i]) * float64(keys[p*hd+i])
+				}
+				w[p] = math.Exp(s * float64(scale))
+				sum += w[p]
+			}
+			for p := range w {
+				if d := math.Abs(float64(scores[p]) - w[p]/sum); d > 1e-6 {
+					t.Fatalf("reference %v, %dx%d: scores[%d] = %v, want %v", ref, n, hd, p, scores[p], w[p]/sum)
+				}
+			}
+			for i := 0; i < hd; i++ {
+				var want float64
+				for p := range w {
+					want += w[p] / sum * float64(values[p*hd+i])
+				}
+				if math.Abs(float64(out[i])-want) > 1e-5 {
+					t.Fatalf("reference %v, %dx%d: out[%d] = %v, want %v", ref, n, hd, i, out[i], want)
+				}
+			}
+			if out[hd] != last {
+				t.Fatalf("reference %v, %dx%d: Attend wrote past the head", ref, n, hd)
+			}
+		}
 	}
-	Softmax(att)
-	out := make([]float32, headSize)
-	for p, a := range att {
-		Axpy(out, a, values[p*headSize:(p+1)*headSize])
-	}
+}
 
-	w := make([]float64, positions)
-	var sum float64
-	for p := range w {
-		var s float64
-		for i := 0; i < headSize; i++ {
-			s += float64(q[i]) * float64(keys[p*headSize+i])
+// TestExp32 checks Exp32, the float32 exponential against float64's over the range a
+// softmax feeds it (and beyond), to within 2 ulp.
+func TestExp32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(50, 51))
+	check := func(x float32) {
+		got, want := Exp32(x), math.Exp(float64(x))
+		if want < 0x1p-126 {
+			if got > 0x1p-126 {
+				t.Fatalf("Exp32(%v) = %v, want about %v", x, got, want)
+			}
+			return
 		}
-		w[p] = math.Exp(s / math.Sqrt(headSize))
-		sum += w[p]
+		if want > math.MaxFloat32 {
+			if !math.IsInf(float64(got), 1) {
+				t.Fatalf("Exp32(%v) = %v, want +Inf", x, got)
+			}
+			return
+		}
+		ulp := math.Nextafter32(float32(want), float32(math.Inf(1))) - float32(want)
+		if d := math.Abs(float64(got) - want); d > 2*float64(ulp) {
+			t.Fatalf("Exp32(%v) = %v, want %v (%.1f ulp off)", x, got, want, d/float64(ulp))
+		}
 	}
-	for i := 0; i < headSize; i++ {
-		var want float64
-		for p := range w {
-			want += w[p] / sum * float64(values[p*headSize+i])
-		}
-		if math.Abs(float64(out[i])-want) > 1e-5 {
-			t.Fatalf("out[%d] = %v, want %v", i, out[i], want)
-		}
+	for range 1_000_000 {
+		check(float32(rng.Float64()*-100 + 1))
+	}
+	for _, x := range []float32{0, -0.0, 1e-8, -1e-8, 0.34657, -0.34657, 0.5, -0.5, -1, -87.3, -87.34, -88, -100, 88.7, 88.8, float32(math.Inf(-1))} {
+		check(x)
+	}
+	if v := Exp32(float32(math.NaN())); v == v {
+		t.Fatalf("Exp32(NaN) = %v", v)
+	}
+	if Exp32(0) != 1 {
+		t.Fatalf("Exp32(0) = %v", Exp32(0))
 	}
 }
