@@ -22,10 +22,12 @@ type RunState struct {
 	hb     []float32 // feed-forward hidden [batch][hidden_dim]
 	hb2    []float32 // feed-forward gate [batch][hidden_dim]
 	q      []float32 // queries [batch][dim]
+	k, v   []float32 // keys and values [batch][kv_dim], before they go into the cache
 	att    []float32 // attention scores [batch][n_heads][seq_len]
 	logits []float32 // [vocab], for the batch's last token
-	// keyCache and valueCache are [layer][seq_len][kv_dim]. Position pos of layer l
-	// starts at (l*seq_len + pos)*kv_dim.
+	// keyCache and valueCache are [layer][kv_head][seq_len][head_size]: head-major,
+	// so attention reads each head's keys and values as one sequential stream (which
+	// the prefetchers follow) rather than a piece of every position's kv_dim values.
 	keyCache, valueCache []float32
 	// ropeFreq[j] is the rotation frequency of pair j inside a head; ropeCos/ropeSin
 	// hold one position's rotation, shared by every head.
@@ -42,6 +44,8 @@ func newRunState(c Config) *RunState {
 		hb:         make([]float32, b*c.HiddenDim),
 		hb2:        make([]float32, b*c.HiddenDim),
 		q:          make([]float32, b*c.Dim),
+		k:          make([]float32, b*c.KVDim()),
+		v:          make([]float32, b*c.KVDim()),
 		att:        make([]float32, b*c.NHeads*c.SeqLen),
 		logits:     make([]float32, c.VocabSize),
 		keyCache:   make([]float32, c.NLayers*c.SeqLen*c.KVDim()),
@@ -85,44 +89,40 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 	kvDim := c.KVDim()
 	kvMul := c.NHeads / c.NKVHeads // query heads per key/value head
 	x, xb, xb2, q := r.x[:n*dim], r.xb[:n*dim], r.xb2[:n*dim], r.q[:n*dim]
+	k, v := r.k[:n*kvDim], r.v[:n*kvDim]
 	hb, hb2 := r.hb[:n*hidden], r.hb2[:n*hidden]
 	row := func(v []float32, t, width int) []float32 { return v[t*width : (t+1)*width] }
 	for t, tok := range tokens {
 		w.TokenEmbedding.Row(tok, row(x, t, dim))
 	}
-	scale := float32(math.Sqrt(float64(hs)))
+	scale := 1 / float32(math.Sqrt(float64(hs))) // run.c divides by sqrtf(head_size)
 
 	for l := 0; l < c.NLayers; l++ {
-		// Attention: rmsnorm, then q, k, v (k and v straight into the cache).
+		// Attention: rmsnorm, then q, k, v; k and v go into the cache, head by head.
 		for t := range n {
 			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSAtt[l])
 		}
-		loff := l * c.SeqLen * kvDim
-		k := r.keyCache[loff+pos*kvDim : loff+(pos+n)*kvDim]
-		v := r.valueCache[loff+pos*kvDim : loff+(pos+n)*kvDim]
 		kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{w.WQ[l], w.WK[l], w.WV[l]}, xb, n)
+		loff := l * c.SeqLen * kvDim
 		for t := range n {
 			r.setRotation(pos + t)
 			r.rotate(row(q, t, dim))
 			r.rotate(row(k, t, kvDim))
+			for kh := range c.NKVHeads {
+				at := loff + (kh*c.SeqLen+pos+t)*hs
+				copy(r.keyCache[at:at+hs], row(k, t, kvDim)[kh*hs:(kh+1)*hs])
+				copy(r.valueCache[at:at+hs], row(v, t, kvDim)[kh*hs:(kh+1)*hs])
+			}
 		}
 
 		// Each query head of token t attends over positions 0..pos+t of its key/value
 		// head; the heads of every token are independent, so they run in parallel.
 		attend := func(i int) {
 			t, h := i/c.NHeads, i%c.NHeads
-			qh := r.q[t*dim+h*hs : t*dim+(h+1)*hs]
-			att := r.att[i*c.SeqLen : i*c.SeqLen+pos+t+1]
-			kvOff := loff + (h/kvMul)*hs
-			for p := range att {
-				att[p] = kernels.Dot(qh, r.keyCache[kvOff+p*kvDim:kvOff+p*kvDim+hs]) / scale
-			}
-			kernels.Softmax(att)
-			out := r.xb[t*dim+h*hs : t*dim+(h+1)*hs]
-			clear(out)
-			for p, a := range att {
-				kernels.Axpy(out, a, r.valueCache[kvOff+p*kvDim:kvOff+p*kvDim+hs])
-			}
+			head := loff + (h/kvMul)*c.SeqLen*hs // its key/value head's cache
+			seen := (pos + t + 1) * hs
+			kernels.Attend(r.xb[t*dim+h*hs:t*dim+(h+1)*hs], r.q[t*dim+h*hs:t*dim+(h+1)*hs],
+				r.keyCache[head:head+seen], r.valueCache[head:head+seen], r.att[i*c.SeqLen:i*c.SeqLen+pos+t+1], scale)
 		}
 		kernels.ParallelWork(n*c.NHeads, n*(pos+n)*dim, attend)
 		kernels.MatMul(xb2, w.WO[l], xb, n)
@@ -136,7 +136,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		}
 		kernels.MatMulGroup([][]float32{hb, hb2}, []kernels.Matrix{w.W1[l], w.W3[l]}, xb, n)
 		for i, a := range hb {
-			a *= 1 / (1 + float32(math.Exp(float64(-a)))) // silu
+			a *= 1 / (1 + kernels.Exp32(-a)) // silu, with run.c's float32 expf
 			hb[i] = a * hb2[i]
 		}
 		kernels.MatMul(xb, w.W2[l], hb, n)

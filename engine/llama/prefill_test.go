@@ -117,11 +117,11 @@ func TestSessionBatchesLikeOneByOne(t *testing.T) {
 			}
 		}
 		a, b := sessions[0], sessions[1]
-		used := len(a.tokens) * m.cfg.KVDim()
 		for l := 0; l < m.cfg.NLayers; l++ {
-			off := l * m.cfg.SeqLen * m.cfg.KVDim()
-			if !slices.Equal(a.r.keyCache[off:off+used], b.r.keyCache[off:off+used]) ||
-				!slices.Equal(a.r.valueCache[off:off+used], b.r.valueCache[off:off+used]) {
+			layer := m.cfg.SeqLen * m.cfg.KVDim()
+			off := l * layer
+			if !slices.Equal(a.r.keyCache[off:off+layer], b.r.keyCache[off:off+layer]) ||
+				!slices.Equal(a.r.valueCache[off:off+layer], b.r.valueCache[off:off+layer]) {
 				t.Fatalf("mode %v: layer %d's KV cache differs after %d positions", mode, l, len(a.tokens))
 			}
 		}
