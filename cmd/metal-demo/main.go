@@ -159,7 +159,7 @@ func cores() {
 //
 //go:noinline
 func crash() {
-	runtime.LockOSThread() // the mask is per thread: stay on the one it is set on
+	runtime.LockOSThread()       // the mask is per thread: stay on the one it is set on
 	set := uint64(1) << (11 - 1) // SIGSEGV
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0 /* SIG_BLOCK */, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
 	var p *[64]uint64
