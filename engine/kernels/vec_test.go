@@ -227,3 +227,29 @@ func TestExp32(t *testing.T) {
 		t.Fatalf("Exp32(0) = %v", Exp32(0))
 	}
 }
+
+// TestTanh32 checks Tanh32 against math.Tanh to within 2 ulp (and exactly at 0,
+// ±Inf and NaN).
+func TestTanh32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(52, 53))
+	check := func(x float32) {
+		got, want := Tanh32(x), float32(math.Tanh(float64(x)))
+		ulp := math.Nextafter32(float32(math.Abs(float64(want))), float32(math.Inf(1))) - float32(math.Abs(float64(want)))
+		if d := math.Abs(float64(got) - float64(want)); d > 2*float64(ulp) {
+			t.Fatalf("Tanh32(%v) = %v, want %v (%.1f ulp off)", x, got, want, d/float64(ulp))
+		}
+	}
+	for range 1_000_000 {
+		check(float32(rng.NormFloat64() * 3))
+		check(float32(rng.NormFloat64() * 0.05))
+	}
+	for _, x := range []float32{0.0625, -0.0625, 0.06249, 9.01, 9.02, -9.02, 20, 1e-30, -1e-30} {
+		check(x)
+	}
+	if Tanh32(0) != 0 || Tanh32(float32(math.Inf(1))) != 1 || Tanh32(float32(math.Inf(-1))) != -1 {
+		t.Fatalf("Tanh32(0, +Inf, -Inf) = %v, %v, %v", Tanh32(0), Tanh32(float32(math.Inf(1))), Tanh32(float32(math.Inf(-1))))
+	}
+	if v := Tanh32(float32(math.NaN())); v == v {
+		t.Fatalf("Tanh32(NaN) = %v", v)
+	}
+}
