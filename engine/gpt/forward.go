@@ -254,9 +254,7 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 	// Logits over the real vocabulary (the padding rows were not exported), softcapped.
 	kernels.MatVec(s.logits, w.LMHead, last)
 	if c := h.Softcap; c > 0 {
-		for i, v := range s.logits {
-			s.logits[i] = c * float32(math.Tanh(float64(v/c)))
-		}
+		softcap(s.logits, c)
 	}
 	return s.logits
 }
@@ -276,4 +274,18 @@ func (s *RunState) traceVec(layer, what int, v []float32) {
 	if s.trace != nil {
 		s.trace(layer, what, v)
 	}
+}
+
+// softcap sets every logit v to c·tanh(v/c) (float32 tanh, as torch computes it),
+// on every core: 32,768 float64 tanh in a row took 3% of a decoding step of the
+// 286M model; a float32 tanh is about as long as 10 multiply-adds.
+func softcap(logits []float32, c float32) {
+	const chunk = 4096
+	chunks := (len(logits) + chunk - 1) / chunk
+	kernels.ParallelWork(chunks, 10*len(logits), func(i int) {
+		part := logits[i*chunk : min((i+1)*chunk, len(logits))]
+		for j, v := range part {
+			part[j] = c * kernels.Tanh32(v/c)
+		}
+	})
 }
