@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,23 +36,25 @@ const benchUsage = `usage: inferpi bench DIR... [--prompt N] [--tokens N] [--thr
 Measures each model directory: prefill (a prompt of --prompt random tokens fed in
 batches) and decode (--tokens tokens after it, one at a time, each the greedy pick
 of the one before) in tokens per second, and, in the same run and on as many
-threads, the machine's own read bandwidth: one plain sequential read
-(kernels.StreamRead) over a buffer larger than the caches.
+threads, the machine's own read bandwidth: just before every decoded token, one
+plain sequential read (kernels.StreamRead) of as many bytes as the token's
+weights, each from further along a --read-mib buffer larger than the caches.
 
 Decoding streams every weight matrix through the CPU once per token, so the
 headline is the bandwidth ratio: weight bytes per token (matrices only; embedding
-rows are lookups) times decode tokens/s, over the machine's read bandwidth. 1.0
-means decoding runs at the speed of memory. Each figure is the best of --reps
-repetitions (the machine may be busy with other work); the reads, prefills and
-decodes of the repetitions are interleaved.
+rows are lookups, and the KV cache is not counted) times decode tokens/s, over the
+machine's read bandwidth. 1.0 means decoding runs at the speed of memory. Decode
+tokens/s and read bandwidth are medians over the read-and-token pairs of all
+--reps repetitions (the machine may be busy with other work); prefill is the best
+repetition.
 
 With one DIR the results are a list, with several a table. --json prints one
 object per model, one per line, with the keys
   decode_tokens_per_sec, prefill_tokens_per_sec, weight_bytes_per_token,
   achieved_gbps, machine_read_gbps, bandwidth_ratio
 and model, engine, encoding, params, threads, kernels, prompt_tokens,
-decode_tokens, reps, read_buffer_bytes, prefill_speedup (prefill over decode
-tokens/s), load_average (the 1-minute load average at the start: other work on
+decode_tokens, reps, read_buffer_bytes, read_bytes (one read sample),
+prefill_speedup (prefill over decode tokens/s), load_average (the 1-minute load average at the start: other work on
 the machine makes every figure lower), and runc_tokens_per_sec with --runc.
 
 --runc PATH also times llama2.c's run.c (a 'run' binary) on every fp32 Llama model
@@ -79,6 +82,7 @@ type benchResult struct {
 	DecodeTokens    int     `json:"decode_tokens"`
 	Reps            int     `json:"reps"`
 	ReadBufferBytes int64   `json:"read_buffer_bytes"`
+	ReadBytes       int64   `json:"read_bytes"` // each read-bandwidth sample
 	PrefillSpeedup  float64 `json:"prefill_speedup"`
 	// LoadAverage is the machine's 1-minute load average when the model's
 	// measurement started (Linux; -1 elsewhere): other work competes for the cores.
@@ -106,7 +110,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.prompt, "prompt", 128, "prompt length in tokens (prefill)")
 	fs.IntVar(&o.tokens, "tokens", 64, "tokens to decode after the prompt")
 	fs.IntVar(&o.threads, "threads", runtime.GOMAXPROCS(0), "cores to use (the caller and helper threads)")
-	fs.IntVar(&o.reps, "reps", 3, "repetitions; the best of each figure is reported")
+	fs.IntVar(&o.reps, "reps", 3, "repetitions of prompt and decoding (medians of decoding and reads, best prefill)")
 	readMiB := fs.Int("read-mib", 1024, "size of the read-bandwidth buffer in MiB (it must be larger than the caches)")
 	asJSON := fs.Bool("json", false, "print one JSON object per model")
 	fs.StringVar(&o.runc, "runc", "", "path of llama2.c's run binary, to time it on the fp32 Llama models too")
@@ -198,31 +202,39 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 		DecodeTokens: o.tokens, Reps: o.reps, ReadBufferBytes: int64(len(readBuf)),
 		WeightBytesPerToken: info.WeightBytesPerToken, LoadAverage: loadAverage(),
 	}
-	var bestRead, bestPrefill, bestDecode time.Duration
+	// Every decoded token is paired with a read, just before it, of as many bytes as
+	// the token's weights (the whole buffer if it is smaller), taken in turn from
+	// along the buffer, so each read comes from memory: a bandwidth sample under the
+	// same conditions as its token. Medians over all pairs keep a burst of other
+	// work on a shared machine out of both figures.
+	window := min(len(readBuf), int(max(r.WeightBytesPerToken, 1)))
+	var bestPrefill time.Duration
+	var reads, tokens []time.Duration
 	for rep := 0; rep < o.reps; rep++ {
-		t0 := time.Now()
-		benchSink ^= kernels.DefaultPool().StreamRead(readBuf)
-		bestRead = minPositive(bestRead, time.Since(t0))
-
 		s.Reset()
-		t0 = time.Now()
+		t0 := time.Now()
 		logits, err := s.FeedTokens(prompt)
 		if err != nil {
 			return benchResult{}, fmt.Errorf("%s: prefill: %w", dir, err)
 		}
 		bestPrefill = minPositive(bestPrefill, time.Since(t0))
 
-		t0 = time.Now()
 		for range o.tokens {
+			off := len(reads) * window % (len(readBuf) - window + 1)
+			t0 = time.Now()
+			benchSink ^= kernels.DefaultPool().StreamRead(readBuf[off : off+window])
+			reads = append(reads, time.Since(t0))
+			t0 = time.Now()
 			if logits, err = s.FeedTokens([]int{argmax(logits)}); err != nil {
 				return benchResult{}, fmt.Errorf("%s: decode: %w", dir, err)
 			}
+			tokens = append(tokens, time.Since(t0))
 		}
-		bestDecode = minPositive(bestDecode, time.Since(t0))
 	}
-	r.MachineReadGBps = float64(len(readBuf)) / bestRead.Seconds() / 1e9
+	r.ReadBytes = int64(window)
+	r.MachineReadGBps = float64(window) / median(reads).Seconds() / 1e9
 	r.PrefillTokensPerSec = float64(o.prompt) / bestPrefill.Seconds()
-	r.DecodeTokensPerSec = float64(o.tokens) / bestDecode.Seconds()
+	r.DecodeTokensPerSec = 1 / median(tokens).Seconds()
 	r.AchievedGBps = float64(r.WeightBytesPerToken) * r.DecodeTokensPerSec / 1e9
 	r.BandwidthRatio = r.AchievedGBps / r.MachineReadGBps
 	r.PrefillSpeedup = r.PrefillTokensPerSec / r.DecodeTokensPerSec
@@ -244,6 +256,16 @@ func loadAverage() float64 {
 		return -1
 	}
 	return v
+}
+
+// median is the middle duration of d (the mean of the two middle ones for an even
+// count); d is sorted in place.
+func median(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	if n := len(d); n%2 == 0 {
+		return (d[n/2-1] + d[n/2]) / 2
+	}
+	return d[len(d)/2]
 }
 
 func minPositive(best, d time.Duration) time.Duration {
@@ -273,12 +295,12 @@ func printBenchList(w io.Writer, r benchResult) {
 	row("decode", "%.1f tokens/s (%d tokens after the prompt)", r.DecodeTokensPerSec, r.DecodeTokens)
 	row("weight bytes/token", "%d (%.1f MB, matrices only)", r.WeightBytesPerToken, float64(r.WeightBytesPerToken)/1e6)
 	row("achieved", "%.2f GB/s of weights", r.AchievedGBps)
-	row("machine read", "%.2f GB/s (one read of %d MiB on %d threads)", r.MachineReadGBps, r.ReadBufferBytes>>20, r.Threads)
+	row("machine read", "%.2f GB/s (reads of %.1f MB on %d threads, one before each token)", r.MachineReadGBps, float64(r.ReadBytes)/1e6, r.Threads)
 	row("bandwidth ratio", "%.2f", r.BandwidthRatio)
 	if r.RunCTokensPerSec != nil {
 		row("run.c", "%.1f tokens/s (ratio %.2f)", *r.RunCTokensPerSec, runcRatio(r))
 	}
-	fmt.Fprintf(w, "(best of %d repetitions; load average %.2f at the start)\n", r.Reps, r.LoadAverage)
+	fmt.Fprintf(w, "(decode and read: medians of %d x %d pairs; prefill: best of %d; load average %.2f at the start)\n", r.Reps, r.DecodeTokens, r.Reps, r.LoadAverage)
 }
 
 func runcRatio(r benchResult) float64 {
@@ -305,8 +327,8 @@ func printBenchTable(w io.Writer, results []benchResult) {
 		for _, r := range results {
 			load = max(load, r.LoadAverage)
 		}
-		fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt, %d decoded tokens; best of %d; read = one pass over %d MiB; load average up to %.2f)\n",
-			r.Threads, r.Kernels, r.PromptTokens, r.DecodeTokens, r.Reps, r.ReadBufferBytes>>20, load)
+		fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt; decode and read: medians of %d x %d pairs, a read of the token's MB from a %d MiB buffer before each token; load average up to %.2f)\n",
+			r.Threads, r.Kernels, r.PromptTokens, r.Reps, r.DecodeTokens, r.ReadBufferBytes>>20, load)
 	}
 	w.Write(tw.Bytes())
 }

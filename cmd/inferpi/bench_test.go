@@ -76,6 +76,9 @@ func TestBenchJSON(t *testing.T) {
 		if v := num("bandwidth_ratio"); v > 50 {
 			t.Errorf("%s: bandwidth ratio %v", dirs[i], v)
 		}
+		if int64(num("read_bytes")) != min(info.WeightBytesPerToken, 64<<20) {
+			t.Errorf("%s: read samples of %v bytes, want the token's %d", dirs[i], r["read_bytes"], info.WeightBytesPerToken)
+		}
 		if num("threads") != 2 || num("prompt_tokens") != 40 || num("decode_tokens") != 8 || num("reps") != 2 || num("read_buffer_bytes") != 64<<20 {
 			t.Errorf("%s: settings not reported as given: %s", dirs[i], line)
 		}
