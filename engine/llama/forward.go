@@ -95,7 +95,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 	for t, tok := range tokens {
 		w.TokenEmbedding.Row(tok, row(x, t, dim))
 	}
-	scale := 1 / float32(math.Sqrt(float64(hs))) // run.c divides by sqrtf(head_size)
+	scale := 1 / float32(math.Sqrt(float64(hs))) // run.c divides by sqrtf(head_size): within an ulp
 
 	for l := 0; l < c.NLayers; l++ {
 		// Attention: rmsnorm, then q, k, v; k and v go into the cache, head by head.
