@@ -9,7 +9,7 @@ help:
 	@echo "make demo-usb  the same on QEMU virt with the models on a USB stick (PCIe, xHCI, mass storage)"
 	@echo "make e2e    the firmware end to end in QEMU: menu, both demo models, /exit, a corrupt model"
 	@echo "make test   every test (installs what it needs first)"
-	@echo "make test-arm64   the arm64 (NEON) kernels' tests under qemu-user"
+	@echo "make test-arm64   the arm64 (NEON) kernels' tests, and the engines on them against the oracles, under qemu-user"
 	@echo "make bench  decode/prefill speed of the 286M GPT and 50M Llama shapes in every encoding, against this machine's read bandwidth"
 	@echo "make firmware     build/inferpi.elf and build/kernel8.img for the Raspberry Pi 4"
 	@echo "make sdcard       a ready-to-copy Pi 4 boot partition in build/sdcard/"
@@ -31,8 +31,12 @@ test-go:
 # The arm64 kernels (NEON assembly) run under qemu-user on any host. qemu-aarch64 comes
 # from Debian's qemu-user, qemu-aarch64-static from qemu-user-static; either will do.
 QEMU_AARCH64 ?= $(shell command -v qemu-aarch64 || command -v qemu-aarch64-static)
+# The arm64 (NEON) kernels' own tests, then both engines on them against the
+# run.c and nanochat oracles and the demo chats (a subset: emulation is slow).
+ARM64_ENGINE_TESTS = ^(TestGreedyFP32MatchesRunC|TestGreedyFP16MatchesRunCOnRoundedWeights|TestSampledMatchesRunC|TestContextFullStopsLikeRunC|TestUntiedMatchesRunC|TestDemoQ8KeepsTheExamples|TestDemoQ4Examples|TestCompletionFP32|TestCompletionFP16|TestDebugActivations|TestChat|TestQuantizedDemoChats)$$
 test-arm64: deps
 	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" ./engine/kernels/
+	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" -run '$(ARM64_ENGINE_TESTS)' ./engine/llama/ ./engine/gpt/
 
 test: deps vet test-go test-arm64 test-qemu
 
