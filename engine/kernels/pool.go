@@ -9,9 +9,9 @@ import (
 
 // A Pool runs one job at a time on several cores: the calling goroutine plus one
 // helper goroutine per other core, each helper locked to its own OS thread. Between
-// jobs a helper spins on the job counter for a while (the next matrix of a forward
-// pass usually comes within microseconds), then parks on a channel so an idle
-// session costs no CPU. Only Go primitives are used (atomics, channels, LockOSThread),
+// jobs a helper spins on the job counter for up to a millisecond (spinTime: the next
+// matrix of a forward pass, or the next token, comes well within it), then parks on
+// a channel so an idle session costs no CPU. Only Go primitives are used (atomics, channels, LockOSThread),
 // so the pool behaves the same hosted and on the bare-metal kernel, where the OS
 // threads are the kernel's threads on the four cores.
 //
