@@ -3,7 +3,6 @@ package kernels
 import (
 	"encoding/binary"
 	"fmt"
-	"unsafe"
 )
 
 // Attend computes one attention head for one query over a stretch of its KV cache
@@ -26,7 +25,7 @@ func Attend(out, q, keys, values, scores []float32, scale float32) {
 		return
 	}
 	if littleEndian {
-		kern.matVecF32(scores, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(keys))), 4*n*hd), q)
+		kern.matVecF32(scores, f32bytes(keys[:n*hd]), q)
 	} else {
 		for j := range scores {
 			scores[j] = kern.dot(q, keys[j*hd:(j+1)*hd])

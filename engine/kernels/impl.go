@@ -21,6 +21,7 @@ type impl struct {
 	matVecQ4  func(out []float32, w []byte, x *q8Vector)
 	dot       func(a, b []float32) float32
 	axpy      func(dst []float32, a float32, x []float32)
+	softcap   func(x []float32, c float32)
 }
 
 var reference = impl{
@@ -32,6 +33,7 @@ var reference = impl{
 	matVecQ4:   matVecQ4Ref,
 	dot:        dotRef,
 	axpy:       axpyRef,
+	softcap:    softcapRef,
 }
 
 // kern is the implementation in use. It is chosen once at start-up from the CPU's

@@ -29,6 +29,9 @@ func axpyAVX2(dst *float32, a float32, x *float32, n int)
 //go:noescape
 func readStreamAVX2(p *byte, n int) uint64
 
+//go:noescape
+func softcapAVX2(x *float32, n int, c, invc float32)
+
 var avx2Impl = impl{
 	name:    "avx2+fma+f16c",
 	prepare: prepareAVX2,
@@ -58,6 +61,13 @@ var avx2Impl = impl{
 	},
 	axpy: func(dst []float32, a float32, x []float32) {
 		axpyAVX2(f32p(dst), a, f32p(x), len(x))
+	},
+	softcap: func(x []float32, c float32) {
+		n := len(x) &^ 7
+		if n > 0 {
+			softcapAVX2(f32p(x), n, c, 1/c)
+		}
+		softcapRef(x[n:], c)
 	},
 }
 

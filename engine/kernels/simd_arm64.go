@@ -27,6 +27,9 @@ func axpyNEON(dst *float32, a float32, x *float32, n int)
 //go:noescape
 func readStreamNEON(p *byte, n int) uint64
 
+//go:noescape
+func softcapNEON(x *float32, n int, c, invc float32)
+
 var neonImpl = impl{
 	name: "neon",
 	quantizeQ8: func(v *q8Vector, x []float32) {
@@ -55,6 +58,13 @@ var neonImpl = impl{
 	},
 	axpy: func(dst []float32, a float32, x []float32) {
 		axpyNEON(f32p(dst), a, f32p(x), len(x))
+	},
+	softcap: func(x []float32, c float32) {
+		n := len(x) &^ 3
+		if n > 0 {
+			softcapNEON(f32p(x), n, c, 1/c)
+		}
+		softcapRef(x[n:], c)
 	},
 }
 

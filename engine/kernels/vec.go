@@ -145,3 +145,18 @@ func Tanh32(x float32) float32 {
 	m := p*s + (p - 1)
 	return math.Float32frombits(sign | math.Float32bits(-m/(2+m)))
 }
+
+// Softcap sets every x[i] to c·tanh(x[i]/c), c > 0: nanochat's logit softcap, one
+// tanh per vocabulary entry per token. The SIMD kernels compute Tanh32's arithmetic
+// 8 (AVX2) or 4 (NEON) values at a time, with x·(1/c) for x/c.
+func Softcap(x []float32, c float32) {
+	if len(x) > 0 {
+		kern.softcap(x, c)
+	}
+}
+
+func softcapRef(x []float32, c float32) {
+	for i, v := range x {
+		x[i] = c * Tanh32(v/c)
+	}
+}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -251,5 +252,41 @@ func TestTanh32(t *testing.T) {
 	}
 	if v := Tanh32(float32(math.NaN())); v == v {
 		t.Fatalf("Tanh32(NaN) = %v", v)
+	}
+}
+
+// TestSoftcap checks Softcap, with the reference kernels and this machine's, against
+// c·tanh(x/c) in float64 to within 4 ulp: lengths around the vector widths, values
+// from tiny to far past the cap, and ±Inf and NaN.
+func TestSoftcap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(54, 55))
+	defer func(k *impl) { kern = k }(kern)
+	special := []float32{0, 1e-30, -1e-30, 0.9, -0.9, 15, -15, 135.15, 200, -1e6,
+		float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, ref := range []bool{true, false} {
+		UseReference(ref)
+		for _, c := range []float32{15, 30, 1} {
+			for _, n := range []int{1, 7, 8, 9, 31, 1000} {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64()) * c * []float32{0.01, 0.5, 2}[i%3]
+				}
+				copy(x, special[:min(n, len(special))])
+				got := slices.Clone(x)
+				Softcap(got, c)
+				for i, v := range x {
+					want := float32(float64(c) * math.Tanh(float64(v)/float64(c)))
+					ulp := math.Nextafter32(float32(math.Abs(float64(want))), float32(math.Inf(1))) - float32(math.Abs(float64(want)))
+					if d := math.Abs(float64(got[i]) - float64(want)); !(d <= 4*float64(ulp)) {
+						t.Fatalf("reference %v, c=%v, n=%d: Softcap(%v) = %v, want %v", ref, c, n, v, got[i], want)
+					}
+				}
+			}
+			nan := []float32{1, 2, 3, 4, 5, 6, 7, float32(math.NaN()), 9}
+			Softcap(nan, c)
+			if v := nan[7]; v == v {
+				t.Fatalf("reference %v: Softcap(NaN) = %v", ref, v)
+			}
+		}
 	}
 }
