@@ -30,7 +30,8 @@ type RunState struct {
 	// the prefetchers follow) rather than a piece of every position's kv_dim values.
 	keyCache, valueCache []float32
 	// ropeFreq[j] is the rotation frequency of pair j inside a head; ropeCos/ropeSin
-	// hold one position's rotation, shared by every head.
+	// hold each batch token's rotation ([batch][head_size/2]), shared by every head
+	// and every layer.
 	ropeFreq, ropeCos, ropeSin []float32
 }
 
@@ -51,8 +52,8 @@ func newRunState(c Config) *RunState {
 		keyCache:   make([]float32, c.NLayers*c.SeqLen*c.KVDim()),
 		valueCache: make([]float32, c.NLayers*c.SeqLen*c.KVDim()),
 		ropeFreq:   make([]float32, hs/2),
-		ropeCos:    make([]float32, hs/2),
-		ropeSin:    make([]float32, hs/2),
+		ropeCos:    make([]float32, b*hs/2),
+		ropeSin:    make([]float32, b*hs/2),
 	}
 	for j := range r.ropeFreq {
 		// run.c: freq = 1.0f / powf(10000.0f, head_dim / (float)head_size), head_dim = 2j.
@@ -96,6 +97,9 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		w.TokenEmbedding.Row(tok, row(x, t, dim))
 	}
 	scale := 1 / float32(math.Sqrt(float64(hs))) // run.c divides by sqrtf(head_size): within an ulp
+	for t := range n {
+		r.setRotation(t, pos+t)
+	}
 
 	for l := 0; l < c.NLayers; l++ {
 		// Attention: rmsnorm, then q, k, v; k and v go into the cache, head by head.
@@ -105,9 +109,8 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{w.WQ[l], w.WK[l], w.WV[l]}, xb, n)
 		loff := l * c.SeqLen * kvDim
 		for t := range n {
-			r.setRotation(pos + t)
-			r.rotate(row(q, t, dim))
-			r.rotate(row(k, t, kvDim))
+			r.rotate(row(q, t, dim), t)
+			r.rotate(row(k, t, kvDim), t)
 			for kh := range c.NKVHeads {
 				at := loff + (kh*c.SeqLen+pos+t)*hs
 				copy(r.keyCache[at:at+hs], row(k, t, kvDim)[kh*hs:(kh+1)*hs])
@@ -154,24 +157,28 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 	return r.logits
 }
 
-// setRotation computes RoPE's cos and sin for position pos (run.c: val = pos * freq).
-func (r *RunState) setRotation(pos int) {
+// setRotation computes RoPE's cos and sin for batch token t at position pos
+// (run.c: val = pos * freq), once for all layers.
+func (r *RunState) setRotation(t, pos int) {
+	half := len(r.ropeFreq)
+	cos, sin := r.ropeCos[t*half:(t+1)*half], r.ropeSin[t*half:(t+1)*half]
 	for j, f := range r.ropeFreq {
 		val := float64(float32(pos) * f)
-		r.ropeCos[j] = float32(math.Cos(val))
-		r.ropeSin[j] = float32(math.Sin(val))
+		cos[j] = float32(math.Cos(val))
+		sin[j] = float32(math.Sin(val))
 	}
 }
 
-// rotate applies RoPE to every head of vec: adjacent pairs (2j, 2j+1) of each head
-// turn by the pair's angle (the interleaved convention of run.c).
-func (r *RunState) rotate(vec []float32) {
-	hs := 2 * len(r.ropeFreq)
-	for h := 0; h < len(vec); h += hs {
-		for j := range r.ropeFreq {
+// rotate applies batch token t's RoPE to every head of vec: adjacent pairs (2j,
+// 2j+1) of each head turn by the pair's angle (the interleaved convention of run.c).
+func (r *RunState) rotate(vec []float32, t int) {
+	half := len(r.ropeFreq)
+	cos, sin := r.ropeCos[t*half:(t+1)*half], r.ropeSin[t*half:(t+1)*half]
+	for h := 0; h < len(vec); h += 2 * half {
+		for j := range half {
 			i := h + 2*j
 			v0, v1 := vec[i], vec[i+1]
-			fcr, fci := r.ropeCos[j], r.ropeSin[j]
+			fcr, fci := cos[j], sin[j]
 			vec[i] = v0*fcr - v1*fci
 			vec[i+1] = v0*fci + v1*fcr
 		}
