@@ -22,6 +22,7 @@ type impl struct {
 	dot       func(a, b []float32) float32
 	axpy      func(dst []float32, a float32, x []float32)
 	softcap   func(x []float32, c float32)
+	swiglu    func(h, g []float32)
 }
 
 var reference = impl{
@@ -34,6 +35,7 @@ var reference = impl{
 	dot:        dotRef,
 	axpy:       axpyRef,
 	softcap:    softcapRef,
+	swiglu:     swigluRef,
 }
 
 // kern is the implementation in use. It is chosen once at start-up from the CPU's

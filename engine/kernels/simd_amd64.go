@@ -32,6 +32,9 @@ func readStreamAVX2(p *byte, n int) uint64
 //go:noescape
 func softcapAVX2(x *float32, n int, c, invc float32)
 
+//go:noescape
+func swigluAVX2(h, gate *float32, n int)
+
 var avx2Impl = impl{
 	name:    "avx2+fma+f16c",
 	prepare: prepareAVX2,
@@ -68,6 +71,13 @@ var avx2Impl = impl{
 			softcapAVX2(f32p(x), n, c, 1/c)
 		}
 		softcapRef(x[n:], c)
+	},
+	swiglu: func(h, g []float32) {
+		n := len(h) &^ 7
+		if n > 0 {
+			swigluAVX2(f32p(h), f32p(g), n)
+		}
+		swigluRef(h[n:], g[n:])
 	},
 }
 

@@ -30,6 +30,9 @@ func readStreamNEON(p *byte, n int) uint64
 //go:noescape
 func softcapNEON(x *float32, n int, c, invc float32)
 
+//go:noescape
+func swigluNEON(h, gate *float32, n int)
+
 var neonImpl = impl{
 	name: "neon",
 	quantizeQ8: func(v *q8Vector, x []float32) {
@@ -65,6 +68,13 @@ var neonImpl = impl{
 			softcapNEON(f32p(x), n, c, 1/c)
 		}
 		softcapRef(x[n:], c)
+	},
+	swiglu: func(h, g []float32) {
+		n := len(h) &^ 3
+		if n > 0 {
+			swigluNEON(f32p(h), f32p(g), n)
+		}
+		swigluRef(h[n:], g[n:])
 	},
 }
 

@@ -3,28 +3,6 @@
 #include "textflag.h"
 #include "simd_arm64.h"
 
-// Encodings from the Arm ARM (DDI 0487, C7.2), checked with aarch64-linux-gnu-as:
-// Vd.4S = Vn.4S * Vm.4S, min, -, / (FMIN gives NaN when either input is NaN)
-#define FMUL4S(vd, vn, vm) WORD $(0x6E20DC00 | ((vm)<<16) | ((vn)<<5) | (vd))
-#define FMIN4S(vd, vn, vm) WORD $(0x4EA0F400 | ((vm)<<16) | ((vn)<<5) | (vd))
-#define FSUB4S(vd, vn, vm) WORD $(0x4EA0D400 | ((vm)<<16) | ((vn)<<5) | (vd))
-#define FDIV4S(vd, vn, vm) WORD $(0x6E20FC00 | ((vm)<<16) | ((vn)<<5) | (vd))
-// Vd.4S += Vn.4S * Vm.4S; Vd.4S -= Vn.4S * Vm.4S
-#define FMLA4S(vd, vn, vm) WORD $(0x4E20CC00 | ((vm)<<16) | ((vn)<<5) | (vd))
-#define FMLS4S(vd, vn, vm) WORD $(0x4EA0CC00 | ((vm)<<16) | ((vn)<<5) | (vd))
-// Vd.4S = int32(Vn.4S) rounded to nearest, ties to even
-#define FCVTNS4S(vd, vn) WORD $(0x4E21A800 | ((vn)<<5) | (vd))
-
-// CONST(bits, v): every lane of v = the 32-bit pattern bits.
-#define CONST(bits, v) \
-	MOVD $bits, R3; \
-	VDUP R3, v.S4
-
-// HORNER(c, from, to, n): to (register n) = c + from·r (r in V7).
-#define HORNER(c, from, to, n) \
-	VMOV   c.B16, to.B16; \
-	FMLA4S(n, from, 7)
-
 // func softcapNEON(x *float32, n int, c, invc float32)
 // x[i] = c·tanh(x[i]·invc) for n values (n > 0, a multiple of 4), 4 at a time: Tanh32's
 // arithmetic (tanh|y| = -m/(2+m), m = e^-2|y| - 1 = 2^k·s + (2^k - 1)) in vectors.

@@ -290,3 +290,39 @@ func TestSoftcap(t *testing.T) {
 		}
 	}
 }
+
+// TestSwiGLU checks SwiGLU, with the reference kernels and this machine's, against
+// silu(h)·g in float64 to within 4 ulp (or 1e-30 for results that underflow):
+// lengths around the vector widths, h from tiny to far past where e^-h overflows.
+func TestSwiGLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(56, 57))
+	defer func(k *impl) { kern = k }(kern)
+	special := []float32{0, 1e-30, -1e-30, 1, -1, 20, -20, 87, -87, 88.5, -88.5, 89, -89, 100, -100, 1e6, -1e6}
+	for _, ref := range []bool{true, false} {
+		UseReference(ref)
+		for _, n := range []int{1, 7, 8, 9, 31, 1408} {
+			h := make([]float32, n)
+			g := make([]float32, n+1)
+			for i := range h {
+				h[i] = float32(rng.NormFloat64()) * []float32{0.1, 3, 30}[i%3]
+				g[i] = float32(rng.NormFloat64())
+			}
+			copy(h, special[:min(n, len(special))])
+			got := slices.Clone(h)
+			SwiGLU(got, g)
+			for i, a := range h {
+				want := float64(a) / (1 + math.Exp(-float64(a))) * float64(g[i])
+				w32 := float32(math.Abs(want))
+				ulp := float64(math.Nextafter32(w32, float32(math.Inf(1))) - w32)
+				if d := math.Abs(float64(got[i]) - want); !(d <= 4*ulp || d <= 1e-30) {
+					t.Fatalf("reference %v, n=%d: SwiGLU(%v, %v) = %v, want %v", ref, n, a, g[i], got[i], want)
+				}
+			}
+		}
+		nan := []float32{1, 2, 3, 4, 5, 6, 7, float32(math.NaN()), 9}
+		SwiGLU(nan, []float32{1, 1, 1, 1, 1, 1, 1, 1, 1})
+		if v := nan[7]; v == v {
+			t.Fatalf("reference %v: SwiGLU(NaN) = %v", ref, v)
+		}
+	}
+}
