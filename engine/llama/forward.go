@@ -138,9 +138,8 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSFFN[l])
 		}
 		kernels.MatMulGroup([][]float32{hb, hb2}, []kernels.Matrix{w.W1[l], w.W3[l]}, xb, n)
-		for i, a := range hb {
-			a *= 1 / (1 + kernels.Exp32(-a)) // silu, with run.c's float32 expf
-			hb[i] = a * hb2[i]
+		for t := range n { // hb = silu(hb)·hb2, token by token as a lone token would
+			kernels.SwiGLU(row(hb, t, hidden), row(hb2, t, hidden))
 		}
 		kernels.MatMul(xb, w.W2[l], hb, n)
 		for i := range x {
