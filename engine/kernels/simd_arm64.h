@@ -68,7 +68,7 @@
 	FADDP4S(16, 16, 16); \
 	FADDP4S(16, 16, 16)
 
-// For the elementwise kernels (Softcap, SwiGLU); checked with aarch64-linux-gnu-as.
+// For the elementwise kernels (exp_arm64.s); checked with aarch64-linux-gnu-as.
 // Vd.4S = Vn.4S * Vm.4S, min, -, / (FMIN gives NaN when either input is NaN)
 #define FMUL4S(vd, vn, vm) WORD $(0x6E20DC00 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define FMIN4S(vd, vn, vm) WORD $(0x4EA0F400 | ((vm)<<16) | ((vn)<<5) | (vd))
@@ -79,13 +79,3 @@
 #define FMLS4S(vd, vn, vm) WORD $(0x4EA0CC00 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Vd.4S = int32(Vn.4S) rounded to nearest, ties to even
 #define FCVTNS4S(vd, vn) WORD $(0x4E21A800 | ((vn)<<5) | (vd))
-
-// CONST(bits, v): every lane of v = the 32-bit pattern bits.
-#define CONST(bits, v) \
-	MOVD $bits, R3; \
-	VDUP R3, v.S4
-
-// HORNER(c, from, to, n): to (register n) = c + from·r (r in V7).
-#define HORNER(c, from, to, n) \
-	VMOV   c.B16, to.B16; \
-	FMLA4S(n, from, 7)
