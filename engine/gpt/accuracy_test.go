@@ -86,13 +86,11 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []encodingVarian
 		res[set.name] = map[string]*logitcmp.Agreement{}
 		for _, v := range variants {
 			m := load(set.opts, v.dtype, v.chain, v.enc)
-			a := &logitcmp.Agreement{}
-			for i, seq := range set.seqs {
-				for pos, logits := range m.ForwardAll(seq, nil) {
-					a.Add(want[i][pos], logits)
-				}
+			var got [][][]float32
+			for _, seq := range set.seqs {
+				got = append(got, m.ForwardAll(seq, nil))
 			}
-			res[set.name][v.name] = a
+			res[set.name][v.name] = logitcmp.Over(want, got)
 		}
 	}
 	return res

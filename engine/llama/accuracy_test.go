@@ -103,13 +103,11 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[s
 			if m.Info().Encoding != v.enc.String() {
 				t.Fatalf("%s: %s loads as %s", set.name, v.name, m.Info().Encoding)
 			}
-			a := &logitcmp.Agreement{}
-			for i, seq := range set.seqs {
-				for pos, logits := range teacherForced(m, seq) {
-					a.Add(want[i][pos], logits)
-				}
+			var got [][][]float32
+			for _, seq := range set.seqs {
+				got = append(got, teacherForced(m, seq))
 			}
-			res[set.name][v.name] = a
+			res[set.name][v.name] = logitcmp.Over(want, got)
 		}
 	}
 	return res

@@ -42,6 +42,18 @@ func (a *Agreement) Add(want, got []float32) {
 	}
 }
 
+// Over compares got with want, both [case][position][vocab], at every position of
+// every case of want.
+func Over(want, got [][][]float32) *Agreement {
+	a := &Agreement{}
+	for i := range want {
+		for pos := range want[i] {
+			a.Add(want[i][pos], got[i][pos])
+		}
+	}
+	return a
+}
+
 // Top1 is the share of positions where both pick the same token.
 func (a *Agreement) Top1() float64 { return float64(a.Top1Same) / float64(a.Positions) }
 
