@@ -21,6 +21,7 @@ import (
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/modeldir"
+	"github.com/inferpi/inferpi/engine/sample"
 )
 
 func init() {
@@ -54,8 +55,9 @@ object per model, one per line, with the keys
   achieved_gbps, machine_read_gbps, bandwidth_ratio
 and model, engine, encoding, params, threads, kernels, prompt_tokens,
 decode_tokens, reps, read_buffer_bytes, read_bytes (one read sample),
-prefill_speedup (prefill over decode tokens/s), load_average (the 1-minute load average at the start: other work on
-the machine makes every figure lower), and runc_tokens_per_sec with --runc.
+prefill_speedup (prefill over decode tokens/s), load_average (the 1-minute load
+average at the start: other work on the machine makes every figure lower), and
+runc_tokens_per_sec with --runc.
 
 --runc PATH also times llama2.c's run.c (a 'run' binary) on every fp32 Llama model
 (the only kind it reads), greedy, generating --tokens after a short prompt, and
@@ -225,7 +227,7 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 			benchSink ^= kernels.DefaultPool().StreamRead(readBuf[off : off+window])
 			reads = append(reads, time.Since(t0))
 			t0 = time.Now()
-			if logits, err = s.FeedTokens([]int{argmax(logits)}); err != nil {
+			if logits, err = s.FeedTokens([]int{sample.Argmax(logits)}); err != nil {
 				return benchResult{}, fmt.Errorf("%s: decode: %w", dir, err)
 			}
 			tokens = append(tokens, time.Since(t0))
@@ -271,16 +273,6 @@ func median(d []time.Duration) time.Duration {
 func minPositive(best, d time.Duration) time.Duration {
 	if best == 0 || d < best {
 		return d
-	}
-	return best
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
 	}
 	return best
 }

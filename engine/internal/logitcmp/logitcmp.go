@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/inferpi/inferpi/engine/sample"
 )
 
 // Agreement accumulates one encoding's logits against the reference's.
@@ -37,7 +39,7 @@ func (a *Agreement) Add(want, got []float32) {
 	a.margins = append(a.margins, TopMargin(want))
 	a.RMSESum += rmse
 	a.RMSEMax = max(a.RMSEMax, rmse)
-	if Argmax(want) == Argmax(got) {
+	if sample.Argmax(want) == sample.Argmax(got) {
 		a.Top1Same++
 	}
 }
@@ -88,17 +90,6 @@ func TopMargin(v []float32) float64 {
 		}
 	}
 	return first - second
-}
-
-// Argmax is the index of the largest value (the first of equals).
-func Argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // Bound is what an encoding must show on a set: at least Top1 agreement, and a
