@@ -20,25 +20,24 @@
 package main
 
 import (
-	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
 	"strings"
 	"time"
 
+	"github.com/inferpi/inferpi/cmd/internal/filecheck"
 	"github.com/inferpi/inferpi/console/serial"
 	_ "github.com/inferpi/inferpi/metal/kernel"
 	"github.com/inferpi/inferpi/metal/sys"
 	"github.com/inferpi/inferpi/platform/storage"
-	"github.com/inferpi/inferpi/storage/fat32"
 )
 
 const (
 	defaultPath = "/check/data.bin"
 	askTimeout  = 20 * time.Second
 )
+
+var check = filecheck.Checker{Prog: "sdtest", Device: "SD card"}
 
 func main() {
 	info, err := sys.Info()
@@ -64,33 +63,18 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	root, err := list(fsys, ".")
+	root, err := check.List(fsys, ".")
 	if err != nil {
 		return err
 	}
 	for _, e := range root {
 		if e.IsDir() {
-			if _, err := list(fsys, e.Name()); err != nil {
+			if _, err := check.List(fsys, e.Name()); err != nil {
 				return err
 			}
 		}
 	}
-	return readAndHash(fsys, askPath())
-}
-
-// list prints a directory the way `inferpi disk ls` does: type, size, name.
-func list(fsys *fat32.FS, dir string) ([]fs.DirEntry, error) {
-	entries, err := fsys.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("SD card: %w", err)
-	}
-	fmt.Printf("sdtest: ls %s\n", display(dir))
-	for _, e := range entries {
-		if fi, err := e.Info(); err == nil {
-			fmt.Println(fat32.ListLine(fi))
-		}
-	}
-	return entries, nil
+	return check.ReadAndHash(fsys, askPath())
 }
 
 // askPath waits for a line on the UART naming the file to read.
@@ -110,54 +94,6 @@ func askPath() string {
 	case <-time.After(askTimeout):
 	}
 	return defaultPath
-}
-
-// readAndHash reads a whole file into a kernel buffer (as the model loader
-// does) and prints its size, SHA-256 and the read rate.
-func readAndHash(fsys *fat32.FS, name string) error {
-	p := fsPath(name)
-	st, err := fsys.Stat(p)
-	if err != nil {
-		return fmt.Errorf("SD card: %w", err)
-	}
-	if st.IsDir() {
-		return fmt.Errorf("SD card: %s is a directory", display(p))
-	}
-	var buf []byte
-	if st.Size() > 0 {
-		if buf, err = sys.AllocBuffer(int(st.Size())); err != nil {
-			return fmt.Errorf("buffer for %s: %w", display(p), err)
-		}
-		defer sys.FreeBuffer(buf)
-	}
-	start := time.Now()
-	n, err := fsys.ReadFileInto(p, buf, nil)
-	elapsed := time.Since(start)
-	if err != nil {
-		return fmt.Errorf("SD card: %w", err)
-	}
-	mbps := float64(n) / 1e6 / max(elapsed.Seconds(), 1e-9)
-	fmt.Printf("sdtest: read %s: %d bytes in %.3f s, %.2f MB/s\n", display(p), n, elapsed.Seconds(), mbps)
-	fmt.Printf("sdtest: sha256 %x\n", sha256.Sum256(buf[:n]))
-	return nil
-}
-
-// fsPath turns what a person types ("/check/data.bin", "check\data.bin")
-// into an io/fs path.
-func fsPath(s string) string {
-	s = strings.ReplaceAll(s, `\`, "/")
-	s = strings.Trim(path.Clean("/"+s), "/")
-	if s == "" {
-		return "."
-	}
-	return s
-}
-
-func display(p string) string {
-	if p == "." {
-		return "/"
-	}
-	return "/" + p
 }
 
 func exit(code int) {

@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inferpi/inferpi/cmd/internal/filecheck"
 	"github.com/inferpi/inferpi/console/serial"
 	_ "github.com/inferpi/inferpi/metal/kernel"
 	"github.com/inferpi/inferpi/metal/sys"
@@ -44,6 +45,10 @@ const (
 	askTimeout  = 20 * time.Second
 	prompt      = "usbtest> "
 )
+
+// check lists and reads; a long read reports every 16 MiB how far it got: a person
+// sees it move, and the QEMU test knows when to pull the stick.
+var check = filecheck.Checker{Prog: "usbtest", Device: "USB", ProgressStep: 16 << 20}
 
 // session is the USB start-up in use and its mounted volume (nil when USB did
 // not come up).
@@ -81,7 +86,7 @@ func main() {
 				fmt.Println("usbtest: error: no USB volume (type usb to try again)")
 				break
 			}
-			if _, err := list(s.fsys, fsPath(arg)); err != nil {
+			if _, err := check.List(s.fsys, filecheck.Path(arg)); err != nil {
 				fmt.Println("usbtest: error:", err)
 			}
 		default:
@@ -93,7 +98,7 @@ func main() {
 			if path == "" {
 				path = defaultPath
 			}
-			if err := readAndHash(s.fsys, path); err != nil {
+			if err := check.ReadAndHash(s.fsys, path); err != nil {
 				fmt.Println("usbtest: error:", err)
 			}
 		}
@@ -147,14 +152,14 @@ func (s *session) start() {
 		return
 	}
 	s.fsys = fsys
-	root, err := list(fsys, ".")
+	root, err := check.List(fsys, ".")
 	if err != nil {
 		fmt.Println("usbtest: error:", err)
 		return
 	}
 	for _, e := range root {
 		if e.IsDir() {
-			if _, err := list(fsys, e.Name()); err != nil {
+			if _, err := check.List(fsys, e.Name()); err != nil {
 				fmt.Println("usbtest: error:", err)
 			}
 		}
