@@ -2,9 +2,6 @@ package llama
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -42,14 +39,7 @@ func TestDemoFP16KeepsTheExamples(t *testing.T) {
 }
 
 func checkDemoConversations(t *testing.T, files engine.Files) {
-	raw, err := os.ReadFile(filepath.Join(demoDir, "examples.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ex demoExamples
-	if err := json.Unmarshal(raw, &ex); err != nil {
-		t.Fatal(err)
-	}
+	ex := readDemoExamples(t)
 	if len(ex.Conversations) == 0 {
 		t.Fatal("no conversations in examples.json")
 	}
