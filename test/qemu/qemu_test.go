@@ -117,9 +117,8 @@ func TestSelftestRaspi4b(t *testing.T) { runSelftest(t, "rpi4") }
 
 func TestSelftestVirt(t *testing.T) { runSelftest(t, "virt") }
 
-// TestMetalDemoConsole drives the platform demo like a person at a serial
-// terminal: typing with corrections, then the cores and memory commands.
-func TestMetalDemoConsole(t *testing.T) {
+// bootMetalDemo starts the platform demo on QEMU raspi4b and waits for its prompt.
+func bootMetalDemo(t *testing.T) *qemu.Machine {
 	requireQEMU(t)
 	kernel := build(t, "rpi4", "./cmd/metal-demo")
 	m, err := qemu.Start(qemu.Config{Board: "rpi4", Kernel: kernel})
@@ -130,6 +129,13 @@ func TestMetalDemoConsole(t *testing.T) {
 	if _, err := m.Expect(`metal> `, 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// TestMetalDemoConsole drives the platform demo like a person at a serial
+// terminal: typing with corrections, then the cores and memory commands.
+func TestMetalDemoConsole(t *testing.T) {
+	m := bootMetalDemo(t)
 	m.SendSlowly("helo\x7flo world\r", 2, 10*time.Millisecond)
 	if _, err := m.Expect(`you typed "hello world" \(11 bytes\)`, time.Minute); err != nil {
 		t.Fatal(err)
@@ -152,16 +158,7 @@ func TestMetalDemoConsole(t *testing.T) {
 // blocked) and checks the kernel's report: what happened, the fault address,
 // registers, and the faulting PC with its Go function's name; then the halt.
 func TestFaultReport(t *testing.T) {
-	requireQEMU(t)
-	kernel := build(t, "rpi4", "./cmd/metal-demo")
-	m, err := qemu.Start(qemu.Config{Board: "rpi4", Kernel: kernel})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logOnFailure(t, m)
-	if _, err := m.Expect(`metal> `, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	m := bootMetalDemo(t)
 	m.Send("crash\r")
 	report, err := m.Expect(`system halted`, time.Minute)
 	if err != nil {
