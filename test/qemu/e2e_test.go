@@ -190,6 +190,22 @@ func (u *user) say(prompt string) (reply string, tokensPerSec float64) {
 	return reply, tokensPerSec
 }
 
+// chatLikeHost loads model dir (menu number) and has a conversation of turns with
+// it, each reply the same as the hosted engine's for the same turns.
+func (u *user) chatLikeHost(number, dir, engine string, turns ...string) {
+	u.t.Helper()
+	want := hostedTurns(u.t, dir, turns...)
+	speed := u.load(number, dir, engine)
+	u.t.Logf("%s load: %.1f MB/s (not asserted)", engine, speed)
+	for i, q := range turns {
+		got, tps := u.say(q)
+		u.t.Logf("%s turn %d: %q, %.1f tokens/s (not asserted)", engine, i+1, got, tps)
+		if got != want[i] {
+			u.t.Errorf("%s turn %d (%q): firmware replied %q, the hosted engine %q", engine, i+1, q, got, want[i])
+		}
+	}
+}
+
 // TestE2ERaspi4b runs the firmware on QEMU raspi4b with the models on the SD card.
 func TestE2ERaspi4b(t *testing.T) {
 	runE2E(t, "rpi4", "SD card", func(kernel, image string) qemu.Config {
@@ -231,17 +247,7 @@ func runE2E(t *testing.T, board, source string, machine func(kernel, image strin
 
 	// The GPT model: a question, a follow-up that only the kept conversation
 	// answers, and a story stopped with Ctrl-C.
-	gptTurns := []string{"What is the capital of Japan?", "And Kenya?"}
-	want := hostedTurns(t, "nanochat-demo", gptTurns...)
-	speed := u.load(numbers["nanochat-demo"], "nanochat-demo", "GPT")
-	t.Logf("GPT load: %.1f MB/s (not asserted)", speed)
-	for i, q := range gptTurns {
-		got, tps := u.say(q)
-		t.Logf("GPT turn %d: %q, %.1f tokens/s (not asserted)", i+1, got, tps)
-		if got != want[i] {
-			t.Errorf("GPT turn %d (%q): firmware replied %q, the hosted engine %q", i+1, q, got, want[i])
-		}
-	}
+	u.chatLikeHost(numbers["nanochat-demo"], "nanochat-demo", "GPT", "What is the capital of Japan?", "And Kenya?")
 	u.typ("Tell me a story about a cat.\r")
 	u.expect(`Once upon`, 5*time.Minute)
 	u.typ("\x03")
@@ -252,17 +258,7 @@ func runE2E(t *testing.T, board, source string, machine func(kernel, image strin
 	numbers, free1 := u.menu()
 
 	// The Llama model.
-	llamaTurns := []string{"What is the capital of France?", "And Kenya?"}
-	want = hostedTurns(t, "llama-demo", llamaTurns...)
-	speed = u.load(numbers["llama-demo"], "llama-demo", "Llama")
-	t.Logf("Llama load: %.1f MB/s (not asserted)", speed)
-	for i, q := range llamaTurns {
-		got, tps := u.say(q)
-		t.Logf("Llama turn %d: %q, %.1f tokens/s (not asserted)", i+1, got, tps)
-		if got != want[i] {
-			t.Errorf("Llama turn %d (%q): firmware replied %q, the hosted engine %q", i+1, q, got, want[i])
-		}
-	}
+	u.chatLikeHost(numbers["llama-demo"], "llama-demo", "Llama", "What is the capital of France?", "And Kenya?")
 	u.typ("/exit\r")
 	u.expect(`Unloaded llama-demo: 7\.0 MB of memory returned\.\r\n`, time.Minute)
 	numbers, free2 := u.menu()
