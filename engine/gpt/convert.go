@@ -53,13 +53,19 @@ func decodeTensor(data []byte, s TensorSpec) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := kernels.NewMatrix(data[s.Offset:s.Offset+s.Size], s.Rows, s.Cols, enc)
+	// The file's bytes are decoded as they are: a Matrix would rearrange them.
+	need, err := enc.MatrixBytes(s.Rows, s.Cols)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", s.Name, err)
 	}
+	if int64(need) != s.Size {
+		return nil, fmt.Errorf("%s: %dx%d %v tensor needs %d bytes, has %d", s.Name, s.Rows, s.Cols, enc, need, s.Size)
+	}
+	rows := data[s.Offset : s.Offset+s.Size]
+	rb := enc.RowBytes(s.Cols)
 	v := make([]float32, s.Rows*s.Cols)
 	for r := range s.Rows {
-		m.Row(r, v[r*s.Cols:(r+1)*s.Cols])
+		kernels.DecodeRow(enc, rows[r*rb:(r+1)*rb], v[r*s.Cols:(r+1)*s.Cols])
 	}
 	return v, nil
 }

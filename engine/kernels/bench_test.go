@@ -296,3 +296,18 @@ func BenchmarkDot(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPackRows: NewMatrix's rearrangement of quantized rows into the kernels'
+// layout (layout.go), which every model load pays once per quantized byte.
+func BenchmarkPackRows(b *testing.B) {
+	for _, enc := range []Encoding{Q8_0, Q4_0} {
+		b.Run(enc.String(), func(b *testing.B) {
+			rb := enc.RowBytes(3072)
+			data := make([]byte, 768*rb)
+			b.SetBytes(int64(len(data)))
+			for range b.N {
+				packRows(enc, data, rb)
+			}
+		})
+	}
+}

@@ -5,41 +5,17 @@
 
 // Block kernels. x arrives as Q8_0 blocks in the layouts prepareAVX2 makes: BX walks
 // its values, R11 its float32 scales (and R12, for Q4_0, 8 times the sum of each
-// block's values). Blocks go 8 at a time: the 8 weight scales are gathered with
-// integer loads and converted together (SCALES8), since per block the fp16 scale's
-// VMOVD, VCVTPH2PS and VBROADCASTSS all need port 5; the products d_w*d_x are
-// parked on the stack and broadcast (or permuted) from there. A block's integer
-// dot product ends in int32 lanes, converted to float, multiplied by the block's
-// scale and accumulated in Y0/Y1. Y15 holds sixteen int16 ones.
+// block's values). The weights are in the kernels' layout (layout.go): blocks go 8 at
+// a time, a group's 8 fp16 scales converted by one VCVTPH2PS and multiplied by the
+// 8 x scales (SCALES8), the products d_w*d_x broadcast (or permuted) per block.
+// The last blocks of a row, fewer than 8, are in the file's layout, one at a time.
+// A block's integer dot product ends in int32 lanes, converted to float, multiplied
+// by the block's scale and accumulated in Y0/Y1. Y15 holds sixteen int16 ones.
 
-// SCALES8(stride): Y6 and 0(SP) = the fp16 scales of the 8 blocks at SI,
-// SI+stride, ... times the 8 x scales at R11.
-#define SCALES8(stride) \
-	MOVWLZX   0(SI), AX; \
-	MOVWLZX   stride(SI), DX; \
-	SHLQ      $16, DX; \
-	ORQ       DX, AX; \
-	MOVWLZX   2*stride(SI), DX; \
-	SHLQ      $32, DX; \
-	ORQ       DX, AX; \
-	MOVWLZX   3*stride(SI), DX; \
-	SHLQ      $48, DX; \
-	ORQ       DX, AX; \
-	MOVWLZX   4*stride(SI), R9; \
-	MOVWLZX   5*stride(SI), DX; \
-	SHLQ      $16, DX; \
-	ORQ       DX, R9; \
-	MOVWLZX   6*stride(SI), DX; \
-	SHLQ      $32, DX; \
-	ORQ       DX, R9; \
-	MOVWLZX   7*stride(SI), DX; \
-	SHLQ      $48, DX; \
-	ORQ       DX, R9; \
-	VMOVQ     AX, X6; \
-	VPINSRQ   $1, R9, X6, X6; \
-	VCVTPH2PS X6, Y6; \
-	VMULPS    (R11), Y6, Y6; \
-	VMOVUPS   Y6, 0(SP)
+// SCALES8: Y6 = the 8 fp16 scales of the group at SI times the 8 x scales at R11.
+#define SCALES8 \
+	VCVTPH2PS (SI), Y6; \
+	VMULPS    (R11), Y6, Y6
 
 // SCALE1_Y2: Y2 = the fp16 scale at 0(SI) times the x scale at 0(R11), broadcast
 // (for the last blocks of a row, fewer than 8).
@@ -50,12 +26,12 @@
 	VMULSS       (R11), X2, X2; \
 	VBROADCASTSS X2, Y2
 
-// Q8 block at woff(SI): fp16 d, then 32 int8 weights, against x widened to int16
-// at xoff(BX) (64 bytes), scale in Y2. VPMOVSXBW (port 5) widens the weights and
-// VPMADDWD multiplies and adds pairs into int32, exactly.
-#define Q8_BLOCK(woff, xoff, acc) \
-	VPMOVSXBW   woff+2(SI), Y3; \
-	VPMOVSXBW   woff+18(SI), Y4; \
+// Q8 block: 32 int8 weights at qoff(SI) against x widened to int16 at xoff(BX)
+// (64 bytes), scale in Y2. VPMOVSXBW (port 5) widens the weights and VPMADDWD
+// multiplies and adds pairs into int32, exactly.
+#define Q8_BLOCK(qoff, xoff, acc) \
+	VPMOVSXBW   qoff(SI), Y3; \
+	VPMOVSXBW   qoff+16(SI), Y4; \
 	VPMADDWD    xoff(BX), Y3, Y3; \
 	VPMADDWD    xoff+32(BX), Y4, Y4; \
 	VPADDD      Y4, Y3, Y3; \
@@ -83,23 +59,24 @@ q8by8:
 	PREFETCHT0   PF+128(SI)
 	PREFETCHT0   PF+192(SI)
 	PREFETCHT0   PF+256(SI)
-	SCALES8(34)
+	SCALES8
+	VMOVUPS      Y6, 0(SP)
 	VBROADCASTSS 0(SP), Y2
-	Q8_BLOCK(0, 0, Y0)
+	Q8_BLOCK(16, 0, Y0)
 	VBROADCASTSS 4(SP), Y2
-	Q8_BLOCK(34, 64, Y1)
+	Q8_BLOCK(48, 64, Y1)
 	VBROADCASTSS 8(SP), Y2
-	Q8_BLOCK(68, 128, Y0)
+	Q8_BLOCK(80, 128, Y0)
 	VBROADCASTSS 12(SP), Y2
-	Q8_BLOCK(102, 192, Y1)
+	Q8_BLOCK(112, 192, Y1)
 	VBROADCASTSS 16(SP), Y2
-	Q8_BLOCK(136, 256, Y0)
+	Q8_BLOCK(144, 256, Y0)
 	VBROADCASTSS 20(SP), Y2
-	Q8_BLOCK(170, 320, Y1)
+	Q8_BLOCK(176, 320, Y1)
 	VBROADCASTSS 24(SP), Y2
-	Q8_BLOCK(204, 384, Y0)
+	Q8_BLOCK(208, 384, Y0)
 	VBROADCASTSS 28(SP), Y2
-	Q8_BLOCK(238, 448, Y1)
+	Q8_BLOCK(240, 448, Y1)
 	ADDQ         $272, SI
 	ADDQ         $512, BX
 	ADDQ         $32, R11
@@ -110,7 +87,7 @@ q8by1:
 	TESTQ CX, CX
 	JZ    q8store
 	SCALE1_Y2
-	Q8_BLOCK(0, 0, Y0)
+	Q8_BLOCK(2, 0, Y0)
 	ADDQ  $34, SI
 	ADDQ  $64, BX
 	ADDQ  $4, R11
@@ -127,17 +104,17 @@ q8store:
 	RET
 
 // Q4_0: a block's byte j holds weight j in its low nibble and weight j+16 in its
-// high one; the weights are nibble-8. Two blocks A and B go together: A's 16 bytes
-// in the low half of Y3, B's in the high half; AND 0x0f (Y14) gives [A0-15 | B0-15]
+// high one; the weights are nibble-8. Two blocks A and B go together: one load puts
+// A's 16 bytes in the low half of Y3, B's (next in the group) in the high half;
+// AND 0x0f (Y14) gives [A0-15 | B0-15]
 // and a shift by 4 first gives [A16-31 | B16-31]. prepareAVX2 stores x for each pair
 // of blocks in that same order, so VPMADDUBSW multiplies the unsigned nibbles by x
 // directly (2*15*127 fits int16), the two halves add as int16 (4*15*127 fits too)
 // and one VPMADDWD, VCVTDQ2PS and VFMADD finish both blocks, with the scale vector
 // [sA x4, sB x4] permuted out of Y6 (indices in Y8-Y11). The -8 of every weight is
 // applied once per 8 blocks: Y0 -= d_w*d_x*8Σx.
-#define Q4_PAIR(woff, xoff, idx, acc) \
-	VMOVDQU     woff+2(SI), X3; \
-	VINSERTI128 $1, woff+20(SI), Y3, Y3; \
+#define Q4_PAIR(qoff, xoff, idx, acc) \
+	VMOVDQU     qoff(SI), Y3; \
 	VPSRLW      $4, Y3, Y4; \
 	VPAND       Y14, Y3, Y3; \
 	VPAND       Y14, Y4, Y4; \
@@ -173,7 +150,7 @@ q8store:
 
 // func matVecQ4AVX2(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
 // xp is x in pair order (for the 8-block groups), xq in plain order (for the rest).
-TEXT ·matVecQ4AVX2(SB), NOSPLIT, $32-64
+TEXT ·matVecQ4AVX2(SB), NOSPLIT, $0-64
 	MOVQ         out+0(FP), DI
 	MOVQ         w+8(FP), SI
 	MOVQ         rows+48(FP), R8
@@ -206,12 +183,12 @@ q4by8:
 	PREFETCHT0   PF(SI)
 	PREFETCHT0   PF+64(SI)
 	PREFETCHT0   PF+128(SI)
-	SCALES8(18)
+	SCALES8
 	VFNMADD231PS (R12), Y6, Y0
-	Q4_PAIR(0, 0, Y8, Y0)
-	Q4_PAIR(36, 64, Y9, Y1)
-	Q4_PAIR(72, 128, Y10, Y0)
-	Q4_PAIR(108, 192, Y11, Y1)
+	Q4_PAIR(16, 0, Y8, Y0)
+	Q4_PAIR(48, 64, Y9, Y1)
+	Q4_PAIR(80, 128, Y10, Y0)
+	Q4_PAIR(112, 192, Y11, Y1)
 	ADDQ         $144, SI
 	ADDQ         $256, BX
 	ADDQ         $32, R11

@@ -4,10 +4,24 @@
 #include "simd_arm64.h"
 
 // Block kernels: x arrives as Q8_0 blocks, R5 walking its int8 values and R7 its
-// float32 scales. Two blocks per step, accumulated into V16 and V17.
+// float32 scales. The weights are in the kernels' layout (layout.go): a group of 8
+// blocks starts with their 8 fp16 scales, which GROUP_SCALES widens and multiplies
+// by the 8 x scales at once (V25 = blocks 0-3, V24 = blocks 4-7), then the 8 blocks'
+// quants follow, two blocks per step, accumulated into V16 and V17. The last blocks
+// of a row, fewer than 8, keep the file's layout (scale, quants) and go one by one.
 // Products of two int8 fit int16, and so does the sum of two (2*128*127 < 32767:
 // weights may be -128, quantized x never is), which lets SMLAL2 add the high half's
 // products onto the low half's before SADDLP/SADALP widen to int32.
+
+// GROUP_SCALES: V25.4S, V24.4S = the 8 fp16 scales at R1 (d_w) times the next 8 x
+// scales (d_x); R1 and R7 move past them.
+#define GROUP_SCALES \
+	VLD1.P 16(R1), [V24.H8]; \
+	VLD1.P 32(R7), [V26.S4, V27.S4]; \
+	FCVTL(25, 24); \
+	FCVTL2(24, 24); \
+	FMUL4S(25, 25, 26); \
+	FMUL4S(24, 24, 27)
 
 // BLOCK_SCALE(wreg, sd): Ssd = fp16 bits in wreg (d_w) * next x scale (d_x).
 #define BLOCK_SCALE(wreg, sd) \
@@ -16,9 +30,9 @@
 	FCVTHS  sd, sd; \
 	FMULS   F24, sd, sd
 
-// DOT32(wa, wb, xa, xb, t, acc, sd): acc += float(Σ wa·xa + wb·xb) * Ssd, for 16-byte
-// weight registers wa, wb and x registers xa, xb; t and t+1 are scratch.
-#define DOT32(wa, wb, xa, xb, t, acc, sd) \
+// DOT32(wa, wb, xa, xb, t, acc, vs, i): acc += float(Σ wa·xa + wb·xb) * Vvs.S[i], for
+// 16-byte weight registers wa, wb and x registers xa, xb; t and t+1 are scratch.
+#define DOT32(wa, wb, xa, xb, t, acc, vs, i) \
 	SMULL8H(t, wa, xa); \
 	SMLAL2_8H(t, wa, xa); \
 	SMULL8H(t+1, wb, xb); \
@@ -26,7 +40,14 @@
 	SADDLP4S(t, t); \
 	SADALP4S(t, t+1); \
 	SCVTF4S(t, t); \
-	FMLAS0(acc, t, sd)
+	FMLASI(acc, t, vs, i)
+
+// Q8_STEP(vs, i): the next two blocks of a group, scales Vvs.S[i] and Vvs.S[i+1].
+#define Q8_STEP(vs, i) \
+	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]; \
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]; \
+	DOT32(0, 1, 4, 5, 8, 16, vs, i); \
+	DOT32(2, 3, 6, 7, 10, 17, vs, i+1)
 
 // func matVecQ8NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 TEXT ·matVecQ8NEON(SB), NOSPLIT, $0-48
@@ -44,20 +65,16 @@ q8row:
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 
-q8by2:
-	CMP     $2, R6
-	BLT     q8by1
-	MOVHU.P 2(R1), R9
-	VLD1.P  32(R1), [V0.B16, V1.B16]
-	MOVHU.P 2(R1), R10
-	VLD1.P  32(R1), [V2.B16, V3.B16]
-	VLD1.P  64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	BLOCK_SCALE(R9, F22)
-	BLOCK_SCALE(R10, F23)
-	DOT32(0, 1, 4, 5, 8, 16, 22)
-	DOT32(2, 3, 6, 7, 10, 17, 23)
-	SUB     $2, R6
-	B       q8by2
+q8by8:
+	CMP $8, R6
+	BLT q8by1
+	GROUP_SCALES
+	Q8_STEP(25, 0)
+	Q8_STEP(25, 2)
+	Q8_STEP(24, 0)
+	Q8_STEP(24, 2)
+	SUB $8, R6
+	B   q8by8
 
 q8by1:
 	CBZ     R6, q8sum
@@ -65,7 +82,9 @@ q8by1:
 	VLD1.P  32(R1), [V0.B16, V1.B16]
 	VLD1.P  32(R5), [V4.B16, V5.B16]
 	BLOCK_SCALE(R9, F22)
-	DOT32(0, 1, 4, 5, 8, 16, 22)
+	DOT32(0, 1, 4, 5, 8, 16, 22, 0)
+	SUB     $1, R6
+	B       q8by1
 
 q8sum:
 	FADD4S(16, 16, 17)
@@ -76,9 +95,26 @@ q8sum:
 	BNE     q8row
 	RET
 
+// Q4_0: a block's byte j holds weight j in its low nibble and weight j+16 in its
+// high nibble: AND 0x0f gives weights 0..15, USHR 4 gives 16..31, minus 8 signs them.
+
+// NIBBLES(q, lo): lo = low nibbles of q - 8, q = high nibbles - 8 (V registers).
+#define NIBBLES(q, lo) \
+	VAND  V30.B16, q.B16, lo.B16; \
+	VUSHR $4, q.B16, q.B16; \
+	VSUB  V31.B16, lo.B16, lo.B16; \
+	VSUB  V31.B16, q.B16, q.B16
+
+// Q4_STEP(vs, i): the next two blocks of a group, scales Vvs.S[i] and Vvs.S[i+1].
+#define Q4_STEP(vs, i) \
+	VLD1.P 32(R1), [V1.B16, V2.B16]; \
+	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]; \
+	NIBBLES(V1, V0); \
+	NIBBLES(V2, V3); \
+	DOT32(0, 1, 4, 5, 8, 16, vs, i); \
+	DOT32(3, 2, 6, 7, 10, 17, vs, i+1)
+
 // func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
-// A Q4_0 block's byte j holds weight j in its low nibble and weight j+16 in its high
-// nibble: AND 0x0f gives weights 0..15, USHR 4 gives 16..31, minus 8 signs them.
 TEXT ·matVecQ4NEON(SB), NOSPLIT, $0-48
 	MOVD out+0(FP), R0
 	MOVD w+8(FP), R1
@@ -96,40 +132,27 @@ q4row:
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 
-q4by2:
-	CMP     $2, R6
-	BLT     q4by1
-	MOVHU.P 2(R1), R9
-	VLD1.P  16(R1), [V1.B16]
-	MOVHU.P 2(R1), R10
-	VLD1.P  16(R1), [V3.B16]
-	VLD1.P  64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]
-	VAND    V30.B16, V1.B16, V0.B16
-	VUSHR   $4, V1.B16, V1.B16
-	VAND    V30.B16, V3.B16, V2.B16
-	VUSHR   $4, V3.B16, V3.B16
-	VSUB    V31.B16, V0.B16, V0.B16
-	VSUB    V31.B16, V1.B16, V1.B16
-	VSUB    V31.B16, V2.B16, V2.B16
-	VSUB    V31.B16, V3.B16, V3.B16
-	BLOCK_SCALE(R9, F22)
-	BLOCK_SCALE(R10, F23)
-	DOT32(0, 1, 4, 5, 8, 16, 22)
-	DOT32(2, 3, 6, 7, 10, 17, 23)
-	SUB     $2, R6
-	B       q4by2
+q4by8:
+	CMP $8, R6
+	BLT q4by1
+	GROUP_SCALES
+	Q4_STEP(25, 0)
+	Q4_STEP(25, 2)
+	Q4_STEP(24, 0)
+	Q4_STEP(24, 2)
+	SUB $8, R6
+	B   q4by8
 
 q4by1:
 	CBZ     R6, q4sum
 	MOVHU.P 2(R1), R9
 	VLD1.P  16(R1), [V1.B16]
 	VLD1.P  32(R5), [V4.B16, V5.B16]
-	VAND    V30.B16, V1.B16, V0.B16
-	VUSHR   $4, V1.B16, V1.B16
-	VSUB    V31.B16, V0.B16, V0.B16
-	VSUB    V31.B16, V1.B16, V1.B16
+	NIBBLES(V1, V0)
 	BLOCK_SCALE(R9, F22)
-	DOT32(0, 1, 4, 5, 8, 16, 22)
+	DOT32(0, 1, 4, 5, 8, 16, 22, 0)
+	SUB     $1, R6
+	B       q4by1
 
 q4sum:
 	FADD4S(16, 16, 17)

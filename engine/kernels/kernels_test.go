@@ -48,7 +48,6 @@ func (c testCase) run(k *impl) []float32 {
 // of their magnitudes, which scales the reordering tolerance.
 func (c testCase) exact() (sum, mag []float64) {
 	sum, mag = make([]float64, c.m.Rows), make([]float64, c.m.Rows)
-	rb := c.m.Enc.RowBytes(c.m.Cols)
 	w := make([]float32, c.m.Cols)
 	xs := make([]float64, c.m.Cols)
 	for j, v := range c.x {
@@ -62,7 +61,7 @@ func (c testCase) exact() (sum, mag []float64) {
 		}
 	}
 	for i := 0; i < c.m.Rows; i++ {
-		decodeRow(c.m.Enc, c.m.Data[i*rb:(i+1)*rb], w)
+		c.m.Row(i, w)
 		for j, wv := range w {
 			p := float64(wv) * xs[j]
 			sum[i] += p

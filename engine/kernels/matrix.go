@@ -123,15 +123,19 @@ func (e Encoding) MatrixBytes(rows, cols int) (int, error) {
 	return rows * e.RowBytes(cols), nil
 }
 
-// Matrix is a row-major [Rows][Cols] weight matrix viewing its bytes in Data
-// (usually a slice of the loaded model file: no copy).
+// Matrix is a row-major [Rows][Cols] weight matrix over its bytes in Data (usually
+// a slice of the loaded model file: no copy). Quantized rows are held in the
+// kernels' layout (layout.go), which NewMatrix makes; build matrices only with it.
 type Matrix struct {
 	Rows, Cols int
 	Enc        Encoding
 	Data       []byte
 }
 
-// NewMatrix views data as a rows x cols matrix, checking the shape and the size.
+// NewMatrix makes data, as a model file stores it, a rows x cols matrix, checking
+// the shape and the size. It takes data over: Q8_0 and Q4_0 rows are rearranged in
+// place into the kernels' layout (layout.go), so data must not be read as file
+// bytes afterwards, nor given to NewMatrix twice (share the Matrix instead).
 func NewMatrix(data []byte, rows, cols int, enc Encoding) (Matrix, error) {
 	need, err := enc.MatrixBytes(rows, cols)
 	if err != nil {
@@ -139,6 +143,9 @@ func NewMatrix(data []byte, rows, cols int, enc Encoding) (Matrix, error) {
 	}
 	if len(data) != need {
 		return Matrix{}, fmt.Errorf("kernels: %dx%d %v matrix needs %d bytes, have %d", rows, cols, enc, need, len(data))
+	}
+	if enc.Quantized() {
+		packRows(enc, data, enc.RowBytes(cols))
 	}
 	return Matrix{Rows: rows, Cols: cols, Enc: enc, Data: data}, nil
 }
@@ -149,7 +156,7 @@ func (m Matrix) Bytes() int { return len(m.Data) }
 // Row decodes row i into dst[:m.Cols] as float32 (embedding lookups).
 func (m Matrix) Row(i int, dst []float32) {
 	rb := m.Enc.RowBytes(m.Cols)
-	decodeRow(m.Enc, m.Data[i*rb:(i+1)*rb], dst[:m.Cols])
+	decodeMatrixRow(m.Enc, m.Data[i*rb:(i+1)*rb], dst[:m.Cols])
 }
 
 // MatVec computes out[i] = dot(row i of m, x) for every row, on the default worker

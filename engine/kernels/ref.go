@@ -94,13 +94,13 @@ func matVecQ8Ref(out []float32, w []byte, x *q8Vector) {
 		row := w[i*rb : (i+1)*rb]
 		var s float32
 		for b, xd := range x.d {
-			blk := row[b*q8BlockBytes : (b+1)*q8BlockBytes]
+			scale, qs := blockAt(Q8_0, row, b)
 			xq := x.q[b*BlockSize : (b+1)*BlockSize]
 			var isum int32
-			for j, q := range blk[2:] {
+			for j, q := range qs {
 				isum += int32(int8(q)) * int32(xq[j])
 			}
-			d := float32(F16ToF32(binary.LittleEndian.Uint16(blk)) * xd)
+			d := float32(F16ToF32(scale) * xd)
 			s += float32(float32(isum) * d)
 		}
 		out[i] = s
@@ -114,14 +114,14 @@ func matVecQ4Ref(out []float32, w []byte, x *q8Vector) {
 		row := w[i*rb : (i+1)*rb]
 		var s float32
 		for b, xd := range x.d {
-			blk := row[b*q4BlockBytes : (b+1)*q4BlockBytes]
+			scale, qs := blockAt(Q4_0, row, b)
 			xq := x.q[b*BlockSize : (b+1)*BlockSize]
 			var isum int32
-			for j, q := range blk[2:] {
+			for j, q := range qs {
 				isum += (int32(q&0x0f) - 8) * int32(xq[j])
 				isum += (int32(q>>4) - 8) * int32(xq[j+half])
 			}
-			d := float32(F16ToF32(binary.LittleEndian.Uint16(blk)) * xd)
+			d := float32(F16ToF32(scale) * xd)
 			s += float32(float32(isum) * d)
 		}
 		out[i] = s
@@ -142,8 +142,18 @@ func axpyRef(dst []float32, a float32, x []float32) {
 	}
 }
 
-// decodeRow widens one stored row to float32 (Matrix.Row), as llama.cpp's
-// dequantize_row_q8_0 / dequantize_row_q4_0 do for the block encodings.
+// DecodeRow widens one row as a model file stores it (for Q8_0 and Q4_0, GGUF's
+// blocks) to float32, as llama.cpp's dequantize_row_q8_0 / dequantize_row_q4_0 do:
+// for converters, which read files without making matrices of them. dst must hold
+// the row's values (len(row) must be enc.RowBytes(len(dst))).
+func DecodeRow(enc Encoding, row []byte, dst []float32) {
+	if len(row) != enc.RowBytes(len(dst)) {
+		panic("kernels: DecodeRow: row size does not match its values")
+	}
+	decodeRow(enc, row, dst)
+}
+
+// decodeRow widens a row in the file's layout (see DecodeRow).
 func decodeRow(enc Encoding, row []byte, dst []float32) {
 	switch enc {
 	case F32:
@@ -154,28 +164,39 @@ func decodeRow(enc Encoding, row []byte, dst []float32) {
 		for j := range dst {
 			dst[j] = F16ToF32(binary.LittleEndian.Uint16(row[2*j:]))
 		}
-	case Q8_0:
+	case Q8_0, Q4_0:
+		bb := blockBytes(enc)
 		for b := 0; b < len(dst)/BlockSize; b++ {
-			blk := row[b*q8BlockBytes : (b+1)*q8BlockBytes]
-			d := F16ToF32(binary.LittleEndian.Uint16(blk))
-			for j, q := range blk[2:] {
-				dst[b*BlockSize+j] = float32(int8(q)) * d
-			}
+			decodeBlock(enc, binary.LittleEndian.Uint16(row[b*bb:]), row[b*bb+2:(b+1)*bb], dst[b*BlockSize:(b+1)*BlockSize])
 		}
-	case Q4_0:
-		const half = BlockSize / 2
-		for b := 0; b < len(dst)/BlockSize; b++ {
-			blk := row[b*q4BlockBytes : (b+1)*q4BlockBytes]
-			d := F16ToF32(binary.LittleEndian.Uint16(blk))
-			for j, q := range blk[2:] {
-				dst[b*BlockSize+j] = float32(int32(q&0x0f)-8) * d
-				dst[b*BlockSize+j+half] = float32(int32(q>>4)-8) * d
-			}
-		}
-	default:
-		panic("kernels: unknown encoding " + enc.String())
 	}
 }
 
-// The reference for the vector helpers is the exported code in vec.go itself where
-// no SIMD version exists (softmax: exp-bound, and only seq_len values per head).
+// decodeMatrixRow widens a row of a Matrix, whose quantized rows are in the kernels'
+// layout (layout.go).
+func decodeMatrixRow(enc Encoding, row []byte, dst []float32) {
+	if !enc.Quantized() {
+		decodeRow(enc, row, dst)
+		return
+	}
+	for b := 0; b < len(dst)/BlockSize; b++ {
+		scale, qs := blockAt(enc, row, b)
+		decodeBlock(enc, scale, qs, dst[b*BlockSize:(b+1)*BlockSize])
+	}
+}
+
+// decodeBlock widens one block's quants qs, with fp16 scale bits d, into dst.
+func decodeBlock(enc Encoding, d uint16, qs []byte, dst []float32) {
+	scale := F16ToF32(d)
+	if enc == Q8_0 {
+		for j, q := range qs {
+			dst[j] = float32(int8(q)) * scale
+		}
+		return
+	}
+	const half = BlockSize / 2
+	for j, q := range qs {
+		dst[j] = float32(int32(q&0x0f)-8) * scale
+		dst[j+half] = float32(int32(q>>4)-8) * scale
+	}
+}

@@ -18,8 +18,9 @@
 // Vd.4S = Vn.4S + Vm.4S; FADDP adds adjacent pairs of Vn:Vm
 #define FADD4S(vd, vn, vm)  WORD $(0x4E20D400 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define FADDP4S(vd, vn, vm) WORD $(0x6E20D400 | ((vm)<<16) | ((vn)<<5) | (vd))
-// Vd.4S += Vn.4S * Vm.S[0]
-#define FMLAS0(vd, vn, vm) WORD $(0x4F801000 | ((vm)<<16) | ((vn)<<5) | (vd))
+// Vd.4S += Vn.4S * Vm.S[i] (the lane index i is H:L, bits 11 and 21)
+#define FMLASI(vd, vn, vm, i) WORD $(0x4F801000 | (((i)&1)<<21) | (((i)>>1)<<11) | ((vm)<<16) | ((vn)<<5) | (vd))
+#define FMLAS0(vd, vn, vm) FMLASI(vd, vn, vm, 0)
 // Vd.4S = float(Vn.4S) (signed int32)
 #define SCVTF4S(vd, vn) WORD $(0x4E21D800 | ((vn)<<5) | (vd))
 // Vd.8H = Vn.8B * Vm.8B (low 8 bytes, signed); SMLAL2 adds the products of the high 8

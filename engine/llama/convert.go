@@ -126,9 +126,7 @@ func decodeTensor(data []byte, p Placed) []float32 {
 	v := make([]float32, p.Floats())
 	rb := int64(p.Enc.RowBytes(p.Cols))
 	for r := int64(0); r < int64(p.Count*p.Rows); r++ {
-		// One row at a time: a 1 x cols matrix view needs no shape beyond the row.
-		m := kernels.Matrix{Rows: 1, Cols: p.Cols, Enc: p.Enc, Data: data[p.Offset+r*rb : p.Offset+(r+1)*rb]}
-		m.Row(0, v[r*int64(p.Cols):])
+		kernels.DecodeRow(p.Enc, data[p.Offset+r*rb:p.Offset+(r+1)*rb], v[r*int64(p.Cols):(r+1)*int64(p.Cols)])
 	}
 	return v
 }
