@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "fmt"
 
 // Attend computes one attention head for one query over a stretch of its KV cache
 // kept head-major: keys and values hold len(scores) positions of len(q) values
@@ -11,9 +8,9 @@ import (
 // cache is one sequential stream for the prefetchers). It sets scores[j] to the
 // softmax over j of scale·dot(q, key j), and out (len(q) values) to Σ scores[j]·value j.
 //
-// The scores are one float32 matrix-vector product over the keys (a single kernel
-// call, not one Dot per position: at a few hundred positions of 64 or 128 values
-// the calls cost more than the arithmetic).
+// Scores and the weighted sum of the values are one kernel call each (impl.scores,
+// impl.mix), not one Dot or Axpy per position: at a few hundred positions of 64 or
+// 128 values the calls cost more than the arithmetic.
 func Attend(out, q, keys, values, scores []float32, scale float32) {
 	n, hd := len(scores), len(q)
 	if len(out) < hd || len(keys) < n*hd || len(values) < n*hd {
@@ -24,24 +21,27 @@ func Attend(out, q, keys, values, scores []float32, scale float32) {
 		clear(out[:hd])
 		return
 	}
-	if littleEndian {
-		kern.matVecF32(scores, f32bytes(keys[:n*hd]), q)
-	} else {
-		for j := range scores {
-			scores[j] = kern.dot(q, keys[j*hd:(j+1)*hd])
-		}
-	}
+	kern.scores(scores, keys[:n*hd], q)
 	for j := range scores {
 		scores[j] *= scale
 	}
 	Softmax(scores)
-	out = out[:hd]
-	clear(out)
-	for j, p := range scores {
-		kern.axpy(out, p, values[j*hd:(j+1)*hd])
+	kern.mix(out[:hd], values[:n*hd], scores)
+}
+
+// scoresRef sets out[j] = dot(q, key j) for the len(out) keys in keys.
+func scoresRef(out, keys, q []float32) {
+	hd := len(q)
+	for j := range out {
+		out[j] = dotRef(q, keys[j*hd:(j+1)*hd])
 	}
 }
 
-// littleEndian is true when float32 slices have the byte layout of the model
-// files' float32 matrices, so the matrix kernels can read them in place.
-var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+// mixRef sets out = Σ w[j]·value j over the len(w) values (len(out) each) in values.
+func mixRef(out, values, w []float32) {
+	hd := len(out)
+	clear(out)
+	for j, p := range w {
+		axpyRef(out, p, values[j*hd:(j+1)*hd])
+	}
+}

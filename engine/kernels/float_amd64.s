@@ -228,3 +228,160 @@ rdloop:
 	MOVQ         AX, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// Attention over one head of the KV cache (Attend): n positions of hd values each,
+// hd a multiple of 8.
+
+// func scoresAVX2(out *float32, k *float32, q *float32, n, hd int)
+// out[j] = dot(q, key j) for n keys, four keys at a time: one load of q serves four
+// FMAs, and four sums leave their registers together (two VHADDPS rounds and one
+// 128-bit add) instead of one horizontal sum per key, which cost more than the
+// products themselves at hd = 64 or 128. The last n%4 keys go alone.
+TEXT ·scoresAVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ k+8(FP), SI
+	MOVQ n+24(FP), R8
+	MOVQ hd+32(FP), R9
+	MOVQ R9, R10
+	SHLQ $2, R10                // bytes per key
+
+sc4:
+	CMPQ   R8, $4
+	JLT    sc1
+	MOVQ   q+16(FP), BX
+	MOVQ   R9, CX
+	MOVQ   SI, AX
+	LEAQ   (SI)(R10*2), DX      // key 2
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+sc4by8:
+	VMOVUPS     (BX), Y4
+	VFMADD231PS (AX), Y4, Y0
+	VFMADD231PS (AX)(R10*1), Y4, Y1
+	VFMADD231PS (DX), Y4, Y2
+	VFMADD231PS (DX)(R10*1), Y4, Y3
+	ADDQ        $32, AX
+	ADDQ        $32, DX
+	ADDQ        $32, BX
+	SUBQ        $8, CX
+	JNZ         sc4by8
+
+	VHADDPS      Y1, Y0, Y0     // [k0 k0 k1 k1 | k0 k0 k1 k1] pairs
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0     // [k0 k1 k2 k3 | k0 k1 k2 k3]
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	ADDQ         $16, DI
+	LEAQ         (SI)(R10*4), SI
+	SUBQ         $4, R8
+	JMP          sc4
+
+sc1:
+	TESTQ  R8, R8
+	JZ     scdone
+	MOVQ   q+16(FP), BX
+	MOVQ   R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+sc1by8:
+	VMOVUPS     (SI), Y4
+	VFMADD231PS (BX), Y4, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, BX
+	SUBQ        $8, CX
+	JNZ         sc1by8
+	HSUM_Y0_Y1
+	VMOVSS      X0, (DI)
+	ADDQ        $4, DI
+	DECQ        R8
+	JMP         sc1
+
+scdone:
+	VZEROUPPER
+	RET
+
+// func mixAVX2(out *float32, v *float32, w *float32, n, hd int)
+// out[:hd] = Σ_j w[j]·value j, the values' columns 64 at a time in eight registers
+// across all n positions (one broadcast and eight FMAs per position), then 8 at a
+// time: out is written once, where one axpy per position loaded and stored it all
+// every time. Each column's sum runs over j in order, with FMA, as the axpys did.
+TEXT ·mixAVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ hd+32(FP), R9
+	MOVQ R9, R10
+	SHLQ $2, R10                // bytes per position
+
+mx64:
+	CMPQ   R9, $64
+	JLT    mx8
+	MOVQ   w+16(FP), BX
+	MOVQ   n+24(FP), CX
+	MOVQ   SI, AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+mx64pos:
+	VBROADCASTSS (BX), Y8
+	VFMADD231PS  (AX), Y8, Y0
+	VFMADD231PS  32(AX), Y8, Y1
+	VFMADD231PS  64(AX), Y8, Y2
+	VFMADD231PS  96(AX), Y8, Y3
+	VFMADD231PS  128(AX), Y8, Y4
+	VFMADD231PS  160(AX), Y8, Y5
+	VFMADD231PS  192(AX), Y8, Y6
+	VFMADD231PS  224(AX), Y8, Y7
+	ADDQ         $4, BX
+	ADDQ         R10, AX
+	DECQ         CX
+	JNZ          mx64pos
+
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	ADDQ    $256, DI
+	ADDQ    $256, SI
+	SUBQ    $64, R9
+	JMP     mx64
+
+mx8:
+	CMPQ   R9, $8
+	JLT    mxdone
+	MOVQ   w+16(FP), BX
+	MOVQ   n+24(FP), CX
+	MOVQ   SI, AX
+	VXORPS Y0, Y0, Y0
+
+mx8pos:
+	VBROADCASTSS (BX), Y8
+	VFMADD231PS  (AX), Y8, Y0
+	ADDQ         $4, BX
+	ADDQ         R10, AX
+	DECQ         CX
+	JNZ          mx8pos
+
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	SUBQ    $8, R9
+	JMP     mx8
+
+mxdone:
+	VZEROUPPER
+	RET

@@ -23,6 +23,9 @@ type impl struct {
 	axpy      func(dst []float32, a float32, x []float32)
 	softcap   func(x []float32, c float32)
 	swiglu    func(h, g []float32)
+	// scores and mix are Attend's two passes over a head's keys and values.
+	scores func(out, keys, q []float32)
+	mix    func(out, values, w []float32)
 }
 
 var reference = impl{
@@ -36,6 +39,8 @@ var reference = impl{
 	axpy:       axpyRef,
 	softcap:    softcapRef,
 	swiglu:     swigluRef,
+	scores:     scoresRef,
+	mix:        mixRef,
 }
 
 // kern is the implementation in use. It is chosen once at start-up from the CPU's

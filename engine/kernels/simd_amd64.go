@@ -35,6 +35,12 @@ func softcapAVX2(x *float32, n int, c, invc float32)
 //go:noescape
 func swigluAVX2(h, gate *float32, n int)
 
+//go:noescape
+func scoresAVX2(out *float32, k *float32, q *float32, n, hd int)
+
+//go:noescape
+func mixAVX2(out *float32, v *float32, w *float32, n, hd int)
+
 var avx2Impl = impl{
 	name:    "avx2+fma+f16c",
 	prepare: prepareAVX2,
@@ -78,6 +84,23 @@ var avx2Impl = impl{
 			swigluAVX2(f32p(h), f32p(g), n)
 		}
 		swigluRef(h[n:], g[n:])
+	},
+	scores: func(out, keys, q []float32) {
+		if len(q)%8 != 0 {
+			matVecF32AVX2(f32p(out), bytep(f32bytes(keys)), f32p(q), len(out), len(q))
+			return
+		}
+		scoresAVX2(f32p(out), f32p(keys), f32p(q), len(out), len(q))
+	},
+	mix: func(out, values, w []float32) {
+		if len(out)%8 != 0 {
+			clear(out)
+			for j, p := range w {
+				axpyAVX2(f32p(out), p, f32p(values[j*len(out):]), len(out))
+			}
+			return
+		}
+		mixAVX2(f32p(out), f32p(values), f32p(w), len(w), len(out))
 	},
 }
 

@@ -76,6 +76,15 @@ var neonImpl = impl{
 		}
 		swigluRef(h[n:], g[n:])
 	},
+	scores: func(out, keys, q []float32) {
+		matVecF32NEON(f32p(out), bytep(f32bytes(keys)), f32p(q), len(out), len(q))
+	},
+	mix: func(out, values, w []float32) {
+		clear(out)
+		for j, p := range w {
+			axpyNEON(f32p(out), p, f32p(values[j*len(out):]), len(out))
+		}
+	},
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of

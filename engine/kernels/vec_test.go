@@ -150,7 +150,7 @@ func TestAttend(t *testing.T) {
 	defer func(k *impl) { kern = k }(kern)
 	for _, ref := range []bool{true, false} {
 		UseReference(ref)
-		for _, shape := range [][2]int{{64, 37}, {128, 1}, {128, 300}, {16, 5}, {6, 9}} {
+		for _, shape := range [][2]int{{64, 37}, {128, 1}, {128, 300}, {16, 5}, {6, 9}, {72, 7}, {8, 4}, {24, 3}, {136, 6}} {
 			hd, n := shape[0], shape[1]
 			q := randVec(rng, hd, 1)
 			keys := randVec(rng, n*hd, 1)
