@@ -217,3 +217,140 @@ rdloop:
 	ORR  R3, R2, R2
 	MOVD R2, ret+16(FP)
 	RET
+
+// Attention over one head of the KV cache (Attend): n positions of hd values each,
+// hd a multiple of 4, n and hd not zero.
+
+// func scoresNEON(out *float32, k *float32, q *float32, n, hd int)
+// out[j] = dot(q, key j), four keys at a time: one load of q serves four FMLAs,
+// and three FADDPs reduce the four sums together into one register.
+TEXT ·scoresNEON(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD k+8(FP), R1
+	MOVD n+24(FP), R3
+	MOVD hd+32(FP), R4
+	LSL  $2, R4, R5 // bytes per key
+
+sc4:
+	CMP  $4, R3
+	BLT  sc1
+	MOVD q+16(FP), R2
+	MOVD R4, R6
+	MOVD R1, R7
+	ADD  R5, R1, R8
+	ADD  R5, R8, R9
+	ADD  R5, R9, R10
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+
+sc4by4:
+	VLD1.P 16(R2), [V4.S4]
+	VLD1.P 16(R7), [V5.S4]
+	VLD1.P 16(R8), [V6.S4]
+	VLD1.P 16(R9), [V7.S4]
+	VLD1.P 16(R10), [V16.S4]
+	VFMLA  V4.S4, V5.S4, V0.S4
+	VFMLA  V4.S4, V6.S4, V1.S4
+	VFMLA  V4.S4, V7.S4, V2.S4
+	VFMLA  V4.S4, V16.S4, V3.S4
+	SUBS   $4, R6
+	BNE    sc4by4
+	FADDP4S(0, 0, 1)  // [k0 k0 k1 k1]
+	FADDP4S(2, 2, 3)  // [k2 k2 k3 k3]
+	FADDP4S(0, 0, 2)  // [k0 k1 k2 k3]
+	VST1.P [V0.S4], 16(R0)
+	ADD    R5<<2, R1, R1
+	SUB    $4, R3
+	B      sc4
+
+sc1:
+	CBZ  R3, scdone
+	MOVD q+16(FP), R2
+	MOVD R4, R6
+	VEOR V0.B16, V0.B16, V0.B16
+
+sc1by4:
+	VLD1.P 16(R2), [V4.S4]
+	VLD1.P 16(R1), [V5.S4]
+	VFMLA  V4.S4, V5.S4, V0.S4
+	SUBS   $4, R6
+	BNE    sc1by4
+	FADDP4S(0, 0, 0)
+	FADDP4S(0, 0, 0)
+	FMOVS.P F0, 4(R0)
+	SUB     $1, R3
+	B       sc1
+
+scdone:
+	RET
+
+// func mixNEON(out *float32, v *float32, w *float32, n, hd int)
+// out[:hd] = Σ_j w[j]·value j, the values' columns 32 at a time in eight registers
+// across all n positions (eight FMLAs by w[j]'s lane per position), then 4 at a
+// time: out is written once, where an axpy per position loaded and stored it each time.
+TEXT ·mixNEON(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD v+8(FP), R1
+	MOVD hd+32(FP), R4
+	LSL  $2, R4, R5 // bytes per position
+
+mx32:
+	CMP  $32, R4
+	BLT  mx4
+	MOVD w+16(FP), R2
+	MOVD n+24(FP), R3
+	MOVD R1, R7
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+
+mx32pos:
+	FMOVS.P 4(R2), F16
+	MOVD    R7, R8
+	VLD1.P  64(R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1    (R8), [V12.S4, V13.S4, V14.S4, V15.S4]
+	FMLAS0(0, 8, 16)
+	FMLAS0(1, 9, 16)
+	FMLAS0(2, 10, 16)
+	FMLAS0(3, 11, 16)
+	FMLAS0(4, 12, 16)
+	FMLAS0(5, 13, 16)
+	FMLAS0(6, 14, 16)
+	FMLAS0(7, 15, 16)
+	ADD     R5, R7, R7
+	SUBS    $1, R3
+	BNE     mx32pos
+	VST1.P  [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	VST1.P  [V4.S4, V5.S4, V6.S4, V7.S4], 64(R0)
+	ADD     $128, R1, R1
+	SUB     $32, R4
+	B       mx32
+
+mx4:
+	CBZ  R4, mxdone
+	MOVD w+16(FP), R2
+	MOVD n+24(FP), R3
+	MOVD R1, R7
+	VEOR V0.B16, V0.B16, V0.B16
+
+mx4pos:
+	FMOVS.P 4(R2), F16
+	VLD1    (R7), [V8.S4]
+	FMLAS0(0, 8, 16)
+	ADD     R5, R7, R7
+	SUBS    $1, R3
+	BNE     mx4pos
+	VST1.P  [V0.S4], 16(R0)
+	ADD     $16, R1, R1
+	SUB     $4, R4
+	B       mx4
+
+mxdone:
+	RET

@@ -33,6 +33,12 @@ func softcapNEON(x *float32, n int, c, invc float32)
 //go:noescape
 func swigluNEON(h, gate *float32, n int)
 
+//go:noescape
+func scoresNEON(out *float32, k *float32, q *float32, n, hd int)
+
+//go:noescape
+func mixNEON(out *float32, v *float32, w *float32, n, hd int)
+
 var neonImpl = impl{
 	name: "neon",
 	quantizeQ8: func(v *q8Vector, x []float32) {
@@ -77,13 +83,21 @@ var neonImpl = impl{
 		swigluRef(h[n:], g[n:])
 	},
 	scores: func(out, keys, q []float32) {
-		matVecF32NEON(f32p(out), bytep(f32bytes(keys)), f32p(q), len(out), len(q))
+		if len(q)%4 != 0 {
+			matVecF32NEON(f32p(out), bytep(f32bytes(keys)), f32p(q), len(out), len(q))
+			return
+		}
+		scoresNEON(f32p(out), f32p(keys), f32p(q), len(out), len(q))
 	},
 	mix: func(out, values, w []float32) {
-		clear(out)
-		for j, p := range w {
-			axpyNEON(f32p(out), p, f32p(values[j*len(out):]), len(out))
+		if len(out)%4 != 0 {
+			clear(out)
+			for j, p := range w {
+				axpyNEON(f32p(out), p, f32p(values[j*len(out):]), len(out))
+			}
+			return
 		}
+		mixNEON(f32p(out), f32p(values), f32p(w), len(w), len(out))
 	},
 }
 
