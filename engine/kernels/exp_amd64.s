@@ -3,7 +3,7 @@
 #include "textflag.h"
 
 // The elementwise kernels built on one exponential: Exp32's range reduction and
-// series (vec.go, expReduce) 8 values at a time, shared by Softcap and SwiGLU.
+// series (vec.go, expReduce) 8 values at a time, shared by Softcap, SwiGLU and Softmax.
 
 DATA expK<>+0(SB)/4, $0x80000000 // sign bit
 DATA expK<>+4(SB)/4, $1.44269504088896341   // log2 e
@@ -22,7 +22,8 @@ DATA expK<>+52(SB)/4, $9.01  // tanh is ±1 in float32 beyond
 DATA expK<>+56(SB)/4, $-2.0
 DATA expK<>+60(SB)/4, $88.0  // e^x stays finite up to here
 DATA expK<>+64(SB)/4, $-87.3 // and normal down to here
-GLOBL expK<>(SB), RODATA|NOPTR, $68
+DATA expK<>+68(SB)/4, $-87.33654 // Exp32's 0 below here
+GLOBL expK<>(SB), RODATA|NOPTR, $72
 
 // EXP_CONSTS loads what EXP_PARTS keeps in registers: log2 e in Y11, ln 2 in two
 // parts in Y10 and Y9.
@@ -124,5 +125,38 @@ swigluLoop:
 	ADDQ         $32, SI
 	SUBQ         $8, CX
 	JNZ          swigluLoop
+	VZEROUPPER
+	RET
+
+// func softmaxExpAVX2(x *float32, n int, m float32) float32
+// x[i] = e^(x[i]-m) for n values (n > 0, a multiple of 8), 8 at a time, and returns
+// their sum (eight lane sums, then added across). As Exp32, 0 below -87.33654 (the
+// exponent is held there and the lane masked off).
+TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y15
+	VBROADCASTSS expK<>+68(SB), Y14 // -87.33654
+	VXORPS       Y12, Y12, Y12      // the sums
+	EXP_CONSTS
+
+softmaxLoop:
+	VMOVUPS      (DI), Y0
+	VSUBPS       Y15, Y0, Y2       // x - m
+	VCMPPS       $1, Y14, Y2, Y13  // lanes below -87.33654 (LT_OS)
+	VMAXPS       Y2, Y14, Y2
+	EXP_PARTS                      // e^x = p·(1 + s): p in Y7, s in Y5
+	VFMADD213PS  Y7, Y7, Y5        // p·s + p
+	VANDNPS      Y5, Y13, Y5       // 0 where masked
+	VMOVUPS      Y5, (DI)
+	VADDPS       Y5, Y12, Y12
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          softmaxLoop
+	VEXTRACTF128 $1, Y12, X1
+	VADDPS       X1, X12, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, ret+24(FP)
 	VZEROUPPER
 	RET

@@ -4,7 +4,7 @@
 #include "simd_arm64.h"
 
 // The elementwise kernels built on one exponential: Exp32's range reduction and
-// series (vec.go, expReduce) 4 values at a time, shared by Softcap and SwiGLU.
+// series (vec.go, expReduce) 4 values at a time, shared by Softcap, SwiGLU and Softmax.
 
 // CONST(bits, v): every lane of v = the 32-bit pattern bits.
 #define CONST(bits, v) \
@@ -115,4 +115,35 @@ swigluLoop:
 	VST1.P   [V0.S4], 16(R0)
 	SUBS     $4, R2
 	BNE      swigluLoop
+	RET
+
+// func softmaxExpNEON(x *float32, n int, m float32) float32
+// x[i] = e^(x[i]-m) for n values (n > 0, a multiple of 4), 4 at a time, and returns
+// their sum (four lane sums, then added across). As Exp32, 0 below -87.33654 (the
+// exponent is held there and the lane masked off).
+TEXT ·softmaxExpNEON(SB), NOSPLIT, $0-28
+	MOVD  x+0(FP), R0
+	MOVD  n+8(FP), R1
+	MOVWU m+16(FP), R2
+	VDUP  R2, V30.S4
+	CONST(0xc2aeac4f, V29) // -87.33654
+	VEOR  V28.B16, V28.B16, V28.B16 // the sums
+	EXP_CONSTS
+
+softmaxLoop:
+	VLD1     (R0), [V0.S4]
+	FSUB4S(3, 0, 30)                    // x - m
+	FCMGE4S(13, 3, 29)                  // lanes at or above -87.33654
+	FMAX4S(3, 29, 3)
+	EXP_PARTS                           // e^x = p·(1 + s): p in V5, s in V11
+	VMOV     V5.B16, V12.B16
+	FMLA4S(12, 5, 11)                   // p + p·s
+	VAND     V13.B16, V12.B16, V12.B16  // 0 where masked
+	VST1.P   [V12.S4], 16(R0)
+	FADD4S(28, 28, 12)
+	SUBS     $4, R1
+	BNE      softmaxLoop
+	FADDP4S(28, 28, 28)
+	FADDP4S(28, 28, 28)
+	FMOVS    F28, ret+24(FP)
 	RET

@@ -26,6 +26,8 @@ type impl struct {
 	// scores and mix are Attend's two passes over a head's keys and values.
 	scores func(out, keys, q []float32)
 	mix    func(out, values, w []float32)
+	// softmaxExp sets x[i] = e^(x[i]-m) and returns their sum (Softmax).
+	softmaxExp func(x []float32, m float32) float32
 }
 
 var reference = impl{
@@ -41,6 +43,7 @@ var reference = impl{
 	swiglu:     swigluRef,
 	scores:     scoresRef,
 	mix:        mixRef,
+	softmaxExp: softmaxExpRef,
 }
 
 // kern is the implementation in use. It is chosen once at start-up from the CPU's

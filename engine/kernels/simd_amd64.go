@@ -41,6 +41,9 @@ func scoresAVX2(out *float32, k *float32, q *float32, n, hd int)
 //go:noescape
 func mixAVX2(out *float32, v *float32, w *float32, n, hd int)
 
+//go:noescape
+func softmaxExpAVX2(x *float32, n int, m float32) float32
+
 var avx2Impl = impl{
 	name:    "avx2+fma+f16c",
 	prepare: prepareAVX2,
@@ -101,6 +104,14 @@ var avx2Impl = impl{
 			return
 		}
 		mixAVX2(f32p(out), f32p(values), f32p(w), len(w), len(out))
+	},
+	softmaxExp: func(x []float32, m float32) float32 {
+		n := len(x) &^ 7
+		var sum float32
+		if n > 0 {
+			sum = softmaxExpAVX2(f32p(x), n, m)
+		}
+		return sum + softmaxExpRef(x[n:], m)
 	},
 }
 

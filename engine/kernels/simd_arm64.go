@@ -39,6 +39,9 @@ func scoresNEON(out *float32, k *float32, q *float32, n, hd int)
 //go:noescape
 func mixNEON(out *float32, v *float32, w *float32, n, hd int)
 
+//go:noescape
+func softmaxExpNEON(x *float32, n int, m float32) float32
+
 var neonImpl = impl{
 	name: "neon",
 	quantizeQ8: func(v *q8Vector, x []float32) {
@@ -98,6 +101,14 @@ var neonImpl = impl{
 			return
 		}
 		mixNEON(f32p(out), f32p(values), f32p(w), len(w), len(out))
+	},
+	softmaxExp: func(x []float32, m float32) float32 {
+		n := len(x) &^ 3
+		var sum float32
+		if n > 0 {
+			sum = softmaxExpNEON(f32p(x), n, m)
+		}
+		return sum + softmaxExpRef(x[n:], m)
 	},
 }
 

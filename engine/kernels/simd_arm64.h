@@ -78,5 +78,7 @@
 // Vd.4S += Vn.4S * Vm.4S; Vd.4S -= Vn.4S * Vm.4S
 #define FMLA4S(vd, vn, vm) WORD $(0x4E20CC00 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define FMLS4S(vd, vn, vm) WORD $(0x4EA0CC00 | ((vm)<<16) | ((vn)<<5) | (vd))
+// Vd.4S = all ones where Vn >= Vm, else zeros (false for NaN)
+#define FCMGE4S(vd, vn, vm) WORD $(0x6E20E400 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Vd.4S = int32(Vn.4S) rounded to nearest, ties to even
 #define FCVTNS4S(vd, vn) WORD $(0x4E21A800 | ((vn)<<5) | (vd))

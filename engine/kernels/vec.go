@@ -54,9 +54,9 @@ func RMSNorm(out, x, weight []float32, eps float32) {
 }
 
 // Softmax replaces x by exp(x - max(x)) / Σ exp(x - max(x)), in place, as run.c's
-// softmax. It stays in Go on every architecture: its cost is the exponentials of
-// one attention row (at most seq_len values per head), not memory, and those are
-// float32 (exp32) as run.c's expf and torch's float32 softmax are.
+// softmax, with float32 exponentials (Exp32's, 8 or 4 at a time in the SIMD
+// kernels) as run.c's expf and torch's float32 softmax are. Its cost is the
+// exponentials of one attention row per head and position.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
@@ -65,15 +65,21 @@ func Softmax(x []float32) {
 	for _, v := range x[1:] {
 		m = max(m, v)
 	}
+	sum := kern.softmaxExp(x, m)
+	for i := range x {
+		x[i] /= sum
+	}
+}
+
+// softmaxExpRef sets x[i] = Exp32(x[i] - m) and returns their sum.
+func softmaxExpRef(x []float32, m float32) float32 {
 	var sum float32
 	for i, v := range x {
 		e := Exp32(v - m)
 		x[i] = e
 		sum += e
 	}
-	for i := range x {
-		x[i] /= sum
-	}
+	return sum
 }
 
 // Exp32 is e^x in float32 to within about 1 ulp (expf's job), several times

@@ -108,9 +108,20 @@ func TestRMSNorm(t *testing.T) {
 	}
 }
 
+// TestSoftmax checks Softmax, with the reference kernels and this machine's,
+// against float64.
 func TestSoftmax(t *testing.T) {
 	rng := rand.New(rand.NewPCG(46, 47))
-	for _, n := range []int{1, 2, 5, 128, 1000} {
+	defer func(k *impl) { kern = k }(kern)
+	for _, ref := range []bool{true, false} {
+		UseReference(ref)
+		testSoftmax(t, rng)
+	}
+	Softmax(nil) // no panic
+}
+
+func testSoftmax(t *testing.T, rng *rand.Rand) {
+	for _, n := range []int{1, 2, 5, 7, 8, 9, 31, 128, 1000} {
 		for _, scale := range []float64{1, 30, 1e4} { // large logits must not overflow
 			x := randVec(rng, n, scale)
 			mx := math.Inf(-1)
@@ -138,7 +149,36 @@ func TestSoftmax(t *testing.T) {
 			}
 		}
 	}
-	Softmax(nil) // no panic
+}
+
+// TestSoftmaxExpKernel holds the SIMD exponentials of Softmax to 2 ulp of Exp32's,
+// exactly 0 where Exp32 gives 0 (below -87.33654) and not where it does not, and
+// their sum to the float64 sum.
+func TestSoftmaxExpKernel(t *testing.T) {
+	simd := simdUnderTest(t)
+	rng := rand.New(rand.NewPCG(58, 59))
+	edge := []float32{0, -1e-30, -0.5, -10, -87, -87.33, -87.3365, -87.33654, -87.3366, -87.4, -88, -100, -1e30}
+	for _, n := range []int{1, 3, 4, 8, 13, 16, 100} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = edge[rng.IntN(len(edge))] * []float32{1, float32(1 + 1e-3*rng.Float64())}[rng.IntN(2)]
+		}
+		const m = 0 // x - m is x: the edge values stay exact
+		got, want := slices.Clone(x), slices.Clone(x)
+		gotSum := simd.softmaxExp(got, m)
+		reference.softmaxExp(want, m)
+		var sum float64
+		for i := range x {
+			ulp := math.Nextafter32(want[i], 1) - want[i]
+			if (want[i] == 0) != (got[i] == 0) || math.Abs(float64(got[i]-want[i])) > 2*float64(ulp) {
+				t.Fatalf("n=%d: e^%v = %v, Exp32 %v", n, x[i], got[i], want[i])
+			}
+			sum += float64(want[i])
+		}
+		if math.Abs(float64(gotSum)-sum) > 1e-6*sum {
+			t.Fatalf("n=%d: sum %v, want %v", n, gotSum, sum)
+		}
+	}
 }
 
 // TestAttend checks one head of attention over a head-major KV cache, with the
