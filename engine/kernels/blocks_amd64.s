@@ -126,6 +126,32 @@ q8store:
 	VPERMPS     Y6, idx, Y2; \
 	VFMADD231PS Y2, Y3, acc
 
+// Q4_PAIR2: Q4_PAIR for the same two blocks of two rows, the second R13 bytes
+// further, with scales in Y6 and Y7 and accumulators accA and accB.
+#define Q4_PAIR2(qoff, xoff, idx, accA, accB) \
+	VMOVDQU     qoff(SI), Y4; \
+	VMOVDQU     qoff(SI)(R13*1), Y12; \
+	VPSRLW      $4, Y4, Y5; \
+	VPAND       Y14, Y4, Y4; \
+	VPAND       Y14, Y5, Y5; \
+	VPSRLW      $4, Y12, Y13; \
+	VPAND       Y14, Y12, Y12; \
+	VPAND       Y14, Y13, Y13; \
+	VPMADDUBSW  xoff(BX), Y4, Y4; \
+	VPMADDUBSW  xoff+32(BX), Y5, Y5; \
+	VPMADDUBSW  xoff(BX), Y12, Y12; \
+	VPMADDUBSW  xoff+32(BX), Y13, Y13; \
+	VPADDW      Y5, Y4, Y4; \
+	VPADDW      Y13, Y12, Y12; \
+	VPMADDWD    Y15, Y4, Y4; \
+	VPMADDWD    Y15, Y12, Y12; \
+	VCVTDQ2PS   Y4, Y4; \
+	VCVTDQ2PS   Y12, Y12; \
+	VPERMPS     Y6, idx, Y5; \
+	VPERMPS     Y7, idx, Y13; \
+	VFMADD231PS Y5, Y4, accA; \
+	VFMADD231PS Y13, Y12, accB
+
 // One Q4 block alone (the last blocks of a row) against x in its plain order: the
 // bytes in both halves of Y3, the high half shifted by 4 (VPSRLVD, counts 0 x4 and
 // 4 x4 in Y13), scale in Y2, correction included.
@@ -168,6 +194,64 @@ TEXT ·matVecQ4AVX2(SB), NOSPLIT, $0-64
 	PAIR_INDEX(1, Y9)
 	PAIR_INDEX(2, Y10)
 	PAIR_INDEX(3, Y11)
+
+	// Rows of whole groups go two at a time (q4row2), each row's arithmetic exactly
+	// as on its own: the two share the loop, the x loads' addresses and the set-up,
+	// which cost as much as the products on rows of three groups (768 columns).
+	MOVQ blocks+56(FP), R13
+	TESTQ $7, R13
+	JNZ  q4row
+	IMULQ $18, R13             // bytes per row
+
+q4row2:
+	CMPQ   R8, $2
+	JLT    q4row
+	MOVQ   xp+16(FP), BX
+	MOVQ   xd+32(FP), R11
+	MOVQ   xs8+40(FP), R12
+	MOVQ   blocks+56(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+q4two:
+	PREFETCHT0   PF(SI)
+	PREFETCHT0   PF+64(SI)
+	PREFETCHT0   PF+128(SI)
+	PREFETCHT0   PF(SI)(R13*1)
+	PREFETCHT0   PF+64(SI)(R13*1)
+	PREFETCHT0   PF+128(SI)(R13*1)
+	SCALES8
+	VCVTPH2PS    (SI)(R13*1), Y7
+	VMULPS       (R11), Y7, Y7
+	VFNMADD231PS (R12), Y6, Y0
+	VFNMADD231PS (R12), Y7, Y2
+	Q4_PAIR2(16, 0, Y8, Y0, Y2)
+	Q4_PAIR2(48, 64, Y9, Y1, Y3)
+	Q4_PAIR2(80, 128, Y10, Y0, Y2)
+	Q4_PAIR2(112, 192, Y11, Y1, Y3)
+	ADDQ         $144, SI
+	ADDQ         $256, BX
+	ADDQ         $32, R11
+	ADDQ         $32, R12
+	SUBQ         $8, CX
+	JNZ          q4two
+
+	HSUM_Y0_Y1
+	VMOVSS       X0, (DI)
+	VADDPS       Y3, Y2, Y2      // HSUM_Y0_Y1's steps for the second row
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS       X3, X2, X2
+	VHADDPS      X2, X2, X2
+	VHADDPS      X2, X2, X2
+	VMOVSS       X2, 4(DI)
+	ADDQ         $8, DI
+	ADDQ         R13, SI         // past the second row
+	SUBQ         $2, R8
+	JNZ          q4row2
+	VZEROUPPER
+	RET
 
 q4row:
 	MOVQ   xp+16(FP), BX

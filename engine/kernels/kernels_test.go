@@ -346,6 +346,38 @@ func TestMatVecSplitMatchesSerial(t *testing.T) {
 	}
 }
 
+// TestRowsAloneMatchPairs: a row's result must not depend on which rows are
+// computed with it (the AVX2 Q4_0 kernel takes rows of whole 8-block groups two at
+// a time, and a split may start a range on an odd row or leave one row over), or
+// batched prefill would not give MatVec's bits. Every row alone, and every range
+// starting at every row, against the whole matrix in one call.
+func TestRowsAloneMatchPairs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(32, 33))
+	for _, enc := range Encodings {
+		for _, cols := range []int{256, 768, 288} { // whole groups, and a tail
+			c := gaussCase(t, rng, enc, 7, cols, 0.05, 1)
+			var xq *q8Vector
+			if enc.Quantized() {
+				xq = new(q8Vector)
+				kern.quantizeX(xq, c.x, enc)
+			}
+			want := make([]float32, c.m.Rows)
+			matVecRows(kern, want, c.m, c.x, xq, 0, c.m.Rows)
+			for lo := range c.m.Rows {
+				for _, hi := range []int{lo + 1, c.m.Rows} {
+					got := make([]float32, c.m.Rows)
+					matVecRows(kern, got, c.m, c.x, xq, lo, hi)
+					for i := lo; i < hi; i++ {
+						if got[i] != want[i] {
+							t.Fatalf("%s: rows [%d, %d): row %d = %v, in one call %v", c.name, lo, hi, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestMatVecFixtureShapes runs the exported MatVec (default pool, kernels in use)
 // against the reference on the shapes of the fixture models and of a 286M nanochat.
 func TestMatVecFixtureShapes(t *testing.T) {
