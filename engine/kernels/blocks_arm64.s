@@ -96,7 +96,11 @@ q8sum:
 	RET
 
 // Q4_0: a block's byte j holds weight j in its low nibble and weight j+16 in its
-// high nibble: AND 0x0f gives weights 0..15, USHR 4 gives 16..31, minus 8 signs them.
+// high nibble: AND 0x0f gives weights 0..15, USHR 4 gives 16..31, each q - 8.
+// In a group the nibbles are multiplied as they are, 0..15 (still valid int8), so
+// four products fit one int16 lane (4*15*127 = 7620) and one SADDLP widens a block;
+// the -8 of every weight is applied once per group: acc -= d_w*d_x*8Σx (x's s8, R12),
+// as the AVX2 kernel does. The last blocks of a row subtract 8 from each nibble.
 
 // NIBBLES(q, lo): lo = low nibbles of q - 8, q = high nibbles - 8 (V registers).
 #define NIBBLES(q, lo) \
@@ -105,43 +109,61 @@ q8sum:
 	VSUB  V31.B16, lo.B16, lo.B16; \
 	VSUB  V31.B16, q.B16, q.B16
 
+// DOT32U(wa, wb, xa, xb, t, acc, vs, i): DOT32 for unsigned nibbles, one int16
+// accumulation for the whole block.
+#define DOT32U(wa, wb, xa, xb, t, acc, vs, i) \
+	SMULL8H(t, wa, xa); \
+	SMLAL2_8H(t, wa, xa); \
+	SMLAL8H(t, wb, xb); \
+	SMLAL2_8H(t, wb, xb); \
+	SADDLP4S(t, t); \
+	SCVTF4S(t, t); \
+	FMLASI(acc, t, vs, i)
+
 // Q4_STEP(vs, i): the next two blocks of a group, scales Vvs.S[i] and Vvs.S[i+1].
 #define Q4_STEP(vs, i) \
 	VLD1.P 32(R1), [V1.B16, V2.B16]; \
 	VLD1.P 64(R5), [V4.B16, V5.B16, V6.B16, V7.B16]; \
-	NIBBLES(V1, V0); \
-	NIBBLES(V2, V3); \
-	DOT32(0, 1, 4, 5, 8, 16, vs, i); \
-	DOT32(3, 2, 6, 7, 10, 17, vs, i+1)
+	VAND   V30.B16, V1.B16, V0.B16; \
+	VUSHR  $4, V1.B16, V1.B16; \
+	VAND   V30.B16, V2.B16, V3.B16; \
+	VUSHR  $4, V2.B16, V2.B16; \
+	DOT32U(0, 1, 4, 5, 8, 16, vs, i); \
+	DOT32U(3, 2, 6, 7, 9, 17, vs, i+1)
 
-// func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
-TEXT ·matVecQ4NEON(SB), NOSPLIT, $0-48
+// func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
+TEXT ·matVecQ4NEON(SB), NOSPLIT, $0-56
 	MOVD out+0(FP), R0
 	MOVD w+8(FP), R1
 	MOVD xq+16(FP), R2
 	MOVD xd+24(FP), R4
-	MOVD rows+32(FP), R3
-	MOVD blocks+40(FP), R8
+	MOVD xs8+32(FP), R11
+	MOVD rows+40(FP), R3
+	MOVD blocks+48(FP), R8
 	VMOVI $15, V30.B16
 	VMOVI $8, V31.B16
 
 q4row:
 	MOVD R2, R5
 	MOVD R4, R7
+	MOVD R11, R12
 	MOVD R8, R6
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 
 q4by8:
-	CMP $8, R6
-	BLT q4by1
+	CMP    $8, R6
+	BLT    q4by1
 	GROUP_SCALES
+	VLD1.P 32(R12), [V26.S4, V27.S4]
+	FMLS4S(16, 25, 26)
+	FMLS4S(17, 24, 27)
 	Q4_STEP(25, 0)
 	Q4_STEP(25, 2)
 	Q4_STEP(24, 0)
 	Q4_STEP(24, 2)
-	SUB $8, R6
-	B   q4by8
+	SUB    $8, R6
+	B      q4by8
 
 q4by1:
 	CBZ     R6, q4sum

@@ -16,7 +16,7 @@ func matVecF16NEON(out *float32, w *byte, x *float32, rows, cols int)
 func matVecQ8NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 
 //go:noescape
-func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
 
 //go:noescape
 func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
@@ -61,7 +61,7 @@ var neonImpl = impl{
 	},
 	matVecQ4: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
-		matVecQ4NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+		matVecQ4NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
 	dot: func(a, b []float32) float32 {
 		var s float32

@@ -26,6 +26,8 @@
 // Vd.8H = Vn.8B * Vm.8B (low 8 bytes, signed); SMLAL2 adds the products of the high 8
 #define SMULL8H(vd, vn, vm)  WORD $(0x0E20C000 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define SMLAL2_8H(vd, vn, vm) WORD $(0x4E208000 | ((vm)<<16) | ((vn)<<5) | (vd))
+// Vd.8H += Vn.8B * Vm.8B (low 8 bytes, signed)
+#define SMLAL8H(vd, vn, vm)  WORD $(0x0E208000 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Vd.4S = pairwise sums of Vn.8H (SADDLP), or Vd.4S += them (SADALP)
 #define SADDLP4S(vd, vn) WORD $(0x4E602800 | ((vn)<<5) | (vd))
 #define SADALP4S(vd, vn) WORD $(0x4E606800 | ((vn)<<5) | (vd))
