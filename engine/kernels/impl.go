@@ -108,6 +108,67 @@ func matVecRows(k *impl, out []float32, m Matrix, x []float32, xq *q8Vector, lo,
 	}
 }
 
+// Wrappers that make SIMD kernels over whole vectors of width lanes into impl
+// functions, the same for every architecture: the values left over go through the
+// reference (elementwise kernels), and attention's heads whose size is not a
+// multiple of width through the row kernels, as one matrix-vector product or an
+// axpy per position.
+
+func simdSoftcap(width int, k func(x *float32, n int, c, invc float32)) func([]float32, float32) {
+	return func(x []float32, c float32) {
+		n := len(x) &^ (width - 1)
+		if n > 0 {
+			k(f32p(x), n, c, 1/c)
+		}
+		softcapRef(x[n:], c)
+	}
+}
+
+func simdSwiGLU(width int, k func(h, g *float32, n int)) func(h, g []float32) {
+	return func(h, g []float32) {
+		n := len(h) &^ (width - 1)
+		if n > 0 {
+			k(f32p(h), f32p(g), n)
+		}
+		swigluRef(h[n:], g[n:])
+	}
+}
+
+func simdSoftmaxExp(width int, k func(x *float32, n int, m float32) float32) func([]float32, float32) float32 {
+	return func(x []float32, m float32) float32 {
+		n := len(x) &^ (width - 1)
+		var sum float32
+		if n > 0 {
+			sum = k(f32p(x), n, m)
+		}
+		return sum + softmaxExpRef(x[n:], m)
+	}
+}
+
+func simdScores(width int, k func(out, keys, q *float32, n, hd int), rows func(out *float32, w *byte, x *float32, rows, cols int)) func(out, keys, q []float32) {
+	return func(out, keys, q []float32) {
+		if len(q)%width != 0 {
+			rows(f32p(out), bytep(f32bytes(keys)), f32p(q), len(out), len(q))
+			return
+		}
+		k(f32p(out), f32p(keys), f32p(q), len(out), len(q))
+	}
+}
+
+func simdMix(width int, k func(out, values, w *float32, n, hd int), axpy func(dst *float32, a float32, x *float32, n int)) func(out, values, w []float32) {
+	return func(out, values, w []float32) {
+		hd := len(out)
+		if hd%width != 0 {
+			clear(out)
+			for j, p := range w {
+				axpy(f32p(out), p, f32p(values[j*hd:]), hd)
+			}
+			return
+		}
+		k(f32p(out), f32p(values), f32p(w), len(w), hd)
+	}
+}
+
 // checkMatVec panics on shapes that can only come from a programming error: every
 // matrix an engine holds went through NewMatrix, which returns errors for bad files.
 func checkMatVec(out []float32, m Matrix, x []float32) {

@@ -74,45 +74,11 @@ var avx2Impl = impl{
 	axpy: func(dst []float32, a float32, x []float32) {
 		axpyAVX2(f32p(dst), a, f32p(x), len(x))
 	},
-	softcap: func(x []float32, c float32) {
-		n := len(x) &^ 7
-		if n > 0 {
-			softcapAVX2(f32p(x), n, c, 1/c)
-		}
-		softcapRef(x[n:], c)
-	},
-	swiglu: func(h, g []float32) {
-		n := len(h) &^ 7
-		if n > 0 {
-			swigluAVX2(f32p(h), f32p(g), n)
-		}
-		swigluRef(h[n:], g[n:])
-	},
-	scores: func(out, keys, q []float32) {
-		if len(q)%8 != 0 {
-			matVecF32AVX2(f32p(out), bytep(f32bytes(keys)), f32p(q), len(out), len(q))
-			return
-		}
-		scoresAVX2(f32p(out), f32p(keys), f32p(q), len(out), len(q))
-	},
-	mix: func(out, values, w []float32) {
-		if len(out)%8 != 0 {
-			clear(out)
-			for j, p := range w {
-				axpyAVX2(f32p(out), p, f32p(values[j*len(out):]), len(out))
-			}
-			return
-		}
-		mixAVX2(f32p(out), f32p(values), f32p(w), len(w), len(out))
-	},
-	softmaxExp: func(x []float32, m float32) float32 {
-		n := len(x) &^ 7
-		var sum float32
-		if n > 0 {
-			sum = softmaxExpAVX2(f32p(x), n, m)
-		}
-		return sum + softmaxExpRef(x[n:], m)
-	},
+	softcap:    simdSoftcap(8, softcapAVX2),
+	swiglu:     simdSwiGLU(8, swigluAVX2),
+	scores:     simdScores(8, scoresAVX2, matVecF32AVX2),
+	mix:        simdMix(8, mixAVX2, axpyAVX2),
+	softmaxExp: simdSoftmaxExp(8, softmaxExpAVX2),
 }
 
 func simdImpl() (*impl, bool) {

@@ -71,45 +71,11 @@ var neonImpl = impl{
 	axpy: func(dst []float32, a float32, x []float32) {
 		axpyNEON(f32p(dst), a, f32p(x), len(x))
 	},
-	softcap: func(x []float32, c float32) {
-		n := len(x) &^ 3
-		if n > 0 {
-			softcapNEON(f32p(x), n, c, 1/c)
-		}
-		softcapRef(x[n:], c)
-	},
-	swiglu: func(h, g []float32) {
-		n := len(h) &^ 3
-		if n > 0 {
-			swigluNEON(f32p(h), f32p(g), n)
-		}
-		swigluRef(h[n:], g[n:])
-	},
-	scores: func(out, keys, q []float32) {
-		if len(q)%4 != 0 {
-			matVecF32NEON(f32p(out), bytep(f32bytes(keys)), f32p(q), len(out), len(q))
-			return
-		}
-		scoresNEON(f32p(out), f32p(keys), f32p(q), len(out), len(q))
-	},
-	mix: func(out, values, w []float32) {
-		if len(out)%4 != 0 {
-			clear(out)
-			for j, p := range w {
-				axpyNEON(f32p(out), p, f32p(values[j*len(out):]), len(out))
-			}
-			return
-		}
-		mixNEON(f32p(out), f32p(values), f32p(w), len(w), len(out))
-	},
-	softmaxExp: func(x []float32, m float32) float32 {
-		n := len(x) &^ 3
-		var sum float32
-		if n > 0 {
-			sum = softmaxExpNEON(f32p(x), n, m)
-		}
-		return sum + softmaxExpRef(x[n:], m)
-	},
+	softcap:    simdSoftcap(4, softcapNEON),
+	swiglu:     simdSwiGLU(4, swigluNEON),
+	scores:     simdScores(4, scoresNEON, matVecF32NEON),
+	mix:        simdMix(4, mixNEON, axpyNEON),
+	softmaxExp: simdSoftmaxExp(4, softmaxExpNEON),
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of
