@@ -32,14 +32,21 @@ func init() {
 	})
 }
 
-const benchUsage = `usage: inferpi bench DIR... [--prompt N] [--tokens N] [--threads N] [--reps N] [--read-mib N] [--json] [--runc PATH]
+const benchUsage = `usage: inferpi bench DIR... [--prompt N] [--tokens N] [--threads N] [--reps N] [--read-mib N] [--evict-mib N] [--json] [--runc PATH]
 
 Measures each model directory: prefill (a prompt of --prompt random tokens fed in
 batches) and decode (--tokens tokens after it, one at a time, each the greedy pick
 of the one before) in tokens per second, and, in the same run and on as many
 threads, the machine's own read bandwidth: just before every decoded token, one
 plain sequential read (kernels.StreamRead) of as many bytes as the token's
-weights, each from further along a --read-mib buffer larger than the caches.
+weights, each from further along a buffer larger than the caches.
+
+Before that timed read comes an untimed one of --evict-mib MiB (by default twice
+the largest CPU cache the system reports, 64 MiB where it reports none), which
+pushes the last token's weights out of the caches: every token then reads its
+weights from memory, as on a Raspberry Pi, whose caches hold no model, even on a
+machine whose last-level cache could keep a small model between tokens (0 turns
+this off). The buffer is --read-mib plus --evict-mib.
 
 Decoding streams every weight matrix through the CPU once per token, so the
 headline is the bandwidth ratio: weight bytes per token (matrices only; embedding
@@ -55,6 +62,7 @@ object per model, one per line, with the keys
   achieved_gbps, machine_read_gbps, bandwidth_ratio
 and model, engine, encoding, params, threads, kernels, prompt_tokens,
 decode_tokens, reps, read_buffer_bytes, read_bytes (one read sample),
+evict_bytes (the untimed read before it),
 prefill_speedup (prefill over decode tokens/s), load_average (the 1-minute load
 average at the start: other work on the machine makes every figure lower), and
 runc_tokens_per_sec with --runc.
@@ -84,7 +92,8 @@ type benchResult struct {
 	DecodeTokens    int     `json:"decode_tokens"`
 	Reps            int     `json:"reps"`
 	ReadBufferBytes int64   `json:"read_buffer_bytes"`
-	ReadBytes       int64   `json:"read_bytes"` // each read-bandwidth sample
+	ReadBytes       int64   `json:"read_bytes"`  // each read-bandwidth sample
+	EvictBytes      int64   `json:"evict_bytes"` // the untimed read before each sample
 	PrefillSpeedup  float64 `json:"prefill_speedup"`
 	// LoadAverage is the machine's 1-minute load average when the model's
 	// measurement started (Linux; -1 elsewhere): other work competes for the cores.
@@ -102,7 +111,7 @@ type tokenFeeder interface {
 
 type benchOptions struct {
 	prompt, tokens, threads, reps int
-	readBytes                     int64
+	readBytes, evictBytes         int64
 	runc                          string
 }
 
@@ -113,7 +122,8 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.tokens, "tokens", 64, "tokens to decode after the prompt")
 	fs.IntVar(&o.threads, "threads", runtime.GOMAXPROCS(0), "cores to use (the caller and helper threads)")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of prompt and decoding (medians of decoding and reads, best prefill)")
-	readMiB := fs.Int("read-mib", 1024, "size of the read-bandwidth buffer in MiB (it must be larger than the caches)")
+	readMiB := fs.Int("read-mib", 1024, "MiB of the read-bandwidth buffer for the timed reads (it must be larger than the caches)")
+	evictMiB := fs.Int("evict-mib", -1, "MiB read untimed before each token's timed read, to push the last token's weights out of the caches (-1: twice the largest cache the system reports; 0: none)")
 	asJSON := fs.Bool("json", false, "print one JSON object per model")
 	fs.StringVar(&o.runc, "runc", "", "path of llama2.c's run binary, to time it on the fp32 Llama models too")
 	dirs, err := parseArgs(fs, args, stderr)
@@ -126,11 +136,17 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 		return exitError{2}
 	case o.prompt < 1 || o.tokens < 1 || o.threads < 1 || o.reps < 1 || *readMiB < 1:
 		return fmt.Errorf("--prompt, --tokens, --threads, --reps and --read-mib must be at least 1")
+	case *evictMiB < -1:
+		return fmt.Errorf("--evict-mib must be -1 (automatic), 0 (none) or a size in MiB")
 	}
 	o.readBytes = int64(*readMiB) << 20
+	o.evictBytes = int64(*evictMiB) << 20
+	if *evictMiB < 0 {
+		o.evictBytes = 2 * largestCache()
+	}
 
 	kernels.SetWorkers(o.threads)
-	buf := readBuffer(o.readBytes)
+	buf := readBuffer(o.readBytes + o.evictBytes)
 	var results []benchResult
 	for _, dir := range dirs {
 		r, err := benchModel(dir, o, buf)
@@ -201,15 +217,24 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 	r := benchResult{
 		Model: dir, Engine: info.Engine, Encoding: info.Encoding, Params: info.Params,
 		Threads: o.threads, Kernels: kernels.Implementation(), PromptTokens: o.prompt,
-		DecodeTokens: o.tokens, Reps: o.reps, ReadBufferBytes: int64(len(readBuf)),
+		DecodeTokens: o.tokens, Reps: o.reps, ReadBufferBytes: int64(len(readBuf)), EvictBytes: o.evictBytes,
 		WeightBytesPerToken: info.WeightBytesPerToken, LoadAverage: loadAverage(),
 	}
 	// Every decoded token is paired with a read, just before it, of as many bytes as
-	// the token's weights (the whole buffer if it is smaller), taken in turn from
-	// along the buffer, so each read comes from memory: a bandwidth sample under the
-	// same conditions as its token. Medians over all pairs keep a burst of other
+	// the token's weights (at most --read-mib), taken in turn from along the buffer,
+	// so each read comes from memory: a bandwidth sample under the same conditions
+	// as its token. Before it, the untimed read of EvictBytes leaves none of the last
+	// token's weights in the caches. Medians over all pairs keep a burst of other
 	// work on a shared machine out of both figures.
-	window := min(len(readBuf), int(max(r.WeightBytesPerToken, 1)))
+	window := int(min(o.readBytes, max(r.WeightBytesPerToken, 1)))
+	cursor := 0
+	next := func(n int) []byte { // the next n bytes of the buffer, round and round
+		if cursor+n > len(readBuf) {
+			cursor = 0
+		}
+		cursor += n
+		return readBuf[cursor-n : cursor]
+	}
 	var bestPrefill time.Duration
 	var reads, tokens []time.Duration
 	for rep := 0; rep < o.reps; rep++ {
@@ -222,9 +247,12 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 		bestPrefill = minPositive(bestPrefill, time.Since(t0))
 
 		for range o.tokens {
-			off := len(reads) * window % (len(readBuf) - window + 1)
+			if o.evictBytes > 0 {
+				benchSink ^= kernels.DefaultPool().StreamRead(next(int(o.evictBytes)))
+			}
+			timed := next(window)
 			t0 = time.Now()
-			benchSink ^= kernels.DefaultPool().StreamRead(readBuf[off : off+window])
+			benchSink ^= kernels.DefaultPool().StreamRead(timed)
 			reads = append(reads, time.Since(t0))
 			t0 = time.Now()
 			if logits, err = s.FeedTokens([]int{sample.Argmax(logits)}); err != nil {
@@ -292,7 +320,7 @@ func printBenchList(w io.Writer, r benchResult) {
 	if r.RunCTokensPerSec != nil {
 		row("run.c", "%.1f tokens/s (ratio %.2f)", *r.RunCTokensPerSec, runcRatio(r))
 	}
-	fmt.Fprintf(w, "(decode and read: medians of %d x %d pairs; prefill: best of %d; load average %.2f at the start)\n", r.Reps, r.DecodeTokens, r.Reps, r.LoadAverage)
+	fmt.Fprintf(w, "(decode and read: medians of %d x %d pairs, each after an untimed read of %d MiB to empty the caches; prefill: best of %d; load average %.2f at the start)\n", r.Reps, r.DecodeTokens, r.EvictBytes>>20, r.Reps, r.LoadAverage)
 }
 
 func runcRatio(r benchResult) float64 {
@@ -319,8 +347,8 @@ func printBenchTable(w io.Writer, results []benchResult) {
 		for _, r := range results {
 			load = max(load, r.LoadAverage)
 		}
-		fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt; decode and read: medians of %d x %d pairs, a read of the token's MB from a %d MiB buffer before each token; load average up to %.2f)\n",
-			r.Threads, r.Kernels, r.PromptTokens, r.Reps, r.DecodeTokens, r.ReadBufferBytes>>20, load)
+		fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt; decode and read: medians of %d x %d pairs, before each token an untimed read of %d MiB to empty the caches and a read of the token's MB, from a %d MiB buffer; load average up to %.2f)\n",
+			r.Threads, r.Kernels, r.PromptTokens, r.Reps, r.DecodeTokens, r.EvictBytes>>20, r.ReadBufferBytes>>20, load)
 	}
 	w.Write(tw.Bytes())
 }
@@ -362,4 +390,44 @@ func runcSpeed(run, dir string, o benchOptions) (float64, error) {
 		best = max(best, v)
 	}
 	return best, nil
+}
+
+// largestCache is the size of the largest CPU cache Linux reports for cpu0 (its
+// last level: 1 MiB of L2 on a Raspberry Pi 4, 300 MiB of L3 on the development
+// machine), or 64 MiB where it reports none (other systems).
+func largestCache() int64 {
+	var largest int64
+	paths, _ := filepath.Glob("/sys/devices/system/cpu/cpu0/cache/index*/size")
+	for _, p := range paths {
+		if n, ok := parseCacheSize(p); ok {
+			largest = max(largest, n)
+		}
+	}
+	if largest == 0 {
+		return 64 << 20
+	}
+	return largest
+}
+
+// parseCacheSize reads a sysfs cache size such as "48K", "2048K" or "1M".
+func parseCacheSize(path string) (int64, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	s := strings.TrimSpace(string(b))
+	unit := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		unit, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		unit, s = 1<<20, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		unit, s = 1<<30, strings.TrimSuffix(s, "G")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n * unit, true
 }

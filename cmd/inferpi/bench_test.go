@@ -30,7 +30,7 @@ var benchKeys = []string{"decode_tokens_per_sec", "prefill_tokens_per_sec", "wei
 func TestBenchJSON(t *testing.T) {
 	dirs := []string{synthDir(t, "gpt-tiny", "fp16"), synthDir(t, "llama-tiny", "q8_0")}
 	var out, errOut bytes.Buffer
-	args := append([]string{"--json", "--prompt", "40", "--tokens", "8", "--reps", "2", "--threads", "2", "--read-mib", "64"}, dirs...)
+	args := append([]string{"--json", "--prompt", "40", "--tokens", "8", "--reps", "2", "--threads", "2", "--read-mib", "64", "--evict-mib", "8"}, dirs...)
 	if err := benchMain(args, &out, &errOut); err != nil {
 		t.Fatalf("bench: %v\n%s", err, errOut.String())
 	}
@@ -79,7 +79,8 @@ func TestBenchJSON(t *testing.T) {
 		if int64(num("read_bytes")) != min(info.WeightBytesPerToken, 64<<20) {
 			t.Errorf("%s: read samples of %v bytes, want the token's %d", dirs[i], r["read_bytes"], info.WeightBytesPerToken)
 		}
-		if num("threads") != 2 || num("prompt_tokens") != 40 || num("decode_tokens") != 8 || num("reps") != 2 || num("read_buffer_bytes") != 64<<20 {
+		if num("threads") != 2 || num("prompt_tokens") != 40 || num("decode_tokens") != 8 || num("reps") != 2 ||
+			num("read_buffer_bytes") != 72<<20 || num("evict_bytes") != 8<<20 {
 			t.Errorf("%s: settings not reported as given: %s", dirs[i], line)
 		}
 		if _, ok := r["runc_tokens_per_sec"]; ok {
@@ -96,7 +97,7 @@ func rel(a, b float64) float64 { return math.Abs(a-b) / math.Max(math.Abs(b), 1e
 func TestBenchText(t *testing.T) {
 	gpt, llama := synthDir(t, "gpt-tiny", "q4_0"), synthDir(t, "llama-tiny", "fp32")
 	var out, errOut bytes.Buffer
-	if err := benchMain([]string{gpt, "--prompt", "20", "--tokens", "4", "--reps", "1", "--read-mib", "16"}, &out, &errOut); err != nil {
+	if err := benchMain([]string{gpt, "--prompt", "20", "--tokens", "4", "--reps", "1", "--read-mib", "16", "--evict-mib", "0"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"prefill:", "decode:", "machine read:", "bandwidth ratio:", "(GPT, q4_0,"} {
@@ -105,7 +106,7 @@ func TestBenchText(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := benchMain([]string{gpt, llama, "--prompt", "20", "--tokens", "4", "--reps", "1", "--read-mib", "16"}, &out, &errOut); err != nil {
+	if err := benchMain([]string{gpt, llama, "--prompt", "20", "--tokens", "4", "--reps", "1", "--read-mib", "16", "--evict-mib", "0"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -158,15 +159,18 @@ func TestBenchErrors(t *testing.T) {
 	if err := benchMain(nil, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "want at least one model directory") {
 		t.Errorf("no directory: %v %q", err, errOut.String())
 	}
-	err := benchMain([]string{tiny, "--prompt", "120", "--tokens", "20", "--read-mib", "16"}, &out, &errOut)
+	err := benchMain([]string{tiny, "--prompt", "120", "--tokens", "20", "--read-mib", "16", "--evict-mib", "0"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), tiny) || !strings.Contains(err.Error(), "context of 128") {
 		t.Errorf("prompt beyond the context: %v", err)
 	}
 	if err := benchMain([]string{tiny, "--reps", "0"}, &out, &errOut); err == nil {
 		t.Error("--reps 0 accepted")
 	}
+	if err := benchMain([]string{tiny, "--evict-mib", "-2"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--evict-mib") {
+		t.Errorf("--evict-mib -2: %v", err)
+	}
 	missing := filepath.Join(t.TempDir(), "nothing")
-	if err := benchMain([]string{missing, "--read-mib", "16"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), missing) {
+	if err := benchMain([]string{missing, "--read-mib", "16", "--evict-mib", "0"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing directory: %v", err)
 	}
 }
@@ -216,4 +220,30 @@ func FuzzParseRunCSpeed(f *testing.F) {
 			t.Fatalf("speed %v found in %q", v, out)
 		}
 	})
+}
+
+// TestLargestCache: the eviction read's default comes from sysfs sizes in the
+// kernel's spellings, and never from a value it cannot read.
+func TestLargestCache(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		text string
+		want int64
+		ok   bool
+	}{{"48K\n", 48 << 10, true}, {"307200K\n", 300 << 20, true}, {"1M", 1 << 20, true}, {"2G", 2 << 30, true},
+		{"", 0, false}, {"K", 0, false}, {"-4K", 0, false}, {"12Q", 0, false}} {
+		p := filepath.Join(dir, "size")
+		if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if n, ok := parseCacheSize(p); n != c.want || ok != c.ok {
+			t.Errorf("%q: %d, %v; want %d, %v", c.text, n, ok, c.want, c.ok)
+		}
+	}
+	if _, ok := parseCacheSize(filepath.Join(dir, "missing")); ok {
+		t.Error("a missing file gave a size")
+	}
+	if n := largestCache(); n < 32<<10 {
+		t.Errorf("largest cache %d bytes", n)
+	}
 }
