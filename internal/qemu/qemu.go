@@ -260,16 +260,22 @@ func (m *Machine) Stop() {
 
 // CrashedBySignal reports whether QEMU has exited because of a signal (its own
 // segmentation fault, say), as opposed to the guest resetting or powering off.
+//
+// It waits up to 5 s for QEMU's exit: the UART closes (and Expect gives up) a
+// moment before the exit status is in, and a QEMU that crashed in that moment was
+// once taken for one still running, which turned QEMU's own segfault into a
+// failed test instead of a retry.
 func (m *Machine) CrashedBySignal() bool {
 	select {
 	case <-m.exited:
-		var ee *exec.ExitError
-		if errors.As(m.exitErr, &ee) {
-			if ws, ok := ee.Sys().(interface{ Signaled() bool }); ok {
-				return ws.Signaled() && m.cmd.ProcessState != nil && !m.killed
-			}
+	case <-time.After(5 * time.Second):
+		return false
+	}
+	var ee *exec.ExitError
+	if errors.As(m.exitErr, &ee) {
+		if ws, ok := ee.Sys().(interface{ Signaled() bool }); ok {
+			return ws.Signaled() && m.cmd.ProcessState != nil && !m.killed
 		}
-	default:
 	}
 	return false
 }
