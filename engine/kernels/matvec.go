@@ -9,8 +9,9 @@ import "sync"
 const parallelMinBytes = 64 << 10
 
 // chunkMinBytes is the smallest chunk of rows a core takes (job.work hands out
-// shrinking chunks, down to this), big enough for the prefetchers to get going.
-const chunkMinBytes = 16 << 10
+// shrinking chunks, down to this), big enough that the wait for a new stream's
+// first lines from memory is a small part of it (see job.work).
+const chunkMinBytes = 64 << 10
 
 // MatVec computes out[i] = dot(row i of m, x) for every row, splitting the rows
 // across the pool's cores when the matrix is big enough to pay for it.

@@ -161,11 +161,15 @@ func (p *Pool) runAcquired(j *job) {
 }
 
 // work takes chunks of j until none are left. Chunks shrink as the job goes
-// (guided self-scheduling): each takes 1/(2*workers) of what is left, at least
-// grain items, so the first ones are long sequential streams and the last ones are
-// small enough to even out a core that was held up.
+// (guided self-scheduling): each takes 1/workers of what is left, at least grain
+// items, so the first ones are long sequential streams and the last ones are small
+// enough to even out a core that was held up. Every chunk starts a new stream whose
+// first lines wait for memory: decoding from memory (caches emptied before each
+// token), taking 1/workers instead of 1/(2*workers), with chunks of at least 64 KiB
+// instead of 16, made llama-50m q4_0 tokens about 8% faster, most of it in
+// attention, whose heads now reach the cores in contiguous halves.
 func (j *job) work(p *Pool) {
-	div := int64(2 * p.workers)
+	div := int64(p.workers)
 	for {
 		lo := j.next.Load()
 		if lo >= int64(j.n) {
