@@ -14,9 +14,10 @@ import (
 )
 
 // checkKernels: the engines' hot loops on bare metal are the same NEON kernels and
-// the same worker pool as hosted. Matrices of every weight encoding, four times the
-// size at which MatVec splits rows across the pool (64 KiB, engine/kernels
-// matvec.go), are multiplied by MatVec and by the batched MatMul of prompt prefill,
+// the same worker pool as hosted. Matrices of every weight encoding, 512x256 (from
+// 74 KiB in q4_0 to 512 KiB in fp32, all above the 64 KiB at which MatVec splits
+// rows across the pool, engine/kernels matvec.go), are multiplied by MatVec and by
+// the batched MatMul of prompt prefill,
 // with integer data whose sums float32 holds exactly, so the result must be the
 // exact answer. Then the pool hands out slices of a matrix to its workers, each
 // recording the core it runs on: every core must have run the kernels.
