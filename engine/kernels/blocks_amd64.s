@@ -240,11 +240,7 @@ q4two:
 
 	HSUM_Y0_Y1
 	VMOVSS       X0, (DI)
-	VADDPS       Y3, Y2, Y2      // HSUM_Y0_Y1's steps for the second row
-	VEXTRACTF128 $1, Y2, X3
-	VADDPS       X3, X2, X2
-	VHADDPS      X2, X2, X2
-	VHADDPS      X2, X2, X2
+	HSUM(Y2, Y3, X2, X3)         // the same for the second row
 	VMOVSS       X2, 4(DI)
 	ADDQ         $8, DI
 	ADDQ         R13, SI         // past the second row

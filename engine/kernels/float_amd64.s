@@ -139,11 +139,7 @@ f16two:
 	VMOVSS       X0, (DI)
 	VADDPS       Y11, Y10, Y10
 	VADDPS       Y10, Y9, Y9
-	VADDPS       Y9, Y8, Y8
-	VEXTRACTF128 $1, Y8, X9
-	VADDPS       X9, X8, X8
-	VHADDPS      X8, X8, X8
-	VHADDPS      X8, X8, X8
+	HSUM(Y8, Y9, X8, X9)
 	VMOVSS       X8, 4(DI)
 	ADDQ         $8, DI
 	ADDQ         R10, SI         // past the second row

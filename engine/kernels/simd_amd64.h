@@ -16,10 +16,14 @@
 // was less time ahead than memory takes); 8 KiB was no better than 4.
 #define PF 4096
 
+// HSUM(a, b, xa, xt) adds the 8 lanes of a and the 8 lanes of b into lane 0 of xa
+// (a's low half), in one fixed order; xt (b's low half) is scratch.
+#define HSUM(a, b, xa, xt) \
+	VADDPS       b, a, a; \
+	VEXTRACTF128 $1, a, xt; \
+	VADDPS       xt, xa, xa; \
+	VHADDPS      xa, xa, xa; \
+	VHADDPS      xa, xa, xa
+
 // HSUM_Y0_Y1 adds the 8 lanes of Y0 and the 8 lanes of Y1 into X0 lane 0.
-#define HSUM_Y0_Y1 \
-	VADDPS       Y1, Y0, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS       X1, X0, X0; \
-	VHADDPS      X0, X0, X0; \
-	VHADDPS      X0, X0, X0
+#define HSUM_Y0_Y1 HSUM(Y0, Y1, X0, X1)
