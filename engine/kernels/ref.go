@@ -169,6 +169,8 @@ func decodeRow(enc Encoding, row []byte, dst []float32) {
 		for b := 0; b < len(dst)/BlockSize; b++ {
 			decodeBlock(enc, binary.LittleEndian.Uint16(row[b*bb:]), row[b*bb+2:(b+1)*bb], dst[b*BlockSize:(b+1)*BlockSize])
 		}
+	default:
+		panic("kernels: unknown encoding " + enc.String())
 	}
 }
 
