@@ -145,7 +145,8 @@ func axpyRef(dst []float32, a float32, x []float32) {
 // DecodeRow widens one row as a model file stores it (for Q8_0 and Q4_0, GGUF's
 // blocks) to float32, as llama.cpp's dequantize_row_q8_0 / dequantize_row_q4_0 do:
 // for converters, which read files without making matrices of them. dst must hold
-// the row's values (len(row) must be enc.RowBytes(len(dst))).
+// the row's values (len(row) must be enc.RowBytes(len(dst))). A file's rows lie
+// back to back, so a whole tensor decodes as one row of all its values.
 func DecodeRow(enc Encoding, row []byte, dst []float32) {
 	if len(row) != enc.RowBytes(len(dst)) {
 		panic("kernels: DecodeRow: row size does not match its values")

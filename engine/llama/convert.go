@@ -124,10 +124,7 @@ func Convert(src []byte, enc kernels.Encoding) ([]byte, error) {
 // decodeTensor widens a placed tensor of a checked file to float32.
 func decodeTensor(data []byte, p Placed) []float32 {
 	v := make([]float32, p.Floats())
-	rb := int64(p.Enc.RowBytes(p.Cols))
-	for r := int64(0); r < int64(p.Count*p.Rows); r++ {
-		kernels.DecodeRow(p.Enc, data[p.Offset+r*rb:p.Offset+(r+1)*rb], v[r*int64(p.Cols):(r+1)*int64(p.Cols)])
-	}
+	kernels.DecodeRow(p.Enc, data[p.Offset:p.Offset+p.Bytes], v) // its rows, back to back
 	return v
 }
 
