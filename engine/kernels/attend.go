@@ -10,7 +10,8 @@ import "fmt"
 //
 // Scores and the weighted sum of the values are one kernel call each (impl.scores,
 // impl.mix), not one Dot or Axpy per position: at a few hundred positions of 64 or
-// 128 values the calls cost more than the arithmetic.
+// 128 values the calls cost more than the arithmetic. The scores kernel prefetches
+// the values while it reads the keys, so the two streams come from memory together.
 func Attend(out, q, keys, values, scores []float32, scale float32) {
 	n, hd := len(scores), len(q)
 	if len(out) < hd || len(keys) < n*hd || len(values) < n*hd {
@@ -21,7 +22,7 @@ func Attend(out, q, keys, values, scores []float32, scale float32) {
 		clear(out[:hd])
 		return
 	}
-	kern.scores(scores, keys[:n*hd], q)
+	kern.scores(scores, keys[:n*hd], q, values[:n*hd])
 	for j := range scores {
 		scores[j] *= scale
 	}
@@ -30,7 +31,7 @@ func Attend(out, q, keys, values, scores []float32, scale float32) {
 }
 
 // scoresRef sets out[j] = dot(q, key j) for the len(out) keys in keys.
-func scoresRef(out, keys, q []float32) {
+func scoresRef(out, keys, q, _ []float32) {
 	hd := len(q)
 	for j := range out {
 		out[j] = dotRef(q, keys[j*hd:(j+1)*hd])

@@ -160,3 +160,25 @@ softmaxLoop:
 	VMOVSS       X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func divideAVX2(x *float32, n int, d float32)
+// x[i] /= d for n values, n a multiple of 8 (Softmax's normalisation: a scalar
+// division per value had cost as much as the exponentials).
+TEXT ·divideAVX2(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS d+16(FP), Y0
+
+div8:
+	TESTQ   CX, CX
+	JZ      divdone
+	VMOVUPS (DI), Y1
+	VDIVPS  Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     div8
+
+divdone:
+	VZEROUPPER
+	RET

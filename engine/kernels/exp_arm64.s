@@ -147,3 +147,22 @@ softmaxLoop:
 	FADDP4S(28, 28, 28)
 	FMOVS    F28, ret+24(FP)
 	RET
+
+// func divideNEON(x *float32, n int, d float32)
+// x[i] /= d for n values, n a multiple of 4 (see divideAVX2).
+TEXT ·divideNEON(SB), NOSPLIT, $0-20
+	MOVD  x+0(FP), R0
+	MOVD  n+8(FP), R1
+	FMOVS d+16(FP), F0
+	VDUP  V0.S[0], V1.S4
+
+div4:
+	CBZ    R1, divdone
+	VLD1   (R0), [V2.S4]
+	FDIV4S(2, 2, 1)
+	VST1.P [V2.S4], 16(R0)
+	SUB    $4, R1
+	B      div4
+
+divdone:
+	RET

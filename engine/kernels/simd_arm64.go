@@ -34,13 +34,16 @@ func softcapNEON(x *float32, n int, c, invc float32)
 func swigluNEON(h, gate *float32, n int)
 
 //go:noescape
-func scoresNEON(out *float32, k *float32, q *float32, n, hd int)
+func scoresNEON(out *float32, k *float32, q *float32, n, hd int, v *float32)
 
 //go:noescape
 func mixNEON(out *float32, v *float32, w *float32, n, hd int)
 
 //go:noescape
 func softmaxExpNEON(x *float32, n int, m float32) float32
+
+//go:noescape
+func divideNEON(x *float32, n int, d float32)
 
 var neonImpl = impl{
 	name: "neon",
@@ -76,6 +79,7 @@ var neonImpl = impl{
 	scores:     simdScores(4, scoresNEON, matVecF32NEON),
 	mix:        simdMix(4, mixNEON, axpyNEON),
 	softmaxExp: simdSoftmaxExp(4, softmaxExpNEON),
+	divide:     simdDivide(4, divideNEON),
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of

@@ -63,11 +63,18 @@ func Softmax(x []float32) {
 	}
 	m := x[0]
 	for _, v := range x[1:] {
-		m = max(m, v)
+		if v > m { // run.c's comparison: cheaper than max, which orders NaNs and zeros
+			m = v
+		}
 	}
 	sum := kern.softmaxExp(x, m)
+	kern.divide(x, sum)
+}
+
+// divideRef sets x[i] /= d.
+func divideRef(x []float32, d float32) {
 	for i := range x {
-		x[i] /= sum
+		x[i] /= d
 	}
 }
 

@@ -181,6 +181,35 @@ func TestSoftmaxExpKernel(t *testing.T) {
 	}
 }
 
+// TestDivideKernel holds the SIMD division of Softmax's normalisation to the
+// reference's bits (IEEE division rounds the same in every lane), tails and edge
+// values (zeros, subnormals, infinities, NaN) included.
+func TestDivideKernel(t *testing.T) {
+	simd := simdUnderTest(t)
+	rng := rand.New(rand.NewPCG(60, 61))
+	edge := []float32{0, float32(math.Copysign(0, -1)), 1e-45, 1.2e-38, 1, 3, 1e30, float32(math.Inf(1)), float32(math.NaN())}
+	for _, n := range []int{0, 1, 3, 4, 7, 8, 9, 16, 100, 161} {
+		for _, d := range []float32{1, 3, 7.3e-3, 1e-40, 6e37, float32(math.Inf(1)), 0} {
+			x := make([]float32, n)
+			for i := range x {
+				if rng.IntN(4) == 0 {
+					x[i] = edge[rng.IntN(len(edge))]
+				} else {
+					x[i] = float32(rng.NormFloat64())
+				}
+			}
+			got, want := slices.Clone(x), slices.Clone(x)
+			simd.divide(got, d)
+			reference.divide(want, d)
+			for i := range x {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("n=%d: %v / %v = %v, want %v", n, x[i], d, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // TestAttend checks one head of attention over a head-major KV cache, with the
 // reference kernels and this machine's, against a float64 computation: several
 // head sizes (tails of the vector loops) and lengths (one position; more than a
