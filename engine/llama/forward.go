@@ -119,19 +119,22 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		}
 
 		// Each query head of token t attends over positions 0..pos+t of its key/value
-		// head; the heads of every token are independent, so they run in parallel.
+		// head; the heads of every token are independent, so they run in parallel. The
+		// query heads sharing a key/value head go together (one item), so its cache
+		// comes from memory once, on one core.
 		attend := func(i int) {
-			t, h := i/c.NHeads, i%c.NHeads
-			head := loff + (h/kvMul)*c.SeqLen*hs // its key/value head's cache
+			t, kh := i/c.NKVHeads, i%c.NKVHeads
+			head := loff + kh*c.SeqLen*hs // the key/value head's cache
 			seen := (pos + t + 1) * hs
-			kernels.Attend(r.xb[t*dim+h*hs:t*dim+(h+1)*hs], r.q[t*dim+h*hs:t*dim+(h+1)*hs],
-				r.keyCache[head:head+seen], r.valueCache[head:head+seen], r.att[i*c.SeqLen:i*c.SeqLen+pos+t+1], scale)
+			for h := kh * kvMul; h < (kh+1)*kvMul; h++ {
+				a := t*c.NHeads + h
+				kernels.Attend(r.xb[t*dim+h*hs:t*dim+(h+1)*hs], r.q[t*dim+h*hs:t*dim+(h+1)*hs],
+					r.keyCache[head:head+seen], r.valueCache[head:head+seen], r.att[a*c.SeqLen:a*c.SeqLen+pos+t+1], scale)
+			}
 		}
-		kernels.ParallelWork(n*c.NHeads, n*(pos+n)*dim, attend)
+		kernels.ParallelWork(n*c.NKVHeads, n*(pos+n)*dim, attend)
 		kernels.MatMul(xb2, w.WO[l], xb, n)
-		for i := range x {
-			x[i] += xb2[i]
-		}
+		kernels.Axpy(x, 1, xb2) // x += xb2: a fused 1·b + a rounds once, as the sum does
 
 		// Feed-forward: w2(silu(w1 xn) * (w3 xn)).
 		for t := range n {
@@ -142,9 +145,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 			kernels.SwiGLU(row(hb, t, hidden), row(hb2, t, hidden))
 		}
 		kernels.MatMul(xb, w.W2[l], hb, n)
-		for i := range x {
-			x[i] += xb[i]
-		}
+		kernels.Axpy(x, 1, xb)
 	}
 
 	if !wantLogits {
