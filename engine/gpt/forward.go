@@ -201,18 +201,23 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		}
 
 		// Causal attention over the layer's window: token t at position p = pos+t sees
-		// keys p-window .. p. Heads of every token are independent: run in parallel.
+		// keys p-window .. p. Heads of every token are independent: run in parallel,
+		// one item per kv head with the query heads that share it (GQA: query head hh
+		// reads kv head hh/groups), so its cache comes from memory once, on one core.
 		attend := func(i int) {
-			t, hh := i/h.NHead, i%h.NHead
+			t, kv := i/h.NKVHead, i%h.NKVHead
 			p := pos + t
 			first := max(0, p-h.Windows[l])
-			qh := s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd]
-			kvh := (hh / groups) * h.SeqLen * hd // GQA: query head hh reads kv head hh/groups
+			kvh := kv * h.SeqLen * hd
 			hk, hv := keys[kvh:kvh+h.SeqLen*hd], values[kvh:kvh+h.SeqLen*hd]
-			kernels.Attend(s.attn[t*qDim+hh*hd:t*qDim+(hh+1)*hd], qh, hk[first*hd:(p+1)*hd], hv[first*hd:(p+1)*hd],
-				s.scores[i*h.SeqLen:i*h.SeqLen+p-first+1], scale)
+			for hh := kv * groups; hh < (kv+1)*groups; hh++ {
+				a := t*h.NHead + hh
+				qh := s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd]
+				kernels.Attend(s.attn[t*qDim+hh*hd:t*qDim+(hh+1)*hd], qh, hk[first*hd:(p+1)*hd], hv[first*hd:(p+1)*hd],
+					s.scores[a*h.SeqLen:a*h.SeqLen+p-first+1], scale)
+			}
 		}
-		kernels.ParallelWork(n*h.NHead, n*min(pos+n, h.Windows[l]+1)*qDim, attend)
+		kernels.ParallelWork(n*h.NKVHead, n*min(pos+n, h.Windows[l]+1)*qDim, attend)
 		kernels.MatMul(proj, lw.AttnOut, attn, n)
 		s.traceRows(l, 1, proj, n)
 		kernels.Axpy(x, 1, proj)
