@@ -30,7 +30,9 @@ type RunState struct {
 	prevEmbed, embed []float32
 	hasPrev          bool
 
-	keys, values [][]float32 // per layer, [n_kv_head][seq_len][head_dim] flattened
+	// keys and values are per layer, [n_kv_head][seq_len][head_dim] flattened; fp32,
+	// or fp16 for q4_0 weights (kernels.KVEncodingFor).
+	keys, values []kernels.KV
 
 	// trace, when set (by tests), sees the debug activations nanochat's oracle
 	// records: per layer the block input, attention output, MLP output, block
@@ -48,11 +50,12 @@ func newRunState(h *Header) *RunState {
 		proj: f(b * h.NEmbd), hidden: f(b * h.MLPHidden), gate: f(h.NKVHead + 1),
 		valueEmbed: f(h.KVDim()), scores: f(b * h.NHead * h.SeqLen), logits: f(h.VocabSize),
 		prevEmbed: f(h.NEmbd), embed: f(h.NEmbd),
-		keys: make([][]float32, h.NLayer), values: make([][]float32, h.NLayer),
+		keys: make([]kernels.KV, h.NLayer), values: make([]kernels.KV, h.NLayer),
 	}
+	kv := h.kvEncoding()
 	for l := range h.NLayer {
-		s.keys[l] = f(h.SeqLen * h.KVDim())
-		s.values[l] = f(h.SeqLen * h.KVDim())
+		s.keys[l] = kernels.NewKV(h.SeqLen*h.KVDim(), kv)
+		s.values[l] = kernels.NewKV(h.SeqLen*h.KVDim(), kv)
 	}
 	return s
 }
@@ -195,8 +198,8 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		for t := range n {
 			for kh := range h.NKVHead {
 				at := (kh*h.SeqLen + pos + t) * hd
-				copy(keys[at:at+hd], row(k, t, kvDim)[kh*hd:(kh+1)*hd])
-				copy(values[at:at+hd], row(v, t, kvDim)[kh*hd:(kh+1)*hd])
+				keys.Store(at, row(k, t, kvDim)[kh*hd:(kh+1)*hd])
+				values.Store(at, row(v, t, kvDim)[kh*hd:(kh+1)*hd])
 			}
 		}
 
@@ -209,11 +212,10 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 			p := pos + t
 			first := max(0, p-h.Windows[l])
 			kvh := kv * h.SeqLen * hd
-			hk, hv := keys[kvh:kvh+h.SeqLen*hd], values[kvh:kvh+h.SeqLen*hd]
 			for hh := kv * groups; hh < (kv+1)*groups; hh++ {
 				a := t*h.NHead + hh
 				qh := s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd]
-				kernels.Attend(s.attn[t*qDim+hh*hd:t*qDim+(hh+1)*hd], qh, hk[first*hd:(p+1)*hd], hv[first*hd:(p+1)*hd],
+				kernels.Attend(s.attn[t*qDim+hh*hd:t*qDim+(hh+1)*hd], qh, keys.Slice(kvh+first*hd, kvh+(p+1)*hd), values.Slice(kvh+first*hd, kvh+(p+1)*hd),
 					s.scores[a*h.SeqLen:a*h.SeqLen+p-first+1], scale)
 			}
 		}

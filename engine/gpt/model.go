@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/tokenizer/bpe"
 )
 
@@ -155,9 +156,22 @@ func (m *Model) Info() engine.Info {
 			{Key: "rope base", Value: fmt.Sprint(h.RopeBase)},
 			{Key: "qk scale", Value: fmt.Sprint(h.QKScale)},
 			{Key: "logit softcap", Value: fmt.Sprint(h.Softcap)},
+			{Key: "kv cache", Value: fmt.Sprintf("%v, %d bytes per session", h.kvEncoding(), h.kvBytes())},
 			{Key: "tokenizer", Value: fmt.Sprintf("byte-level BPE, %d merges + %d special tokens", m.tok.NumMergeable(), len(m.tok.Specials()))},
 		},
 	}
+}
+
+// kvEncoding is the encoding of a session's KV cache: fp16 for q4_0 matrices,
+// fp32 otherwise (kernels.KVEncodingFor).
+func (h *Header) kvEncoding() kernels.Encoding {
+	enc, _ := h.MatrixEnc.kernel() // checked by the parser
+	return kernels.KVEncodingFor(enc)
+}
+
+// kvBytes is the size of a session's KV cache.
+func (h *Header) kvBytes() int64 {
+	return 2 * kernels.KVBytes(int64(h.NLayer)*int64(h.SeqLen)*int64(h.KVDim()), h.kvEncoding())
 }
 
 // maxKVBytes bounds one session's KV cache: beyond it a header is more likely
@@ -167,7 +181,7 @@ const maxKVBytes = 1 << 32
 // NewSession implements engine.Model.
 func (m *Model) NewSession(opts engine.Options) (engine.Session, error) {
 	h := m.h
-	if kv := int64(h.NLayer) * int64(h.SeqLen) * int64(h.KVDim()) * 2 * 4; kv > maxKVBytes {
+	if kv := h.kvBytes(); kv > maxKVBytes {
 		return nil, fmt.Errorf("model.bin: a KV cache for %d positions needs %d MiB, more than the %d MiB allowed", h.SeqLen, kv>>20, maxKVBytes>>20)
 	}
 	return m.newSession(opts), nil

@@ -27,6 +27,11 @@ type impl struct {
 	// scores may prefetch the values (laid out as the keys) for mix.
 	scores func(out, keys, q, values []float32)
 	mix    func(out, values, w []float32)
+	// scoresF16 and mixF16 are the same over an fp16 cache (KV), and toF16 rounds
+	// keys and values into it.
+	scoresF16 func(out []float32, keys []uint16, q []float32, values []uint16)
+	mixF16    func(out []float32, values []uint16, w []float32)
+	toF16     func(dst []uint16, src []float32)
 	// softmaxExp sets x[i] = e^(x[i]-m) and returns their sum (Softmax).
 	softmaxExp func(x []float32, m float32) float32
 	// divide sets x[i] /= d (Softmax's normalisation; IEEE division in every lane,
@@ -47,6 +52,9 @@ var reference = impl{
 	swiglu:     swigluRef,
 	scores:     scoresRef,
 	mix:        mixRef,
+	scoresF16:  scoresF16Ref,
+	mixF16:     mixF16Ref,
+	toF16:      toF16Ref,
 	softmaxExp: softmaxExpRef,
 	divide:     divideRef,
 }
@@ -181,6 +189,38 @@ func simdMix(width int, k func(out, values, w *float32, n, hd int), axpy func(ds
 			return
 		}
 		k(f32p(out), f32p(values), f32p(w), len(w), hd)
+	}
+}
+
+func simdScoresF16(width int, k func(out *float32, keys *uint16, q *float32, n, hd int, values *uint16), rows func(out *float32, w *byte, x *float32, rows, cols int)) func(out []float32, keys []uint16, q []float32, values []uint16) {
+	return func(out []float32, keys []uint16, q []float32, values []uint16) {
+		if len(q)%width != 0 {
+			rows(f32p(out), bytep(u16bytes(keys)), f32p(q), len(out), len(q))
+			return
+		}
+		k(f32p(out), u16p(keys), f32p(q), len(out), len(q), u16p(values))
+	}
+}
+
+// simdMixF16 leaves heads whose size is not a multiple of width to the reference
+// (no model has one; the kernel tests cover it).
+func simdMixF16(width int, k func(out *float32, values *uint16, w *float32, n, hd int)) func(out []float32, values []uint16, w []float32) {
+	return func(out []float32, values []uint16, w []float32) {
+		if len(out)%width != 0 {
+			mixF16Ref(out, values, w)
+			return
+		}
+		k(f32p(out), u16p(values), f32p(w), len(w), len(out))
+	}
+}
+
+func simdToF16(width int, k func(dst *uint16, src *float32, n int)) func(dst []uint16, src []float32) {
+	return func(dst []uint16, src []float32) {
+		n := len(src) &^ (width - 1)
+		if n > 0 {
+			k(u16p(dst), f32p(src), n)
+		}
+		toF16Ref(dst[n:len(src)], src[n:])
 	}
 }
 

@@ -42,6 +42,15 @@ func scoresAVX2(out *float32, k *float32, q *float32, n, hd int, v *float32)
 func mixAVX2(out *float32, v *float32, w *float32, n, hd int)
 
 //go:noescape
+func scoresF16AVX2(out *float32, k *uint16, q *float32, n, hd int, v *uint16)
+
+//go:noescape
+func mixF16AVX2(out *float32, v *uint16, w *float32, n, hd int)
+
+//go:noescape
+func toF16AVX2(dst *uint16, src *float32, n int)
+
+//go:noescape
 func softmaxExpAVX2(x *float32, n int, m float32) float32
 
 //go:noescape
@@ -81,6 +90,9 @@ var avx2Impl = impl{
 	swiglu:     simdSwiGLU(8, swigluAVX2),
 	scores:     simdScores(8, scoresAVX2, matVecF32AVX2),
 	mix:        simdMix(8, mixAVX2, axpyAVX2),
+	scoresF16:  simdScoresF16(8, scoresF16AVX2, matVecF16AVX2),
+	mixF16:     simdMixF16(8, mixF16AVX2),
+	toF16:      simdToF16(8, toF16AVX2),
 	softmaxExp: simdSoftmaxExp(8, softmaxExpAVX2),
 	divide:     simdDivide(8, divideAVX2),
 }

@@ -40,6 +40,15 @@ func scoresNEON(out *float32, k *float32, q *float32, n, hd int, v *float32)
 func mixNEON(out *float32, v *float32, w *float32, n, hd int)
 
 //go:noescape
+func scoresF16NEON(out *float32, k *uint16, q *float32, n, hd int, v *uint16)
+
+//go:noescape
+func mixF16NEON(out *float32, v *uint16, w *float32, n, hd int)
+
+//go:noescape
+func toF16NEON(dst *uint16, src *float32, n int)
+
+//go:noescape
 func softmaxExpNEON(x *float32, n int, m float32) float32
 
 //go:noescape
@@ -78,6 +87,9 @@ var neonImpl = impl{
 	swiglu:     simdSwiGLU(4, swigluNEON),
 	scores:     simdScores(4, scoresNEON, matVecF32NEON),
 	mix:        simdMix(4, mixNEON, axpyNEON),
+	scoresF16:  simdScoresF16(4, scoresF16NEON, matVecF16NEON),
+	mixF16:     simdMixF16(4, mixF16NEON),
+	toF16:      simdToF16(4, toF16NEON),
 	softmaxExp: simdSoftmaxExp(4, softmaxExpNEON),
 	divide:     simdDivide(4, divideNEON),
 }

@@ -210,52 +210,58 @@ func TestDivideKernel(t *testing.T) {
 	}
 }
 
-// TestAttend checks one head of attention over a head-major KV cache, with the
-// reference kernels and this machine's, against a float64 computation: several
-// head sizes (tails of the vector loops) and lengths (one position; more than a
-// block of rows).
+// TestAttend checks one head of attention over a head-major KV cache, fp32 and
+// fp16, with the reference kernels and this machine's, against a float64
+// computation over the values the cache holds: several head sizes (tails of the
+// vector loops) and lengths (one position; more than a block of rows).
 func TestAttend(t *testing.T) {
 	rng := rand.New(rand.NewPCG(48, 49))
 	defer func(k *impl) { kern = k }(kern)
 	for _, ref := range []bool{true, false} {
 		UseReference(ref)
-		for _, shape := range [][2]int{{64, 37}, {128, 1}, {128, 300}, {16, 5}, {6, 9}, {72, 7}, {8, 4}, {24, 3}, {136, 6}} {
-			hd, n := shape[0], shape[1]
-			q := randVec(rng, hd, 1)
-			keys := randVec(rng, n*hd, 1)
-			values := randVec(rng, n*hd, 1)
-			scale := float32(1 / math.Sqrt(float64(hd)))
-			out := randVec(rng, hd+1, 1) // Attend overwrites out[:hd] and nothing more
-			last := out[hd]
-			scores := make([]float32, n)
-			Attend(out, q, keys, values, scores, scale)
+		for _, enc := range []Encoding{F32, F16} {
+			for _, shape := range [][2]int{{64, 37}, {128, 1}, {128, 300}, {16, 5}, {6, 9}, {72, 7}, {8, 4}, {24, 3}, {136, 6}} {
+				hd, n := shape[0], shape[1]
+				q := randVec(rng, hd, 1)
+				keys, values := NewKV(n*hd+1, enc).Slice(1, n*hd+1), NewKV(n*hd, enc) // one unaligned
+				keys.Store(0, randVec(rng, n*hd, 1))
+				values.Store(0, randVec(rng, n*hd, 1))
+				k, v := make([]float32, n*hd), make([]float32, n*hd)
+				keys.Load(0, k)
+				values.Load(0, v)
+				scale := float32(1 / math.Sqrt(float64(hd)))
+				out := randVec(rng, hd+1, 1) // Attend overwrites out[:hd] and nothing more
+				last := out[hd]
+				scores := make([]float32, n)
+				Attend(out, q, keys, values, scores, scale)
 
-			w := make([]float64, n)
-			var sum float64
-			for p := range w {
-				var s float64
-				for i := 0; i < hd; i++ {
-					s += float64(q[i]) * float64(keys[p*hd+i])
-				}
-				w[p] = math.Exp(s * float64(scale))
-				sum += w[p]
-			}
-			for p := range w {
-				if d := math.Abs(float64(scores[p]) - w[p]/sum); d > 1e-6 {
-					t.Fatalf("reference %v, %dx%d: scores[%d] = %v, want %v", ref, n, hd, p, scores[p], w[p]/sum)
-				}
-			}
-			for i := 0; i < hd; i++ {
-				var want float64
+				w := make([]float64, n)
+				var sum float64
 				for p := range w {
-					want += w[p] / sum * float64(values[p*hd+i])
+					var s float64
+					for i := 0; i < hd; i++ {
+						s += float64(q[i]) * float64(k[p*hd+i])
+					}
+					w[p] = math.Exp(s * float64(scale))
+					sum += w[p]
 				}
-				if math.Abs(float64(out[i])-want) > 1e-5 {
-					t.Fatalf("reference %v, %dx%d: out[%d] = %v, want %v", ref, n, hd, i, out[i], want)
+				for p := range w {
+					if d := math.Abs(float64(scores[p]) - w[p]/sum); d > 1e-6 {
+						t.Fatalf("reference %v, %v, %dx%d: scores[%d] = %v, want %v", ref, enc, n, hd, p, scores[p], w[p]/sum)
+					}
 				}
-			}
-			if out[hd] != last {
-				t.Fatalf("reference %v, %dx%d: Attend wrote past the head", ref, n, hd)
+				for i := 0; i < hd; i++ {
+					var want float64
+					for p := range w {
+						want += w[p] / sum * float64(v[p*hd+i])
+					}
+					if math.Abs(float64(out[i])-want) > 1e-5 {
+						t.Fatalf("reference %v, %v, %dx%d: out[%d] = %v, want %v", ref, enc, n, hd, i, out[i], want)
+					}
+				}
+				if out[hd] != last {
+					t.Fatalf("reference %v, %v, %dx%d: Attend wrote past the head", ref, enc, n, hd)
+				}
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func readDemoExamples(t *testing.T) demoExamples {
 
 // teacherForced returns the logits at every position of seq (up to seq_len).
 func teacherForced(m *Model, seq []int) [][]float32 {
-	r := newRunState(m.cfg)
+	r := m.runState()
 	var out [][]float32
 	for pos := 0; pos < len(seq) && pos < m.cfg.SeqLen; pos++ {
 		out = append(out, append([]float32(nil), forward(m.w, m.cfg, r, seq[pos], pos, true)...))

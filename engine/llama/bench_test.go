@@ -24,7 +24,7 @@ func BenchmarkForward(b *testing.B) {
 			f := files
 			f.Model = c.model
 			m := loadModel(b, f)
-			r := newRunState(m.cfg)
+			r := m.runState()
 			for pos := 0; pos < 64; pos++ {
 				forward(m.w, m.cfg, r, 259+pos, pos, false)
 			}

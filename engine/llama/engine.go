@@ -108,10 +108,17 @@ func (m *Model) Info() engine.Info {
 			{Key: "head_size", Value: fmt.Sprint(c.HeadSize())},
 			{Key: "kv_dim", Value: fmt.Sprint(c.KVDim())},
 			{Key: "model.bin bytes", Value: fmt.Sprint(m.size)},
-			{Key: "kv cache bytes per session", Value: fmt.Sprint(cacheBytes(c))},
+			{Key: "kv cache", Value: fmt.Sprintf("%v, %d bytes per session", m.kvEnc(), cacheBytes(c, m.kvEnc()))},
 		},
 	}
 }
+
+// kvEnc is the encoding of the model's KV cache: fp16 for q4_0 weights, fp32
+// otherwise (kernels.KVEncodingFor).
+func (m *Model) kvEnc() kernels.Encoding { return kernels.KVEncodingFor(m.enc) }
+
+// runState allocates a session's activations and KV cache.
+func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc()) }
 
 // maxCacheBytes bounds a session's KV cache (more than any Pi 4 has).
 const maxCacheBytes = 16 << 30
@@ -120,10 +127,10 @@ const maxCacheBytes = 16 << 30
 func (m *Model) NewSession(opts engine.Options) (engine.Session, error) { return m.newSession(opts) }
 
 func (m *Model) newSession(opts engine.Options) (*Session, error) {
-	if n := cacheBytes(m.cfg); n > maxCacheBytes {
+	if n := cacheBytes(m.cfg, m.kvEnc()); n > maxCacheBytes {
 		return nil, fmt.Errorf("llama: a session's KV cache would need %d bytes (layers %d x seq_len %d x kv_dim %d), more than %d", n, m.cfg.NLayers, m.cfg.SeqLen, m.cfg.KVDim(), int64(maxCacheBytes))
 	}
-	s := &Session{m: m, r: newRunState(m.cfg), opts: opts}
+	s := &Session{m: m, r: m.runState(), opts: opts}
 	s.Reset()
 	return s, nil
 }

@@ -109,7 +109,7 @@ func TestFP32ContainerMatchesLegacy(t *testing.T) {
 	if c.layout.Enc != kernels.F32 || !c.layout.Container || len(files.Model) >= int(legacy.Size) {
 		t.Fatalf("container %+v, %d bytes (legacy %d)", c.layout, len(files.Model), legacy.Size)
 	}
-	ra, rc := newRunState(a.cfg), newRunState(c.cfg)
+	ra, rc := a.runState(), c.runState()
 	for pos, tok := range []int{llama2c.BOS, 300, 500, 1000, 7} {
 		la := forward(a.w, a.cfg, ra, tok, pos, true)
 		lc := forward(c.w, c.cfg, rc, tok, pos, true)
@@ -230,8 +230,8 @@ func FuzzParseModel(f *testing.F) {
 		if err != nil {
 			t.Fatalf("parsed but does not load: %v", err)
 		}
-		if cacheBytes(m.cfg) < 1<<24 {
-			forward(m.w, m.cfg, newRunState(m.cfg), 1, 0, true)
+		if cacheBytes(m.cfg, m.kvEnc()) < 1<<24 {
+			forward(m.w, m.cfg, m.runState(), 1, 0, true)
 		}
 	})
 }

@@ -28,14 +28,15 @@ type RunState struct {
 	// keyCache and valueCache are [layer][kv_head][seq_len][head_size]: head-major,
 	// so attention reads each head's keys and values as one sequential stream (which
 	// the prefetchers follow) rather than a piece of every position's kv_dim values.
-	keyCache, valueCache []float32
+	// They are fp32, or fp16 for q4_0 weights (kernels.KVEncodingFor).
+	keyCache, valueCache kernels.KV
 	// ropeFreq[j] is the rotation frequency of pair j inside a head; ropeCos/ropeSin
 	// hold each batch token's rotation ([batch][head_size/2]), shared by every head
 	// and every layer.
 	ropeFreq, ropeCos, ropeSin []float32
 }
 
-func newRunState(c Config) *RunState {
+func newRunState(c Config, kv kernels.Encoding) *RunState {
 	hs := c.HeadSize()
 	b := prefillBatch
 	r := &RunState{
@@ -49,8 +50,8 @@ func newRunState(c Config) *RunState {
 		v:          make([]float32, b*c.KVDim()),
 		att:        make([]float32, b*c.NHeads*c.SeqLen),
 		logits:     make([]float32, c.VocabSize),
-		keyCache:   make([]float32, c.NLayers*c.SeqLen*c.KVDim()),
-		valueCache: make([]float32, c.NLayers*c.SeqLen*c.KVDim()),
+		keyCache:   kernels.NewKV(c.NLayers*c.SeqLen*c.KVDim(), kv),
+		valueCache: kernels.NewKV(c.NLayers*c.SeqLen*c.KVDim(), kv),
 		ropeFreq:   make([]float32, hs/2),
 		ropeCos:    make([]float32, b*hs/2),
 		ropeSin:    make([]float32, b*hs/2),
@@ -66,9 +67,9 @@ func newRunState(c Config) *RunState {
 // rmsEps is run.c's RMSNorm epsilon: w * x / sqrt(mean(x^2) + 1e-5).
 const rmsEps = 1e-5
 
-// cacheBytes is the size of a session's KV cache.
-func cacheBytes(c Config) int64 {
-	return 2 * 4 * int64(c.NLayers) * int64(c.SeqLen) * int64(c.KVDim())
+// cacheBytes is the size of a session's KV cache in encoding kv.
+func cacheBytes(c Config, kv kernels.Encoding) int64 {
+	return 2 * kernels.KVBytes(int64(c.NLayers)*int64(c.SeqLen)*int64(c.KVDim()), kv)
 }
 
 // forward runs token through the transformer at position pos (run.c's forward),
@@ -113,8 +114,8 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 			r.rotate(row(k, t, kvDim), t)
 			for kh := range c.NKVHeads {
 				at := loff + (kh*c.SeqLen+pos+t)*hs
-				copy(r.keyCache[at:at+hs], row(k, t, kvDim)[kh*hs:(kh+1)*hs])
-				copy(r.valueCache[at:at+hs], row(v, t, kvDim)[kh*hs:(kh+1)*hs])
+				r.keyCache.Store(at, row(k, t, kvDim)[kh*hs:(kh+1)*hs])
+				r.valueCache.Store(at, row(v, t, kvDim)[kh*hs:(kh+1)*hs])
 			}
 		}
 
@@ -129,7 +130,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 			for h := kh * kvMul; h < (kh+1)*kvMul; h++ {
 				a := t*c.NHeads + h
 				kernels.Attend(r.xb[t*dim+h*hs:t*dim+(h+1)*hs], r.q[t*dim+h*hs:t*dim+(h+1)*hs],
-					r.keyCache[head:head+seen], r.valueCache[head:head+seen], r.att[a*c.SeqLen:a*c.SeqLen+pos+t+1], scale)
+					r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), r.att[a*c.SeqLen:a*c.SeqLen+pos+t+1], scale)
 			}
 		}
 		kernels.ParallelWork(n*c.NKVHeads, n*(pos+n)*dim, attend)

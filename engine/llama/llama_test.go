@@ -83,7 +83,7 @@ func TestGreedyFP16MatchesRunCOnRoundedWeights(t *testing.T) {
 	// And the fp16 model is not the fp32 one: its logits differ from run.c's fp32
 	// ones by far more than the fp32 tolerance (the README measures about 0.1).
 	fp32 := readLogits(t, o.Greedy[0].Logits)[0]
-	r := newRunState(m.cfg)
+	r := m.runState()
 	if d := maxAbsDiff(forward(m.w, m.cfg, r, llama2c.BOS, 0, true), fp32); d < 10*tolFP32 {
 		t.Fatalf("fp16 model's logits within %.3g of the fp32 oracle: weights not rounded?", d)
 	}

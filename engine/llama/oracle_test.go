@@ -136,7 +136,7 @@ func maxAbsDiff(a, b []float32) float64 {
 func checkLogits(t *testing.T, m *Model, name string, seq []int, ref *logitsRef, tol float64) {
 	t.Helper()
 	want := readLogits(t, ref)
-	r := newRunState(m.cfg)
+	r := m.runState()
 	row := 0
 	var worst float64
 	last := ref.RowPositions[len(ref.RowPositions)-1]

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/kernels"
 )
 
 // Batched prefill must give every token exactly the numbers it gets when fed alone,
@@ -16,7 +17,7 @@ import (
 
 // stepLogits feeds seq one token at a time and keeps the logits of every position.
 func stepLogits(m *Model, seq []int) [][]float32 {
-	r := newRunState(m.cfg)
+	r := m.runState()
 	out := make([][]float32, len(seq))
 	for pos, tok := range seq {
 		out[pos] = slices.Clone(forward(m.w, m.cfg, r, tok, pos, true))
@@ -27,7 +28,7 @@ func stepLogits(m *Model, seq []int) [][]float32 {
 // batchedLogits feeds seq in batches of the given size and returns the logits of
 // the last token of each batch, by position.
 func batchedLogits(m *Model, seq []int, batch int) map[int][]float32 {
-	r := newRunState(m.cfg)
+	r := m.runState()
 	out := map[int][]float32{}
 	for pos := 0; pos < len(seq); pos += batch {
 		n := min(batch, len(seq)-pos)
@@ -120,12 +121,19 @@ func TestSessionBatchesLikeOneByOne(t *testing.T) {
 		for l := 0; l < m.cfg.NLayers; l++ {
 			layer := m.cfg.SeqLen * m.cfg.KVDim()
 			off := l * layer
-			if !slices.Equal(a.r.keyCache[off:off+layer], b.r.keyCache[off:off+layer]) ||
-				!slices.Equal(a.r.valueCache[off:off+layer], b.r.valueCache[off:off+layer]) {
+			if !sameCache(a.r.keyCache, b.r.keyCache, off, layer) || !sameCache(a.r.valueCache, b.r.valueCache, off, layer) {
 				t.Fatalf("mode %v: layer %d's KV cache differs after %d positions", mode, l, len(a.tokens))
 			}
 		}
 	}
+}
+
+// sameCache reports whether a and b hold the same n values from off.
+func sameCache(a, b kernels.KV, off, n int) bool {
+	va, vb := make([]float32, n), make([]float32, n)
+	a.Load(off, va)
+	b.Load(off, vb)
+	return slices.Equal(va, vb)
 }
 
 // TestPrefillCancelForgetsThePrompt: a turn canceled while its prompt is being fed

@@ -52,7 +52,7 @@ func TestDemoQ4Examples(t *testing.T) {
 			// the cache holds the reply but its last token.
 			start := len(s.tokens) - (len(r.IDs) - 1)
 			ctx := slices.Clone(s.tokens[:start+k])
-			rs := newRunState(ref.cfg)
+			rs := ref.runState()
 			var logits []float32
 			for pos, tok := range ctx {
 				logits = forward(ref.w, ref.cfg, rs, tok, pos, true)
