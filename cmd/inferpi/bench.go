@@ -22,6 +22,7 @@ import (
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/modeldir"
 	"github.com/inferpi/inferpi/engine/sample"
+	"github.com/inferpi/inferpi/internal/hugepage"
 )
 
 func init() {
@@ -178,12 +179,15 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 }
 
 // readBuffer allocates the buffer for the read-bandwidth measurement, with every
-// page touched so that reads hit memory rather than the shared zero page.
+// page touched so that reads hit memory rather than the shared zero page, in huge
+// pages where the host allows, as the models' weights are (modeldir.Open): the
+// plain read and the tokens then pay the same for their page tables.
 func readBuffer(n int64) []byte {
 	buf := make([]byte, n)
 	for i := int64(0); i < n; i += 4096 {
 		buf[i] = byte(i >> 12)
 	}
+	hugepage.Advise(buf)
 	return buf
 }
 

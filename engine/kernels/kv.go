@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/inferpi/inferpi/internal/hugepage"
 )
 
 // KV is a stretch of attention cache, keys or values, in float32 or in IEEE fp16.
@@ -19,15 +21,22 @@ type KV struct {
 	f16 []uint16
 }
 
-// NewKV allocates a zeroed cache of n values in enc (F32 or F16).
+// NewKV allocates a zeroed cache of n values in enc (F32 or F16), in huge pages
+// where the host allows (hugepage.Advise): every decoding step writes and reads
+// every head's stretch of it, one stretch per 4 KiB page or more.
 func NewKV(n int, enc Encoding) KV {
+	var c KV
 	switch enc {
 	case F32:
-		return KV{enc: F32, f32: make([]float32, n)}
+		c = KV{enc: F32, f32: make([]float32, n)}
+		hugepage.Advise(f32bytes(c.f32))
 	case F16:
-		return KV{enc: F16, f16: make([]uint16, n)}
+		c = KV{enc: F16, f16: make([]uint16, n)}
+		hugepage.Advise(u16bytes(c.f16))
+	default:
+		panic("kernels: a KV cache holds fp32 or fp16, not " + enc.String())
 	}
-	panic("kernels: a KV cache holds fp32 or fp16, not " + enc.String())
+	return c
 }
 
 // KVOf views float32 values as an F32 cache (no copy).

@@ -20,6 +20,7 @@ import (
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/all"
+	"github.com/inferpi/inferpi/internal/hugepage"
 )
 
 // File names inside a model directory.
@@ -82,9 +83,17 @@ func (o Overrides) Apply(f *engine.Files) error {
 // Load reads dir inside fsys and loads its model with the engine that recognises
 // model.bin. Errors start with dir.
 func Load(fsys fs.FS, dir string, o Overrides) (engine.Model, error) {
+	return load(fsys, dir, o, nil)
+}
+
+// load is Load, with read (when not nil) seeing the files before the engine does.
+func load(fsys fs.FS, dir string, o Overrides, read func(*engine.Files)) (engine.Model, error) {
 	f, err := Read(fsys, dir)
 	if err != nil {
 		return nil, err
+	}
+	if read != nil {
+		read(&f)
 	}
 	if err := o.Apply(&f); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
@@ -99,7 +108,9 @@ func Load(fsys fs.FS, dir string, o Overrides) (engine.Model, error) {
 	return m, nil
 }
 
-// Open loads the model directory at a path of the host's file system.
+// Open loads the model directory at a path of the host's file system, with the
+// weights in huge pages where the host allows (hugepage.Advise: every token reads
+// them all, and small pages cost a page-table walk every 4 KiB).
 func Open(dir string, o Overrides) (engine.Model, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -108,7 +119,7 @@ func Open(dir string, o Overrides) (engine.Model, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s: not a directory (give the model directory, which holds model.bin and tokenizer.bin)", dir)
 	}
-	m, err := Load(os.DirFS(dir), ".", o)
+	m, err := load(os.DirFS(dir), ".", o, func(f *engine.Files) { hugepage.Advise(f.Model) })
 	if err != nil {
 		// Name the directory as the user gave it rather than ".".
 		msg := err.Error()
