@@ -206,18 +206,18 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		// Causal attention over the layer's window: token t at position p = pos+t sees
 		// keys p-window .. p. Heads of every token are independent: run in parallel,
 		// one item per kv head with the query heads that share it (GQA: query head hh
-		// reads kv head hh/groups), so its cache comes from memory once, on one core.
+		// reads kv head hh/groups), so its cache comes from memory once, on one core,
+		// read by two heads at a time.
 		attend := func(i int) {
 			t, kv := i/h.NKVHead, i%h.NKVHead
 			p := pos + t
 			first := max(0, p-h.Windows[l])
 			kvh := kv * h.SeqLen * hd
-			for hh := kv * groups; hh < (kv+1)*groups; hh++ {
-				a := t*h.NHead + hh
-				qh := s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd]
-				kernels.Attend(s.attn[t*qDim+hh*hd:t*qDim+(hh+1)*hd], qh, keys.Slice(kvh+first*hd, kvh+(p+1)*hd), values.Slice(kvh+first*hd, kvh+(p+1)*hd),
-					s.scores[a*h.SeqLen:a*h.SeqLen+p-first+1], scale)
-			}
+			kernels.AttendHeads(kv*groups, (kv+1)*groups, keys.Slice(kvh+first*hd, kvh+(p+1)*hd), values.Slice(kvh+first*hd, kvh+(p+1)*hd), scale,
+				func(hh int) (out, q, scores []float32) {
+					a := t*h.NHead + hh
+					return s.attn[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.scores[a*h.SeqLen : a*h.SeqLen+p-first+1]
+				})
 		}
 		kernels.ParallelWork(n*h.NKVHead, n*min(pos+n, h.Windows[l]+1)*qDim, attend)
 		kernels.MatMul(proj, lw.AttnOut, attn, n)

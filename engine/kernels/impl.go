@@ -32,6 +32,10 @@ type impl struct {
 	scoresF16 func(out []float32, keys []uint16, q []float32, values []uint16)
 	mixF16    func(out []float32, values []uint16, w []float32)
 	toF16     func(dst []uint16, src []float32)
+	// scoresF16x2 and mixF16x2 are scoresF16 and mixF16 for two query heads over
+	// one key/value head (Attend2), with each head's results exactly as alone.
+	scoresF16x2 func(out0, out1 []float32, keys []uint16, q0, q1 []float32, values []uint16)
+	mixF16x2    func(out0, out1 []float32, values []uint16, w0, w1 []float32)
 	// softmaxExp sets x[i] = e^(x[i]-m) and returns their sum (Softmax).
 	softmaxExp func(x []float32, m float32) float32
 	// divide sets x[i] /= d (Softmax's normalisation; IEEE division in every lane,
@@ -55,6 +59,14 @@ var reference = impl{
 	scoresF16:  scoresF16Ref,
 	mixF16:     mixF16Ref,
 	toF16:      toF16Ref,
+	scoresF16x2: func(out0, out1 []float32, keys []uint16, q0, q1 []float32, values []uint16) {
+		scoresF16Ref(out0, keys, q0, values)
+		scoresF16Ref(out1, keys, q1, values)
+	},
+	mixF16x2: func(out0, out1 []float32, values []uint16, w0, w1 []float32) {
+		mixF16Ref(out0, values, w0)
+		mixF16Ref(out1, values, w1)
+	},
 	softmaxExp: softmaxExpRef,
 	divide:     divideRef,
 }
@@ -211,6 +223,30 @@ func simdMixF16(width int, k func(out *float32, values *uint16, w *float32, n, h
 			return
 		}
 		k(f32p(out), u16p(values), f32p(w), len(w), len(out))
+	}
+}
+
+// simdScoresF16x2 and simdMixF16x2 leave heads whose size is not a multiple of
+// width to the one-head kernels.
+func simdScoresF16x2(width int, k func(out0, out1 *float32, keys *uint16, q0, q1 *float32, n, hd int, values *uint16), one func(out []float32, keys []uint16, q []float32, values []uint16)) func(out0, out1 []float32, keys []uint16, q0, q1 []float32, values []uint16) {
+	return func(out0, out1 []float32, keys []uint16, q0, q1 []float32, values []uint16) {
+		if len(q0)%width != 0 {
+			one(out0, keys, q0, values)
+			one(out1, keys, q1, values)
+			return
+		}
+		k(f32p(out0), f32p(out1), u16p(keys), f32p(q0), f32p(q1), len(out0), len(q0), u16p(values))
+	}
+}
+
+func simdMixF16x2(width int, k func(out0, out1 *float32, values *uint16, w0, w1 *float32, n, hd int), one func(out []float32, values []uint16, w []float32)) func(out0, out1 []float32, values []uint16, w0, w1 []float32) {
+	return func(out0, out1 []float32, values []uint16, w0, w1 []float32) {
+		if len(out0)%width != 0 {
+			one(out0, values, w0)
+			one(out1, values, w1)
+			return
+		}
+		k(f32p(out0), f32p(out1), u16p(values), f32p(w0), f32p(w1), len(w0), len(out0))
 	}
 }
 

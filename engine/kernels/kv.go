@@ -128,6 +128,44 @@ func Attend(out, q []float32, keys, values KV, scores []float32, scale float32) 
 	}
 }
 
+// Attend2 is Attend for two query heads that share one key/value head (grouped-
+// query attention): out0, q0, scores0 for one, out1, q1, scores1 for the other,
+// each of the same length. Over an fp16 cache each key and value is widened once
+// for both heads, and each head's results are exactly what Attend gives it alone.
+func Attend2(out0, out1, q0, q1 []float32, keys, values KV, scores0, scores1 []float32, scale float32) {
+	n, hd := len(scores0), len(q0)
+	if keys.enc != F16 || n == 0 || hd == 0 || len(q1) != hd || len(scores1) != n || len(out0) < hd || len(out1) < hd ||
+		keys.Len() < n*hd || values.Len() < n*hd || values.enc != F16 {
+		Attend(out0, q0, keys, values, scores0, scale) // which also checks the shapes
+		Attend(out1, q1, keys, values, scores1, scale)
+		return
+	}
+	k, v := keys.f16[:n*hd], values.f16[:n*hd]
+	kern.scoresF16x2(scores0, scores1, k, q0, q1, v)
+	for _, s := range [][]float32{scores0, scores1} {
+		for j := range s {
+			s[j] *= scale
+		}
+		Softmax(s)
+	}
+	kern.mixF16x2(out0[:hd], out1[:hd], v, scores0, scores1)
+}
+
+// AttendHeads runs Attend for query heads lo..hi-1, which share keys and values,
+// two at a time (Attend2). head(h) gives query head h's output, query and scores.
+func AttendHeads(lo, hi int, keys, values KV, scale float32, head func(h int) (out, q, scores []float32)) {
+	h := lo
+	for ; h+1 < hi; h += 2 {
+		out0, q0, s0 := head(h)
+		out1, q1, s1 := head(h + 1)
+		Attend2(out0, out1, q0, q1, keys, values, s0, s1, scale)
+	}
+	if h < hi {
+		out, q, scores := head(h)
+		Attend(out, q, keys, values, scores, scale)
+	}
+}
+
 // scoresRef sets out[j] = dot(q, key j) for the len(out) keys in keys.
 func scoresRef(out, keys, q, _ []float32) {
 	hd := len(q)

@@ -108,3 +108,47 @@ func TestKV(t *testing.T) {
 	}()
 	NewKV(1, Q8_0)
 }
+
+// TestAttend2MatchesAttend: two query heads over one key/value head give each
+// head exactly Attend's bits, scores and output, with the reference kernels and
+// this machine's, fp16 (the paired kernels) and fp32, over head sizes with and
+// without the kernels' tails and key counts around their blocks of four.
+func TestAttend2MatchesAttend(t *testing.T) {
+	rng := rand.New(rand.NewPCG(66, 67))
+	defer func(k *impl) { kern = k }(kern)
+	for _, ref := range []bool{true, false} {
+		UseReference(ref)
+		for _, enc := range []Encoding{F16, F32} {
+			for _, hd := range []int{64, 128, 32, 40, 8, 12, 6} {
+				for _, n := range []int{1, 3, 4, 7, 161} {
+					keys, values := NewKV(n*hd, enc), NewKV(n*hd, enc)
+					keys.Store(0, randVec(rng, n*hd, 1))
+					values.Store(0, randVec(rng, n*hd, 1))
+					q0, q1 := randVec(rng, hd, 1), randVec(rng, hd, 1)
+					scale := float32(1 / math.Sqrt(float64(hd)))
+					var want, got [2][]float32
+					var wantS, gotS [2][]float32
+					for h := range 2 {
+						want[h], got[h] = make([]float32, hd), make([]float32, hd)
+						wantS[h], gotS[h] = make([]float32, n), make([]float32, n)
+					}
+					Attend(want[0], q0, keys, values, wantS[0], scale)
+					Attend(want[1], q1, keys, values, wantS[1], scale)
+					Attend2(got[0], got[1], q0, q1, keys, values, gotS[0], gotS[1], scale)
+					for h := range 2 {
+						for i := range want[h] {
+							if math.Float32bits(got[h][i]) != math.Float32bits(want[h][i]) {
+								t.Fatalf("reference %v, %v, hd=%d n=%d: head %d out[%d] = %v, alone %v", ref, enc, hd, n, h, i, got[h][i], want[h][i])
+							}
+						}
+						for j := range wantS[h] {
+							if math.Float32bits(gotS[h][j]) != math.Float32bits(wantS[h][j]) {
+								t.Fatalf("reference %v, %v, hd=%d n=%d: head %d score %d = %v, alone %v", ref, enc, hd, n, h, j, gotS[h][j], wantS[h][j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -48,6 +48,12 @@ func scoresF16AVX2(out *float32, k *uint16, q *float32, n, hd int, v *uint16)
 func mixF16AVX2(out *float32, v *uint16, w *float32, n, hd int)
 
 //go:noescape
+func scoresF16x2AVX2(out0, out1 *float32, k *uint16, q0, q1 *float32, n, hd int, v *uint16)
+
+//go:noescape
+func mixF16x2AVX2(out0, out1 *float32, v *uint16, w0, w1 *float32, n, hd int)
+
+//go:noescape
 func toF16AVX2(dst *uint16, src *float32, n int)
 
 //go:noescape
@@ -86,15 +92,17 @@ var avx2Impl = impl{
 	axpy: func(dst []float32, a float32, x []float32) {
 		axpyAVX2(f32p(dst), a, f32p(x), len(x))
 	},
-	softcap:    simdSoftcap(8, softcapAVX2),
-	swiglu:     simdSwiGLU(8, swigluAVX2),
-	scores:     simdScores(8, scoresAVX2, matVecF32AVX2),
-	mix:        simdMix(8, mixAVX2, axpyAVX2),
-	scoresF16:  simdScoresF16(8, scoresF16AVX2, matVecF16AVX2),
-	mixF16:     simdMixF16(8, mixF16AVX2),
-	toF16:      simdToF16(8, toF16AVX2),
-	softmaxExp: simdSoftmaxExp(8, softmaxExpAVX2),
-	divide:     simdDivide(8, divideAVX2),
+	softcap:     simdSoftcap(8, softcapAVX2),
+	swiglu:      simdSwiGLU(8, swigluAVX2),
+	scores:      simdScores(8, scoresAVX2, matVecF32AVX2),
+	mix:         simdMix(8, mixAVX2, axpyAVX2),
+	scoresF16:   simdScoresF16(8, scoresF16AVX2, matVecF16AVX2),
+	mixF16:      simdMixF16(8, mixF16AVX2),
+	scoresF16x2: simdScoresF16x2(8, scoresF16x2AVX2, simdScoresF16(8, scoresF16AVX2, matVecF16AVX2)),
+	mixF16x2:    simdMixF16x2(8, mixF16x2AVX2, simdMixF16(8, mixF16AVX2)),
+	toF16:       simdToF16(8, toF16AVX2),
+	softmaxExp:  simdSoftmaxExp(8, softmaxExpAVX2),
+	divide:      simdDivide(8, divideAVX2),
 }
 
 func simdImpl() (*impl, bool) {

@@ -46,6 +46,12 @@ func scoresF16NEON(out *float32, k *uint16, q *float32, n, hd int, v *uint16)
 func mixF16NEON(out *float32, v *uint16, w *float32, n, hd int)
 
 //go:noescape
+func scoresF16x2NEON(out0, out1 *float32, k *uint16, q0, q1 *float32, n, hd int, v *uint16)
+
+//go:noescape
+func mixF16x2NEON(out0, out1 *float32, v *uint16, w0, w1 *float32, n, hd int)
+
+//go:noescape
 func toF16NEON(dst *uint16, src *float32, n int)
 
 //go:noescape
@@ -83,15 +89,17 @@ var neonImpl = impl{
 	axpy: func(dst []float32, a float32, x []float32) {
 		axpyNEON(f32p(dst), a, f32p(x), len(x))
 	},
-	softcap:    simdSoftcap(4, softcapNEON),
-	swiglu:     simdSwiGLU(4, swigluNEON),
-	scores:     simdScores(4, scoresNEON, matVecF32NEON),
-	mix:        simdMix(4, mixNEON, axpyNEON),
-	scoresF16:  simdScoresF16(4, scoresF16NEON, matVecF16NEON),
-	mixF16:     simdMixF16(4, mixF16NEON),
-	toF16:      simdToF16(4, toF16NEON),
-	softmaxExp: simdSoftmaxExp(4, softmaxExpNEON),
-	divide:     simdDivide(4, divideNEON),
+	softcap:     simdSoftcap(4, softcapNEON),
+	swiglu:      simdSwiGLU(4, swigluNEON),
+	scores:      simdScores(4, scoresNEON, matVecF32NEON),
+	mix:         simdMix(4, mixNEON, axpyNEON),
+	scoresF16:   simdScoresF16(4, scoresF16NEON, matVecF16NEON),
+	mixF16:      simdMixF16(4, mixF16NEON),
+	scoresF16x2: simdScoresF16x2(4, scoresF16x2NEON, simdScoresF16(4, scoresF16NEON, matVecF16NEON)),
+	mixF16x2:    simdMixF16x2(4, mixF16x2NEON, simdMixF16(4, mixF16NEON)),
+	toF16:       simdToF16(4, toF16NEON),
+	softmaxExp:  simdSoftmaxExp(4, softmaxExpNEON),
+	divide:      simdDivide(4, divideNEON),
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of

@@ -122,16 +122,16 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		// Each query head of token t attends over positions 0..pos+t of its key/value
 		// head; the heads of every token are independent, so they run in parallel. The
 		// query heads sharing a key/value head go together (one item), so its cache
-		// comes from memory once, on one core.
+		// comes from memory once, on one core, read by two heads at a time.
 		attend := func(i int) {
 			t, kh := i/c.NKVHeads, i%c.NKVHeads
 			head := loff + kh*c.SeqLen*hs // the key/value head's cache
 			seen := (pos + t + 1) * hs
-			for h := kh * kvMul; h < (kh+1)*kvMul; h++ {
-				a := t*c.NHeads + h
-				kernels.Attend(r.xb[t*dim+h*hs:t*dim+(h+1)*hs], r.q[t*dim+h*hs:t*dim+(h+1)*hs],
-					r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), r.att[a*c.SeqLen:a*c.SeqLen+pos+t+1], scale)
-			}
+			kernels.AttendHeads(kh*kvMul, (kh+1)*kvMul, r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), scale,
+				func(h int) (out, q, scores []float32) {
+					a := t*c.NHeads + h
+					return r.xb[t*dim+h*hs : t*dim+(h+1)*hs], r.q[t*dim+h*hs : t*dim+(h+1)*hs], r.att[a*c.SeqLen : a*c.SeqLen+pos+t+1]
+				})
 		}
 		kernels.ParallelWork(n*c.NKVHeads, n*(pos+n)*dim, attend)
 		kernels.MatMul(xb2, w.WO[l], xb, n)
