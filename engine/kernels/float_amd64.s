@@ -461,3 +461,96 @@ mx8pos:
 mxdone:
 	VZEROUPPER
 	RET
+
+// Argmax's passes over a vector of n floats, n a multiple of 8.
+
+// func maxValueAVX2(x *float32, n int) float32
+// The largest value, four vectors at a time, or NaN when x holds one: VMAXPS
+// passes NaNs by operand order, so the NaN lanes are collected apart (VCMPPS
+// unordered) and checked at the end.
+TEXT ·maxValueAVX2(SB), NOSPLIT, $0-20
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Y0            // every running maximum starts at the first vector
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	VXORPS  Y4, Y4, Y4          // lanes that met a NaN
+
+mv32:
+	CMPQ    CX, $32
+	JLT     mv8
+	VMOVUPS (SI), Y5
+	VMOVUPS 32(SI), Y6
+	VMOVUPS 64(SI), Y7
+	VMOVUPS 96(SI), Y8
+	VMAXPS  Y5, Y0, Y0
+	VMAXPS  Y6, Y1, Y1
+	VMAXPS  Y7, Y2, Y2
+	VMAXPS  Y8, Y3, Y3
+	VCMPPS  $3, Y5, Y5, Y5      // unordered: NaN
+	VCMPPS  $3, Y6, Y6, Y6
+	VCMPPS  $3, Y7, Y7, Y7
+	VCMPPS  $3, Y8, Y8, Y8
+	VORPS   Y5, Y4, Y4
+	VORPS   Y6, Y4, Y4
+	VORPS   Y7, Y4, Y4
+	VORPS   Y8, Y4, Y4
+	ADDQ    $128, SI
+	SUBQ    $32, CX
+	JMP     mv32
+
+mv8:
+	TESTQ   CX, CX
+	JZ      mvreduce
+	VMOVUPS (SI), Y5
+	VMAXPS  Y5, Y0, Y0
+	VCMPPS  $3, Y5, Y5, Y5
+	VORPS   Y5, Y4, Y4
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JMP     mv8
+
+mvreduce:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVMSKPS    Y4, AX
+	TESTL        AX, AX
+	JZ           mvdone
+	MOVL         $0x7fc00000, AX
+	VMOVD        AX, X0
+
+mvdone:
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func findAVX2(x *float32, n int, v float32) int
+// The start of the first vector of 8 holding v (==), or n.
+TEXT ·findAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS v+16(FP), Y1
+	XORQ         DX, DX
+
+fd8:
+	CMPQ      DX, CX
+	JGE       fddone
+	VCMPPS    $0, (SI)(DX*4), Y1, Y2 // equal, ordered
+	VMOVMSKPS Y2, AX
+	TESTL     AX, AX
+	JNZ       fddone
+	ADDQ      $8, DX
+	JMP       fd8
+
+fddone:
+	MOVQ DX, ret+24(FP)
+	VZEROUPPER
+	RET

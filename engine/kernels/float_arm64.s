@@ -359,3 +359,70 @@ mx4pos:
 
 mxdone:
 	RET
+
+// Argmax's passes over a vector of n floats, n a multiple of 4.
+
+// Vd.4S = lanes of Vn.4S equal to Vm.4S (all ones) or not (zero)
+#define FCMEQ4S(vd, vn, vm) WORD $(0x4E20E400 | ((vm)<<16) | ((vn)<<5) | (vd))
+
+// func maxValueNEON(x *float32, n int) float32
+// The largest value, four vectors at a time, or NaN when x holds one (FMAX and
+// FMAXV return NaN for a NaN operand).
+TEXT ·maxValueNEON(SB), NOSPLIT, $0-20
+	MOVD x+0(FP), R0
+	MOVD n+8(FP), R1
+	VLD1 (R0), [V0.S4] // every running maximum starts at the first vector
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+
+mv16:
+	CMP    $16, R1
+	BLT    mv4
+	VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMAX4S(0, 0, 4)
+	FMAX4S(1, 1, 5)
+	FMAX4S(2, 2, 6)
+	FMAX4S(3, 3, 7)
+	SUB    $16, R1
+	B      mv16
+
+mv4:
+	CBZ    R1, mvreduce
+	VLD1.P 16(R0), [V4.S4]
+	FMAX4S(0, 0, 4)
+	SUB    $4, R1
+	B      mv4
+
+mvreduce:
+	FMAX4S(0, 0, 1)
+	FMAX4S(2, 2, 3)
+	FMAX4S(0, 0, 2)
+	FMAXV4S(0, 0)
+	FMOVS F0, ret+16(FP)
+	RET
+
+// func findNEON(x *float32, n int, v float32) int
+// The start of the first vector of 4 holding v (==), or n.
+TEXT ·findNEON(SB), NOSPLIT, $0-32
+	MOVD  x+0(FP), R0
+	MOVD  n+8(FP), R1
+	MOVWU v+16(FP), R3
+	VDUP  R3, V1.S4
+	MOVD  $0, R2
+
+fd4:
+	CMP    R1, R2
+	BGE    fddone
+	VLD1.P 16(R0), [V2.S4]
+	FCMEQ4S(3, 2, 1)
+	VMOV   V3.D[0], R4
+	VMOV   V3.D[1], R5
+	ORR    R4, R5, R6
+	CBNZ   R6, fddone
+	ADD    $4, R2
+	B      fd4
+
+fddone:
+	MOVD R2, ret+24(FP)
+	RET

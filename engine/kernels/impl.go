@@ -32,6 +32,10 @@ type impl struct {
 	scoresF16 func(out []float32, keys []uint16, q []float32, values []uint16)
 	mixF16    func(out []float32, values []uint16, w []float32)
 	toF16     func(dst []uint16, src []float32)
+	// maxValue is the largest value of x (len(x) > 0), or NaN when x holds one;
+	// find is the first index of v in x (==), or len(x) (Argmax's two passes).
+	maxValue func(x []float32) float32
+	find     func(x []float32, v float32) int
 	// scoresF16x2 and mixF16x2 are scoresF16 and mixF16 for two query heads over
 	// one key/value head (Attend2), with each head's results exactly as alone.
 	scoresF16x2 func(out0, out1 []float32, keys []uint16, q0, q1 []float32, values []uint16)
@@ -59,6 +63,8 @@ var reference = impl{
 	scoresF16:  scoresF16Ref,
 	mixF16:     mixF16Ref,
 	toF16:      toF16Ref,
+	maxValue:   maxValueRef,
+	find:       findRef,
 	scoresF16x2: func(out0, out1 []float32, keys []uint16, q0, q1 []float32, values []uint16) {
 		scoresF16Ref(out0, keys, q0, values)
 		scoresF16Ref(out1, keys, q1, values)

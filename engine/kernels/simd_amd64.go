@@ -54,6 +54,12 @@ func scoresF16x2AVX2(out0, out1 *float32, k *uint16, q0, q1 *float32, n, hd int,
 func mixF16x2AVX2(out0, out1 *float32, v *uint16, w0, w1 *float32, n, hd int)
 
 //go:noescape
+func maxValueAVX2(x *float32, n int) float32
+
+//go:noescape
+func findAVX2(x *float32, n int, v float32) int
+
+//go:noescape
 func toF16AVX2(dst *uint16, src *float32, n int)
 
 //go:noescape
@@ -101,6 +107,8 @@ var avx2Impl = impl{
 	scoresF16x2: simdScoresF16x2(8, scoresF16x2AVX2, simdScoresF16(8, scoresF16AVX2, matVecF16AVX2)),
 	mixF16x2:    simdMixF16x2(8, mixF16x2AVX2, simdMixF16(8, mixF16AVX2)),
 	toF16:       simdToF16(8, toF16AVX2),
+	maxValue:    simdMaxValue(8, maxValueAVX2),
+	find:        simdFind(8, findAVX2),
 	softmaxExp:  simdSoftmaxExp(8, softmaxExpAVX2),
 	divide:      simdDivide(8, divideAVX2),
 }

@@ -52,6 +52,12 @@ func scoresF16x2NEON(out0, out1 *float32, k *uint16, q0, q1 *float32, n, hd int,
 func mixF16x2NEON(out0, out1 *float32, v *uint16, w0, w1 *float32, n, hd int)
 
 //go:noescape
+func maxValueNEON(x *float32, n int) float32
+
+//go:noescape
+func findNEON(x *float32, n int, v float32) int
+
+//go:noescape
 func toF16NEON(dst *uint16, src *float32, n int)
 
 //go:noescape
@@ -98,6 +104,8 @@ var neonImpl = impl{
 	scoresF16x2: simdScoresF16x2(4, scoresF16x2NEON, simdScoresF16(4, scoresF16NEON, matVecF16NEON)),
 	mixF16x2:    simdMixF16x2(4, mixF16x2NEON, simdMixF16(4, mixF16NEON)),
 	toF16:       simdToF16(4, toF16NEON),
+	maxValue:    simdMaxValue(4, maxValueNEON),
+	find:        simdFind(4, findNEON),
 	softmaxExp:  simdSoftmaxExp(4, softmaxExpNEON),
 	divide:      simdDivide(4, divideNEON),
 }

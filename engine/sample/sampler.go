@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/kernels"
 )
 
 // Sampler picks tokens with fixed settings and its own random state.
@@ -113,16 +114,10 @@ func (s *Sampler) penalize(logits []float32, history []int, penalty float32) {
 	}
 }
 
-// Argmax is the lowest index holding the largest value (run.c's sample_argmax).
-func Argmax(x []float32) int {
-	best := 0
-	for i := 1; i < len(x); i++ {
-		if x[i] > x[best] {
-			best = i
-		}
-	}
-	return best
-}
+// Argmax is the lowest index holding the largest value (run.c's sample_argmax),
+// with SIMD kernels (kernels.Argmax): greedy decoding runs it over the whole
+// vocabulary for every token.
+func Argmax(x []float32) int { return kernels.Argmax(x) }
 
 // Softmax turns x into probabilities in place, in float32 as run.c does.
 func Softmax(x []float32) {
