@@ -109,13 +109,21 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		}
 		kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{w.WQ[l], w.WK[l], w.WV[l]}, xb, n)
 		loff := l * c.SeqLen * kvDim
-		for t := range n {
-			r.rotate(row(q, t, dim), t)
-			r.rotate(row(k, t, kvDim), t)
-			for kh := range c.NKVHeads {
-				at := loff + (kh*c.SeqLen+pos+t)*hs
-				r.keyCache.Store(at, row(k, t, kvDim)[kh*hs:(kh+1)*hs])
-				r.valueCache.Store(at, row(v, t, kvDim)[kh*hs:(kh+1)*hs])
+		// place rotates token t's query heads that share key/value head kh and its
+		// key, then puts the key and value into the cache.
+		place := func(t, kh int) {
+			qt, kt, vt := row(q, t, dim), row(k, t, kvDim), row(v, t, kvDim)
+			r.rotate(qt[kh*kvMul*hs:(kh+1)*kvMul*hs], t)
+			r.rotate(kt[kh*hs:(kh+1)*hs], t)
+			at := loff + (kh*c.SeqLen+pos+t)*hs
+			r.keyCache.Store(at, kt[kh*hs:(kh+1)*hs])
+			r.valueCache.Store(at, vt[kh*hs:(kh+1)*hs])
+		}
+		if n > 1 { // a batch: token t attends over the keys of tokens 0..t, so all go in first
+			for t := range n {
+				for kh := range c.NKVHeads {
+					place(t, kh)
+				}
 			}
 		}
 
@@ -125,6 +133,9 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		// comes from memory once, on one core, read by two heads at a time.
 		attend := func(i int) {
 			t, kh := i/c.NKVHeads, i%c.NKVHeads
+			if n == 1 { // decoding: each key/value head's item places its own, in parallel
+				place(t, kh)
+			}
 			head := loff + kh*c.SeqLen*hs // the key/value head's cache
 			seen := (pos + t + 1) * hs
 			kernels.AttendHeads(kh*kvMul, (kh+1)*kvMul, r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), scale,
