@@ -31,3 +31,22 @@ func hasAVX2FMAF16C() bool {
 	const avx2 = 1 << 5
 	return ebx7&avx2 != 0
 }
+
+// hasAVX512VNNI reports whether the CPU has AVX512-VNNI and AVX512-VL (VPDPBUSD on
+// YMM registers, EVEX-encoded) and the OS saves the AVX-512 state (XCR0 bits 5-7:
+// opmask, ZMM0-15 upper halves, ZMM16-31), as Intel SDM vol. 1, 15.2 asks.
+func hasAVX512VNNI() bool {
+	if !hasAVX2FMAF16C() {
+		return false
+	}
+	if xcr0, _ := xgetbv0(); xcr0&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, ecx7, _ := cpuid(7, 0)
+	const (
+		avx512f  = 1 << 16 // EBX
+		avx512vl = 1 << 31 // EBX
+		vnni     = 1 << 11 // ECX
+	)
+	return ebx7&(avx512f|avx512vl) == avx512f|avx512vl && ecx7&vnni != 0
+}

@@ -39,4 +39,9 @@ func TestCPUFeaturesMatchLinux(t *testing.T) {
 		t.Fatalf("hasAVX2FMAF16C() = %v, /proc/cpuinfo says avx=%v avx2=%v fma=%v f16c=%v",
 			got, has("avx"), has("avx2"), has("fma"), has("f16c"))
 	}
+	wantVNNI := want && has("avx512f") && has("avx512vl") && has("avx512_vnni")
+	if got := hasAVX512VNNI(); got != wantVNNI {
+		t.Fatalf("hasAVX512VNNI() = %v, /proc/cpuinfo says avx512f=%v avx512vl=%v avx512_vnni=%v",
+			got, has("avx512f"), has("avx512vl"), has("avx512_vnni"))
+	}
 }

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
 // The AVX2/FMA/F16C kernels of simd_amd64.s. Each one loops over rows itself, so a
 // MatVec chunk costs one call, and each row keeps 4 (float) or 2 (block) vector
@@ -19,6 +22,9 @@ func matVecQ8AVX2(out *float32, w *byte, x16 *int16, xd *float32, rows, blocks i
 
 //go:noescape
 func matVecQ4AVX2(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ4VNNI(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
 
 //go:noescape
 func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
@@ -113,9 +119,29 @@ var avx2Impl = impl{
 	divide:      simdDivide(8, divideAVX2),
 }
 
+// vnniImpl is avx2Impl with the Q4_0 kernel that multiplies with VPDPBUSD, for
+// CPUs that have it (hasAVX512VNNI); its results are avx2Impl's bit for bit. On
+// the development machine's Xeon a 768x768 Q4_0 matrix from cache went from 22-24
+// to 26-29 GB/s on one core, and llama-50m q4_0's bandwidth ratio from memory
+// from 0.665-0.693 to 0.694-0.709 (four alternating runs).
+var vnniImpl = func() impl {
+	k := avx2Impl
+	k.name = "avx2+fma+f16c+avx512vnni"
+	k.matVecQ4 = func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
+		matVecQ4VNNI(f32p(out), bytep(w), i8p(x.xp), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
+	}
+	return k
+}()
+
+// simdImpl picks the best kernels for this CPU; INFERPI_KERNELS=avx2 keeps to
+// AVX2, FMA and F16C on a CPU that has more (for comparisons).
 func simdImpl() (*impl, bool) {
 	if !hasAVX2FMAF16C() {
 		return nil, false
+	}
+	if hasAVX512VNNI() && os.Getenv("INFERPI_KERNELS") != "avx2" {
+		return &vnniImpl, true
 	}
 	return &avx2Impl, true
 }

@@ -1,0 +1,57 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestQ4VNNIMatchesAVX2 holds the AVX512-VNNI Q4_0 kernel to the AVX2 one bit for
+// bit (same integer sums, same float steps): one and two rows at a time, rows
+// with and without lone blocks after their groups of eight, and extreme values
+// (weights 0 and 15, x at ±127) where an int16 step could saturate if the
+// arithmetic were not exact. The AVX2 kernel is the one checked against the
+// reference everywhere else when this CPU has VNNI.
+func TestQ4VNNIMatchesAVX2(t *testing.T) {
+	if !hasAVX512VNNI() {
+		t.Skip("no AVX512-VNNI on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(74, 75))
+	for _, shape := range [][2]int{{1, 256}, {2, 256}, {3, 512}, {8, 768}, {7, 96}, {5, 288}, {16, 1408}, {9, 32}} {
+		rows, cols := shape[0], shape[1]
+		for trial := range 4 {
+			m := randomMatrix(rng, rows, cols, Q4_0)
+			x := randomVector(rng, cols)
+			if trial >= 2 { // extremes: weights -1 and 0.875 quantize to nibbles 0 and 15, x to ±127
+				w := make([]float32, rows*cols)
+				for i := range w {
+					w[i] = []float32{-1, 0.875}[rng.IntN(2)]
+					if i%BlockSize == 0 {
+						w[i] = -1 // sets each block's scale to 1/8
+					}
+					if i < cols {
+						x[i] = float32(1 - 2*rng.IntN(2))
+					}
+				}
+				data := make([]byte, rows*Q4_0.RowBytes(cols))
+				QuantizeRowQ4_0(data, w) // the rows lie back to back
+				var err error
+				if m, err = NewMatrix(data, rows, cols, Q4_0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var xq q8Vector
+			avx2Impl.quantizeX(&xq, x, Q4_0)
+			got, want := make([]float32, rows), make([]float32, rows)
+			vnniImpl.matVecQ4(got, m.Data, &xq)
+			avx2Impl.matVecQ4(want, m.Data, &xq)
+			for r := range rows {
+				if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
+					t.Fatalf("%dx%d trial %d: row %d = %v, AVX2 %v", rows, cols, trial, r, got[r], want[r])
+				}
+			}
+		}
+	}
+}
