@@ -91,8 +91,73 @@ func checkKernels() (string, error) {
 	if len(list) < cores {
 		return "", fmt.Errorf("pool workers ran the kernels on cores %v only, want all %d", list, cores)
 	}
-	return fmt.Sprintf("kernels %s, %d workers; %dx%d fp32/fp16/q8_0/q4_0 exact through MatVec and MatMul; slices ran on cores %v (%d rounds)",
-		kernels.Implementation(), pool.Workers(), rows, cols, list, rounds), nil
+	kv, err := checkKVCache(rng)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("kernels %s, %d workers; %dx%d fp32/fp16/q8_0/q4_0 exact through MatVec and MatMul; slices ran on cores %v (%d rounds); %s",
+		kernels.Implementation(), pool.Workers(), rows, cols, list, rounds, kv), nil
+}
+
+// checkKVCache: q4_0 models keep their KV cache in fp16, rounded by FCVTN in the
+// rounding mode of FPCR, which on bare metal is the kernel's to set (each thread's
+// starts at zero: to nearest, ties to even, no flush to zero). The pool's workers
+// store values and the ties between fp16 neighbours into an fp16 cache, which must
+// hold what the pure-Go F32ToF16 gives; then attention over it, with every key
+// the same (a uniform softmax over 8 positions) and integer values, must give
+// their mean exactly, through Attend2's paired kernels for two query heads.
+func checkKVCache(rng *rand.Rand) (string, error) {
+	const n = 4096
+	src := make([]float32, n)
+	for i := range src {
+		h := uint16(rng.Uint32())
+		if h&0x7c00 == 0x7c00 {
+			h &^= 0x4000 // finite
+		}
+		f := kernels.F16ToF32(h)
+		if i%2 == 1 { // the tie between h and the next value up in magnitude
+			f = float32((float64(f) + float64(kernels.F16ToF32(h+1))) / 2)
+		}
+		src[i] = f
+	}
+	cache := kernels.NewKV(n, kernels.F16)
+	const slice = 64
+	kernels.Parallel(n/slice, func(i int) { cache.Store(i*slice, src[i*slice:(i+1)*slice]) })
+	got := make([]float32, n)
+	cache.Load(0, got)
+	for i, f := range src {
+		if want := kernels.F16ToF32(kernels.F32ToF16(f)); got[i] != want && !(got[i] != got[i] && want != want) {
+			return "", fmt.Errorf("fp16 KV cache: %v stored as %v, want %v (FPCR rounding?)", f, got[i], want)
+		}
+	}
+
+	const positions, hd = 8, 64
+	keys, values := kernels.NewKV(positions*hd, kernels.F16), kernels.NewKV(positions*hd, kernels.F16)
+	key, value := make([]float32, hd), make([]float32, hd)
+	for i := range key {
+		key[i] = float32(i%7) - 3
+	}
+	for p := range positions {
+		for i := range value {
+			value[i] = float32(p * (i%5 + 1)) // mean over p: 3.5 * (i%5 + 1)
+		}
+		keys.Store(p*hd, key)
+		values.Store(p*hd, value)
+	}
+	q0, q1 := make([]float32, hd), make([]float32, hd)
+	for i := range q0 {
+		q0[i], q1[i] = float32(i%3), -float32(i%4)
+	}
+	out0, out1 := make([]float32, hd), make([]float32, hd)
+	s0, s1 := make([]float32, positions), make([]float32, positions)
+	kernels.Attend2(out0, out1, q0, q1, keys, values, s0, s1, 0.125)
+	for i := range hd {
+		want := 3.5 * float32(i%5+1)
+		if out0[i] != want || out1[i] != want {
+			return "", fmt.Errorf("attention over an fp16 cache: output %d = %v, %v, want %v", i, out0[i], out1[i], want)
+		}
+	}
+	return fmt.Sprintf("fp16 KV cache rounded as F32ToF16 on the workers (%d values, %d ties), attention over it exact", n, n/2), nil
 }
 
 // exactCase is a matrix and tokens of integers: weights w and activations x whose
