@@ -115,10 +115,7 @@ func Attend(out, q []float32, keys, values KV, scores []float32, scale float32) 
 	} else {
 		kern.scores(scores, keys.f32[:n*hd], q, values.f32[:n*hd])
 	}
-	for j := range scores {
-		scores[j] *= scale
-	}
-	Softmax(scores)
+	scaledSoftmax(scores, scale)
 	if keys.enc == F16 {
 		kern.mixF16(out[:hd], values.f16[:n*hd], scores)
 	} else {
@@ -140,13 +137,18 @@ func Attend2(out0, out1, q0, q1 []float32, keys, values KV, scores0, scores1 []f
 	}
 	k, v := keys.f16[:n*hd], values.f16[:n*hd]
 	kern.scoresF16x2(scores0, scores1, k, q0, q1, v)
-	for _, s := range [][]float32{scores0, scores1} {
-		for j := range s {
-			s[j] *= scale
-		}
-		Softmax(s)
-	}
+	scaledSoftmax(scores0, scale)
+	scaledSoftmax(scores1, scale)
 	kern.mixF16x2(out0[:hd], out1[:hd], v, scores0, scores1)
+}
+
+// scaledSoftmax turns a head's dot products into its attention weights: the
+// softmax of scale·s (run.c scales each score before its softmax).
+func scaledSoftmax(s []float32, scale float32) {
+	for j := range s {
+		s[j] *= scale
+	}
+	Softmax(s)
 }
 
 // AttendHeads runs Attend for query heads lo..hi-1, which share keys and values,
