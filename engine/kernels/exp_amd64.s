@@ -128,21 +128,24 @@ swigluLoop:
 	VZEROUPPER
 	RET
 
-// func softmaxExpAVX2(x *float32, n int, m float32) float32
-// x[i] = e^(x[i]-m) for n values (n > 0, a multiple of 8), 8 at a time, and returns
-// their sum (eight lane sums, then added across). As Exp32, 0 below -87.33654 (the
-// exponent is held there and the lane masked off).
+// func softmaxExpAVX2(x *float32, n int, s, m float32) float32
+// x[i] = e^(x[i]·s - m) for n values (n > 0, a multiple of 8), 8 at a time, and
+// returns their sum (eight lane sums, then added across). The product is rounded
+// before the subtraction (no FMA), as softmaxExpRef does. As Exp32, 0 below
+// -87.33654 (the exponent is held there and the lane masked off).
 TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-28
 	MOVQ         x+0(FP), DI
 	MOVQ         n+8(FP), CX
-	VBROADCASTSS m+16(FP), Y15
+	VBROADCASTSS s+16(FP), Y8
+	VBROADCASTSS m+20(FP), Y15
 	VBROADCASTSS expK<>+68(SB), Y14 // -87.33654
 	VXORPS       Y12, Y12, Y12      // the sums
 	EXP_CONSTS
 
 softmaxLoop:
 	VMOVUPS      (DI), Y0
-	VSUBPS       Y15, Y0, Y2       // x - m
+	VMULPS       Y8, Y0, Y0        // x·s
+	VSUBPS       Y15, Y0, Y2       // x·s - m
 	VCMPPS       $1, Y14, Y2, Y13  // lanes below -87.33654 (LT_OS)
 	VMAXPS       Y2, Y14, Y2
 	EXP_PARTS                      // e^x = p·(1 + s): p in Y7, s in Y5

@@ -117,14 +117,17 @@ swigluLoop:
 	BNE      swigluLoop
 	RET
 
-// func softmaxExpNEON(x *float32, n int, m float32) float32
-// x[i] = e^(x[i]-m) for n values (n > 0, a multiple of 4), 4 at a time, and returns
-// their sum (four lane sums, then added across). As Exp32, 0 below -87.33654 (the
-// exponent is held there and the lane masked off).
+// func softmaxExpNEON(x *float32, n int, s, m float32) float32
+// x[i] = e^(x[i]·s - m) for n values (n > 0, a multiple of 4), 4 at a time, and
+// returns their sum (four lane sums, then added across). The product is rounded
+// before the subtraction (FMUL, then FSUB), as softmaxExpRef does. As Exp32, 0
+// below -87.33654 (the exponent is held there and the lane masked off).
 TEXT ·softmaxExpNEON(SB), NOSPLIT, $0-28
 	MOVD  x+0(FP), R0
 	MOVD  n+8(FP), R1
-	MOVWU m+16(FP), R2
+	MOVWU s+16(FP), R2
+	VDUP  R2, V31.S4
+	MOVWU m+20(FP), R2
 	VDUP  R2, V30.S4
 	CONST(0xc2aeac4f, V29) // -87.33654
 	VEOR  V28.B16, V28.B16, V28.B16 // the sums
@@ -132,7 +135,8 @@ TEXT ·softmaxExpNEON(SB), NOSPLIT, $0-28
 
 softmaxLoop:
 	VLD1     (R0), [V0.S4]
-	FSUB4S(3, 0, 30)                    // x - m
+	FMUL4S(0, 0, 31)                    // x·s
+	FSUB4S(3, 0, 30)                    // x·s - m
 	FCMGE4S(13, 3, 29)                  // lanes at or above -87.33654
 	FMAX4S(3, 29, 3)
 	EXP_PARTS                           // e^x = p·(1 + s): p in V5, s in V11

@@ -40,8 +40,9 @@ type impl struct {
 	// one key/value head (Attend2), with each head's results exactly as alone.
 	scoresF16x2 func(out0, out1 []float32, keys []uint16, q0, q1 []float32, values []uint16)
 	mixF16x2    func(out0, out1 []float32, values []uint16, w0, w1 []float32)
-	// softmaxExp sets x[i] = e^(x[i]-m) and returns their sum (Softmax).
-	softmaxExp func(x []float32, m float32) float32
+	// softmaxExp sets x[i] = e^(x[i]·s - m), the product rounded first, and returns
+	// their sum (Softmax, and attention's scaled scores).
+	softmaxExp func(x []float32, s, m float32) float32
 	// divide sets x[i] /= d (Softmax's normalisation; IEEE division in every lane,
 	// so the SIMD kernels give the reference's bits).
 	divide func(x []float32, d float32)
@@ -165,14 +166,14 @@ func simdSwiGLU(width int, k func(h, g *float32, n int)) func(h, g []float32) {
 	}
 }
 
-func simdSoftmaxExp(width int, k func(x *float32, n int, m float32) float32) func([]float32, float32) float32 {
-	return func(x []float32, m float32) float32 {
+func simdSoftmaxExp(width int, k func(x *float32, n int, s, m float32) float32) func([]float32, float32, float32) float32 {
+	return func(x []float32, s, m float32) float32 {
 		n := len(x) &^ (width - 1)
 		var sum float32
 		if n > 0 {
-			sum = k(f32p(x), n, m)
+			sum = k(f32p(x), n, s, m)
 		}
-		return sum + softmaxExpRef(x[n:], m)
+		return sum + softmaxExpRef(x[n:], s, m)
 	}
 }
 

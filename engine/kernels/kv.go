@@ -142,15 +142,6 @@ func Attend2(out0, out1, q0, q1 []float32, keys, values KV, scores0, scores1 []f
 	kern.mixF16x2(out0[:hd], out1[:hd], v, scores0, scores1)
 }
 
-// scaledSoftmax turns a head's dot products into its attention weights: the
-// softmax of scale·s (run.c scales each score before its softmax).
-func scaledSoftmax(s []float32, scale float32) {
-	for j := range s {
-		s[j] *= scale
-	}
-	Softmax(s)
-}
-
 // AttendHeads runs Attend for query heads lo..hi-1, which share keys and values,
 // two at a time (Attend2). head(h) gives query head h's output, query and scores.
 func AttendHeads(lo, hi int, keys, values KV, scale float32, head func(h int) (out, q, scores []float32)) {

@@ -69,7 +69,7 @@ func findAVX2(x *float32, n int, v float32) int
 func toF16AVX2(dst *uint16, src *float32, n int)
 
 //go:noescape
-func softmaxExpAVX2(x *float32, n int, m float32) float32
+func softmaxExpAVX2(x *float32, n int, s, m float32) float32
 
 //go:noescape
 func divideAVX2(x *float32, n int, d float32)

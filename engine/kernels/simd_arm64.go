@@ -61,7 +61,7 @@ func findNEON(x *float32, n int, v float32) int
 func toF16NEON(dst *uint16, src *float32, n int)
 
 //go:noescape
-func softmaxExpNEON(x *float32, n int, m float32) float32
+func softmaxExpNEON(x *float32, n int, s, m float32) float32
 
 //go:noescape
 func divideNEON(x *float32, n int, d float32)

@@ -58,17 +58,38 @@ func RMSNorm(out, x, weight []float32, eps float32) {
 // kernels) as run.c's expf and torch's float32 softmax are. Its cost is the
 // exponentials of one attention row per head and position.
 func Softmax(x []float32) {
+	scaledSoftmax(x, 1)
+}
+
+// scaledSoftmax is Softmax(x·s) for s > 0, which turns a head's dot products into
+// its attention weights (run.c scales each score by 1/sqrt(head size) before its
+// softmax), with the scaling inside the exponentials' pass: the same bits as
+// scaling x first, as max(x)·s is the largest x[i]·s when s > 0 (rounding keeps
+// the order).
+func scaledSoftmax(x []float32, s float32) {
 	if len(x) == 0 {
 		return
 	}
+	sum := kern.softmaxExp(x, s, softmaxMax(x)*s)
+	kern.divide(x, sum)
+}
+
+// softmaxMax is run.c's maximum for softmax (the first value, replaced by any
+// later one greater than it) up to the sign of a zero, which x - m cannot tell
+// (e^(±0 - ±0) = 1): the SIMD maxValue, or run.c's loop when a NaN is among x
+// (maxValue gives NaN, the loop skips NaNs after the first value, and the NEON
+// exponentials turn a NaN lane into 0, so the two would differ).
+func softmaxMax(x []float32) float32 {
+	if m := kern.maxValue(x); m == m {
+		return m
+	}
 	m := x[0]
 	for _, v := range x[1:] {
-		if v > m { // run.c's comparison: cheaper than max, which orders NaNs and zeros
+		if v > m {
 			m = v
 		}
 	}
-	sum := kern.softmaxExp(x, m)
-	kern.divide(x, sum)
+	return m
 }
 
 // divideRef sets x[i] /= d.
@@ -78,11 +99,13 @@ func divideRef(x []float32, d float32) {
 	}
 }
 
-// softmaxExpRef sets x[i] = Exp32(x[i] - m) and returns their sum.
-func softmaxExpRef(x []float32, m float32) float32 {
+// softmaxExpRef sets x[i] = Exp32(x[i]·s - m) and returns their sum. The
+// conversion rounds the product before the subtraction (no fused multiply-add), as
+// scaling the scores and then subtracting does.
+func softmaxExpRef(x []float32, s, m float32) float32 {
 	var sum float32
 	for i, v := range x {
-		e := Exp32(v - m)
+		e := Exp32(float32(v*s) - m)
 		x[i] = e
 		sum += e
 	}

@@ -151,6 +151,51 @@ func testSoftmax(t *testing.T, rng *rand.Rand) {
 	}
 }
 
+// TestScaledSoftmaxMatchesScalingFirst checks, with the reference kernels and
+// this machine's, that scaledSoftmax(x, s) gives the bits of run.c's way: scale every
+// value, take the maximum with run.c's loop, then the exponentials and the division.
+// Signed zeros (the SIMD maximum may pick the other one) and NaNs (the SIMD maximum
+// gives NaN, run.c's loop skips them after the first value) included.
+func TestScaledSoftmaxMatchesScalingFirst(t *testing.T) {
+	rng := rand.New(rand.NewPCG(60, 61))
+	defer func(k *impl) { kern = k }(kern)
+	nan := float32(math.NaN())
+	for _, ref := range []bool{true, false} {
+		UseReference(ref)
+		for _, n := range []int{1, 2, 7, 8, 9, 33, 161, 1000} {
+			for _, s := range []float32{1, 0.125, float32(1 / math.Sqrt(48)), 3.7} {
+				for _, special := range [][]float32{nil, {0, float32(math.Copysign(0, -1))}, {nan}, {float32(math.Copysign(0, -1)), 0, nan}} {
+					x := randVec(rng, n, 5)
+					for i, v := range special {
+						x[rng.IntN(n)] = v
+						if i == 0 && rng.IntN(2) == 0 {
+							x[0] = v
+						}
+					}
+					want := slices.Clone(x)
+					for i := range want {
+						want[i] *= s
+					}
+					m := want[0]
+					for _, v := range want[1:] {
+						if v > m {
+							m = v
+						}
+					}
+					kern.divide(want, kern.softmaxExp(want, 1, m))
+					got := slices.Clone(x)
+					scaledSoftmax(got, s)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+							t.Fatalf("reference %v, n=%d, s=%v, specials %v: element %d = %v, scaling first gives %v", ref, n, s, special, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestSoftmaxExpKernel holds the SIMD exponentials of Softmax to 2 ulp of Exp32's,
 // exactly 0 where Exp32 gives 0 (below -87.33654) and not where it does not, and
 // their sum to the float64 sum.
@@ -165,8 +210,8 @@ func TestSoftmaxExpKernel(t *testing.T) {
 		}
 		const m = 0 // x - m is x: the edge values stay exact
 		got, want := slices.Clone(x), slices.Clone(x)
-		gotSum := simd.softmaxExp(got, m)
-		reference.softmaxExp(want, m)
+		gotSum := simd.softmaxExp(got, 1, m)
+		reference.softmaxExp(want, 1, m)
 		var sum float64
 		for i := range x {
 			ulp := math.Nextafter32(want[i], 1) - want[i]
