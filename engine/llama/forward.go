@@ -17,8 +17,8 @@ const prefillBatch = 64
 // prefillBatch tokens, token t's at [t*width, (t+1)*width); decoding uses t = 0.
 type RunState struct {
 	x      []float32 // residual stream [batch][dim]
-	xb     []float32 // normalised input / attention output [batch][dim]
-	xb2    []float32 // projection output [batch][dim]
+	xb     []float32 // normalised input, projection output [batch][dim]
+	xb2    []float32 // attention output [batch][dim]
 	hb     []float32 // feed-forward hidden [batch][hidden_dim]
 	hb2    []float32 // feed-forward gate [batch][hidden_dim]
 	q      []float32 // queries [batch][dim]
@@ -107,7 +107,12 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		for t := range n {
 			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSAtt[l])
 		}
-		kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{w.WQ[l], w.WK[l], w.WV[l]}, xb, n)
+		var in *kernels.Input
+		if n == 1 { // decoding: each key/value head's item computes its own q, k and v rows
+			in = kernels.NewInput(xb, w.WQ[l].Enc)
+		} else {
+			kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{w.WQ[l], w.WK[l], w.WV[l]}, xb, n)
+		}
 		loff := l * c.SeqLen * kvDim
 		// place rotates token t's query heads that share key/value head kh and its
 		// key, then puts the key and value into the cache.
@@ -130,10 +135,17 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		// Each query head of token t attends over positions 0..pos+t of its key/value
 		// head; the heads of every token are independent, so they run in parallel. The
 		// query heads sharing a key/value head go together (one item), so its cache
-		// comes from memory once, on one core, read by two heads at a time.
+		// comes from memory once, on one core, read by two heads at a time. When
+		// decoding, the item first computes its heads' rows of q, k and v and places
+		// them: one job per layer instead of two, and the rows are in the core's cache
+		// when attention reads them. The output goes to xb2, as xb is the input of
+		// the other items' rows.
 		attend := func(i int) {
 			t, kh := i/c.NKVHeads, i%c.NKVHeads
-			if n == 1 { // decoding: each key/value head's item places its own, in parallel
+			if n == 1 {
+				in.Rows(q, w.WQ[l], kh*kvMul*hs, (kh+1)*kvMul*hs)
+				in.Rows(k, w.WK[l], kh*hs, (kh+1)*hs)
+				in.Rows(v, w.WV[l], kh*hs, (kh+1)*hs)
 				place(t, kh)
 			}
 			head := loff + kh*c.SeqLen*hs // the key/value head's cache
@@ -141,23 +153,29 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 			kernels.AttendHeads(kh*kvMul, (kh+1)*kvMul, r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), scale,
 				func(h int) (out, q, scores []float32) {
 					a := t*c.NHeads + h
-					return r.xb[t*dim+h*hs : t*dim+(h+1)*hs], r.q[t*dim+h*hs : t*dim+(h+1)*hs], r.att[a*c.SeqLen : a*c.SeqLen+pos+t+1]
+					return xb2[t*dim+h*hs : t*dim+(h+1)*hs], r.q[t*dim+h*hs : t*dim+(h+1)*hs], r.att[a*c.SeqLen : a*c.SeqLen+pos+t+1]
 				})
 		}
-		kernels.ParallelWork(n*c.NKVHeads, n*(pos+n)*dim, attend)
-		kernels.MatMul(xb2, w.WO[l], xb, n)
-		kernels.Axpy(x, 1, xb2) // x += xb2: a fused 1·b + a rounds once, as the sum does
+		work := n * (pos + n) * dim // multiply-adds of attention
+		if n == 1 {
+			work += (dim + 2*kvDim) * dim // and of the q, k and v rows
+		}
+		kernels.ParallelWork(n*c.NKVHeads, work, attend)
+		if in != nil {
+			in.Release()
+		}
+		kernels.MatMulThen(xb, w.WO[l], xb2, n, kernels.AddRows(x, xb, n)) // x += xb, on the rows' cores
 
 		// Feed-forward: w2(silu(w1 xn) * (w3 xn)).
 		for t := range n {
 			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSFFN[l])
 		}
-		kernels.MatMulGroup([][]float32{hb, hb2}, []kernels.Matrix{w.W1[l], w.W3[l]}, xb, n)
-		for t := range n { // hb = silu(hb)·hb2, token by token as a lone token would
-			kernels.SwiGLU(row(hb, t, hidden), row(hb2, t, hidden))
-		}
-		kernels.MatMul(xb, w.W2[l], hb, n)
-		kernels.Axpy(x, 1, xb)
+		kernels.MatMulPairThen(hb, hb2, w.W1[l], w.W3[l], xb, n, func(lo, hi int) {
+			for t := range n { // hb = silu(hb)·hb2
+				kernels.SwiGLU(hb[t*hidden+lo:t*hidden+hi], hb2[t*hidden+lo:t*hidden+hi])
+			}
+		})
+		kernels.MatMulThen(xb, w.W2[l], hb, n, kernels.AddRows(x, xb, n)) // x += xb
 	}
 
 	if !wantLogits {
