@@ -220,22 +220,24 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 				})
 		}
 		kernels.ParallelWork(n*h.NKVHead, n*min(pos+n, h.Windows[l]+1)*qDim, attend)
-		kernels.MatMul(proj, lw.AttnOut, attn, n)
+		kernels.MatMulThen(proj, lw.AttnOut, attn, n, kernels.AddRows(x, proj, n)) // x += proj
 		s.traceRows(l, 1, proj, n)
-		kernels.Axpy(x, 1, proj)
 
 		// MLP: c_proj(relu(c_fc(xn))²).
 		for t := range n {
 			kernels.RMSNorm(row(xn, t, d), row(x, t, d), nil, eps)
 		}
-		kernels.MatMul(hid, lw.FC, xn, n)
-		for i, a := range hid {
-			a = max(a, 0)
-			hid[i] = a * a
-		}
-		kernels.MatMul(proj, lw.MLPOut, hid, n)
+		kernels.MatMulThen(hid, lw.FC, xn, n, func(lo, hi int) { // relu(hid)²
+			width := len(hid) / n
+			for t := range n {
+				for i, a := range hid[t*width+lo : t*width+hi] {
+					a = max(a, 0)
+					hid[t*width+lo+i] = a * a
+				}
+			}
+		})
+		kernels.MatMulThen(proj, lw.MLPOut, hid, n, kernels.AddRows(x, proj, n))
 		s.traceRows(l, 2, proj, n)
-		kernels.Axpy(x, 1, proj)
 		s.traceRows(l, 3, x, n)
 
 		if l == h.BackoutLayer {
