@@ -165,41 +165,55 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		for t := range n {
 			kernels.RMSNorm(row(xn, t, d), row(x, t, d), nil, eps)
 		}
-		kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{lw.Q, lw.K, lw.V}, xn, n)
-		for t, tok := range tokens {
-			qt, kt, vt := row(q, t, qDim), row(k, t, kvDim), row(v, t, kvDim)
-			if h.ValueEmbeds[l] {
-				// Value residual: v += scale*sigmoid(gate(xn[:C])) * value_embed[tok], one gate per kv head.
-				kernels.MatVec(s.gate[:h.NKVHead], lw.VEGate, row(xn, t, d)[:h.VEGateChannels])
-				lw.ValueEmbed.Row(tok, s.valueEmbed)
-				for kh := range h.NKVHead {
-					g := h.VEGateScale * sigmoid(s.gate[kh])
-					kernels.Axpy(vt[kh*hd:(kh+1)*hd], g, s.valueEmbed[kh*hd:(kh+1)*hd])
-				}
-			}
-			// Rotary, then QK-norm per head, then the QK scale.
-			for hh := range h.NHead {
-				head := qt[hh*hd : (hh+1)*hd]
-				m.rope.rotate(head, pos+t)
-				kernels.RMSNorm(head, head, nil, eps)
-				scaleVec(head, h.QKScale)
-			}
-			for kh := range h.NKVHead {
-				head := kt[kh*hd : (kh+1)*hd]
-				m.rope.rotate(head, pos+t)
-				kernels.RMSNorm(head, head, nil, eps)
-				scaleVec(head, h.QKScale)
-			}
+		var in *kernels.Input
+		if n == 1 { // decoding: each kv head's item computes its own q, k and v rows
+			in = kernels.NewInput(xn, lw.Q.Enc)
+		} else {
+			kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{lw.Q, lw.K, lw.V}, xn, n)
 		}
 		// The cache is head-major ([kv head][position][head dim]): attention then
 		// reads each head's keys and values as one sequential stream, which the
 		// prefetchers follow, instead of a 512-byte piece of every 3 KB position.
 		keys, values := s.keys[l], s.values[l]
-		for t := range n {
-			for kh := range h.NKVHead {
-				at := (kh*h.SeqLen + pos + t) * hd
-				keys.Store(at, row(k, t, kvDim)[kh*hd:(kh+1)*hd])
-				values.Store(at, row(v, t, kvDim)[kh*hd:(kh+1)*hd])
+		// gates sets token t's value-embedding gates and row (value residual: v +=
+		// scale*sigmoid(gate(xn[:C])) * value_embed[tok], one gate per kv head).
+		gates := func(t int) {
+			if h.ValueEmbeds[l] {
+				kernels.MatVec(s.gate[:h.NKVHead], lw.VEGate, row(xn, t, d)[:h.VEGateChannels])
+				lw.ValueEmbed.Row(tokens[t], s.valueEmbed)
+			}
+		}
+		// place finishes token t's query heads that share kv head kv, and its key and
+		// value: the value residual, rotary, then QK-norm per head and the QK scale;
+		// the key and value go into the cache.
+		place := func(t, kv int) {
+			qt, kt, vt := row(q, t, qDim), row(k, t, kvDim), row(v, t, kvDim)
+			if h.ValueEmbeds[l] {
+				g := h.VEGateScale * sigmoid(s.gate[kv])
+				kernels.Axpy(vt[kv*hd:(kv+1)*hd], g, s.valueEmbed[kv*hd:(kv+1)*hd])
+			}
+			for hh := kv * groups; hh < (kv+1)*groups; hh++ {
+				head := qt[hh*hd : (hh+1)*hd]
+				m.rope.rotate(head, pos+t)
+				kernels.RMSNorm(head, head, nil, eps)
+				scaleVec(head, h.QKScale)
+			}
+			head := kt[kv*hd : (kv+1)*hd]
+			m.rope.rotate(head, pos+t)
+			kernels.RMSNorm(head, head, nil, eps)
+			scaleVec(head, h.QKScale)
+			at := (kv*h.SeqLen + pos + t) * hd
+			keys.Store(at, head)
+			values.Store(at, vt[kv*hd:(kv+1)*hd])
+		}
+		if n == 1 {
+			gates(0)
+		} else { // a batch: token t attends over the keys of tokens 0..t, so all go in first
+			for t := range n {
+				gates(t)
+				for kv := range h.NKVHead {
+					place(t, kv)
+				}
 			}
 		}
 
@@ -207,9 +221,16 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		// keys p-window .. p. Heads of every token are independent: run in parallel,
 		// one item per kv head with the query heads that share it (GQA: query head hh
 		// reads kv head hh/groups), so its cache comes from memory once, on one core,
-		// read by two heads at a time.
+		// read by two heads at a time. When decoding, the item first computes and
+		// places its heads' rows of q, k and v (one job per layer instead of two).
 		attend := func(i int) {
 			t, kv := i/h.NKVHead, i%h.NKVHead
+			if n == 1 {
+				in.Rows(q, lw.Q, kv*groups*hd, (kv+1)*groups*hd)
+				in.Rows(k, lw.K, kv*hd, (kv+1)*hd)
+				in.Rows(v, lw.V, kv*hd, (kv+1)*hd)
+				place(t, kv)
+			}
 			p := pos + t
 			first := max(0, p-h.Windows[l])
 			kvh := kv * h.SeqLen * hd
@@ -219,7 +240,14 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 					return s.attn[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.scores[a*h.SeqLen : a*h.SeqLen+p-first+1]
 				})
 		}
-		kernels.ParallelWork(n*h.NKVHead, n*min(pos+n, h.Windows[l]+1)*qDim, attend)
+		work := n * min(pos+n, h.Windows[l]+1) * qDim // multiply-adds of attention
+		if n == 1 {
+			work += (qDim + 2*kvDim) * d // and of the q, k and v rows
+		}
+		kernels.ParallelWork(n*h.NKVHead, work, attend)
+		if in != nil {
+			in.Release()
+		}
 		kernels.MatMulThen(proj, lw.AttnOut, attn, n, kernels.AddRows(x, proj, n)) // x += proj
 		s.traceRows(l, 1, proj, n)
 
