@@ -205,10 +205,10 @@ func memReadBuffer() []byte {
 	return memReadBuf
 }
 
-// BenchmarkMatVec: single matrices of the 286M and fixture shapes, serial, per
+// BenchmarkMatVec: single matrices of the 286M, llama-50m and fixture shapes, serial, per
 // encoding and kernel set (the "go" reference for comparison).
 func BenchmarkMatVec(b *testing.B) {
-	shapes := [][2]int{{768, 768}, {3072, 768}, {768, 3072}, {172, 64}}
+	shapes := [][2]int{{768, 768}, {3072, 768}, {768, 3072}, {1408, 512}, {512, 1408}, {172, 64}}
 	for _, enc := range Encodings {
 		for _, s := range shapes {
 			if enc.CheckCols(s[1]) != nil {

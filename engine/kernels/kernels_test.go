@@ -354,7 +354,7 @@ func TestMatVecSplitMatchesSerial(t *testing.T) {
 func TestRowsAloneMatchPairs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(32, 33))
 	for _, enc := range Encodings {
-		for _, cols := range []int{256, 768, 288} { // whole groups, and a tail
+		for _, cols := range []int{256, 768, 288, 96, 1408} { // whole groups, a tail, only a tail
 			c := gaussCase(t, rng, enc, 7, cols, 0.05, 1)
 			var xq *q8Vector
 			if enc.Quantized() {
