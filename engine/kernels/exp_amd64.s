@@ -185,3 +185,37 @@ div8:
 divdone:
 	VZEROUPPER
 	RET
+
+// func scaleAVX2(out, x, w *float32, n int, s float32)
+// out[i] = w[i]·(s·x[i]), or s·x[i] when w is nil, for n values (a multiple of 8):
+// two roundings, as RMSNorm's and run.c's rmsnorm's loops. out may be x.
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-36
+	MOVQ         out+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         w+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS s+32(FP), Y0
+	TESTQ        DX, DX
+	JZ           scale8
+
+scalew8:
+	VMULPS  (SI), Y0, Y1
+	VMULPS  (DX), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     scalew8
+	VZEROUPPER
+	RET
+
+scale8:
+	VMULPS  (SI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     scale8
+	VZEROUPPER
+	RET

@@ -170,3 +170,33 @@ div4:
 
 divdone:
 	RET
+
+// func scaleNEON(out, x, w *float32, n int, s float32)
+// out[i] = w[i]·(s·x[i]), or s·x[i] when w is nil, for n values (a multiple of 4):
+// two roundings (FMUL, FMUL), as RMSNorm's and run.c's rmsnorm's loops. out may be x.
+TEXT ·scaleNEON(SB), NOSPLIT, $0-36
+	MOVD  out+0(FP), R0
+	MOVD  x+8(FP), R1
+	MOVD  w+16(FP), R2
+	MOVD  n+24(FP), R3
+	FMOVS s+32(FP), F0
+	VDUP  V0.S[0], V1.S4
+	CBZ   R2, scale4
+
+scalew4:
+	VLD1.P 16(R1), [V2.S4]
+	VLD1.P 16(R2), [V3.S4]
+	FMUL4S(2, 2, 1)
+	FMUL4S(2, 2, 3)
+	VST1.P [V2.S4], 16(R0)
+	SUBS   $4, R3
+	BNE    scalew4
+	RET
+
+scale4:
+	VLD1.P 16(R1), [V2.S4]
+	FMUL4S(2, 2, 1)
+	VST1.P [V2.S4], 16(R0)
+	SUBS   $4, R3
+	BNE    scale4
+	RET

@@ -46,6 +46,9 @@ type impl struct {
 	// divide sets x[i] /= d (Softmax's normalisation; IEEE division in every lane,
 	// so the SIMD kernels give the reference's bits).
 	divide func(x []float32, d float32)
+	// scale sets out[i] = w[i]·(s·x[i]), or s·x[i] when w is nil (RMSNorm's last
+	// pass; two roundings in every lane, so the SIMD kernels give the reference's bits).
+	scale func(out, x, w []float32, s float32)
 }
 
 var reference = impl{
@@ -76,6 +79,7 @@ var reference = impl{
 	},
 	softmaxExp: softmaxExpRef,
 	divide:     divideRef,
+	scale:      scaleRef,
 }
 
 // kern is the implementation in use. It is chosen once at start-up from the CPU's
@@ -174,6 +178,23 @@ func simdSoftmaxExp(width int, k func(x *float32, n int, s, m float32) float32) 
 			sum = k(f32p(x), n, s, m)
 		}
 		return sum + softmaxExpRef(x[n:], s, m)
+	}
+}
+
+func simdScale(width int, k func(out, x, w *float32, n int, s float32)) func(out, x, w []float32, s float32) {
+	return func(out, x, w []float32, s float32) {
+		n := len(x) &^ (width - 1)
+		if n > 0 {
+			var wp *float32
+			if w != nil {
+				wp = f32p(w)
+			}
+			k(f32p(out), f32p(x), wp, n, s)
+		}
+		if w != nil {
+			w = w[n:]
+		}
+		scaleRef(out[n:], x[n:], w, s)
 	}
 }
 

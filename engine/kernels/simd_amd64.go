@@ -74,6 +74,9 @@ func softmaxExpAVX2(x *float32, n int, s, m float32) float32
 //go:noescape
 func divideAVX2(x *float32, n int, d float32)
 
+//go:noescape
+func scaleAVX2(out, x, w *float32, n int, s float32)
+
 var avx2Impl = impl{
 	name:    "avx2+fma+f16c",
 	prepare: prepareAVX2,
@@ -117,6 +120,7 @@ var avx2Impl = impl{
 	find:        simdFind(8, findAVX2),
 	softmaxExp:  simdSoftmaxExp(8, softmaxExpAVX2),
 	divide:      simdDivide(8, divideAVX2),
+	scale:       simdScale(8, scaleAVX2),
 }
 
 // vnniImpl is avx2Impl with the Q4_0 kernel that multiplies with VPDPBUSD, for

@@ -66,6 +66,9 @@ func softmaxExpNEON(x *float32, n int, s, m float32) float32
 //go:noescape
 func divideNEON(x *float32, n int, d float32)
 
+//go:noescape
+func scaleNEON(out, x, w *float32, n int, s float32)
+
 var neonImpl = impl{
 	name: "neon",
 	quantizeQ8: func(v *q8Vector, x []float32) {
@@ -108,6 +111,7 @@ var neonImpl = impl{
 	find:        simdFind(4, findNEON),
 	softmaxExp:  simdSoftmaxExp(4, softmaxExpNEON),
 	divide:      simdDivide(4, divideNEON),
+	scale:       simdScale(4, scaleNEON),
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of

@@ -42,14 +42,38 @@ func RMSNorm(out, x, weight []float32, eps float32) {
 	}
 	ss := Dot(x, x)/float32(len(x)) + eps
 	inv := float32(1 / math.Sqrt(float64(ss)))
-	if weight == nil {
+	if weight != nil {
+		weight = weight[:len(x)]
+	}
+	kern.scale(out[:len(x)], x, weight, inv)
+}
+
+// Scale sets out[i] = w[i]·(s·x[i]) for every i < len(x), or s·x[i] when w is
+// nil, rounding after each multiplication (run.c's rmsnorm: o = w * (ss * x)).
+// out may be x; len(out) and len(w) (when not nil) must be at least len(x).
+func Scale(out, x, w []float32, s float32) {
+	if len(out) < len(x) || (w != nil && len(w) < len(x)) {
+		panic(fmt.Sprintf("kernels: Scale of %d values into %d with %d weights", len(x), len(out), len(w)))
+	}
+	if len(x) == 0 {
+		return
+	}
+	if w != nil {
+		w = w[:len(x)]
+	}
+	kern.scale(out[:len(x)], x, w, s)
+}
+
+// scaleRef is Scale's loop; the conversion keeps s·x[i] rounded on its own.
+func scaleRef(out, x, w []float32, s float32) {
+	if w == nil {
 		for i, v := range x {
-			out[i] = inv * v
+			out[i] = s * v
 		}
 		return
 	}
 	for i, v := range x {
-		out[i] = weight[i] * float32(inv*v)
+		out[i] = w[i] * float32(s*v)
 	}
 }
 
