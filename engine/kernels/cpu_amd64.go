@@ -50,3 +50,14 @@ func hasAVX512VNNI() bool {
 	)
 	return ebx7&(avx512f|avx512vl) == avx512f|avx512vl && ecx7&vnni != 0
 }
+
+// hasAVX512BW reports whether the CPU also has AVX512-BW (byte and word
+// instructions on ZMM registers: VPSRLW), with hasAVX512VNNI's state checks.
+func hasAVX512BW() bool {
+	if !hasAVX512VNNI() {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx512bw = 1 << 30 // EBX
+	return ebx7&avx512bw != 0
+}

@@ -44,4 +44,7 @@ func TestCPUFeaturesMatchLinux(t *testing.T) {
 		t.Fatalf("hasAVX512VNNI() = %v, /proc/cpuinfo says avx512f=%v avx512vl=%v avx512_vnni=%v",
 			got, has("avx512f"), has("avx512vl"), has("avx512_vnni"))
 	}
+	if got, want := hasAVX512BW(), wantVNNI && has("avx512bw"); got != want {
+		t.Fatalf("hasAVX512BW() = %v, /proc/cpuinfo says avx512bw=%v (and VNNI %v)", got, has("avx512bw"), wantVNNI)
+	}
 }

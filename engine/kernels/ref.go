@@ -57,6 +57,7 @@ type q8Vector struct {
 	// Other layouts of q that SIMD kernels read (impl.prepare fills them).
 	x16 []int16
 	xp  []int8
+	xz  []int8
 }
 
 // grow returns s resized to n, reusing its array when it is big enough.

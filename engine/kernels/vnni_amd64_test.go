@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// TestQ4VNNIMatchesAVX2 holds the AVX512-VNNI Q4_0 kernel to the AVX2 one bit for
-// bit (same integer sums, same float steps): one and two rows at a time, rows
+// TestQ4VNNIMatchesAVX2 holds the AVX512-VNNI Q4_0 kernels (on YMM, and on ZMM
+// where the CPU has AVX512-BW) to the AVX2 one bit for bit (same integer sums, the
+// same float steps in every lane): one and two rows at a time, rows
 // with and without lone blocks after their groups of eight, and extreme values
 // (weights 0 and 15, x at ±127) where an int16 step could saturate if the
 // arithmetic were not exact. The AVX2 kernel is the one checked against the
@@ -18,8 +19,12 @@ func TestQ4VNNIMatchesAVX2(t *testing.T) {
 	if !hasAVX512VNNI() {
 		t.Skip("no AVX512-VNNI on this CPU")
 	}
+	impls := []*impl{&vnniImpl}
+	if hasAVX512BW() {
+		impls = append(impls, &zmmImpl)
+	}
 	rng := rand.New(rand.NewPCG(74, 75))
-	for _, shape := range [][2]int{{1, 256}, {2, 256}, {3, 512}, {8, 768}, {7, 96}, {5, 288}, {16, 1408}, {9, 32}} {
+	for _, shape := range [][2]int{{1, 256}, {2, 256}, {3, 512}, {8, 768}, {7, 96}, {5, 288}, {16, 1408}, {9, 32}, {6, 2048}, {4, 5632}} {
 		rows, cols := shape[0], shape[1]
 		for trial := range 4 {
 			m := randomMatrix(rng, rows, cols, Q4_0)
@@ -44,12 +49,17 @@ func TestQ4VNNIMatchesAVX2(t *testing.T) {
 			}
 			var xq q8Vector
 			avx2Impl.quantizeX(&xq, x, Q4_0)
-			got, want := make([]float32, rows), make([]float32, rows)
-			vnniImpl.matVecQ4(got, m.Data, &xq)
+			want := make([]float32, rows)
 			avx2Impl.matVecQ4(want, m.Data, &xq)
-			for r := range rows {
-				if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
-					t.Fatalf("%dx%d trial %d: row %d = %v, AVX2 %v", rows, cols, trial, r, got[r], want[r])
+			for _, k := range impls {
+				var xk q8Vector
+				k.quantizeX(&xk, x, Q4_0)
+				got := make([]float32, rows)
+				k.matVecQ4(got, m.Data, &xk)
+				for r := range rows {
+					if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
+						t.Fatalf("%s, %dx%d trial %d: row %d = %v, AVX2 %v", k.name, rows, cols, trial, r, got[r], want[r])
+					}
 				}
 			}
 		}
