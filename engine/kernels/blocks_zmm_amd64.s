@@ -78,126 +78,36 @@ GLOBL quadIndex<>(SB), RODATA|NOPTR, $128
 	VPERMPS     Z7, idx, Z11; \
 	VFMADD231PS Z11, Z10, accB
 
-// func matVecQ4ZMM(out *float32, w *byte, xz *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
-// xz is x in quad order (for the 8-block groups), xq in plain order (for the rest).
-TEXT ·matVecQ4ZMM(SB), NOSPLIT, $0-64
-	MOVQ         out+0(FP), DI
-	MOVQ         w+8(FP), SI
-	MOVQ         rows+48(FP), R8
-	VPCMPEQW     Y15, Y15, Y15
-	VPSRLW       $15, Y15, Y15 // the ones and shift counts of the lone blocks' Q4_BLOCK
-	MOVL         $4, AX
-	VMOVD        AX, X5
-	VPBROADCASTD X5, X5
-	VPXOR        Y13, Y13, Y13
-	VINSERTI128  $1, X5, Y13, Y13
-	MOVL         $0x0f0f0f0f, AX
-	VPBROADCASTD AX, Z14
-	VMOVDQU32    quadIndex<>+0(SB), Z8
+// The group macros of q4kernel_amd64.h, which has the rest (the rows, the lone
+// blocks after the groups with the AVX2 kernel's code, the sums). The correction's
+// 8Σx go through Y12, whose high half the load clears.
+#define Q4_CONSTS \
+	VPBROADCASTD X14, Z14; \
+	VMOVDQU32    quadIndex<>+0(SB), Z8; \
 	VMOVDQU32    quadIndex<>+64(SB), Z9
 
-	// Rows of whole groups go two at a time, as in the AVX2 kernel.
-	MOVQ  blocks+56(FP), R13
-	TESTQ $7, R13
-	JNZ   q4row
-	IMULQ $18, R13             // bytes per row
-
-q4row2:
-	CMPQ   R8, $2
-	JLT    q4row
-	MOVQ   xz+16(FP), BX
-	MOVQ   xd+32(FP), R11
-	MOVQ   xs8+40(FP), R12
-	MOVQ   blocks+56(FP), CX
-	VXORPS Y0, Y0, Y0          // and the high half of Z0 (VEX clears it)
-	VXORPS Y2, Y2, Y2
-
-q4two:
-	PREFETCHT0   PF(SI)
-	PREFETCHT0   PF+64(SI)
-	PREFETCHT0   PF+128(SI)
-	PREFETCHT0   PF(SI)(R13*1)
-	PREFETCHT0   PF+64(SI)(R13*1)
-	PREFETCHT0   PF+128(SI)(R13*1)
-	SCALES8                    // Y6, the high half of Z6 cleared
-	VCVTPH2PS    (SI)(R13*1), Y7
-	VMULPS       (R11), Y7, Y7
-	VMOVUPS      (R12), Y12    // 8Σx per block, the high half of Z12 cleared
-	VFNMADD231PS Z12, Z6, Z0
-	VFNMADD231PS Z12, Z7, Z2
-	Q4_QUAD2(16, 0, Z8, Z0, Z2)
+#define Q4_GROUP2 \
+	VMOVUPS      (R12), Y12; \
+	VFNMADD231PS Z12, Z6, Z0; \
+	VFNMADD231PS Z12, Z7, Z2; \
+	Q4_QUAD2(16, 0, Z8, Z0, Z2); \
 	Q4_QUAD2(80, 128, Z9, Z0, Z2)
-	ADDQ         $144, SI
-	ADDQ         $256, BX
-	ADDQ         $32, R11
-	ADDQ         $32, R12
-	SUBQ         $8, CX
-	JNZ          q4two
 
-	VEXTRACTF64X4 $1, Z0, Y1
-	VEXTRACTF64X4 $1, Z2, Y3
-	HSUM_Y0_Y1
-	VMOVSS        X0, (DI)
-	HSUM(Y2, Y3, X2, X3)       // the same for the second row
-	VMOVSS        X2, 4(DI)
-	ADDQ          $8, DI
-	ADDQ          R13, SI      // past the second row
-	SUBQ          $2, R8
-	JNZ           q4row2
-	VZEROUPPER
-	RET
-
-q4row:
-	MOVQ   xz+16(FP), BX
-	MOVQ   xd+32(FP), R11
-	MOVQ   xs8+40(FP), R12
-	MOVQ   blocks+56(FP), CX
-	VXORPS Y0, Y0, Y0
-
-q4by8:
-	CMPQ         CX, $8
-	JLT          q4rest
-	PREFETCHT0   PF(SI)
-	PREFETCHT0   PF+64(SI)
-	PREFETCHT0   PF+128(SI)
-	SCALES8
-	VMOVUPS      (R12), Y12
-	VFNMADD231PS Z12, Z6, Z0
-	Q4_QUAD(16, 0, Z8, Z0)
+#define Q4_GROUP1 \
+	VMOVUPS      (R12), Y12; \
+	VFNMADD231PS Z12, Z6, Z0; \
+	Q4_QUAD(16, 0, Z8, Z0); \
 	Q4_QUAD(80, 128, Z9, Z0)
-	ADDQ         $144, SI
-	ADDQ         $256, BX
-	ADDQ         $32, R11
-	ADDQ         $32, R12
-	SUBQ         $8, CX
-	JMP          q4by8
 
-q4rest:
-	// Y1 back out of Z0; the remaining blocks read x in plain order, from the same
-	// block on, exactly as the AVX2 kernel's.
+// Y1 (and Y3) back out of the high halves.
+#define Q4_DONE2 \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	VEXTRACTF64X4 $1, Z2, Y3
+
+#define Q4_DONE1 \
 	VEXTRACTF64X4 $1, Z0, Y1
-	SUBQ          xz+16(FP), BX
-	ADDQ          xq+24(FP), BX
 
-q4by1:
-	TESTQ        CX, CX
-	JZ           q4store
-	SCALE1_Y2
-	VMOVSS       (R12), X7       // lanes 1-7 of Y7 become zero
-	VFNMADD231PS Y2, Y7, Y1      // Y1 lane 0 -= d_w*d_x*8Σx
-	Q4_BLOCK(0, 0, Y0)
-	ADDQ         $18, SI
-	ADDQ         $32, BX
-	ADDQ         $4, R11
-	ADDQ         $4, R12
-	DECQ         CX
-	JMP          q4by1
-
-q4store:
-	HSUM_Y0_Y1
-	VMOVSS X0, (DI)
-	ADDQ   $4, DI
-	DECQ   R8
-	JNZ    q4row
-	VZEROUPPER
-	RET
+// func matVecQ4ZMM(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
+// xp is x in quad order (prepareZMM).
+#define Q4_KERNEL ·matVecQ4ZMM
+#include "q4kernel_amd64.h"

@@ -1,8 +1,44 @@
-// The Q4_0 kernel's body, included once per way of multiplying a pair of blocks:
-// the file that includes it defines Q4_KERNEL (its name), Q4_PAIR and Q4_PAIR2.
+// The Q4_0 kernel's body, included once per way of multiplying the blocks of a
+// group. The file that includes it defines Q4_KERNEL (its name) and either Q4_PAIR
+// and Q4_PAIR2 (two blocks at a time on YMM registers, the AVX2 and VNNI kernels:
+// the group macros below follow from them) or the group macros themselves (the
+// ZMM kernel):
+//	Q4_CONSTS   constants beyond Y13-Y15 (which Q4_BLOCK reads too)
+//	Q4_GROUP2   one 8-block group of two rows into Y0/Y1 and Y2/Y3, the correction
+//	            -d·8Σx (scales in Y6 and Y7) included
+//	Q4_GROUP1   the same for one row, into Y0/Y1
+//	Q4_DONE2, Q4_DONE1  after the groups, to leave the sums in Y0/Y1 (and Y2/Y3)
 //
 // func Q4_KERNEL(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
-// xp is x in pair order (for the 8-block groups), xq in plain order (for the rest).
+// xp is x in the group macros' order (for the 8-block groups), xq in plain order
+// (for the rest).
+
+#ifndef Q4_GROUP2
+#define Q4_CONSTS \
+	PAIR_INDEX(0, Y8); \
+	PAIR_INDEX(1, Y9); \
+	PAIR_INDEX(2, Y10); \
+	PAIR_INDEX(3, Y11)
+
+#define Q4_GROUP2 \
+	VFNMADD231PS (R12), Y6, Y0; \
+	VFNMADD231PS (R12), Y7, Y2; \
+	Q4_PAIR2(16, 0, Y8, Y0, Y2); \
+	Q4_PAIR2(48, 64, Y9, Y1, Y3); \
+	Q4_PAIR2(80, 128, Y10, Y0, Y2); \
+	Q4_PAIR2(112, 192, Y11, Y1, Y3)
+
+#define Q4_GROUP1 \
+	VFNMADD231PS (R12), Y6, Y0; \
+	Q4_PAIR(16, 0, Y8, Y0); \
+	Q4_PAIR(48, 64, Y9, Y1); \
+	Q4_PAIR(80, 128, Y10, Y0); \
+	Q4_PAIR(112, 192, Y11, Y1)
+
+#define Q4_DONE2
+#define Q4_DONE1
+#endif
+
 TEXT Q4_KERNEL(SB), NOSPLIT, $0-64
 	MOVQ         out+0(FP), DI
 	MOVQ         w+8(FP), SI
@@ -17,10 +53,7 @@ TEXT Q4_KERNEL(SB), NOSPLIT, $0-64
 	VPBROADCASTD X5, X5
 	VPXOR        Y13, Y13, Y13
 	VINSERTI128  $1, X5, Y13, Y13
-	PAIR_INDEX(0, Y8)
-	PAIR_INDEX(1, Y9)
-	PAIR_INDEX(2, Y10)
-	PAIR_INDEX(3, Y11)
+	Q4_CONSTS
 
 	// Rows of whole groups go two at a time (q4row2), each row's arithmetic exactly
 	// as on its own: the two share the loop, the x loads' addresses and the set-up,
@@ -52,12 +85,7 @@ q4two:
 	SCALES8
 	VCVTPH2PS    (SI)(R13*1), Y7
 	VMULPS       (R11), Y7, Y7
-	VFNMADD231PS (R12), Y6, Y0
-	VFNMADD231PS (R12), Y7, Y2
-	Q4_PAIR2(16, 0, Y8, Y0, Y2)
-	Q4_PAIR2(48, 64, Y9, Y1, Y3)
-	Q4_PAIR2(80, 128, Y10, Y0, Y2)
-	Q4_PAIR2(112, 192, Y11, Y1, Y3)
+	Q4_GROUP2
 	ADDQ         $144, SI
 	ADDQ         $256, BX
 	ADDQ         $32, R11
@@ -65,6 +93,7 @@ q4two:
 	SUBQ         $8, CX
 	JNZ          q4two
 
+	Q4_DONE2
 	HSUM_Y0_Y1
 	VMOVSS       X0, (DI)
 	HSUM(Y2, Y3, X2, X3)         // the same for the second row
@@ -91,11 +120,7 @@ q4by8:
 	PREFETCHT0   PF+64(SI)
 	PREFETCHT0   PF+128(SI)
 	SCALES8
-	VFNMADD231PS (R12), Y6, Y0
-	Q4_PAIR(16, 0, Y8, Y0)
-	Q4_PAIR(48, 64, Y9, Y1)
-	Q4_PAIR(80, 128, Y10, Y0)
-	Q4_PAIR(112, 192, Y11, Y1)
+	Q4_GROUP1
 	ADDQ         $144, SI
 	ADDQ         $256, BX
 	ADDQ         $32, R11
@@ -105,6 +130,7 @@ q4by8:
 
 q4rest:
 	// The remaining blocks read x in plain order, from the same block on.
+	Q4_DONE1
 	SUBQ xp+16(FP), BX
 	ADDQ xq+24(FP), BX
 

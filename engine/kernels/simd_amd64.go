@@ -27,7 +27,7 @@ func matVecQ4AVX2(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *f
 func matVecQ4VNNI(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
 
 //go:noescape
-func matVecQ4ZMM(out *float32, w *byte, xz *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
+func matVecQ4ZMM(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int) // xp: x in quad order (xz)
 
 //go:noescape
 func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
