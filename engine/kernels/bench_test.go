@@ -257,10 +257,8 @@ func BenchmarkMatVecSplit(b *testing.B) {
 				for range b.N {
 					// Force the split (MatVec would not split below parallelMinBytes).
 					if threads > 1 && p.acquire() {
-						j := &job{n: m.Rows, grain: min(grain, (m.Rows+1)/2)}
-						j.mv = matVecTask{k: kern, out: out, m: m, x: x}
-						j.task = &j.mv
-						p.runAcquired(j)
+						t := &productTask{k: kern, parts: 1, ms: [2]Matrix{m}, outs: [2][]float32{out}, x: x, n: 1}
+						p.runAcquired(&job{task: t, n: m.Rows, grain: min(grain, (m.Rows+1)/2)})
 					} else {
 						matVecRows(kern, out, m, x, nil, 0, m.Rows)
 					}

@@ -34,56 +34,7 @@ func MatMul(out []float32, m Matrix, x []float32, n int) {
 // from memory once per call rather than once per token. One token is simply MatVec.
 func (p *Pool) MatMul(out []float32, m Matrix, x []float32, n int) {
 	checkMatMul(out, m, x, n)
-	if n == 0 || m.Rows == 0 {
-		return
-	}
-	if n == 1 {
-		p.MatVec(out[:m.Rows], m, x)
-		return
-	}
-	k := kern
-	t := &matMulTask{k: k, out: out, m: m, x: x, n: n}
-	if m.Enc.Quantized() {
-		xq := q8Batches.Get().(*q8Batch)
-		defer q8Batches.Put(xq)
-		xq.quantize(k, x, n, m.Cols, m.Enc)
-		t.xq = xq.vs
-	}
-	rb := m.Enc.RowBytes(m.Cols)
-	t.tileRows = max(1, matMulTileBytes/rb)
-	// A batch is n times a MatVec's arithmetic: worth splitting as soon as the rows
-	// can be shared at all. Chunks are whole tiles where there are enough of them.
-	grain := min(t.tileRows, (m.Rows+p.workers-1)/p.workers)
-	if m.Rows < 2 || m.Bytes()*n < parallelMinBytes || !p.acquire() {
-		t.run(0, m.Rows)
-		return
-	}
-	p.runAcquired(&job{task: t, n: m.Rows, grain: grain})
-}
-
-// matMulTask is MatMul's job for the pool: rows [lo, hi) of every token's output.
-type matMulTask struct {
-	k        *impl
-	out      []float32
-	m        Matrix
-	x        []float32
-	xq       []q8Vector // token t's x quantized to Q8_0 blocks (quantized m only)
-	n        int
-	tileRows int
-}
-
-func (t *matMulTask) run(lo, hi int) {
-	rows, cols := t.m.Rows, t.m.Cols
-	for r := lo; r < hi; r += t.tileRows {
-		e := min(r+t.tileRows, hi)
-		for tok := 0; tok < t.n; tok++ {
-			var xq *q8Vector
-			if t.xq != nil {
-				xq = &t.xq[tok]
-			}
-			matVecRows(t.k, t.out[tok*rows:(tok+1)*rows], t.m, t.x[tok*cols:(tok+1)*cols], xq, r, e)
-		}
-	}
+	p.matMulThen([]Matrix{m}, [][]float32{out}, x, n, nil)
 }
 
 // q8Batch holds one quantized x per token of a MatMul.

@@ -22,38 +22,8 @@ const chunkMinBytes = 64 << 10
 // carries x's rounding to 8 bits as well as the weights' (see ref.go).
 func (p *Pool) MatVec(out []float32, m Matrix, x []float32) {
 	checkMatVec(out, m, x)
-	if m.Rows == 0 {
-		return
-	}
-	k := kern
-	var xq *q8Vector
-	if m.Enc.Quantized() {
-		xq = q8Vectors.Get().(*q8Vector)
-		defer q8Vectors.Put(xq)
-		k.quantizeX(xq, x, m.Enc)
-	}
-	rb := m.Enc.RowBytes(m.Cols)
-	grain := (chunkMinBytes + rb - 1) / rb
-	if m.Bytes() < parallelMinBytes || grain >= m.Rows || !p.acquire() {
-		matVecRows(k, out, m, x, xq, 0, m.Rows)
-		return
-	}
-	j := &job{n: m.Rows, grain: grain}
-	j.mv = matVecTask{k: k, out: out, m: m, x: x, xq: xq}
-	j.task = &j.mv
-	p.runAcquired(j)
+	p.matMulThen([]Matrix{m}, [][]float32{out}, x, 1, nil)
 }
-
-// matVecTask is MatVec's job for the pool: rows [lo, hi) of out = m·x.
-type matVecTask struct {
-	k   *impl
-	out []float32
-	m   Matrix
-	x   []float32
-	xq  *q8Vector
-}
-
-func (t *matVecTask) run(lo, hi int) { matVecRows(t.k, t.out, t.m, t.x, t.xq, lo, hi) }
 
 // q8Vectors recycles quantized copies of x between MatVec calls.
 var q8Vectors = sync.Pool{New: func() any { return new(q8Vector) }}

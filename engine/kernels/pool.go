@@ -49,7 +49,6 @@ type job struct {
 	next         atomic.Int64 // first item not yet taken
 	done         atomic.Int64 // items finished
 	callerParked atomic.Bool
-	mv           matVecTask // MatVec's task, allocated with its job
 }
 
 // task is a job's work on items [lo, hi).

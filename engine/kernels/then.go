@@ -22,6 +22,7 @@ const thenAlign = 32
 // those of other per-row vectors), as the chunks run at the same time on several
 // cores. Chunk boundaries other than 0 and m.Rows are multiples of 32.
 func MatMulThen(out []float32, m Matrix, x []float32, n int, then func(lo, hi int)) {
+	checkMatMul(out, m, x, n)
 	DefaultPool().matMulThen([]Matrix{m}, [][]float32{out}, x, n, then)
 }
 
@@ -34,73 +35,104 @@ func MatMulPairThen(out0, out1 []float32, m0, m1 Matrix, x []float32, n int, the
 		panic(fmt.Sprintf("kernels: MatMulPairThen of a %dx%d %v and a %dx%d %v matrix",
 			m0.Rows, m0.Cols, m0.Enc, m1.Rows, m1.Cols, m1.Enc))
 	}
+	checkMatMul(out0, m0, x, n)
+	checkMatMul(out1, m1, x, n)
 	DefaultPool().matMulThen([]Matrix{m0, m1}, [][]float32{out0, out1}, x, n, then)
 }
 
-// matMulThen runs one or two products over the same rows, then the step, as one job.
+// matMulThen runs one or two products over the same rows, then the step (none when
+// then is nil), as one job: MatVec, MatMul and the two above. Shapes are the
+// callers' to check. x is quantized once for both matrices.
+//
+// Chunks: decoding one token, at least chunkMinBytes of weights (see job.work);
+// a batch, whole tiles where there are enough of them, or a share of the rows (a
+// batch is n times a MatVec's arithmetic: worth splitting as soon as the rows can
+// be shared at all); with a step, multiples of thenAlign. A product too small to
+// split runs on the caller without allocating.
 func (p *Pool) matMulThen(ms []Matrix, outs [][]float32, x []float32, n int, then func(lo, hi int)) {
-	for g, m := range ms {
-		checkMatMul(outs[g], m, x, n)
-	}
 	m := ms[0]
 	if n == 0 || m.Rows == 0 {
 		return
 	}
-	k := kern
-	t := &thenTask{then: then, parts: len(ms)}
-	var xq *q8Vector
-	var xb *q8Batch
-	if m.Enc.Quantized() { // x quantized once for both matrices
-		if n == 1 {
-			xq = q8Vectors.Get().(*q8Vector)
-			defer q8Vectors.Put(xq)
-			k.quantizeX(xq, x, m.Enc)
-		} else {
-			xb = q8Batches.Get().(*q8Batch)
-			defer q8Batches.Put(xb)
-			xb.quantize(k, x, n, m.Cols, m.Enc)
-		}
-	}
 	rb := m.Enc.RowBytes(m.Cols)
-	var grain int
-	for g, mg := range ms {
+	t := productTask{k: kern, parts: len(ms), x: x, n: n, tileRows: max(1, matMulTileBytes/rb), then: then}
+	copy(t.ms[:], ms)
+	copy(t.outs[:], outs)
+	if m.Enc.Quantized() {
 		if n == 1 {
-			t.vec[g] = matVecTask{k: k, out: outs[g], m: mg, x: x, xq: xq}
-			t.tasks[g] = &t.vec[g]
+			xq := q8Vectors.Get().(*q8Vector)
+			defer q8Vectors.Put(xq)
+			t.k.quantizeX(xq, x, m.Enc)
+			t.xq = xq
 		} else {
-			mt := &matMulTask{k: k, out: outs[g], m: mg, x: x, n: n, tileRows: max(1, matMulTileBytes/rb)}
-			if xb != nil {
-				mt.xq = xb.vs
-			}
-			t.tasks[g] = mt
+			xb := q8Batches.Get().(*q8Batch)
+			defer q8Batches.Put(xb)
+			xb.quantize(t.k, x, n, m.Cols, m.Enc)
+			t.xqs = xb.vs
 		}
 	}
-	if n == 1 { // as MatVec: chunks of at least chunkMinBytes of weights
+	grain, align := 0, 1
+	if n == 1 {
 		grain = (chunkMinBytes + len(ms)*rb - 1) / (len(ms) * rb)
-	} else { // as MatMul: a tile, or a share of the rows
-		grain = min(max(1, matMulTileBytes/rb), (m.Rows+p.workers-1)/p.workers)
+	} else {
+		grain = min(t.tileRows, (m.Rows+p.workers-1)/p.workers)
 	}
-	grain = (grain + thenAlign - 1) / thenAlign * thenAlign
+	if then != nil {
+		align = thenAlign
+		grain = (grain + align - 1) / align * align
+	}
 	if len(ms)*m.Bytes()*n < parallelMinBytes || grain >= m.Rows || !p.acquire() {
 		t.run(0, m.Rows)
 		return
 	}
-	p.runAcquired(&job{task: t, n: m.Rows, grain: grain, align: thenAlign})
+	shared := new(productTask) // the helpers' copy
+	*shared = t
+	p.runAcquired(&job{task: shared, n: m.Rows, grain: grain, align: align})
 }
 
-// thenTask computes rows [lo, hi) of each of its products, then runs the step on them.
-type thenTask struct {
-	parts int
-	tasks [2]task
-	vec   [2]matVecTask // the tasks when decoding one token (allocated with thenTask)
-	then  func(lo, hi int)
+// productTask computes rows [lo, hi) of one or two products over the same x, for
+// each of n tokens, then runs the step (if any) on them.
+type productTask struct {
+	k        *impl
+	parts    int
+	ms       [2]Matrix
+	outs     [2][]float32
+	x        []float32
+	xq       *q8Vector  // x quantized (one token, quantized matrices)
+	xqs      []q8Vector // each token's x quantized (a batch, quantized matrices)
+	n        int
+	tileRows int
+	then     func(lo, hi int)
 }
 
-func (t *thenTask) run(lo, hi int) {
-	for _, s := range t.tasks[:t.parts] {
-		s.run(lo, hi)
+func (t *productTask) run(lo, hi int) {
+	for g := range t.parts {
+		t.rows(g, lo, hi)
 	}
-	t.then(lo, hi)
+	if t.then != nil {
+		t.then(lo, hi)
+	}
+}
+
+// rows computes rows [lo, hi) of product g. A batch goes a tile of rows at a time,
+// every token over it before the next tile is read.
+func (t *productTask) rows(g, lo, hi int) {
+	m, out := t.ms[g], t.outs[g]
+	if t.n == 1 {
+		matVecRows(t.k, out, m, t.x, t.xq, lo, hi)
+		return
+	}
+	rows, cols := m.Rows, m.Cols
+	for r := lo; r < hi; r += t.tileRows {
+		e := min(r+t.tileRows, hi)
+		for tok := range t.n {
+			var xq *q8Vector
+			if t.xqs != nil {
+				xq = &t.xqs[tok]
+			}
+			matVecRows(t.k, out[tok*rows:(tok+1)*rows], m, t.x[tok*cols:(tok+1)*cols], xq, r, e)
+		}
+	}
 }
 
 // AddRows is the step that adds rows [lo, hi) of out into x for each of n tokens (x
