@@ -169,7 +169,9 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		if n == 1 { // decoding: each kv head's item computes its own q, k and v rows
 			in = kernels.NewInput(xn, lw.Q.Enc)
 		} else {
-			kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{lw.Q, lw.K, lw.V}, xn, n)
+			kernels.MatMul(q, lw.Q, xn, n)
+			kernels.MatMul(k, lw.K, xn, n)
+			kernels.MatMul(v, lw.V, xn, n)
 		}
 		// The cache is head-major ([kv head][position][head dim]): attention then
 		// reads each head's keys and values as one sequential stream, which the

@@ -12,10 +12,10 @@ func TestInputRowsMatchMatVec(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	const cols = 128
 	for _, enc := range Encodings {
-		x := randomValues(r, cols)
+		x := randomVector(r, cols)
 		in := NewInput(x, enc)
 		for _, rows := range []int{1, 7, 64, 300} {
-			m := encodeMatrix(t, enc, randomValues(r, rows*cols), rows, cols)
+			m := randomMatrix(r, rows, cols, enc)
 			want := make([]float32, rows)
 			MatVec(want, m, x)
 			got := make([]float32, rows)

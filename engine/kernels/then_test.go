@@ -21,10 +21,10 @@ func TestMatMulThen(t *testing.T) {
 			for _, n := range []int{1, 3} {
 				for _, workers := range []int{1, 2, 3} {
 					pool := NewPool(workers)
-					m0 := encodeMatrix(t, enc, randomValues(r, rows*cols), rows, cols)
-					m1 := encodeMatrix(t, enc, randomValues(r, rows*cols), rows, cols)
-					x := randomValues(r, n*cols)
-					resid := randomValues(r, n*rows)
+					m0 := randomMatrix(r, rows, cols, enc)
+					m1 := randomMatrix(r, rows, cols, enc)
+					x := randomVector(r, n*cols)
+					resid := randomVector(r, n*rows)
 
 					want0, want1 := make([]float32, n*rows), make([]float32, n*rows)
 					pool.MatMul(want0, m0, x, n)
@@ -105,12 +105,4 @@ func TestMatMulPairThenPanicsOnShapeMismatch(t *testing.T) {
 	a := Matrix{Rows: 2, Cols: 32, Enc: F32, Data: make([]byte, 2*32*4)}
 	b := Matrix{Rows: 1, Cols: 32, Enc: F32, Data: make([]byte, 32*4)}
 	MatMulPairThen(make([]float32, 2), make([]float32, 2), a, b, make([]float32, 32), 1, func(lo, hi int) {})
-}
-
-func randomValues(r *rand.Rand, n int) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = r.Float32()*2 - 1
-	}
-	return v
 }

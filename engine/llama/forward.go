@@ -111,7 +111,9 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		if n == 1 { // decoding: each key/value head's item computes its own q, k and v rows
 			in = kernels.NewInput(xb, w.WQ[l].Enc)
 		} else {
-			kernels.MatMulGroup([][]float32{q, k, v}, []kernels.Matrix{w.WQ[l], w.WK[l], w.WV[l]}, xb, n)
+			kernels.MatMul(q, w.WQ[l], xb, n)
+			kernels.MatMul(k, w.WK[l], xb, n)
+			kernels.MatMul(v, w.WV[l], xb, n)
 		}
 		loff := l * c.SeqLen * kvDim
 		// place rotates token t's query heads that share key/value head kh and its
