@@ -107,13 +107,7 @@ func softmaxMax(x []float32) float32 {
 	if m := kern.maxValue(x); m == m {
 		return m
 	}
-	m := x[0]
-	for _, v := range x[1:] {
-		if v > m {
-			m = v
-		}
-	}
-	return m
+	return x[argmaxRef(x)] // run.c's sample_argmax loop is its softmax maximum's
 }
 
 // divideRef sets x[i] /= d.
