@@ -198,12 +198,12 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 				head := qt[hh*hd : (hh+1)*hd]
 				m.rope.rotate(head, pos+t)
 				kernels.RMSNorm(head, head, nil, eps)
-				scaleVec(head, h.QKScale)
+				kernels.Scale(head, head, nil, h.QKScale)
 			}
 			head := kt[kv*hd : (kv+1)*hd]
 			m.rope.rotate(head, pos+t)
 			kernels.RMSNorm(head, head, nil, eps)
-			scaleVec(head, h.QKScale)
+			kernels.Scale(head, head, nil, h.QKScale)
 			at := (kv*h.SeqLen + pos + t) * hd
 			keys.Store(at, head)
 			values.Store(at, vt[kv*hd:(kv+1)*hd])
