@@ -448,6 +448,21 @@ func TestQuantizeXMatchesReference(t *testing.T) {
 	copy(tb, ties)
 	blocks = append(blocks, tb)
 	blocks = append(blocks, make([]float32, BlockSize)) // all zeros: d = 0, id = 0
+	// Every half k+0.5 up to 126.5 and the floats either side of it, both signs,
+	// in blocks whose first value 127 makes id exactly 1.
+	var sweep []float32
+	for k := range 127 {
+		h := float32(k) + 0.5
+		for _, v := range []float32{h, math.Nextafter32(h, 0), math.Nextafter32(h, 200)} {
+			sweep = append(sweep, v, -v)
+		}
+	}
+	for len(sweep) > 0 {
+		b := make([]float32, BlockSize)
+		b[0] = 127
+		sweep = sweep[copy(b[1:], sweep):]
+		blocks = append(blocks, b)
+	}
 	for _, scale := range []float64{1, 1e-3, 1e-30, 1e-40, 1e4, 1e30} {
 		for r := 0; r < 20; r++ {
 			b := make([]float32, BlockSize)
