@@ -214,8 +214,9 @@ func prepareAVX2(v *q8Vector, enc Encoding) {
 	switch enc {
 	case Q8_0:
 		v.x16 = grow(v.x16, len(v.q))
+		x16 := v.x16[:len(v.q)] // locals and equal lengths: no bounds checks in the loop
 		for i, q := range v.q {
-			v.x16[i] = int16(q)
+			x16[i] = int16(q)
 		}
 	case Q4_0:
 		v.xp = grow(v.xp, len(v.q))
