@@ -258,7 +258,9 @@ func BenchmarkMatVecSplit(b *testing.B) {
 					// Force the split (MatVec would not split below parallelMinBytes).
 					if threads > 1 && p.acquire() {
 						t := &productTask{k: kern, parts: 1, ms: [2]Matrix{m}, outs: [2][]float32{out}, x: x, n: 1}
-						p.runAcquired(&job{task: t, n: m.Rows, grain: min(grain, (m.Rows+1)/2)})
+						s := p.newJob()
+						s.set(t, m.Rows, min(grain, (m.Rows+1)/2), 1)
+						p.runAcquired(&s.job)
 					} else {
 						matVecRows(kern, out, m, x, nil, 0, m.Rows)
 					}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -117,4 +118,44 @@ func TestSetWorkers(t *testing.T) {
 		t.Errorf("sum %d", sum.Load())
 	}
 	SetWorkers(runtime.GOMAXPROCS(0))
+}
+
+// TestPoolReusesJobsSafely runs thousands of short jobs back to back on four
+// participants, so helpers arrive late, leave late and meet job storage that has
+// been reused (newJob): every item must still run exactly once, with the right job.
+func TestPoolReusesJobsSafely(t *testing.T) {
+	p := NewPool(4)
+	defer p.Close()
+	for round := range 3000 {
+		n := 1 + round%9
+		counts := make([]atomic.Int32, n)
+		p.Parallel(n, func(i int) { counts[i].Add(1) })
+		for i := range counts {
+			if c := counts[i].Load(); c != 1 {
+				t.Fatalf("round %d: item %d of %d ran %d times", round, i, n, c)
+			}
+		}
+	}
+}
+
+// TestSplitProductAllocatesNothing: a product split across the cores takes its job
+// from the pool's slots and x's quantized copy from a pool of them, so decoding
+// allocates nothing per matrix (see newJob for why that matters).
+func TestSplitProductAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop what it is given")
+	}
+	// AllocsPerRun runs with GOMAXPROCS 1: the default pool must exist before it.
+	if DefaultPool().Workers() < 2 {
+		t.Skip("needs a pool of 2 or more workers")
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, enc := range []Encoding{F16, Q4_0} {
+		m := randomMatrix(rng, 1024, 512, enc) // 1 MiB / 288 KiB: split
+		x := randomVector(rng, 512)
+		out := make([]float32, 1024)
+		if a := testing.AllocsPerRun(50, func() { MatVec(out, m, x) }); a != 0 {
+			t.Errorf("%v: MatVec allocated %v times per call", enc, a)
+		}
+	}
 }

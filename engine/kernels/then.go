@@ -85,9 +85,10 @@ func (p *Pool) matMulThen(ms []Matrix, outs [][]float32, x []float32, n int, the
 		t.run(0, m.Rows)
 		return
 	}
-	shared := new(productTask) // the helpers' copy
-	*shared = t
-	p.runAcquired(&job{task: shared, n: m.Rows, grain: grain, align: align})
+	s := p.newJob()
+	s.product = t // the helpers' copy
+	s.set(&s.product, m.Rows, grain, align)
+	p.runAcquired(&s.job)
 }
 
 // productTask computes rows [lo, hi) of one or two products over the same x, for
