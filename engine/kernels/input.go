@@ -17,12 +17,20 @@ type Input struct {
 // NewInput prepares x for matrices of encoding enc and len(x) columns. Release
 // returns its buffers.
 func NewInput(x []float32, enc Encoding) *Input {
-	in := &Input{k: kern, x: x, enc: enc}
+	in := new(Input)
+	in.Prepare(x, enc)
+	return in
+}
+
+// Prepare makes in ready for x as NewInput does, in in's own storage: an Input an
+// engine keeps in its session state and prepares for every layer costs no
+// allocation. Release it before preparing it again.
+func (in *Input) Prepare(x []float32, enc Encoding) {
+	in.k, in.x, in.enc, in.xq = kern, x, enc, nil
 	if enc.Quantized() {
 		in.xq = q8Vectors.Get().(*q8Vector)
 		in.k.quantizeX(in.xq, x, enc)
 	}
-	return in
 }
 
 // Rows sets out[i] = dot(row i of m, x) for lo <= i < hi, on the calling goroutine,
