@@ -1,5 +1,7 @@
 package gpt
 
+import "testing"
+
 // Test hooks for the external test package (which may import the exporter).
 
 // SetLogitsHook makes the session report the logits of every generated step.
@@ -17,4 +19,15 @@ func (m *Model) ForwardAll(ids []int, trace func(pos, layer, what int, v []float
 		out[pos] = append([]float32(nil), m.forward(s, id, pos)...)
 	}
 	return out
+}
+
+// DecodeAllocs is the average number of allocations of a decoding step, after one.
+func (m *Model) DecodeAllocs() float64 {
+	s := newRunState(m.h)
+	m.forward(s, 1, 0)
+	pos := 1
+	return testing.AllocsPerRun(20, func() {
+		m.forward(s, 2, pos)
+		pos++
+	})
 }

@@ -39,6 +39,21 @@ type RunState struct {
 	// output (what = 0..3), then the lm_head input (layer = n_layer, what = 0).
 	// Within a batch it sees every token's vector of one kind before the next kind.
 	trace func(layer, what int, v []float32)
+
+	// The batch and layer forwardBatch is at, for the steps it hands to the kernels'
+	// jobs. The steps are this RunState's methods, bound once (newRunState), and the
+	// input is prepared in place: closures and an Input made for every layer were
+	// fresh heap objects each time, lines the cores first met from memory where each
+	// job starts (see the Llama engine's RunState).
+	m                             *Model
+	tokens                        []int // a copy of the batch's tokens, in tokenBuf
+	tokenBuf                      [prefillBatch]int
+	pos                           int // the batch's first position
+	layer                         int
+	in                            kernels.Input    // the norm's output prepared for q, k and v (decoding)
+	residual                      kernels.RowAdder // x += proj
+	attendStep, softcapStep       func(i int)
+	reluSquaredStep, residualStep func(lo, hi int)
 }
 
 func newRunState(h *Header) *RunState {
@@ -57,6 +72,10 @@ func newRunState(h *Header) *RunState {
 		s.keys[l] = kernels.NewKV(h.SeqLen*h.KVDim(), kv)
 		s.values[l] = kernels.NewKV(h.SeqLen*h.KVDim(), kv)
 	}
+	s.attendStep = s.attend
+	s.softcapStep = s.softcapChunk
+	s.reluSquaredStep = s.reluSquared
+	s.residualStep = s.residual.Step
 	return s
 }
 
@@ -115,11 +134,11 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 	h, w := m.h, m.w
 	eps := h.NormEps
 	n := len(tokens)
+	s.m, s.tokens, s.pos = m, append(s.tokenBuf[:0], tokens...), pos
 	d, qDim, kvDim, hidden := h.NEmbd, h.QDim(), h.KVDim(), h.MLPHidden
 	x, x0, xn, proj := s.x[:n*d], s.x0[:n*d], s.xn[:n*d], s.proj[:n*d]
 	q, k, v, attn := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim], s.attn[:n*qDim]
 	hid := s.hidden[:n*hidden]
-	row := func(a []float32, t, width int) []float32 { return a[t*width : (t+1)*width] }
 
 	// Token embeddings, normed.
 	for t, tok := range tokens {
@@ -149,10 +168,8 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 	}
 	copy(x0, x)
 
-	groups := h.NHead / h.NKVHead
-	hd := h.HeadDim
-	scale := float32(1 / math.Sqrt(float64(hd)))
 	for l := range h.NLayer {
+		s.layer = l
 		lw := &w.Layers[l]
 		// Learned mix of the residual stream and the embedding.
 		rl, xl := w.ResidLambdas[l], w.X0Lambdas[l]
@@ -165,108 +182,39 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		for t := range n {
 			kernels.RMSNorm(row(xn, t, d), row(x, t, d), nil, eps)
 		}
-		var in *kernels.Input
 		if n == 1 { // decoding: each kv head's item computes its own q, k and v rows
-			in = kernels.NewInput(xn, lw.Q.Enc)
+			s.in.Prepare(xn, lw.Q.Enc)
+			s.gates(0)
 		} else {
 			kernels.MatMul(q, lw.Q, xn, n)
 			kernels.MatMul(k, lw.K, xn, n)
 			kernels.MatMul(v, lw.V, xn, n)
-		}
-		// The cache is head-major ([kv head][position][head dim]): attention then
-		// reads each head's keys and values as one sequential stream, which the
-		// prefetchers follow, instead of a 512-byte piece of every 3 KB position.
-		keys, values := s.keys[l], s.values[l]
-		// gates sets token t's value-embedding gates and row (value residual: v +=
-		// scale*sigmoid(gate(xn[:C])) * value_embed[tok], one gate per kv head).
-		gates := func(t int) {
-			if h.ValueEmbeds[l] {
-				kernels.MatVec(s.gate[:h.NKVHead], lw.VEGate, row(xn, t, d)[:h.VEGateChannels])
-				lw.ValueEmbed.Row(tokens[t], s.valueEmbed)
-			}
-		}
-		// place finishes token t's query heads that share kv head kv, and its key and
-		// value: the value residual, rotary, then QK-norm per head and the QK scale;
-		// the key and value go into the cache.
-		place := func(t, kv int) {
-			qt, kt, vt := row(q, t, qDim), row(k, t, kvDim), row(v, t, kvDim)
-			if h.ValueEmbeds[l] {
-				g := h.VEGateScale * sigmoid(s.gate[kv])
-				kernels.Axpy(vt[kv*hd:(kv+1)*hd], g, s.valueEmbed[kv*hd:(kv+1)*hd])
-			}
-			for hh := kv * groups; hh < (kv+1)*groups; hh++ {
-				head := qt[hh*hd : (hh+1)*hd]
-				m.rope.rotate(head, pos+t)
-				kernels.RMSNorm(head, head, nil, eps)
-				kernels.Scale(head, head, nil, h.QKScale)
-			}
-			head := kt[kv*hd : (kv+1)*hd]
-			m.rope.rotate(head, pos+t)
-			kernels.RMSNorm(head, head, nil, eps)
-			kernels.Scale(head, head, nil, h.QKScale)
-			at := (kv*h.SeqLen + pos + t) * hd
-			keys.Store(at, head)
-			values.Store(at, vt[kv*hd:(kv+1)*hd])
-		}
-		if n == 1 {
-			gates(0)
-		} else { // a batch: token t attends over the keys of tokens 0..t, so all go in first
+			// Token t attends over the keys of tokens 0..t, so all go in first.
 			for t := range n {
-				gates(t)
+				s.gates(t)
 				for kv := range h.NKVHead {
-					place(t, kv)
+					s.place(t, kv)
 				}
 			}
-		}
-
-		// Causal attention over the layer's window: token t at position p = pos+t sees
-		// keys p-window .. p. Heads of every token are independent: run in parallel,
-		// one item per kv head with the query heads that share it (GQA: query head hh
-		// reads kv head hh/groups), so its cache comes from memory once, on one core,
-		// read by two heads at a time. When decoding, the item first computes and
-		// places its heads' rows of q, k and v (one job per layer instead of two).
-		attend := func(i int) {
-			t, kv := i/h.NKVHead, i%h.NKVHead
-			if n == 1 {
-				in.Rows(q, lw.Q, kv*groups*hd, (kv+1)*groups*hd)
-				in.Rows(k, lw.K, kv*hd, (kv+1)*hd)
-				in.Rows(v, lw.V, kv*hd, (kv+1)*hd)
-				place(t, kv)
-			}
-			p := pos + t
-			first := max(0, p-h.Windows[l])
-			kvh := kv * h.SeqLen * hd
-			kernels.AttendHeads(kv*groups, (kv+1)*groups, keys.Slice(kvh+first*hd, kvh+(p+1)*hd), values.Slice(kvh+first*hd, kvh+(p+1)*hd), scale,
-				func(hh int) (out, q, scores []float32) {
-					a := t*h.NHead + hh
-					return s.attn[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.scores[a*h.SeqLen : a*h.SeqLen+p-first+1]
-				})
 		}
 		work := n * min(pos+n, h.Windows[l]+1) * qDim // multiply-adds of attention
 		if n == 1 {
 			work += (qDim + 2*kvDim) * d // and of the q, k and v rows
 		}
-		kernels.ParallelWork(n*h.NKVHead, work, attend)
-		if in != nil {
-			in.Release()
+		kernels.ParallelWork(n*h.NKVHead, work, s.attendStep)
+		if n == 1 {
+			s.in.Release()
 		}
-		kernels.MatMulThen(proj, lw.AttnOut, attn, n, kernels.AddRows(x, proj, n)) // x += proj
+		s.residual.Set(x, proj, n)
+		kernels.MatMulThen(proj, lw.AttnOut, attn, n, s.residualStep) // x += proj
 		s.traceRows(l, 1, proj, n)
 
 		// MLP: c_proj(relu(c_fc(xn))²).
 		for t := range n {
 			kernels.RMSNorm(row(xn, t, d), row(x, t, d), nil, eps)
 		}
-		kernels.MatMulThen(hid, lw.FC, xn, n, func(lo, hi int) { // relu(hid)²
-			width := len(hid) / n
-			for t := range n {
-				for i, a := range hid[t*width+lo : t*width+hi] {
-					a = max(a, 0)
-					hid[t*width+lo+i] = a * a
-				}
-			}
-		})
-		kernels.MatMulThen(proj, lw.MLPOut, hid, n, kernels.AddRows(x, proj, n))
+		kernels.MatMulThen(hid, lw.FC, xn, n, s.reluSquaredStep)
+		kernels.MatMulThen(proj, lw.MLPOut, hid, n, s.residualStep) // x += proj
 		s.traceRows(l, 2, proj, n)
 		s.traceRows(l, 3, x, n)
 
@@ -292,10 +240,100 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 
 	// Logits over the real vocabulary (the padding rows were not exported), softcapped.
 	kernels.MatVec(s.logits, w.LMHead, last)
-	if c := h.Softcap; c > 0 {
-		softcap(s.logits, c)
+	if h.Softcap > 0 {
+		// 32,768 float64 tanh in a row took 3% of a decoding step of the 286M
+		// model: the chunks go in parallel.
+		kernels.ParallelWork(softcapChunks(len(s.logits)), 4*len(s.logits), s.softcapStep)
 	}
 	return s.logits
+}
+
+// row is token t's row of a batch's activations of the given width.
+func row(a []float32, t, width int) []float32 { return a[t*width : (t+1)*width] }
+
+// gates sets batch token t's value-embedding gates and row when the layer has value
+// embeddings (value residual: v += scale*sigmoid(gate(xn[:C])) * value_embed[tok],
+// one gate per kv head).
+func (s *RunState) gates(t int) {
+	h, l := s.m.h, s.layer
+	if !h.ValueEmbeds[l] {
+		return
+	}
+	lw := &s.m.w.Layers[l]
+	kernels.MatVec(s.gate[:h.NKVHead], lw.VEGate, row(s.xn, t, h.NEmbd)[:h.VEGateChannels])
+	lw.ValueEmbed.Row(s.tokens[t], s.valueEmbed)
+}
+
+// place finishes batch token t's query heads that share kv head kv, and its key and
+// value: the value residual, rotary, then QK-norm per head and the QK scale; the key
+// and value go into the layer's cache. The cache is head-major ([kv head][position]
+// [head dim]): attention then reads each head's keys and values as one sequential
+// stream, which the prefetchers follow, instead of a 512-byte piece of every 3 KB
+// position.
+func (s *RunState) place(t, kv int) {
+	m, l := s.m, s.layer
+	h := m.h
+	hd, groups, eps := h.HeadDim, h.NHead/h.NKVHead, h.NormEps
+	qt, kt, vt := row(s.q, t, h.QDim()), row(s.k, t, h.KVDim()), row(s.v, t, h.KVDim())
+	if h.ValueEmbeds[l] {
+		g := h.VEGateScale * sigmoid(s.gate[kv])
+		kernels.Axpy(vt[kv*hd:(kv+1)*hd], g, s.valueEmbed[kv*hd:(kv+1)*hd])
+	}
+	for hh := kv * groups; hh < (kv+1)*groups; hh++ {
+		head := qt[hh*hd : (hh+1)*hd]
+		m.rope.rotate(head, s.pos+t)
+		kernels.RMSNorm(head, head, nil, eps)
+		kernels.Scale(head, head, nil, h.QKScale)
+	}
+	head := kt[kv*hd : (kv+1)*hd]
+	m.rope.rotate(head, s.pos+t)
+	kernels.RMSNorm(head, head, nil, eps)
+	kernels.Scale(head, head, nil, h.QKScale)
+	at := (kv*h.SeqLen + s.pos + t) * hd
+	s.keys[l].Store(at, head)
+	s.values[l].Store(at, vt[kv*hd:(kv+1)*hd])
+}
+
+// attend is item i of a layer's causal attention over its window: token t =
+// i/NKVHead at position p = pos+t sees keys p-window .. p. Heads of every token are
+// independent and run in parallel, one item per kv head with the query heads that
+// share it (GQA: query head hh reads kv head hh/groups), so its cache comes from
+// memory once, on one core, read by two heads at a time. When decoding, the item
+// first computes and places its heads' rows of q, k and v (one job per layer
+// instead of two).
+func (s *RunState) attend(i int) {
+	m, l := s.m, s.layer
+	h, lw := m.h, &m.w.Layers[l]
+	hd, groups, qDim := h.HeadDim, h.NHead/h.NKVHead, h.QDim()
+	t, kv := i/h.NKVHead, i%h.NKVHead
+	if len(s.tokens) == 1 {
+		s.in.Rows(s.q, lw.Q, kv*groups*hd, (kv+1)*groups*hd)
+		s.in.Rows(s.k, lw.K, kv*hd, (kv+1)*hd)
+		s.in.Rows(s.v, lw.V, kv*hd, (kv+1)*hd)
+		s.place(t, kv)
+	}
+	p := s.pos + t
+	first := max(0, p-h.Windows[l])
+	kvh := kv * h.SeqLen * hd
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	kernels.AttendHeads(kv*groups, (kv+1)*groups, s.keys[l].Slice(kvh+first*hd, kvh+(p+1)*hd), s.values[l].Slice(kvh+first*hd, kvh+(p+1)*hd), scale,
+		func(hh int) (out, q, scores []float32) {
+			a := t*h.NHead + hh
+			return s.attn[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.scores[a*h.SeqLen : a*h.SeqLen+p-first+1]
+		})
+}
+
+// reluSquared is the step after c_fc: hidden = relu(hidden)² over rows [lo, hi) of
+// every token of the batch.
+func (s *RunState) reluSquared(lo, hi int) {
+	width := s.m.h.MLPHidden
+	for t := range s.tokens {
+		hid := s.hidden[t*width+lo : t*width+hi]
+		for i, a := range hid {
+			a = max(a, 0)
+			hid[i] = a * a
+		}
+	}
 }
 
 // traceRows hands each of the n token rows of v to the trace.
@@ -315,13 +353,14 @@ func (s *RunState) traceVec(layer, what int, v []float32) {
 	}
 }
 
-// softcap sets every logit v to c·tanh(v/c) (kernels.Softcap: float32 tanh, as
-// torch computes it), in parallel chunks: 32,768 float64 tanh in a row took 3% of
-// a decoding step of the 286M model.
-func softcap(logits []float32, c float32) {
-	const chunk = 4096
-	chunks := (len(logits) + chunk - 1) / chunk
-	kernels.ParallelWork(chunks, 4*len(logits), func(i int) {
-		kernels.Softcap(logits[i*chunk:min((i+1)*chunk, len(logits))], c)
-	})
+// softcapChunk is chunk i of the logits' softcap (softcapChunks of them): every
+// logit v becomes c·tanh(v/c) (kernels.Softcap: float32 tanh, as torch computes it).
+func (s *RunState) softcapChunk(i int) {
+	logits := s.logits
+	kernels.Softcap(logits[i*softcapChunk:min((i+1)*softcapChunk, len(logits))], s.m.h.Softcap)
 }
+
+// softcapChunk is how many logits go in one of the softcap's parallel items.
+const softcapChunk = 4096
+
+func softcapChunks(n int) int { return (n + softcapChunk - 1) / softcapChunk }
