@@ -136,36 +136,29 @@ func (t *productTask) rows(g, lo, hi int) {
 	}
 }
 
-// RowAdder is the step that adds rows [lo, hi) of Out into X for each of N tokens (X
-// and Out hold N rows of the same width): the residual add after an output
-// projection. Axpy's fused 1·b + a rounds once, as x + out does. An engine keeps one
-// in its session state, with Step bound once, and Sets it before each product:
-// then the step costs no allocation per call (see Pool.newJob for why that
-// matters).
+// RowAdder is the step that adds rows [lo, hi) of one vector into another for each
+// of n tokens (both hold n rows of the same width): the residual add after an
+// output projection. Axpy's fused 1·b + a rounds once, as x + out does. An engine
+// keeps one in its session state with Step bound once, and Sets it before each
+// product: then the step costs no allocation per call (see Pool.newJob for why
+// that matters).
 type RowAdder struct {
-	X, Out []float32
-	N      int
+	x, out []float32
+	n      int
 }
 
-// Set makes a add out into x for n tokens.
+// Set makes the step add out into x, n tokens' rows each.
 func (a *RowAdder) Set(x, out []float32, n int) {
 	if len(x) != len(out) || n <= 0 || len(x)%n != 0 {
 		panic(fmt.Sprintf("kernels: adding rows of %d values into %d for %d tokens", len(out), len(x), n))
 	}
-	a.X, a.Out, a.N = x, out, n
+	a.x, a.out, a.n = x, out, n
 }
 
-// Step adds rows [lo, hi) of every token's Out into its X.
+// Step adds rows [lo, hi) of every token's out into its x.
 func (a *RowAdder) Step(lo, hi int) {
-	width := len(a.X) / a.N
-	for t := range a.N {
-		Axpy(a.X[t*width+lo:t*width+hi], 1, a.Out[t*width+lo:t*width+hi])
+	width := len(a.x) / a.n
+	for t := range a.n {
+		Axpy(a.x[t*width+lo:t*width+hi], 1, a.out[t*width+lo:t*width+hi])
 	}
-}
-
-// AddRows is a new RowAdder's Step, for a single product.
-func AddRows(x, out []float32, n int) func(lo, hi int) {
-	a := new(RowAdder)
-	a.Set(x, out, n)
-	return a.Step
 }

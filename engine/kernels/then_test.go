@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestMatMulThen checks MatMulThen (with AddRows) and MatMulPairThen against MatMul followed by
+// TestMatMulThen checks MatMulThen (with a RowAdder) and MatMulPairThen against MatMul followed by
 // the step over all rows: the same products, every row stepped once, after its
 // rows are final, in chunks that start at multiples of thenAlign. The step is a
 // SwiGLU (pair) or a residual add (single), as the engines use them; row counts
@@ -67,10 +67,11 @@ func TestMatMulThen(t *testing.T) {
 					out, got := make([]float32, n*rows), slices.Clone(resid)
 					plain0 := make([]float32, n*rows)
 					pool.MatMul(plain0, m0, x, n)
-					add := AddRows(got, out, n)
+					var add RowAdder
+					add.Set(got, out, n)
 					pool.matMulThen([]Matrix{m0}, [][]float32{out}, x, n, func(lo, hi int) {
 						record(lo, hi, out, plain0)
-						add(lo, hi)
+						add.Step(lo, hi)
 					})
 					check("MatMulThen")
 					if !slices.Equal(got, wantAdd) {
