@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/inferpi/inferpi/internal/racedetect"
 )
 
 func TestParallelRunsEveryIndexOnce(t *testing.T) {
@@ -142,7 +144,7 @@ func TestPoolReusesJobsSafely(t *testing.T) {
 // from the pool's slots and x's quantized copy from a pool of them, so decoding
 // allocates nothing per matrix (see newJob for why that matters).
 func TestSplitProductAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if racedetect.Enabled {
 		t.Skip("the race detector makes sync.Pool drop what it is given")
 	}
 	// AllocsPerRun runs with GOMAXPROCS 1: the default pool must exist before it.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/internal/racedetect"
 )
 
 // TestDecodingAllocatesNothing: a decoding step makes no garbage. Its steps are the
@@ -11,7 +12,7 @@ import (
 // reused (kernels.Input.Prepare, the pool's job slots): anything allocated per layer
 // is memory the cores meet cold, on the path where a job starts.
 func TestDecodingAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if racedetect.Enabled {
 		t.Skip("the race detector makes sync.Pool drop what it is given")
 	}
 	files := readFiles(t, tinyDir)

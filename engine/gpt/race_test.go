@@ -1,5 +1,0 @@
-//go:build race
-
-package gpt_test
-
-const raceEnabled = true
