@@ -195,14 +195,22 @@ func prepareZMM(v *q8Vector, enc Encoding) {
 		return
 	}
 	v.xz = grow(v.xz, len(v.q))
+	interleaveHalves(v.xz, v, 4)
+}
+
+// interleaveHalves writes v's quants of the whole 8-block groups into dst in sets of
+// k blocks (k divides 8): the first halves of the set's blocks in block order, then
+// their second halves. The Q4_0 kernels read x this way so that one load of x meets
+// the low nibbles of k blocks and the next their high nibbles.
+func interleaveHalves(dst []int8, v *q8Vector, k int) {
 	const half = BlockSize / 2
 	groups := len(v.d) / 8 * 8 * BlockSize // values in whole 8-block groups
-	for p := 0; p < groups; p += 4 * BlockSize {
-		dst := v.xz[p : p+4*BlockSize]
-		for b := range 4 {
+	for p := 0; p < groups; p += k * BlockSize {
+		set := dst[p : p+k*BlockSize]
+		for b := range k {
 			blk := v.q[p+b*BlockSize : p+(b+1)*BlockSize]
-			copy(dst[b*half:(b+1)*half], blk[:half])
-			copy(dst[4*half+b*half:4*half+(b+1)*half], blk[half:])
+			copy(set[b*half:(b+1)*half], blk[:half])
+			copy(set[k*half+b*half:k*half+(b+1)*half], blk[half:])
 		}
 	}
 }
@@ -220,14 +228,6 @@ func prepareAVX2(v *q8Vector, enc Encoding) {
 		}
 	case Q4_0:
 		v.xp = grow(v.xp, len(v.q))
-		const half = BlockSize / 2
-		groups := len(v.d) / 8 * 8 * BlockSize // values in whole 8-block groups
-		for p := 0; p < groups; p += 2 * BlockSize {
-			a, b, dst := v.q[p:p+BlockSize], v.q[p+BlockSize:p+2*BlockSize], v.xp[p:p+2*BlockSize]
-			copy(dst[0:half], a[:half])
-			copy(dst[half:2*half], b[:half])
-			copy(dst[2*half:3*half], a[half:])
-			copy(dst[3*half:], b[half:])
-		}
+		interleaveHalves(v.xp, v, 2)
 	}
 }
