@@ -60,10 +60,10 @@ func (p *Pool) matMulThen(ms []Matrix, outs [][]float32, x []float32, n int, the
 	copy(t.outs[:], outs)
 	if m.Enc.Quantized() {
 		if n == 1 {
-			xq := q8Vectors.Get().(*q8Vector)
-			defer q8Vectors.Put(xq)
-			t.k.quantizeX(xq, x, m.Enc)
-			t.xq = xq
+			var in Input
+			in.Prepare(x, m.Enc)
+			defer in.Release()
+			t.xq = in.xq
 		} else {
 			xb := q8Batches.Get().(*q8Batch)
 			defer q8Batches.Put(xb)
