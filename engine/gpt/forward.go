@@ -33,6 +33,7 @@ type RunState struct {
 	// keys and values are per layer, [n_kv_head][seq_len][head_dim] flattened; fp32,
 	// or fp16 for q4_0 weights (kernels.KVEncodingFor).
 	keys, values []kernels.KV
+	attnScale    float32 // multiplies the scores: 1/sqrt(head_dim)
 
 	// trace, when set (by tests), sees the debug activations nanochat's oracle
 	// records: per layer the block input, attention output, MLP output, block
@@ -72,6 +73,7 @@ func newRunState(h *Header) *RunState {
 		s.keys[l] = kernels.NewKV(h.SeqLen*h.KVDim(), kv)
 		s.values[l] = kernels.NewKV(h.SeqLen*h.KVDim(), kv)
 	}
+	s.attnScale = float32(1 / math.Sqrt(float64(h.HeadDim)))
 	s.attendStep = s.attend
 	s.softcapStep = s.softcapChunk
 	s.reluSquaredStep = s.reluSquared
@@ -315,8 +317,7 @@ func (s *RunState) attend(i int) {
 	p := s.pos + t
 	first := max(0, p-h.Windows[l])
 	kvh := kv * h.SeqLen * hd
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	kernels.AttendHeads(kv*groups, (kv+1)*groups, s.keys[l].Slice(kvh+first*hd, kvh+(p+1)*hd), s.values[l].Slice(kvh+first*hd, kvh+(p+1)*hd), scale,
+	kernels.AttendHeads(kv*groups, (kv+1)*groups, s.keys[l].Slice(kvh+first*hd, kvh+(p+1)*hd), s.values[l].Slice(kvh+first*hd, kvh+(p+1)*hd), s.attnScale,
 		func(hh int) (out, q, scores []float32) {
 			a := t*h.NHead + hh
 			return s.attn[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.scores[a*h.SeqLen : a*h.SeqLen+p-first+1]

@@ -34,6 +34,9 @@ type RunState struct {
 	// hold each batch token's rotation ([batch][head_size/2]), shared by every head
 	// and every layer.
 	ropeFreq, ropeCos, ropeSin []float32
+	// attnScale multiplies the scores: 1/sqrt(head_size) (run.c divides by
+	// sqrtf(head_size): within an ulp).
+	attnScale float32
 
 	// The layer forwardBatch is at, for the steps it hands to the kernels' jobs.
 	// The steps are this RunState's methods, bound once (newRunState), and the input
@@ -76,6 +79,7 @@ func newRunState(c Config, kv kernels.Encoding) *RunState {
 		exp := float32(2*j) / float32(hs)
 		r.ropeFreq[j] = 1 / float32(math.Pow(10000, float64(exp)))
 	}
+	r.attnScale = 1 / float32(math.Sqrt(float64(hs)))
 	r.attendStep = r.attend
 	r.swigluStep = r.swiglu
 	r.residualStep = r.residual.Step
@@ -202,8 +206,7 @@ func (r *RunState) attend(i int) {
 	}
 	head := l*c.SeqLen*c.KVDim() + kh*c.SeqLen*hs // the key/value head's cache
 	seen := (r.pos + t + 1) * hs
-	scale := 1 / float32(math.Sqrt(float64(hs))) // run.c divides by sqrtf(head_size): within an ulp
-	kernels.AttendHeads(kh*kvMul, (kh+1)*kvMul, r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), scale,
+	kernels.AttendHeads(kh*kvMul, (kh+1)*kvMul, r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), r.attnScale,
 		func(h int) (out, q, scores []float32) {
 			a := t*c.NHeads + h
 			return r.xb2[t*dim+h*hs : t*dim+(h+1)*hs], r.q[t*dim+h*hs : t*dim+(h+1)*hs], r.att[a*c.SeqLen : a*c.SeqLen+r.pos+t+1]
