@@ -118,7 +118,7 @@ func (m *Model) Info() engine.Info {
 func (m *Model) kvEnc() kernels.Encoding { return kernels.KVEncodingFor(m.enc) }
 
 // runState allocates a session's activations and KV cache.
-func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc()) }
+func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc(), m.w.RopeFactors) }
 
 // maxCacheBytes bounds a session's KV cache (more than any Pi 4 has).
 const maxCacheBytes = 16 << 30
