@@ -51,7 +51,8 @@ type Model struct {
 	enc      kernels.Encoding
 	layout   Layout
 	w        *Weights
-	tok      *llama2c.Tokenizer
+	tok      *llama2c.Tokenizer // a llama2.c model's tokenizer.bin (nil for GGUF files)
+	vocab    vocabulary
 	template Template
 	size     int64
 }
@@ -81,13 +82,13 @@ func Load(files engine.Files) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, template: tmpl, size: int64(len(files.Model))}, nil
+	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, vocab: runcVocabulary{tok}, template: tmpl, size: int64(len(files.Model))}, nil
 }
 
 // Config is the model's header.
 func (m *Model) Config() Config { return m.cfg }
 
-// Tokenizer is the model's vocabulary.
+// Tokenizer is a llama2.c model's vocabulary (nil for a GGUF file's model).
 func (m *Model) Tokenizer() *llama2c.Tokenizer { return m.tok }
 
 // Info implements engine.Model.
