@@ -1,0 +1,126 @@
+package gguf
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// windowSize is how much of the file Read fetches per ReadAt: on the Pi a ReadAt
+// is a USB or SD transfer, so the header region is read in large pieces.
+const windowSize = 64 << 10
+
+// source hands out the file's bytes in order, either from a buffer holding the
+// whole file (Parse) or through a window over an io.ReaderAt (Read). Callers check
+// that what they ask for fits in left() first, so that they can say what did not fit.
+type source struct {
+	r      io.ReaderAt // nil when win is the whole file
+	size   int64       // of the file
+	off    int64       // of the next byte to hand out
+	win    []byte      // the file's bytes from winOff on
+	winOff int64
+	buf    []byte // the window's storage (Read)
+}
+
+func newBufferSource(data []byte) *source {
+	return &source{size: int64(len(data)), win: data}
+}
+
+func newReaderSource(r io.ReaderAt, size int64) *source {
+	return &source{r: r, size: size, buf: make([]byte, min(windowSize, max(size, 0)))}
+}
+
+// left returns the number of bytes after the current offset.
+func (s *source) left() int64 { return s.size - s.off }
+
+// next returns the n bytes at the current offset and moves past them. The slice
+// is valid until the next call.
+func (s *source) next(n int64) ([]byte, error) {
+	if n < 0 || n > s.left() {
+		return nil, fmt.Errorf("%d bytes at offset %d run past the end of the file (%d bytes)", n, s.off, s.size)
+	}
+	start := s.off - s.winOff
+	if start < 0 || start+n > int64(len(s.win)) {
+		if err := s.fill(n); err != nil {
+			return nil, err
+		}
+		start = 0
+	}
+	s.off += n
+	return s.win[start : start+n], nil
+}
+
+// fill makes the window start at the current offset and hold at least n bytes.
+func (s *source) fill(n int64) error {
+	if s.r == nil {
+		return errors.New("gguf: window outside the buffer") // unreachable: the buffer is the file
+	}
+	b := s.buf
+	if n > int64(len(b)) {
+		b = make([]byte, n) // one large string or array, checked against the file's size
+	} else {
+		b = b[:min(int64(len(b)), s.left())]
+	}
+	if k, err := s.r.ReadAt(b, s.off); k < len(b) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), s.off, err)
+	}
+	s.win, s.winOff = b, s.off
+	return nil
+}
+
+func (s *source) u32() (uint32, error) {
+	b, err := s.next(4)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b), nil
+}
+
+func (s *source) u64() (uint64, error) {
+	b, err := s.next(8)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+// str reads a string whose length (already read) was checked against left().
+func (s *source) str(n uint64) (string, error) {
+	b, err := s.next(int64(n))
+	return string(b), err
+}
+
+// scalar decodes one value of the fixed-size type t from b.
+func scalar(t valueType, b []byte) any {
+	le := binary.LittleEndian
+	switch t {
+	case typeUint8:
+		return b[0]
+	case typeInt8:
+		return int8(b[0])
+	case typeUint16:
+		return le.Uint16(b)
+	case typeInt16:
+		return int16(le.Uint16(b))
+	case typeUint32:
+		return le.Uint32(b)
+	case typeInt32:
+		return int32(le.Uint32(b))
+	case typeFloat32:
+		return math.Float32frombits(le.Uint32(b))
+	case typeBool:
+		return b[0] != 0
+	case typeUint64:
+		return le.Uint64(b)
+	case typeInt64:
+		return int64(le.Uint64(b))
+	case typeFloat64:
+		return math.Float64frombits(le.Uint64(b))
+	}
+	panic("gguf: scalar of type " + t.String())
+}
