@@ -20,7 +20,7 @@ func (f *File) lookup(key string) (any, error) {
 }
 
 func (f *File) wrongType(key string, v any, want string) error {
-	return fmt.Errorf("%s: key %s: a %s, want %s", f.Name, key, describe(v), want)
+	return fmt.Errorf("%s: key %s: type %s, want %s", f.Name, key, describe(v), want)
 }
 
 // GetString returns the string stored under key.

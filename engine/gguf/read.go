@@ -25,13 +25,13 @@ func Read(r io.ReaderAt, size int64, name string) (*File, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%s: negative file size %d", name, size)
 	}
-	return read(newReaderSource(r, size), name)
+	return read(newReaderSource(r, size, name), name)
 }
 
 // Parse is Read over a byte slice holding the whole file; File.Data then returns
 // views into it.
 func Parse(data []byte, name string) (*File, error) {
-	return read(newBufferSource(data), name)
+	return read(newBufferSource(data, name), name)
 }
 
 // decoder reads one file's header into f.
@@ -51,24 +51,30 @@ func (d *decoder) short(what string) error {
 
 func read(s *source, name string) (*File, error) {
 	d := &decoder{s: s, f: &File{Name: name, Size: s.size, Alignment: DefaultAlignment}}
-	nTensors, nKV, err := d.header()
-	if err != nil {
-		return nil, err
-	}
-	if err := d.kvs(nKV); err != nil {
-		return nil, err
-	}
-	if err := d.alignment(); err != nil {
-		return nil, err
-	}
-	if err := d.tensorInfos(nTensors); err != nil {
-		return nil, err
-	}
-	d.f.DataOffset = pad(s.off, d.f.Alignment)
-	if err := d.layout(); err != nil {
+	if err := d.decode(); s.err != nil {
+		return nil, s.err // a read error, and not what the zeros read in its place led to
+	} else if err != nil {
 		return nil, err
 	}
 	return d.f, nil
+}
+
+func (d *decoder) decode() error {
+	nTensors, nKV, err := d.header()
+	if err != nil {
+		return err
+	}
+	if err := d.kvs(nKV); err != nil {
+		return err
+	}
+	if err := d.alignment(); err != nil {
+		return err
+	}
+	if err := d.tensorInfos(nTensors); err != nil {
+		return err
+	}
+	d.f.DataOffset = pad(d.s.off, d.f.Alignment)
+	return d.layout()
 }
 
 // header reads the magic, the version and the two counts.
@@ -77,10 +83,7 @@ func (d *decoder) header() (nTensors, nKV uint64, err error) {
 	if s.size < 8 {
 		return 0, 0, d.errorf("%d bytes are too short for a GGUF file", s.size)
 	}
-	b, err := s.next(8)
-	if err != nil {
-		return 0, 0, d.errorf("%v", err)
-	}
+	b := s.next(8)
 	if string(b[:4]) != Magic {
 		return 0, 0, d.errorf("not a GGUF file (it starts with %q, not %q)", b[:4], Magic)
 	}
@@ -97,9 +100,7 @@ func (d *decoder) header() (nTensors, nKV uint64, err error) {
 	if s.left() < 16 {
 		return 0, 0, d.errorf("header: the tensor and key-value counts do not fit in the %d bytes left", s.left())
 	}
-	nTensors, _ = s.u64()
-	nKV, _ = s.u64()
-	return nTensors, nKV, nil
+	return s.u64(), s.u64(), nil
 }
 
 // kvs reads the key-value pairs.
@@ -120,7 +121,7 @@ func (d *decoder) kvs(n uint64) error {
 		if d.s.left() < 4 {
 			return d.short("key " + key + ": its value type")
 		}
-		t, _ := d.s.u32()
+		t := d.s.u32()
 		var v any
 		if valueType(t) == typeArray {
 			v, err = d.array(key)
@@ -136,22 +137,23 @@ func (d *decoder) kvs(n uint64) error {
 	return nil
 }
 
-// name reads the name of key or tensor i, which must not be empty for a key.
+// name reads the name of key or tensor i, which must not be empty (gguf.cpp
+// asserts that a key is not; an empty tensor name is of no use to anyone).
 func (d *decoder) name(what string, i int) (string, error) {
 	s := d.s
 	if s.left() < 8 {
 		return "", d.short(fmt.Sprintf("%s %d: its name's length", what, i))
 	}
-	n, _ := s.u64()
+	n := s.u64()
 	switch {
-	case n == 0 && what == "key":
-		return "", d.errorf("key %d: empty name", i)
+	case n == 0:
+		return "", d.errorf("%s %d: empty name", what, i)
 	case n > uint64(s.left()):
 		return "", d.short(fmt.Sprintf("%s %d: name of %d bytes", what, i, n))
 	case what == "tensor" && n > MaxNameLen:
 		return "", d.errorf("tensor %d: name of %d bytes is longer than ggml's limit of %d", i, n, MaxNameLen)
 	}
-	return s.str(n)
+	return s.str(n), nil
 }
 
 // value reads a single value of type t.
@@ -164,14 +166,13 @@ func (d *decoder) value(key string, t valueType) (any, error) {
 	case int64(size) > s.left():
 		return nil, d.short(fmt.Sprintf("key %s: %s value", key, t))
 	case t != typeString:
-		b, _ := s.next(int64(size))
-		return scalar(t, b), nil
+		return scalar(t, s.next(int64(size))), nil
 	}
-	n, _ := s.u64()
+	n := s.u64()
 	if n > uint64(s.left()) {
 		return nil, d.short(fmt.Sprintf("key %s: string of %d bytes", key, n))
 	}
-	return s.str(n)
+	return s.str(n), nil
 }
 
 // array reads an array's element type, count and elements.
@@ -180,8 +181,8 @@ func (d *decoder) array(key string) (any, error) {
 	if s.left() < 12 {
 		return nil, d.short("key " + key + ": array type and length")
 	}
-	t32, _ := s.u32()
-	n, _ := s.u64()
+	t32 := s.u32()
+	n := s.u64()
 	t := valueType(t32)
 	size := t.size()
 	switch {
@@ -199,58 +200,55 @@ func (d *decoder) array(key string) (any, error) {
 	le := binary.LittleEndian
 	switch t {
 	case typeUint8:
-		return readArray(s, n, 1, func(b []byte) uint8 { return b[0] })
+		return readArray(s, n, 1, func(b []byte) uint8 { return b[0] }), nil
 	case typeInt8:
-		return readArray(s, n, 1, func(b []byte) int8 { return int8(b[0]) })
+		return readArray(s, n, 1, func(b []byte) int8 { return int8(b[0]) }), nil
 	case typeUint16:
-		return readArray(s, n, 2, le.Uint16)
+		return readArray(s, n, 2, le.Uint16), nil
 	case typeInt16:
-		return readArray(s, n, 2, func(b []byte) int16 { return int16(le.Uint16(b)) })
+		return readArray(s, n, 2, func(b []byte) int16 { return int16(le.Uint16(b)) }), nil
 	case typeUint32:
-		return readArray(s, n, 4, le.Uint32)
+		return readArray(s, n, 4, le.Uint32), nil
 	case typeInt32:
-		return readArray(s, n, 4, func(b []byte) int32 { return int32(le.Uint32(b)) })
+		return readArray(s, n, 4, func(b []byte) int32 { return int32(le.Uint32(b)) }), nil
 	case typeFloat32:
-		return readArray(s, n, 4, func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) })
+		return readArray(s, n, 4, func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) }), nil
 	case typeBool:
-		return readArray(s, n, 1, func(b []byte) bool { return b[0] != 0 })
+		return readArray(s, n, 1, func(b []byte) bool { return b[0] != 0 }), nil
 	case typeUint64:
-		return readArray(s, n, 8, le.Uint64)
+		return readArray(s, n, 8, le.Uint64), nil
 	case typeInt64:
-		return readArray(s, n, 8, func(b []byte) int64 { return int64(le.Uint64(b)) })
+		return readArray(s, n, 8, func(b []byte) int64 { return int64(le.Uint64(b)) }), nil
 	case typeFloat64:
-		return readArray(s, n, 8, func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) })
+		return readArray(s, n, 8, func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) }), nil
 	}
 	out := make([]string, n)
 	for i := range out {
 		if s.left() < 8 {
 			return nil, d.short(fmt.Sprintf("key %s: length of string %d of %d", key, i, n))
 		}
-		k, _ := s.u64()
+		k := s.u64()
 		if k > uint64(s.left()) {
 			return nil, d.short(fmt.Sprintf("key %s: string %d of %d (%d bytes)", key, i, n, k))
 		}
-		out[i], _ = s.str(k)
+		out[i] = s.str(k)
 	}
 	return out, nil
 }
 
 // readArray decodes n elements of size bytes each (already checked against the
 // bytes left), a window at a time.
-func readArray[T any](s *source, n uint64, size int, decode func([]byte) T) ([]T, error) {
+func readArray[T any](s *source, n uint64, size int, decode func([]byte) T) []T {
 	out := make([]T, n)
 	for i := 0; i < len(out); {
 		k := min(len(out)-i, windowSize/size)
-		b, err := s.next(int64(k * size))
-		if err != nil {
-			return nil, err
-		}
+		b := s.next(int64(k * size))
 		for j := range k {
 			out[i+j] = decode(b[j*size:])
 		}
 		i += k
 	}
-	return out, nil
+	return out
 }
 
 // alignment applies general.alignment, which gguf.cpp reads as a uint32 and
@@ -262,7 +260,7 @@ func (d *decoder) alignment() error {
 	}
 	a, ok := v.(uint32)
 	if !ok {
-		return d.errorf("key %s: a %s, want u32", AlignmentKey, describe(v))
+		return d.errorf("key %s: type %s, want u32", AlignmentKey, describe(v))
 	}
 	if a == 0 || a&(a-1) != 0 {
 		return d.errorf("key %s: %d is not a power of two", AlignmentKey, a)
@@ -291,7 +289,7 @@ func (d *decoder) tensorInfos(n uint64) error {
 		if s.left() < 4 {
 			return d.short("tensor " + name + ": its dimension count")
 		}
-		nd, _ := s.u32()
+		nd := s.u32()
 		if nd > MaxDims {
 			return d.errorf("tensor %s: %d dimensions, at most %d", name, nd, MaxDims)
 		}
@@ -300,12 +298,10 @@ func (d *decoder) tensorInfos(n uint64) error {
 		}
 		t := Tensor{Name: name, Dims: make([]int64, nd)}
 		for j := range t.Dims {
-			u, _ := s.u64()
-			t.Dims[j] = int64(u)
+			t.Dims[j] = int64(s.u64())
 		}
-		t32, _ := s.u32()
-		t.Type = Type(t32)
-		off, _ := s.u64()
+		t.Type = Type(s.u32())
+		off := s.u64()
 		if t.Bytes, err = measure(t.Type, t.Dims); err != nil {
 			return d.errorf("tensor %s: %v", name, err)
 		}

@@ -2,7 +2,6 @@ package gguf
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -13,49 +12,56 @@ import (
 const windowSize = 64 << 10
 
 // source hands out the file's bytes in order, either from a buffer holding the
-// whole file (Parse) or through a window over an io.ReaderAt (Read). Callers check
-// that what they ask for fits in left() first, so that they can say what did not fit.
+// whole file (Parse) or through a window over an io.ReaderAt (Read). Callers
+// check that what they ask for fits in left() first, so that they can say what
+// did not fit.
+//
+// The first read error is kept in err; from then on source reads nothing more and
+// hands out zeros, and read reports err in place of whatever the zeros led to.
 type source struct {
+	name   string      // of the file, for errors
 	r      io.ReaderAt // nil when win is the whole file
 	size   int64       // of the file
 	off    int64       // of the next byte to hand out
 	win    []byte      // the file's bytes from winOff on
 	winOff int64
 	buf    []byte // the window's storage (Read)
+	err    error
 }
 
-func newBufferSource(data []byte) *source {
-	return &source{size: int64(len(data)), win: data}
+func newBufferSource(data []byte, name string) *source {
+	return &source{name: name, size: int64(len(data)), win: data}
 }
 
-func newReaderSource(r io.ReaderAt, size int64) *source {
-	return &source{r: r, size: size, buf: make([]byte, min(windowSize, max(size, 0)))}
+func newReaderSource(r io.ReaderAt, size int64, name string) *source {
+	return &source{name: name, r: r, size: size, buf: make([]byte, min(windowSize, size))}
 }
 
 // left returns the number of bytes after the current offset.
 func (s *source) left() int64 { return s.size - s.off }
 
-// next returns the n bytes at the current offset and moves past them. The slice
-// is valid until the next call.
-func (s *source) next(n int64) ([]byte, error) {
-	if n < 0 || n > s.left() {
-		return nil, fmt.Errorf("%d bytes at offset %d run past the end of the file (%d bytes)", n, s.off, s.size)
-	}
+// next returns the n bytes at the current offset, which the caller has checked
+// against left(), and moves past them. The slice is valid until the next call.
+func (s *source) next(n int64) []byte {
 	start := s.off - s.winOff
 	if start < 0 || start+n > int64(len(s.win)) {
-		if err := s.fill(n); err != nil {
-			return nil, err
+		if s.fill(n); s.err != nil {
+			return s.zeros(n)
 		}
 		start = 0
 	}
 	s.off += n
-	return s.win[start : start+n], nil
+	return s.win[start : start+n]
 }
 
 // fill makes the window start at the current offset and hold at least n bytes.
-func (s *source) fill(n int64) error {
-	if s.r == nil {
-		return errors.New("gguf: window outside the buffer") // unreachable: the buffer is the file
+func (s *source) fill(n int64) {
+	switch {
+	case s.err != nil:
+		return
+	case n > s.left() || s.r == nil:
+		s.err = fmt.Errorf("%s: %d bytes at offset %d run past the end of the file (%d bytes)", s.name, n, s.off, s.size)
+		return
 	}
 	b := s.buf
 	if n > int64(len(b)) {
@@ -67,33 +73,28 @@ func (s *source) fill(n int64) error {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), s.off, err)
+		s.err = fmt.Errorf("%s: reading %d bytes at offset %d: %w", s.name, len(b), s.off, err)
+		return
 	}
 	s.win, s.winOff = b, s.off
-	return nil
 }
 
-func (s *source) u32() (uint32, error) {
-	b, err := s.next(4)
-	if err != nil {
-		return 0, err
+// zeros stands in for n bytes that could not be read.
+func (s *source) zeros(n int64) []byte {
+	s.off += n
+	if n <= int64(len(s.buf)) {
+		clear(s.buf[:n])
+		return s.buf[:n]
 	}
-	return binary.LittleEndian.Uint32(b), nil
+	return make([]byte, n)
 }
 
-func (s *source) u64() (uint64, error) {
-	b, err := s.next(8)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b), nil
-}
+func (s *source) u32() uint32 { return binary.LittleEndian.Uint32(s.next(4)) }
 
-// str reads a string whose length (already read) was checked against left().
-func (s *source) str(n uint64) (string, error) {
-	b, err := s.next(int64(n))
-	return string(b), err
-}
+func (s *source) u64() uint64 { return binary.LittleEndian.Uint64(s.next(8)) }
+
+// str reads a string of n bytes, checked against left().
+func (s *source) str(n uint64) string { return string(s.next(int64(n))) }
 
 // scalar decodes one value of the fixed-size type t from b.
 func scalar(t valueType, b []byte) any {

@@ -54,7 +54,7 @@ func (w *Writer) AddKV(key string, value any) error {
 	if key == AlignmentKey {
 		a, ok := value.(uint32)
 		if !ok || a == 0 || a&(a-1) != 0 {
-			return fmt.Errorf("gguf: key %s: %v (a %s), want a u32 power of two", key, value, describe(value))
+			return fmt.Errorf("gguf: key %s: %v of type %s, want a u32 power of two", key, value, describe(value))
 		}
 		w.alignment = int64(a)
 	}
@@ -68,6 +68,9 @@ func (w *Writer) AddKV(key string, value any) error {
 func (w *Writer) AddTensor(name string, typ Type, dims []int64) error {
 	if w.header {
 		return fmt.Errorf("gguf: tensor %s: added after WriteHeader", name)
+	}
+	if name == "" {
+		return errors.New("gguf: a tensor name must not be empty")
 	}
 	if len(name) > MaxNameLen {
 		return fmt.Errorf("gguf: tensor %s: name of %d bytes is longer than ggml's limit of %d", name, len(name), MaxNameLen)
