@@ -22,7 +22,7 @@ type File struct {
 	Alignment  int64    // general.alignment or 32
 	KVs        []KV     // metadata in file order
 	Tensors    []Tensor // in file order
-	DataOffset int64    // absolute offset of the tensor data section
+	DataOffset int64    // absolute offset of the tensor data section (past Size in a file without tensors that ends unpadded)
 	Size       int64    // file size
 
 	keys    map[string]int // index of each key in KVs, as read

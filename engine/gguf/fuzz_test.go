@@ -70,18 +70,23 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pf, perr := parseCountingAllocs(t, data)
 
-		rf, rerr := Read(bytes.NewReader(data), int64(len(data)), "fuzz.gguf")
-		switch {
-		case (perr == nil) != (rerr == nil):
-			t.Fatalf("Parse: %v; Read: %v", perr, rerr)
-		case perr != nil:
-			if perr.Error() != rerr.Error() {
-				t.Fatalf("Parse: %v; Read: %v", perr, rerr)
+		// Read must agree, through its windows and through windows of a few bytes
+		// (values straddling them).
+		window := int64(1 + len(data)%23)
+		for _, src := range []*source{
+			newReaderSource(bytes.NewReader(data), int64(len(data)), "fuzz.gguf", windowSize),
+			newReaderSource(bytes.NewReader(data), int64(len(data)), "fuzz.gguf", window),
+		} {
+			rf, rerr := read(src, "fuzz.gguf")
+			switch {
+			case (perr == nil) != (rerr == nil) || perr != nil && perr.Error() != rerr.Error():
+				t.Fatalf("Parse: %v; Read (%d-byte window): %v", perr, len(src.buf), rerr)
+			case perr == nil && !bytes.Equal(writeBack(t, pf, data), writeBack(t, rf, data)):
+				t.Fatalf("Parse and Read (%d-byte window) read different files", len(src.buf))
 			}
-			return
 		}
-		if pf.DataOffset != rf.DataOffset || len(pf.KVs) != len(rf.KVs) || len(pf.Tensors) != len(rf.Tensors) {
-			t.Fatalf("Parse and Read disagree")
+		if perr != nil {
+			return
 		}
 
 		first := writeBack(t, pf, data)

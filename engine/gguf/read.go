@@ -25,7 +25,7 @@ func Read(r io.ReaderAt, size int64, name string) (*File, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%s: negative file size %d", name, size)
 	}
-	return read(newReaderSource(r, size, name), name)
+	return read(newReaderSource(r, size, name, windowSize), name)
 }
 
 // Parse is Read over a byte slice holding the whole file; File.Data then returns
@@ -90,7 +90,7 @@ func (d *decoder) header() (nTensors, nKV uint64, err error) {
 	v := binary.LittleEndian.Uint32(b[4:])
 	switch {
 	case v == 1:
-		return 0, 0, d.errorf("GGUF version 1 is not supported (its counts are 32-bit; convert the file with a current llama.cpp)")
+		return 0, 0, d.errorf("GGUF version 1 is not supported (its counts and lengths are 32-bit; convert the file with a current llama.cpp)")
 	case v&0xffff == 0 && v != 0:
 		return 0, 0, d.errorf("version field %#x: a big-endian GGUF file? Only little-endian files are supported", v)
 	case v != 2 && v != 3:
@@ -179,7 +179,7 @@ func (d *decoder) value(key string, t valueType) (any, error) {
 func (d *decoder) array(key string) (any, error) {
 	s := d.s
 	if s.left() < 12 {
-		return nil, d.short("key " + key + ": array type and length")
+		return nil, d.short("key " + key + ": array header")
 	}
 	t32 := s.u32()
 	n := s.u64()
@@ -237,11 +237,11 @@ func (d *decoder) array(key string) (any, error) {
 }
 
 // readArray decodes n elements of size bytes each (already checked against the
-// bytes left), a window at a time.
+// bytes left), a chunk at a time.
 func readArray[T any](s *source, n uint64, size int, decode func([]byte) T) []T {
 	out := make([]T, n)
 	for i := 0; i < len(out); {
-		k := min(len(out)-i, windowSize/size)
+		k := min(len(out)-i, s.chunk()/size)
 		b := s.next(int64(k * size))
 		for j := range k {
 			out[i+j] = decode(b[j*size:])

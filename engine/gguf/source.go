@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 )
 
 // windowSize is how much of the file Read fetches per ReadAt: on the Pi a ReadAt
@@ -33,8 +32,18 @@ func newBufferSource(data []byte, name string) *source {
 	return &source{name: name, size: int64(len(data)), win: data}
 }
 
-func newReaderSource(r io.ReaderAt, size int64, name string) *source {
-	return &source{name: name, r: r, size: size, buf: make([]byte, min(windowSize, size))}
+// newReaderSource reads through r in windows of window bytes (windowSize but in tests).
+func newReaderSource(r io.ReaderAt, size int64, name string, window int64) *source {
+	return &source{name: name, r: r, size: size, buf: make([]byte, min(window, size))}
+}
+
+// chunk is how many bytes to ask for at a time when decoding many values: at
+// most a window.
+func (s *source) chunk() int {
+	if s.r == nil {
+		return windowSize
+	}
+	return max(len(s.buf), 8)
 }
 
 // left returns the number of bytes after the current offset.
@@ -95,33 +104,3 @@ func (s *source) u64() uint64 { return binary.LittleEndian.Uint64(s.next(8)) }
 
 // str reads a string of n bytes, checked against left().
 func (s *source) str(n uint64) string { return string(s.next(int64(n))) }
-
-// scalar decodes one value of the fixed-size type t from b.
-func scalar(t valueType, b []byte) any {
-	le := binary.LittleEndian
-	switch t {
-	case typeUint8:
-		return b[0]
-	case typeInt8:
-		return int8(b[0])
-	case typeUint16:
-		return le.Uint16(b)
-	case typeInt16:
-		return int16(le.Uint16(b))
-	case typeUint32:
-		return le.Uint32(b)
-	case typeInt32:
-		return int32(le.Uint32(b))
-	case typeFloat32:
-		return math.Float32frombits(le.Uint32(b))
-	case typeBool:
-		return b[0] != 0
-	case typeUint64:
-		return le.Uint64(b)
-	case typeInt64:
-		return int64(le.Uint64(b))
-	case typeFloat64:
-		return math.Float64frombits(le.Uint64(b))
-	}
-	panic("gguf: scalar of type " + t.String())
-}

@@ -8,38 +8,39 @@ import (
 
 // measure checks a tensor's shape and type as gguf.cpp does and returns the bytes
 // of its data: at most MaxDims dimensions, none negative and only the row length
-// zero (gguf.cpp divides by the others), an element count that fits an int64, a
-// known type, and rows a whole number of the type's blocks.
+// zero (gguf.cpp divides by the others), element and row counts that fit an
+// int64, a known type, and rows a whole number of the type's blocks.
 func measure(t Type, dims []int64) (int64, error) {
 	if len(dims) > MaxDims {
 		return 0, fmt.Errorf("%d dimensions, at most %d", len(dims), MaxDims)
 	}
-	n := int64(1)
+	row, rows := int64(1), int64(1)
 	for j, d := range dims {
-		if d < 0 || d == 0 && j > 0 {
-			return 0, fmt.Errorf("dimension %d is %d (shape %v)", j, d, dims)
-		}
 		var ok bool
-		if n, ok = mul64(n, d); !ok {
-			return 0, fmt.Errorf("shape %v has more than 2^63 elements", dims)
+		switch {
+		case d < 0 || d == 0 && j > 0:
+			return 0, fmt.Errorf("dimension %d is %d (shape %v)", j, d, dims)
+		case j == 0:
+			row = d
+		default:
+			if rows, ok = mul64(rows, d); !ok {
+				return 0, fmt.Errorf("shape %v has more than 2^63 rows", dims)
+			}
 		}
+	}
+	if _, ok := mul64(row, rows); !ok {
+		return 0, fmt.Errorf("shape %v has more than 2^63 elements", dims)
 	}
 	if !t.Known() {
 		return 0, fmt.Errorf("unknown tensor type %d", uint32(t))
-	}
-	row := int64(1)
-	if len(dims) > 0 {
-		row = dims[0]
 	}
 	rowBytes, ok := t.RowBytes(row)
 	if !ok {
 		return 0, fmt.Errorf("rows of %d weights are not a multiple of the %s block size %d", row, t, t.BlockSize())
 	}
-	bytes := rowBytes
-	if row > 0 {
-		if bytes, ok = mul64(rowBytes, n/row); !ok {
-			return 0, fmt.Errorf("%s data of shape %v takes more than 2^63 bytes", t, dims)
-		}
+	bytes, ok := mul64(rowBytes, rows)
+	if !ok {
+		return 0, fmt.Errorf("%s data of shape %v takes more than 2^63 bytes", t, dims)
 	}
 	return bytes, nil
 }

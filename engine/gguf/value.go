@@ -1,7 +1,9 @@
 package gguf
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -126,4 +128,34 @@ func describe(value any) string {
 		return "array of " + t.String()
 	}
 	return t.String()
+}
+
+// scalar decodes one value of the fixed-size type t from b.
+func scalar(t valueType, b []byte) any {
+	le := binary.LittleEndian
+	switch t {
+	case typeUint8:
+		return b[0]
+	case typeInt8:
+		return int8(b[0])
+	case typeUint16:
+		return le.Uint16(b)
+	case typeInt16:
+		return int16(le.Uint16(b))
+	case typeUint32:
+		return le.Uint32(b)
+	case typeInt32:
+		return int32(le.Uint32(b))
+	case typeFloat32:
+		return math.Float32frombits(le.Uint32(b))
+	case typeBool:
+		return b[0] != 0
+	case typeUint64:
+		return le.Uint64(b)
+	case typeInt64:
+		return int64(le.Uint64(b))
+	case typeFloat64:
+		return math.Float64frombits(le.Uint64(b))
+	}
+	panic("gguf: scalar of type " + t.String())
 }
