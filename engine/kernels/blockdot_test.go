@@ -15,7 +15,7 @@ import (
 var newBlockEncodings = []Encoding{Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K}
 
 // blockTol bounds a block product's float32 error, relative to the magnitudes of
-// its terms (exactDot's mag): a block's value takes at most 4 roundings (d_w·d_x,
+// its terms (exactDots' mag): a block's value takes at most 4 roundings (d_w·d_x,
 // the integer sum to float32, its product, and the min term's sum), each of
 // relative size u = 2^-24; a lane adds ceil(blocks/8) values and the lanes go
 // through 3 more additions, each rounding relative to a partial sum no larger than
@@ -69,9 +69,9 @@ func TestBlockToleranceCatchesALostBlock(t *testing.T) {
 		got := make([]float32, c.m.Rows)
 		matVecRows(prepared(&reference, c.x[:short.Cols], enc), got, short, 0, short.Rows)
 		caught := 0
+		sum, mag := exactDots(c.m, in)
 		for i := range got {
-			sum, mag := exactDot(c.m, i, in)
-			if math.Abs(float64(got[i])-sum) > blockTol(cols/enc.BlockWeights(), mag) {
+			if math.Abs(float64(got[i])-sum[i]) > blockTol(cols/enc.BlockWeights(), mag[i]) {
 				caught++
 			}
 		}

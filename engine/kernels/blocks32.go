@@ -17,35 +17,47 @@ const (
 	q51BlockBytes = 8 + BlockSize/2
 )
 
-// unpack32 sets q[j] to the quants of a block of 32 (nibbles qs, fifth bits qh,
-// 0 for Q4_1) less bias.
-func unpack32(q *[BlockSize]int8, qs []byte, qh uint32, bias int8) {
-	const half = BlockSize / 2
-	qs = qs[:half]
-	for j, b := range qs {
-		q[j] = int8(b&0x0f|byte(qh>>j&1)<<4) - bias
-		q[j+half] = int8(b>>4|byte(qh>>(j+half)&1)<<4) - bias
-	}
-}
-
-// block32 unpacks block b of a Q4_1, Q5_0 or Q5_1 row into q and returns its
-// scale d and its min m (0 for Q5_0).
-func block32(enc Encoding, row []byte, b int, q *[BlockSize]int8) (d, m float32) {
+// fields32 returns block b of a Q4_1, Q5_0 or Q5_1 row: its scale d and min m
+// (0 for Q5_0), its nibbles qs and fifth bits qh (0 for Q4_1), and the bias its
+// quants carry (16 for Q5_0, 0 otherwise).
+func fields32(enc Encoding, row []byte, b int) (d, m float32, qs *[BlockSize / 2]byte, qh uint32, bias int32) {
 	switch enc {
 	case Q4_1:
 		blk := (*[q41BlockBytes]byte)(row[b*q41BlockBytes:])
-		unpack32(q, blk[4:], 0, 0)
-		return f16At(blk[0:]), f16At(blk[2:])
+		return f16At(blk[0:]), f16At(blk[2:]), (*[BlockSize / 2]byte)(blk[4:]), 0, 0
 	case Q5_0:
 		blk := (*[q50BlockBytes]byte)(row[b*q50BlockBytes:])
-		unpack32(q, blk[6:], binary.LittleEndian.Uint32(blk[2:]), 16)
-		return f16At(blk[0:]), 0
+		return f16At(blk[0:]), 0, (*[BlockSize / 2]byte)(blk[6:]), binary.LittleEndian.Uint32(blk[2:]), 16
 	case Q5_1:
 		blk := (*[q51BlockBytes]byte)(row[b*q51BlockBytes:])
-		unpack32(q, blk[8:], binary.LittleEndian.Uint32(blk[4:]), 0)
-		return f16At(blk[0:]), f16At(blk[2:])
+		return f16At(blk[0:]), f16At(blk[2:]), (*[BlockSize / 2]byte)(blk[8:]), binary.LittleEndian.Uint32(blk[4:]), 0
 	}
 	panic("kernels: internal error: " + enc.String() + " is not a block of 32")
+}
+
+// block32 unpacks block b of a Q4_1, Q5_0 or Q5_1 row into q (its quants less
+// their bias) and returns its scale d and its min m.
+func block32(enc Encoding, row []byte, b int, q *[BlockSize]int8) (d, m float32) {
+	const half = BlockSize / 2
+	d, m, qs, qh, bias := fields32(enc, row, b)
+	for j, v := range qs {
+		q[j] = int8(int32(v&0x0f|byte(qh>>j&1)<<4) - bias)
+		q[j+half] = int8(int32(v>>4|byte(qh>>(j+half)&1)<<4) - bias)
+	}
+	return d, m
+}
+
+// dotBlock32 is the exact Σ q_j·x_j of a block's quants (as block32 unpacks them)
+// with x's, unpacking on the way.
+func dotBlock32(qs *[BlockSize / 2]byte, qh uint32, bias int32, x []int8) int32 {
+	const half = BlockSize / 2
+	x = x[:BlockSize]
+	var s int32
+	for j, v := range qs {
+		s += (int32(v&0x0f|byte(qh>>j&1)<<4) - bias) * int32(x[j])
+		s += (int32(v>>4|byte(qh>>(j+half)&1)<<4) - bias) * int32(x[j+half])
+	}
+	return s
 }
 
 // f16At widens the little-endian fp16 value at b[0:2].
@@ -88,15 +100,13 @@ func matVecQ5_1Ref(out []float32, w []byte, x *q8Vector) {
 }
 
 func matVecBlocks32Ref(enc Encoding, out []float32, w []byte, x *q8Vector) {
-	nb := len(x.d)
-	rb := nb * blockBytes(enc)
-	var q [BlockSize]int8
+	rb := len(x.d) * blockBytes(enc)
 	for i := range out {
 		row := w[i*rb : (i+1)*rb]
 		var acc blockSums
 		for b, xd := range x.d {
-			d, m := block32(enc, row, b, &q)
-			isum := dotInt8(q[:], x.q[b*BlockSize:(b+1)*BlockSize])
+			d, m, qs, qh, bias := fields32(enc, row, b)
+			isum := dotBlock32(qs, qh, bias, x.q[b*BlockSize:])
 			v := float32(float32(d*xd) * float32(isum))
 			if enc != Q5_0 {
 				v += float32(m * x.s[b])

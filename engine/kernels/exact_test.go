@@ -63,41 +63,40 @@ func exactX(enc Encoding, in *Input) []float64 {
 	return xs
 }
 
-// exactDot is row i of m times x as in holds it for m's encoding, in float64, and
-// the sum of the magnitudes of its terms (what the float32 rounding errors of the
-// kernels are relative to). A Q8_1 block's min meets s, fp16(d·Σq), not the sum
-// of the block's values.
-func exactDot(m Matrix, i int, in *Input) (sum, mag float64) {
+// exactDots is every row of m times x as in holds it for m's encoding, in
+// float64, and the sum of the magnitudes of each row's terms (what the float32
+// rounding errors of the kernels are relative to). A Q8_1 block's min meets s,
+// fp16(d·Σq), not the sum of the block's values.
+func exactDots(m Matrix, in *Input) (sum, mag []float64) {
+	sum, mag = make([]float64, m.Rows), make([]float64, m.Rows)
 	xs := exactX(m.Enc, in)
-	if m.Enc.act() == actFloat || m.Enc.act() == actQ8_0 && m.Enc != Q5_0 {
-		w := make([]float32, m.Cols)
-		m.Row(i, w)
-		for j, wv := range w {
-			p := float64(wv) * xs[j]
-			sum += p
-			mag += math.Abs(p)
-		}
-		return sum, mag
-	}
+	w := make([]float32, m.Cols)
 	rb := m.Enc.RowBytes(m.Cols)
-	a, b := exactWeights(m.Enc, m.Data[i*rb:(i+1)*rb], m.Cols)
-	for j := range a {
-		p := a[j] * xs[j]
-		sum += p
-		mag += math.Abs(p)
-	}
-	switch m.Enc.act() {
-	case actQ8_1:
-		for blk, s := range in.xq[actQ8_1].s {
-			p := b[blk*BlockSize] * float64(s)
-			sum += p
-			mag += math.Abs(p)
+	for i := range m.Rows {
+		add := func(p float64) {
+			sum[i] += p
+			mag[i] += math.Abs(p)
 		}
-	case actQ8K:
-		for j := range b {
-			p := b[j] * xs[j]
-			sum += p
-			mag += math.Abs(p)
+		if m.Enc.act() == actFloat || m.Enc == Q8_0 || m.Enc == Q4_0 {
+			m.Row(i, w)
+			for j, wv := range w {
+				add(float64(wv) * xs[j])
+			}
+			continue
+		}
+		a, b := exactWeights(m.Enc, m.Data[i*rb:(i+1)*rb], m.Cols)
+		for j := range a {
+			add(a[j] * xs[j])
+		}
+		switch m.Enc.act() {
+		case actQ8_1:
+			for blk, s := range in.xq[actQ8_1].s {
+				add(b[blk*BlockSize] * float64(s))
+			}
+		case actQ8K:
+			for j := range b {
+				add(b[j] * xs[j])
+			}
 		}
 	}
 	return sum, mag

@@ -49,14 +49,9 @@ func prepared(k *impl, x []float32, enc Encoding) *Input {
 
 // exact returns the float64 sum of the products the kernels multiply (the stored
 // weights times x, or times x as the reference quantizes it for block encodings,
-// exactDot) and the sum of their magnitudes, which scales the reordering tolerance.
+// exactDots) and the sum of their magnitudes, which scales the reordering tolerance.
 func (c testCase) exact() (sum, mag []float64) {
-	sum, mag = make([]float64, c.m.Rows), make([]float64, c.m.Rows)
-	in := prepared(&reference, c.x, c.m.Enc)
-	for i := range c.m.Rows {
-		sum[i], mag[i] = exactDot(c.m, i, in)
-	}
-	return sum, mag
+	return exactDots(c.m, prepared(&reference, c.x, c.m.Enc))
 }
 
 // withOffset copies data to an odd address and x to a slice not 32-byte aligned, so

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -78,7 +79,7 @@ func TestMatMulMatchesMatVec(t *testing.T) {
 		case BlockSize:
 			return [][2]int{{1, 32}, {3, 64}, {37, 96}, {64, 416}, {1000, 128}, {300, 800}}
 		case superBlock:
-			return [][2]int{{1, 256}, {3, 512}, {37, 768}, {100, 2304}}
+			return [][2]int{{1, 256}, {3, 512}, {37, 768}, {40, 2304}}
 		}
 		return [][2]int{{1, 1}, {3, 7}, {37, 33}, {64, 172}, {1000, 64}, {300, 257}}
 	}
@@ -106,11 +107,16 @@ func TestMatMulMatchesMatVec(t *testing.T) {
 }
 
 // TestMatMulCloseToReference: the SIMD batch against the pure-Go reference, within
-// the reordering tolerance of the float64 sum of the same products, per token.
+// the reordering tolerance of the float64 sum of the same products, per token. The
+// block encodings whose kernels must give the reference's bits are held to that
+// (TestBlockKernelsMatchReferenceBits, and TestMatMulMatchesMatVec for batches).
 func TestMatMulCloseToReference(t *testing.T) {
 	simdUnderTest(t)
 	rng := rand.New(rand.NewPCG(64, 65))
 	for _, enc := range Encodings {
+		if slices.Contains(newBlockEncodings, enc) {
+			continue
+		}
 		for _, s := range [][2]int{{5, 64}, {5, 256}, {768, 768}, {300, 3072}} {
 			if enc.CheckCols(s[1]) != nil {
 				continue
