@@ -73,7 +73,9 @@ func (k *impl) quantize(a actKind, v *q8Vector, x []float32) {
 // quantizeQ8Ref fills v (sized for x, len(x) a multiple of BlockSize) with x in
 // Q8_0 blocks as llama.cpp's CPU backend makes them on x86 (ggml-cpu-quants.c,
 // quantize_row_q8_0, its AVX2 branch, which computed the GGUF fixtures): per block
-// d = fp16(amax/127), and q = round-half-to-even(x·127/amax). s8 is 8·Σq.
+// d = fp16(amax/127), and q = round-half-to-even(x·127/amax). s8 is 8·Σq. x must
+// be finite (so must every quantizer's: what infinities and NaNs become differs
+// between the kernels, as between llama.cpp's).
 func quantizeQ8Ref(v *q8Vector, x []float32) {
 	for b := range v.d {
 		d, sum := quantizeBlock8(v.q[b*BlockSize:(b+1)*BlockSize], x[b*BlockSize:(b+1)*BlockSize])

@@ -12,17 +12,23 @@ import (
 // quantize_row_q8_K_ref (ggml-quants.c).
 
 func TestQuantizeQ8_0Activations(t *testing.T) {
-	x := make([]float32, 3*BlockSize)
+	x := make([]float32, 4*BlockSize)
 	// Block 0: amax 1, so d = fp16(1/127) = 0x2008 = 0.00787353515625 (1/127 lies
 	// 8.06 fp16 steps of 2^-17 above 2^-7), id = 127: 0.5 -> 63.5 -> 64 (even),
 	// -0.25 -> -31.75 -> -32, 2.5/127 -> 2.5 -> 2 (even), 3.5/127 -> 3.5 -> 4.
 	copy(x, []float32{1, 0.5, -0.25, 2.5 / 127, 3.5 / 127, -1})
 	// Block 1: all zeros. Block 2: below tinyBlock (llama.cpp's fp16 scale is 0 too).
 	x[2*BlockSize+3] = 1e-38
+	// Block 3: amax 3e38, beyond fp16's range once divided by 127: d = +Inf, as
+	// llama.cpp stores it; q as for any block (-1.5e38 -> -63.5 -> -64).
+	x[3*BlockSize], x[3*BlockSize+1] = 3e38, -1.5e38
 	var v q8Vector
 	reference.quantize(actQ8_0, &v, x)
-	if v.d[0] != 0.00787353515625 || v.d[1] != 0 || v.d[2] != 0 {
-		t.Errorf("scales %v, want [0.00787353515625 0 0]", v.d)
+	if v.d[0] != 0.00787353515625 || v.d[1] != 0 || v.d[2] != 0 || !math.IsInf(float64(v.d[3]), 1) {
+		t.Errorf("scales %v, want [0.00787353515625 0 0 +Inf]", v.d)
+	}
+	if q := v.q[3*BlockSize:]; q[0] != 127 || q[1] != -64 {
+		t.Errorf("block 3: q %v, want [127 -64 0 ...]", q[:2])
 	}
 	wantQ := []int8{127, 64, -32, 2, 4, -127}
 	for j, w := range wantQ {
@@ -33,8 +39,8 @@ func TestQuantizeQ8_0Activations(t *testing.T) {
 	if v.s8[0] != 8*(127+64-32+2+4-127) {
 		t.Errorf("s8 = %v", v.s8[0])
 	}
-	for j := BlockSize + 1; j < len(x); j++ {
-		if j >= len(wantQ) && v.q[j] != 0 {
+	for j := len(wantQ); j < 3*BlockSize; j++ {
+		if v.q[j] != 0 {
 			t.Errorf("q[%d] = %d, want 0", j, v.q[j])
 		}
 	}
@@ -99,7 +105,7 @@ func TestActivationKindsMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(52, 53))
 	x := make([]float32, 64*superBlock)
 	for b := 0; b < len(x); b += superBlock {
-		scale := math.Pow(10, float64(rng.IntN(80)-40))
+		scale := math.Pow(10, float64(rng.IntN(78)-40)) // up to 1e37: finite x
 		for j := b; j < b+superBlock; j++ {
 			x[j] = float32(rng.NormFloat64() * scale)
 		}
