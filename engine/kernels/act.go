@@ -98,9 +98,9 @@ func quantizeQ8_1Ref(v *q8Vector, x []float32) {
 // quantizeBlock8 sets q[j] = round-half-to-even(x[j]·127/amax) for a block of
 // Q8_0 or Q8_1 and returns its float32 scale amax/127 and Σq. llama.cpp takes
 // 127/amax (not 1/d) whenever amax is not 0; here blocks with amax below tinyBlock
-// give zeros: their fp16 scale is 0 in llama.cpp as well, so its products with
-// them are 0 too, and 127/amax would overflow (and its conversion to an integer
-// be undefined). s = fp16(d·Σq) is then 0 in both.
+// (2^-120) give zeros: their fp16 scale is 0 in llama.cpp as well, so its products
+// with them are 0 too, and for the smallest of them 127/amax overflows (llama.cpp's
+// conversion of x·id to an integer is then undefined). s = fp16(d·Σq) is 0 in both.
 func quantizeBlock8(q []int8, x []float32) (d float32, sum int32) {
 	q = q[:len(x)]
 	amax := absMax(x)

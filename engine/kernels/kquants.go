@@ -28,7 +28,7 @@ const (
 // (llama.cpp's get_scale_min_k4, ggml-quants.c): the first four as the low 6 bits
 // of bytes s and s+4; the last four from the nibbles of bytes s+4 and the top
 // 2 bits of bytes s-4 and s.
-func kScale(sc *[12]byte, s int) (scale, min uint8) {
+func kScale(sc *[12]byte, s int) (scale, minimum uint8) {
 	if s < 4 {
 		return sc[s] & 63, sc[s+4] & 63
 	}
