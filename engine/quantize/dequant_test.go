@@ -3,35 +3,37 @@ package quantize
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
 // dequantize reads a row of n weights back from the block layouts as
 // testdata/gguf/models/README.md spells them (and ggml-common.h defines them),
 // independently of the quantizers' packing code.
-func dequantize(t Type, row []byte, n int) []float32 {
+func dequantize(t gguf.Type, row []byte, n int) []float32 {
 	out := make([]float32, 0, n)
 	h := func(b []byte) float32 { return fp16ToF32(binary.LittleEndian.Uint16(b)) }
-	size := layouts[t].size
+	size := t.BlockBytes()
 	for b := 0; b < len(row); b += size {
 		y := row[b : b+size]
 		switch t {
-		case F32:
+		case gguf.F32:
 			out = append(out, math.Float32frombits(binary.LittleEndian.Uint32(y)))
-		case F16:
+		case gguf.F16:
 			out = append(out, h(y))
-		case BF16:
+		case gguf.BF16:
 			out = append(out, math.Float32frombits(uint32(binary.LittleEndian.Uint16(y))<<16))
-		case Q8_0:
+		case gguf.Q8_0:
 			for j := range 32 {
 				out = append(out, h(y)*float32(int8(y[2+j])))
 			}
-		case Q4_0, Q4_1, Q5_0, Q5_1:
+		case gguf.Q4_0, gguf.Q4_1, gguf.Q5_0, gguf.Q5_1:
 			out = append(out, legacyBlock(t, y)...)
-		case Q4_K, Q5_K:
+		case gguf.Q4_K, gguf.Q5_K:
 			d, dmin := h(y), h(y[2:])
 			sc := y[4:16]
 			qs, qh := y[16:], []byte(nil)
-			if t == Q5_K {
+			if t == gguf.Q5_K {
 				qh, qs = y[16:48], y[48:]
 			}
 			for s := range 8 {
@@ -50,7 +52,7 @@ func dequantize(t Type, row []byte, n int) []float32 {
 					out = append(out, d*float32(scale)*float32(q)-dmin*float32(m))
 				}
 			}
-		case Q6_K:
+		case gguf.Q6_K:
 			ql, qh, sc := y[:128], y[128:192], y[192:208]
 			d := h(y[208:])
 			var w [256]float32
@@ -75,29 +77,29 @@ func dequantize(t Type, row []byte, n int) []float32 {
 	return out
 }
 
-func legacyBlock(t Type, y []byte) []float32 {
+func legacyBlock(t gguf.Type, y []byte) []float32 {
 	d := fp16ToF32(binary.LittleEndian.Uint16(y))
 	var m float32
 	var qh uint32
 	qs := y[2:]
 	switch t {
-	case Q4_1:
+	case gguf.Q4_1:
 		m, qs = fp16ToF32(binary.LittleEndian.Uint16(y[2:])), y[4:]
-	case Q5_0:
+	case gguf.Q5_0:
 		qh, qs = binary.LittleEndian.Uint32(y[2:]), y[6:]
-	case Q5_1:
+	case gguf.Q5_1:
 		m, qh, qs = fp16ToF32(binary.LittleEndian.Uint16(y[2:])), binary.LittleEndian.Uint32(y[4:]), y[8:]
 	}
 	out := make([]float32, 32)
 	for j := range 32 {
 		q := int(qs[j%16] >> (4 * (j / 16)) & 15)
-		if t == Q5_0 || t == Q5_1 {
+		if t == gguf.Q5_0 || t == gguf.Q5_1 {
 			q |= int(qh>>j&1) << 4
 		}
 		switch t {
-		case Q4_0:
+		case gguf.Q4_0:
 			out[j] = d * float32(q-8)
-		case Q5_0:
+		case gguf.Q5_0:
 			out[j] = d * float32(q-16)
 		default:
 			out[j] = d*float32(q) + m

@@ -3,6 +3,8 @@ package quantize
 import (
 	"fmt"
 	"strings"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
 // FileType is llama.cpp's llama_ftype (include/llama.h): what llama-quantize is asked
@@ -31,21 +33,21 @@ const (
 // default_type).
 var fileTypes = map[FileType]struct {
 	name string
-	base Type
+	base gguf.Type
 }{
-	FileF32:    {"F32", F32},
-	FileF16:    {"F16", F16},
-	FileBF16:   {"BF16", BF16},
-	FileQ8_0:   {"Q8_0", Q8_0},
-	FileQ4_0:   {"Q4_0", Q4_0},
-	FileQ4_1:   {"Q4_1", Q4_1},
-	FileQ5_0:   {"Q5_0", Q5_0},
-	FileQ5_1:   {"Q5_1", Q5_1},
-	FileQ4_K_S: {"Q4_K_S", Q4_K},
-	FileQ4_K_M: {"Q4_K_M", Q4_K},
-	FileQ5_K_S: {"Q5_K_S", Q5_K},
-	FileQ5_K_M: {"Q5_K_M", Q5_K},
-	FileQ6_K:   {"Q6_K", Q6_K},
+	FileF32:    {"F32", gguf.F32},
+	FileF16:    {"F16", gguf.F16},
+	FileBF16:   {"BF16", gguf.BF16},
+	FileQ8_0:   {"Q8_0", gguf.Q8_0},
+	FileQ4_0:   {"Q4_0", gguf.Q4_0},
+	FileQ4_1:   {"Q4_1", gguf.Q4_1},
+	FileQ5_0:   {"Q5_0", gguf.Q5_0},
+	FileQ5_1:   {"Q5_1", gguf.Q5_1},
+	FileQ4_K_S: {"Q4_K_S", gguf.Q4_K},
+	FileQ4_K_M: {"Q4_K_M", gguf.Q4_K},
+	FileQ5_K_S: {"Q5_K_S", gguf.Q5_K},
+	FileQ5_K_M: {"Q5_K_M", gguf.Q5_K},
+	FileQ6_K:   {"Q6_K", gguf.Q6_K},
 }
 
 func (f FileType) String() string {
@@ -57,7 +59,7 @@ func (f FileType) String() string {
 
 // Base returns the type llama-quantize gives a target's ordinary weights (Q4_K for
 // Q4_K_M), or false for a target this package cannot write.
-func (f FileType) Base() (Type, bool) {
+func (f FileType) Base() (gguf.Type, bool) {
 	ft, ok := fileTypes[f]
 	return ft.base, ok
 }

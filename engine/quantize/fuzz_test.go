@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
 // FuzzRow quantizes arbitrary rows into every type: Row never panics, fails only on
@@ -86,9 +88,9 @@ func FuzzTypes(f *testing.F) {
 	f.Add("blk. 99999999999999.ffn_gate", int64(-1), int64(0), uint8(2), false)
 	f.Fuzz(func(t *testing.T, name string, d0, d1 int64, target uint8, pure bool) {
 		ts := []Tensor{
-			{Name: name, Type: F32, Dims: []int64{d0, d1}},
-			{Name: "output.weight", Type: F16, Dims: []int64{256, 10}},
-			{Name: name + "x", Type: F32, Dims: []int64{d0}},
+			{Name: name, Type: gguf.F32, Dims: []int64{d0, d1}},
+			{Name: "output.weight", Type: gguf.F16, Dims: []int64{256, 10}},
+			{Name: name + "x", Type: gguf.F32, Dims: []int64{d0}},
 		}
 		for _, experts := range []int{0, 8} {
 			types, err := Types(FileType(target), Model{Arch: "llama", Layers: 4, Experts: experts}, ts, Options{Pure: pure})

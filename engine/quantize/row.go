@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
 // maxBlockInput bounds the weights a block type accepts. No block whose largest
@@ -19,7 +21,7 @@ const maxBlockInput = 1 << 29
 // As llama-quantize (ggml_validate_row_data), it refuses values that are not finite
 // and results that are not: an F16 or BF16 value beyond the type's range, a block
 // whose fp16 scale or min overflows. The error names the column.
-func Row(t Type, dst []byte, src []float32) error {
+func Row(t gguf.Type, dst []byte, src []float32) error {
 	need, err := RowBytes(t, len(src))
 	if err != nil {
 		return err
@@ -37,14 +39,14 @@ func Row(t Type, dst []byte, src []float32) error {
 		}
 	}
 	switch t {
-	case F32:
+	case gguf.F32:
 		for j, v := range src {
 			binary.LittleEndian.PutUint32(dst[4*j:], math.Float32bits(v))
 		}
 		return nil
-	case F16, BF16:
+	case gguf.F16, gguf.BF16:
 		convert := fp16
-		if t == BF16 {
+		if t == gguf.BF16 {
 			convert = bf16
 		}
 		for j, v := range src {
@@ -55,21 +57,21 @@ func Row(t Type, dst []byte, src []float32) error {
 			binary.LittleEndian.PutUint16(dst[2*j:], h)
 		}
 		return nil
-	case Q4_0:
+	case gguf.Q4_0:
 		q4_0Row(dst, src)
-	case Q4_1:
+	case gguf.Q4_1:
 		q4_1Row(dst, src)
-	case Q5_0:
+	case gguf.Q5_0:
 		q5_0Row(dst, src)
-	case Q5_1:
+	case gguf.Q5_1:
 		q5_1Row(dst, src)
-	case Q8_0:
+	case gguf.Q8_0:
 		q8_0Row(dst, src)
-	case Q4_K:
+	case gguf.Q4_K:
 		q4_KRow(dst, src)
-	case Q5_K:
+	case gguf.Q5_K:
 		q5_KRow(dst, src)
-	case Q6_K:
+	case gguf.Q6_K:
 		q6_KRow(dst, src)
 	}
 	return checkScales(t, dst)
@@ -77,18 +79,18 @@ func Row(t Type, dst []byte, src []float32) error {
 
 // scaleFields: the byte offsets of each block's fp16 scale fields (d, and m or dmin),
 // the fields ggml_validate_row_data checks.
-var scaleFields = map[Type][]int{
-	Q4_0: {0}, Q5_0: {0}, Q8_0: {0},
-	Q4_1: {0, 2}, Q5_1: {0, 2}, Q4_K: {0, 2}, Q5_K: {0, 2},
-	Q6_K: {208},
+var scaleFields = map[gguf.Type][]int{
+	gguf.Q4_0: {0}, gguf.Q5_0: {0}, gguf.Q8_0: {0},
+	gguf.Q4_1: {0, 2}, gguf.Q5_1: {0, 2}, gguf.Q4_K: {0, 2}, gguf.Q5_K: {0, 2},
+	gguf.Q6_K: {208},
 }
 
 // checkScales reports the first block of row whose fp16 scale is infinite or NaN.
-func checkScales(t Type, row []byte) error {
-	size := layouts[t].size
+func checkScales(t gguf.Type, row []byte) error {
+	size := t.BlockBytes()
 	for b := 0; b < len(row); b += size {
 		for _, off := range scaleFields[t] {
-			if isInfOrNaN16(F16, binary.LittleEndian.Uint16(row[b+off:])) {
+			if isInfOrNaN16(gguf.F16, binary.LittleEndian.Uint16(row[b+off:])) {
 				return fmt.Errorf("quantize: %v row: the block at column %d has weights too large for its fp16 scale",
 					t, b/size*t.BlockSize())
 			}
@@ -97,8 +99,8 @@ func checkScales(t Type, row []byte) error {
 	return nil
 }
 
-func isInfOrNaN16(t Type, h uint16) bool {
-	if t == BF16 {
+func isInfOrNaN16(t gguf.Type, h uint16) bool {
+	if t == gguf.BF16 {
 		return h&0x7f80 == 0x7f80
 	}
 	return h&0x7c00 == 0x7c00

@@ -8,11 +8,13 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
-var allTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K}
+var allTypes = []gguf.Type{gguf.F32, gguf.F16, gguf.BF16, gguf.Q8_0, gguf.Q4_0, gguf.Q4_1, gguf.Q5_0, gguf.Q5_1, gguf.Q4_K, gguf.Q5_K, gguf.Q6_K}
 
-func quantizeRow(t *testing.T, typ Type, x []float32) []byte {
+func quantizeRow(t *testing.T, typ gguf.Type, x []float32) []byte {
 	t.Helper()
 	n, err := RowBytes(typ, len(x))
 	if err != nil {
@@ -26,17 +28,17 @@ func quantizeRow(t *testing.T, typ Type, x []float32) []byte {
 }
 
 func TestRowBytes(t *testing.T) {
-	want := map[Type]int{F32: 1024, F16: 512, BF16: 512, Q8_0: 272, Q4_0: 144, Q4_1: 160, Q5_0: 176,
-		Q5_1: 192, Q4_K: 144, Q5_K: 176, Q6_K: 210}
+	want := map[gguf.Type]int{gguf.F32: 1024, gguf.F16: 512, gguf.BF16: 512, gguf.Q8_0: 272, gguf.Q4_0: 144, gguf.Q4_1: 160, gguf.Q5_0: 176,
+		gguf.Q5_1: 192, gguf.Q4_K: 144, gguf.Q5_K: 176, gguf.Q6_K: 210}
 	for _, typ := range allTypes {
 		if n, err := RowBytes(typ, 256); err != nil || n != want[typ] {
 			t.Errorf("RowBytes(%v, 256) = %d, %v; want %d", typ, n, err, want[typ])
 		}
 	}
 	for _, c := range []struct {
-		typ Type
+		typ gguf.Type
 		n   int
-	}{{Q4_0, 48}, {Q4_K, 128}, {Q6_K, 0}, {F32, -1}, {Type(10), 256}, {Type(99), 32}} {
+	}{{gguf.Q4_0, 48}, {gguf.Q4_K, 128}, {gguf.Q6_K, 0}, {gguf.F32, -1}, {gguf.Type(10), 256}, {gguf.Type(99), 32}} {
 		if n, err := RowBytes(c.typ, c.n); err == nil {
 			t.Errorf("RowBytes(%v, %d) = %d, want an error", c.typ, c.n, n)
 		}
@@ -54,9 +56,9 @@ func TestRowOfZeros(t *testing.T) {
 		b, _ := hex.DecodeString(strings.Repeat(block, n))
 		return b
 	}
-	want := map[Type][]byte{
-		Q4_0: repeat("0080"+strings.Repeat("88", 16), 8),
-		Q5_0: repeat("0080ffffffff"+strings.Repeat("00", 16), 8),
+	want := map[gguf.Type][]byte{
+		gguf.Q4_0: repeat("0080"+strings.Repeat("88", 16), 8),
+		gguf.Q5_0: repeat("0080ffffffff"+strings.Repeat("00", 16), 8),
 	}
 	for _, typ := range allTypes {
 		got := quantizeRow(t, typ, x)
@@ -80,14 +82,14 @@ func TestRowOfTinyValuesConvertsAsX86(t *testing.T) {
 		x[i] = float32(i-16) * 1e-40 // subnormal; d ≈ 2e-40 and 1/d = +Inf
 	}
 	for _, c := range []struct {
-		typ  Type
+		typ  gguf.Type
 		want string
 	}{
-		{Q8_0, "0000" + strings.Repeat("00", 32)}, // roundf(±Inf or NaN) -> 0
-		{Q4_0, "0000" + strings.Repeat("00", 16)},
-		{Q4_1, "0000" + "0080" + strings.Repeat("00", 16)}, // m = fp16(-1.6e-39) = -0
-		{Q5_0, "0000" + "00000000" + strings.Repeat("00", 16)},
-		{Q5_1, "0000" + "0080" + "00000000" + strings.Repeat("00", 16)},
+		{gguf.Q8_0, "0000" + strings.Repeat("00", 32)}, // roundf(±Inf or NaN) -> 0
+		{gguf.Q4_0, "0000" + strings.Repeat("00", 16)},
+		{gguf.Q4_1, "0000" + "0080" + strings.Repeat("00", 16)}, // m = fp16(-1.6e-39) = -0
+		{gguf.Q5_0, "0000" + "00000000" + strings.Repeat("00", 16)},
+		{gguf.Q5_1, "0000" + "0080" + "00000000" + strings.Repeat("00", 16)},
 	} {
 		if got := hex.EncodeToString(quantizeRow(t, c.typ, x)); got != c.want {
 			t.Errorf("%v of tiny values = %s, want %s", c.typ, got, c.want)
@@ -100,7 +102,7 @@ func TestRowOfTinyValuesConvertsAsX86(t *testing.T) {
 func TestRowLargestMagnitudeFirstOnTies(t *testing.T) {
 	x := make([]float32, 32)
 	x[5], x[9] = 3, -3
-	got := quantizeRow(t, Q4_0, x)
+	got := quantizeRow(t, gguf.Q4_0, x)
 	if d := fp16ToF32(uint16(got[0]) | uint16(got[1])<<8); d != -0.375 {
 		t.Errorf("Q4_0 d = %g, want -0.375", d)
 	}
@@ -121,8 +123,8 @@ func randomRow(r *rand.Rand, n int, scale float64) []float32 {
 // input: the relative RMS error of N(0,1) weights stays near what each type is
 // known for.
 func TestRowReadsBack(t *testing.T) {
-	bound := map[Type]float64{F32: 0, F16: 3e-4, BF16: 2.5e-3, Q8_0: 7e-3, Q4_0: 0.11, Q4_1: 0.1,
-		Q5_0: 0.055, Q5_1: 0.05, Q4_K: 0.09, Q5_K: 0.045, Q6_K: 0.022}
+	bound := map[gguf.Type]float64{gguf.F32: 0, gguf.F16: 3e-4, gguf.BF16: 2.5e-3, gguf.Q8_0: 7e-3, gguf.Q4_0: 0.11, gguf.Q4_1: 0.1,
+		gguf.Q5_0: 0.055, gguf.Q5_1: 0.05, gguf.Q4_K: 0.09, gguf.Q5_K: 0.045, gguf.Q6_K: 0.022}
 	x := randomRow(rand.New(rand.NewPCG(5, 6)), 4096, 1)
 	for _, typ := range allTypes {
 		y := dequantize(typ, quantizeRow(t, typ, x), len(x))
@@ -145,17 +147,17 @@ func TestRowRefusesWhatLlamaCppRefuses(t *testing.T) {
 		return x
 	}
 	for _, c := range []struct {
-		typ  Type
+		typ  gguf.Type
 		x    []float32
 		want string
 	}{
-		{Q4_K, row(float32(math.NaN()), 7), "column 7 is NaN"},
-		{F32, row(float32(math.Inf(-1)), 3), "column 3 is -Inf"},
-		{F16, row(65520, 200), "column 200 (65520) is beyond"},
-		{BF16, row(math.MaxFloat32, 1), "column 1 (3.4028235e+38) is beyond"},
-		{Q8_0, row(1e7, 70), "block at column 64 has weights too large"},
-		{Q4_1, row(-1e6, 0), "block at column 0 has weights too large"},
-		{Q6_K, row(1<<29, 255), "column 255 (5.368709e+08) is too large"},
+		{gguf.Q4_K, row(float32(math.NaN()), 7), "column 7 is NaN"},
+		{gguf.F32, row(float32(math.Inf(-1)), 3), "column 3 is -Inf"},
+		{gguf.F16, row(65520, 200), "column 200 (65520) is beyond"},
+		{gguf.BF16, row(math.MaxFloat32, 1), "column 1 (3.4028235e+38) is beyond"},
+		{gguf.Q8_0, row(1e7, 70), "block at column 64 has weights too large"},
+		{gguf.Q4_1, row(-1e6, 0), "block at column 0 has weights too large"},
+		{gguf.Q6_K, row(1<<29, 255), "column 255 (5.368709e+08) is too large"},
 	} {
 		dst := make([]byte, 4096)
 		n, _ := RowBytes(c.typ, len(c.x))
@@ -164,13 +166,13 @@ func TestRowRefusesWhatLlamaCppRefuses(t *testing.T) {
 			t.Errorf("Row(%v): error %v, want one with %q", c.typ, err, c.want)
 		}
 	}
-	if err := Row(F16, make([]byte, 512), row(65504, 0)); err != nil {
+	if err := Row(gguf.F16, make([]byte, 512), row(65504, 0)); err != nil {
 		t.Errorf("Row(F16, 65504): %v", err)
 	}
-	if err := Row(Q8_0, make([]byte, 271), make([]float32, 256)); err == nil {
+	if err := Row(gguf.Q8_0, make([]byte, 271), make([]float32, 256)); err == nil {
 		t.Error("Row(Q8_0) into 271 bytes: no error")
 	}
-	if err := Row(Q4_K, make([]byte, 144), make([]float32, 255)); err == nil {
+	if err := Row(gguf.Q4_K, make([]byte, 144), make([]float32, 255)); err == nil {
 		t.Error("Row(Q4_K) of 255 weights: no error")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
 // llama-quantize's choice of a type for every tensor of a model (src/llama-quant.cpp:
@@ -13,19 +15,8 @@ import (
 // Tensor is a tensor of the model to quantize.
 type Tensor struct {
 	Name string
-	Type Type    // its type in the source: tensors that are not quantized keep it
-	Dims []int64 // ggml's ne: Dims[0] is the row length
-}
-
-// Model is what the rules read from the model's hyperparameters (the GGUF keys
-// general.architecture and <arch>.block_count, .expert_count,
-// .attention.head_count, .attention.head_count_kv).
-type Model struct {
-	Arch    string
-	Layers  int
-	Experts int // 0 for a dense model
-	Heads   int
-	HeadsKV int
+	Type gguf.Type // its type in the source: tensors that are not quantized keep it
+	Dims []int64   // ggml's ne: Dims[0] is the row length
 }
 
 // Options are llama-quantize's switches that change the types.
@@ -40,7 +31,7 @@ type Options struct {
 // are counted in llama.cpp's tensor order: by layer, then by name), so it takes them
 // all. It fails where llama-quantize fails: a row length that fits neither the type
 // nor its fallback, a layer it cannot place.
-func Types(target FileType, m Model, tensors []Tensor, opt Options) ([]Type, error) {
+func Types(target FileType, m Model, tensors []Tensor, opt Options) ([]gguf.Type, error) {
 	base, ok := target.Base()
 	if !ok {
 		return nil, fmt.Errorf("quantize: %v is not a target this package writes", target)
@@ -54,21 +45,8 @@ func Types(target FileType, m Model, tensors []Tensor, opt Options) ([]Type, err
 			p.hasOutput = true
 		}
 	}
-	order := make([]int, len(tensors))
-	for i := range order {
-		order[i] = i
-	}
-	// llama_model_loader's weights_map order (weight_name_comparer)
-	sort.SliceStable(order, func(a, b int) bool {
-		na, nb := tensors[order[a]].Name, tensors[order[b]].Name
-		if la, lb := layerOf(na), layerOf(nb); la != lb {
-			return la < lb
-		}
-		return na < nb
-	})
-
-	types := make([]Type, len(tensors))
-	for _, i := range order {
+	types := make([]gguf.Type, len(tensors))
+	for _, i := range Order(tensors) {
 		t := tensors[i]
 		if len(t.Dims) == 0 || t.Dims[0] <= 0 {
 			return nil, fmt.Errorf("quantize: tensor %s has no row length", t.Name)
@@ -91,6 +69,24 @@ func Types(target FileType, m Model, tensors []Tensor, opt Options) ([]Type, err
 		types[i] = typ
 	}
 	return types, nil
+}
+
+// Order returns the order in which llama-quantize goes through tensors and writes
+// them: the tensors outside the layers by name, then layer by layer ("blk.N."), by
+// name within a layer (llama_model_loader's weights_map and its weight_name_comparer).
+func Order(tensors []Tensor) []int {
+	order := make([]int, len(tensors))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		na, nb := tensors[order[a]].Name, tensors[order[b]].Name
+		if la, lb := layerOf(na), layerOf(nb); la != lb {
+			return la < lb
+		}
+		return na < nb
+	})
+	return order
 }
 
 // quantized reports whether llama-quantize converts t at all (the `quantize &= ...`
@@ -199,21 +195,9 @@ func (p *planner) layer(counter int, name string) (int, error) {
 	return i, nil
 }
 
-// is70B is llama.cpp's model type LLM_TYPE_70B (llama_model::load_hparams), for which
-// attn_v gets more bits.
-func (m Model) is70B() bool {
-	switch m.Arch {
-	case "llama":
-		return m.Experts != 8 && m.Layers == 80 && m.Heads != m.HeadsKV
-	case "deci", "qwen2", "qwen2vl", "olmo":
-		return m.Layers == 80
-	}
-	return false
-}
-
 // tensorType is llama_tensor_get_type for the targets of this package: typ is the
 // target's base type, t a tensor that is quantized.
-func (p *planner) tensorType(typ Type, t Tensor) (Type, error) {
+func (p *planner) tensorType(typ gguf.Type, t Tensor) (gguf.Type, error) {
 	name, ft, m := t.Name, p.target, p.model
 	falcon := m.Arch == "falcon"
 	has := func(s string) bool { return strings.Contains(name, s) }
@@ -221,28 +205,28 @@ func (p *planner) tensorType(typ Type, t Tensor) (Type, error) {
 	case name == "output.weight" || !p.hasOutput && name == "token_embd.weight":
 		// the output matrix, or the embedding that is also the output
 		if falcon || t.Dims[0]%int64(typ.BlockSize()) != 0 {
-			typ = Q8_0
-		} else if typ != Q8_0 {
-			typ = Q6_K
+			typ = gguf.Q8_0
+		} else if typ != gguf.Q8_0 {
+			typ = gguf.Q6_K
 		}
 	case name == "token_embd.weight":
 		// only the IQ and TQ targets change it
 	case has("attn_v.weight"):
 		if (ft == FileQ4_K_M || ft == FileQ5_K_M) && useMoreBits(p.iAttnV, p.nAttnV) {
-			typ = Q6_K
+			typ = gguf.Q6_K
 		} else if ft == FileQ4_K_S && p.iAttnV < 4 {
-			typ = Q5_K
+			typ = gguf.Q5_K
 		}
-		if m.is70B() && typ == Q4_K {
-			typ = Q5_K
+		if m.is70B() && typ == gguf.Q4_K {
+			typ = gguf.Q5_K
 		}
 		if m.Experts == 8 {
-			typ = Q8_0
+			typ = gguf.Q8_0
 		}
 		p.iAttnV++
 	case has("attn_k.weight"):
 		if m.Experts == 8 {
-			typ = Q8_0
+			typ = gguf.Q8_0
 		}
 	case has("attn_q.weight"):
 		// only the IQ3 targets change it
@@ -257,31 +241,31 @@ func (p *planner) tensorType(typ Type, t Tensor) (Type, error) {
 			if falcon {
 				switch {
 				case i < n/16:
-					typ = Q6_K
+					typ = gguf.Q6_K
 				case useMoreBits(i, n):
-					typ = Q5_K
+					typ = gguf.Q5_K
 				default:
-					typ = Q4_K
+					typ = gguf.Q4_K
 				}
 			} else if useMoreBits(i, n) {
-				typ = Q6_K
+				typ = gguf.Q6_K
 			}
 		case ft == FileQ5_K_M && useMoreBits(i, n):
-			typ = Q6_K
+			typ = gguf.Q6_K
 		case ft == FileQ4_K_S && !falcon && i < n/8:
-			typ = Q5_K
+			typ = gguf.Q5_K
 		}
 		p.iFFNDown++
 	case has("attn_output.weight"):
 		if !falcon && m.Experts == 8 && (ft == FileQ4_K_S || ft == FileQ4_K_M) {
-			typ = Q5_K
+			typ = gguf.Q5_K
 		}
 	case has("attn_qkv.weight"):
 		switch ft {
 		case FileQ4_K_M:
-			typ = Q5_K
+			typ = gguf.Q5_K
 		case FileQ5_K_M:
-			typ = Q6_K
+			typ = gguf.Q6_K
 		}
 	case has("ffn_gate"):
 		if _, err := p.layer(p.iFFNGate, name); err != nil {
@@ -298,18 +282,18 @@ func (p *planner) tensorType(typ Type, t Tensor) (Type, error) {
 	// rows that are not a whole number of blocks: the fallback types
 	if t.Dims[0]%int64(typ.BlockSize()) != 0 {
 		switch typ {
-		case Q4_K:
-			typ = Q5_0
-		case Q5_K:
-			typ = Q5_1
-		case Q6_K:
-			typ = Q8_0
+		case gguf.Q4_K:
+			typ = gguf.Q5_0
+		case gguf.Q5_K:
+			typ = gguf.Q5_1
+		case gguf.Q6_K:
+			typ = gguf.Q8_0
 		default:
 			return 0, fmt.Errorf("quantize: tensor %s: rows of %d weights fit no %v blocks and %v has no fallback",
 				name, t.Dims[0], typ, typ)
 		}
 		if t.Dims[0]%int64(typ.BlockSize()) != 0 {
-			typ = F16
+			typ = gguf.F16
 		}
 	}
 	return typ, nil

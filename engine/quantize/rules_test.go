@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
 // shape describes a dense transformer as the converters write it.
@@ -16,9 +18,9 @@ type shape struct {
 
 func (s shape) tensors() []Tensor {
 	mat := func(name string, in, out int) Tensor {
-		return Tensor{Name: name, Type: F32, Dims: []int64{int64(in), int64(out)}}
+		return Tensor{Name: name, Type: gguf.F32, Dims: []int64{int64(in), int64(out)}}
 	}
-	vec := func(name string, n int) Tensor { return Tensor{Name: name, Type: F32, Dims: []int64{int64(n)}} }
+	vec := func(name string, n int) Tensor { return Tensor{Name: name, Type: gguf.F32, Dims: []int64{int64(n)}} }
 	ts := []Tensor{mat("token_embd.weight", s.embd, s.vocab)}
 	for l := range s.layers {
 		b := fmt.Sprintf("blk.%d.", l)
@@ -153,13 +155,13 @@ func TestTypesLlama70B(t *testing.T) {
 // a fused attn_qkv gets Q5_K.
 func TestTypesFalcon(t *testing.T) {
 	ts := []Tensor{
-		{Name: "token_embd.weight", Type: F32, Dims: []int64{256, 512}},
-		{Name: "output.weight", Type: F32, Dims: []int64{256, 512}},
+		{Name: "token_embd.weight", Type: gguf.F32, Dims: []int64{256, 512}},
+		{Name: "output.weight", Type: gguf.F32, Dims: []int64{256, 512}},
 	}
 	for l := range 32 {
 		ts = append(ts,
-			Tensor{Name: fmt.Sprintf("blk.%d.attn_qkv.weight", l), Type: F32, Dims: []int64{256, 768}},
-			Tensor{Name: fmt.Sprintf("blk.%d.ffn_down.weight", l), Type: F32, Dims: []int64{1024, 256}})
+			Tensor{Name: fmt.Sprintf("blk.%d.attn_qkv.weight", l), Type: gguf.F32, Dims: []int64{256, 768}},
+			Tensor{Name: fmt.Sprintf("blk.%d.ffn_down.weight", l), Type: gguf.F32, Dims: []int64{1024, 256}})
 	}
 	types, err := Types(FileQ4_K_M, Model{Arch: "falcon", Layers: 32}, ts, Options{})
 	if err != nil {
@@ -192,21 +194,21 @@ func TestTypesEightExperts(t *testing.T) {
 	for _, l := range []int{3, 0} {
 		b := fmt.Sprintf("blk.%d.", l)
 		ts = append(ts,
-			Tensor{Name: b + "ffn_down_exps.weight", Type: F32, Dims: []int64{512, 256, 8}},
-			Tensor{Name: b + "ffn_gate_inp.weight", Type: F32, Dims: []int64{256, 8}},
-			Tensor{Name: b + "attn_k.weight", Type: F32, Dims: []int64{256, 64}},
-			Tensor{Name: b + "attn_v.weight", Type: F32, Dims: []int64{256, 64}},
-			Tensor{Name: b + "attn_output.weight", Type: F32, Dims: []int64{256, 256}})
+			Tensor{Name: b + "ffn_down_exps.weight", Type: gguf.F32, Dims: []int64{512, 256, 8}},
+			Tensor{Name: b + "ffn_gate_inp.weight", Type: gguf.F32, Dims: []int64{256, 8}},
+			Tensor{Name: b + "attn_k.weight", Type: gguf.F32, Dims: []int64{256, 64}},
+			Tensor{Name: b + "attn_v.weight", Type: gguf.F32, Dims: []int64{256, 64}},
+			Tensor{Name: b + "attn_output.weight", Type: gguf.F32, Dims: []int64{256, 256}})
 	}
 	types, err := Types(FileQ4_K_M, Model{Arch: "llama", Layers: 16, Experts: 8}, ts, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Type{Q4_K, F32, Q8_0, Q8_0, Q5_K, Q6_K, F32, Q8_0, Q8_0, Q5_K} // layer 3 is no use_more_bits layer of 16
+	want := []gguf.Type{gguf.Q4_K, gguf.F32, gguf.Q8_0, gguf.Q8_0, gguf.Q5_K, gguf.Q6_K, gguf.F32, gguf.Q8_0, gguf.Q8_0, gguf.Q5_K} // layer 3 is no use_more_bits layer of 16
 	if !slices.Equal(types, want) {
 		t.Errorf("types %v, want %v", types, want)
 	}
-	ts = append(ts, Tensor{Name: "blk.20.ffn_down_exps.weight", Type: F32, Dims: []int64{512, 256, 8}})
+	ts = append(ts, Tensor{Name: "blk.20.ffn_down_exps.weight", Type: gguf.F32, Dims: []int64{512, 256, 8}})
 	if _, err := Types(FileQ4_K_M, Model{Arch: "llama", Layers: 16, Experts: 8}, ts, Options{}); err == nil ||
 		!strings.Contains(err.Error(), "blk.20.ffn_down_exps.weight") {
 		t.Errorf("an expert tensor of layer 20 of 16: error %v", err)
@@ -222,7 +224,7 @@ func TestTypesOptionsAndEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, tn := range ts {
-		if tn.Name == "output.weight" && types[i] != F32 {
+		if tn.Name == "output.weight" && types[i] != gguf.F32 {
 			t.Errorf("--leave-output-tensor: output.weight in %v", types[i])
 		}
 	}
@@ -247,13 +249,13 @@ func TestTypesOptionsAndEdges(t *testing.T) {
 
 	// a matrix of one row is 1-D to ggml; a source type is kept where nothing is quantized
 	edge := []Tensor{
-		{Name: "blk.0.attn_q.weight", Type: F32, Dims: []int64{256, 1}},
-		{Name: "blk.0.attn_k.weight", Type: F16, Dims: []int64{256, 256}},
-		{Name: "position_embd.weight", Type: F16, Dims: []int64{256, 1024}},
-		{Name: "blk.0.attn_q.weight_scale", Type: F32, Dims: []int64{256, 256}},
+		{Name: "blk.0.attn_q.weight", Type: gguf.F32, Dims: []int64{256, 1}},
+		{Name: "blk.0.attn_k.weight", Type: gguf.F16, Dims: []int64{256, 256}},
+		{Name: "position_embd.weight", Type: gguf.F16, Dims: []int64{256, 1024}},
+		{Name: "blk.0.attn_q.weight_scale", Type: gguf.F32, Dims: []int64{256, 256}},
 	}
 	got, err = Types(FileQ8_0, m, edge, Options{})
-	if err != nil || !slices.Equal(got, []Type{F32, Q8_0, F16, F32}) {
+	if err != nil || !slices.Equal(got, []gguf.Type{gguf.F32, gguf.Q8_0, gguf.F16, gguf.F32}) {
 		t.Errorf("edge cases: %v, %v; want [F32 Q8_0 F16 F32]", got, err)
 	}
 
@@ -268,7 +270,7 @@ func TestTypesOptionsAndEdges(t *testing.T) {
 		{FileQ6_K, Options{}, []int64{0, 64}, "no row length"},
 		{FileType(10), Options{}, []int64{256, 64}, "file type 10 is not a target"},
 	} {
-		_, err := Types(c.target, m, []Tensor{{Name: "blk.0.attn_q.weight", Type: F32, Dims: c.dims}}, c.opt)
+		_, err := Types(c.target, m, []Tensor{{Name: "blk.0.attn_q.weight", Type: gguf.F32, Dims: c.dims}}, c.opt)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v %+v %v: error %v, want one with %q", c.target, c.opt, c.dims, err, c.want)
 		}
