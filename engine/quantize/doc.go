@@ -15,7 +15,10 @@
 // The type rules follow llama_model_quantize_impl and llama_tensor_get_type in
 // src/llama-quant.cpp: which tensors are quantized at all, the output matrix and the
 // tied embedding in Q6_K, the attn_v and ffn_down promotions of Q4_K_M and Q5_K_M, the
-// fallbacks for rows that are not a whole number of blocks, --pure.
+// fallbacks for rows that are not a whole number of blocks, --pure. Types applies them
+// to a model's tensors (ModelOf reads the model's parameters from GGUF metadata),
+// Order gives the order llama-quantize writes the tensors in, and a FileType's number
+// is the general.file_type it writes.
 //
 // Row and RowBytes are safe for concurrent use; a converter may quantize the rows
 // of a tensor on several cores.

@@ -129,7 +129,8 @@ func scaleMin(q []byte, j int) (sc, m uint8) {
 // fitScaleMin is ggml-quants.c's make_qkx2_quants with use_mad false: it fits
 // x ≈ scale*L + min with L in 0..nmax, minimising the weighted squared error over
 // nstep+1 trial scales (nmax+rmin+rdelta*is)/(max-min), and returns scale and -min
-// (min is never above 0). L gets the levels of the best fit.
+// (min is never above 0). L gets the levels of the best fit. As in llama.cpp, a
+// better fit replaces min, and the later trials start from it.
 func fitScaleMin(x []float32, w *[32]float32, L []uint8, nmax int32, rmin, rdelta float32, nstep int) (scale, negMin float32) {
 	n := len(x)
 	lo, hi := x[0], x[0]

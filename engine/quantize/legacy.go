@@ -12,7 +12,7 @@ import (
 
 const qk = 32 // weights per block
 
-// q8_0Row: d = amax/127 (fp16 first), q = roundf(x/d) with the reciprocal of d.
+// q8_0Row: d = amax/127, stored as fp16; q = roundf(x*(1/d)) with d before rounding.
 func q8_0Row(dst []byte, src []float32) {
 	for b := range len(src) / qk {
 		x := src[b*qk : (b+1)*qk]

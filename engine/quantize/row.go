@@ -11,8 +11,8 @@ import (
 // maxBlockInput bounds the weights a block type accepts. No block whose largest
 // magnitude reaches it has fp16 scales that llama.cpp's validation accepts (the
 // smallest such bound is Q8_0's 127*65504, the largest Q6_K's about 4096*65504), and
-// below it no intermediate sum of the quantizers can overflow, so their arithmetic
-// stays finite and the same on every architecture.
+// below it the quantizers' sums stay far from overflowing into infinities that could
+// meet as NaNs, whose sign and payload differ between amd64 and arm64.
 const maxBlockInput = 1 << 29
 
 // Row writes src, one row of weights, into dst as t, exactly as llama-quantize writes
