@@ -136,6 +136,9 @@ func (f *fakeRC) NotifyXHCIReset(addr uint32) error {
 		return errors.New("no link")
 	}
 	f.notified = true
+	// The VideoCore reaches the VL805 through the same root complex while it
+	// loads the firmware, and leaves EXT_CFG_INDEX pointing elsewhere.
+	f.extIdx = 0
 	return nil
 }
 

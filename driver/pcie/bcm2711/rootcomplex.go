@@ -73,16 +73,15 @@ func (o *Options) fill() {
 // RootComplex is the BCM2711 PCIe controller. After Start it is also the
 // pci.Config for the hierarchy below it.
 type RootComplex struct {
-	regs    reg.Bank
-	opt     Options
-	linkUp  bool
-	lastIdx uint32
+	regs   reg.Bank
+	opt    Options
+	linkUp bool
 }
 
 // NewRootComplex wraps the register block (ARM physical 0xFD50_0000, 0x9310 bytes).
 func NewRootComplex(regs reg.Bank, opt Options) *RootComplex {
 	opt.fill()
-	return &RootComplex{regs: regs, opt: opt, lastIdx: ^uint32(0)}
+	return &RootComplex{regs: regs, opt: opt}
 }
 
 func (rc *RootComplex) logf(format string, args ...any) {
@@ -239,16 +238,24 @@ func (rc *RootComplex) Write32(a pci.Address, off int, v uint32) {
 	}
 }
 
+// window maps a configuration access to its register, as Linux's
+// brcm_pcie_map_bus (pcie-brcmstb.c) does for every access: the link is
+// checked first (an access without it aborts), then EXT_CFG_INDEX is written.
+// The index is never assumed to still hold what was last written: the
+// VideoCore reaches the VL805 through the same root complex when it loads the
+// VL805's firmware.
 func (rc *RootComplex) window(a pci.Address, off int) (uintptr, bool) {
 	off &= 0xFFC
 	switch {
 	case a.Bus == 0 && a.Device == 0 && a.Function == 0:
 		return uintptr(off), true
 	case a.Bus == 1 && a.Device == 0 && rc.linkUp:
-		if idx := a.Packed(); idx != rc.lastIdx {
-			rc.regs.Write32(extCfgIndex, idx)
-			rc.lastIdx = idx
+		if st := rc.regs.Read32(miscPCIeStatus); st&(statusPhyLinkUp|statusDLActive) != statusPhyLinkUp|statusDLActive {
+			rc.linkUp = false
+			rc.logf("link lost (MISC_PCIE_STATUS %#08x): configuration accesses to bus 1 stop", st)
+			return 0, false
 		}
+		rc.regs.Write32(extCfgIndex, a.Packed())
 		return extCfgData + uintptr(off), true
 	}
 	return 0, false
