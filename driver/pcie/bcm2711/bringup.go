@@ -58,7 +58,7 @@ func BringUp(regs reg.Bank, fw Firmware, opt Options) (*XHCI, error) {
 		return nil, fmt.Errorf("pcie: notify xHCI reset (mailbox tag 0x00030058): %w", err)
 	}
 	// Linux waits 0.2-1 ms after the call; then the firmware version register
-	// should read non-zero (facts §7.2).
+	// should read non-zero (rpi_firmware_init_vl805).
 	for waited := 0; ; waited++ {
 		v := rc.Read32(f.Addr, vl805FirmwareVersion)
 		if v == 0xFFFFFFFF {

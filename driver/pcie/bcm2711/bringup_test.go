@@ -11,8 +11,8 @@ import (
 	"github.com/inferpi/inferpi/driver/pci/pcifake"
 )
 
-// fakeRC answers the root complex's registers the way the facts describe the
-// hardware and records every access, sleep and mailbox call.
+// fakeRC answers the root complex's registers the way pcie-brcmstb.c describes
+// the hardware and records every access, sleep and mailbox call.
 type fakeRC struct {
 	trace      []string
 	misc       map[uintptr]uint32
@@ -243,7 +243,8 @@ func TestEndpointModeAndDeadBlock(t *testing.T) {
 }
 
 // The inbound window the C0-stepping firmware describes: PCI 0x4_0000_0000,
-// 8 GiB (facts §6.3): BAR2 LO 0x12, HI 4, SCB0_SIZE 18; DMA offset reported.
+// 8 GiB: BAR2 LO 0x12 (size code log2 - 15, brcm_pcie_encode_ibar_size), HI 4,
+// SCB0_SIZE 18; DMA offset reported.
 func TestC0Inbound(t *testing.T) {
 	f := newFakeRC()
 	x, err := BringUp(f, f, Options{Sleep: f.sleep, Inbound: Inbound{Offset: 0x4_0000_0000, Size: 8 << 30}})

@@ -7,9 +7,11 @@
 // None of this exists in QEMU. Every step is logged with the values read back,
 // and every wait is bounded, so that a Pi 4 owner can report where it stops.
 //
-// Facts: /work/shared/docs/bcm2711-facts.md §6 (registers, sequence, windows) and
-// §7 (VL805), drawn from Linux pcie-brcmstb.c, U-Boot pcie_brcmstb.c and Circle
-// bcmpciehostbridge.cpp.
+// Sources: Linux drivers/pci/controller/pcie-brcmstb.c (registers, the
+// sequence, windows), U-Boot drivers/pci/pcie_brcmstb.c (brcm_pcie_probe, whose
+// order Start follows) and Circle lib/bcmpciehostbridge.cpp; for the VL805,
+// Linux drivers/reset/reset-raspberrypi.c and the Raspberry Pi kernel's
+// rpi_firmware_init_vl805.
 package bcm2711
 
 import (
@@ -23,7 +25,8 @@ import (
 )
 
 // Firmware is the VideoCore mailbox call the bring-up needs; the platform
-// implements it (property tag 0x0003_0058, bcm2711-facts.md §5.2).
+// implements it (property tag 0x0003_0058, Linux
+// include/soc/bcm2835/raspberrypi-firmware.h RPI_FIRMWARE_NOTIFY_XHCI_RESET).
 type Firmware interface {
 	// NotifyXHCIReset tells the VideoCore that the xHCI controller at the PCI
 	// address bus<<20 | device<<15 | function<<12 has been reset, so it loads the
@@ -113,7 +116,8 @@ func encodeInboundSize(size uint64) uint32 {
 	return 0
 }
 
-// Start runs the root-complex bring-up (bcm2711-facts.md §6.2, in U-Boot's
+// Start runs the root-complex bring-up (Linux brcm_pcie_setup and
+// brcm_pcie_start_link, in U-Boot's
 // order) and returns once the link is up and the windows are set.
 func (rc *RootComplex) Start() error {
 	r := rc.regs
@@ -222,7 +226,8 @@ func upDown(bit uint32) string {
 // Read32 implements pci.Config: bus 0 is the root port itself, bus 1 device 0
 // is reached through the EXT_CFG window. Everything else, and anything at all
 // while the link is down, reads as absent without touching the hardware: such
-// accesses make the BCM2711 raise an SError (facts §6.4).
+// accesses make the BCM2711 raise an SError (pcie-brcmstb.c brcm_pcie_map_bus:
+// "An access to our HW w/o link-up will cause a CPU Abort").
 func (rc *RootComplex) Read32(a pci.Address, off int) uint32 {
 	p, ok := rc.window(a, off)
 	if !ok {
