@@ -7,10 +7,10 @@ import (
 	"io"
 
 	"github.com/inferpi/inferpi/board"
+	"github.com/inferpi/inferpi/driver/dma"
 	"github.com/inferpi/inferpi/driver/pci"
 	"github.com/inferpi/inferpi/driver/pcie/bcm2711"
 	"github.com/inferpi/inferpi/driver/reg"
-	"github.com/inferpi/inferpi/driver/xhci"
 	"github.com/inferpi/inferpi/metal/sys"
 	"github.com/inferpi/inferpi/platform/bootlog"
 	"github.com/inferpi/inferpi/platform/mailbox"
@@ -48,14 +48,19 @@ func OpenUSB(log io.Writer) (*USB, error) {
 		// The first line, before any register is touched: if the board dies on
 		// the first access (an SError), the log still says where it was.
 		l.Printf("PCIe root complex at %#x; the VL805 will appear at CPU %#x", uint64(board.PCIeRC), uint64(board.PCIeWindowCPU))
-		var x *bcm2711.XHCI
-		err = guardFaults(fmt.Sprintf("the PCIe root complex at %#x", board.PCIeRC), func() error {
-			var err error
-			x, err = bcm2711.BringUp(reg.At(rc), fw, bcm2711.Options{
-				Log:      newLogWriter(log),
+		u, err := StartPi4USB(log, Pi4USB{
+			RCAddr:      board.PCIeRC,
+			RootComplex: reg.At(rc),
+			Firmware:    fw,
+			PCIe: bcm2711.Options{
 				Outbound: pci.Window{CPU: board.PCIeWindowCPU, Bus: bcm2711.DefaultOutbound.Bus, Size: bcm2711.DefaultOutbound.Size},
-			})
-			return err
+			},
+			MapXHCI: func(pa, size uint64) (reg.Bank, error) {
+				va, err := sys.MapDevice(pa, size)
+				return reg.At(va), err
+			},
+			DMA:      func(busOffset uint64) dma.Memory { return &sys.DMA{BusOffset: busOffset} },
+			DMAReach: pcieDMAReach,
 		})
 		if err != nil {
 			if info, ierr := sys.Info(); ierr == nil && info.IsQEMU != 0 {
@@ -63,19 +68,7 @@ func OpenUSB(log io.Writer) (*USB, error) {
 			}
 			return nil, err
 		}
-		regs, err := sys.MapDevice(x.Base, x.Function.BARs[0].Size)
-		if err != nil {
-			return nil, fmt.Errorf("xHCI registers: %w", err)
-		}
-		// The controller reaches RAM through the inbound window: bus address =
-		// physical address + DMAOffset. sys.DMA applies it to every buffer.
-		var u *USB
-		err = guardFaults(fmt.Sprintf("the xHCI at %#x", x.Base), func() error {
-			var err error
-			u, err = StartXHCI(log, reg.At(regs), &sys.DMA{BusOffset: x.DMAOffset}, xhci.Options{DMALimit: x.DMAOffset + pcieDMAReach})
-			return err
-		})
-		return u, err
+		return u, nil
 	})
 }
 
