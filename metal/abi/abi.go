@@ -20,6 +20,8 @@ const (
 	SysSetRealtime                      // (unix ns) -> 0
 	SysMemStats                         // (buf *MemStats) -> 0
 	SysWatchdog                         // (seconds) -> 0: arm the board's watchdog, kept alive by the kernel's timer; 0 stops it
+	SysSetStep                          // (name, len) -> 0: the step running, named by fault reports; len 0 clears it
+	SysCatchSError                      // (addr) -> 0: SErrors in the calling thread become SIGBUS at addr; 0 ends it
 	SysCount
 )
 

@@ -28,6 +28,8 @@ func setup(t *testing.T) (*percore, *thread) {
 	fake.unmapped = map[uint64]bool{}
 	fake.core = percore{}
 	nextDeadline, lastTID = 0, 0
+	step.n = 0
+	serrorCatch.tid, serrorCatch.addr = 0, 0
 	cntfrq = 62_500_000
 	if ram == nil {
 		ram = make([]byte, 66<<20)

@@ -24,6 +24,8 @@ var privateCalls = [abi.SysCount - abi.PrivateBase]sysEntry{
 	abi.SysSetRealtime - privateBase: {"set_realtime", sysSetRealtime},
 	abi.SysMemStats - privateBase:    {"mem_stats", sysMemStats},
 	abi.SysWatchdog - privateBase:    {"watchdog", sysWatchdog},
+	abi.SysSetStep - privateBase:     {"set_step", sysSetStep},
+	abi.SysCatchSError - privateBase: {"catch_serror", sysCatchSError},
 }
 
 // The optional watchdog: armed on request, re-armed from core 0's timer

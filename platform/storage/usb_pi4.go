@@ -44,7 +44,7 @@ func StartPi4USB(log io.Writer, hw Pi4USB) (*USB, error) {
 	opt := hw.PCIe
 	opt.Log = newLogWriter(log)
 	var x *bcm2711.XHCI
-	err := guardFaults(fmt.Sprintf("the PCIe root complex at %#x", hw.RCAddr), func() error {
+	err := guardFaults(fmt.Sprintf("the PCIe root complex at %#x", hw.RCAddr), hw.RCAddr, func() error {
 		var err error
 		x, err = bcm2711.BringUp(hw.RootComplex, hw.Firmware, opt)
 		return err
@@ -61,7 +61,7 @@ func StartPi4USB(log io.Writer, hw Pi4USB) (*USB, error) {
 	xo := hw.XHCI
 	xo.DMALimit = x.DMAOffset + hw.DMAReach
 	var u *USB
-	err = guardFaults(fmt.Sprintf("the xHCI at %#x", x.Base), func() error {
+	err = guardFaults(fmt.Sprintf("the xHCI at %#x", x.Base), x.Base, func() error {
 		var err error
 		u, err = StartXHCI(log, regs, hw.DMA(x.DMAOffset), xo)
 		return err

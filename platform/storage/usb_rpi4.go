@@ -72,6 +72,18 @@ func OpenUSB(log io.Writer) (*USB, error) {
 	})
 }
 
+// An SError while the USB start-up touches the root complex or the VL805
+// becomes a fault of the start-up's thread (the kernel reports it), which
+// guardFaults turns into an error: the firmware goes on to the SD card.
+func init() {
+	catchSErrors = func(addr uint64) func() {
+		if sys.CatchSError(addr) != nil {
+			return func() {}
+		}
+		return func() { sys.CatchSError(0) }
+	}
+}
+
 // notifier is the VideoCore call of the bring-up. Firmware that does not know
 // the tag is from before boards without a VL805 EEPROM (which load the VL805
 // themselves): that is logged, not fatal; the firmware-version check that
