@@ -200,6 +200,29 @@ func onOff(on bool) string {
 	return "off"
 }
 
+// ExpanderGPIOBase is the number of the firmware's GPIO expander's first pin
+// in the GPIO tags (Linux gpio-raspberrypi-exp.c RPI_EXP_GPIO_BASE; Circle's
+// EXP_GPIO_BASE).
+const ExpanderGPIOBase = 128
+
+// SetExpanderGPIO drives pin of the firmware's GPIO expander high (true) or
+// low. The firmware answers 0 in the first word when it did (Linux's
+// rpi_exp_gpio_set treats anything else as a failure).
+func (c *Client) SetExpanderGPIO(pin int, high bool) error {
+	state := uint32(0)
+	if high {
+		state = 1
+	}
+	r, err := c.query(TagSetGPIOState, []uint32{uint32(ExpanderGPIOBase + pin), state}, 2)
+	if err != nil {
+		return err
+	}
+	if r[0] != 0 {
+		return fmt.Errorf("mailbox: %s of expander GPIO %d: the firmware answered %#x", TagName(TagSetGPIOState), pin, r[0])
+	}
+	return nil
+}
+
 // NotifyXHCIReset tells the firmware that the xHCI controller at PCI address
 // pciAddr (PCIAddress; VL805 on a Pi 4) was reset, so that it reloads the
 // controller's firmware from the EEPROM. Must follow the PCIe link coming up

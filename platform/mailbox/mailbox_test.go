@@ -152,6 +152,26 @@ func TestNotifyXHCIReset(t *testing.T) {
 	}
 }
 
+// SD signalling at 3.3 V is expander GPIO 4 low (Circle emmc.cpp Initialize,
+// Linux bcm2711-rpi-4-b.dts sd_io_1v8_reg): tag 0x00038041 with pin 132 and
+// state 0; a pin the firmware refuses is an error.
+func TestSetExpanderGPIO(t *testing.T) {
+	vc := newFakeVC()
+	c := New(vc, make([]uint32, 64))
+	if err := c.SetExpanderGPIO(4, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := vc.messages[0][2:7]; got[0] != TagSetGPIOState || got[1] != 8 || got[3] != 132 || got[4] != 0 {
+		t.Errorf("request tag words %#x", got)
+	}
+	if s, ok := vc.gpio[132]; !ok || s != 0 {
+		t.Errorf("expander GPIO 4: %v %v", s, ok)
+	}
+	if err := c.SetExpanderGPIO(20, true); err == nil || !strings.Contains(err.Error(), "set GPIO state of expander GPIO 20: the firmware answered 0x94") {
+		t.Errorf("refused pin: %v", err)
+	}
+}
+
 func TestUnansweredTag(t *testing.T) {
 	err := newClient(newFakeVC()).Do(&Tag{ID: 0x00012345, Response: make([]uint32, 1)})
 	if !IsUnsupported(err) || !strings.Contains(err.Error(), "0x00012345") {
