@@ -24,6 +24,13 @@ func sendWake(i int) { intc().SendSGI(sgiWake, 1<<uint(i)) }
 
 func tlbFlush() { arm64.TLBIAll() }
 
+func publishBarrier() { arm64.DMBISHST() }
+
+func syncBarrier() {
+	arm64.DSBISHST()
+	arm64.ISB()
+}
+
 func mapped(addr, n uint64) bool { return tableMapped(addr, n) }
 
 // writableNow is the lock-free check (fast system calls): the MMU translates, so

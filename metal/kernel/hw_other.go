@@ -7,24 +7,28 @@ package kernel
 // fatal stops that tests can observe.
 
 var fake struct {
-	counter  uint64
-	core     percore
-	wakes    []int
-	tlbFlush int
-	txLimit  int // bytes the UART FIFO takes before it is "full" (0: unlimited)
-	tx       []byte
-	rx       []byte
-	irqMask  uint32
-	fatal    string
-	exitCode int
-	exited   bool
-	unmapped map[uint64]bool // user pages tests declare unmapped
+	counter   uint64
+	core      percore
+	wakes     []int
+	tlbFlush  int
+	publishes int // page-table barriers (mm.Memory Publish and Sync)
+	syncs     int
+	txLimit   int // bytes the UART FIFO takes before it is "full" (0: unlimited)
+	tx        []byte
+	rx        []byte
+	irqMask   uint32
+	fatal     string
+	exitCode  int
+	exited    bool
+	unmapped  map[uint64]bool // user pages tests declare unmapped
 }
 
 func counter() uint64                  { return fake.counter }
 func thisCore() *percore               { return &fake.core }
 func sendWake(i int)                   { fake.wakes = append(fake.wakes, i) }
 func tlbFlush()                        { fake.tlbFlush++ }
+func publishBarrier()                  { fake.publishes++ }
+func syncBarrier()                     { fake.syncs++ }
 func uartPut(b byte)                   { fake.tx = append(fake.tx, b) }
 func uartIRQMask(mask uint32)          { fake.irqMask = mask }
 func jitterSource()                    {}
