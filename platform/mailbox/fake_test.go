@@ -69,9 +69,9 @@ func (f *fakeVC) Exchange(msg []uint32) error {
 }
 
 // check validates framing the way the firmware must: size word, request code,
-// tags that fit, an end tag, 16-byte multiple.
+// tags that fit, an end tag; whole 64-byte lines, as soc/bcm2711.Call needs.
 func (f *fakeVC) check(msg []uint32) error {
-	if int(msg[0]) != 4*len(msg) || len(msg)%4 != 0 {
+	if int(msg[0]) != 4*len(msg) || len(msg)%lineWords != 0 {
 		return fmt.Errorf("size word %d for %d words", msg[0], len(msg))
 	}
 	if msg[1] != codeRequest {

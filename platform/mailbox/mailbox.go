@@ -34,8 +34,8 @@ type Client struct {
 }
 
 // New returns a client that builds its messages in buf, which must be memory the
-// transport can hand to the firmware (on the Pi: 16-byte aligned, in the first
-// GiB). 64 words hold any request this package makes.
+// transport can hand to the firmware (on the Pi: 64-byte aligned, whole cache
+// lines, in the first GiB). 64 words hold any request this package makes.
 func New(t Transport, buf []uint32) *Client {
 	return &Client{t: t, buf: buf}
 }

@@ -13,8 +13,9 @@ import (
 func newClient(vc *fakeVC) *Client { return New(vc, make([]uint32, 64)) }
 
 // The exact bytes of a request, against the layout in vcmailbox(7): one GET
-// CLOCK RATE for EMMC2 is size 32, code 0, tag 0x30002, 8 value bytes,
-// indicator 0, clock id 12, a word for the rate, end tag = 8 words.
+// CLOCK RATE for EMMC2 is size, code 0, tag 0x30002, 8 value bytes,
+// indicator 0, clock id 12, a word for the rate, end tag = 8 words, padded to
+// a whole 64-byte cache line.
 func TestEncodeClockRateRequest(t *testing.T) {
 	buf := make([]uint32, 16)
 	tag := &Tag{ID: TagClockRate, Request: []uint32{uint32(ClockEMMC2)}, Response: make([]uint32, 2)}
@@ -22,7 +23,7 @@ func TestEncodeClockRateRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []uint32{32, 0, 0x00030002, 8, 0, 12, 0, 0}
+	want := []uint32{64, 0, 0x00030002, 8, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 	if !reflect.DeepEqual(buf[:n], want) {
 		t.Errorf("message %#x, want %#x", buf[:n], want)
 	}
@@ -41,7 +42,7 @@ func TestEncodeSeveralTagsPadsToWholeLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 header + (3+3) + (3+1) + end tag = 13 words, padded to 16.
+	// 2 header + (3+3) + (3+1) + end tag = 13 words, padded to a 64-byte line.
 	want := []uint32{64, 0, TagSetClockRate, 12, 0, 3, 1_500_000_000, 1, TagFirmwareRevision, 4, 0, 0, 0, 0, 0, 0}
 	if !reflect.DeepEqual(buf[:n], want) {
 		t.Errorf("message %#x,\nwant    %#x", buf[:n], want)

@@ -42,15 +42,21 @@ var (
 	ErrReply = errors.New("bad mailbox reply")
 )
 
+// lineWords is a 64-byte cache line (the Cortex-A72's) in 32-bit words.
+const lineWords = 16
+
 // messageWords is the size of the message for tags, in 32-bit words, rounded up
-// to whole 16-byte lines (the buffer's alignment; the size word must be a
-// multiple of 4 bytes, whole lines keep cache maintenance exact).
+// to whole 64-byte cache lines: the exchange cleans the message's lines to
+// memory before the VideoCore reads them and discards them after it wrote its
+// reply (soc/bcm2711.Call), so a line the message shared with other data would
+// lose that data's newer stores. The size word then is a multiple of 16 bytes,
+// as the firmware wants.
 func messageWords(tags []*Tag) int {
 	n := headerWords + 1 // + end tag
 	for _, t := range tags {
 		n += tagHeaderWords + t.valueWords()
 	}
-	return (n + 3) &^ 3
+	return (n + lineWords - 1) &^ (lineWords - 1)
 }
 
 // encode lays out a request for tags in buf and returns its length in words.
