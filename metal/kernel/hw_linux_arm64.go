@@ -43,6 +43,8 @@ func uartPut(b byte)          { uart().PutByte(b) }
 func uartTryPut(b byte) bool  { return uart().TryPutByte(b) }
 func uartGet() (byte, bool)   { return uart().GetByte() }
 func uartIRQMask(mask uint32) { uart().SetInterrupts(mask) }
+func uartPending() uint32     { return uart().Pending() }
+func uartAck(mask uint32)     { uart().ClearInterrupts(mask) }
 func jitterSource()           { uart().RxEmpty() }
 
 func privateCall(nr uint64) sysHandler {

@@ -2,6 +2,8 @@
 
 package kernel
 
+import "github.com/inferpi/inferpi/driver/pl011"
+
 // Host stand-ins for the hardware seam (hw_linux_arm64.go), so the portable kernel
 // code runs in unit tests: a settable counter, a recording UART, and wake-ups and
 // fatal stops that tests can observe.
@@ -16,6 +18,8 @@ var fake struct {
 	txLimit   int // bytes the UART FIFO takes before it is "full" (0: unlimited)
 	tx        []byte
 	rx        []byte
+	late      []byte // bytes that arrive just after a read found the FIFO empty
+	uartIRQ   uint32 // the UART's raw interrupt status
 	irqMask   uint32
 	fatal     string
 	exitCode  int
@@ -43,14 +47,27 @@ func uartTryPut(b byte) bool {
 	return true
 }
 
+// uartGet models the PL011's receive side: reading the last byte clears the
+// receive and timeout interrupts; fake.late arrives just as a read finds the
+// FIFO empty, and raises them again.
 func uartGet() (byte, bool) {
 	if len(fake.rx) == 0 {
+		if len(fake.late) > 0 {
+			fake.rx, fake.late = fake.late, nil
+			fake.uartIRQ |= pl011.IntRX | pl011.IntRT
+		}
 		return 0, false
 	}
 	b := fake.rx[0]
 	fake.rx = fake.rx[1:]
+	if len(fake.rx) == 0 {
+		fake.uartIRQ &^= pl011.IntRX | pl011.IntRT
+	}
 	return b, true
 }
+
+func uartPending() uint32 { return fake.uartIRQ & fake.irqMask }
+func uartAck(mask uint32) { fake.uartIRQ &^= mask }
 
 // mapped: test buffers live in the Go heap, which the fake tables do not map;
 // tests mark pages unmapped explicitly to check EFAULT paths.
