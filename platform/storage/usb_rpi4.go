@@ -16,12 +16,6 @@ import (
 	"github.com/inferpi/inferpi/platform/mailbox"
 )
 
-// pcieDMAReach is how much of RAM PCIe devices can reach: the first 3 GiB
-// ("the PCIe wrapper on early BCM2711 cannot reach above the first 3 GB",
-// upstream bcm2711.dtsi, bcm2711-facts 1.3). The xHCI driver bounces
-// transfers for memory above it (a model buffer on a 4 or 8 GB board).
-const pcieDMAReach = 3 << 30
-
 // rcRegsSize is the extent of the root complex's register block (DT
 // pcie@7d500000 reg size 0x9310, bcm2711-facts 1.2).
 const rcRegsSize = 0x9310
@@ -48,19 +42,29 @@ func OpenUSB(log io.Writer) (*USB, error) {
 		// The first line, before any register is touched: if the board dies on
 		// the first access (an SError), the log still says where it was.
 		l.Printf("PCIe root complex at %#x; the VL805 will appear at CPU %#x", uint64(board.PCIeRC), uint64(board.PCIeWindowCPU))
+		// Where devices see RAM depends on the chip's stepping, which the board
+		// revision tells. The xHCI driver bounces transfers for memory beyond
+		// the window's reach (a model buffer above 3 GiB on a B0 board).
+		var rev uint32
+		if info, err := sys.Info(); err == nil {
+			rev = info.BoardRevision
+		}
+		inbound, reach, why := bcm2711.InboundFor(rev)
+		l.Printf("inbound window for %s", why)
 		u, err := StartPi4USB(log, Pi4USB{
 			RCAddr:      board.PCIeRC,
 			RootComplex: reg.At(rc),
 			Firmware:    fw,
 			PCIe: bcm2711.Options{
 				Outbound: pci.Window{CPU: board.PCIeWindowCPU, Bus: bcm2711.DefaultOutbound.Bus, Size: bcm2711.DefaultOutbound.Size},
+				Inbound:  inbound,
 			},
 			MapXHCI: func(pa, size uint64) (reg.Bank, error) {
 				va, err := sys.MapDevice(pa, size)
 				return reg.At(va), err
 			},
 			DMA:      func(busOffset uint64) dma.Memory { return &sys.DMA{BusOffset: busOffset} },
-			DMAReach: pcieDMAReach,
+			DMAReach: reach,
 		})
 		if err != nil {
 			if info, ierr := sys.Info(); ierr == nil && info.IsQEMU != 0 {
