@@ -25,6 +25,8 @@ import (
 	"github.com/inferpi/inferpi/firmware/sysinfo"
 	_ "github.com/inferpi/inferpi/metal/kernel"
 	"github.com/inferpi/inferpi/metal/sys"
+	"github.com/inferpi/inferpi/platform/bootlog"
+	"github.com/inferpi/inferpi/platform/mailbox"
 	"github.com/inferpi/inferpi/platform/storage"
 )
 
@@ -39,6 +41,11 @@ var sources = []mount.Source{
 }
 
 func main() {
+	// The VideoCore is asked for its temperature and throttling every few
+	// seconds for as long as the firmware runs (README "Bare metal": why).
+	if mb, err := mailbox.Firmware(); err == nil {
+		go mb.Keepalive(bootlog.New(os.Stdout, "vc"), mailbox.KeepalivePeriod, nil)
+	}
 	editor := serial.New(os.Stdin, os.Stdout)
 	a := &app.App{
 		Term:     editor,
