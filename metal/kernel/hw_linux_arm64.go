@@ -39,13 +39,13 @@ func writableNow(addr, n uint64) bool {
 	return arm64.Writable(uintptr(addr)) && arm64.Writable(uintptr(addr+n-1))
 }
 
-func uartPut(b byte)          { uart().PutByte(b) }
-func uartTryPut(b byte) bool  { return uart().TryPutByte(b) }
-func uartGet() (byte, bool)   { return uart().GetByte() }
-func uartIRQMask(mask uint32) { uart().SetInterrupts(mask) }
-func uartPending() uint32     { return uart().Pending() }
-func uartAck(mask uint32)     { uart().ClearInterrupts(mask) }
-func jitterSource()           { uart().RxEmpty() }
+func uartPut(b byte)                    { uart().PutByte(b) }
+func uartTryPut(b byte) bool            { return uart().TryPutByte(b) }
+func uartReceive() (byte, uint32, bool) { return uart().Receive() }
+func uartIRQMask(mask uint32)           { uart().SetInterrupts(mask) }
+func uartPending() uint32               { return uart().Pending() }
+func uartAck(mask uint32)               { uart().ClearInterrupts(mask) }
+func jitterSource()                     { uart().RxEmpty() }
 
 func privateCall(nr uint64) sysHandler {
 	if nr < abi.PrivateBase || nr >= abi.SysCount {

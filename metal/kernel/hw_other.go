@@ -47,23 +47,27 @@ func uartTryPut(b byte) bool {
 	return true
 }
 
-// uartGet models the PL011's receive side: reading the last byte clears the
-// receive and timeout interrupts; fake.late arrives just as a read finds the
-// FIFO empty, and raises them again.
-func uartGet() (byte, bool) {
+// uartReceive models the PL011's receive side: reading the last byte clears
+// the receive and timeout interrupts; fake.late arrives just as a read finds
+// the FIFO empty, and raises them again. A byte 0xFF comes with a framing
+// error.
+func uartReceive() (byte, uint32, bool) {
 	if len(fake.rx) == 0 {
 		if len(fake.late) > 0 {
 			fake.rx, fake.late = fake.late, nil
 			fake.uartIRQ |= pl011.IntRX | pl011.IntRT
 		}
-		return 0, false
+		return 0, 0, false
 	}
 	b := fake.rx[0]
 	fake.rx = fake.rx[1:]
 	if len(fake.rx) == 0 {
 		fake.uartIRQ &^= pl011.IntRX | pl011.IntRT
 	}
-	return b, true
+	if b == 0xFF {
+		return b, 1, true
+	}
+	return b, 0, true
 }
 
 func uartPending() uint32 { return fake.uartIRQ & fake.irqMask }

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/inferpi/inferpi/driver/pl011"
+	"github.com/inferpi/inferpi/metal/abi"
 	"github.com/inferpi/inferpi/metal/mm"
 )
 
@@ -400,6 +401,29 @@ func TestUARTByteAfterTheDrainIsSeen(t *testing.T) {
 	}
 	if len(fake.rx) != 0 || fake.uartIRQ != 0 {
 		t.Errorf("FIFO %q, interrupt status %#x after the handler", fake.rx, fake.uartIRQ)
+	}
+}
+
+// The receive counters /diag reports: bytes, bytes with a line error (0xFF in
+// the fake), bytes lost to a full ring, interrupts.
+func TestConsoleStats(t *testing.T) {
+	c, th := setup(t)
+	rx.received, rx.dropped, rx.errors, rx.irqs = 0, 0, 0, 0
+	consoleKick()
+	fake.rx = []byte("ok\xff\r")
+	fake.uartIRQ = pl011.IntRX
+	consoleIRQ()
+	var st abi.ConsoleStats
+	th.ctx.x[0] = addr(&st)
+	if r := sysConsoleStats(c, th); r != 0 {
+		t.Fatalf("console_stats = %#x", r)
+	}
+	if st != (abi.ConsoleStats{RxBytes: 4, RxErrors: 1, RxIRQs: 1}) {
+		t.Errorf("stats %+v", st)
+	}
+	buf := make([]byte, 8)
+	if n := consoleRead(buf); string(buf[:n]) != "ok\r" {
+		t.Errorf("read %q", buf[:n])
 	}
 }
 

@@ -170,3 +170,10 @@ func CatchSError(addr uint64) error {
 	_, _, err := call(abi.SysCatchSError, uintptr(addr))
 	return err
 }
+
+// ConsoleStats returns the UART console's receive counters since boot.
+func ConsoleStats() (abi.ConsoleStats, error) {
+	var s abi.ConsoleStats
+	_, _, err := call(abi.SysConsoleStats, uintptr(unsafe.Pointer(&s)))
+	return s, err
+}
