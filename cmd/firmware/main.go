@@ -41,6 +41,7 @@ var sources = []mount.Source{
 }
 
 func main() {
+	bootlog.SetStepHook(sys.SetStep)
 	// The VideoCore is asked for its temperature and throttling every few
 	// seconds for as long as the firmware runs (README "Bare metal": why).
 	if mb, err := mailbox.Firmware(); err == nil {

@@ -61,6 +61,7 @@ func (a *App) Run() error {
 	}
 	for {
 		vol, list, err := a.startStorage(out)
+		bootlog.Step("menu")
 		if err != nil {
 			fmt.Fprintln(out, err)
 			fmt.Fprintln(out, "Insert an SD card (or USB stick) with a FAT32 volume holding model directories, then press ENTER to try again.")
@@ -162,6 +163,7 @@ func (a *App) safeChat(in *lines, out io.Writer, vol *mount.Volume, m models.Mod
 // Loading problems are shown and lead back to the menu (nil error).
 func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, opts *engine.Options) error {
 	fmt.Fprintf(out, "Loading %s [%s] from the %s...\n", m.Dir, m.Engine, vol.Source)
+	bootlog.Step("loading " + m.Dir)
 	l := &loader.Loader{FS: vol.FS, Alloc: a.Alloc, Out: out, Reserve: a.Reserve, Now: a.Now}
 	loaded, err := l.Load(m.Dir)
 	if err != nil {
@@ -177,6 +179,7 @@ func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, 
 		fmt.Fprintf(out, "Could not start a chat with %s: %v\n", m.Dir, err)
 		return nil
 	}
+	bootlog.Step("chat with " + m.Dir)
 	fmt.Fprintln(out, "Ready! Type your prompt and press ENTER.")
 	fmt.Fprintln(out, "(/exit returns to the model menu.)")
 	c := &console.Console{Session: sess, Info: info, In: in, Out: out, Interrupt: a.Term.Interrupt(), ExitHelp: "back to the model menu"}

@@ -97,6 +97,7 @@ func Start(sources []Source, log io.Writer, wanted func(*Volume) bool) (*Volume,
 
 // mountSource opens one source and mounts the FAT32 volume on it.
 func mountSource(s Source, log io.Writer, l *bootlog.Logger) (*Volume, error) {
+	bootlog.Step("storage: " + s.Name)
 	l.Printf("%s: starting", s.Name)
 	dev, err := open(s, log)
 	if err != nil {
