@@ -207,18 +207,19 @@ const ExpanderGPIOBase = 128
 
 // SetExpanderGPIO drives pin of the firmware's GPIO expander high (true) or
 // low. The firmware answers 0 in the first word when it did (Linux's
-// rpi_exp_gpio_set treats anything else as a failure).
+// rpi_exp_gpio_set treats anything else as a failure); an answer without words
+// (QEMU's) is taken as done.
 func (c *Client) SetExpanderGPIO(pin int, high bool) error {
 	state := uint32(0)
 	if high {
 		state = 1
 	}
-	r, err := c.query(TagSetGPIOState, []uint32{uint32(ExpanderGPIOBase + pin), state}, 2)
-	if err != nil {
+	t := &Tag{ID: TagSetGPIOState, Request: []uint32{uint32(ExpanderGPIOBase + pin), state}, Response: make([]uint32, 2), ShortOK: true}
+	if err := c.Do(t); err != nil {
 		return err
 	}
-	if r[0] != 0 {
-		return fmt.Errorf("mailbox: %s of expander GPIO %d: the firmware answered %#x", TagName(TagSetGPIOState), pin, r[0])
+	if t.Answered > 0 && t.Response[0] != 0 {
+		return fmt.Errorf("mailbox: %s of expander GPIO %d: the firmware answered %#x", TagName(TagSetGPIOState), pin, t.Response[0])
 	}
 	return nil
 }

@@ -171,6 +171,11 @@ func TestSetExpanderGPIO(t *testing.T) {
 	if err := c.SetExpanderGPIO(20, true); err == nil || !strings.Contains(err.Error(), "set GPIO state of expander GPIO 20: the firmware answered 0x94") {
 		t.Errorf("refused pin: %v", err)
 	}
+	// QEMU's model answers the tag without words: done.
+	vc.answer = map[uint32]func([]uint32) []uint32{TagSetGPIOState: func([]uint32) []uint32 { return []uint32{} }}
+	if err := c.SetExpanderGPIO(4, false); err != nil {
+		t.Errorf("answer without words: %v", err)
+	}
 }
 
 func TestUnansweredTag(t *testing.T) {

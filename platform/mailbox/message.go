@@ -28,6 +28,10 @@ type Tag struct {
 	ID       uint32
 	Request  []uint32 // the request's value words
 	Response []uint32 // filled with the answer; its length is how many words are expected
+	// ShortOK accepts an answer shorter than Response (QEMU's model of the GPIO
+	// tags answers none); Answered then says how many words came back.
+	ShortOK  bool
+	Answered int
 }
 
 func (t *Tag) valueWords() int { return max(len(t.Request), len(t.Response)) }
@@ -112,7 +116,8 @@ func decode(msg []uint32, tags []*Tag) error {
 		// The response length may exceed the value buffer: the firmware then says
 		// how much it needed and fills what fits (vcmailbox(7)).
 		got := int(ind&^respBit) / 4
-		if want := len(t.Response); got < want {
+		t.Answered = got
+		if want := len(t.Response); got < want && !t.ShortOK {
 			return fmt.Errorf("mailbox: %w: tag 0x%08X (%s) answered %d bytes, want %d", ErrReply, t.ID, TagName(t.ID), 4*got, 4*want)
 		}
 		copy(t.Response, msg[p+tagHeaderWords:p+tagHeaderWords+min(vw, len(t.Response))])
