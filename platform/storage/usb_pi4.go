@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/inferpi/inferpi/driver/dma"
 	"github.com/inferpi/inferpi/driver/pcie/bcm2711"
@@ -34,6 +35,26 @@ type Pi4USB struct {
 	XHCI xhci.Options
 }
 
+// PCIeReport is what the last Pi 4 USB start-up found: the link and the
+// VL805's firmware, or why the bring-up failed.
+type PCIeReport struct {
+	Link     string // "Gen 2 x1"
+	Firmware uint32 // the VL805's firmware version
+	Inbound  bcm2711.Inbound
+	Err      error
+}
+
+var lastPCIe atomic.Pointer[PCIeReport]
+
+// LastPCIe returns the report of the last Pi 4 USB start-up; ok is false when
+// none has run (QEMU virt has no BCM2711 root complex).
+func LastPCIe() (r PCIeReport, ok bool) {
+	if p := lastPCIe.Load(); p != nil {
+		return *p, true
+	}
+	return PCIeReport{}, false
+}
+
 // StartPi4USB brings up the BCM2711 root complex and the VL805 behind it
 // (bcm2711.BringUp), then the xHCI and the mass-storage devices on it, one
 // boot-log line per step. A bring-up that fails (no link, no VL805 firmware,
@@ -49,6 +70,14 @@ func StartPi4USB(log io.Writer, hw Pi4USB) (*USB, error) {
 		x, err = bcm2711.BringUp(hw.RootComplex, hw.Firmware, opt)
 		return err
 	})
+	rep := PCIeReport{Err: err}
+	if x != nil {
+		rep.Link, rep.Firmware, rep.Inbound = x.Link, x.Firmware, opt.Inbound
+		if rep.Inbound.Size == 0 {
+			rep.Inbound = bcm2711.DefaultInbound
+		}
+	}
+	lastPCIe.Store(&rep)
 	if err != nil {
 		return nil, err
 	}

@@ -126,6 +126,9 @@ func TestVL805WithoutFirmwareFallsBackToSD(t *testing.T) {
 	if p.mapped != 0 {
 		t.Errorf("the xHCI registers were mapped %d times", p.mapped)
 	}
+	if rep, ok := LastPCIe(); !ok || !errors.Is(rep.Err, bcm2711.ErrNoFirmware) {
+		t.Errorf("PCIe report %+v, %v", rep, ok)
+	}
 	for _, v := range p.violations() {
 		t.Error(v)
 	}
@@ -152,6 +155,9 @@ func TestPi4USBReachesTheMenu(t *testing.T) {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the UART lacks %q:\n%s", want, screen)
 		}
+	}
+	if rep, ok := LastPCIe(); !ok || rep.Err != nil || rep.Link != "Gen 2 x1" || rep.Firmware != 0x138c0 || rep.Inbound != bcm2711.DefaultInbound {
+		t.Errorf("PCIe report %+v, %v", rep, ok)
 	}
 	for _, v := range p.violations() {
 		t.Error(v)

@@ -20,9 +20,10 @@ type XHCI struct {
 	// controller must use (the inbound window). The platform's dma.Memory applies
 	// it when it fills in Buffer.Bus and Segment.Bus; drivers never do.
 	DMAOffset uint64
-	// Firmware is the VL805 firmware version from config register 0x50 (0 if it
-	// reported none).
+	// Firmware is the VL805 firmware version from config register 0x50.
 	Firmware uint32
+	// Link is the PCIe link's speed and width, e.g. "Gen 2 x1".
+	Link string
 }
 
 // BringUp runs the whole Pi 4 sequence: root complex start, PCI enumeration
@@ -51,7 +52,7 @@ func BringUp(regs reg.Bank, fw Firmware, opt Options) (*XHCI, error) {
 	if len(f.BARs) == 0 || !f.BARs[0].Assigned || f.BARs[0].Index != 0 {
 		return nil, fmt.Errorf("pcie: xHCI %v has no memory BAR0", f.Addr)
 	}
-	x := &XHCI{Function: f, Base: f.BARs[0].CPU, DMAOffset: o.Inbound.Offset}
+	x := &XHCI{Function: f, Base: f.BARs[0].CPU, DMAOffset: o.Inbound.Offset, Link: rc.link}
 
 	// The VideoCore resets the VL805 and loads its firmware (from the bootloader
 	// EEPROM on boards without a VL805 EEPROM). It expects the bus to be set up

@@ -54,7 +54,7 @@ func TestBringUpSequence(t *testing.T) {
 	for _, v := range f.Violations {
 		t.Error(v)
 	}
-	if x.Base != 0x6_0000_0000 || x.DMAOffset != 0 || x.Firmware != 0x138c0 || x.Function.Addr.Bus != 1 {
+	if x.Base != 0x6_0000_0000 || x.DMAOffset != 0 || x.Firmware != 0x138c0 || x.Function.Addr.Bus != 1 || x.Link != "Gen 2 x1" {
 		t.Errorf("result %+v", x)
 	}
 	for _, s := range []string{

@@ -79,6 +79,7 @@ type RootComplex struct {
 	regs   reg.Bank
 	opt    Options
 	linkUp bool
+	link   string // "Gen 2 x1", once the link is up
 }
 
 // NewRootComplex wraps the register block (ARM physical 0xFD50_0000, 0x9310 bytes).
@@ -191,7 +192,8 @@ func (rc *RootComplex) Start() error {
 	}
 	rc.linkUp = true
 	lnk := r.Read32(capLinkControl) >> 16
-	rc.logf("link up after %d ms (MISC_PCIE_STATUS %#08x): Gen %d x%d", waited, st, lnk&0xF, (lnk>>4)&0x3F)
+	rc.link = fmt.Sprintf("Gen %d x%d", lnk&0xF, (lnk>>4)&0x3F)
+	rc.logf("link up after %d ms (MISC_PCIE_STATUS %#08x): %s", waited, st, rc.link)
 
 	// 10: outbound window 0: CPU base and limit in MiB, PCI base.
 	w := rc.opt.Outbound
