@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/inferpi/inferpi/console/serial"
@@ -54,9 +55,10 @@ func main() {
 		Sources:  sources,
 		Alloc:    kernelBuffers{},
 		Reserve:  loader.DefaultReserve,
-		Banner:   banner(),
+		Banner:   banner() + "\n" + diagHint(),
 		Options:  app.DefaultOptions,
 		Info:     describeMachine,
+		Diag:     runDiag,
 		Released: debug.FreeOSMemory, // give the Go heap's free pages (the KV cache) back too
 	}
 	// The UART never ends, so Run returns only if reading it fails; start over
@@ -67,6 +69,13 @@ func main() {
 			time.Sleep(time.Second)
 		}
 	}
+}
+
+// diagHint is the boot-log line that tells people about /diag.
+func diagHint() string {
+	var b strings.Builder
+	bootlog.New(&b, "diag").Printf("type /diag at the model menu to test this board (RAM, cores, clocks, UART, SD card, USB, PCIe, decoding speed); please paste what it prints into bug reports")
+	return b.String()
 }
 
 func banner() string {

@@ -43,6 +43,10 @@ type App struct {
 	// Info writes a description of the machine for the menu's /info; nil
 	// leaves the command out.
 	Info func(w io.Writer)
+	// Diag runs the board diagnostic for /diag, at the menu and wherever the
+	// firmware waits for storage; vol is the storage in use (nil: none). nil
+	// leaves the command out.
+	Diag func(w io.Writer, vol *mount.Volume)
 	// Released runs after a model's memory is freed (the firmware returns the
 	// Go heap's free pages to the kernel); may be nil.
 	Released func()
@@ -64,8 +68,12 @@ func (a *App) Run() error {
 		bootlog.Step("menu")
 		if err != nil {
 			fmt.Fprintln(out, err)
-			fmt.Fprintln(out, "Insert an SD card (or USB stick) with a FAT32 volume holding model directories, then press ENTER to try again.")
-			if _, err := a.readLine(in, out); err != nil {
+			hint := "Insert an SD card (or USB stick) with a FAT32 volume holding model directories, then press ENTER to try again"
+			if a.Diag != nil {
+				hint += " (/diag tests the board)"
+			}
+			fmt.Fprintln(out, hint+".")
+			if err := a.waitForStorage(in, out, nil); err != nil {
 				return ignoreEnd(err)
 			}
 			continue
@@ -114,12 +122,14 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 	ok := showMenu(out, vol.Source, found, a.Alloc.Available()-a.Reserve)
 	if len(ok) == 0 {
 		fmt.Fprintln(out, "Copy a model directory onto it and press ENTER to look again.")
-		_, err := a.readLine(in, out)
-		return models.Model{}, actRescan, err
+		return models.Model{}, actRescan, a.waitForStorage(in, out, vol)
 	}
 	hint := "Type a model's number, /rescan to read the storage again"
 	if a.Info != nil {
 		hint += ", /info to describe the machine"
+	}
+	if a.Diag != nil {
+		hint += ", /diag to test the board"
 	}
 	fmt.Fprintln(out, hint+".")
 	for {
@@ -136,6 +146,10 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 		case cmd == "/info" && a.Info != nil:
 			a.Info(out)
 			continue
+		case cmd == "/diag" && a.Diag != nil:
+			a.Diag(out, vol)
+			bootlog.Step("menu")
+			continue
 		case cmd == "/help" || cmd == "?":
 			fmt.Fprintln(out, hint+".")
 			continue
@@ -144,6 +158,20 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 			return ok[k-1], actLoad, nil
 		}
 		fmt.Fprintf(out, "%s is not a model number: type a number from 1 to %d.\n", quoteInput(strings.TrimSpace(line)), len(ok))
+	}
+}
+
+// waitForStorage waits for ENTER before the storage is looked at again,
+// running /diag meanwhile if asked (vol: the storage in use, if any).
+func (a *App) waitForStorage(in *lines, out io.Writer, vol *mount.Volume) error {
+	for {
+		line, err := a.readLine(in, out)
+		if err != nil || strings.TrimSpace(line) != "/diag" || a.Diag == nil {
+			return err
+		}
+		a.Diag(out, vol)
+		bootlog.Step("menu")
+		fmt.Fprintln(out, "Press ENTER to look at the storage again.")
 	}
 }
 

@@ -55,6 +55,9 @@ func (v *Volume) Close() error {
 	return nil
 }
 
+// Device is the block device the volume is on (to measure its read speed).
+func (v *Volume) Device() block.Device { return v.dev }
+
 // ErrNoVolume is returned when no source yields a FAT32 volume.
 var ErrNoVolume = errors.New("no storage with a FAT32 volume found")
 
