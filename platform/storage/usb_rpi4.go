@@ -17,7 +17,7 @@ import (
 )
 
 // rcRegsSize is the extent of the root complex's register block (DT
-// pcie@7d500000 reg size 0x9310, bcm2711-facts 1.2).
+// pcie@7d500000 reg size 0x9310 in bcm2711.dtsi).
 const rcRegsSize = 0x9310
 
 // OpenUSB brings USB up on the Raspberry Pi 4: the BCM2711 PCIe root complex
