@@ -2,17 +2,6 @@ package vocab
 
 // Byte-level BPE as llama.cpp runs it (llama-vocab.cpp: llm_tokenizer_bpe_session).
 
-// bpePair is two adjacent symbols that merge list line rank joins into token id.
-type bpePair struct {
-	rank, left, right, size int32
-	id                      int32
-}
-
-// before: the lowest rank, then the leftmost (llm_bigram_bpe::comparator).
-func (a bpePair) before(b bpePair) bool {
-	return a.rank < b.rank || a.rank == b.rank && a.left < b.left
-}
-
 // encodeBPE appends the tokens of one text fragment: the pre-tokenizer cuts it into
 // words, and each word is merged on its own.
 func (v *Vocab) encodeBPE(e *encoder, out []int, frag string) []int {
@@ -57,7 +46,7 @@ func (v *Vocab) bpeWord(e *encoder, out []int, word []byte) []int {
 	syms[len(syms)-1].next = -1
 	e.syms = syms
 
-	q := queue[bpePair](e.bpeQueue[:0])
+	q := e.pairs[:0]
 	add := func(l, r int32) {
 		if l < 0 || r < 0 || syms[l].id < 0 || syms[r].id < 0 {
 			return
@@ -66,7 +55,7 @@ func (v *Vocab) bpeWord(e *encoder, out []int, word []byte) []int {
 		if !ok {
 			return
 		}
-		q.push(bpePair{rank: m.rank, left: l, right: r, size: syms[l].n + syms[r].n, id: m.id})
+		q.push(pair{key: bpeKey(m.rank, l), left: l, right: r, size: syms[l].n + syms[r].n, id: m.id})
 	}
 	for i := int32(1); i < int32(len(syms)); i++ {
 		add(i-1, i)
@@ -87,7 +76,7 @@ func (v *Vocab) bpeWord(e *encoder, out []int, word []byte) []int {
 		add(l.prev, p.left)
 		add(p.left, l.next)
 	}
-	e.bpeQueue = q
+	e.pairs = q
 
 	for _, s := range syms {
 		switch {

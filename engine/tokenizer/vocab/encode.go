@@ -11,8 +11,7 @@ type encoder struct {
 	ends, spareEnds []int
 	word, symText   []byte
 	syms            []symbol
-	spmQueue        []spmPair
-	bpeQueue        []bpePair
+	pairs           pairs
 }
 
 var encoders = sync.Pool{New: func() any { return new(encoder) }}

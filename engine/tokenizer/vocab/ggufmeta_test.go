@@ -12,16 +12,24 @@ import (
 // available: it returns the key-value pairs with the value types Spec needs.
 func readMeta(t testing.TB, path string) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	kv, err := readMetaFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return kv
+}
+
+func readMetaFile(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
 	off := 0
 	u32 := func() uint32 { v := binary.LittleEndian.Uint32(data[off:]); off += 4; return v }
 	u64 := func() uint64 { v := binary.LittleEndian.Uint64(data[off:]); off += 8; return v }
 	str := func() string { n := int(u64()); s := string(data[off : off+n]); off += n; return s }
 	if string(data[:4]) != "GGUF" {
-		t.Fatalf("%s: not GGUF", path)
+		return nil, fmt.Errorf("%s: not GGUF", path)
 	}
 	off = 8
 	u64() // tensors
@@ -95,7 +103,7 @@ func readMeta(t testing.TB, path string) map[string]any {
 		k := str()
 		kv[k] = value(u32())
 	}
-	return kv
+	return kv, nil
 }
 
 func specFromMeta(kv map[string]any) Spec {

@@ -1,13 +1,46 @@
 package vocab
 
-// queue is a binary heap: pop returns the item that comes before all others.
-type queue[T interface{ before(T) bool }] []T
+import "math"
 
-func (q *queue[T]) push(x T) {
+// pair is two adjacent symbols of a word that can merge into token id. The
+// heap of pairs pops the least key first; both tokenizers make the key the
+// merge priority and then the left symbol's index, so that of equal
+// priorities the leftmost pair merges first.
+type pair struct {
+	key                   uint64
+	left, right, size, id int32
+}
+
+// spmKey orders SentencePiece pairs: the highest score first
+// (llm_bigram_spm::comparator).
+func spmKey(score float32, left int32) uint64 {
+	if score == 0 {
+		score = 0 // -0 ties with +0, as floats compare
+	}
+	b := math.Float32bits(score)
+	if b&(1<<31) != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 31
+	}
+	// b grows with the score; ^b makes the highest score the least key.
+	return uint64(^b)<<32 | uint64(uint32(left))
+}
+
+// bpeKey orders byte-level pairs: the lowest merge rank first
+// (llm_bigram_bpe::comparator).
+func bpeKey(rank, left int32) uint64 {
+	return uint64(uint32(rank))<<32 | uint64(uint32(left))
+}
+
+// pairs is a binary min-heap by key.
+type pairs []pair
+
+func (q *pairs) push(x pair) {
 	h := append(*q, x)
 	for i := len(h) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !h[i].before(h[p]) {
+		if h[i].key >= h[p].key {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
@@ -16,7 +49,7 @@ func (q *queue[T]) push(x T) {
 	*q = h
 }
 
-func (q *queue[T]) pop() T {
+func (q *pairs) pop() pair {
 	h := *q
 	top := h[0]
 	last := len(h) - 1
@@ -24,10 +57,10 @@ func (q *queue[T]) pop() T {
 	h = h[:last]
 	for i := 0; ; {
 		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(h) && h[l].before(h[m]) {
+		if l < len(h) && h[l].key < h[m].key {
 			m = l
 		}
-		if r < len(h) && h[r].before(h[m]) {
+		if r < len(h) && h[r].key < h[m].key {
 			m = r
 		}
 		if m == i {

@@ -5,18 +5,6 @@ package vocab
 // spaceMarker is U+2581, which stands for a space in SentencePiece tokens.
 const spaceMarker = "\u2581"
 
-// spmPair is two adjacent symbols whose text together is token id.
-type spmPair struct {
-	score             float32
-	left, right, size int32
-	id                int32
-}
-
-// before: the highest score, then the leftmost (llm_bigram_spm::comparator).
-func (a spmPair) before(b spmPair) bool {
-	return a.score > b.score || a.score == b.score && a.left < b.left
-}
-
 // encodeSPM appends the tokens of one text fragment. With prefix (add_space_prefix,
 // and the fragment starts the text or follows a special token) one space goes
 // first; then every space becomes U+2581. The text is cut into UTF-8 sequences
@@ -48,7 +36,7 @@ func (v *Vocab) encodeSPM(e *encoder, out []int, frag string, prefix bool) []int
 	syms[len(syms)-1].next = -1
 	e.syms = syms
 
-	q := queue[spmPair](e.spmQueue[:0])
+	q := e.pairs[:0]
 	add := func(l, r int32) {
 		if l < 0 || r < 0 {
 			return
@@ -58,7 +46,7 @@ func (v *Vocab) encodeSPM(e *encoder, out []int, frag string, prefix bool) []int
 		if !ok {
 			return
 		}
-		q.push(spmPair{score: v.scores[id], left: l, right: r, size: end - start, id: id})
+		q.push(pair{key: spmKey(v.scores[id], l), left: l, right: r, size: end - start, id: id})
 	}
 	for i := int32(1); i < int32(len(syms)); i++ {
 		add(i-1, i)
@@ -79,7 +67,7 @@ func (v *Vocab) encodeSPM(e *encoder, out []int, frag string, prefix bool) []int
 		add(l.prev, p.left)
 		add(p.left, l.next)
 	}
-	e.spmQueue = q
+	e.pairs = q
 
 	for i := int32(0); i >= 0; i = syms[i].next {
 		s := syms[i]
