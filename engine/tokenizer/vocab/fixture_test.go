@@ -1,6 +1,7 @@
 package vocab
 
 import (
+	"compress/gzip"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -277,5 +278,54 @@ func TestModelVocabularies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The pre-tokenizers split as llama.cpp's unicode_regex_split does
+// (testdata/README.md).
+func TestPreTokenizerSplits(t *testing.T) {
+	f, err := os.Open("testdata/pretokenize.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Cases []struct {
+			TextHex string              `json:"text_hex"`
+			Words   map[string][]string `json:"words_hex"`
+		} `json:"cases"`
+	}
+	if err := json.NewDecoder(zr).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Cases) != 400 {
+		t.Fatalf("%d cases", len(doc.Cases))
+	}
+	e := new(encoder)
+	for _, c := range doc.Cases {
+		text := unhex(t, c.TextHex)
+		if len(c.Words) != 8 {
+			t.Fatalf("%q: %d pre-tokenizers", text, len(c.Words))
+		}
+		for pre, want := range c.Words {
+			preTokenizers[pre].split(e, text)
+			var got []string
+			start := 0
+			for _, end := range e.ends {
+				var w []byte
+				for _, r := range e.cps[start:end] {
+					w = appendRune(w, r)
+				}
+				got = append(got, hex.EncodeToString(w))
+				start = end
+			}
+			if !slices.Equal(got, want) && len(got)+len(want) > 0 {
+				t.Errorf("%s: %q splits into %q, llama.cpp %q", pre, text, got, want)
+			}
+		}
 	}
 }
