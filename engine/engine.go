@@ -27,9 +27,12 @@ type Engine interface {
 // HeadSize is how many leading bytes of model.bin detection looks at.
 const HeadSize = 16
 
-// Files are the contents of one model directory.
+// Files are the contents of one model directory, or of one GGUF file.
 type Files struct {
-	Model     []byte // model.bin
+	Model []byte // model.bin, or the .gguf file (which holds its own vocabulary)
+	// ModelName names Model in messages: "model.bin" when empty, else the file's
+	// name ("qwen2.5-0.5b-instruct-q4_k_m.gguf").
+	ModelName string
 	Tokenizer []byte // tokenizer.bin (nil when absent)
 	// Settings is the optional inferpi.json beside model.bin (nil when absent).
 	Settings []byte

@@ -22,6 +22,15 @@ type Config struct {
 	// SharedClassifier is true when the file's vocab_size was positive: the output
 	// layer reuses the token embedding table (no classifier tensor in the file).
 	SharedClassifier bool
+
+	// The knobs llama2.c's header does not have, set from a GGUF file's metadata
+	// (gguf.go). The zero value of each is run.c's, which llama2.c files get.
+	HeadDim   int     // width of one attention head (attention.key_length); 0: dim/n_heads
+	RopeTheta float64 // RoPE's frequency base (rope.freq_base); 0: 10000
+	// RopeNeox rotates the pairs (i, i+head_dim/2) of a head, as GPT-NeoX and Qwen do;
+	// otherwise the adjacent pairs (2i, 2i+1), as run.c and llama.cpp's "normal" mode.
+	RopeNeox bool
+	NormEps  float32 // RMSNorm's epsilon (attention.layer_norm_rms_epsilon); 0: 1e-5
 }
 
 // Limits far above any model a Raspberry Pi can hold, low enough that sizes
@@ -35,18 +44,64 @@ const (
 )
 
 // HeadSize is the width of one attention head.
-func (c Config) HeadSize() int { return c.Dim / c.NHeads }
+func (c Config) HeadSize() int {
+	if c.HeadDim > 0 {
+		return c.HeadDim
+	}
+	return c.Dim / c.NHeads
+}
+
+// QDim is the width of the queries of one position (all heads), and of the
+// attention's output: Dim unless the heads are wider or narrower (Qwen3).
+func (c Config) QDim() int { return c.NHeads * c.HeadSize() }
 
 // KVDim is the width of the keys (and values) of one position.
 func (c Config) KVDim() int { return c.NKVHeads * c.HeadSize() }
 
+// run.c's fixed values of the knobs llama2.c's header does not carry.
+const (
+	runcRopeTheta = 10000
+	runcNormEps   = 1e-5
+)
+
+// ropeTheta is RoPE's frequency base.
+func (c Config) ropeTheta() float64 {
+	if c.RopeTheta > 0 {
+		return c.RopeTheta
+	}
+	return runcRopeTheta
+}
+
+// normEps is RMSNorm's epsilon.
+func (c Config) normEps() float32 {
+	if c.NormEps > 0 {
+		return c.NormEps
+	}
+	return runcNormEps
+}
+
+// String prints the header's fields, and the other knobs where they differ from
+// run.c's.
 func (c Config) String() string {
 	cls := "shared"
 	if !c.SharedClassifier {
 		cls = "separate"
 	}
-	return fmt.Sprintf("dim=%d hidden=%d layers=%d heads=%d kv_heads=%d vocab=%d seq_len=%d classifier=%s",
+	s := fmt.Sprintf("dim=%d hidden=%d layers=%d heads=%d kv_heads=%d vocab=%d seq_len=%d classifier=%s",
 		c.Dim, c.HiddenDim, c.NLayers, c.NHeads, c.NKVHeads, c.VocabSize, c.SeqLen, cls)
+	if c.HeadDim > 0 {
+		s += fmt.Sprintf(" head_dim=%d", c.HeadDim)
+	}
+	if c.RopeTheta > 0 {
+		s += fmt.Sprintf(" rope_theta=%g", c.RopeTheta)
+	}
+	if c.RopeNeox {
+		s += " rope=neox"
+	}
+	if c.NormEps > 0 {
+		s += fmt.Sprintf(" norm_eps=%g", c.NormEps)
+	}
+	return s
 }
 
 // ParseConfig reads and checks the 28-byte header at the start of a legacy

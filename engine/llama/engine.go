@@ -51,7 +51,8 @@ type Model struct {
 	enc      kernels.Encoding
 	layout   Layout
 	w        *Weights
-	tok      *llama2c.Tokenizer
+	tok      *llama2c.Tokenizer // a llama2.c model's tokenizer.bin (nil for GGUF files)
+	vocab    vocabulary
 	template Template
 	size     int64
 }
@@ -81,13 +82,13 @@ func Load(files engine.Files) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, template: tmpl, size: int64(len(files.Model))}, nil
+	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, vocab: runcVocabulary{tok}, template: tmpl, size: int64(len(files.Model))}, nil
 }
 
 // Config is the model's header.
 func (m *Model) Config() Config { return m.cfg }
 
-// Tokenizer is the model's vocabulary.
+// Tokenizer is a llama2.c model's vocabulary (nil for a GGUF file's model).
 func (m *Model) Tokenizer() *llama2c.Tokenizer { return m.tok }
 
 // Info implements engine.Model.
@@ -118,7 +119,7 @@ func (m *Model) Info() engine.Info {
 func (m *Model) kvEnc() kernels.Encoding { return kernels.KVEncodingFor(m.enc) }
 
 // runState allocates a session's activations and KV cache.
-func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc()) }
+func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc(), m.w.RopeFactors) }
 
 // maxCacheBytes bounds a session's KV cache (more than any Pi 4 has).
 const maxCacheBytes = 16 << 30

@@ -18,17 +18,16 @@ const prefillBatch = 64
 type RunState struct {
 	x      []float32 // residual stream [batch][dim]
 	xb     []float32 // normalised input, projection output [batch][dim]
-	xb2    []float32 // attention output [batch][dim]
+	xb2    []float32 // attention output [batch][q_dim]
 	hb     []float32 // feed-forward hidden [batch][hidden_dim]
 	hb2    []float32 // feed-forward gate [batch][hidden_dim]
-	q      []float32 // queries [batch][dim]
+	q      []float32 // queries [batch][q_dim]
 	k, v   []float32 // keys and values [batch][kv_dim], before they go into the cache
 	att    []float32 // attention scores [batch][n_heads][seq_len]
 	logits []float32 // [vocab], for the batch's last token
 	// keyCache and valueCache are [layer][kv_head][seq_len][head_size]: head-major,
 	// so attention reads each head's keys and values as one sequential stream (which
 	// the prefetchers follow) rather than a piece of every position's kv_dim values.
-	// They are fp32, or fp16 for q4_0 weights (kernels.KVEncodingFor).
 	keyCache, valueCache kernels.KV
 	// ropeFreq[j] is the rotation frequency of pair j inside a head; ropeCos/ropeSin
 	// hold each batch token's rotation ([batch][head_size/2]), shared by every head
@@ -37,6 +36,7 @@ type RunState struct {
 	// attnScale multiplies the scores: 1/sqrt(head_size) (run.c divides by
 	// sqrtf(head_size): within an ulp).
 	attnScale float32
+	eps       float32 // RMSNorm's epsilon
 
 	// The layer forwardBatch is at, for the steps it hands to the kernels' jobs.
 	// The steps are this RunState's methods, bound once (newRunState), and the input
@@ -54,16 +54,18 @@ type RunState struct {
 	swigluStep, residualStep func(lo, hi int)
 }
 
-func newRunState(c Config, kv kernels.Encoding) *RunState {
+// newRunState allocates a session's activations and its KV cache in encoding
+// kv; ropeFactors are the model's (nil for none).
+func newRunState(c Config, kv kernels.Encoding, ropeFactors []float32) *RunState {
 	hs := c.HeadSize()
 	b := prefillBatch
 	r := &RunState{
 		x:          make([]float32, b*c.Dim),
 		xb:         make([]float32, b*c.Dim),
-		xb2:        make([]float32, b*c.Dim),
+		xb2:        make([]float32, b*c.QDim()),
 		hb:         make([]float32, b*c.HiddenDim),
 		hb2:        make([]float32, b*c.HiddenDim),
-		q:          make([]float32, b*c.Dim),
+		q:          make([]float32, b*c.QDim()),
 		k:          make([]float32, b*c.KVDim()),
 		v:          make([]float32, b*c.KVDim()),
 		att:        make([]float32, b*c.NHeads*c.SeqLen),
@@ -73,11 +75,16 @@ func newRunState(c Config, kv kernels.Encoding) *RunState {
 		ropeFreq:   make([]float32, hs/2),
 		ropeCos:    make([]float32, b*hs/2),
 		ropeSin:    make([]float32, b*hs/2),
+		eps:        c.normEps(),
 	}
 	for j := range r.ropeFreq {
-		// run.c: freq = 1.0f / powf(10000.0f, head_dim / (float)head_size), head_dim = 2j.
+		// run.c: freq = 1.0f / powf(10000.0f, head_dim / (float)head_size), head_dim = 2j;
+		// llama.cpp divides the angle by rope_freqs[j] where a model has them.
 		exp := float32(2*j) / float32(hs)
-		r.ropeFreq[j] = 1 / float32(math.Pow(10000, float64(exp)))
+		r.ropeFreq[j] = 1 / float32(math.Pow(c.ropeTheta(), float64(exp)))
+		if ropeFactors != nil {
+			r.ropeFreq[j] /= ropeFactors[j]
+		}
 	}
 	r.attnScale = 1 / float32(math.Sqrt(float64(hs)))
 	r.attendStep = r.attend
@@ -85,9 +92,6 @@ func newRunState(c Config, kv kernels.Encoding) *RunState {
 	r.residualStep = r.residual.Step
 	return r
 }
-
-// rmsEps is run.c's RMSNorm epsilon: w * x / sqrt(mean(x^2) + 1e-5).
-const rmsEps = 1e-5
 
 // cacheBytes is the size of a session's KV cache in encoding kv.
 func cacheBytes(c Config, kv kernels.Encoding) int64 {
@@ -110,8 +114,8 @@ func forward(w *Weights, c Config, r *RunState, token, pos int, wantLogits bool)
 func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, wantLogits bool) []float32 {
 	n := len(tokens)
 	r.w, r.c, r.n, r.pos = w, c, n, pos
-	dim, hidden, kvDim := c.Dim, c.HiddenDim, c.KVDim()
-	x, xb, xb2, q := r.x[:n*dim], r.xb[:n*dim], r.xb2[:n*dim], r.q[:n*dim]
+	dim, qDim, hidden, kvDim := c.Dim, c.QDim(), c.HiddenDim, c.KVDim()
+	x, xb, xb2, q := r.x[:n*dim], r.xb[:n*dim], r.xb2[:n*qDim], r.q[:n*qDim]
 	k, v := r.k[:n*kvDim], r.v[:n*kvDim]
 	hb, hb2 := r.hb[:n*hidden], r.hb2[:n*hidden]
 	for t, tok := range tokens {
@@ -125,7 +129,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		r.layer = l
 		// Attention: rmsnorm, then q, k, v; k and v go into the cache, head by head.
 		for t := range n {
-			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSAtt[l])
+			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSAtt[l], r.eps)
 		}
 		if n == 1 { // decoding: each key/value head's item computes its own q, k and v rows
 			r.in.Prepare(xb, w.WQ[l].Enc)
@@ -140,9 +144,9 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 				}
 			}
 		}
-		work := n * (pos + n) * dim // multiply-adds of attention
+		work := n * (pos + n) * qDim // multiply-adds of attention
 		if n == 1 {
-			work += (dim + 2*kvDim) * dim // and of the q, k and v rows
+			work += (qDim + 2*kvDim) * dim // and of the q, k and v rows
 		}
 		kernels.ParallelWork(n*c.NKVHeads, work, r.attendStep)
 		if n == 1 {
@@ -153,7 +157,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 
 		// Feed-forward: w2(silu(w1 xn) * (w3 xn)).
 		for t := range n {
-			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSFFN[l])
+			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSFFN[l], r.eps)
 		}
 		kernels.MatMulPairThen(hb, hb2, w.W1[l], w.W3[l], xb, n, r.swigluStep)
 		kernels.MatMulThen(xb, w.W2[l], hb, n, r.residualStep) // x += xb
@@ -163,7 +167,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 		return nil
 	}
 	last := row(x, n-1, dim)
-	rmsnorm(last, last, w.RMSFinal)
+	rmsnorm(last, last, w.RMSFinal, r.eps)
 	kernels.MatVec(r.logits, w.Classifier, last)
 	return r.logits
 }
@@ -171,18 +175,31 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 // row is token t's row of a batch's activations of the given width.
 func row(v []float32, t, width int) []float32 { return v[t*width : (t+1)*width] }
 
-// place rotates batch token t's query heads that share key/value head kh and its
-// key, then puts the key and value into the layer's cache.
+// place finishes batch token t's query heads that share key/value head kh and its
+// key and value (biases, q/k norms and rotation, where the model has them), then
+// puts the key and value into the layer's cache.
 func (r *RunState) place(t, kh int) {
-	c := r.c
-	dim, hs, kvDim := c.Dim, c.HeadSize(), c.KVDim()
+	c, w, l := r.c, r.w, r.layer
+	hs, qDim, kvDim := c.HeadSize(), c.QDim(), c.KVDim()
 	kvMul := c.NHeads / c.NKVHeads // query heads per key/value head
-	qt, kt, vt := row(r.q, t, dim), row(r.k, t, kvDim), row(r.v, t, kvDim)
-	r.rotate(qt[kh*kvMul*hs:(kh+1)*kvMul*hs], t)
-	r.rotate(kt[kh*hs:(kh+1)*hs], t)
-	at := r.layer*c.SeqLen*kvDim + (kh*c.SeqLen+r.pos+t)*hs
-	r.keyCache.Store(at, kt[kh*hs:(kh+1)*hs])
-	r.valueCache.Store(at, vt[kh*hs:(kh+1)*hs])
+	qlo, qhi, klo, khi := kh*kvMul*hs, (kh+1)*kvMul*hs, kh*hs, (kh+1)*hs
+	qt, kt, vt := row(r.q, t, qDim)[qlo:qhi], row(r.k, t, kvDim)[klo:khi], row(r.v, t, kvDim)[klo:khi]
+	if w.BQ != nil {
+		kernels.Axpy(qt, 1, w.BQ[l][qlo:qhi])
+		kernels.Axpy(kt, 1, w.BK[l][klo:khi])
+		kernels.Axpy(vt, 1, w.BV[l][klo:khi])
+	}
+	if w.QNorm != nil {
+		for h := 0; h < len(qt); h += hs {
+			rmsnorm(qt[h:h+hs], qt[h:h+hs], w.QNorm[l], r.eps)
+		}
+		rmsnorm(kt, kt, w.KNorm[l], r.eps)
+	}
+	r.rotate(qt, t)
+	r.rotate(kt, t)
+	at := l*c.SeqLen*kvDim + (kh*c.SeqLen+r.pos+t)*hs
+	r.keyCache.Store(at, kt)
+	r.valueCache.Store(at, vt)
 }
 
 // attend is item i of a layer's attention: token i/NKVHeads's query heads that share
@@ -195,7 +212,7 @@ func (r *RunState) place(t, kh int) {
 // xb2, as xb is the input of the other items' rows.
 func (r *RunState) attend(i int) {
 	c, w, l := r.c, r.w, r.layer
-	dim, hs := c.Dim, c.HeadSize()
+	qDim, hs := c.QDim(), c.HeadSize()
 	kvMul := c.NHeads / c.NKVHeads
 	t, kh := i/c.NKVHeads, i%c.NKVHeads
 	if r.n == 1 {
@@ -209,7 +226,7 @@ func (r *RunState) attend(i int) {
 	kernels.AttendHeads(kh*kvMul, (kh+1)*kvMul, r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), r.attnScale,
 		func(h int) (out, q, scores []float32) {
 			a := t*c.NHeads + h
-			return r.xb2[t*dim+h*hs : t*dim+(h+1)*hs], r.q[t*dim+h*hs : t*dim+(h+1)*hs], r.att[a*c.SeqLen : a*c.SeqLen+r.pos+t+1]
+			return r.xb2[t*qDim+h*hs : t*qDim+(h+1)*hs], r.q[t*qDim+h*hs : t*qDim+(h+1)*hs], r.att[a*c.SeqLen : a*c.SeqLen+r.pos+t+1]
 		})
 }
 
@@ -234,31 +251,37 @@ func (r *RunState) setRotation(t, pos int) {
 	}
 }
 
-// rotate applies batch token t's RoPE to every head of vec: adjacent pairs (2j,
-// 2j+1) of each head turn by the pair's angle (the interleaved convention of run.c).
+// rotate applies batch token t's RoPE to every head of vec: each pair of a head
+// turns by its angle. The pairs are adjacent (2j, 2j+1), run.c's and llama.cpp's
+// "normal" mode, or the halves (j, j+head_size/2) with RopeNeox.
 func (r *RunState) rotate(vec []float32, t int) {
 	half := len(r.ropeFreq)
 	cos, sin := r.ropeCos[t*half:(t+1)*half], r.ropeSin[t*half:(t+1)*half]
+	step, dist := 2, 1 // pair j of a head at h: vec[h+step*j] and vec[h+step*j+dist]
+	if r.c.RopeNeox {
+		step, dist = 1, half
+	}
 	for h := 0; h < len(vec); h += 2 * half {
 		for j := range half {
-			i := h + 2*j
-			v0, v1 := vec[i], vec[i+1]
+			i := h + step*j
+			v0, v1 := vec[i], vec[i+dist]
 			fcr, fci := cos[j], sin[j]
 			vec[i] = v0*fcr - v1*fci
-			vec[i+1] = v0*fci + v1*fcr
+			vec[i+dist] = v0*fci + v1*fcr
 		}
 	}
 }
 
-// rmsnorm is run.c's: o = w * (ss * x) with ss = 1.0f / sqrtf(mean(x^2) + 1e-5).
+// rmsnorm is run.c's: o = w * (ss * x) with ss = 1.0f / sqrtf(mean(x^2) + eps)
+// (run.c's eps is 1e-5).
 // It stays here rather than in kernels.RMSNorm because run.c rounds twice (sqrtf,
 // then the float32 division) where kernels.RMSNorm rounds 1/sqrt once in float64;
 // on the llama-tiny fixture that alone moves logits by up to 6e-5 against run.c,
 // most of the fixture's 1e-4 budget. kernels.Scale does the last pass, with run.c's
 // two roundings, 8 or 4 values at a time (a decoding step runs 2 per layer on one
 // core: 0.56 -> 0.09 µs each for 512 values here).
-func rmsnorm(o, x, w []float32) {
-	ss := kernels.Dot(x, x)/float32(len(x)) + rmsEps
+func rmsnorm(o, x, w []float32, eps float32) {
+	ss := kernels.Dot(x, x)/float32(len(x)) + eps
 	ss = 1 / float32(math.Sqrt(float64(ss)))
 	kernels.Scale(o, x, w, ss)
 }

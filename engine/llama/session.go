@@ -9,7 +9,6 @@ import (
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/sample"
-	"github.com/inferpi/inferpi/engine/tokenizer/llama2c"
 )
 
 // Session is one conversation: its run state, KV cache and token history.
@@ -88,23 +87,22 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 	logits := s.feed(feed[len(feed)-1], true)
 
 	// Generation, as run.c's loop: sample, print, feed, until a stop.
-	prev := feed[len(feed)-1]
+	out := s.m.vocab.printer(feed[len(feed)-1])
 	var text []byte
 	for {
 		next := s.sampler.Next(logits, s.tokens)
 		reply.IDs = append(reply.IDs, next)
 		s.pending = next
-		if next == llama2c.EOS || next == llama2c.BOS {
+		if s.m.vocab.ends(next) {
 			reply.Stop = engine.StopEnd
 			break
 		}
-		if piece := s.m.tok.Piece(prev, next); len(piece) > 0 {
+		if piece := out.next(next); len(piece) > 0 {
 			text = append(text, piece...)
 			if emit != nil {
 				emit(string(piece))
 			}
 		}
-		prev = next
 		if max := s.opts.MaxTokens; max > 0 && len(reply.IDs) >= max {
 			reply.Stop = engine.StopMaxTokens
 			break
@@ -205,9 +203,9 @@ func (s *Session) segment(input string) []int {
 		if first {
 			text = alpacaPreamble + text
 		}
-		return s.m.tok.Encode(text, first, false)
+		return s.m.vocab.encode(text, first)
 	}
-	return s.m.tok.Encode(input, first, false)
+	return s.m.vocab.encode(input, first)
 }
 
 // closing is what must be fed before this turn's segment: the token the previous
@@ -219,17 +217,18 @@ func (s *Session) closing() []int {
 	if len(s.tokens) == 0 || p < 0 {
 		return nil
 	}
+	v := s.m.vocab
 	if !s.chat() {
-		if p == llama2c.BOS {
+		if p == v.bos() {
 			return nil
 		}
 		return []int{p}
 	}
 	switch p {
-	case llama2c.EOS:
+	case v.eos():
 		return []int{p}
-	case llama2c.BOS:
-		return []int{llama2c.EOS}
+	case v.bos():
+		return []int{v.eos()}
 	}
-	return []int{p, llama2c.EOS}
+	return []int{p, v.eos()}
 }

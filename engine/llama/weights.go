@@ -18,6 +18,14 @@ type Weights struct {
 	RMSFinal       []float32
 	// Classifier is the output layer: TokenEmbedding when the model shares it.
 	Classifier kernels.Matrix
+
+	// Parts only some architectures have, nil where a model has none (llama2.c
+	// files never do).
+	BQ, BK, BV   [][]float32 // [layer] biases of q, k and v (qwen2)
+	QNorm, KNorm [][]float32 // [layer][head_size] RMSNorm gains of each q and k head (qwen3)
+	// RopeFactors divide RoPE's frequencies, one per pair of a head (Llama 3's
+	// rope_freqs.weight, its long-context scaling).
+	RopeFactors []float32
 }
 
 // mapWeights slices the weights out of model.bin, whose size ParseModel has

@@ -80,3 +80,28 @@ func TestOpenHostPaths(t *testing.T) {
 		t.Fatalf("empty dir: %v", err)
 	}
 }
+
+func TestReadFindsTheGGUFFile(t *testing.T) {
+	fsys := fstest.MapFS{
+		"one/tiny-q8_0.GGUF":  {Data: []byte("GGUF...")},
+		"one/inferpi.json":    {Data: []byte(`{}`)},
+		"two/a.gguf":          {Data: []byte("GGUF")},
+		"two/b.gguf":          {Data: []byte("GGUF")},
+		"both/model.bin":      {Data: []byte("llama2.c")},
+		"both/extra.gguf":     {Data: []byte("GGUF")},
+		"dir.gguf/readme.txt": {Data: []byte("a directory named like a file")},
+	}
+	f, err := Read(fsys, "one")
+	if err != nil || f.ModelName != "tiny-q8_0.GGUF" || string(f.Model) != "GGUF..." || string(f.Settings) != "{}" {
+		t.Fatalf("one: %+v, %v", f, err)
+	}
+	if f, err := Read(fsys, "both"); err != nil || f.ModelName != "" || string(f.Model) != "llama2.c" {
+		t.Fatalf("both: model.bin must win: %+v, %v", f, err)
+	}
+	if _, err := Read(fsys, "two"); err == nil || err.Error() != "two: 2 .gguf files here (a.gguf, b.gguf): give the file to load" {
+		t.Fatalf("two: %v", err)
+	}
+	if _, err := Read(fsys, "dir.gguf"); err == nil || !strings.HasPrefix(err.Error(), "dir.gguf: no model.bin here") {
+		t.Fatalf("dir.gguf: %v", err)
+	}
+}
