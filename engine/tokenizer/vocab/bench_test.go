@@ -13,7 +13,7 @@ const paragraph = `The Raspberry Pi 4 has four Cortex-A72 cores at 1.5 GHz and u
 	`Ångström; Привет, мир! 你好，世界！ 🙂👍🏽 — and some code: for i := 0; i < n; i++ { sum += x[i] * y[i] }`
 
 func benchmarkEncode(b *testing.B, path, pre string) {
-	s := specFromMeta(readMeta(b, path))
+	s := fileSpec(b, path)
 	if pre != "" {
 		s.Pre = pre
 	}
@@ -41,10 +41,7 @@ func BenchmarkEncodeLlama3(b *testing.B) {
 }
 
 func BenchmarkDetokenizeGPT2(b *testing.B) {
-	v, err := New(specFromMeta(readMeta(b, tokDir+"ggml-vocab-gpt-2.gguf")))
-	if err != nil {
-		b.Fatal(err)
-	}
+	v := loadFile(b, tokDir+"ggml-vocab-gpt-2.gguf")
 	ids := v.Encode(paragraph, false, false)
 	b.SetBytes(int64(len(paragraph)))
 	b.ReportAllocs()
@@ -58,7 +55,7 @@ func BenchmarkDetokenizeGPT2(b *testing.B) {
 }
 
 func BenchmarkNewGPT2(b *testing.B) {
-	s := specFromMeta(readMeta(b, tokDir+"ggml-vocab-gpt-2.gguf"))
+	s := fileSpec(b, tokDir+"ggml-vocab-gpt-2.gguf")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := New(s); err != nil {

@@ -1,6 +1,9 @@
 package vocab
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Token texts back to bytes (llama-vocab.cpp: llama_vocab::impl::token_to_piece,
 // detokenize, and the piece cache load builds).
@@ -23,6 +26,7 @@ func (v *Vocab) setPieces() error {
 	for _, t := range v.tokens {
 		budget += 2 * len(t)
 	}
+	budget = min(budget, math.MaxUint32) // pieceEnd is uint32
 	var buf []byte
 	for id, text := range v.tokens {
 		if len(text) > maxTokenBytes {

@@ -20,6 +20,11 @@
 // pre-tokenizer names (llama_vocab::impl::load), including the ones it derives
 // from token texts.
 //
+// Load reads a vocabulary from a GGUF file; New builds one from the same values
+// (Spec). Encode is llama_tokenize, Piece llama_token_to_piece, Detokenize
+// llama_detokenize, and a Decoder prints generated tokens as they come so that
+// the printed text is Detokenize's.
+//
 // Where llama.cpp fails (an uncaught exception in llama_tokenize on a code point
 // above U+10FFFF or a missing byte token), or leaves a choice to its C++ library
 // (hash-map order, std::sort of equal lengths), the comments at that place say

@@ -5,13 +5,53 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
 const tokDir = "../../../testdata/gguf/tokenizer/"
+
+// openFile reads a GGUF file's header.
+func openFile(path string) (*gguf.File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return gguf.Parse(data, filepath.Base(path))
+}
+
+// fileSpec returns what Load reads from a GGUF file, for tests that change it.
+func fileSpec(t testing.TB, path string) Spec {
+	t.Helper()
+	f, err := openFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := readSpec(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// loadFile is Load of a GGUF file.
+func loadFile(t testing.TB, path string) *Vocab {
+	t.Helper()
+	f, err := openFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
 
 // flagResult is llama.cpp's output for one case and one pair of flags.
 type flagResult struct {
@@ -158,13 +198,12 @@ func TestVocabFixtures(t *testing.T) {
 		{"ggml-vocab-gpt-2", "smollm", "ggml-vocab-gpt-2-pre-smollm"},
 	} {
 		t.Run(c.oracle, func(t *testing.T) {
-			spec := specFromMeta(readMeta(t, tokDir+c.file+".gguf"))
+			v := loadFile(t, tokDir+c.file+".gguf")
 			if c.pre != "" {
+				// Only tokenizer.ggml.pre changes.
+				spec := fileSpec(t, tokDir+c.file+".gguf")
 				spec.Pre = c.pre
-			}
-			v, err := New(spec)
-			if err != nil {
-				t.Fatal(err)
+				v = mustNew(t, spec)
 			}
 			var o vocabOracle
 			loadJSON(t, tokDir+c.oracle+".llama-cpp.json", &o)
@@ -181,10 +220,7 @@ func TestVocabFixtures(t *testing.T) {
 // test-tokenizer-0's own vectors: the .inp strings and the ids in .out.
 func TestTokenizer0Vectors(t *testing.T) {
 	for _, name := range []string{"ggml-vocab-llama-spm.gguf", "ggml-vocab-gpt-2.gguf"} {
-		v, err := New(specFromMeta(readMeta(t, tokDir+name)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		v := loadFile(t, tokDir+name)
 		inp, err := os.ReadFile(tokDir + name + ".inp")
 		if err != nil {
 			t.Fatal(err)
@@ -247,10 +283,7 @@ func TestModelVocabularies(t *testing.T) {
 	for _, model := range []string{"llama-spm", "llama3-bpe", "qwen2-bpe", "qwen3-bpe"} {
 		t.Run(model, func(t *testing.T) {
 			dir := modelDir + model + "/"
-			v, err := New(specFromMeta(readMeta(t, dir+model+".F32.gguf")))
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := loadFile(t, dir+model+".F32.gguf")
 			var o vocabOracle
 			loadJSON(t, dir+"oracle/tokenizer.json", &o)
 			if len(o.Cases) != 48 {

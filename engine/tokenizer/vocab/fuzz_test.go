@@ -12,11 +12,14 @@ import (
 // The vocabularies the fuzz targets use, loaded once per process.
 var fuzzVocabs = sync.OnceValue(func() (vs struct{ spm, gpt2, llama3, qwen3 *Vocab }) {
 	load := func(path, pre string) *Vocab {
-		kv, err := readMetaFile(path)
+		f, err := openFile(path)
 		if err != nil {
 			panic(err)
 		}
-		s := specFromMeta(kv)
+		s, err := readSpec(f)
+		if err != nil {
+			panic(err)
+		}
 		if pre != "" {
 			s.Pre = pre
 		}

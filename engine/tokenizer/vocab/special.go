@@ -40,8 +40,6 @@ func (v *Vocab) setSpecialIDs(s Spec, fim *[6]int) {
 	set(&v.eot, s.EOT)
 	set(&v.eom, s.EOM)
 	set(&v.unk, s.UNK)
-	set(&v.sep, s.SEP)
-	set(&v.pad, s.PAD)
 	*fim = [6]int{-1, -1, -1, -1, -1, -1}
 	for i, id := range [6]int{s.FIMPre, s.FIMSuf, s.FIMMid, s.FIMPad, s.FIMRep, s.FIMSep} {
 		set(&fim[i], id)

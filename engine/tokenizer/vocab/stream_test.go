@@ -45,7 +45,7 @@ func TestDecoderFixtures(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"ggml-vocab-llama-spm", "ggml-vocab-gpt-2"} {
-		v := mustNew(t, specFromMeta(readMeta(t, tokDir+name+".gguf")))
+		v := loadFile(t, tokDir+name+".gguf")
 		var o vocabOracle
 		loadJSON(t, tokDir+name+".llama-cpp.json", &o)
 		check(t, v, o.Inp)
@@ -53,7 +53,7 @@ func TestDecoderFixtures(t *testing.T) {
 	}
 	for _, model := range []string{"llama-spm", "llama3-bpe", "qwen2-bpe", "qwen3-bpe"} {
 		dir := modelDir + model + "/"
-		v := mustNew(t, specFromMeta(readMeta(t, dir+model+".F32.gguf")))
+		v := loadFile(t, dir+model+".F32.gguf")
 		var o vocabOracle
 		loadJSON(t, dir+"oracle/tokenizer.json", &o)
 		check(t, v, o.Cases)
@@ -66,7 +66,7 @@ func TestDecoderFixtures(t *testing.T) {
 }
 
 func TestDecoderHolds(t *testing.T) {
-	gpt2 := mustNew(t, specFromMeta(readMeta(t, tokDir+"ggml-vocab-gpt-2.gguf")))
+	gpt2 := loadFile(t, tokDir+"ggml-vocab-gpt-2.gguf")
 	type step struct {
 		id   int
 		want string
@@ -125,7 +125,7 @@ func TestDecoderSpecial(t *testing.T) {
 
 // A long text goes through the Decoder's trimming many times.
 func TestDecoderLongText(t *testing.T) {
-	gpt2 := mustNew(t, specFromMeta(readMeta(t, tokDir+"ggml-vocab-gpt-2.gguf")))
+	gpt2 := loadFile(t, tokDir+"ggml-vocab-gpt-2.gguf")
 	text := bytes.Repeat([]byte("It 's a test , isn 't it ? Yes ' no '  ' . 🙂 x  y   "), 60)
 	ids := gpt2.Encode(string(text), false, false)
 	checkStream(t, gpt2, ids)

@@ -67,8 +67,9 @@ type Spec struct {
 	// The tokenizer.ggml.*_token_id keys, -1 when absent. An id outside the
 	// vocabulary counts as absent, as llama.cpp ignores it (with a warning) and
 	// keeps its default: BOS 1, EOS 2, UNK 0 for SentencePiece, BOS = EOS = 11 for
-	// byte-level BPE, none for the others.
-	BOS, EOS, EOT, EOM, UNK, SEP, PAD int
+	// byte-level BPE, none for the others. (The padding and separator tokens
+	// change nothing llama_tokenize and llama_detokenize do.)
+	BOS, EOS, EOT, EOM, UNK int
 	// tokenizer.ggml.fim_*_token_id: fill-in-the-middle tokens. FIMPad, FIMRep
 	// and FIMSep end generation in llama.cpp.
 	FIMPre, FIMSuf, FIMMid, FIMPad, FIMRep, FIMSep int
@@ -88,8 +89,8 @@ type Vocab struct {
 	attrs  []attr
 	scores []float32 // SentencePiece only
 
-	bos, eos, eot, eom, unk, sep, pad int   // -1: none
-	eog                               []int // sorted
+	bos, eos, eot, eom, unk int   // -1: none
+	eog                     []int // sorted
 
 	addBOS, addEOS, addSpacePrefix bool
 
@@ -114,7 +115,7 @@ const maxTokens = math.MaxInt32
 // New builds a vocabulary from spec, checking every part of it. Errors name the
 // tokenizer.ggml key at fault.
 func New(s Spec) (*Vocab, error) {
-	v := &Vocab{bos: -1, eos: -1, eot: -1, eom: -1, unk: -1, sep: -1, pad: -1}
+	v := &Vocab{bos: -1, eos: -1, eot: -1, eom: -1, unk: -1}
 	switch s.Model {
 	case "llama":
 		v.spm = true

@@ -9,7 +9,7 @@ import (
 
 // spec returns a Spec with no special-token keys.
 func spec(model string, tokens ...string) Spec {
-	return Spec{Model: model, Tokens: tokens, BOS: -1, EOS: -1, EOT: -1, EOM: -1, UNK: -1, SEP: -1, PAD: -1,
+	return Spec{Model: model, Tokens: tokens, BOS: -1, EOS: -1, EOT: -1, EOM: -1, UNK: -1,
 		FIMPre: -1, FIMSuf: -1, FIMMid: -1, FIMPad: -1, FIMRep: -1, FIMSep: -1}
 }
 
