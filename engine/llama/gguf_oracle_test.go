@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -294,4 +295,80 @@ func checkGreedy(t *testing.T, m *Model, name string, prompt, want []int, margin
 		}
 	}
 	t.Logf("%s: %d greedy steps as llama.cpp's; a different choice within the loose tolerance at steps %v", name, len(want), close)
+}
+
+// TestTrainedGGUFRepliesAsLlamaCpp: llama-demo converted and quantized by
+// llama.cpp (testdata/gguf/trained: four layers, real weights) answers every
+// question of its README exactly as llama.cpp did: the same prompt ids from
+// llama.cpp's tokenization, the same greedy reply ids up to its EOS, the same
+// text. Later turns follow the earlier turns' ids, as the oracle fed them.
+func TestTrainedGGUFRepliesAsLlamaCpp(t *testing.T) {
+	for _, variant := range []string{"Q8_0", "Q4_0"} {
+		var o struct {
+			File, SHA256 string
+			Turns        []struct {
+				Conversation, Turn int
+				User               string
+				PromptIDs          []int `json:"llama_cpp_prompt_ids"`
+				FromRunC           struct {
+					ReplyIDs []int  `json:"reply_ids"`
+					Reply    string `json:"reply"`
+				} `json:"from_run_c_ids"`
+			}
+		}
+		dir := filepath.Join(ggufFixtures, "trained")
+		readJSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
+		data, err := os.ReadFile(filepath.Join(dir, o.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(engine.Files{Model: data, ModelName: o.File})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var history []int
+		for _, turn := range o.Turns {
+			if turn.Turn == 0 {
+				history = nil
+				if got := m.gguf.vocab.Encode(turnText(turn.User, true), true, false); !slices.Equal(got, turn.PromptIDs) {
+					t.Errorf("%s: %q: prompt ids %v, llama.cpp's %v", variant, turn.User, got, turn.PromptIDs)
+				}
+			}
+			history = append(history, turn.PromptIDs...)
+			s, err := m.newSession(engine.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits, err := s.FeedTokens(history)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reply []int
+			for len(reply) < 200 {
+				id := kernels.Argmax(logits)
+				reply = append(reply, id)
+				if m.gguf.vocab.IsEOG(id) {
+					break
+				}
+				if logits, err = s.FeedTokens([]int{id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := turn.FromRunC
+			text := string(m.gguf.vocab.Detokenize(reply, false, false))
+			if !slices.Equal(reply, want.ReplyIDs) || text != want.Reply {
+				t.Errorf("%s: %q: reply %v %q, llama.cpp's %v %q", variant, turn.User, reply, text, want.ReplyIDs, want.Reply)
+			}
+			history = append(history, reply...)
+		}
+	}
+}
+
+// turnText is the Alpaca text of a turn as the demo was trained on it.
+func turnText(user string, first bool) string {
+	text := fmt.Sprintf(alpacaTurn, user)
+	if first {
+		text = alpacaPreamble + text
+	}
+	return text
 }
