@@ -330,9 +330,9 @@ func (m *Model) ggufInfo() engine.Info {
 	for _, u := range f.TypeSummary() {
 		types = append(types, fmt.Sprintf("%v %s (%d)", u.Type, humanBytes(u.Bytes), u.Tensors))
 	}
-	context := fmt.Sprint(c.SeqLen)
+	context := fmt.Sprintf("%d tokens", g.context)
 	if g.context > c.SeqLen {
-		context = fmt.Sprintf("%d of the %d the model was trained for", c.SeqLen, g.context)
+		context += fmt.Sprintf(" (a session holds %d)", c.SeqLen)
 	}
 	details := []engine.KV{
 		{Key: "format", Value: fmt.Sprintf("GGUF v%d, architecture %s", f.Version, g.arch)},
@@ -342,7 +342,7 @@ func (m *Model) ggufInfo() engine.Info {
 	}
 	details = append(details,
 		engine.KV{Key: "tensors by type", Value: strings.Join(types, ", ")},
-		engine.KV{Key: "context", Value: context},
+		engine.KV{Key: "trained context", Value: context},
 		engine.KV{Key: "tokenizer", Value: g.tokenizerInfo()},
 		engine.KV{Key: "head_size", Value: fmt.Sprint(c.HeadSize())},
 		engine.KV{Key: "kv_dim", Value: fmt.Sprint(c.KVDim())},
