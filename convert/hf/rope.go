@@ -14,14 +14,8 @@ import (
 // converter leaves them, with a warning.
 func (m *Model) ropeScaling() error {
 	rs := m.Config.RopeScaling
-	if rs == nil {
-		return nil
-	}
-	kind, _ := rs["rope_type"].(string)
-	if t, ok := rs["type"].(string); ok {
-		kind = t
-	}
-	switch {
+	switch kind := m.ropeKind(); {
+	case kind == "":
 	case m.arch.llama && kind == "llama3":
 		factors, err := llama3Factors(m.Config)
 		if err != nil {
@@ -40,11 +34,24 @@ func (m *Model) ropeScaling() error {
 				return fmt.Errorf("%s: rope_scaling yarn without original_max_position_embeddings", m.configPath())
 			}
 		}
-	case kind == "default" || kind == "":
 	default:
 		m.Warnings = append(m.Warnings, fmt.Sprintf("%s: rope_scaling %q is left out, as llama.cpp's converter leaves it: positions beyond the original context may behave differently", m.configPath(), kind))
 	}
 	return nil
+}
+
+// ropeKind is the kind of config.json's rope_scaling ("type", or "rope_type"
+// in newer transformers), "" for none.
+func (m *Model) ropeKind() string {
+	rs := m.Config.RopeScaling
+	kind, _ := rs["rope_type"].(string)
+	if t, ok := rs["type"].(string); ok {
+		kind = t
+	}
+	if kind == "default" {
+		return ""
+	}
+	return kind
 }
 
 func (m *Model) configPath() string { return filepath.Join(m.Dir, "config.json") }
@@ -52,13 +59,7 @@ func (m *Model) configPath() string { return filepath.Join(m.Dir, "config.json")
 // ropeKeys are the GGUF keys of a linear or yarn rope_scaling.
 func (m *Model) ropeKeys(prefix string) []KV {
 	rs := m.Config.RopeScaling
-	if rs == nil {
-		return nil
-	}
-	kind, _ := rs["rope_type"].(string)
-	if t, ok := rs["type"].(string); ok {
-		kind = t
-	}
+	kind := m.ropeKind()
 	factor, _ := rs["factor"].(float64)
 	switch {
 	case m.arch.llama && kind == "linear":

@@ -34,7 +34,8 @@ type Vocab struct {
 	From   string   // the file the tokens come from
 
 	special *specials
-	extra   []KV // keys llama.cpp's LlamaModel adds after the vocabulary
+	extra   []KV                 // keys llama.cpp's LlamaModel adds after the vocabulary
+	spm     *sentencepiece.Model // the tokenizer.model it was made from, if any
 }
 
 // BOS and EOS return the special ids, or -1.
@@ -180,7 +181,7 @@ func spmVocab(tf *tokenizerFiles, vocabSize int) (*Vocab, error) {
 	if len(sp.Pieces) > vocabSize {
 		return nil, fmt.Errorf("%s has %d pieces, more than config.json's vocab_size %d", tf.spmPath, len(sp.Pieces), vocabSize)
 	}
-	v := &Vocab{Model: "llama", Pre: "default", From: tf.spmPath}
+	v := &Vocab{Model: "llama", Pre: "default", From: tf.spmPath, spm: sp}
 	v.pad(vocabSize, -10000)
 	for id, p := range sp.Pieces {
 		t := int32(typeNormal)
