@@ -42,6 +42,16 @@ type Vocab struct {
 func (v *Vocab) BOS() int { return v.specialID("bos") }
 func (v *Vocab) EOS() int { return v.specialID("eos") }
 
+// ChatTemplate is the model's chat template (tokenizer.chat_template), or "".
+func (v *Vocab) ChatTemplate() string {
+	for _, kv := range v.special.chat {
+		if kv.Key == "tokenizer.chat_template" {
+			return kv.Value.(string)
+		}
+	}
+	return ""
+}
+
 func (v *Vocab) specialID(typ string) int {
 	if id, ok := v.special.id(typ); ok {
 		return id
