@@ -1,0 +1,83 @@
+package quantize
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/inferpi/inferpi/engine/gguf"
+)
+
+// FileType is llama.cpp's llama_ftype (include/llama.h): what llama-quantize is asked
+// to make, and the value it writes as general.file_type. Only the targets this
+// package can write are named.
+type FileType uint32
+
+const (
+	FileF32    FileType = 0 // LLAMA_FTYPE_ALL_F32
+	FileF16    FileType = 1
+	FileQ4_0   FileType = 2
+	FileQ4_1   FileType = 3
+	FileQ8_0   FileType = 7
+	FileQ5_0   FileType = 8
+	FileQ5_1   FileType = 9
+	FileQ4_K_S FileType = 14
+	FileQ4_K_M FileType = 15
+	FileQ5_K_S FileType = 16
+	FileQ5_K_M FileType = 17
+	FileQ6_K   FileType = 18
+	FileBF16   FileType = 32
+)
+
+// fileTypes: each target's name (llama-quantize's, examples/quantize/quantize.cpp
+// QUANT_OPTIONS) and the type of its ordinary weights (llama_model_quantize_impl's
+// default_type).
+var fileTypes = map[FileType]struct {
+	name string
+	base gguf.Type
+}{
+	FileF32:    {"F32", gguf.F32},
+	FileF16:    {"F16", gguf.F16},
+	FileBF16:   {"BF16", gguf.BF16},
+	FileQ8_0:   {"Q8_0", gguf.Q8_0},
+	FileQ4_0:   {"Q4_0", gguf.Q4_0},
+	FileQ4_1:   {"Q4_1", gguf.Q4_1},
+	FileQ5_0:   {"Q5_0", gguf.Q5_0},
+	FileQ5_1:   {"Q5_1", gguf.Q5_1},
+	FileQ4_K_S: {"Q4_K_S", gguf.Q4_K},
+	FileQ4_K_M: {"Q4_K_M", gguf.Q4_K},
+	FileQ5_K_S: {"Q5_K_S", gguf.Q5_K},
+	FileQ5_K_M: {"Q5_K_M", gguf.Q5_K},
+	FileQ6_K:   {"Q6_K", gguf.Q6_K},
+}
+
+func (f FileType) String() string {
+	if ft, ok := fileTypes[f]; ok {
+		return ft.name
+	}
+	return fmt.Sprintf("file type %d", uint32(f))
+}
+
+// Base returns the type llama-quantize gives a target's ordinary weights (Q4_K for
+// Q4_K_M), or false for a target this package cannot write.
+func (f FileType) Base() (gguf.Type, bool) {
+	ft, ok := fileTypes[f]
+	return ft.base, ok
+}
+
+// ParseFileType reads a target by llama-quantize's name for it, in any case:
+// "Q4_K_M", "q8_0", "bf16", and its aliases "Q4_K" (Q4_K_M) and "Q5_K" (Q5_K_M).
+func ParseFileType(name string) (FileType, error) {
+	switch up := strings.ToUpper(name); up {
+	case "Q4_K":
+		return FileQ4_K_M, nil
+	case "Q5_K":
+		return FileQ5_K_M, nil
+	default:
+		for f, ft := range fileTypes {
+			if ft.name == up {
+				return f, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("quantize: unknown target %q (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, Q5_K_M (Q5_K), Q6_K)", name)
+}
