@@ -366,8 +366,9 @@ func checkIDs(tj *tokenizerJSON, vocabSize int, path string) error {
 
 // bpeVocab is a byte-level BPE tokenizer.json (GPT-2, Llama 3, Qwen, SmolLM),
 // as _set_vocab_gpt2 and get_vocab_base write it: the vocabulary and added
-// tokens by id, added tokens CONTROL when special (or looking special) and
-// USER_DEFINED otherwise, ids without a token [PADi] of type UNUSED; the merges;
+// tokens by id (tokenizer.json's, and those only tokenizer_config.json lists),
+// added tokens CONTROL when special (or looking special) and USER_DEFINED
+// otherwise, ids without a token [PADi] of type UNUSED; the merges;
 // the pre-tokenizer named by its regular expressions.
 func bpeVocab(tf *tokenizerFiles, vocabSize int) (*Vocab, error) {
 	tj := tf.json
@@ -386,7 +387,19 @@ func bpeVocab(tf *tokenizerFiles, vocabSize int) (*Vocab, error) {
 	for text, id := range tj.vocab {
 		v.Tokens[id], v.Types[id] = text, typeNormal
 	}
-	for _, a := range tj.AddedTokens {
+	added := append([]addedToken(nil), tj.AddedTokens...)
+	// transformers also adds the tokens only tokenizer_config.json lists.
+	if tf.config != nil {
+		for key, a := range tf.config.AddedTokensDecoder {
+			if _, err := fmt.Sscan(key, &a.ID); err != nil || a.ID < 0 || a.ID >= vocabSize {
+				return nil, fmt.Errorf("tokenizer_config.json: added token %q has id %q, outside the vocabulary of %d", a.Content, key, vocabSize)
+			}
+			if v.Types[a.ID] == typeUnused {
+				added = append(added, a)
+			}
+		}
+	}
+	for _, a := range added {
 		text := a.Content
 		if a.Special || looksSpecial(text) {
 			v.Types[a.ID] = typeControl
