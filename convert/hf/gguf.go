@@ -70,8 +70,9 @@ func (m *Model) WriteGGUF(w io.Writer, opt GGUFOptions) error {
 	if err := gw.WriteHeader(); err != nil {
 		return err
 	}
+	var buf []byte // the largest tensor so far, reused
 	for i, t := range m.Tensors {
-		data, err := m.encodeTensor(t, types[i], func(n int64) {
+		data, err := m.encodeTensor(t, types[i], buf, func(n int64) {
 			if opt.Progress != nil {
 				opt.Progress(Progress{Index: i, Count: len(m.Tensors), Tensor: t, Type: types[i], Bytes: n})
 			}
@@ -82,6 +83,7 @@ func (m *Model) WriteGGUF(w io.Writer, opt GGUFOptions) error {
 		if err := gw.WriteTensorData(data); err != nil {
 			return err
 		}
+		buf = data
 	}
 	if err := gw.Close(); err != nil {
 		return err
@@ -90,16 +92,22 @@ func (m *Model) WriteGGUF(w io.Writer, opt GGUFOptions) error {
 }
 
 // encodeTensor reads a tensor and encodes it as typ, row by row, as
-// llama-quantize writes it. started is told the size of the result first.
-func (m *Model) encodeTensor(t *Tensor, typ gguf.Type, started func(bytes int64)) ([]byte, error) {
+// llama-quantize writes it, into buf when it is large enough. started is told
+// the size of the result first.
+func (m *Model) encodeTensor(t *Tensor, typ gguf.Type, buf []byte, started func(bytes int64)) ([]byte, error) {
 	cols := t.Dims[0]
 	rows := t.Elements() / cols
 	rowBytes, err := quantize.RowBytes(typ, int(cols))
 	if err != nil {
 		return nil, fmt.Errorf("%s (%s): %v", t.Name, t.Source, err)
 	}
-	started(rows * int64(rowBytes))
-	out := make([]byte, rows*int64(rowBytes))
+	size := rows * int64(rowBytes)
+	started(size)
+	out := buf[:0]
+	if int64(cap(out)) < size {
+		out = make([]byte, size)
+	}
+	out = out[:size]
 	// Chunks of about a million values, one at a time per core.
 	chunk := max(1, (1<<20)/cols)
 	var next int64
@@ -110,7 +118,7 @@ func (m *Model) encodeTensor(t *Tensor, typ gguf.Type, started func(bytes int64)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]float32, chunk*cols)
+			vals := make([]float32, chunk*cols)
 			for {
 				mu.Lock()
 				r0 := next
@@ -121,10 +129,10 @@ func (m *Model) encodeTensor(t *Tensor, typ gguf.Type, started func(bytes int64)
 					return
 				}
 				n := min(chunk, rows-r0)
-				err := t.Read(r0*cols, buf[:n*cols])
+				err := t.Read(r0*cols, vals[:n*cols])
 				for r := int64(0); err == nil && r < n; r++ {
 					dst := out[(r0+r)*int64(rowBytes) : (r0+r+1)*int64(rowBytes)]
-					if err = quantize.Row(typ, dst, buf[r*cols:(r+1)*cols]); err != nil {
+					if err = quantize.Row(typ, dst, vals[r*cols:(r+1)*cols]); err != nil {
 						err = fmt.Errorf("%s (%s) row %d: %v", t.Name, t.Source, r0+r, err)
 					}
 				}

@@ -112,17 +112,17 @@ func (m *Model) WriteLlama2c(model, tok io.Writer, enc kernels.Encoding, progres
 				names = append(names, fmt.Sprintf(src, l))
 			}
 		}
-		v := make([]float32, 0, t.Floats())
+		v := make([]float32, t.Floats())
+		at := int64(0)
 		for _, name := range names {
 			x, ok := m.tensor(name)
-			if !ok {
-				return nil, fmt.Errorf("%s: no %s for llama2.c's %s", m.Dir, name, t.Name)
+			if !ok || at+x.Elements() > int64(len(v)) {
+				return nil, fmt.Errorf("%s: no %s of the size llama2.c's %s needs", m.Dir, name, t.Name)
 			}
-			part := make([]float32, x.Elements())
-			if err := x.Read(0, part); err != nil {
+			if err := x.Read(0, v[at:at+x.Elements()]); err != nil {
 				return nil, err
 			}
-			v = append(v, part...)
+			at += x.Elements()
 		}
 		return v, nil
 	})

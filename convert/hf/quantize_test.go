@@ -89,7 +89,7 @@ func TestQuantizedLikeLlamaQuantize(t *testing.T) {
 					t.Errorf("%s %s: %s is %v, llama-quantize's %v", model, target, x.Name, types[i], w.Type)
 					continue
 				}
-				got, err := m.encodeTensor(x, types[i], func(int64) {})
+				got, err := m.encodeTensor(x, types[i], nil, func(int64) {})
 				if err != nil {
 					t.Fatal(err)
 				}
