@@ -1,5 +1,12 @@
 package hf
 
+// KV is a GGUF metadata pair; Value has the Go type of its GGUF type (uint32,
+// float32, bool, string, []string, []float32, []int32).
+type KV struct {
+	Key   string
+	Value any
+}
+
 // Metadata returns the GGUF key-value pairs of the converted model in the
 // order llama.cpp's converter writes them (Model.prepare_metadata): general.*,
 // the architecture's hyperparameters with general.file_type among them

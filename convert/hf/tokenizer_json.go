@@ -32,16 +32,22 @@ type addedToken struct {
 	Normalized bool   `json:"normalized"`
 }
 
-// parseTokenizerJSON reads a tokenizer.json (name labels errors). Only BPE
-// models are accepted: SentencePiece- and GPT-2-style vocabularies are both BPE
-// there.
+// parseTokenizerJSON reads a tokenizer.json (name labels errors): its added
+// tokens, and the vocabulary and merges of a BPE model (SentencePiece- and
+// GPT-2-style vocabularies are both BPE there; other models are refused only
+// when the vocabulary is to come from this file, see isBPE).
 func parseTokenizerJSON(data []byte, name string) (*tokenizerJSON, error) {
 	t := &tokenizerJSON{}
 	if err := json.Unmarshal(data, t); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
+	for _, a := range t.AddedTokens {
+		if a.ID < 0 || a.ID >= maxVocab {
+			return nil, fmt.Errorf("%s: added token %q has id %d", name, a.Content, a.ID)
+		}
+	}
 	if t.Model.Type != "BPE" {
-		return nil, fmt.Errorf("%s: a %q tokenizer model; InferPi converts BPE tokenizers (or a SentencePiece tokenizer.model)", name, t.Model.Type)
+		return t, nil
 	}
 	if err := json.Unmarshal(t.Model.Vocab, &t.vocab); err != nil || len(t.vocab) == 0 {
 		return nil, fmt.Errorf("%s: model.vocab is not a map of tokens to ids", name)
@@ -55,11 +61,6 @@ func parseTokenizerJSON(data []byte, name string) (*tokenizerJSON, error) {
 			return nil, fmt.Errorf("%s: tokens %q and %q share id %d", name, other, tok, id)
 		}
 		ids[id] = tok
-	}
-	for _, a := range t.AddedTokens {
-		if a.ID < 0 || a.ID >= maxVocab {
-			return nil, fmt.Errorf("%s: added token %q has id %d", name, a.Content, a.ID)
-		}
 	}
 	merges, err := parseMerges(t.Model.Merges)
 	if err != nil {
@@ -98,14 +99,12 @@ func parseMerges(raw json.RawMessage) ([]string, error) {
 	return merges, nil
 }
 
-// addedByID returns the added token with an id.
-func (t *tokenizerJSON) addedByID(id int) (addedToken, bool) {
-	for _, a := range t.AddedTokens {
-		if a.ID == id {
-			return a, true
-		}
+// isBPE checks that the vocabulary can come from this file.
+func (t *tokenizerJSON) isBPE(name string) error {
+	if t.Model.Type != "BPE" {
+		return fmt.Errorf("%s: a %q tokenizer model; InferPi converts BPE tokenizers (or a SentencePiece tokenizer.model)", name, t.Model.Type)
 	}
-	return addedToken{}, false
+	return nil
 }
 
 // decoderType is decoder.type ("ByteLevel", "Sequence", ...).

@@ -1,6 +1,7 @@
 package hf
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -115,7 +116,7 @@ func readTokenizerFiles(dir string) (*tokenizerFiles, error) {
 		return nil, err
 	}
 	if b != nil {
-		if err := jsonObject(b, &tf.added); err != nil {
+		if err := json.Unmarshal(b, &tf.added); err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 	}
@@ -123,7 +124,7 @@ func readTokenizerFiles(dir string) (*tokenizerFiles, error) {
 		return nil, err
 	}
 	if b != nil {
-		if err := jsonObject(b, &tf.gen); err != nil {
+		if err := json.Unmarshal(b, &tf.gen); err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 	}
@@ -268,6 +269,9 @@ var byteToken = regexp.MustCompile(`^<0x[0-9A-Fa-f]{2}>$`)
 func llamaHFVocab(tf *tokenizerFiles, vocabSize int) (*Vocab, error) {
 	tj := tf.json
 	v := &Vocab{Model: "llama", Pre: "default", From: tf.path}
+	if err := tj.isBPE(tf.path); err != nil {
+		return nil, err
+	}
 	if err := checkIDs(tj, vocabSize, tf.path); err != nil {
 		return nil, err
 	}
@@ -332,7 +336,7 @@ func specialIDs(tj *tokenizerJSON, tc *tokenizerConfig) map[int]bool {
 	}
 	if tc != nil {
 		var extra []any
-		if jsonValue(tc.raw["additional_special_tokens"], &extra) == nil {
+		if json.Unmarshal(tc.raw["additional_special_tokens"], &extra) == nil {
 			for _, e := range extra {
 				switch x := e.(type) {
 				case string:
@@ -372,6 +376,9 @@ func checkIDs(tj *tokenizerJSON, vocabSize int, path string) error {
 // the pre-tokenizer named by its regular expressions.
 func bpeVocab(tf *tokenizerFiles, vocabSize int) (*Vocab, error) {
 	tj := tf.json
+	if err := tj.isBPE(tf.path); err != nil {
+		return nil, err
+	}
 	if d := tj.decoderType(); d != "ByteLevel" {
 		return nil, fmt.Errorf("%s: a BPE tokenizer with a %q decoder: InferPi converts byte-level BPE (GPT-2 style) or SentencePiece-style (byte fallback) tokenizers", tf.path, d)
 	}
