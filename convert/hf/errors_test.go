@@ -125,6 +125,9 @@ var badDirs = []struct {
 			x["weight_map"].(map[string]any)["model.norm.weight"] = "model-00001-of-00002.safetensors"
 		})
 	}, []string{"model-00002-of-00002.safetensors: tensor model.norm.weight is here, but model.safetensors.index.json places it in model-00001-of-00002.safetensors"}},
+	{"a shard short of a tensor", "llama-tied-sharded-f32", func(t *testing.T, dir string) {
+		rewriteHeader(t, filepath.Join(dir, "model-00002-of-00002.safetensors"), func(h map[string]any) { delete(h, "model.norm.weight") })
+	}, []string{"model-00002-of-00002.safetensors: tensor model.norm.weight, which model.safetensors.index.json places there, is missing"}},
 	{"no tokenizer", "qwen2-bpe-fp16", func(t *testing.T, dir string) {
 		os.Remove(filepath.Join(dir, "tokenizer.json"))
 	}, []string{"no tokenizer.json or tokenizer.model"}},

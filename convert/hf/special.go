@@ -81,15 +81,21 @@ type specials struct {
 	warns []string
 }
 
-// id returns a special token id that was set.
-func (s *specials) id(typ string) (int, bool) {
+// specialKey is the GGUF key of a special token type, "" for none.
+func specialKey(typ string) string {
 	for _, t := range specialTypes {
 		if t.typ == typ {
-			for _, kv := range s.ids {
-				if kv.Key == t.key {
-					return int(kv.Value.(uint32)), true
-				}
-			}
+			return t.key
+		}
+	}
+	return ""
+}
+
+// id returns a special token id that was set.
+func (s *specials) id(typ string) (int, bool) {
+	for _, kv := range s.ids {
+		if kv.Key == specialKey(typ) {
+			return int(kv.Value.(uint32)), true
 		}
 	}
 	return 0, false
@@ -97,10 +103,10 @@ func (s *specials) id(typ string) (int, bool) {
 
 // loadSpecials follows gguf-py's SpecialVocab: a special token named in
 // tokenizer_config.json is looked up among tokenizer.json's added tokens; ids
-// still unset come from config.json's *_token_id (integers only). add_bos_token
-// and add_eos_token are copied when they are booleans, the chat template when
-// there is one. nVocab > 0 limits the ids (SentencePiece vocabularies). tj and
-// tc may be nil.
+// still unset come from config.json's *_token_id (integers only); the keys
+// are written in the order the ids were set. add_bos_token and add_eos_token
+// are copied when they are booleans. nVocab > 0 limits the ids (SentencePiece
+// vocabularies). tj and tc may be nil.
 func loadSpecials(tj *tokenizerJSON, tc *tokenizerConfig, config map[string]json.RawMessage, nVocab int) *specials {
 	s := &specials{}
 	set := map[string]int{}
@@ -134,15 +140,13 @@ func loadSpecials(tj *tokenizerJSON, tc *tokenizerConfig, config map[string]json
 		}
 	}
 	for _, typ := range order {
-		for _, t := range specialTypes {
-			if t.typ == typ && t.key != "" {
-				s.ids = append(s.ids, KV{t.key, uint32(set[typ])})
-			}
+		if key := specialKey(typ); key != "" {
+			s.ids = append(s.ids, KV{key, uint32(set[typ])})
 		}
 	}
-	for _, t := range specialTypes {
-		if v, ok := tc.flag("add_" + t.typ + "_token"); ok && (t.typ == "bos" || t.typ == "eos") {
-			s.adds = append(s.adds, KV{"tokenizer.ggml.add_" + t.typ + "_token", v})
+	for _, typ := range []string{"bos", "eos"} { // gguf-py writes no other add_*_token
+		if v, ok := tc.flag("add_" + typ + "_token"); ok {
+			s.adds = append(s.adds, KV{"tokenizer.ggml.add_" + typ + "_token", v})
 		}
 	}
 	return s

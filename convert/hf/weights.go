@@ -139,10 +139,15 @@ func (m *Model) openWeights() error {
 			})
 		}
 	}
+	var absent []string
 	for name := range placed {
 		if !found[name] {
-			return fmt.Errorf("%s: tensor %s, which %s places there, is missing", filepath.Join(m.Dir, placed[name]), name, indexFile)
+			absent = append(absent, name)
 		}
+	}
+	if len(absent) > 0 {
+		sort.Strings(absent)
+		return fmt.Errorf("%s: tensor %s, which %s places there, is missing", filepath.Join(m.Dir, placed[absent[0]]), absent[0], indexFile)
 	}
 	var missing []string
 	for _, s := range specs {
