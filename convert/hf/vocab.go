@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/inferpi/inferpi/convert/sentencepiece"
@@ -220,8 +221,8 @@ func (v *Vocab) applyAddedTokensDecoder(tc *tokenizerConfig) error {
 		return nil
 	}
 	for key, a := range tc.AddedTokensDecoder {
-		var id int
-		if _, err := fmt.Sscan(key, &id); err != nil || id < 0 || id >= len(v.Tokens) {
+		id, err := strconv.Atoi(key)
+		if err != nil || id < 0 || id >= len(v.Tokens) {
 			return fmt.Errorf("tokenizer_config.json: added token %q has id %q, outside the vocabulary of %d", a.Content, key, len(v.Tokens))
 		}
 		text := a.Content
@@ -398,10 +399,11 @@ func bpeVocab(tf *tokenizerFiles, vocabSize int) (*Vocab, error) {
 	// transformers also adds the tokens only tokenizer_config.json lists.
 	if tf.config != nil {
 		for key, a := range tf.config.AddedTokensDecoder {
-			if _, err := fmt.Sscan(key, &a.ID); err != nil || a.ID < 0 || a.ID >= vocabSize {
+			id, err := strconv.Atoi(key)
+			if err != nil || id < 0 || id >= vocabSize {
 				return nil, fmt.Errorf("tokenizer_config.json: added token %q has id %q, outside the vocabulary of %d", a.Content, key, vocabSize)
 			}
-			if v.Types[a.ID] == typeUnused {
+			if a.ID = id; v.Types[id] == typeUnused {
 				added = append(added, a)
 			}
 		}
