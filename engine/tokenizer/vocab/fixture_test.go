@@ -256,6 +256,7 @@ const modelDir = "../../../testdata/gguf/models/"
 type modelOracle struct {
 	Prompts []struct {
 		Name         string `json:"name"`
+		Text         string `json:"text"`
 		TextHex      string `json:"text_hex"`
 		AddSpecial   bool   `json:"add_special"`
 		ParseSpecial bool   `json:"parse_special"`
@@ -277,37 +278,54 @@ type modelOracle struct {
 	} `json:"meta"`
 }
 
-// The four fixture models' vocabularies: llama.cpp's tokenization of 48 cases,
-// the prompts of their oracles, and the special tokens llama.cpp derived.
+// The four fixture models' vocabularies (the same in every variant; the F32 and
+// Q8_0 files are read): llama.cpp's tokenization of 48 cases, the prompts and
+// greedy replies of every variant's oracle, and the special tokens llama.cpp
+// derived.
 func TestModelVocabularies(t *testing.T) {
 	for _, model := range []string{"llama-spm", "llama3-bpe", "qwen2-bpe", "qwen3-bpe"} {
 		t.Run(model, func(t *testing.T) {
 			dir := modelDir + model + "/"
-			v := loadFile(t, dir+model+".F32.gguf")
 			var o vocabOracle
 			loadJSON(t, dir+"oracle/tokenizer.json", &o)
 			if len(o.Cases) != 48 {
 				t.Fatalf("%d cases", len(o.Cases))
 			}
-			checkCases(t, v, o.Cases)
-			var m modelOracle
-			loadJSON(t, dir+"oracle/F32.json", &m)
-			attrs := map[string]int{}
-			for id, a := range m.Meta.Attrs {
-				if a != int(attrByte) {
-					attrs[id] = a
-				}
+			oracles, err := filepath.Glob(dir + "oracle/*.json")
+			if err != nil {
+				t.Fatal(err)
 			}
-			checkVocab(t, v, &vocabOracle{NVocab: m.Meta.NVocab, BOS: m.Meta.BOS, EOS: m.Meta.EOS, EOT: m.Meta.EOT,
-				EOG: m.Meta.EOG, AddBOS: m.Meta.AddBOS, AddEOS: m.Meta.AddEOS, Attrs: attrs})
-			for _, p := range m.Prompts {
-				if got := v.Encode(unhex(t, p.TextHex), p.AddSpecial, p.ParseSpecial); !slices.Equal(got, p.IDs) {
-					t.Errorf("prompt %s: %v, want %v", p.Name, got, p.IDs)
+			for _, variant := range []string{"F32", "Q8_0"} {
+				v := loadFile(t, dir+model+"."+variant+".gguf")
+				checkCases(t, v, o.Cases)
+				var m modelOracle
+				loadJSON(t, dir+"oracle/F32.json", &m)
+				attrs := map[string]int{}
+				for id, a := range m.Meta.Attrs {
+					if a != int(attrByte) {
+						attrs[id] = a
+					}
 				}
-			}
-			for _, g := range m.Greedy {
-				if got, want := string(v.Detokenize(g.IDs, false, false)), unhex(t, g.TextHex); got != want {
-					t.Errorf("Detokenize(%v) = %q, want %q", g.IDs, got, want)
+				checkVocab(t, v, &vocabOracle{NVocab: m.Meta.NVocab, BOS: m.Meta.BOS, EOS: m.Meta.EOS, EOT: m.Meta.EOT,
+					EOG: m.Meta.EOG, AddBOS: m.Meta.AddBOS, AddEOS: m.Meta.AddEOS, Attrs: attrs})
+				n := 0
+				for _, path := range oracles {
+					var m modelOracle
+					loadJSON(t, path, &m)
+					for _, p := range m.Prompts {
+						n++
+						if got := v.Encode(unhex(t, p.TextHex), p.AddSpecial, p.ParseSpecial); !slices.Equal(got, p.IDs) {
+							t.Errorf("%s prompt %s: %v, want %v", filepath.Base(path), p.Name, got, p.IDs)
+						}
+					}
+					for _, g := range m.Greedy {
+						if got, want := string(v.Detokenize(g.IDs, false, false)), unhex(t, g.TextHex); got != want {
+							t.Errorf("%s: Detokenize(%v) = %q, want %q", filepath.Base(path), g.IDs, got, want)
+						}
+					}
+				}
+				if n < 13*2 {
+					t.Errorf("only %d prompts", n)
 				}
 			}
 		})
@@ -358,6 +376,72 @@ func TestPreTokenizerSplits(t *testing.T) {
 			}
 			if !slices.Equal(got, want) && len(got)+len(want) > 0 {
 				t.Errorf("%s: %q splits into %q, llama.cpp %q", pre, text, got, want)
+			}
+		}
+	}
+}
+
+// llama-demo converted by llama.cpp's llama2.c converter: its padding and
+// separator ids are 4294967295, it has no add_* keys, and llama.cpp's Alpaca
+// prompts and greedy replies come with it.
+func TestTrainedModel(t *testing.T) {
+	const dir = "../../../testdata/gguf/trained/"
+	const preamble = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
+	for _, variant := range []string{"Q8_0", "Q4_0"} {
+		v := loadFile(t, dir+"llama-demo."+variant+".gguf")
+		var o struct {
+			modelOracle
+			Turns []struct {
+				Turn      int    `json:"turn"`
+				User      string `json:"user"`
+				PromptID  []int  `json:"llama_cpp_prompt_ids"`
+				FromLlama *struct {
+					ReplyIDs []int  `json:"reply_ids"`
+					Reply    string `json:"reply"`
+				} `json:"from_llama_cpp_tokens"`
+				FromRunC struct {
+					ReplyIDs []int  `json:"reply_ids"`
+					Reply    string `json:"reply"`
+				} `json:"from_run_c_ids"`
+			} `json:"turns"`
+		}
+		loadJSON(t, dir+"oracle/"+variant+".json", &o)
+		checkVocab(t, v, &vocabOracle{NVocab: o.Meta.NVocab, BOS: o.Meta.BOS, EOS: o.Meta.EOS, EOT: o.Meta.EOT,
+			EOG: o.Meta.EOG, AddBOS: o.Meta.AddBOS, AddEOS: o.Meta.AddEOS, Attrs: map[string]int{"0": 1, "1": 8, "2": 8}})
+		for _, p := range o.Prompts {
+			if p.TextHex != "" || p.Text == "" {
+				t.Fatalf("prompt %s: text %q, text_hex %q", p.Name, p.Text, p.TextHex)
+			}
+			if got := v.Encode(p.Text, p.AddSpecial, p.ParseSpecial); !slices.Equal(got, p.IDs) {
+				t.Errorf("%s prompt %s: %v, want %v", variant, p.Name, got, p.IDs)
+			}
+		}
+		if len(o.Turns) != 14 {
+			t.Fatalf("%d turns", len(o.Turns))
+		}
+		for _, turn := range o.Turns {
+			segment := "\n\n### Instruction:\n" + turn.User + "\n\n### Response:\n"
+			if turn.Turn == 0 {
+				segment = preamble + segment
+			}
+			if got := v.Encode(segment, turn.Turn == 0, false); !slices.Equal(got, turn.PromptID) {
+				t.Errorf("%s: Encode(%q) = %v, want %v", variant, segment, got, turn.PromptID)
+			}
+			replies := []struct {
+				ReplyIDs []int
+				Reply    string
+			}{{turn.FromRunC.ReplyIDs, turn.FromRunC.Reply}}
+			if turn.FromLlama != nil {
+				replies = append(replies, struct {
+					ReplyIDs []int
+					Reply    string
+				}{turn.FromLlama.ReplyIDs, turn.FromLlama.Reply})
+			}
+			for _, r := range replies {
+				if got := string(v.Detokenize(r.ReplyIDs, false, false)); got != r.Reply {
+					t.Errorf("%s: Detokenize(%v) = %q, want %q", variant, r.ReplyIDs, got, r.Reply)
+				}
+				checkStream(t, v, r.ReplyIDs)
 			}
 		}
 	}

@@ -36,7 +36,8 @@ func (v *Vocab) encodeSPM(e *encoder, out []int, frag string, prefix bool) []int
 	syms[len(syms)-1].next = -1
 	e.syms = syms
 
-	q := e.pairs[:0]
+	q := &e.pairs
+	*q = (*q)[:0]
 	add := func(l, r int32) {
 		if l < 0 || r < 0 {
 			return
@@ -51,23 +52,7 @@ func (v *Vocab) encodeSPM(e *encoder, out []int, frag string, prefix bool) []int
 	for i := int32(1); i < int32(len(syms)); i++ {
 		add(i-1, i)
 	}
-	for len(q) > 0 {
-		p := q.pop()
-		l, r := &syms[p.left], &syms[p.right]
-		if l.n == 0 || r.n == 0 || l.n+r.n != p.size {
-			continue // one of them has merged since
-		}
-		l.n += r.n
-		r.n = 0
-		l.id = p.id
-		l.next = r.next
-		if r.next >= 0 {
-			syms[r.next].prev = p.left
-		}
-		add(l.prev, p.left)
-		add(p.left, l.next)
-	}
-	e.pairs = q
+	mergeAll(syms, q, add)
 
 	for i := int32(0); i >= 0; i = syms[i].next {
 		s := syms[i]

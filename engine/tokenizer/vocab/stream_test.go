@@ -2,6 +2,7 @@ package vocab
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"testing"
 	"unicode/utf8"
@@ -177,5 +178,30 @@ func TestCleanWindow(t *testing.T) {
 	}
 	if cleanWindow < 5 {
 		t.Errorf("cleanWindow %d", cleanWindow)
+	}
+}
+
+// A Vocab serves several goroutines at once (run with -race).
+func TestConcurrentEncode(t *testing.T) {
+	v := loadFile(t, tokDir+"ggml-vocab-gpt-2.gguf")
+	var o vocabOracle
+	loadJSON(t, tokDir+"ggml-vocab-gpt-2.llama-cpp.json", &o)
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for _, c := range o.Extra {
+				want := c.Flags["add_special_parse_special"].IDs
+				if got := v.Encode(c.Text, true, true); !slices.Equal(got, want) && len(want) > 0 {
+					done <- fmt.Errorf("%s: %v, want %v", c.Name, got, want)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

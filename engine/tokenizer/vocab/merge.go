@@ -73,6 +73,30 @@ func (q *pairs) pop() pair {
 	return top
 }
 
+// mergeAll merges pairs, least key first, until none is left: a pair merges if
+// neither symbol has merged since it was queued (llama.cpp's test: both are
+// still there, with the lengths they had), and then add queues the merged
+// symbol's pairs with its new neighbours. Both tokenizers merge this way; they
+// differ in which pairs add queues.
+func mergeAll(syms []symbol, q *pairs, add func(l, r int32)) {
+	for len(*q) > 0 {
+		p := q.pop()
+		l, r := &syms[p.left], &syms[p.right]
+		if l.n == 0 || r.n == 0 || l.n+r.n != p.size {
+			continue
+		}
+		l.n += r.n
+		r.n = 0
+		l.id = p.id
+		l.next = r.next
+		if r.next >= 0 {
+			syms[r.next].prev = p.left
+		}
+		add(l.prev, p.left)
+		add(p.left, l.next)
+	}
+}
+
 // symbol is a piece of a word while it is merged: n bytes from start (0 once
 // merged into the symbol before it), its neighbours in the word (-1: none) and
 // its token (-1: not known or none).
