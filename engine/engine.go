@@ -100,6 +100,9 @@ type Options struct {
 	// Think lets a model that thinks aloud before answering (Qwen3) do so and
 	// shows its <think> block; off, the template asks it to answer at once.
 	Think bool
+	// KVCache is the encoding of the session's KV cache, fixed when the session
+	// starts: "fp32", "fp16", or "" for the engine's choice.
+	KVCache string
 }
 
 // StopReason says why a reply ended.

@@ -123,21 +123,36 @@ func (m *Model) Info() engine.Info {
 	}
 }
 
-// cacheInfo describes a session's KV cache.
+// cacheInfo describes a session's KV cache by default.
 func (m *Model) cacheInfo() string {
 	return fmt.Sprintf("%v, %d bytes per session", m.kvEnc(), cacheBytes(m.cfg, m.kvEnc()))
 }
 
-// kvEnc is the encoding of the model's KV cache: fp16 for q4_0 weights, fp32
-// otherwise (kernels.KVEncodingFor).
+// kvEnc is the encoding of a session's KV cache unless its options choose:
+// for a GGUF file fp16, as llama.cpp's default (half fp32's bytes, which a Pi
+// with a large context needs); for a llama2.c file fp16 with q4_0 weights,
+// fp32 otherwise (kernels.KVEncodingFor).
 func (m *Model) kvEnc() kernels.Encoding {
 	if m.gguf != nil {
-		return kernels.F32 // as llama.cpp's numbers in the fixtures were computed
+		return kernels.F16
 	}
 	return kernels.KVEncodingFor(m.enc)
 }
 
-// runState allocates a session's activations and KV cache.
+// sessionKV is the KV cache encoding a session's options ask for.
+func (m *Model) sessionKV(opts engine.Options) (kernels.Encoding, error) {
+	switch opts.KVCache {
+	case "":
+		return m.kvEnc(), nil
+	case "fp32", "f32":
+		return kernels.F32, nil
+	case "fp16", "f16":
+		return kernels.F16, nil
+	}
+	return 0, fmt.Errorf("llama: KV cache encoding %q: want fp32 or fp16", opts.KVCache)
+}
+
+// runState allocates a session's activations and a KV cache of the default encoding.
 func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc(), m.w.RopeFactors) }
 
 // maxCacheBytes bounds a session's KV cache (more than any Pi 4 has).
@@ -147,13 +162,17 @@ const maxCacheBytes = 16 << 30
 func (m *Model) NewSession(opts engine.Options) (engine.Session, error) { return m.newSession(opts) }
 
 func (m *Model) newSession(opts engine.Options) (*Session, error) {
-	if n := cacheBytes(m.cfg, m.kvEnc()); n > maxCacheBytes {
+	kv, err := m.sessionKV(opts)
+	if err != nil {
+		return nil, err
+	}
+	if n := cacheBytes(m.cfg, kv); n > maxCacheBytes {
 		return nil, fmt.Errorf("llama: a session's KV cache would need %d bytes (layers %d x seq_len %d x kv_dim %d), more than %d", n, m.cfg.NLayers, m.cfg.SeqLen, m.cfg.KVDim(), int64(maxCacheBytes))
 	}
 	if opts.System == "" {
 		opts.System = m.system
 	}
-	s := &Session{m: m, r: m.runState(), opts: opts}
+	s := &Session{m: m, r: newRunState(m.cfg, kv, m.w.RopeFactors), opts: opts}
 	s.Reset()
 	return s, nil
 }

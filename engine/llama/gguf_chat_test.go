@@ -44,7 +44,7 @@ func TestGGUFChatAsLlamaCpp(t *testing.T) {
 				t.Fatalf("%s: chat[0] is %s", o.File, conv.Name)
 			}
 			// Think on: llama.cpp's rendering has no thinking switch.
-			s, err := m.newSession(engine.Options{Mode: engine.Chat, MaxTokens: 32, Think: true})
+			s, err := m.newSession(engine.Options{Mode: engine.Chat, MaxTokens: 32, Think: true, KVCache: "fp32"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestGGUFChatKeepsTheCache(t *testing.T) {
 	if got := m.Info().Template; got != "alpaca" {
 		t.Fatalf("template %s", got)
 	}
-	s, err := m.newSession(engine.Options{Mode: engine.Chat})
+	s, err := m.newSession(engine.Options{Mode: engine.Chat, KVCache: "fp32"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,6 +180,9 @@ func ggufTolerances(t testing.TB, model, variant string) (tight, loose float64) 
 // tight tolerance (and within the loose one): one in ten.
 func maxFlipped(positions int) int { return max(1, positions/10) }
 
+// Sessions compared with llama.cpp's numbers have an fp32 KV cache, as the
+// oracle's llama.cpp had (its default, fp16, moves the logits by about 1e-2).
+
 // TestGGUFMatchesLlamaCpp runs every variant of every fixture model: prompt ids,
 // the logits of every position of each stored prompt (ggufTolerances), the
 // argmax of every position where llama.cpp's top-2 margin exceeds the loose
@@ -222,7 +225,7 @@ func checkGGUFModel(t *testing.T, m *Model, o ggufOracle, model, variant string)
 		if p.LogitsFile != "" {
 			want = readFloatRows(t, filepath.Join(dir, p.LogitsFile), o.Meta.NVocab)
 		}
-		s, err := m.newSession(engine.Options{})
+		s, err := m.newSession(engine.Options{KVCache: "fp32"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +271,7 @@ func checkGGUFModel(t *testing.T, m *Model, o ggufOracle, model, variant string)
 // where it does not, a different choice is counted and logged. steps, when
 // not nil, are llama.cpp's logits of every step, which must be within tight.
 func checkGreedy(t *testing.T, m *Model, name string, prompt, want []int, margins []float64, steps [][]float32, tight, loose float64) {
-	s, err := m.newSession(engine.Options{})
+	s, err := m.newSession(engine.Options{KVCache: "fp32"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +338,7 @@ func TestTrainedGGUFRepliesAsLlamaCpp(t *testing.T) {
 				}
 			}
 			history = append(history, turn.PromptIDs...)
-			s, err := m.newSession(engine.Options{})
+			s, err := m.newSession(engine.Options{KVCache: "fp32"})
 			if err != nil {
 				t.Fatal(err)
 			}
