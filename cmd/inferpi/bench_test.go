@@ -156,7 +156,7 @@ func TestBenchRunC(t *testing.T) {
 func TestBenchErrors(t *testing.T) {
 	tiny := synthDir(t, "llama-tiny", "fp16") // context 128
 	var out, errOut bytes.Buffer
-	if err := benchMain(nil, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "want at least one model directory") {
+	if err := benchMain(nil, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "want at least one model") {
 		t.Errorf("no directory: %v %q", err, errOut.String())
 	}
 	err := benchMain([]string{tiny, "--prompt", "120", "--tokens", "20", "--read-mib", "16", "--evict-mib", "0"}, &out, &errOut)
