@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/inferpi/inferpi/console/serial"
@@ -25,6 +26,8 @@ import (
 	"github.com/inferpi/inferpi/firmware/sysinfo"
 	_ "github.com/inferpi/inferpi/metal/kernel"
 	"github.com/inferpi/inferpi/metal/sys"
+	"github.com/inferpi/inferpi/platform/bootlog"
+	"github.com/inferpi/inferpi/platform/mailbox"
 	"github.com/inferpi/inferpi/platform/storage"
 )
 
@@ -39,6 +42,12 @@ var sources = []mount.Source{
 }
 
 func main() {
+	bootlog.SetStepHook(sys.SetStep)
+	// The VideoCore is asked for its temperature and throttling every few
+	// seconds for as long as the firmware runs (README "Bare metal": why).
+	if mb, err := mailbox.Firmware(); err == nil {
+		go mb.Keepalive(bootlog.New(os.Stdout, "vc"), mailbox.KeepalivePeriod, nil)
+	}
 	editor := serial.New(os.Stdin, os.Stdout)
 	a := &app.App{
 		Term:     editor,
@@ -46,9 +55,10 @@ func main() {
 		Sources:  sources,
 		Alloc:    kernelBuffers{},
 		Reserve:  loader.DefaultReserve,
-		Banner:   banner(),
+		Banner:   banner() + "\n" + diagHint(),
 		Options:  app.DefaultOptions,
 		Info:     describeMachine,
+		Diag:     runDiag,
 		Released: debug.FreeOSMemory, // give the Go heap's free pages (the KV cache) back too
 	}
 	// The UART never ends, so Run returns only if reading it fails; start over
@@ -59,6 +69,13 @@ func main() {
 			time.Sleep(time.Second)
 		}
 	}
+}
+
+// diagHint is the boot-log line that tells people about /diag.
+func diagHint() string {
+	var b strings.Builder
+	bootlog.New(&b, "diag").Printf("type /diag at the model menu to test this board (RAM, cores, clocks, UART, SD card, USB, PCIe, decoding speed); please paste what it prints into bug reports")
+	return b.String()
 }
 
 func banner() string {

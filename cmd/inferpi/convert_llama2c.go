@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/llama"
 )
 
@@ -58,9 +57,9 @@ func convertLlama2c(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, convertLlama2cUsage)
 		return exitError{2}
 	}
-	enc, err := kernels.ParseEncoding(*dtype)
+	enc, err := parseDType(*dtype)
 	if err != nil {
-		return fmt.Errorf("--dtype %q: want fp32, fp16, q8_0 or q4_0", *dtype)
+		return err
 	}
 	return reencodeModel(pos[0], pos[1], enc, (llama.Engine{}).Name(), stderr)
 }

@@ -48,9 +48,9 @@ func convertModel(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, convertModelUsage)
 		return exitError{2}
 	}
-	enc, err := kernels.ParseEncoding(*dtype)
+	enc, err := parseDType(*dtype)
 	if err != nil {
-		return fmt.Errorf("--dtype %q: want fp32, fp16, q8_0 or q4_0", *dtype)
+		return err
 	}
 	return reencodeModel(pos[0], pos[1], enc, "", stderr)
 }

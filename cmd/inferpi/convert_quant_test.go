@@ -74,6 +74,8 @@ func TestConvertLlama2cQuantized(t *testing.T) {
 	}{
 		{[]string{"llama2c", "--dtype", "q8_0", filepath.Join(base, "q8_0"), filepath.Join(base, "x")}, "weights are already q8_0: nothing to convert"},
 		{[]string{"llama2c", "--dtype", "q5_1", demoDir, filepath.Join(base, "x")}, `--dtype "q5_1": want fp32, fp16, q8_0 or q4_0`},
+		{[]string{"model", "--dtype", "q6_k", demoDir, filepath.Join(base, "x")}, `--dtype "q6_k": want fp32, fp16, q8_0 or q4_0`},
+		{[]string{"llama2c", "--dtype", "bf16", demoDir, filepath.Join(base, "x")}, `--dtype "bf16": want fp32, fp16, q8_0 or q4_0`},
 		{[]string{"llama2c", "--dtype", "q8_0", nanochatDemo, filepath.Join(base, "x")}, "a GPT model, not a llama2.c one: use 'inferpi convert model'"},
 		{[]string{"llama2c", "--dtype", "q8_0", filepath.Join(base, "q8_0"), filepath.Join(base, "q8_0")}, "OUT is IN"},
 		{[]string{"llama2c", "--dtype", "q8_0", tinyDir + "/oracle.json", filepath.Join(base, "x.bin")}, "no engine recognises this file"},

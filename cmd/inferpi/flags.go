@@ -6,12 +6,27 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/inferpi/inferpi/console"
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/kernels"
 )
+
+// modelEncodings are the weight encodings a model.bin holds (the Llama container
+// and llama2.c's file, and nanochat's format): what --dtype may name when writing one.
+var modelEncodings = []kernels.Encoding{kernels.F32, kernels.F16, kernels.Q8_0, kernels.Q4_0}
+
+// parseDType reads a --dtype for a model.bin: one of modelEncodings.
+func parseDType(dtype string) (kernels.Encoding, error) {
+	enc, err := kernels.ParseEncoding(dtype)
+	if err != nil || !slices.Contains(modelEncodings, enc) {
+		return 0, fmt.Errorf("--dtype %q: want fp32, fp16, q8_0 or q4_0", dtype)
+	}
+	return enc, nil
+}
 
 // f64 widens a float32 setting for a float64 flag without showing its binary
 // rounding (0.9, not 0.8999999761581421).

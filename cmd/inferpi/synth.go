@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/synth"
 )
 
@@ -57,7 +56,7 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	enc, err := kernels.ParseEncoding(*dtype)
+	enc, err := parseDType(*dtype)
 	if err != nil {
 		return err
 	}

@@ -241,8 +241,9 @@ func writeModel(w io.Writer, h *gpt.Header, tensors map[string]source, file stri
 	return n, err
 }
 
-// parseDType reads --dtype: kernels.ParseEncoding's names, plus torch's
-// "float16" and "float32" spellings; empty means fp16.
+// parseDType reads --dtype: the names kernels.ParseEncoding gives the encodings
+// the GPT format holds, plus torch's "float16" and "float32" spellings; empty
+// means fp16.
 func parseDType(dtype string) (gpt.Encoding, error) {
 	switch strings.ToLower(dtype) {
 	case "":
@@ -252,9 +253,10 @@ func parseDType(dtype string) (gpt.Encoding, error) {
 	case "float32":
 		dtype = "fp32"
 	}
-	k, err := kernels.ParseEncoding(dtype)
-	if err != nil {
-		return 0, fmt.Errorf("--dtype %q: want fp16, fp32, q8_0 or q4_0", dtype)
+	if k, err := kernels.ParseEncoding(dtype); err == nil {
+		if e, err := gpt.EncodingOf(k); err == nil {
+			return e, nil
+		}
 	}
-	return gpt.EncodingOf(k)
+	return 0, fmt.Errorf("--dtype %q: want fp16, fp32, q8_0 or q4_0", dtype)
 }

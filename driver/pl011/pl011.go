@@ -108,11 +108,21 @@ func (u UART) TryPutByte(b byte) bool {
 // GetByte returns a received byte if one is waiting. Error flags (bits 11:8:
 // overrun, break, parity, framing) drop the byte.
 func (u UART) GetByte() (byte, bool) {
-	for !u.RxEmpty() {
-		v := u.r.Read32(regDR)
-		if v&0xF00 == 0 {
-			return byte(v), true
+	for {
+		b, errs, ok := u.Receive()
+		if !ok || errs == 0 {
+			return b, ok
 		}
 	}
-	return 0, false
+}
+
+// Receive takes the next entry of the receive FIFO, if there is one: the byte
+// and its error flags (DR bits 11:8: overrun, break, parity, framing; 0 for a
+// good byte).
+func (u UART) Receive() (b byte, errs uint32, ok bool) {
+	if u.RxEmpty() {
+		return 0, 0, false
+	}
+	v := u.r.Read32(regDR)
+	return byte(v), v >> 8 & 0xF, true
 }

@@ -42,6 +42,7 @@ const (
 func (h *Host) Init() error {
 	h.ready = false
 	h.card = Card{}
+	h.sdClock = 0 // the reset stops it
 	if err := h.resetController(); err != nil {
 		return err
 	}
@@ -60,15 +61,15 @@ func (h *Host) Init() error {
 	if !h.cfg.IgnoreCardDetect && !h.waitFor(100*time.Millisecond, h.CardPresent) {
 		return h.errorf("%w inserted (present state 0x%08X)", ErrNoCard, h.bank.Read32(regPresentState))
 	}
-	h.bank.Write32(regIntEnable, intEnableAll)
-	h.bank.Write32(regIntSignal, 0)
+	h.write(regIntEnable, intEnableAll)
+	h.write(regIntSignal, 0)
 	hc := h.bank.Read32(regHostControl) &^ (hcDataWidth4 | hcHighSpeed | hcDMASelect)
-	h.bank.Write32(regHostControl, hc)
+	h.write(regHostControl, hc)
 	var err error
 	if h.card.ClockHz, err = h.setClock(identClockHz); err != nil {
 		return err
 	}
-	time.Sleep(time.Millisecond) // at least 74 clocks before the first command
+	h.sleep(time.Millisecond) // at least 74 clocks before the first command
 	h.card.BusWidth = 1
 
 	if err := h.identify(); err != nil {
@@ -106,7 +107,7 @@ func (h *Host) identify() error {
 	if v2 {
 		arg |= ocrHCS
 	}
-	start := time.Now()
+	start := h.now()
 	var ocr uint32
 	for {
 		resp, err := h.appCommand("ACMD41", acmdSendOpCond, arg, r3, 0, false)
@@ -119,10 +120,10 @@ func (h *Host) identify() error {
 		if ocr = resp[0]; ocr&ocrPowerUpDone != 0 {
 			break
 		}
-		if time.Since(start) > h.cfg.InitTimeout {
+		if h.now().Sub(start) > h.cfg.InitTimeout {
 			return h.errorf("card did not finish powering up within %v (OCR 0x%08X)", h.cfg.InitTimeout, ocr)
 		}
-		time.Sleep(10 * time.Millisecond)
+		h.sleep(10 * time.Millisecond)
 	}
 	h.card.HighCapacity = v2 && ocr&ocrHCS != 0
 
@@ -200,7 +201,7 @@ func (h *Host) configureBus() error {
 		if _, err := h.appCommand("ACMD6", acmdSetBusWidth, 2, r1, 0, false); err != nil {
 			return h.errorf("switching to a 4-bit bus: %v", err)
 		}
-		h.bank.Write32(regHostControl, h.bank.Read32(regHostControl)|hcDataWidth4)
+		h.setBits(regHostControl, hcDataWidth4)
 		h.card.BusWidth = 4
 	}
 
@@ -213,7 +214,7 @@ func (h *Host) configureBus() error {
 			return err
 		}
 		if ok {
-			h.bank.Write32(regHostControl, h.bank.Read32(regHostControl)|hcHighSpeed)
+			h.setBits(regHostControl, hcHighSpeed)
 			h.card.HighSpeed = true
 			target = highSpeedClockHz
 		}

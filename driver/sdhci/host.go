@@ -11,8 +11,9 @@
 // throughput: the CPU copies every word, which on a Pi 4 caps reads near the
 // 50 MHz 4-bit bus rate (about 20-25 MB/s) and keeps one core busy while loading.
 //
-// All register access is 32-bit through reg.Bank (the Pi's controllers need it);
-// timeouts use time.Now and time.Sleep.
+// All register access is 32-bit through reg.Bank (the Pi's controllers need it),
+// and writes are spaced while the SD clock is slow (Host.write); timeouts use
+// time.Now and time.Sleep.
 package sdhci
 
 import (
@@ -54,8 +55,11 @@ type Host struct {
 	base    uint32
 	card    Card
 	ready   bool
+	sdClock uint32 // the SD clock running now (0: none yet), for Host.write
 
 	maxBlocksPerRead int // 65535 (the block count register); smaller in tests
+	now              func() time.Time
+	sleep            func(time.Duration)
 }
 
 // Card describes an initialised card.
@@ -101,8 +105,29 @@ func New(bank reg.Bank, cfg Config) *Host {
 	if cfg.InitTimeout == 0 {
 		cfg.InitTimeout = time.Second
 	}
-	return &Host{bank: bank, cfg: cfg, maxBlocksPerRead: 0xFFFF}
+	return &Host{bank: bank, cfg: cfg, maxBlocksPerRead: 0xFFFF, now: time.Now, sleep: time.Sleep}
 }
+
+// write writes a register. The BCM2711's EMMC2 can lose a write that follows
+// another to the same register within two SD clock cycles (a clock-domain
+// crossing; Linux sdhci-iproc.c, the comment above sdhci_iproc_writew), which
+// at the 400 kHz of card identification is 5 us. As Linux's sdhci_iproc_writel
+// does, every write waits four SD clocks (rounded up to a microsecond) while
+// the clock is at or below 400 kHz, and 10 us while there is none. At the
+// data rates (25 and 50 MHz) two clocks are shorter than a register access.
+func (h *Host) write(off uintptr, v uint32) {
+	h.bank.Write32(off, v)
+	switch {
+	case h.sdClock == 0:
+		h.sleep(10 * time.Microsecond)
+	case h.sdClock <= identClockHz:
+		h.sleep(time.Duration((4_000_000+h.sdClock-1)/h.sdClock) * time.Microsecond)
+	}
+}
+
+// setBits and clearBits are read-modify-writes through write.
+func (h *Host) setBits(off uintptr, bits uint32)   { h.write(off, h.bank.Read32(off)|bits) }
+func (h *Host) clearBits(off uintptr, bits uint32) { h.write(off, h.bank.Read32(off)&^bits) }
 
 // errorf prefixes messages with the controller's name.
 func (h *Host) errorf(format string, args ...any) error {
@@ -123,23 +148,23 @@ func (h *Host) Card() Card { return h.card }
 // is ready within microseconds at 25-50 MHz) and then sleeps briefly between
 // polls, so a slow card does not hog the core.
 func (h *Host) waitFor(timeout time.Duration, cond func() bool) bool {
-	start := time.Now()
+	start := h.now()
 	for i := 0; ; i++ {
 		if cond() {
 			return true
 		}
-		if time.Since(start) > timeout {
+		if h.now().Sub(start) > timeout {
 			return cond()
 		}
 		if i > 1000 {
-			time.Sleep(10 * time.Microsecond)
+			h.sleep(10 * time.Microsecond)
 		}
 	}
 }
 
 // resetController does a full software reset and waits for it to finish.
 func (h *Host) resetController() error {
-	reg.Set(h.bank, regClockControl, srAll)
+	h.setBits(regClockControl, srAll)
 	if !h.waitFor(h.cfg.CommandTimeout, func() bool { return h.bank.Read32(regClockControl)&srAll == 0 }) {
 		return h.errorf("controller reset did not finish within %v", h.cfg.CommandTimeout)
 	}
@@ -149,11 +174,11 @@ func (h *Host) resetController() error {
 // resetLines resets the CMD and/or DAT line state machines after an error
 // (spec 3.10 "Error Recovery"), leaving clock and power as they are.
 func (h *Host) resetLines(bits uint32) error {
-	reg.Set(h.bank, regClockControl, bits)
+	h.setBits(regClockControl, bits)
 	if !h.waitFor(h.cfg.CommandTimeout, func() bool { return h.bank.Read32(regClockControl)&bits == 0 }) {
 		return h.errorf("reset of the %s line did not finish", lineNames(bits))
 	}
-	h.bank.Write32(regIntStatus, 0xFFFFFFFF)
+	h.write(regIntStatus, 0xFFFFFFFF)
 	return nil
 }
 
@@ -168,18 +193,17 @@ func lineNames(bits uint32) string {
 	return strings.Join(n, " and ")
 }
 
-// powerOn switches on the card's supply at 3.3 V. Circle (emmc.cpp CardReset,
-// RASPPI >= 4) does the same on the Pi 4, whose firmware leaves it off.
+// powerOn switches on the card's supply at 3.3 V, voltage and power in one
+// write: Circle (emmc.cpp CardReset, RASPPI >= 4) does the same on the Pi 4,
+// whose firmware leaves it off, and a second write to the register right after
+// the first could be lost (Host.write).
 func (h *Host) powerOn() error {
 	caps := h.bank.Read32(regCapabilities)
 	if caps&capVoltage33 == 0 {
 		return h.errorf("controller does not support 3.3 V (capabilities 0x%08X)", caps)
 	}
-	// Voltage first, then power (SDHCI spec 3.3, "SD Bus Power Control").
-	reg.Clear(h.bank, regHostControl, pcPowerMask)
-	reg.Set(h.bank, regHostControl, pcVoltage33)
-	reg.Set(h.bank, regHostControl, pcBusPower)
-	time.Sleep(2 * time.Millisecond)
+	h.write(regHostControl, h.bank.Read32(regHostControl)&^pcPowerMask|pcVoltage33|pcBusPower)
+	h.sleep(2 * time.Millisecond)
 	return nil
 }
 
@@ -187,7 +211,7 @@ func (h *Host) powerOn() error {
 // divided clock is base/(2N) (spec 2.2.14): a 10-bit N from version 3.00 on, a
 // power of two up to 128 before.
 func (h *Host) setClock(hz uint32) (uint32, error) {
-	reg.Clear(h.bank, regClockControl, ccSDClockEnable)
+	h.clearBits(regClockControl, ccSDClockEnable)
 	var n uint32
 	if h.base > hz {
 		n = (h.base + 2*hz - 1) / (2 * hz)
@@ -208,15 +232,16 @@ func (h *Host) setClock(hz uint32) (uint32, error) {
 	}
 	v := h.bank.Read32(regClockControl)
 	v = v&^(ccFreqMask|toMask|ccSDClockEnable) | field | toMax | ccInternalEnable
-	h.bank.Write32(regClockControl, v)
+	h.write(regClockControl, v)
 	if !h.waitFor(h.cfg.CommandTimeout, func() bool { return h.bank.Read32(regClockControl)&ccInternalStable != 0 }) {
 		return 0, h.errorf("internal clock did not become stable (clock control 0x%08X)", h.bank.Read32(regClockControl))
 	}
-	reg.Set(h.bank, regClockControl, ccSDClockEnable)
-	if n == 0 {
-		return h.base, nil
+	h.setBits(regClockControl, ccSDClockEnable)
+	h.sdClock = h.base
+	if n != 0 {
+		h.sdClock = h.base / (2 * n)
 	}
-	return h.base / (2 * n), nil
+	return h.sdClock, nil
 }
 
 // response kinds, as the command register encodes them with their checks.
@@ -264,15 +289,15 @@ func (h *Host) command(name string, index int, arg uint32, resp uint32, mode uin
 		h.resetLines(srCmd | srDat)
 		return out, &cmdError{cmd: name, msg: fmt.Sprintf("controller busy (present state 0x%08X); CMD and DAT lines reset", h.bank.Read32(regPresentState))}
 	}
-	h.bank.Write32(regIntStatus, 0xFFFFFFFF)
+	h.write(regIntStatus, 0xFFFFFFFF)
 	cmd := uint32(index)<<cmdIndexShift | resp
 	if data {
 		cmd |= cmdDataPresent
 	}
-	h.bank.Write32(regArgument, arg)
+	h.write(regArgument, arg)
 	// Transfer mode and command go in one 32-bit write: writing the command half
 	// starts the command, so the mode must already be in place.
-	h.bank.Write32(regCommand, cmd<<16|mode)
+	h.write(regCommand, cmd<<16|mode)
 
 	var st uint32
 	if !h.waitFor(h.cfg.CommandTimeout, func() bool {
@@ -290,7 +315,7 @@ func (h *Host) command(name string, index int, arg uint32, resp uint32, mode uin
 		h.resetLines(lines)
 		return out, &cmdError{cmd: name, status: st & 0xFFFF0000}
 	}
-	h.bank.Write32(regIntStatus, intCmdComplete)
+	h.write(regIntStatus, intCmdComplete)
 	for i := range out {
 		out[i] = h.bank.Read32(regResponse0 + uintptr(4*i))
 	}
@@ -317,6 +342,6 @@ func (h *Host) waitTransfer(name string, timeout time.Duration) error {
 		h.resetLines(srCmd | srDat)
 		return &cmdError{cmd: name, status: st & 0xFFFF0000}
 	}
-	h.bank.Write32(regIntStatus, intXferComplete)
+	h.write(regIntStatus, intXferComplete)
 	return nil
 }

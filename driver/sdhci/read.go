@@ -67,7 +67,7 @@ func (h *Host) readData(name string, index int, arg uint32, dst []byte, size int
 	if count > 1 {
 		mode |= tmMultiBlock | tmBlockCountEn | tmAutoCMD12
 	}
-	h.bank.Write32(regBlockSizeCount, uint32(count)<<16|uint32(size))
+	h.write(regBlockSizeCount, uint32(count)<<16|uint32(size))
 	var resp [4]uint32
 	var err error
 	if app {
@@ -96,7 +96,7 @@ func (h *Host) readData(name string, index int, arg uint32, dst []byte, size int
 			h.abort(count)
 			return fmt.Errorf("%s: block %d of %d: %w; CMD and DAT lines reset", name, b+1, count, &cmdError{cmd: "data", status: st & 0xFFFF0000})
 		}
-		h.bank.Write32(regIntStatus, intBufReadReady)
+		h.write(regIntStatus, intBufReadReady)
 		blk := dst[b*size : (b+1)*size]
 		for i := 0; i+4 <= size; i += 4 {
 			binary.LittleEndian.PutUint32(blk[i:], h.bank.Read32(regBufferData))

@@ -18,8 +18,8 @@
 // IMAN.IE=0), so no interrupt line is ever asserted.
 //
 // References (facts only): xHCI specification 1.2; Linux drivers/usb/host/xhci*.c;
-// U-Boot drivers/usb/host/xhci*.c; Circle lib/usb/xhci*.cpp;
-// /work/shared/docs/bcm2711-facts.md §7, §8 for the VL805.
+// U-Boot drivers/usb/host/xhci*.c; Circle lib/usb/xhci*.cpp; for the VL805,
+// Linux xhci-pci.c's quirks (XHCI_TRB_OVERFETCH, XHCI_EP_CTX_BROKEN_DCS).
 package xhci
 
 import (
@@ -53,7 +53,7 @@ type Options struct {
 	MaxSlots int
 	// DMALimit is the first bus address the controller cannot reach, 0 for no
 	// limit beyond its own (4 GiB without 64-bit addressing). The Pi 4's PCIe
-	// inbound window reaches only the first 3 GiB of RAM (bcm2711-facts 1.3).
+	// inbound window reaches only the first 3 GiB of RAM (upstream bcm2711.dtsi's dma-ranges).
 	// Rings and contexts beyond it are refused; transfers to or from memory
 	// beyond it go through a coherent bounce buffer.
 	DMALimit uint64

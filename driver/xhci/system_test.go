@@ -144,6 +144,39 @@ func TestQEMUStickReadsWholeDisk(t *testing.T) {
 	s.clean()
 }
 
+// A read into memory that does not start or end on a 64-byte cache line (the
+// FAT reading a file at an odd offset): the partial lines at both ends go
+// through the coherent bounce buffer, the rest straight into the buffer, and
+// the bytes around it are left alone.
+func TestReadIntoPartialCacheLines(t *testing.T) {
+	s := newSystem(t, xhcifake.QEMU(), 0x1000_0000)
+	img := image(1<<20, 7)
+	s.hc.Attach(1, usbfake.NewMassStorage(usb.SpeedSuper, img, 512))
+	c := s.start()
+	d := s.disks(c, 1)[0]
+	mem := make([]byte, 256<<10)
+	for _, off := range []int{37, 64, 100} {
+		for _, n := range []int{16 << 10, 16<<10 + 512} {
+			for i := range mem {
+				mem[i] = 0xA5
+			}
+			dst := mem[off : off+n]
+			if err := d.ReadBlocks(8, dst); err != nil {
+				t.Fatalf("read at offset %d: %v\n%s", off, err, s.log)
+			}
+			if !bytes.Equal(dst, img[8*512:8*512+n]) {
+				t.Errorf("%d bytes at offset %d differ from the image", n, off)
+			}
+			for i, b := range append(mem[:off:off], mem[off+n:off+n+64]...) {
+				if b != 0xA5 {
+					t.Fatalf("a byte around the buffer changed to %#x (%d)", b, i)
+				}
+			}
+		}
+	}
+	s.clean()
+}
+
 // The Pi 4: a high-speed hub on USB 2 root port 1 (the VL805's internal hub)
 // with a high-speed and a full-speed stick, and a SuperSpeed stick on a blue
 // port. The full-speed stick needs the hub's transaction translator in its

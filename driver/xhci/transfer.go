@@ -3,6 +3,7 @@ package xhci
 import (
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/inferpi/inferpi/driver/dma"
 	"github.com/inferpi/inferpi/driver/usb"
@@ -197,7 +198,9 @@ func split(segs []dma.Segment) []piece {
 // Bulk moves buf over a bulk endpoint. Small transfers are copied through the
 // endpoint's coherent bounce buffer; larger ones go straight to or from buf as
 // scatter-gather Normal TRBs over dma.Memory.Segments, with the cache cleaned
-// before and (for IN) invalidated after. If buf needs more TRBs than a ring
+// before and (for IN) invalidated after, except for an IN buffer's partial
+// cache lines at either end, which the same TD carries through the bounce
+// buffer. If buf needs more TRBs than a ring
 // holds, it goes as several TDs in a row; a short packet ends the transfer.
 func (s *slot) Bulk(addr uint8, buf []byte, timeout time.Duration) (int, error) {
 	c := s.c
@@ -212,11 +215,8 @@ func (s *slot) Bulk(addr uint8, buf []byte, timeout time.Duration) (int, error) 
 	}
 	in := addr&usb.DirIn != 0
 	if len(buf) <= bounceSize {
-		if ep.bounce.Mem == nil {
-			var err error
-			if ep.bounce, err = c.alloc("bounce buffer", bounceSize, 64); err != nil {
-				return 0, err
-			}
+		if err := s.needBounce(ep); err != nil {
+			return 0, err
 		}
 		if !in {
 			copy(ep.bounce.Mem, buf)
@@ -227,7 +227,15 @@ func (s *slot) Bulk(addr uint8, buf []byte, timeout time.Duration) (int, error) 
 		}
 		return n, err
 	}
-	segs, err := c.mem.Segments(buf)
+	// The device writes (IN) only whole cache lines of buf: the partial lines
+	// at its ends, which the CPU shares with other data, go through the
+	// bounce buffer (see partialLines).
+	head, tail := 0, 0
+	if in {
+		head, tail = partialLines(buf)
+	}
+	direct := buf[head : len(buf)-tail]
+	segs, err := c.mem.Segments(direct)
 	if err != nil {
 		return 0, fmt.Errorf("xhci: DMA segments of a %d-byte buffer: %w", len(buf), err)
 	}
@@ -240,14 +248,57 @@ func (s *slot) Bulk(addr uint8, buf []byte, timeout time.Duration) (int, error) 
 			return s.bulkBounced(ep, buf, in, timeout)
 		}
 	}
+	pieces := split(segs)
+	if head+tail > 0 {
+		if err := s.needBounce(ep); err != nil {
+			return 0, err
+		}
+		if head > 0 {
+			pieces = append([]piece{{ep.bounce.Bus, head}}, pieces...)
+		}
+		if tail > 0 {
+			pieces = append(pieces, piece{ep.bounce.Bus + cacheLine, tail})
+		}
+	}
 	// Clean before IN as well: a dirty line written back during the transfer
 	// would overwrite what the device put there.
-	c.mem.CleanForDevice(buf)
-	n, err := s.bulk(ep, split(segs), len(buf), in, timeout)
+	c.mem.CleanForDevice(direct)
+	n, err := s.bulk(ep, pieces, len(buf), in, timeout)
 	if in {
-		c.mem.InvalidateForCPU(buf)
+		c.mem.InvalidateForCPU(direct)
+		copy(buf[:min(head, n)], ep.bounce.Mem)
+		if got := n - (len(buf) - tail); got > 0 {
+			copy(buf[len(buf)-tail:n], ep.bounce.Mem[cacheLine:cacheLine+got])
+		}
 	}
 	return n, err
+}
+
+// cacheLine is the CPU's data cache line (the Cortex-A72's).
+const cacheLine = 64
+
+// partialLines returns how many bytes at the start and at the end of buf lie
+// in cache lines buf shares with other memory. A device must not write those
+// lines directly: a store the CPU makes to the neighbouring data while the
+// transfer runs would be written back over the device's bytes, and the
+// invalidate after it would drop the neighbour's store (Linux keeps DMA
+// buffers in whole cache lines, ARCH_DMA_MINALIGN, and bounces the others).
+// buf is longer than two lines (Bulk bounces small transfers whole).
+func partialLines(buf []byte) (head, tail int) {
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	head = int((cacheLine - p%cacheLine) % cacheLine)
+	tail = int((p + uintptr(len(buf))) % cacheLine)
+	return head, tail
+}
+
+// needBounce allocates the endpoint's small bounce buffer when first needed.
+func (s *slot) needBounce(ep *endpoint) error {
+	if ep.bounce.Mem != nil {
+		return nil
+	}
+	var err error
+	ep.bounce, err = s.c.alloc("bounce buffer", bounceSize, cacheLine)
+	return err
 }
 
 // bigBounceSize is the coherent buffer that large transfers to or from memory

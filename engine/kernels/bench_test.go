@@ -31,25 +31,28 @@ func benchThreads() []int {
 }
 
 // randomMatrix fills a rows x cols matrix in enc with random weights, fast enough
-// for hundreds of megabytes: float weights are N(0, 0.02)-like fp16/fp32 values, and
-// blocks get random int8 or nibbles under a random small scale.
+// for hundreds of megabytes: float weights are N(0, 0.02)-like values, and blocks
+// get random quants under a random small scale.
 func randomMatrix(rng *rand.Rand, rows, cols int, enc Encoding) Matrix {
 	data := make([]byte, rows*enc.RowBytes(cols))
 	switch enc {
-	case F32, F16:
+	case F32, F16, BF16:
 		table := make([]float32, 4096)
 		for i := range table {
 			table[i] = float32(rng.NormFloat64() * 0.02)
 		}
 		for i := 0; i < rows*cols; i++ {
 			v := table[rng.Uint32()&4095]
-			if enc == F32 {
+			switch enc {
+			case F32:
 				binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(v))
-			} else {
+			case F16:
 				binary.LittleEndian.PutUint16(data[2*i:], F32ToF16(v))
+			case BF16:
+				binary.LittleEndian.PutUint16(data[2*i:], F32ToBF16(v))
 			}
 		}
-	default:
+	case Q8_0, Q4_0:
 		bb := blockBytes(enc)
 		for off := 0; off < len(data); off += bb {
 			for j := off + 2; j < off+bb; j += 8 {
@@ -59,6 +62,8 @@ func randomMatrix(rng *rand.Rand, rows, cols int, enc Encoding) Matrix {
 		for off := 0; off < len(data); off += bb {
 			binary.LittleEndian.PutUint16(data[off:], F32ToF16(float32(0.0005+rng.Float64()*0.001)))
 		}
+	default:
+		fillBlocks(rng, enc, data, randomScales(rng, enc, 0.02))
 	}
 	m, err := NewMatrix(data, rows, cols, enc)
 	if err != nil {
@@ -220,14 +225,10 @@ func BenchmarkMatVec(b *testing.B) {
 					m := randomMatrix(rng, s[0], s[1], enc)
 					x := randomVector(rng, s[1])
 					out := make([]float32, s[0])
-					var xq *q8Vector
-					if enc.Quantized() {
-						xq = new(q8Vector)
-						k.quantizeX(xq, x, enc)
-					}
+					in := prepared(k, x, enc)
 					b.ResetTimer()
 					for range b.N {
-						matVecRows(k, out, m, x, xq, 0, m.Rows)
+						matVecRows(in, out, m, 0, m.Rows)
 					}
 					reportGBps(b, m.Bytes())
 				})
@@ -253,16 +254,17 @@ func BenchmarkMatVecSplit(b *testing.B) {
 				defer p.Close()
 				rb := m.Enc.RowBytes(m.Cols)
 				grain := max(1, (chunkMinBytes+rb-1)/rb)
+				in := prepared(kern, x, F16)
 				b.ResetTimer()
 				for range b.N {
 					// Force the split (MatVec would not split below parallelMinBytes).
 					if threads > 1 && p.acquire() {
-						t := &productTask{k: kern, parts: 1, ms: [2]Matrix{m}, outs: [2][]float32{out}, x: x, n: 1}
+						t := &productTask{parts: 1, ms: [2]Matrix{m}, outs: [2][]float32{out}, in: *in, n: 1}
 						s := p.newJob()
 						s.set(t, m.Rows, min(grain, (m.Rows+1)/2), 1)
 						p.runAcquired(&s.job)
 					} else {
-						matVecRows(kern, out, m, x, nil, 0, m.Rows)
+						matVecRows(in, out, m, 0, m.Rows)
 					}
 				}
 				reportGBps(b, m.Bytes())

@@ -145,28 +145,17 @@ DATA quantizeQ8Perm<>+24(SB)/4, $3
 DATA quantizeQ8Perm<>+28(SB)/4, $7
 GLOBL quantizeQ8Perm<>(SB), RODATA|NOPTR, $32
 
-// ROUND_HALF_AWAY(v): v = float32 v rounded to the nearest integer, halves away
-// from zero (C's roundf), as int32: v + copysign(0.49999997, v), rounded to float32
-// by the addition, then truncated: 4 instructions where truncating, comparing the
-// fraction with 0.5 and adding ±1 took 9. Adding 0.5 itself would carry 0.49999997
-// up to 1; the largest float below 0.5 does not, and k+0.5 still reaches k+1 (the
-// sum, k+1 less 2^-25, rounds up to it). Checked against math.Round for every
-// float32 of magnitude up to 256 (|x·id| is at most 127 here). Y13 sign mask, Y14
-// 0.49999997; Y6 scratch.
-#define ROUND_HALF_AWAY(v) \
-	VANDPS     Y13, v, Y6; \
-	VORPS      Y14, Y6, Y6; \
-	VADDPS     Y6, v, v; \
-	VCVTTPS2DQ v, v
-
 #define BROADCAST_CONST(value, y) \
 	MOVL         value, AX; \
 	VMOVD        AX, X6; \
 	VPBROADCASTD X6, y
 
 // func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
-// The reference's arithmetic exactly (q8Vector.quantizeRef): per block of 32,
-// d = max|x|/127, id = 1/d (both 0 below tinyBlock), q = roundf(x*id), s8 = 8*Σq.
+// The reference's arithmetic exactly (quantizeQ8Ref, after llama.cpp's AVX2
+// quantize_row_q8_0): per block of 32, d = max|x|/127 rounded to fp16 (VCVTPS2PH's
+// immediate 0: to nearest, ties to even) and widened back, id = 127/max|x| (both 0
+// below tinyBlock), q = x*id rounded to the nearest integer, ties to even
+// (VCVTPS2DQ under Go's MXCSR, which keeps the default rounding), s8 = 8*Σq.
 TEXT ·quantizeQ8AVX2(SB), NOSPLIT, $0-40
 	MOVQ q+0(FP), DI
 	MOVQ d+8(FP), R8
@@ -174,9 +163,6 @@ TEXT ·quantizeQ8AVX2(SB), NOSPLIT, $0-40
 	MOVQ x+24(FP), SI
 	MOVQ blocks+32(FP), CX
 	BROADCAST_CONST($0x7fffffff, Y15)
-	BROADCAST_CONST($0x3effffff, Y14) // 0.49999997
-	BROADCAST_CONST($0x80000000, Y13)
-	BROADCAST_CONST($0x3f800000, Y12) // 1.0; X12 lane 0 is the scalar 1.0
 	MOVL    $0x42fe0000, AX           // 127.0
 	VMOVD   AX, X11
 	MOVL    $0x03800000, AX           // 2^-120, tinyBlock
@@ -205,20 +191,22 @@ qloop:
 	VMAXPS       X5, X4, X4
 
 	VCMPSS       $1, X10, X4, X7 // amax < tinyBlock: d = id = 0
-	VDIVSS       X11, X4, X4     // d = amax / 127
-	VANDNPS      X4, X7, X4
-	VMOVSS       X4, (R8)
-	VDIVSS       X4, X12, X5     // id = 1 / d
+	VDIVSS       X11, X4, X5     // d = amax / 127
+	VCVTPS2PH    $0, X5, X5      // rounded to fp16
+	VCVTPH2PS    X5, X5          // and widened back
+	VANDNPS      X5, X7, X5
+	VMOVSS       X5, (R8)
+	VDIVSS       X4, X11, X5     // id = 127 / amax
 	VANDNPS      X5, X7, X5
 	VBROADCASTSS X5, Y5
 	VMULPS       Y5, Y0, Y0
 	VMULPS       Y5, Y1, Y1
 	VMULPS       Y5, Y2, Y2
 	VMULPS       Y5, Y3, Y3
-	ROUND_HALF_AWAY(Y0)
-	ROUND_HALF_AWAY(Y1)
-	ROUND_HALF_AWAY(Y2)
-	ROUND_HALF_AWAY(Y3)
+	VCVTPS2DQ    Y0, Y0
+	VCVTPS2DQ    Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VCVTPS2DQ    Y3, Y3
 
 	// s8 = 8 * Σq
 	VPADDD       Y1, Y0, Y8

@@ -186,8 +186,11 @@ q4sum:
 	RET
 
 // func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
-// The reference's arithmetic exactly (q8Vector.quantizeRef): per block of 32,
-// d = max|x|/127, id = 1/d (both 0 below tinyBlock), q = roundf(x*id) (FCVTAS), s8 = 8*Σq.
+// The reference's arithmetic exactly (quantizeQ8Ref, after llama.cpp's AVX2
+// quantize_row_q8_0): per block of 32, d = max|x|/127 rounded to fp16 (FCVT under
+// the default FPCR rounding: to nearest, ties to even) and widened back, id =
+// 127/max|x| (both 0 below tinyBlock), q = x*id rounded to the nearest integer,
+// ties to even (FCVTNS), s8 = 8*Σq.
 TEXT ·quantizeQ8NEON(SB), NOSPLIT, $0-40
 	MOVD  q+0(FP), R0
 	MOVD  d+8(FP), R1
@@ -195,7 +198,6 @@ TEXT ·quantizeQ8NEON(SB), NOSPLIT, $0-40
 	MOVD  x+24(FP), R3
 	MOVD  blocks+32(FP), R4
 	FMOVS $127.0, F30
-	FMOVS $1.0, F29
 	MOVW  $0x03800000, R6 // 2^-120, tinyBlock
 	FMOVS R6, F28
 	FMOVS ZR, F31
@@ -220,7 +222,9 @@ qloop:
 	FMAX4S(8, 8, 12)
 	FMAXV4S(16, 8)
 	FDIVS   F30, F16, F17 // d = amax / 127
-	FDIVS   F17, F29, F18 // id = 1 / d
+	FCVTSH  F17, F17      // rounded to fp16
+	FCVTHS  F17, F17      // and widened back
+	FDIVS   F16, F30, F18 // id = 127 / amax
 	FCMPS   F28, F16      // amax < tinyBlock: d = id = 0
 	FCSELS  LT, F31, F17, F17
 	FCSELS  LT, F31, F18, F18
@@ -233,14 +237,14 @@ qloop:
 	FMULS0(5, 5, 18)
 	FMULS0(6, 6, 18)
 	FMULS0(7, 7, 18)
-	FCVTAS4S(0, 0)
-	FCVTAS4S(1, 1)
-	FCVTAS4S(2, 2)
-	FCVTAS4S(3, 3)
-	FCVTAS4S(4, 4)
-	FCVTAS4S(5, 5)
-	FCVTAS4S(6, 6)
-	FCVTAS4S(7, 7)
+	FCVTNS4S(0, 0)
+	FCVTNS4S(1, 1)
+	FCVTNS4S(2, 2)
+	FCVTNS4S(3, 3)
+	FCVTNS4S(4, 4)
+	FCVTNS4S(5, 5)
+	FCVTNS4S(6, 6)
+	FCVTNS4S(7, 7)
 
 	// s8 = 8 * Σq
 	VADD    V1.S4, V0.S4, V8.S4

@@ -63,3 +63,16 @@ func F32ToF16(f float32) uint16 {
 	}
 	return sign | uint16(r)
 }
+
+// BF16ToF32 widens a bfloat16 value exactly: its bits are a float32's upper half.
+func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// F32ToBF16 rounds f to the nearest bfloat16 value, ties to even, as gguf-py's
+// converter and torch do; NaN stays a (quiet) NaN, overflow gives infinity.
+func F32ToBF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	if b&0x7fffffff > 0x7f800000 {
+		return uint16(b>>16) | 0x40
+	}
+	return uint16((b + 0x7fff + (b >> 16 & 1)) >> 16)
+}

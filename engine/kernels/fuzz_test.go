@@ -37,6 +37,13 @@ func FuzzNewMatrix(f *testing.F) {
 	f.Add(seed(F16, 2, 33), 2, 33, uint8(F16), uint64(2))
 	f.Add(seed(Q8_0, 4, 64), 4, 64, uint8(Q8_0), uint64(3))
 	f.Add(seed(Q4_0, 5, 96), 5, 96, uint8(Q4_0), uint64(4))
+	f.Add(seed(BF16, 2, 7), 2, 7, uint8(BF16), uint64(7))
+	f.Add(seed(Q4_1, 3, 64), 3, 64, uint8(Q4_1), uint64(8))
+	f.Add(seed(Q5_0, 2, 96), 2, 96, uint8(Q5_0), uint64(9))
+	f.Add(seed(Q5_1, 1, 32), 1, 32, uint8(Q5_1), uint64(10))
+	f.Add(seed(Q4_K, 2, 256), 2, 256, uint8(Q4_K), uint64(11))
+	f.Add(seed(Q5_K, 1, 512), 1, 512, uint8(Q5_K), uint64(12))
+	f.Add(seed(Q6_K, 3, 256), 3, 256, uint8(Q6_K), uint64(13))
 	f.Add(make([]byte, 34), 1, 32, uint8(Q8_0), uint64(5))
 	f.Add([]byte{0xff, 0x7c, 0x80}, 1, 1, uint8(F16), uint64(6))
 	f.Fuzz(func(t *testing.T, data []byte, rows, cols int, enc uint8, xseed uint64) {
@@ -75,6 +82,8 @@ func FuzzEncodeRow(f *testing.F) {
 	f.Add(make([]byte, 4*BlockSize), uint8(Q8_0))
 	f.Add(make([]byte, 4*BlockSize), uint8(Q4_0))
 	f.Add([]byte{0, 0, 128, 127}, uint8(F32))
+	f.Add([]byte{0, 0, 128, 63, 1, 0, 128, 63, 0, 0, 128, 127}, uint8(BF16))
+	f.Add(make([]byte, 4*256), uint8(Q4_K))
 	f.Fuzz(func(t *testing.T, raw []byte, enc uint8) {
 		e := Encoding(enc)
 		x := make([]float32, len(raw)/4)
@@ -102,6 +111,8 @@ func FuzzEncodeRow(f *testing.F) {
 				limit = 0
 			case F16:
 				limit = amax/1024 + 0x1p-25 // half an fp16 ulp, relative or subnormal
+			case BF16:
+				limit = amax/256 + 0x1p-134 // half a bf16 ulp, relative or subnormal
 			case Q8_0:
 				limit = amax/254 + amax/1024 + 127*0x1p-25
 			case Q4_0:

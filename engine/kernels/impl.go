@@ -9,20 +9,40 @@ import (
 // impl is one implementation of the hot loops. Every function takes the rows to
 // compute from len(out) and trusts its slices to be big enough: the exported
 // wrappers check shapes once, before any kernel runs.
+//
+// A kernel of a block encoding takes x quantized to that encoding's activation
+// blocks (act.go), by the quantizer of the same impl. An impl without a SIMD kernel
+// for an encoding, or a quantizer, uses the reference's: every field but prepare
+// is set (TestImplsComplete).
 type impl struct {
 	name string
-	// quantizeQ8 fills v (already sized) from x, as q8Vector.quantizeRef.
-	quantizeQ8 func(v *q8Vector, x []float32)
-	// prepare, when set, adds to a quantized x the layouts the block kernels read.
-	prepare   func(v *q8Vector, enc Encoding)
-	matVecF32 func(out []float32, w []byte, x []float32)
-	matVecF16 func(out []float32, w []byte, x []float32)
-	matVecQ8  func(out []float32, w []byte, x *q8Vector)
-	matVecQ4  func(out []float32, w []byte, x *q8Vector)
-	dot       func(a, b []float32) float32
-	axpy      func(dst []float32, a float32, x []float32)
-	softcap   func(x []float32, c float32)
-	swiglu    func(h, g []float32)
+	// quantizeQ8, quantizeQ8_1 and quantizeQ8K fill v (already sized, see
+	// impl.quantize) from x, as quantizeQ8Ref, quantizeQ8_1Ref and quantizeQ8KRef.
+	quantizeQ8   func(v *q8Vector, x []float32)
+	quantizeQ8_1 func(v *q8Vector, x []float32)
+	quantizeQ8K  func(v *q8Vector, x []float32)
+	// prepare, when set, adds to a quantized x the layouts the block kernels of enc
+	// read.
+	prepare    func(v *q8Vector, enc Encoding)
+	matVecF32  func(out []float32, w []byte, x []float32)
+	matVecF16  func(out []float32, w []byte, x []float32)
+	matVecBF16 func(out []float32, w []byte, x []float32)
+	// x in Q8_0 blocks
+	matVecQ8   func(out []float32, w []byte, x *q8Vector)
+	matVecQ4   func(out []float32, w []byte, x *q8Vector)
+	matVecQ5_0 func(out []float32, w []byte, x *q8Vector)
+	// x in Q8_1 blocks
+	matVecQ4_1 func(out []float32, w []byte, x *q8Vector)
+	matVecQ5_1 func(out []float32, w []byte, x *q8Vector)
+	// x in Q8_K blocks
+	matVecQ4K func(out []float32, w []byte, x *q8Vector)
+	matVecQ5K func(out []float32, w []byte, x *q8Vector)
+	matVecQ6K func(out []float32, w []byte, x *q8Vector)
+
+	dot     func(a, b []float32) float32
+	axpy    func(dst []float32, a float32, x []float32)
+	softcap func(x []float32, c float32)
+	swiglu  func(h, g []float32)
 	// scores and mix are Attend's two passes over a head's keys and values;
 	// scores may prefetch the values (laid out as the keys) for mix.
 	scores func(out, keys, q, values []float32)
@@ -52,23 +72,32 @@ type impl struct {
 }
 
 var reference = impl{
-	name:       "go",
-	quantizeQ8: (*q8Vector).quantizeRef,
-	matVecF32:  matVecF32Ref,
-	matVecF16:  matVecF16Ref,
-	matVecQ8:   matVecQ8Ref,
-	matVecQ4:   matVecQ4Ref,
-	dot:        dotRef,
-	axpy:       axpyRef,
-	softcap:    softcapRef,
-	swiglu:     swigluRef,
-	scores:     scoresRef,
-	mix:        mixRef,
-	scoresF16:  scoresF16Ref,
-	mixF16:     mixF16Ref,
-	toF16:      toF16Ref,
-	maxValue:   maxValueRef,
-	find:       findRef,
+	name:         "go",
+	quantizeQ8:   quantizeQ8Ref,
+	quantizeQ8_1: quantizeQ8_1Ref,
+	quantizeQ8K:  quantizeQ8KRef,
+	matVecF32:    matVecF32Ref,
+	matVecF16:    matVecF16Ref,
+	matVecBF16:   matVecBF16Ref,
+	matVecQ8:     matVecQ8Ref,
+	matVecQ4:     matVecQ4Ref,
+	matVecQ5_0:   matVecQ5_0Ref,
+	matVecQ4_1:   matVecQ4_1Ref,
+	matVecQ5_1:   matVecQ5_1Ref,
+	matVecQ4K:    matVecQ4KRef,
+	matVecQ5K:    matVecQ5KRef,
+	matVecQ6K:    matVecQ6KRef,
+	dot:          dotRef,
+	axpy:         axpyRef,
+	softcap:      softcapRef,
+	swiglu:       swigluRef,
+	scores:       scoresRef,
+	mix:          mixRef,
+	scoresF16:    scoresF16Ref,
+	mixF16:       mixF16Ref,
+	toF16:        toF16Ref,
+	maxValue:     maxValueRef,
+	find:         findRef,
 	scoresF16x2: func(out0, out1 []float32, keys []uint16, q0, q1 []float32, values []uint16) {
 		scoresF16Ref(out0, keys, q0, values)
 		scoresF16Ref(out1, keys, q1, values)
@@ -115,30 +144,36 @@ func UseReference(on bool) {
 	}
 }
 
-// quantizeX fills v with x quantized to Q8_0 blocks, laid out for k's kernel for enc.
-func (k *impl) quantizeX(v *q8Vector, x []float32, enc Encoding) {
-	n := len(x)
-	v.q, v.d, v.s8 = grow(v.q, n), grow(v.d, n/BlockSize), grow(v.s8, n/BlockSize)
-	k.quantizeQ8(v, x)
-	if k.prepare != nil {
-		k.prepare(v, enc)
-	}
-}
-
-// matVecRows computes rows [lo, hi) of out = m·x with the kernels in use.
-// xq is x quantized to Q8_0 blocks when m is quantized (nil otherwise).
-func matVecRows(k *impl, out []float32, m Matrix, x []float32, xq *q8Vector, lo, hi int) {
+// matVecRows computes rows [lo, hi) of out = m·x with in's kernels, over x as in
+// holds it for m's encoding.
+func matVecRows(in *Input, out []float32, m Matrix, lo, hi int) {
+	k, x := in.k, in.x
 	rb := m.Enc.RowBytes(m.Cols)
-	w := m.Data[lo*rb : hi*rb]
+	w, o := m.Data[lo*rb:hi*rb], out[lo:hi]
+	xq := in.xq[m.Enc.act()]
 	switch m.Enc {
 	case F32:
-		k.matVecF32(out[lo:hi], w, x)
+		k.matVecF32(o, w, x)
 	case F16:
-		k.matVecF16(out[lo:hi], w, x)
+		k.matVecF16(o, w, x)
+	case BF16:
+		k.matVecBF16(o, w, x)
 	case Q8_0:
-		k.matVecQ8(out[lo:hi], w, xq)
+		k.matVecQ8(o, w, xq)
 	case Q4_0:
-		k.matVecQ4(out[lo:hi], w, xq)
+		k.matVecQ4(o, w, xq)
+	case Q5_0:
+		k.matVecQ5_0(o, w, xq)
+	case Q4_1:
+		k.matVecQ4_1(o, w, xq)
+	case Q5_1:
+		k.matVecQ5_1(o, w, xq)
+	case Q4_K:
+		k.matVecQ4K(o, w, xq)
+	case Q5_K:
+		k.matVecQ5K(o, w, xq)
+	case Q6_K:
+		k.matVecQ6K(o, w, xq)
 	default:
 		panic("kernels: unknown encoding " + m.Enc.String())
 	}

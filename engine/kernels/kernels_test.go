@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -31,44 +32,26 @@ type testCase struct {
 	x    []float32
 }
 
-// run computes m·x with k's kernels on every row (quantizing x as MatVec does).
+// run computes m·x with k's kernels on every row (making x ready as MatVec does).
 func (c testCase) run(k *impl) []float32 {
 	out := make([]float32, c.m.Rows)
-	var xq *q8Vector
-	if c.m.Enc.Quantized() {
-		xq = new(q8Vector)
-		k.quantizeX(xq, c.x, c.m.Enc)
-	}
-	matVecRows(k, out, c.m, c.x, xq, 0, c.m.Rows)
+	matVecRows(prepared(k, c.x, c.m.Enc), out, c.m, 0, c.m.Rows)
 	return out
 }
 
+// prepared is x made ready for enc with k's kernels, as MatVec makes it, in
+// storage of its own.
+func prepared(k *impl, x []float32, enc Encoding) *Input {
+	in := new(Input)
+	in.prepare(k, x, []Encoding{enc}, new([actKinds]q8Vector))
+	return in
+}
+
 // exact returns the float64 sum of the products the kernels multiply (the stored
-// weights times x, or times x's Q8_0 quantization for block encodings) and the sum
-// of their magnitudes, which scales the reordering tolerance.
+// weights times x, or times x as the reference quantizes it for block encodings,
+// exactDots) and the sum of their magnitudes, which scales the reordering tolerance.
 func (c testCase) exact() (sum, mag []float64) {
-	sum, mag = make([]float64, c.m.Rows), make([]float64, c.m.Rows)
-	w := make([]float32, c.m.Cols)
-	xs := make([]float64, c.m.Cols)
-	for j, v := range c.x {
-		xs[j] = float64(v)
-	}
-	if c.m.Enc.Quantized() {
-		var xq q8Vector
-		reference.quantizeX(&xq, c.x, c.m.Enc)
-		for j, q := range xq.q {
-			xs[j] = float64(q) * float64(xq.d[j/BlockSize])
-		}
-	}
-	for i := 0; i < c.m.Rows; i++ {
-		c.m.Row(i, w)
-		for j, wv := range w {
-			p := float64(wv) * xs[j]
-			sum[i] += p
-			mag[i] += math.Abs(p)
-		}
-	}
-	return sum, mag
+	return exactDots(c.m, prepared(&reference, c.x, c.m.Enc))
 }
 
 // withOffset copies data to an odd address and x to a slice not 32-byte aligned, so
@@ -128,23 +111,42 @@ func intCase(t testing.TB, rng *rand.Rand, enc Encoding, rows, cols int) testCas
 				data[j] = byte(rng.IntN(256)) // every int8 (-128 too) and every nibble pair
 			}
 		}
+	case BF16:
+		for i := 0; i < rows*cols; i++ {
+			binary.LittleEndian.PutUint16(data[2*i:], F32ToBF16(float32(rng.IntN(129)-64)))
+		}
+		for j := range x {
+			x[j] = float32(rng.IntN(33) - 16)
+		}
+	default:
+		intBlocks(rng, enc, data)
+		small := 8
+		if enc.BlockWeights() == superBlock {
+			small = 2 // K-quant sums over 256 weights with scales up to 63
+		}
+		x = intX(rng, cols, small)
 	}
 	return testCase{fmt.Sprintf("int %v %dx%d", enc, rows, cols), mustMatrix(t, data, rows, cols, enc), x}
 }
 
 // Shapes: 1 row; columns around every SIMD width (4, 8, 16, 32) for float
-// encodings, odd ones included; whole blocks for the quantized ones.
+// encodings, odd ones included; whole blocks for the quantized ones, up to 25
+// blocks or 17 super-blocks (blockSums' lanes taking 1 to 4 blocks each).
 var (
 	floatCols = []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 172, 255, 256, 257, 768, 1000}
 	blockCols = []int{32, 64, 96, 128, 160, 224, 256, 288, 416, 512, 800}
+	superCols = []int{256, 512, 768, 1792, 2048, 2304, 4352}
 	testRows  = []int{1, 2, 3, 5, 8}
 )
 
 func colsFor(enc Encoding) []int {
-	if enc.Quantized() {
+	switch enc.BlockWeights() {
+	case 1:
+		return floatCols
+	case BlockSize:
 		return blockCols
 	}
-	return floatCols
+	return superCols
 }
 
 func TestMatVecExact(t *testing.T) {
@@ -203,17 +205,23 @@ func TestMatVecExactSubnormalF16(t *testing.T) {
 	}
 }
 
-// gaussCase encodes N(0, scale²) weights and x = N(0, xscale²).
+// gaussCase encodes N(0, scale²) weights and x = N(0, xscale²); for the block
+// encodings that EncodeRow does not write, random quants under block scales that
+// give weights of about ±scale.
 func gaussCase(t testing.TB, rng *rand.Rand, enc Encoding, rows, cols int, scale, xscale float64) testCase {
 	rb := enc.RowBytes(cols)
 	data := make([]byte, rows*rb)
 	row := make([]float32, cols)
-	for i := 0; i < rows; i++ {
-		for j := range row {
-			row[j] = float32(max(-65504, min(65504, rng.NormFloat64()*scale))) // within fp16's range
-		}
-		if err := EncodeRow(enc, data[i*rb:(i+1)*rb], row); err != nil {
-			t.Fatal(err)
+	if enc.Quantized() && !regrouped(enc) {
+		fillBlocks(rng, enc, data, randomScales(rng, enc, scale))
+	} else {
+		for i := 0; i < rows; i++ {
+			for j := range row {
+				row[j] = float32(max(-65504, min(65504, rng.NormFloat64()*scale))) // within fp16's range
+			}
+			if err := EncodeRow(enc, data[i*rb:(i+1)*rb], row); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	x := make([]float32, cols)
@@ -354,19 +362,18 @@ func TestMatVecSplitMatchesSerial(t *testing.T) {
 func TestRowsAloneMatchPairs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(32, 33))
 	for _, enc := range Encodings {
-		for _, cols := range []int{256, 768, 288, 96, 1408} { // whole groups, a tail, only a tail
-			c := gaussCase(t, rng, enc, 7, cols, 0.05, 1)
-			var xq *q8Vector
-			if enc.Quantized() {
-				xq = new(q8Vector)
-				kern.quantizeX(xq, c.x, enc)
+		for _, cols := range []int{256, 768, 288, 96, 1408, 2304} { // whole groups, a tail, only a tail
+			if enc.CheckCols(cols) != nil {
+				continue
 			}
+			c := gaussCase(t, rng, enc, 7, cols, 0.05, 1)
+			in := prepared(kern, c.x, enc)
 			want := make([]float32, c.m.Rows)
-			matVecRows(kern, want, c.m, c.x, xq, 0, c.m.Rows)
+			matVecRows(in, want, c.m, 0, c.m.Rows)
 			for lo := range c.m.Rows {
 				for _, hi := range []int{lo + 1, c.m.Rows} {
 					got := make([]float32, c.m.Rows)
-					matVecRows(kern, got, c.m, c.x, xq, lo, hi)
+					matVecRows(in, got, c.m, lo, hi)
 					for i := lo; i < hi; i++ {
 						if got[i] != want[i] {
 							t.Fatalf("%s: rows [%d, %d): row %d = %v, in one call %v", c.name, lo, hi, i, got[i], want[i])
@@ -440,8 +447,8 @@ func TestQuantizeXMatchesReference(t *testing.T) {
 	simd := simdUnderTest(t)
 	rng := rand.New(rand.NewPCG(50, 51))
 	var blocks [][]float32
-	// Ties: amax 127 makes id exactly 1, so k+0.5 must round away from zero, and
-	// values just below a half must not.
+	// Ties: amax 127 makes id exactly 1, so k+0.5 must round to the even neighbour,
+	// and values just beside a half to the nearer one.
 	ties := []float32{127, -127, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 126.5, -126.5, 0.49999997, -0.49999997,
 		1.4999999, -1.4999999, 0, -0, 3.5000002, 63.5, -63.5, 100.5}
 	tb := make([]float32, BlockSize)
@@ -478,8 +485,8 @@ func TestQuantizeXMatchesReference(t *testing.T) {
 	}
 	for _, n := range []int{BlockSize, 2 * BlockSize, len(x)} {
 		var want, got q8Vector
-		reference.quantizeX(&want, x[:n], Q8_0)
-		simd.quantizeX(&got, x[:n], Q8_0)
+		reference.quantize(actQ8_0, &want, x[:n])
+		simd.quantize(actQ8_0, &got, x[:n])
 		for b := range want.d {
 			if math.Float32bits(got.d[b]) != math.Float32bits(want.d[b]) || got.s8[b] != want.s8[b] {
 				t.Fatalf("block %d: %s d=%v s8=%v, reference d=%v s8=%v", b, simd.name, got.d[b], got.s8[b], want.d[b], want.s8[b])
@@ -491,13 +498,35 @@ func TestQuantizeXMatchesReference(t *testing.T) {
 			}
 		}
 	}
-	// The reference itself on the ties block: roundf semantics.
+	// The reference itself on the ties block: halves to even (VCVTPS2DQ's rounding
+	// in llama.cpp's AVX2 quantize_row_q8_0).
 	var v q8Vector
-	reference.quantizeX(&v, tb, Q8_0)
-	wantQ := []int8{127, -127, 1, -1, 2, -2, 3, -3, 127, -127, 0, 0, 1, -1, 0, 0, 4, 64, -64, 101}
+	reference.quantize(actQ8_0, &v, tb)
+	wantQ := []int8{127, -127, 0, 0, 2, -2, 2, -2, 126, -126, 0, 0, 1, -1, 0, 0, 4, 64, -64, 100}
 	for j, w := range wantQ {
 		if v.q[j] != w {
-			t.Errorf("roundf(%v) = %d, want %d", tb[j], v.q[j], w)
+			t.Errorf("round-half-even(%v) = %d, want %d", tb[j], v.q[j], w)
 		}
 	}
+}
+
+// implFuncs lists k's function fields and whether each is nil.
+func implFuncs(k *impl) []struct {
+	name string
+	nil  bool
+} {
+	v := reflect.ValueOf(k).Elem()
+	var fs []struct {
+		name string
+		nil  bool
+	}
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.Func {
+			fs = append(fs, struct {
+				name string
+				nil  bool
+			}{v.Type().Field(i).Name, f.IsNil()})
+		}
+	}
+	return fs
 }

@@ -210,7 +210,9 @@ func u16p(s []uint16) *uint16 { return unsafe.SliceData(s) }
 // (llama-50m at 160 positions: 2.0 instead of 3.9 MB a step, against 29 MB of
 // weights), F32 otherwise: fp32 and fp16 models match their oracles to 1e-4
 // and 1e-3, and q8_0 keeps its 99% top-1 agreement on the demo models, which an
-// fp16 cache lowered to 97.8%.
+// fp16 cache lowered to 97.8%. The GGUF encodings (bf16, q4_1 ... q6_k) get F32,
+// as in the GGUF fixtures' oracle. It is a default: an engine that chooses its
+// cache otherwise passes that encoding to NewKV.
 func KVEncodingFor(enc Encoding) Encoding {
 	if enc == Q4_0 {
 		return F16

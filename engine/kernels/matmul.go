@@ -37,23 +37,28 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, n int) {
 	p.matMulThen([]Matrix{m}, [][]float32{out}, x, n, nil)
 }
 
-// q8Batch holds one quantized x per token of a MatMul.
-type q8Batch struct{ vs []q8Vector }
+// inputBatch holds each token's Input of a MatMul, with the storage of their
+// quantized copies, kept between calls (inputBatches).
+type inputBatch struct {
+	ins []Input
+	vs  [][actKinds]q8Vector
+}
 
-// quantize fills b with the n rows of x (cols values each) quantized as MatVec
-// quantizes a single x.
-func (b *q8Batch) quantize(k *impl, x []float32, n, cols int, enc Encoding) {
+// prepare makes the n rows of x (cols values each) ready for encs as an Input is
+// for a single x.
+func (b *inputBatch) prepare(k *impl, x []float32, n, cols int, encs []Encoding) {
 	if cap(b.vs) < n {
-		b.vs = append(b.vs[:cap(b.vs)], make([]q8Vector, n-cap(b.vs))...)
+		b.vs = append(b.vs[:cap(b.vs)], make([][actKinds]q8Vector, n-cap(b.vs))...)
 	}
 	b.vs = b.vs[:n]
-	for t := range b.vs {
-		k.quantizeX(&b.vs[t], x[t*cols:(t+1)*cols], enc)
+	b.ins = grow(b.ins, n)
+	for t := range b.ins {
+		b.ins[t].prepare(k, x[t*cols:(t+1)*cols], encs, &b.vs[t])
 	}
 }
 
-// q8Batches recycles quantized batches between MatMul calls.
-var q8Batches = sync.Pool{New: func() any { return new(q8Batch) }}
+// inputBatches recycles batches between MatMul calls.
+var inputBatches = sync.Pool{New: func() any { return new(inputBatch) }}
 
 // checkMatMul panics on shapes that can only come from a programming error (as
 // checkMatVec).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -74,8 +75,11 @@ func checkMatMulExact(t *testing.T, p *Pool, name string, m Matrix, x []float32,
 func TestMatMulMatchesMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(60, 61))
 	shapes := func(enc Encoding) [][2]int {
-		if enc.Quantized() {
+		switch enc.BlockWeights() {
+		case BlockSize:
 			return [][2]int{{1, 32}, {3, 64}, {37, 96}, {64, 416}, {1000, 128}, {300, 800}}
+		case superBlock:
+			return [][2]int{{1, 256}, {3, 512}, {37, 768}, {40, 2304}}
 		}
 		return [][2]int{{1, 1}, {3, 7}, {37, 33}, {64, 172}, {1000, 64}, {300, 257}}
 	}
@@ -103,12 +107,20 @@ func TestMatMulMatchesMatVec(t *testing.T) {
 }
 
 // TestMatMulCloseToReference: the SIMD batch against the pure-Go reference, within
-// the reordering tolerance of the float64 sum of the same products, per token.
+// the reordering tolerance of the float64 sum of the same products, per token. The
+// block encodings whose kernels must give the reference's bits are held to that
+// (TestBlockKernelsMatchReferenceBits, and TestMatMulMatchesMatVec for batches).
 func TestMatMulCloseToReference(t *testing.T) {
 	simdUnderTest(t)
 	rng := rand.New(rand.NewPCG(64, 65))
 	for _, enc := range Encodings {
-		for _, s := range [][2]int{{5, 64}, {768, 768}, {300, 3072}} {
+		if slices.Contains(newBlockEncodings, enc) {
+			continue
+		}
+		for _, s := range [][2]int{{5, 64}, {5, 256}, {768, 768}, {300, 3072}} {
+			if enc.CheckCols(s[1]) != nil {
+				continue
+			}
 			const n = 7
 			c := gaussCase(t, rng, enc, s[0], s[1], 0.05, 1)
 			x := tokens(rng, n, s[1])
@@ -137,7 +149,10 @@ func TestMatMulCloseToReference(t *testing.T) {
 func TestMatMulExactData(t *testing.T) {
 	rng := rand.New(rand.NewPCG(66, 67))
 	for _, enc := range Encodings {
-		for _, cols := range []int{32, 96, 800} {
+		for _, cols := range []int{32, 96, 800, 256, 2304} {
+			if enc.CheckCols(cols) != nil {
+				continue
+			}
 			const n, rows = 4, 45
 			base := intCase(t, rng, enc, rows, cols)
 			x := make([]float32, 0, n*cols)

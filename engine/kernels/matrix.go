@@ -14,7 +14,9 @@ import (
 	"strings"
 )
 
-// Encoding is how a matrix's weights are stored.
+// Encoding is how a matrix's weights are stored. The block encodings are GGUF's
+// (ggml-common.h: block_q8_0 ... block_q6_K); the numeric values are InferPi's own
+// (not ggml's type numbers), and fixed once given.
 type Encoding uint8
 
 const (
@@ -22,14 +24,25 @@ const (
 	F16                  // IEEE binary16, little-endian
 	Q8_0                 // GGUF Q8_0 blocks: fp16 scale d, then 32 int8; weight = q * d
 	Q4_0                 // GGUF Q4_0 blocks: fp16 scale d, then 16 bytes of nibbles; weight = (q - 8) * d
+	BF16                 // bfloat16 (the upper half of a float32), little-endian
+	Q4_1                 // GGUF Q4_1 blocks of 32: fp16 d and m, 16 bytes of nibbles; weight = q * d + m
+	Q5_0                 // GGUF Q5_0 blocks of 32: fp16 d, 32 high bits, 16 bytes of nibbles; weight = (q - 16) * d
+	Q5_1                 // GGUF Q5_1 blocks of 32: fp16 d and m, 32 high bits, nibbles; weight = q * d + m
+	Q4_K                 // GGUF Q4_K super-blocks of 256 (kquants.go)
+	Q5_K                 // GGUF Q5_K super-blocks of 256 (kquants.go)
+	Q6_K                 // GGUF Q6_K super-blocks of 256 (kquants.go)
 )
 
 // Encodings lists every encoding, in the order of their numeric values.
-var Encodings = []Encoding{F32, F16, Q8_0, Q4_0}
+var Encodings = []Encoding{F32, F16, Q8_0, Q4_0, BF16, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K}
 
-// BlockSize is the number of weights in one Q8_0 or Q4_0 block (GGUF's QK8_0 = QK4_0 = 32).
-// Rows of a quantized matrix hold a whole number of blocks.
+// BlockSize is the number of weights in one Q8_0 or Q4_0 block (GGUF's QK8_0 = QK4_0 = 32),
+// and in one block of a quantized activation vector (Q8_0, Q8_1). Rows of a quantized
+// matrix hold a whole number of blocks (Encoding.BlockWeights).
 const BlockSize = 32
+
+// superBlock is the number of weights in a K-quant super-block (GGUF's QK_K).
+const superBlock = 256
 
 // Bytes per block, as in ggml-common.h: block_q8_0 {ggml_half d; int8_t qs[32]} and
 // block_q4_0 {ggml_half d; uint8_t qs[16]}, packed with no padding.
@@ -38,41 +51,74 @@ const (
 	q4BlockBytes = 2 + BlockSize/2
 )
 
+// encodingInfo describes an encoding: its name, its block (1 weight for the float
+// encodings) and the form of x its kernels take (llama.cpp's vec_dot_type).
+type encodingInfo struct {
+	name           string
+	weights, bytes int // per block
+	act            actKind
+}
+
+var encodingInfos = [...]encodingInfo{
+	F32:  {"fp32", 1, 4, actFloat},
+	F16:  {"fp16", 1, 2, actFloat},
+	Q8_0: {"q8_0", BlockSize, q8BlockBytes, actQ8_0},
+	Q4_0: {"q4_0", BlockSize, q4BlockBytes, actQ8_0},
+	BF16: {"bf16", 1, 2, actFloat},
+	Q4_1: {"q4_1", BlockSize, q41BlockBytes, actQ8_1},
+	Q5_0: {"q5_0", BlockSize, q50BlockBytes, actQ8_0},
+	Q5_1: {"q5_1", BlockSize, q51BlockBytes, actQ8_1},
+	Q4_K: {"q4_k", superBlock, q4KBlockBytes, actQ8K},
+	Q5_K: {"q5_k", superBlock, q5KBlockBytes, actQ8K},
+	Q6_K: {"q6_k", superBlock, q6KBlockBytes, actQ8K},
+}
+
 func (e Encoding) String() string {
-	switch e {
-	case F32:
-		return "fp32"
-	case F16:
-		return "fp16"
-	case Q8_0:
-		return "q8_0"
-	case Q4_0:
-		return "q4_0"
+	if e.Valid() {
+		return encodingInfos[e].name
 	}
 	return fmt.Sprintf("encoding(%d)", uint8(e))
 }
 
-// ParseEncoding reads the names String returns ("fp32", "fp16", "q8_0", "q4_0"), as used
-// by the exporters' --dtype flag. Case does not matter; "f32" and "f16" are accepted too.
+// ParseEncoding reads the names String returns ("fp32", "fp16", "bf16", "q8_0",
+// "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k"), as used by the exporters'
+// --dtype flag. Case does not matter; "f32" and "f16" are accepted too.
 func ParseEncoding(s string) (Encoding, error) {
 	switch strings.ToLower(s) {
-	case "fp32", "f32":
+	case "f32":
 		return F32, nil
-	case "fp16", "f16":
+	case "f16":
 		return F16, nil
-	case "q8_0":
-		return Q8_0, nil
-	case "q4_0":
-		return Q4_0, nil
 	}
-	return 0, fmt.Errorf("kernels: unknown weight encoding %q (want fp32, fp16, q8_0 or q4_0)", s)
+	for _, e := range Encodings {
+		if strings.EqualFold(s, e.String()) {
+			return e, nil
+		}
+	}
+	return 0, fmt.Errorf("kernels: unknown weight encoding %q (want fp32, fp16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k)", s)
 }
 
 // Valid reports whether e is one of the encodings this package implements.
-func (e Encoding) Valid() bool { return e <= Q4_0 }
+func (e Encoding) Valid() bool { return int(e) < len(encodingInfos) }
 
-// Quantized reports whether e stores blocks of BlockSize weights with a shared scale.
-func (e Encoding) Quantized() bool { return e == Q8_0 || e == Q4_0 }
+// Quantized reports whether e stores blocks of weights with shared scales (every
+// encoding but fp32, fp16 and bf16).
+func (e Encoding) Quantized() bool { return e.Valid() && encodingInfos[e].weights > 1 }
+
+// BlockWeights is the number of weights in one block of e: 1 for fp32, fp16 and
+// bf16, 32 for Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1, 256 for the K-quants. A row holds a
+// whole number of blocks. It panics for an unknown encoding.
+func (e Encoding) BlockWeights() int { return e.info().weights }
+
+// blockBytes is the size of one block of e (of one weight for the float encodings).
+func blockBytes(e Encoding) int { return e.info().bytes }
+
+func (e Encoding) info() *encodingInfo {
+	if !e.Valid() {
+		panic("kernels: unknown encoding " + e.String())
+	}
+	return &encodingInfos[e]
+}
 
 // CheckCols reports whether a row of cols weights can be stored in e: quantized
 // encodings need a whole number of blocks.
@@ -82,8 +128,8 @@ func (e Encoding) CheckCols(cols int) error {
 		return fmt.Errorf("kernels: unknown weight encoding %v", e)
 	case cols <= 0:
 		return fmt.Errorf("kernels: %v row of %d columns", e, cols)
-	case e.Quantized() && cols%BlockSize != 0:
-		return fmt.Errorf("kernels: %v needs columns in multiples of %d, have %d", e, BlockSize, cols)
+	case cols%e.BlockWeights() != 0:
+		return fmt.Errorf("kernels: %v needs columns in multiples of %d, have %d", e, e.BlockWeights(), cols)
 	}
 	return nil
 }
@@ -92,18 +138,11 @@ func (e Encoding) CheckCols(cols int) error {
 // encoding or a quantized row that is not a whole number of blocks; loaders should
 // use MatrixBytes, which returns an error instead.
 func (e Encoding) RowBytes(cols int) int {
-	switch e {
-	case F32:
-		return 4 * cols
-	case F16:
-		return 2 * cols
-	case Q8_0, Q4_0:
-		if cols%BlockSize != 0 {
-			panic(fmt.Sprintf("kernels: %v row of %d columns is not a whole number of %d-weight blocks", e, cols, BlockSize))
-		}
-		return cols / BlockSize * blockBytes(e)
+	in := e.info()
+	if cols%in.weights != 0 {
+		panic(fmt.Sprintf("kernels: %v row of %d columns is not a whole number of %d-weight blocks", e, cols, in.weights))
 	}
-	panic("kernels: unknown encoding " + e.String())
+	return cols / in.weights * in.bytes
 }
 
 // MatrixBytes is the storage size of a rows x cols matrix in e, or an error naming the
@@ -124,7 +163,7 @@ func (e Encoding) MatrixBytes(rows, cols int) (int, error) {
 }
 
 // Matrix is a row-major [Rows][Cols] weight matrix over its bytes in Data (usually
-// a slice of the loaded model file: no copy). Quantized rows are held in the
+// a slice of the loaded model file: no copy). Q8_0 and Q4_0 rows are held in the
 // kernels' layout (layout.go), which NewMatrix makes; build matrices only with it.
 type Matrix struct {
 	Rows, Cols int
@@ -135,7 +174,8 @@ type Matrix struct {
 // NewMatrix makes data, as a model file stores it, a rows x cols matrix, checking
 // the shape and the size. It takes data over: Q8_0 and Q4_0 rows are rearranged in
 // place into the kernels' layout (layout.go), so data must not be read as file
-// bytes afterwards, nor given to NewMatrix twice (share the Matrix instead).
+// bytes afterwards, nor given to NewMatrix twice (share the Matrix instead). The
+// other encodings keep the file's layout.
 func NewMatrix(data []byte, rows, cols int, enc Encoding) (Matrix, error) {
 	need, err := enc.MatrixBytes(rows, cols)
 	if err != nil {
@@ -144,7 +184,7 @@ func NewMatrix(data []byte, rows, cols int, enc Encoding) (Matrix, error) {
 	if len(data) != need {
 		return Matrix{}, fmt.Errorf("kernels: %dx%d %v matrix needs %d bytes, have %d", rows, cols, enc, need, len(data))
 	}
-	if enc.Quantized() {
+	if regrouped(enc) {
 		packRows(enc, data, enc.RowBytes(cols))
 	}
 	return Matrix{Rows: rows, Cols: cols, Enc: enc, Data: data}, nil

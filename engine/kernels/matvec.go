@@ -17,9 +17,10 @@ const chunkMinBytes = 64 << 10
 // across the pool's cores when the matrix is big enough to pay for it.
 // len(x) must be m.Cols and len(out) at least m.Rows.
 //
-// For Q8_0 and Q4_0 matrices x is first quantized to Q8_0 blocks (float32 scales) and
-// each block's dot product is computed in integers, as llama.cpp does: the result
-// carries x's rounding to 8 bits as well as the weights' (see ref.go).
+// For block-quantized matrices x is first quantized to 8-bit blocks exactly as
+// llama.cpp's CPU backend quantizes it for that weight type (act.go), and each
+// block's dot product is computed in integers: the result carries x's rounding to
+// 8 bits as well as the weights', and it is llama.cpp's (see ref.go).
 func (p *Pool) MatVec(out []float32, m Matrix, x []float32) {
 	checkMatVec(out, m, x)
 	p.matMulThen([]Matrix{m}, [][]float32{out}, x, 1, nil)

@@ -152,12 +152,45 @@ func TestSplitProductAllocatesNothing(t *testing.T) {
 		t.Skip("needs a pool of 2 or more workers")
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
-	for _, enc := range []Encoding{F16, Q4_0} {
-		m := randomMatrix(rng, 1024, 512, enc) // 1 MiB / 288 KiB: split
+	for _, enc := range []Encoding{F16, Q4_0, Q4_1, Q4_K, Q6_K} {
+		m := randomMatrix(rng, 1024, 512, enc) // 1 MiB ... 288 KiB: split
 		x := randomVector(rng, 512)
 		out := make([]float32, 1024)
 		if a := testing.AllocsPerRun(50, func() { MatVec(out, m, x) }); a != 0 {
 			t.Errorf("%v: MatVec allocated %v times per call", enc, a)
 		}
+	}
+	// A pair of matrices in different encodings, with a step (a feed-forward's gate
+	// and up projections in a Q4_K_M model).
+	gate, up := randomMatrix(rng, 1024, 512, Q4_K), randomMatrix(rng, 1024, 512, Q6_K)
+	x := randomVector(rng, 512)
+	h, g := make([]float32, 1024), make([]float32, 1024)
+	step := func(lo, hi int) { SwiGLU(h[lo:hi], g[lo:hi]) }
+	if a := testing.AllocsPerRun(50, func() { MatMulPairThen(h, g, gate, up, x, 1, step) }); a != 0 {
+		t.Errorf("Q4_K and Q6_K pair: MatMulPairThen allocated %v times per call", a)
+	}
+}
+
+// TestInputAllocatesNothing: an Input kept and prepared again for matrices of
+// several encodings (every activation kind) costs no allocation once warm.
+func TestInputAllocatesNothing(t *testing.T) {
+	if racedetect.Enabled {
+		t.Skip("the race detector makes sync.Pool drop what it is given")
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	ms := []Matrix{randomMatrix(rng, 64, 512, Q4_K), randomMatrix(rng, 32, 512, Q6_K),
+		randomMatrix(rng, 32, 512, Q5_0), randomMatrix(rng, 32, 512, Q4_1), randomMatrix(rng, 32, 512, F16)}
+	x := randomVector(rng, 512)
+	out := make([]float32, 64)
+	var in Input
+	run := func() {
+		in.Prepare(x, Q4_K, Q6_K, Q5_0, Q4_1, F16)
+		for _, m := range ms {
+			in.Rows(out, m, 0, m.Rows)
+		}
+		in.Release()
+	}
+	if a := testing.AllocsPerRun(50, run); a != 0 {
+		t.Errorf("Prepare, Rows and Release allocated %v times per round", a)
 	}
 }

@@ -109,20 +109,18 @@ func checkQuantShape(enc Encoding, dst []byte, src []float32) {
 	}
 }
 
-func blockBytes(enc Encoding) int {
-	if enc == Q8_0 {
-		return q8BlockBytes
-	}
-	return q4BlockBytes
-}
-
 // EncodeRow stores one row of weights src in enc into dst (exactly enc.RowBytes(len(src))
 // bytes): exporters and `inferpi convert` use it. It refuses, with an error naming the
-// column, values that are not finite or that do not fit the encoding (fp16 overflow,
-// a block scale beyond fp16's range), instead of writing infinities into a model.
+// column, values that are not finite or that do not fit the encoding (fp16 or bf16
+// overflow, a block scale beyond fp16's range), instead of writing infinities into a
+// model. It writes fp32, fp16, bf16, q8_0 and q4_0; the other block encodings have
+// quantizers of their own (they choose scales by search), and EncodeRow refuses them.
 func EncodeRow(enc Encoding, dst []byte, src []float32) error {
 	if err := enc.CheckCols(len(src)); err != nil {
 		return err
+	}
+	if enc.Quantized() && !regrouped(enc) {
+		return fmt.Errorf("kernels: EncodeRow writes fp32, fp16, bf16, q8_0 or q4_0 rows, not %v", enc)
 	}
 	if need := enc.RowBytes(len(src)); len(dst) != need {
 		return fmt.Errorf("kernels: %v row of %d values needs %d bytes, have %d", enc, len(src), need, len(dst))
@@ -142,6 +140,14 @@ func EncodeRow(enc Encoding, dst []byte, src []float32) error {
 			h := F32ToF16(v)
 			if h&0x7c00 == 0x7c00 {
 				return fmt.Errorf("kernels: fp16 row: value %v at column %d is beyond fp16's range (±65504)", v, j)
+			}
+			binary.LittleEndian.PutUint16(dst[2*j:], h)
+		}
+	case BF16:
+		for j, v := range src {
+			h := F32ToBF16(v)
+			if h&0x7f80 == 0x7f80 {
+				return fmt.Errorf("kernels: bf16 row: value %v at column %d is beyond bf16's range", v, j)
 			}
 			binary.LittleEndian.PutUint16(dst[2*j:], h)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -196,7 +197,10 @@ func TestEncodeRowErrors(t *testing.T) {
 		{"partial block", Q4_0, make([]float32, 40), 0, "multiples of 32"},
 		{"no columns", F16, nil, 0, "row of 0 columns"},
 		{"short dst", F16, []float32{1, 2}, 3, "needs 4 bytes, have 3"},
-		{"unknown encoding", Encoding(9), []float32{1}, 4, "unknown weight encoding"},
+		{"unknown encoding", Encoding(200), []float32{1}, 4, "unknown weight encoding"},
+		{"bf16 overflow", BF16, []float32{1, 3.4e38}, -1, "beyond bf16's range"},
+		{"no quantizer", Q4_K, make([]float32, 256), -1, "not q4_k"},
+		{"no quantizer", Q5_0, make([]float32, 32), -1, "not q5_0"},
 	}
 	for _, c := range cases {
 		n := c.dst
@@ -220,8 +224,11 @@ func TestParseEncoding(t *testing.T) {
 	if e, err := ParseEncoding("F16"); err != nil || e != F16 {
 		t.Errorf("ParseEncoding(F16) = %v, %v", e, err)
 	}
-	if _, err := ParseEncoding("q5_k"); err == nil || !strings.Contains(err.Error(), `"q5_k"`) {
-		t.Errorf("ParseEncoding(q5_k) error %v", err)
+	if e, err := ParseEncoding("Q4_K"); err != nil || e != Q4_K {
+		t.Errorf("ParseEncoding(Q4_K) = %v, %v", e, err)
+	}
+	if _, err := ParseEncoding("q2_k"); err == nil || !strings.Contains(err.Error(), `"q2_k"`) {
+		t.Errorf("ParseEncoding(q2_k) error %v", err)
 	}
 }
 
@@ -238,7 +245,9 @@ func TestNewMatrixErrors(t *testing.T) {
 		{0, 64, F16, 0, "0 rows"},
 		{3, -1, F32, 0, "-1 columns"},
 		{math.MaxInt / 8, 1024, F32, 0, "too large"},
-		{1, 32, Encoding(7), 34, "unknown weight encoding"},
+		{1, 32, Encoding(99), 34, "unknown weight encoding"},
+		{1, 32, Q4_K, 144, "multiples of 256, have 32"},
+		{2, 512, Q6_K, 2*2*210 - 1, "needs 840 bytes, have 839"},
 	}
 	for _, c := range cases {
 		_, err := NewMatrix(make([]byte, c.data), c.rows, c.cols, c.enc)
@@ -264,6 +273,9 @@ func TestMatrixRow(t *testing.T) {
 		x[i] = float32(rng.NormFloat64())
 	}
 	for _, enc := range Encodings {
+		if !regrouped(enc) && enc.Quantized() {
+			continue // EncodeRow does not write them; TestMatrixRowFileLayout
+		}
 		rb := enc.RowBytes(cols)
 		data := make([]byte, rows*rb)
 		for r := 0; r < rows; r++ {
@@ -276,7 +288,7 @@ func TestMatrixRow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if enc.Quantized() && bytes.Equal(file, data) {
+		if regrouped(enc) && bytes.Equal(file, data) {
 			t.Fatalf("%v: NewMatrix left the rows in the file's layout", enc)
 		}
 		got := make([]float32, cols)
@@ -286,6 +298,33 @@ func TestMatrixRow(t *testing.T) {
 		for j := range got {
 			if got[j] != want[j] || abs32(got[j]-x[2*cols+j]) > 0.5 {
 				t.Fatalf("%v: row 2 col %d = %v, want %v (input %v)", enc, j, got[j], want[j], x[2*cols+j])
+			}
+		}
+	}
+}
+
+// TestMatrixRowFileLayout: the block encodings that keep the file's layout
+// (layout.go) are left as they are by NewMatrix, and their rows read back as
+// DecodeRow reads the file's.
+func TestMatrixRowFileLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, enc := range []Encoding{Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K} {
+		const rows = 3
+		cols := 9 * enc.BlockWeights()
+		rb := enc.RowBytes(cols)
+		data := make([]byte, rows*rb)
+		fillBlocks(rng, enc, data, randomScales(rng, enc, 1))
+		file := bytes.Clone(data)
+		m := mustMatrix(t, data, rows, cols, enc)
+		if !bytes.Equal(file, data) {
+			t.Fatalf("%v: NewMatrix rearranged the rows", enc)
+		}
+		got, want := make([]float32, cols), make([]float32, cols)
+		for r := range rows {
+			m.Row(r, got)
+			DecodeRow(enc, file[r*rb:(r+1)*rb], want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%v: row %d differs from the file's", enc, r)
 			}
 		}
 	}

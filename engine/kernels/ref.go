@@ -14,7 +14,29 @@ import (
 // every architecture, and they are the bits of llama2.c's run.c built without
 // -ffast-math or FMA (the fixtures' oracle build).
 //
+// The block encodings after Q4_0 (Q4_1, Q5_0, Q5_1 and the K-quants) define their
+// float arithmetic for every kernel, SIMD ones included, to the bit: each block (a
+// K-quant super-block) gives one float32 value from its exact integer sums, in the
+// order its reference states (blocks32.go, kquants.go), and the values add up in
+// blockSums. Q8_0 and Q4_0 (sequential sums here, lanes in the SIMD kernels) and the
+// float encodings agree only to float32 rounding.
+//
 // Rows are taken from len(out): w holds len(out) rows of len(x) (or len(xq)) weights.
+
+// blockSums adds the values of a row's blocks as an 8-lane SIMD register would:
+// block b into lane b mod 8, from lane 0 upward, then the lanes as
+// ((l0+l4) + (l1+l5)) + ((l2+l6) + (l3+l7)), which is AVX2's horizontal sum
+// (VEXTRACTF128 and VADDPS, then VHADDPS twice) and NEON's over two registers of
+// four lanes (FADD, then FADDP twice). A SIMD kernel computes eight blocks' values
+// in one register and adds it to its accumulator; zeros in the lanes of missing
+// blocks change nothing, as a lane's sum is never -0.
+type blockSums [8]float32
+
+func (s *blockSums) add(b int, v float32) { s[b&7] += v }
+
+func (s *blockSums) total() float32 {
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+}
 
 func matVecF32Ref(out []float32, w []byte, x []float32) {
 	rb := 4 * len(x)
@@ -40,55 +62,21 @@ func matVecF16Ref(out []float32, w []byte, x []float32) {
 	}
 }
 
-// Quantized weights meet a quantized vector, as in llama.cpp (whose Q8_0 and Q4_0
-// dot products take their second operand as Q8_0 blocks: vec_dot_type in
-// ggml-cpu.c's type_traits): the integer dot product of a block is exact, and only
-// the per-block sums d_w*d_x*isum are added in float. That keeps the inner loop in
-// 8-bit integer multiplies, which the Cortex-A72 (no SDOT, no fp16 arithmetic) does
-// with half the instructions of widening every weight to float32.
-
-// q8Vector is an activation vector quantized to Q8_0 blocks, with the scale kept in
-// float32 (it never goes to a file, so there is no reason to round it to fp16).
-type q8Vector struct {
-	q  []int8    // values, len(x)
-	d  []float32 // one scale per block of BlockSize values
-	s8 []float32 // per block, 8 * the sum of its values (for SIMD Q4_0 kernels)
-
-	// Other layouts of q that SIMD kernels read (impl.prepare fills them).
-	x16 []int16
-	xp  []int8
-	xz  []int8
-}
-
-// grow returns s resized to n, reusing its array when it is big enough.
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
-}
-
-// quantizeRef fills v (sized for x, len(x) a multiple of BlockSize) from x with
-// llama.cpp's Q8_0 rounding: d = amax/127, q = roundf(x/d).
-func (v *q8Vector) quantizeRef(x []float32) {
-	for b := range v.d {
-		xb := x[b*BlockSize : (b+1)*BlockSize]
-		qb := v.q[b*BlockSize : (b+1)*BlockSize]
-		var d, id float32
-		if amax := absMax(xb); amax >= tinyBlock {
-			d = amax / 127
-			id = 1 / d
+// matVecBF16Ref widens bf16 weights exactly (a shift) and sums as matVecF16Ref.
+func matVecBF16Ref(out []float32, w []byte, x []float32) {
+	rb := 2 * len(x)
+	for i := range out {
+		row := w[i*rb : (i+1)*rb]
+		var s float32
+		for j, xv := range x {
+			s += float32(BF16ToF32(binary.LittleEndian.Uint16(row[2*j:])) * xv)
 		}
-		v.d[b] = d
-		var sum int32
-		for j, xv := range xb {
-			qb[j] = int8(roundHalfAway(float32(xv * id)))
-			sum += int32(qb[j])
-		}
-		v.s8[b] = float32(8 * sum)
+		out[i] = s
 	}
 }
 
+// matVecQ8Ref and matVecQ4Ref: x in Q8_0 blocks (llama.cpp's ggml_vec_dot_q8_0_q8_0,
+// _q4_0_q8_0); float32(d_w·d_x)·float32(isum) per block, added in block order.
 func matVecQ8Ref(out []float32, w []byte, x *q8Vector) {
 	rb := len(x.d) * q8BlockBytes
 	for i := range out {
@@ -143,11 +131,12 @@ func axpyRef(dst []float32, a float32, x []float32) {
 	}
 }
 
-// DecodeRow widens one row as a model file stores it (for Q8_0 and Q4_0, GGUF's
-// blocks) to float32, as llama.cpp's dequantize_row_q8_0 / dequantize_row_q4_0 do:
-// for converters, which read files without making matrices of them. dst must hold
-// the row's values (len(row) must be enc.RowBytes(len(dst))). A file's rows lie
-// back to back, so a whole tensor decodes as one row of all its values.
+// DecodeRow widens one row as a model file stores it (for the block encodings,
+// GGUF's blocks) to float32, with the bits of llama.cpp's dequantize_row_*
+// functions (ggml-quants.c): for converters and tests, which read files without
+// making matrices of them. dst must hold the row's values (len(row) must be
+// enc.RowBytes(len(dst))). A file's rows lie back to back, so a whole tensor
+// decodes as one row of all its values.
 func DecodeRow(enc Encoding, row []byte, dst []float32) {
 	if len(row) != enc.RowBytes(len(dst)) {
 		panic("kernels: DecodeRow: row size does not match its values")
@@ -166,6 +155,14 @@ func decodeRow(enc Encoding, row []byte, dst []float32) {
 		for j := range dst {
 			dst[j] = F16ToF32(binary.LittleEndian.Uint16(row[2*j:]))
 		}
+	case BF16:
+		for j := range dst {
+			dst[j] = BF16ToF32(binary.LittleEndian.Uint16(row[2*j:]))
+		}
+	case Q4_1, Q5_0, Q5_1:
+		decodeBlocks32(enc, row, dst)
+	case Q4_K, Q5_K, Q6_K:
+		decodeKQuants(enc, row, dst)
 	case Q8_0, Q4_0:
 		bb := blockBytes(enc)
 		for b := 0; b < len(dst)/BlockSize; b++ {
@@ -176,10 +173,10 @@ func decodeRow(enc Encoding, row []byte, dst []float32) {
 	}
 }
 
-// decodeMatrixRow widens a row of a Matrix, whose quantized rows are in the kernels'
-// layout (layout.go).
+// decodeMatrixRow widens a row of a Matrix, whose Q8_0 and Q4_0 rows are in the
+// kernels' layout (layout.go).
 func decodeMatrixRow(enc Encoding, row []byte, dst []float32) {
-	if !enc.Quantized() {
+	if !regrouped(enc) {
 		decodeRow(enc, row, dst)
 		return
 	}

@@ -102,6 +102,17 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4AVX2(f32p(out), bytep(w), i8p(x.xp), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
+	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
+	// kernels must give its bits, ref.go).
+	quantizeQ8_1: quantizeQ8_1Ref,
+	quantizeQ8K:  quantizeQ8KRef,
+	matVecBF16:   matVecBF16Ref,
+	matVecQ5_0:   matVecQ5_0Ref,
+	matVecQ4_1:   matVecQ4_1Ref,
+	matVecQ5_1:   matVecQ5_1Ref,
+	matVecQ4K:    matVecQ4KRef,
+	matVecQ5K:    matVecQ5KRef,
+	matVecQ6K:    matVecQ6KRef,
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32AVX2(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))

@@ -38,8 +38,6 @@
 #define FMAXV4S(sd, vn)     WORD $(0x6E30F800 | ((vn)<<5) | (sd))
 // Vd.4S = Vn.4S * Vm.S[0]
 #define FMULS0(vd, vn, vm)  WORD $(0x4F809000 | ((vm)<<16) | ((vn)<<5) | (vd))
-// Vd.4S = int32(Vn.4S) rounded to nearest, ties away from zero (C's roundf)
-#define FCVTAS4S(vd, vn)    WORD $(0x4E21C800 | ((vn)<<5) | (vd))
 // Sd = Σ Vn.4S (int32)
 #define ADDV4S(sd, vn)      WORD $(0x4EB1B800 | ((vn)<<5) | (sd))
 // Saturating narrows: int32 -> int16 into the low half (SQXTN) or the high half

@@ -27,11 +27,11 @@ func MatMulThen(out []float32, m Matrix, x []float32, n int, then func(lo, hi in
 }
 
 // MatMulPairThen computes MatMul(out0, m0, x, n) and MatMul(out1, m1, x, n), two
-// matrices of the same shape and encoding over the same input (a gated feed-forward's
-// gate and up projections), and calls then(lo, hi) as MatMulThen does, once rows
-// [lo, hi) of both outputs are final.
+// matrices of the same shape over the same input (a gated feed-forward's gate and
+// up projections; their encodings may differ), and calls then(lo, hi) as
+// MatMulThen does, once rows [lo, hi) of both outputs are final.
 func MatMulPairThen(out0, out1 []float32, m0, m1 Matrix, x []float32, n int, then func(lo, hi int)) {
-	if m0.Rows != m1.Rows || m0.Cols != m1.Cols || m0.Enc != m1.Enc {
+	if m0.Rows != m1.Rows || m0.Cols != m1.Cols {
 		panic(fmt.Sprintf("kernels: MatMulPairThen of a %dx%d %v and a %dx%d %v matrix",
 			m0.Rows, m0.Cols, m0.Enc, m1.Rows, m1.Cols, m1.Enc))
 	}
@@ -42,7 +42,7 @@ func MatMulPairThen(out0, out1 []float32, m0, m1 Matrix, x []float32, n int, the
 
 // matMulThen runs one or two products over the same rows, then the step (none when
 // then is nil), as one job: MatVec, MatMul and the two above. Shapes are the
-// callers' to check. x is quantized once for both matrices.
+// callers' to check. x is made ready once for both matrices (Input).
 //
 // Chunks: decoding one token, at least chunkMinBytes of weights (see job.work);
 // a batch, whole tiles where there are enough of them, or a share of the rows (a
@@ -54,26 +54,29 @@ func (p *Pool) matMulThen(ms []Matrix, outs [][]float32, x []float32, n int, the
 	if n == 0 || m.Rows == 0 {
 		return
 	}
-	rb := m.Enc.RowBytes(m.Cols)
-	t := productTask{k: kern, parts: len(ms), x: x, n: n, tileRows: max(1, matMulTileBytes/rb), then: then}
+	var encs [2]Encoding
+	rowBytes, maxRow := 0, 0 // a row of every matrix; the widest row
+	for g, mg := range ms {
+		encs[g] = mg.Enc
+		rb := mg.Enc.RowBytes(mg.Cols)
+		rowBytes += rb
+		maxRow = max(maxRow, rb)
+	}
+	t := productTask{parts: len(ms), n: n, tileRows: max(1, matMulTileBytes/maxRow), then: then}
 	copy(t.ms[:], ms)
 	copy(t.outs[:], outs)
-	if m.Enc.Quantized() {
-		if n == 1 {
-			var in Input
-			in.Prepare(x, m.Enc)
-			defer in.Release()
-			t.xq = in.xq
-		} else {
-			xb := q8Batches.Get().(*q8Batch)
-			defer q8Batches.Put(xb)
-			xb.quantize(t.k, x, n, m.Cols, m.Enc)
-			t.xqs = xb.vs
-		}
+	if n == 1 {
+		t.in.prepare(kern, x, encs[:len(ms)], nil)
+		defer t.in.Release()
+	} else {
+		b := inputBatches.Get().(*inputBatch)
+		defer inputBatches.Put(b)
+		b.prepare(kern, x, n, m.Cols, encs[:len(ms)])
+		t.ins = b.ins
 	}
 	grain, align := 0, 1
 	if n == 1 {
-		grain = (chunkMinBytes + len(ms)*rb - 1) / (len(ms) * rb)
+		grain = (chunkMinBytes + rowBytes - 1) / rowBytes
 	} else {
 		grain = min(t.tileRows, (m.Rows+p.workers-1)/p.workers)
 	}
@@ -81,7 +84,7 @@ func (p *Pool) matMulThen(ms []Matrix, outs [][]float32, x []float32, n int, the
 		align = thenAlign
 		grain = (grain + align - 1) / align * align
 	}
-	if len(ms)*m.Bytes()*n < parallelMinBytes || grain >= m.Rows || !p.acquire() {
+	if m.Rows*rowBytes*n < parallelMinBytes || grain >= m.Rows || !p.acquire() {
 		t.run(0, m.Rows)
 		return
 	}
@@ -94,13 +97,11 @@ func (p *Pool) matMulThen(ms []Matrix, outs [][]float32, x []float32, n int, the
 // productTask computes rows [lo, hi) of one or two products over the same x, for
 // each of n tokens, then runs the step (if any) on them.
 type productTask struct {
-	k        *impl
 	parts    int
 	ms       [2]Matrix
 	outs     [2][]float32
-	x        []float32
-	xq       *q8Vector  // x quantized (one token, quantized matrices)
-	xqs      []q8Vector // each token's x quantized (a batch, quantized matrices)
+	in       Input   // x made ready (one token)
+	ins      []Input // each token's x made ready (a batch)
 	n        int
 	tileRows int
 	then     func(lo, hi int)
@@ -120,18 +121,13 @@ func (t *productTask) run(lo, hi int) {
 func (t *productTask) rows(g, lo, hi int) {
 	m, out := t.ms[g], t.outs[g]
 	if t.n == 1 {
-		matVecRows(t.k, out, m, t.x, t.xq, lo, hi)
+		matVecRows(&t.in, out, m, lo, hi)
 		return
 	}
-	rows, cols := m.Rows, m.Cols
 	for r := lo; r < hi; r += t.tileRows {
 		e := min(r+t.tileRows, hi)
 		for tok := range t.n {
-			var xq *q8Vector
-			if t.xqs != nil {
-				xq = &t.xqs[tok]
-			}
-			matVecRows(t.k, out[tok*rows:(tok+1)*rows], m, t.x[tok*cols:(tok+1)*cols], xq, r, e)
+			matVecRows(&t.ins[tok], out[tok*m.Rows:(tok+1)*m.Rows], m, r, e)
 		}
 	}
 }

@@ -47,15 +47,11 @@ func TestQ4VNNIMatchesAVX2(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var xq q8Vector
-			avx2Impl.quantizeX(&xq, x, Q4_0)
 			want := make([]float32, rows)
-			avx2Impl.matVecQ4(want, m.Data, &xq)
+			avx2Impl.matVecQ4(want, m.Data, prepared(&avx2Impl, x, Q4_0).xq[actQ8_0])
 			for _, k := range impls {
-				var xk q8Vector
-				k.quantizeX(&xk, x, Q4_0)
 				got := make([]float32, rows)
-				k.matVecQ4(got, m.Data, &xk)
+				k.matVecQ4(got, m.Data, prepared(k, x, Q4_0).xq[actQ8_0])
 				for r := range rows {
 					if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
 						t.Fatalf("%s, %dx%d trial %d: row %d = %v, AVX2 %v", k.name, rows, cols, trial, r, got[r], want[r])

@@ -19,8 +19,8 @@ import (
 // writes them. The converter and synthetic models use it. It returns the bytes
 // written.
 func WriteModel(w io.Writer, cfg Config, enc kernels.Encoding, values func(Tensor) ([]float32, error)) (int64, error) {
-	if !enc.Valid() {
-		return 0, fmt.Errorf("llama: unknown weight encoding %v", enc)
+	if !storable(enc) {
+		return 0, fmt.Errorf("llama: a model.bin holds weights in fp32, fp16, q8_0 or q4_0, not %v", enc)
 	}
 	// The reader's checks, so nothing is written that would not load.
 	if _, err := configFrom(cfg.AppendBinary(nil)); err != nil {

@@ -45,8 +45,14 @@ const (
 	containerAlign   = 64
 )
 
-// Weight encoding codes in the container header.
+// Weight encoding codes in the container header. The container and the legacy
+// file hold these four encodings only (WriteModel refuses the others).
 var encodingCodes = []kernels.Encoding{0: kernels.F32, 1: kernels.F16, 2: kernels.Q8_0, 3: kernels.Q4_0}
+
+// storable reports whether a model.bin can hold weights in enc.
+func storable(enc kernels.Encoding) bool {
+	return slices.Contains(encodingCodes, enc)
+}
 
 func encodingCode(enc kernels.Encoding) uint32 {
 	for code, e := range encodingCodes {
@@ -116,7 +122,7 @@ func (c Config) ContainerLayout(enc, narrow kernels.Encoding) Layout {
 			continue
 		case t.Name == "rms_att" || t.Name == "rms_ffn" || t.Name == "rms_final":
 			stored = kernels.F32
-		case enc.Quantized() && t.Cols%kernels.BlockSize != 0:
+		case t.Cols%enc.BlockWeights() != 0:
 			stored = narrow
 		}
 		off = (off + containerAlign - 1) / containerAlign * containerAlign

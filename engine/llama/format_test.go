@@ -122,7 +122,7 @@ func TestFP32ContainerMatchesLegacy(t *testing.T) {
 func TestConvertKeepsTheModel(t *testing.T) {
 	src := readFiles(t, untiedDir).Model
 	cfg, _, _ := ParseModel(src)
-	for _, enc := range kernels.Encodings {
+	for _, enc := range encodingCodes {
 		b := convert(t, src, enc)
 		got, l, err := ParseModel(b)
 		if err != nil || got != cfg || l.Enc != enc || l.Container != enc.Quantized() {

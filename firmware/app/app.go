@@ -43,6 +43,10 @@ type App struct {
 	// Info writes a description of the machine for the menu's /info; nil
 	// leaves the command out.
 	Info func(w io.Writer)
+	// Diag runs the board diagnostic for /diag, at the menu and wherever the
+	// firmware waits for storage; vol is the storage in use (nil: none). nil
+	// leaves the command out.
+	Diag func(w io.Writer, vol *mount.Volume)
 	// Released runs after a model's memory is freed (the firmware returns the
 	// Go heap's free pages to the kernel); may be nil.
 	Released func()
@@ -61,10 +65,15 @@ func (a *App) Run() error {
 	}
 	for {
 		vol, list, err := a.startStorage(out)
+		bootlog.Step("menu")
 		if err != nil {
 			fmt.Fprintln(out, err)
-			fmt.Fprintln(out, "Insert an SD card (or USB stick) with a FAT32 volume holding model directories, then press ENTER to try again.")
-			if _, err := a.readLine(in, out); err != nil {
+			hint := "Insert an SD card (or USB stick) with a FAT32 volume holding model directories, then press ENTER to try again"
+			if a.Diag != nil {
+				hint += " (/diag tests the board)"
+			}
+			fmt.Fprintln(out, hint+".")
+			if err := a.waitForStorage(in, out, nil); err != nil {
 				return ignoreEnd(err)
 			}
 			continue
@@ -113,12 +122,14 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 	ok := showMenu(out, vol.Source, found, a.Alloc.Available()-a.Reserve)
 	if len(ok) == 0 {
 		fmt.Fprintln(out, "Copy a model directory onto it and press ENTER to look again.")
-		_, err := a.readLine(in, out)
-		return models.Model{}, actRescan, err
+		return models.Model{}, actRescan, a.waitForStorage(in, out, vol)
 	}
 	hint := "Type a model's number, /rescan to read the storage again"
 	if a.Info != nil {
 		hint += ", /info to describe the machine"
+	}
+	if a.Diag != nil {
+		hint += ", /diag to test the board"
 	}
 	fmt.Fprintln(out, hint+".")
 	for {
@@ -135,6 +146,10 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 		case cmd == "/info" && a.Info != nil:
 			a.Info(out)
 			continue
+		case cmd == "/diag" && a.Diag != nil:
+			a.Diag(out, vol)
+			bootlog.Step("menu")
+			continue
 		case cmd == "/help" || cmd == "?":
 			fmt.Fprintln(out, hint+".")
 			continue
@@ -143,6 +158,20 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 			return ok[k-1], actLoad, nil
 		}
 		fmt.Fprintf(out, "%s is not a model number: type a number from 1 to %d.\n", quoteInput(strings.TrimSpace(line)), len(ok))
+	}
+}
+
+// waitForStorage waits for ENTER before the storage is looked at again,
+// running /diag meanwhile if asked (vol: the storage in use, if any).
+func (a *App) waitForStorage(in *lines, out io.Writer, vol *mount.Volume) error {
+	for {
+		line, err := a.readLine(in, out)
+		if err != nil || strings.TrimSpace(line) != "/diag" || a.Diag == nil {
+			return err
+		}
+		a.Diag(out, vol)
+		bootlog.Step("menu")
+		fmt.Fprintln(out, "Press ENTER to look at the storage again.")
 	}
 }
 
@@ -162,6 +191,7 @@ func (a *App) safeChat(in *lines, out io.Writer, vol *mount.Volume, m models.Mod
 // Loading problems are shown and lead back to the menu (nil error).
 func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, opts *engine.Options) error {
 	fmt.Fprintf(out, "Loading %s [%s] from the %s...\n", m.Dir, m.Engine, vol.Source)
+	bootlog.Step("loading " + m.Dir)
 	l := &loader.Loader{FS: vol.FS, Alloc: a.Alloc, Out: out, Reserve: a.Reserve, Now: a.Now}
 	loaded, err := l.Load(m.Dir)
 	if err != nil {
@@ -177,6 +207,7 @@ func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, 
 		fmt.Fprintf(out, "Could not start a chat with %s: %v\n", m.Dir, err)
 		return nil
 	}
+	bootlog.Step("chat with " + m.Dir)
 	fmt.Fprintln(out, "Ready! Type your prompt and press ENTER.")
 	fmt.Fprintln(out, "(/exit returns to the model menu.)")
 	c := &console.Console{Session: sess, Info: info, In: in, Out: out, Interrupt: a.Term.Interrupt(), ExitHelp: "back to the model menu"}

@@ -169,6 +169,11 @@ type run struct {
 }
 
 func start(t *testing.T, sources []mount.Source, alloc *fakeAlloc) *run {
+	return startApp(t, sources, alloc, nil)
+}
+
+// startApp is start with a /diag.
+func startApp(t *testing.T, sources []mount.Source, alloc *fakeAlloc, diag func(io.Writer, *mount.Volume)) *run {
 	scr := newScreen()
 	keysR, keysW := io.Pipe()
 	in, ended := WatchEnd(keysR)
@@ -179,6 +184,7 @@ func start(t *testing.T, sources []mount.Source, alloc *fakeAlloc) *run {
 		Banner:  "InferPi firmware (host test)",
 		Options: DefaultOptions,
 		Info:    func(w io.Writer) { fmt.Fprintln(w, "Board:      test bench\nCores:      2") },
+		Diag:    diag,
 	}
 	r := &run{person: &person{t: t, keys: keysW, screen: scr}, alloc: alloc, done: make(chan error, 1)}
 	go func() { r.done <- a.Run() }()
@@ -382,6 +388,43 @@ func TestNoStorageThenACard(t *testing.T) {
 	r.expect(`storage: reading models from the SD card\r\n\r\nAvailable models:`)
 	r.expect(`Select model \(1-3\): `)
 	r.finish()
+}
+
+// /diag runs the diagnostic at the menu with the volume in use and at the
+// prompt that waits for storage without one; the menu's hint names it.
+func TestDiagCommand(t *testing.T) {
+	img, _ := demoCard(t)
+	var ran []string
+	diag := func(w io.Writer, vol *mount.Volume) {
+		src := "none"
+		if vol != nil {
+			src = vol.Source
+			if vol.Device().Blocks() == 0 {
+				t.Error("the volume has no device")
+			}
+		}
+		ran = append(ran, src)
+		fmt.Fprintln(w, "diag: 7 passed, 0 failed, 1 not available here")
+	}
+	tries := 0
+	flaky := mount.Source{Name: "SD card", Open: func(log io.Writer) (block.Device, error) {
+		if tries++; tries == 1 {
+			return nil, errors.New("no card in the slot")
+		}
+		return mount.ImageSource("SD card", img).Open(log)
+	}}
+	r := startApp(t, []mount.Source{flaky}, newFakeAlloc(512*MB), diag)
+	r.expect(regexp.QuoteMeta("then press ENTER to try again (/diag tests the board).\r\n"))
+	r.typ("/diag\r")
+	r.expect(regexp.QuoteMeta("diag: 7 passed, 0 failed, 1 not available here\r\nPress ENTER to look at the storage again.\r\n"))
+	r.typ("\r")
+	r.expect(regexp.QuoteMeta("Type a model's number, /rescan to read the storage again, /info to describe the machine, /diag to test the board.\r\n"))
+	r.typ("/diag\r")
+	r.expect(`diag: 7 passed[^\n]*\r\nSelect model \(1-3\): `)
+	r.finish()
+	if strings.Join(ran, ",") != "none,SD card" {
+		t.Errorf("/diag ran with %q", ran)
+	}
 }
 
 func TestVolumeWithoutModels(t *testing.T) {

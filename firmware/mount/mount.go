@@ -55,6 +55,9 @@ func (v *Volume) Close() error {
 	return nil
 }
 
+// Device is the block device the volume is on (to measure its read speed).
+func (v *Volume) Device() block.Device { return v.dev }
+
 // ErrNoVolume is returned when no source yields a FAT32 volume.
 var ErrNoVolume = errors.New("no storage with a FAT32 volume found")
 
@@ -97,6 +100,7 @@ func Start(sources []Source, log io.Writer, wanted func(*Volume) bool) (*Volume,
 
 // mountSource opens one source and mounts the FAT32 volume on it.
 func mountSource(s Source, log io.Writer, l *bootlog.Logger) (*Volume, error) {
+	bootlog.Step("storage: " + s.Name)
 	l.Printf("%s: starting", s.Name)
 	dev, err := open(s, log)
 	if err != nil {

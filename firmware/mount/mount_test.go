@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inferpi/inferpi/firmware/sdimage"
+	"github.com/inferpi/inferpi/platform/bootlog"
 	"github.com/inferpi/inferpi/storage/block"
 	"github.com/inferpi/inferpi/storage/imagetest"
 )
@@ -125,5 +126,16 @@ func TestNothingUsable(t *testing.T) {
 	}
 	if _, err := Start(nil, io.Discard, nil); err == nil || !strings.Contains(err.Error(), "no storage drivers") {
 		t.Errorf("no sources: %v", err)
+	}
+}
+
+// Each source's start-up is a step the kernel's fault report can name.
+func TestStartNamesEachSourceAsAStep(t *testing.T) {
+	var steps []string
+	bootlog.SetStepHook(func(name string) { steps = append(steps, name) })
+	defer bootlog.SetStepHook(nil)
+	Start([]Source{failing("USB", errors.New("no stick")), failing("SD card", errors.New("no card"))}, io.Discard, nil)
+	if strings.Join(steps, ", ") != "storage: USB, storage: SD card" {
+		t.Errorf("steps %q", steps)
 	}
 }

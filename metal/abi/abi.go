@@ -7,19 +7,22 @@ package abi
 const PrivateBase = 0x1000
 
 const (
-	SysInfo        = PrivateBase + iota // (buf *Info) -> 0
-	SysMapDevice                        // (pa, size) -> va
-	SysAllocDMA                         // (size, align) -> va (x0), bus/physical address (x1)
-	SysFreeDMA                          // (va, size) -> 0
-	SysAllocBuffer                      // (size) -> va of a virtually contiguous, zeroed buffer
-	SysFreeBuffer                       // (va, size) -> 0
-	SysVirtToPhys                       // (va, len) -> pa (x0), physically contiguous bytes from va (x1)
-	SysWaitIRQ                          // (intid, timeout ns) -> 0, or -ETIMEDOUT
-	SysReboot                           // (poweroff) -> does not return
-	SysCurrentCore                      // () -> core number the caller runs on
-	SysSetRealtime                      // (unix ns) -> 0
-	SysMemStats                         // (buf *MemStats) -> 0
-	SysWatchdog                         // (seconds) -> 0: arm the board's watchdog, kept alive by the kernel's timer; 0 stops it
+	SysInfo         = PrivateBase + iota // (buf *Info) -> 0
+	SysMapDevice                         // (pa, size) -> va
+	SysAllocDMA                          // (size, align) -> va (x0), bus/physical address (x1)
+	SysFreeDMA                           // (va, size) -> 0
+	SysAllocBuffer                       // (size) -> va of a virtually contiguous, zeroed buffer
+	SysFreeBuffer                        // (va, size) -> 0
+	SysVirtToPhys                        // (va, len) -> pa (x0), physically contiguous bytes from va (x1)
+	SysWaitIRQ                           // (intid, timeout ns) -> 0, or -ETIMEDOUT
+	SysReboot                            // (poweroff) -> does not return
+	SysCurrentCore                       // () -> core number the caller runs on
+	SysSetRealtime                       // (unix ns) -> 0
+	SysMemStats                          // (buf *MemStats) -> 0
+	SysWatchdog                          // (seconds) -> 0: arm the board's watchdog, kept alive by the kernel's timer; 0 stops it
+	SysSetStep                           // (name, len) -> 0: the step running, named by fault reports; len 0 clears it
+	SysCatchSError                       // (addr) -> 0: SErrors in the calling thread become SIGBUS at addr; 0 ends it
+	SysConsoleStats                      // (buf *ConsoleStats) -> 0
 	SysCount
 )
 
@@ -44,6 +47,14 @@ type Info struct {
 	VideoCore        Region // never used by the kernel
 	DMAPool          Region
 	KernelEnd        uint64 // end of the kernel image and boot tables
+}
+
+// ConsoleStats are the UART console's receive counters since boot.
+type ConsoleStats struct {
+	RxBytes   uint64 // received
+	RxDropped uint64 // lost to a full receive ring
+	RxErrors  uint64 // dropped for a framing, parity, break or overrun error
+	RxIRQs    uint64 // UART interrupts taken
 }
 
 // MemStats is the kernel's memory accounting.

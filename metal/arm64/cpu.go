@@ -7,14 +7,16 @@
 package arm64
 
 // Barriers and hints.
-func DSB()    // DSB SY: all memory accesses complete
-func DSBISH() // DSB ISH: inner-shareable (all cores)
-func DMB()    // DMB SY
-func ISB()    // ISB: refetch instructions after a system register change
-func WFI()    // wait for interrupt (wakes on a pending IRQ even while masked)
-func WFE()    // wait for event
-func SEV()    // send event to all cores
-func Halt()   // mask interrupts and wait forever
+func DSB()      // DSB SY: all memory accesses complete
+func DSBISH()   // DSB ISH: inner-shareable (all cores)
+func DMB()      // DMB SY
+func DMBISHST() // DMB ISHST: earlier stores before later ones, for every core
+func DSBISHST() // DSB ISHST: earlier stores complete, for every core (and its table walks)
+func ISB()      // ISB: refetch instructions after a system register change
+func WFI()      // wait for interrupt (wakes on a pending IRQ even while masked)
+func WFE()      // wait for event
+func SEV()      // send event to all cores
+func Halt()     // mask interrupts and wait forever
 
 // Identification.
 func MPIDR() uint64

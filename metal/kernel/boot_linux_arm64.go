@@ -110,6 +110,17 @@ func bootMain(dtb uintptr) {
 	startSecondaries(bootAddr())
 	arm64.SetTTBR0(root.Root)
 	tablesRoot = root.Root
+	// The boot tables mapped the DMA pool's RAM cacheable, the final ones map
+	// it non-cacheable. Lines the boot mapping put in the caches (speculative
+	// fills, dirty ones too) would otherwise be written back over what a device
+	// wrote later, or be hit by the non-cacheable accesses (mismatched
+	// attributes, Arm ARM B2.8). Linux cleans and invalidates a buffer to the
+	// point of coherency before it maps it non-cacheable for DMA, for the same
+	// reason (arch/arm64/mm/dma-mapping.c, arch_dma_prep_coherent). The other
+	// cores turn their caches on with the final tables, so once suffices.
+	if dmaPool.Size != 0 {
+		arm64.DCCleanInvalRange(uintptr(dmaPool.Base), uintptr(dmaPool.Size))
+	}
 	vspace.Init(userBase, userTop)
 	usable.Init(userBase, userTop)
 	kernelRoot = root.Root

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/inferpi/inferpi/driver/pl011"
+	"github.com/inferpi/inferpi/metal/abi"
 )
 
 // The console is the PL011. Threads write through a transmit ring drained by the
@@ -26,7 +27,10 @@ var tx struct {
 var rx struct {
 	buf        [rxRingSize]byte
 	head, tail uint32
-	dropped    uint64
+	received   uint64 // bytes the UART received
+	dropped    uint64 // of those, lost to a full ring
+	errors     uint64 // of those, dropped for a framing, parity, break or overrun error
+	irqs       uint64 // UART interrupts taken
 }
 
 // printLock serialises kernel messages from several cores (not the rings: those
@@ -217,12 +221,38 @@ func consoleDrain() {
 	}
 }
 
+// consoleIRQ services the UART's interrupt. Its causes are acknowledged before
+// the receive FIFO is drained, not after: a byte that arrives once the last
+// read found the FIFO empty then raises receive or timeout again, where an
+// acknowledgement after the drain would clear the interrupt that announced it
+// and leave it unseen until the next byte. Linux's pl011_int (amba-pl011.c)
+// acknowledges first too, and looks at the status again after each pass.
+func consoleIRQ() {
+	rx.irqs++
+	for pass := 0; pass < 8; pass++ {
+		st := uartPending()
+		if st == 0 {
+			break
+		}
+		uartAck(st)
+		consoleRxPoll()
+	}
+	wakeConsoleReaders()
+	consoleKick()
+	wakeConsoleWriters()
+}
+
 // consoleRxPoll moves received bytes from the FIFO into the RX ring.
 func consoleRxPoll() {
 	for {
-		b, ok := uartGet()
+		b, errs, ok := uartReceive()
 		if !ok {
 			return
+		}
+		rx.received++
+		if errs != 0 {
+			rx.errors++
+			continue
 		}
 		next := (rx.tail + 1) % rxRingSize
 		if next == rx.head {
@@ -246,3 +276,14 @@ func consoleRead(p []byte) int {
 }
 
 func consoleHasInput() bool { return rx.head != rx.tail }
+
+// sysConsoleStats (buf *abi.ConsoleStats) reports the console's receive
+// counters, for the firmware's diagnostic.
+func sysConsoleStats(c *percore, t *thread) uint64 {
+	p := uintptr(t.ctx.x[0])
+	if !userOK(p, 32) {
+		return errno(EFAULT)
+	}
+	*(*abi.ConsoleStats)(ptrAt(p)) = abi.ConsoleStats{RxBytes: rx.received, RxDropped: rx.dropped, RxErrors: rx.errors, RxIRQs: rx.irqs}
+	return 0
+}

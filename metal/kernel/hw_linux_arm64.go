@@ -24,6 +24,13 @@ func sendWake(i int) { intc().SendSGI(sgiWake, 1<<uint(i)) }
 
 func tlbFlush() { arm64.TLBIAll() }
 
+func publishBarrier() { arm64.DMBISHST() }
+
+func syncBarrier() {
+	arm64.DSBISHST()
+	arm64.ISB()
+}
+
 func mapped(addr, n uint64) bool { return tableMapped(addr, n) }
 
 // writableNow is the lock-free check (fast system calls): the MMU translates, so
@@ -32,11 +39,13 @@ func writableNow(addr, n uint64) bool {
 	return arm64.Writable(uintptr(addr)) && arm64.Writable(uintptr(addr+n-1))
 }
 
-func uartPut(b byte)          { uart().PutByte(b) }
-func uartTryPut(b byte) bool  { return uart().TryPutByte(b) }
-func uartGet() (byte, bool)   { return uart().GetByte() }
-func uartIRQMask(mask uint32) { uart().SetInterrupts(mask) }
-func jitterSource()           { uart().RxEmpty() }
+func uartPut(b byte)                    { uart().PutByte(b) }
+func uartTryPut(b byte) bool            { return uart().TryPutByte(b) }
+func uartReceive() (byte, uint32, bool) { return uart().Receive() }
+func uartIRQMask(mask uint32)           { uart().SetInterrupts(mask) }
+func uartPending() uint32               { return uart().Pending() }
+func uartAck(mask uint32)               { uart().ClearInterrupts(mask) }
+func jitterSource()                     { uart().RxEmpty() }
 
 func privateCall(nr uint64) sysHandler {
 	if nr < abi.PrivateBase || nr >= abi.SysCount {

@@ -44,6 +44,7 @@ const (
 	SEGV_MAPERR = 1
 	SEGV_ACCERR = 2
 	BUS_ADRALN  = 1
+	BUS_ADRERR  = 2
 	ILL_ILLOPC  = 1
 	TRAP_BRKPT  = 1
 

@@ -41,6 +41,10 @@ func (kernelTables) Table(pa uint64) *[512]uint64 { return (*[512]uint64)(ptrAt(
 
 func (kernelTables) Flush() { tlbFlush() }
 
+func (kernelTables) Publish() { publishBarrier() }
+
+func (kernelTables) Sync() { syncBarrier() }
+
 func tables() mm.Tables { return mm.Attach(tablesRoot, &tableMem) }
 
 // userOK reports whether [addr, addr+n) is memory a system call may use, mapping

@@ -11,19 +11,22 @@ import (
 // (used through package metal/sys), listed in metal/abi.
 
 var privateCalls = [abi.SysCount - abi.PrivateBase]sysEntry{
-	abi.SysInfo - privateBase:        {"info", sysInfo},
-	abi.SysMapDevice - privateBase:   {"map_device", sysMapDevice},
-	abi.SysAllocDMA - privateBase:    {"alloc_dma", sysAllocDMA},
-	abi.SysFreeDMA - privateBase:     {"free_dma", sysFreeDMA},
-	abi.SysAllocBuffer - privateBase: {"alloc_buffer", sysAllocBuffer},
-	abi.SysFreeBuffer - privateBase:  {"free_buffer", sysFreeBuffer},
-	abi.SysVirtToPhys - privateBase:  {"virt_to_phys", sysVirtToPhys},
-	abi.SysWaitIRQ - privateBase:     {"wait_irq", sysWaitIRQ},
-	abi.SysReboot - privateBase:      {"reboot", sysReboot},
-	abi.SysCurrentCore - privateBase: {"current_core", sysCurrentCore},
-	abi.SysSetRealtime - privateBase: {"set_realtime", sysSetRealtime},
-	abi.SysMemStats - privateBase:    {"mem_stats", sysMemStats},
-	abi.SysWatchdog - privateBase:    {"watchdog", sysWatchdog},
+	abi.SysInfo - privateBase:         {"info", sysInfo},
+	abi.SysMapDevice - privateBase:    {"map_device", sysMapDevice},
+	abi.SysAllocDMA - privateBase:     {"alloc_dma", sysAllocDMA},
+	abi.SysFreeDMA - privateBase:      {"free_dma", sysFreeDMA},
+	abi.SysAllocBuffer - privateBase:  {"alloc_buffer", sysAllocBuffer},
+	abi.SysFreeBuffer - privateBase:   {"free_buffer", sysFreeBuffer},
+	abi.SysVirtToPhys - privateBase:   {"virt_to_phys", sysVirtToPhys},
+	abi.SysWaitIRQ - privateBase:      {"wait_irq", sysWaitIRQ},
+	abi.SysReboot - privateBase:       {"reboot", sysReboot},
+	abi.SysCurrentCore - privateBase:  {"current_core", sysCurrentCore},
+	abi.SysSetRealtime - privateBase:  {"set_realtime", sysSetRealtime},
+	abi.SysMemStats - privateBase:     {"mem_stats", sysMemStats},
+	abi.SysWatchdog - privateBase:     {"watchdog", sysWatchdog},
+	abi.SysSetStep - privateBase:      {"set_step", sysSetStep},
+	abi.SysCatchSError - privateBase:  {"catch_serror", sysCatchSError},
+	abi.SysConsoleStats - privateBase: {"console_stats", sysConsoleStats},
 }
 
 // The optional watchdog: armed on request, re-armed from core 0's timer

@@ -35,6 +35,8 @@ func kernelFault(kind uintptr) {
 	l.print()
 	l = kline{}
 	l.s("ESR ").x(arm64.ESR()).s("  FAR ").x(arm64.FAR()).s("  SPSR ").x(f[33]).print()
+	l = kline{}
+	l.stepName().print()
 	reportRegs(f[:31], f[31], f[32])
 	halt()
 }
@@ -47,6 +49,8 @@ func fatalThread(c *percore, t *thread, why string, a, b uint64) {
 	l.s("\n*** fatal: ").s(why).s(" in thread ").d(uint64(t.tid)).s(" on cpu").d(uint64(c.id)).print()
 	l = kline{}
 	l.s("ESR/signal ").x(a).s("  fault address ").x(b).print()
+	l = kline{}
+	l.stepName().print()
 	reportRegs(t.ctx.x[:], t.ctx.sp, t.ctx.pc)
 	halt()
 }

@@ -110,11 +110,7 @@ func handleIRQs(c *percore) {
 				watchdogService()
 			}
 		case id == board.UARTIRQ:
-			consoleRxPoll()
-			uart().ClearInterrupts(0x7FF)
-			wakeConsoleReaders()
-			consoleKick()
-			wakeConsoleWriters()
+			consoleIRQ()
 		case id < 16:
 			// A wake-up: nothing to do, finishTrap looks at the run queue and signals.
 		default:

@@ -239,7 +239,11 @@ func sysExitGroup(c *percore, t *thread) uint64 {
 	consoleDrain()
 	var l kline
 	l.stamp()
-	l.s("kernel: program exited with status ").d(t.ctx.x[0]).print()
+	l.s("kernel: program exited with status ").d(t.ctx.x[0])
+	if t.ctx.x[0] != 0 {
+		l.s(", ").stepName()
+	}
+	l.print()
 	platformExit(int(t.ctx.x[0]))
 	return keep
 }

@@ -62,8 +62,9 @@ func trap(kind uintptr) {
 		bkl.lock()
 		handleIRQs(c)
 	default:
+		esr := arm64.ESR()
 		bkl.lock()
-		fatalThread(c, t, "SError (asynchronous external abort)", arm64.ESR(), arm64.FAR())
+		threadSError(c, t, esr)
 	}
 	finishTrap(c)
 }
@@ -88,7 +89,7 @@ func threadFault(c *percore, t *thread, esr, far uint64) {
 		case fsc&0x3c == 0x04 || fsc&0x3c == 0x08: // translation or access flag fault
 			sig, code = SIGSEGV, SEGV_MAPERR
 		default: // external aborts and the rest
-			sig, code = SIGBUS, 2 // BUS_ADRERR
+			sig, code = SIGBUS, BUS_ADRERR
 		}
 	case ecPCAlign, ecSPAlign:
 		sig, code = SIGBUS, BUS_ADRALN

@@ -1,6 +1,7 @@
 package mm
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -12,7 +13,9 @@ type fakeMem struct {
 	flushes int
 }
 
-func (m *fakeMem) Flush() { m.flushes++ }
+func (m *fakeMem) Flush()   { m.flushes++ }
+func (m *fakeMem) Publish() {}
+func (m *fakeMem) Sync()    {}
 
 func newFakeMem() *fakeMem { return &fakeMem{pages: map[uint64]*[512]uint64{}, next: 0x100000} }
 
@@ -92,6 +95,106 @@ func TestTablesReplaceTableWithBlockFreesTables(t *testing.T) {
 	tb.Map(2<<20, 2<<20, 2<<20, Attrs{Mem: MemNormal, Block: true})
 	if len(mem.pages) != before-1 || mem.freed != 1 {
 		t.Errorf("L3 table not freed: %d -> %d pages", before, len(mem.pages))
+	}
+}
+
+// orderedMem is fakeMem checking what the barriers must order. A page zeroed
+// (a new table, or a data page the caller cleared) must not be reachable from
+// the tables before a Publish has come between its zeroing and the entry that
+// points to it, and Map must end with a Sync after its last entry.
+type orderedMem struct {
+	*fakeMem
+	pending    map[uint64]bool        // zeroed since the last Publish
+	synced     map[uint64][512]uint64 // the tables as the last Sync saw them
+	violations []string
+}
+
+func newOrderedMem() *orderedMem {
+	return &orderedMem{fakeMem: newFakeMem(), pending: map[uint64]bool{}}
+}
+
+func (m *orderedMem) AllocTable() (uint64, bool) {
+	pa, ok := m.fakeMem.AllocTable()
+	m.pending[pa] = true
+	return pa, ok
+}
+
+// zeroed records that the caller cleared a data page (the kernel's commit).
+func (m *orderedMem) zeroed(pa uint64) { m.pending[pa] = true }
+
+// unordered lists the entries that reach a page still pending.
+func (m *orderedMem) unordered(when string) {
+	for tpa, tbl := range m.pages {
+		for i, e := range tbl {
+			if e&descValid != 0 && m.pending[e&addrMask] {
+				m.violations = append(m.violations, fmt.Sprintf("%s: entry %d of table %#x reaches %#x, zeroed with no Publish since", when, i, tpa, e&addrMask))
+			}
+		}
+	}
+}
+
+func (m *orderedMem) Publish() {
+	m.unordered("at a Publish")
+	clear(m.pending)
+}
+
+func (m *orderedMem) Sync() {
+	m.synced = map[uint64][512]uint64{}
+	for pa, tbl := range m.pages {
+		m.synced[pa] = *tbl
+	}
+}
+
+// check is called after Map returned: nothing reaches a pending page, and the
+// tables are what the last Sync saw.
+func (m *orderedMem) check(t *testing.T) {
+	t.Helper()
+	m.unordered("after Map")
+	if m.synced == nil {
+		m.violations = append(m.violations, "Map ended without a Sync")
+	}
+	for pa, tbl := range m.pages {
+		if s, ok := m.synced[pa]; !ok || s != *tbl {
+			m.violations = append(m.violations, fmt.Sprintf("table %#x changed after the last Sync", pa))
+		}
+	}
+	for _, v := range m.violations {
+		t.Error(v)
+	}
+	m.violations, m.synced = nil, nil
+}
+
+// New tables and freshly zeroed pages become reachable only after a Publish
+// (DMB ISHST in the kernel), and every Map ends with a Sync (DSB ISHST, ISB):
+// the publication order Linux keeps (pmd_install, __set_pte).
+func TestTablesPublishInOrder(t *testing.T) {
+	mem := newOrderedMem()
+	tb, _ := NewTables(mem)
+	mem.zeroed(0x4000_0000)
+	if !tb.Map(0x10_0000_0000, 0x4000_0000, PageSize, Attrs{Mem: MemNormal}) { // L1, L2, L3 tables
+		t.Fatal("map failed")
+	}
+	mem.check(t)
+	mem.zeroed(0x4020_0000)
+	if !tb.Map(0x10_0020_0000, 0x4020_0000, 2<<20, Attrs{Mem: MemNormal, Block: true}) { // a 2 MiB block
+		t.Fatal("map failed")
+	}
+	mem.check(t)
+	if !tb.Map(1<<30, 1<<30, 1<<30, Attrs{Mem: MemNormal, Block: true}) {
+		t.Fatal("map failed")
+	}
+	mem.check(t)
+	// Splitting the 1 GiB block for one page: the new table is filled before
+	// it replaces the block.
+	mem.zeroed(0x5000_0000)
+	if !tb.Map(1<<30+PageSize, 0x5000_0000, PageSize, Attrs{Mem: MemNormal}) {
+		t.Fatal("map failed")
+	}
+	mem.check(t)
+	tb.Unmap(1<<30+8*PageSize, PageSize, nil)
+	mem.unordered("after Unmap")
+	for _, v := range mem.violations {
+		t.Error(v)
 	}
 }
 

@@ -56,6 +56,16 @@ type Memory interface {
 	// Flush removes every cached translation (TLB and walk caches) on every core.
 	// Called between the two steps of break-before-make.
 	Flush()
+	// Publish orders the stores before it (a table page or a data page
+	// zeroed, a table filled) before the stores after it (the entry that
+	// makes them reachable), as seen by every core and table walker: DMB
+	// ISHST. Linux: smp_wmb() in pmd_install (mm/memory.c) before a new table
+	// goes into its parent.
+	Publish()
+	// Sync makes new entries visible to this core's table walks and the
+	// instructions after it: DSB ISHST, then ISB. Linux: __set_pte
+	// (arch/arm64/include/asm/pgtable.h) after a kernel entry.
+	Sync()
 }
 
 // Tables is one translation regime's tables (TTBR0_EL1).
@@ -85,6 +95,9 @@ func (t *Tables) Map(va, pa, size uint64, a Attrs) bool {
 		return false
 	}
 	leaf := a.leafBits()
+	// Whatever the caller put in the pages (zeroes) before they become
+	// reachable through an entry; Sync after the entries, on every return.
+	t.mem.Publish()
 	for size > 0 {
 		level := 3
 		if a.Block {
@@ -98,6 +111,7 @@ func (t *Tables) Map(va, pa, size uint64, a Attrs) bool {
 		}
 		tbl, ok := t.walk(va, level, true)
 		if !ok {
+			t.mem.Sync()
 			return false
 		}
 		i := index(va, level)
@@ -113,6 +127,7 @@ func (t *Tables) Map(va, pa, size uint64, a Attrs) bool {
 		step := levelSize(level)
 		va, pa, size = va+step, pa+step, size-step
 	}
+	t.mem.Sync()
 	return true
 }
 
@@ -144,6 +159,7 @@ func (t *Tables) walk(va uint64, level int, create bool) (*[512]uint64, bool) {
 			if !ok {
 				return nil, false
 			}
+			t.mem.Publish() // the zeroed table before the pointer to it
 			tbl[i] = pa | descTable | descValid
 		case e&descTable == 0: // a block covers this range
 			if !create {
@@ -177,6 +193,7 @@ func (t *Tables) split(block uint64, l int) (uint64, bool) {
 		}
 		sub[i] = e
 	}
+	t.mem.Publish() // the filled table before the pointer to it
 	return pa, true
 }
 

@@ -148,3 +148,32 @@ func Reboot() {
 }
 
 func ptrAt(addr uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&addr)) }
+
+// SetStep tells the kernel which step of the firmware is running ("storage:
+// USB", "diag: ram"), so that a fault report, an SError or an unexpected exit
+// names it. "" clears it. Names longer than 64 bytes are cut.
+func SetStep(name string) {
+	b := []byte(name)
+	if len(b) == 0 {
+		call(abi.SysSetStep, 0, 0)
+		return
+	}
+	call(abi.SysSetStep, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+}
+
+// CatchSError makes SErrors taken while the calling thread runs arrive as a
+// SIGBUS at addr (a fault the Go runtime turns into a panic under
+// debug.SetPanicOnFault) instead of halting the board; addr names the device
+// being touched. 0 ends it. The caller must hold its thread
+// (runtime.LockOSThread) for as long.
+func CatchSError(addr uint64) error {
+	_, _, err := call(abi.SysCatchSError, uintptr(addr))
+	return err
+}
+
+// ConsoleStats returns the UART console's receive counters since boot.
+func ConsoleStats() (abi.ConsoleStats, error) {
+	var s abi.ConsoleStats
+	_, _, err := call(abi.SysConsoleStats, uintptr(unsafe.Pointer(&s)))
+	return s, err
+}

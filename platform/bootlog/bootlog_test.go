@@ -77,3 +77,15 @@ func TestUptimeAdvances(t *testing.T) {
 		t.Errorf("uptime went from %v to %v", a, b)
 	}
 }
+
+func TestStepHook(t *testing.T) {
+	Step("before any hook") // nothing happens
+	var got []string
+	SetStepHook(func(name string) { got = append(got, name) })
+	defer SetStepHook(nil)
+	Step("storage: USB")
+	Step("")
+	if len(got) != 2 || got[0] != "storage: USB" || got[1] != "" {
+		t.Errorf("hook got %q", got)
+	}
+}

@@ -15,8 +15,9 @@ type fakeVC struct {
 	clocks   map[Clock]uint32 // rate per clock; absent clocks answer 0
 	temp     int32
 	throttle uint32
-	power    map[Device]bool // known power domains
-	xhci     []uint32        // addresses notified
+	power    map[Device]bool   // known power domains
+	xhci     []uint32          // addresses notified
+	gpio     map[uint32]uint32 // expander GPIO states set, by tag number
 	answer   map[uint32]func(req []uint32) []uint32
 
 	inside   atomic.Int32 // exchanges running now (must stay <= 1)
@@ -68,9 +69,9 @@ func (f *fakeVC) Exchange(msg []uint32) error {
 }
 
 // check validates framing the way the firmware must: size word, request code,
-// tags that fit, an end tag, 16-byte multiple.
+// tags that fit, an end tag; whole 64-byte lines, as soc/bcm2711.Call needs.
 func (f *fakeVC) check(msg []uint32) error {
-	if int(msg[0]) != 4*len(msg) || len(msg)%4 != 0 {
+	if int(msg[0]) != 4*len(msg) || len(msg)%lineWords != 0 {
 		return fmt.Errorf("size word %d for %d words", msg[0], len(msg))
 	}
 	if msg[1] != codeRequest {
@@ -128,6 +129,15 @@ func (f *fakeVC) handle(id uint32, v []uint32) ([]uint32, bool) {
 			s = powerOn
 		}
 		return []uint32{v[0], s}, true
+	case TagSetGPIOState:
+		if v[0] < ExpanderGPIOBase || v[0] >= ExpanderGPIOBase+8 {
+			return []uint32{v[0], v[1]}, true // not an expander pin: the number comes back
+		}
+		if f.gpio == nil {
+			f.gpio = map[uint32]uint32{}
+		}
+		f.gpio[v[0]] = v[1]
+		return []uint32{0, v[1]}, true
 	case TagNotifyXHCIReset:
 		f.xhci = append(f.xhci, v[0])
 		return []uint32{}, true

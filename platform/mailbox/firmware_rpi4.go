@@ -24,11 +24,11 @@ var firmware struct {
 
 // Firmware returns the process-wide client of the VideoCore mailbox, created
 // on first use. Its buffer comes from the kernel's DMA pool: non-cacheable,
-// 16-byte aligned and identity-mapped in the first GiB, as the VideoCore needs
-// (bcm2711-facts 5.1). Outside the firmware (hosted Linux) it fails.
+// identity-mapped in the first GiB, as the VideoCore needs, and whole cache
+// lines (soc/bcm2711.Call). Outside the firmware (hosted Linux) it fails.
 func Firmware() (*Client, error) {
 	firmware.once.Do(func() {
-		mem, err := (&sys.DMA{}).AllocCoherent(4*bufferWords, 16)
+		mem, err := (&sys.DMA{}).AllocCoherent(4*bufferWords, 64)
 		if err != nil {
 			firmware.err = fmt.Errorf("mailbox: message buffer: %w", err)
 			return

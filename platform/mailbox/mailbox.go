@@ -34,8 +34,8 @@ type Client struct {
 }
 
 // New returns a client that builds its messages in buf, which must be memory the
-// transport can hand to the firmware (on the Pi: 16-byte aligned, in the first
-// GiB). 64 words hold any request this package makes.
+// transport can hand to the firmware (on the Pi: 64-byte aligned, whole cache
+// lines, in the first GiB). 64 words hold any request this package makes.
 func New(t Transport, buf []uint32) *Client {
 	return &Client{t: t, buf: buf}
 }
@@ -198,6 +198,30 @@ func onOff(on bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// ExpanderGPIOBase is the number of the firmware's GPIO expander's first pin
+// in the GPIO tags (Linux gpio-raspberrypi-exp.c RPI_EXP_GPIO_BASE; Circle's
+// EXP_GPIO_BASE).
+const ExpanderGPIOBase = 128
+
+// SetExpanderGPIO drives pin of the firmware's GPIO expander high (true) or
+// low. The firmware answers 0 in the first word when it did (Linux's
+// rpi_exp_gpio_set treats anything else as a failure); an answer without words
+// (QEMU's) is taken as done.
+func (c *Client) SetExpanderGPIO(pin int, high bool) error {
+	state := uint32(0)
+	if high {
+		state = 1
+	}
+	t := &Tag{ID: TagSetGPIOState, Request: []uint32{uint32(ExpanderGPIOBase + pin), state}, Response: make([]uint32, 2), ShortOK: true}
+	if err := c.Do(t); err != nil {
+		return err
+	}
+	if t.Answered > 0 && t.Response[0] != 0 {
+		return fmt.Errorf("mailbox: %s of expander GPIO %d: the firmware answered %#x", TagName(TagSetGPIOState), pin, t.Response[0])
+	}
+	return nil
 }
 
 // NotifyXHCIReset tells the firmware that the xHCI controller at PCI address

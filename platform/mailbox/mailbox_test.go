@@ -13,8 +13,9 @@ import (
 func newClient(vc *fakeVC) *Client { return New(vc, make([]uint32, 64)) }
 
 // The exact bytes of a request, against the layout in vcmailbox(7): one GET
-// CLOCK RATE for EMMC2 is size 32, code 0, tag 0x30002, 8 value bytes,
-// indicator 0, clock id 12, a word for the rate, end tag = 8 words.
+// CLOCK RATE for EMMC2 is size, code 0, tag 0x30002, 8 value bytes,
+// indicator 0, clock id 12, a word for the rate, end tag = 8 words, padded to
+// a whole 64-byte cache line.
 func TestEncodeClockRateRequest(t *testing.T) {
 	buf := make([]uint32, 16)
 	tag := &Tag{ID: TagClockRate, Request: []uint32{uint32(ClockEMMC2)}, Response: make([]uint32, 2)}
@@ -22,7 +23,7 @@ func TestEncodeClockRateRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []uint32{32, 0, 0x00030002, 8, 0, 12, 0, 0}
+	want := []uint32{64, 0, 0x00030002, 8, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 	if !reflect.DeepEqual(buf[:n], want) {
 		t.Errorf("message %#x, want %#x", buf[:n], want)
 	}
@@ -41,7 +42,7 @@ func TestEncodeSeveralTagsPadsToWholeLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 header + (3+3) + (3+1) + end tag = 13 words, padded to 16.
+	// 2 header + (3+3) + (3+1) + end tag = 13 words, padded to a 64-byte line.
 	want := []uint32{64, 0, TagSetClockRate, 12, 0, 3, 1_500_000_000, 1, TagFirmwareRevision, 4, 0, 0, 0, 0, 0, 0}
 	if !reflect.DeepEqual(buf[:n], want) {
 		t.Errorf("message %#x,\nwant    %#x", buf[:n], want)
@@ -149,6 +150,31 @@ func TestNotifyXHCIReset(t *testing.T) {
 	// U-Boot and Linux send 0x00100000 for the VL805 (bcm2711-facts 5.2).
 	if !reflect.DeepEqual(vc.xhci, []uint32{0x00100000}) {
 		t.Errorf("notified %#x, want [0x100000]", vc.xhci)
+	}
+}
+
+// SD signalling at 3.3 V is expander GPIO 4 low (Circle emmc.cpp Initialize,
+// Linux bcm2711-rpi-4-b.dts sd_io_1v8_reg): tag 0x00038041 with pin 132 and
+// state 0; a pin the firmware refuses is an error.
+func TestSetExpanderGPIO(t *testing.T) {
+	vc := newFakeVC()
+	c := New(vc, make([]uint32, 64))
+	if err := c.SetExpanderGPIO(4, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := vc.messages[0][2:7]; got[0] != TagSetGPIOState || got[1] != 8 || got[3] != 132 || got[4] != 0 {
+		t.Errorf("request tag words %#x", got)
+	}
+	if s, ok := vc.gpio[132]; !ok || s != 0 {
+		t.Errorf("expander GPIO 4: %v %v", s, ok)
+	}
+	if err := c.SetExpanderGPIO(20, true); err == nil || !strings.Contains(err.Error(), "set GPIO state of expander GPIO 20: the firmware answered 0x94") {
+		t.Errorf("refused pin: %v", err)
+	}
+	// QEMU's model answers the tag without words: done.
+	vc.answer = map[uint32]func([]uint32) []uint32{TagSetGPIOState: func([]uint32) []uint32 { return []uint32{} }}
+	if err := c.SetExpanderGPIO(4, false); err != nil {
+		t.Errorf("answer without words: %v", err)
 	}
 }
 

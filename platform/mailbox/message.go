@@ -28,6 +28,10 @@ type Tag struct {
 	ID       uint32
 	Request  []uint32 // the request's value words
 	Response []uint32 // filled with the answer; its length is how many words are expected
+	// ShortOK accepts an answer shorter than Response (QEMU's model of the GPIO
+	// tags answers none); Answered then says how many words came back.
+	ShortOK  bool
+	Answered int
 }
 
 func (t *Tag) valueWords() int { return max(len(t.Request), len(t.Response)) }
@@ -42,15 +46,21 @@ var (
 	ErrReply = errors.New("bad mailbox reply")
 )
 
+// lineWords is a 64-byte cache line (the Cortex-A72's) in 32-bit words.
+const lineWords = 16
+
 // messageWords is the size of the message for tags, in 32-bit words, rounded up
-// to whole 16-byte lines (the buffer's alignment; the size word must be a
-// multiple of 4 bytes, whole lines keep cache maintenance exact).
+// to whole 64-byte cache lines: the exchange cleans the message's lines to
+// memory before the VideoCore reads them and discards them after it wrote its
+// reply (soc/bcm2711.Call), so a line the message shared with other data would
+// lose that data's newer stores. The size word then is a multiple of 16 bytes,
+// as the firmware wants.
 func messageWords(tags []*Tag) int {
 	n := headerWords + 1 // + end tag
 	for _, t := range tags {
 		n += tagHeaderWords + t.valueWords()
 	}
-	return (n + 3) &^ 3
+	return (n + lineWords - 1) &^ (lineWords - 1)
 }
 
 // encode lays out a request for tags in buf and returns its length in words.
@@ -106,7 +116,8 @@ func decode(msg []uint32, tags []*Tag) error {
 		// The response length may exceed the value buffer: the firmware then says
 		// how much it needed and fills what fits (vcmailbox(7)).
 		got := int(ind&^respBit) / 4
-		if want := len(t.Response); got < want {
+		t.Answered = got
+		if want := len(t.Response); got < want && !t.ShortOK {
 			return fmt.Errorf("mailbox: %w: tag 0x%08X (%s) answered %d bytes, want %d", ErrReply, t.ID, TagName(t.ID), 4*got, 4*want)
 		}
 		copy(t.Response, msg[p+tagHeaderWords:p+tagHeaderWords+min(vw, len(t.Response))])

@@ -21,6 +21,7 @@ const (
 	TagClockMeasured    = 0x00030047
 	TagNotifyXHCIReset  = 0x00030058
 	TagSetClockRate     = 0x00038002
+	TagSetGPIOState     = 0x00038041 // a GPIO of the firmware's expander (Linux RPI_FIRMWARE_SET_GPIO_STATE)
 )
 
 var tagNames = map[uint32]string{
@@ -37,6 +38,7 @@ var tagNames = map[uint32]string{
 	TagClockMeasured:    "measured clock rate",
 	TagNotifyXHCIReset:  "notify xHCI reset",
 	TagSetClockRate:     "set clock rate",
+	TagSetGPIOState:     "set GPIO state",
 }
 
 // TagName names a tag for messages.

@@ -23,7 +23,7 @@ func TestGuardFaults(t *testing.T) {
 	}
 	defer syscall.Munmap(page)
 	base := uintptr(unsafe.Pointer(&page[0]))
-	err = guardFaults("the PCIe root complex at 0xfd500000", func() error {
+	err = guardFaults("the PCIe root complex at 0xfd500000", 0xfd500000, func() error {
 		reg.At(base).Read32(0x6C)
 		return errors.New("the read returned")
 	})
@@ -34,7 +34,7 @@ func TestGuardFaults(t *testing.T) {
 	if want := fmt.Sprintf("the PCIe root complex at 0xfd500000 does not answer: bus fault at %#x", base+0x6C); err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
-	if err := guardFaults("x", func() error { return nil }); err != nil {
+	if err := guardFaults("x", 1, func() error { return nil }); err != nil {
 		t.Errorf("no fault: %v", err)
 	}
 	defer func() {
@@ -42,5 +42,5 @@ func TestGuardFaults(t *testing.T) {
 			t.Errorf("recovered %v, want the panic passed through", r)
 		}
 	}()
-	guardFaults("x", func() error { panic("not a fault") })
+	guardFaults("x", 1, func() error { panic("not a fault") })
 }

@@ -4,6 +4,7 @@ package storage
 
 import (
 	"io"
+	"time"
 
 	"github.com/inferpi/inferpi/board"
 	"github.com/inferpi/inferpi/driver/reg"
@@ -42,10 +43,25 @@ func OpenSD(log io.Writer) (block.Device, error) {
 		} else {
 			l.Printf("card power: on (firmware)")
 		}
+		signalAt33V(l, mb)
 	}
 	h, err := ProbeSD(l, clocks, Controllers()...)
 	if err != nil {
 		return nil, err
 	}
 	return h, nil
+}
+
+// signalAt33V sets the SD card's signalling to 3.3 V before the card is
+// initialised: the Pi 4 switches it with pin 4 of the firmware's GPIO expander
+// (Linux bcm2711-rpi-4-b.dts, sd_io_1v8_reg: high for 1.8 V, low for 3.3 V,
+// 5 ms to settle), and a boot that left a UHS card at 1.8 V would otherwise
+// keep it there. Circle does the same first thing (emmc.cpp Initialize).
+func signalAt33V(l *bootlog.Logger, mb *mailbox.Client) {
+	if err := mb.SetExpanderGPIO(4, false); err != nil {
+		l.Printf("signalling at 3.3 V: %v (continuing)", err)
+		return
+	}
+	time.Sleep(5 * time.Millisecond)
+	l.Printf("signalling at 3.3 V (firmware expander GPIO 4 low)")
 }

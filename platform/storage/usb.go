@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -194,13 +195,27 @@ func (e *faultError) Error() string {
 	return fmt.Sprintf("%s does not answer: bus fault at %#x", e.what, e.addr)
 }
 
+// catchSErrors, where the kernel can turn SErrors into faults (the Pi 4
+// firmware sets it to sys.CatchSError), registers the calling thread for
+// them while it touches the device at addr, until the returned function runs.
+var catchSErrors func(addr uint64) (end func())
+
 // guardFaults runs f with memory faults turned into an error naming what was
-// being touched. A register block that is not there (QEMU raspi4b models no
-// PCIe at all and aborts the access) must cost the firmware its USB, not its
-// life. Other panics pass through.
-func guardFaults(what string, f func() error) (err error) {
+// being touched (at addr). A register block that is not there (QEMU raspi4b
+// models no PCIe at all and aborts the access synchronously) or a device that
+// does not answer (on a Pi 4 the root complex's abort arrives as an SError,
+// which the kernel turns into a fault for this thread, see metal/kernel
+// step.go) must cost the firmware its USB, not its life. The goroutine keeps
+// its thread meanwhile: the kernel knows the thread, not the goroutine. Other
+// panics pass through.
+func guardFaults(what string, addr uint64, f func() error) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(old)
+	if catchSErrors != nil {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer catchSErrors(addr)()
+	}
 	defer func() {
 		r := recover()
 		if r == nil {

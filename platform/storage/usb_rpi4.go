@@ -7,23 +7,17 @@ import (
 	"io"
 
 	"github.com/inferpi/inferpi/board"
+	"github.com/inferpi/inferpi/driver/dma"
 	"github.com/inferpi/inferpi/driver/pci"
 	"github.com/inferpi/inferpi/driver/pcie/bcm2711"
 	"github.com/inferpi/inferpi/driver/reg"
-	"github.com/inferpi/inferpi/driver/xhci"
 	"github.com/inferpi/inferpi/metal/sys"
 	"github.com/inferpi/inferpi/platform/bootlog"
 	"github.com/inferpi/inferpi/platform/mailbox"
 )
 
-// pcieDMAReach is how much of RAM PCIe devices can reach: the first 3 GiB
-// ("the PCIe wrapper on early BCM2711 cannot reach above the first 3 GB",
-// upstream bcm2711.dtsi, bcm2711-facts 1.3). The xHCI driver bounces
-// transfers for memory above it (a model buffer on a 4 or 8 GB board).
-const pcieDMAReach = 3 << 30
-
 // rcRegsSize is the extent of the root complex's register block (DT
-// pcie@7d500000 reg size 0x9310, bcm2711-facts 1.2).
+// pcie@7d500000 reg size 0x9310 in bcm2711.dtsi).
 const rcRegsSize = 0x9310
 
 // OpenUSB brings USB up on the Raspberry Pi 4: the BCM2711 PCIe root complex
@@ -48,14 +42,29 @@ func OpenUSB(log io.Writer) (*USB, error) {
 		// The first line, before any register is touched: if the board dies on
 		// the first access (an SError), the log still says where it was.
 		l.Printf("PCIe root complex at %#x; the VL805 will appear at CPU %#x", uint64(board.PCIeRC), uint64(board.PCIeWindowCPU))
-		var x *bcm2711.XHCI
-		err = guardFaults(fmt.Sprintf("the PCIe root complex at %#x", board.PCIeRC), func() error {
-			var err error
-			x, err = bcm2711.BringUp(reg.At(rc), fw, bcm2711.Options{
-				Log:      newLogWriter(log),
+		// Where devices see RAM depends on the chip's stepping, which the board
+		// revision tells. The xHCI driver bounces transfers for memory beyond
+		// the window's reach (a model buffer above 3 GiB on a B0 board).
+		var rev uint32
+		if info, err := sys.Info(); err == nil {
+			rev = info.BoardRevision
+		}
+		inbound, reach, why := bcm2711.InboundFor(rev)
+		l.Printf("inbound window for %s", why)
+		u, err := StartPi4USB(log, Pi4USB{
+			RCAddr:      board.PCIeRC,
+			RootComplex: reg.At(rc),
+			Firmware:    fw,
+			PCIe: bcm2711.Options{
 				Outbound: pci.Window{CPU: board.PCIeWindowCPU, Bus: bcm2711.DefaultOutbound.Bus, Size: bcm2711.DefaultOutbound.Size},
-			})
-			return err
+				Inbound:  inbound,
+			},
+			MapXHCI: func(pa, size uint64) (reg.Bank, error) {
+				va, err := sys.MapDevice(pa, size)
+				return reg.At(va), err
+			},
+			DMA:      func(busOffset uint64) dma.Memory { return &sys.DMA{BusOffset: busOffset} },
+			DMAReach: reach,
 		})
 		if err != nil {
 			if info, ierr := sys.Info(); ierr == nil && info.IsQEMU != 0 {
@@ -63,20 +72,20 @@ func OpenUSB(log io.Writer) (*USB, error) {
 			}
 			return nil, err
 		}
-		regs, err := sys.MapDevice(x.Base, x.Function.BARs[0].Size)
-		if err != nil {
-			return nil, fmt.Errorf("xHCI registers: %w", err)
-		}
-		// The controller reaches RAM through the inbound window: bus address =
-		// physical address + DMAOffset. sys.DMA applies it to every buffer.
-		var u *USB
-		err = guardFaults(fmt.Sprintf("the xHCI at %#x", x.Base), func() error {
-			var err error
-			u, err = StartXHCI(log, reg.At(regs), &sys.DMA{BusOffset: x.DMAOffset}, xhci.Options{DMALimit: x.DMAOffset + pcieDMAReach})
-			return err
-		})
-		return u, err
+		return u, nil
 	})
+}
+
+// An SError while the USB start-up touches the root complex or the VL805
+// becomes a fault of the start-up's thread (the kernel reports it), which
+// guardFaults turns into an error: the firmware goes on to the SD card.
+func init() {
+	catchSErrors = func(addr uint64) func() {
+		if sys.CatchSError(addr) != nil {
+			return func() {}
+		}
+		return func() { sys.CatchSError(0) }
+	}
 }
 
 // notifier is the VideoCore call of the bring-up. Firmware that does not know

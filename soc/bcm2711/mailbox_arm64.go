@@ -50,14 +50,16 @@ const (
 
 func mbox() reg.MMIO { return reg.At(board.Mailbox) }
 
-// Call sends a property message in buf (16-byte aligned, in the low 1 GiB, laid
-// out as size, code, tags..., 0) and waits for the reply, which overwrites buf.
-// It returns false on a timeout or an error code. buf may be cached memory: it is
-// cleaned before and invalidated after the exchange.
+// Call sends a property message in buf (whole 64-byte cache lines, in the low
+// 1 GiB, laid out as size, code, tags..., 0) and waits for the reply, which
+// overwrites buf. It returns false on a timeout or an error code, and refuses a
+// buffer that is not whole lines. buf may be cached memory: it is cleaned before
+// and invalidated after the exchange, and the invalidate would discard a
+// neighbour's newer stores to a line the message shared.
 func Call(buf []uint32) bool {
 	addr := uintptr(unsafe.Pointer(&buf[0]))
 	size := uintptr(len(buf) * 4)
-	if addr&15 != 0 || uint64(addr) >= 1<<30 {
+	if addr%lineBytes != 0 || size%lineBytes != 0 || uint64(addr) >= 1<<30 {
 		return false
 	}
 	buf[0] = uint32(size)
@@ -93,16 +95,10 @@ func waitClear(r uintptr, bit uint32) bool {
 	return false
 }
 
-// Message is a mailbox buffer big enough for one tag with a few words of value,
-// with room to align it to 16 bytes.
-type Message struct{ raw [20]uint32 }
-
 // Query sends one tag with request words req and returns up to len(resp) response
 // words. ok is false if the firmware does not answer or does not know the tag.
 func (m *Message) Query(tag uint32, req []uint32, resp []uint32) bool {
-	base := uintptr(unsafe.Pointer(&m.raw[0]))
-	off := int((16-base%16)%16) / 4 // words to skip for 16-byte alignment
-	buf := m.raw[off : off+16]
+	buf := m.line()
 	clear(buf)
 	n := len(req)
 	if len(resp) > n {
@@ -115,9 +111,8 @@ func (m *Message) Query(tag uint32, req []uint32, resp []uint32) bool {
 	buf[3] = uint32(n * 4)
 	buf[4] = 0
 	copy(buf[5:], req)
-	buf[5+n] = 0              // end tag
-	words := (6 + n + 3) &^ 3 // size, code, tag, len, req/resp, values, end; whole 16-byte lines
-	if !Call(buf[:words]) || buf[4]&0x80000000 == 0 {
+	buf[5+n] = 0 // end tag
+	if !Call(buf) || buf[4]&0x80000000 == 0 {
 		return false
 	}
 	copy(resp, buf[5:5+n])

@@ -206,25 +206,53 @@ func (u *user) chatLikeHost(number, dir, engine string, turns ...string) {
 	}
 }
 
+var diagSummary = regexp.MustCompile(`diag: (\d+) passed, (\d+) failed, (\d+) not available here`)
+
+// diag types /diag at the menu and checks the board diagnostic: every step
+// passes except the ones named, which QEMU lacks; nothing fails. The
+// transcript is logged (README "A diagnostic for the first boot" shows one).
+func (u *user) diag(unavailable ...string) {
+	u.t.Helper()
+	u.typ("/diag\r")
+	screen := u.expect(`diag: \d+ passed, \d+ failed, \d+ not available here\r\n`, 3*time.Minute)
+	u.expect(`Select model \(1-\d\): `, time.Minute)
+	screen = strings.ReplaceAll(screen[strings.Index(screen, "diag: InferPi firmware"):], "\r\n", "\n")
+	u.t.Logf("/diag:\n%s", screen)
+	m := diagSummary.FindStringSubmatch(screen)
+	passed, _ := strconv.Atoi(m[1])
+	na, _ := strconv.Atoi(m[3])
+	if m[2] != "0" || passed+na != 8 || na != len(unavailable) {
+		u.t.Errorf("/diag: %s; want 0 failed and %d of 8 steps not available (%v)", m[0], len(unavailable), unavailable)
+	}
+	for _, step := range unavailable {
+		if !strings.Contains(screen, "diag: "+step+": not available here: ") {
+			u.t.Errorf("/diag: step %s is not reported as not available here", step)
+		}
+	}
+}
+
 // TestE2ERaspi4b runs the firmware on QEMU raspi4b with the models on the SD card.
+// QEMU raspi4b models no PCIe: /diag reports USB and PCIe as not available.
 func TestE2ERaspi4b(t *testing.T) {
 	runE2E(t, "rpi4", "SD card", func(kernel, image string) qemu.Config {
 		return qemu.Config{Board: "rpi4", Kernel: kernel, SD: image}
-	})
+	}, "usb", "pcie")
 }
 
 // TestE2EVirt runs the firmware on QEMU virt with the models on a USB stick
-// behind qemu-xhci: the USB path, tried before the SD card.
+// behind qemu-xhci: the USB path, tried before the SD card. QEMU virt has no
+// VideoCore, SD controller or BCM2711 root complex.
 func TestE2EVirt(t *testing.T) {
 	runE2E(t, "virt", "USB", func(kernel, image string) qemu.Config {
 		return qemu.Config{Board: "virt", Kernel: kernel, USB: image}
-	})
+	}, "clocks", "sd", "pcie")
 }
 
 // runE2E boots the firmware built for board with the test's disk image attached
 // by machine (the USB variant on QEMU virt passes the image as Config.USB) and
-// goes through the whole flow; source is the storage the firmware should name.
-func runE2E(t *testing.T, board, source string, machine func(kernel, image string) qemu.Config) {
+// goes through the whole flow; source is the storage the firmware should name,
+// unavailable the /diag steps the machine lacks.
+func runE2E(t *testing.T, board, source string, machine func(kernel, image string) qemu.Config, unavailable ...string) {
 	requireQEMU(t)
 	image := e2eCard(t)
 	kernel := build(t, board, "./cmd/firmware")
@@ -244,6 +272,10 @@ func runE2E(t *testing.T, board, source string, machine func(kernel, image strin
 	if strings.Contains(m.Log(), "notes") {
 		t.Errorf("the notes directory (no model.bin) is listed")
 	}
+	if !strings.Contains(m.Log(), "] diag: type /diag at the model menu to test this board") {
+		t.Errorf("the boot log does not mention /diag")
+	}
+	u.diag(unavailable...)
 
 	// The GPT model: a question, a follow-up that only the kept conversation
 	// answers, and a story stopped with Ctrl-C.

@@ -1,7 +1,7 @@
 package bcm2711
 
 // Root-complex registers, as offsets from the block at ARM physical 0xFD50_0000
-// (bcm2711-facts.md §6.1, from Linux pcie-brcmstb.c, U-Boot pcie_brcmstb.c and
+// (Linux pcie-brcmstb.c's defines, U-Boot pcie_brcmstb.c and
 // Circle bcmpciehostbridge.cpp). Names follow the Linux driver.
 const (
 	// The root port's own configuration space (type-1 header and capabilities).
@@ -50,7 +50,9 @@ const (
 	classPCIBridge     = 0x060400
 )
 
-// VL805 facts (bcm2711-facts.md §7.1, §7.2).
+// VL805 facts: its PCI ids (Linux xhci-pci.c PCI_DEVICE_ID_VIA_VL805) and the
+// firmware version register (rpi_firmware_init_vl805's
+// VL805_PCI_CONFIG_VERSION_OFFSET).
 const (
 	vl805Vendor          = 0x1106
 	vl805Device          = 0x3483

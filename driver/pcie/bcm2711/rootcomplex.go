@@ -7,9 +7,11 @@
 // None of this exists in QEMU. Every step is logged with the values read back,
 // and every wait is bounded, so that a Pi 4 owner can report where it stops.
 //
-// Facts: /work/shared/docs/bcm2711-facts.md §6 (registers, sequence, windows) and
-// §7 (VL805), drawn from Linux pcie-brcmstb.c, U-Boot pcie_brcmstb.c and Circle
-// bcmpciehostbridge.cpp.
+// Sources: Linux drivers/pci/controller/pcie-brcmstb.c (registers, the
+// sequence, windows), U-Boot drivers/pci/pcie_brcmstb.c (brcm_pcie_probe, whose
+// order Start follows) and Circle lib/bcmpciehostbridge.cpp; for the VL805,
+// Linux drivers/reset/reset-raspberrypi.c and the Raspberry Pi kernel's
+// rpi_firmware_init_vl805.
 package bcm2711
 
 import (
@@ -23,7 +25,8 @@ import (
 )
 
 // Firmware is the VideoCore mailbox call the bring-up needs; the platform
-// implements it (property tag 0x0003_0058, bcm2711-facts.md §5.2).
+// implements it (property tag 0x0003_0058, Linux
+// include/soc/bcm2835/raspberrypi-firmware.h RPI_FIRMWARE_NOTIFY_XHCI_RESET).
 type Firmware interface {
 	// NotifyXHCIReset tells the VideoCore that the xHCI controller at the PCI
 	// address bus<<20 | device<<15 | function<<12 has been reset, so it loads the
@@ -73,16 +76,16 @@ func (o *Options) fill() {
 // RootComplex is the BCM2711 PCIe controller. After Start it is also the
 // pci.Config for the hierarchy below it.
 type RootComplex struct {
-	regs    reg.Bank
-	opt     Options
-	linkUp  bool
-	lastIdx uint32
+	regs   reg.Bank
+	opt    Options
+	linkUp bool
+	link   string // "Gen 2 x1", once the link is up
 }
 
 // NewRootComplex wraps the register block (ARM physical 0xFD50_0000, 0x9310 bytes).
 func NewRootComplex(regs reg.Bank, opt Options) *RootComplex {
 	opt.fill()
-	return &RootComplex{regs: regs, opt: opt, lastIdx: ^uint32(0)}
+	return &RootComplex{regs: regs, opt: opt}
 }
 
 func (rc *RootComplex) logf(format string, args ...any) {
@@ -114,7 +117,8 @@ func encodeInboundSize(size uint64) uint32 {
 	return 0
 }
 
-// Start runs the root-complex bring-up (bcm2711-facts.md §6.2, in U-Boot's
+// Start runs the root-complex bring-up (Linux brcm_pcie_setup and
+// brcm_pcie_start_link, in U-Boot's
 // order) and returns once the link is up and the windows are set.
 func (rc *RootComplex) Start() error {
 	r := rc.regs
@@ -188,7 +192,8 @@ func (rc *RootComplex) Start() error {
 	}
 	rc.linkUp = true
 	lnk := r.Read32(capLinkControl) >> 16
-	rc.logf("link up after %d ms (MISC_PCIE_STATUS %#08x): Gen %d x%d", waited, st, lnk&0xF, (lnk>>4)&0x3F)
+	rc.link = fmt.Sprintf("Gen %d x%d", lnk&0xF, (lnk>>4)&0x3F)
+	rc.logf("link up after %d ms (MISC_PCIE_STATUS %#08x): %s", waited, st, rc.link)
 
 	// 10: outbound window 0: CPU base and limit in MiB, PCI base.
 	w := rc.opt.Outbound
@@ -223,7 +228,8 @@ func upDown(bit uint32) string {
 // Read32 implements pci.Config: bus 0 is the root port itself, bus 1 device 0
 // is reached through the EXT_CFG window. Everything else, and anything at all
 // while the link is down, reads as absent without touching the hardware: such
-// accesses make the BCM2711 raise an SError (facts §6.4).
+// accesses make the BCM2711 raise an SError (pcie-brcmstb.c brcm_pcie_map_bus:
+// "An access to our HW w/o link-up will cause a CPU Abort").
 func (rc *RootComplex) Read32(a pci.Address, off int) uint32 {
 	p, ok := rc.window(a, off)
 	if !ok {
@@ -239,16 +245,24 @@ func (rc *RootComplex) Write32(a pci.Address, off int, v uint32) {
 	}
 }
 
+// window maps a configuration access to its register, as Linux's
+// brcm_pcie_map_bus (pcie-brcmstb.c) does for every access: the link is
+// checked first (an access without it aborts), then EXT_CFG_INDEX is written.
+// The index is never assumed to still hold what was last written: the
+// VideoCore reaches the VL805 through the same root complex when it loads the
+// VL805's firmware.
 func (rc *RootComplex) window(a pci.Address, off int) (uintptr, bool) {
 	off &= 0xFFC
 	switch {
 	case a.Bus == 0 && a.Device == 0 && a.Function == 0:
 		return uintptr(off), true
 	case a.Bus == 1 && a.Device == 0 && rc.linkUp:
-		if idx := a.Packed(); idx != rc.lastIdx {
-			rc.regs.Write32(extCfgIndex, idx)
-			rc.lastIdx = idx
+		if st := rc.regs.Read32(miscPCIeStatus); st&(statusPhyLinkUp|statusDLActive) != statusPhyLinkUp|statusDLActive {
+			rc.linkUp = false
+			rc.logf("link lost (MISC_PCIE_STATUS %#08x): configuration accesses to bus 1 stop", st)
+			return 0, false
 		}
+		rc.regs.Write32(extCfgIndex, a.Packed())
 		return extCfgData + uintptr(off), true
 	}
 	return 0, false

@@ -46,6 +46,8 @@ type region struct {
 	mem      []byte
 	coherent bool
 	call     int // Segments call that made it (0 for coherent buffers)
+	// lo and hi bound the whole buffer Segments was given (CPU addresses).
+	lo, hi uintptr
 }
 
 // NewMemory returns memory whose bus addresses start at busBase.
@@ -113,11 +115,12 @@ func (m *Memory) Segments(b []byte) ([]dma.Segment, error) {
 		size = 12 << 10
 	}
 	var out []dma.Segment
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	for off := 0; off < len(b); off += size {
 		n := min(size, len(b)-off)
 		bus := alignUp(*next, 1<<16) + (1<<16 - 8<<10)
 		*next = alignUp(bus+uint64(n)+4096, 4096)
-		m.insert(&region{bus: bus, mem: b[off : off+n : off+n], call: m.calls})
+		m.insert(&region{bus: bus, mem: b[off : off+n : off+n], call: m.calls, lo: lo, hi: lo + uintptr(len(b))})
 		out = append(out, dma.Segment{Bus: bus, Len: n})
 	}
 	return out, nil
@@ -163,6 +166,28 @@ func (m *Memory) View(bus uint64, n int) ([]byte, error) {
 		return nil, fmt.Errorf("bus range %#x+%d runs past the end of its buffer (%#x+%d)", bus, n, r.bus, len(r.mem))
 	}
 	return r.mem[off : off+n], nil
+}
+
+// cacheLine is the CPU's data cache line (the Cortex-A72's).
+const cacheLine = 64
+
+// deviceWrites checks a device write of n bytes at bus into a caller's buffer
+// (not coherent memory): every cache line it touches must lie inside the
+// buffer the driver mapped. A line shared with other data loses either the
+// device's bytes (the CPU writes the neighbour back over them) or the
+// neighbour's (the invalidate after the transfer drops them).
+func (m *Memory) deviceWrites(bus uint64, n int) {
+	r := m.find(bus)
+	if r == nil || r.coherent || n == 0 {
+		return
+	}
+	p := uintptr(unsafe.Pointer(&r.mem[bus-r.bus]))
+	first, end := p&^(cacheLine-1), (p+uintptr(n)+cacheLine-1)&^(cacheLine-1)
+	if first < r.lo || end > r.hi {
+		m.Violations = append(m.Violations, fmt.Sprintf(
+			"device writes bus %#x+%d, in cache lines %#x-%#x the CPU shares with data outside the transfer buffer %#x-%#x",
+			bus, n, first, end, r.lo, r.hi))
+	}
 }
 
 // sameCoherentBuffer reports whether [a, a+n) lies in one coherent buffer.

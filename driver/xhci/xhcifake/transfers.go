@@ -285,6 +285,7 @@ func (c *Controller) bulk(s *slotState, dci int, ep *epState, td []trbAt, rec *T
 			return c.failed(s, dci, td[0].addr, err, rec)
 		}
 		for i, v := range views {
+			c.mem.deviceWrites(trbParam(td[i].t), min(len(v), len(data)))
 			n := copy(v, data)
 			data = data[n:]
 			rec.Bytes += n
