@@ -200,6 +200,26 @@ func TestSynthCommand(t *testing.T) {
 			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)
 		}
 	}
+	// --gguf: one GGUF file named after the preset and the file type.
+	errOut.Reset()
+	if err := synthMain([]string{"--gguf", "--preset", "llama-tiny", "--dtype", "q4_k_m", "--output-dir", dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	g, err := os.ReadFile(filepath.Join(dir, "llama-tiny.Q4_K_M.gguf"))
+	if err != nil || !bytes.HasPrefix(g, []byte("GGUF")) || !strings.Contains(errOut.String(), "(Q4_K_M, llama-tiny,") {
+		t.Errorf("--gguf: %v, %q", err, errOut.String())
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gguf", "--preset", "gpt-tiny", "--dtype", "q8_0", "--output-dir", dir}, "Llama presets"},
+		{[]string{"--gguf", "--preset", "llama-tiny", "--dtype", "q3_k", "--output-dir", dir}, "unknown target"},
+	} {
+		if err := synthMain(c.args, &out, &errOut); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)
+		}
+	}
 	errOut.Reset()
 	if err := synthMain([]string{"--preset", "gpt-tiny"}, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "usage: inferpi synth") {
 		t.Errorf("missing --output-dir: %v %q", err, errOut.String())
