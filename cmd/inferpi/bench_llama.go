@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"regexp"
@@ -74,7 +73,7 @@ func parseLlamaBench(out []byte) ([]llamaBenchTest, error) {
 	return tests, nil
 }
 
-// find returns the test with these counts.
+// findLlamaTest returns the test with these counts.
 func findLlamaTest(tests []llamaBenchTest, prompt, gen, depth int) (llamaBenchTest, error) {
 	for _, t := range tests {
 		if t.Prompt == prompt && t.Gen == gen && t.Depth == depth {
@@ -281,5 +280,3 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
-
-func isFinitePositive(v float64) bool { return v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
