@@ -25,12 +25,12 @@ type Engine struct{}
 // Name implements engine.Engine.
 func (Engine) Name() string { return "Llama" }
 
-// Detect implements engine.Engine. It claims InferPi's container by its magic;
-// llama2.c files have no magic number: they start with the config, so this also
-// claims any file whose first four fields are plausible dimensions. It must be
-// the last engine asked.
+// Detect implements engine.Engine. It claims GGUF files and InferPi's container
+// by their magic; llama2.c files have no magic number: they start with the
+// config, so this also claims any file whose first four fields are plausible
+// dimensions. It must be the last engine asked.
 func (Engine) Detect(head []byte) bool {
-	if bytes.HasPrefix(head, []byte(Magic)) {
+	if bytes.HasPrefix(head, []byte(Magic)) || IsGGUF(head) {
 		return true
 	}
 	if len(head) < 16 {
@@ -55,14 +55,19 @@ type Model struct {
 	vocab    vocabulary
 	template Template
 	size     int64
+	gguf     *ggufModel // what a GGUF file adds (nil for llama2.c files)
 }
 
 // Load implements engine.Engine: it checks the header and the file size before
 // anything else, then maps the weights (views into files.Model, no copy).
 func (Engine) Load(files engine.Files) (engine.Model, error) { return Load(files) }
 
-// Load is Engine.Load with the concrete type.
+// Load is Engine.Load with the concrete type: a GGUF file (gguf.go), or a
+// llama2.c model.bin with its tokenizer.bin.
 func Load(files engine.Files) (*Model, error) {
+	if IsGGUF(files.Model) {
+		return loadGGUF(files)
+	}
 	cfg, layout, err := ParseModel(files.Model)
 	if err != nil {
 		return nil, err
@@ -93,6 +98,9 @@ func (m *Model) Tokenizer() *llama2c.Tokenizer { return m.tok }
 
 // Info implements engine.Model.
 func (m *Model) Info() engine.Info {
+	if m.gguf != nil {
+		return m.ggufInfo()
+	}
 	c := m.cfg
 	return engine.Info{
 		Engine:              "Llama",
@@ -109,14 +117,24 @@ func (m *Model) Info() engine.Info {
 			{Key: "head_size", Value: fmt.Sprint(c.HeadSize())},
 			{Key: "kv_dim", Value: fmt.Sprint(c.KVDim())},
 			{Key: "model.bin bytes", Value: fmt.Sprint(m.size)},
-			{Key: "kv cache", Value: fmt.Sprintf("%v, %d bytes per session", m.kvEnc(), cacheBytes(c, m.kvEnc()))},
+			{Key: "kv cache", Value: m.cacheInfo()},
 		},
 	}
 }
 
+// cacheInfo describes a session's KV cache.
+func (m *Model) cacheInfo() string {
+	return fmt.Sprintf("%v, %d bytes per session", m.kvEnc(), cacheBytes(m.cfg, m.kvEnc()))
+}
+
 // kvEnc is the encoding of the model's KV cache: fp16 for q4_0 weights, fp32
 // otherwise (kernels.KVEncodingFor).
-func (m *Model) kvEnc() kernels.Encoding { return kernels.KVEncodingFor(m.enc) }
+func (m *Model) kvEnc() kernels.Encoding {
+	if m.gguf != nil {
+		return kernels.F32 // as llama.cpp's numbers in the fixtures were computed
+	}
+	return kernels.KVEncodingFor(m.enc)
+}
 
 // runState allocates a session's activations and KV cache.
 func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc(), m.w.RopeFactors) }

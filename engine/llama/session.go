@@ -87,7 +87,7 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 	logits := s.feed(feed[len(feed)-1], true)
 
 	// Generation, as run.c's loop: sample, print, feed, until a stop.
-	out := s.m.vocab.printer(feed[len(feed)-1])
+	out := s.m.vocab.printer(feed[len(feed)-1], s.chat())
 	var text []byte
 	for {
 		next := s.sampler.Next(logits, s.tokens)
@@ -118,6 +118,12 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 		}
 		s.pending = -1
 		logits = s.feed(next, true)
+	}
+	if piece := out.flush(); len(piece) > 0 {
+		text = append(text, piece...)
+		if emit != nil {
+			emit(string(piece))
+		}
 	}
 	reply.GenTime = time.Since(start)
 	reply.Text = string(text)
