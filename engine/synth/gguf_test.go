@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/engine/modeldir"
 	"github.com/inferpi/inferpi/engine/quantize"
 )
 
@@ -186,5 +188,47 @@ func TestGGUFQuantized(t *testing.T) {
 	}
 	if _, err := WriteGGUF(filepath.Join(dir, "gpt.gguf"), presets["gpt-tiny"], quantize.FileQ8_0, 1); err == nil || !strings.Contains(err.Error(), "Llama presets") {
 		t.Errorf("a GPT preset: %v", err)
+	}
+}
+
+// TestGGUFRunsAsTheModelBin: InferPi's engine gives the GGUF file and the
+// model.bin directory made from the same seed the same logits, bit for bit, where
+// the two hold the same bytes: in F32, and in Q8_0 (llama-quantize's Q8_0 rounding
+// is InferPi's). They differ in F16, where llama2.c's fp16 file holds the norms in
+// fp16 too, and in Q4_0, where llama-quantize gives the tied classifier more bits
+// and InferPi keeps a q4_0 model.bin's KV cache in fp16.
+func TestGGUFRunsAsTheModelBin(t *testing.T) {
+	p := presets["llama-tiny"]
+	for _, c := range []struct {
+		enc kernels.Encoding
+		ft  quantize.FileType
+	}{{kernels.F32, quantize.FileF32}, {kernels.Q8_0, quantize.FileQ8_0}} {
+		dir := t.TempDir()
+		if _, err := Write(dir, p, c.enc, 5); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), GGUFName(p, c.ft))
+		if _, err := WriteGGUF(path, p, c.ft, 5); err != nil {
+			t.Fatal(err)
+		}
+		var logits [2][]float32
+		for i, m := range []string{dir, path} {
+			model, err := modeldir.Open(m, modeldir.Overrides{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := model.NewSession(engine.Options{Mode: engine.Completion})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := s.(feeder).FeedTokens([]int{1, 300, 301, 302, 400, 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits[i] = slices.Clone(out)
+		}
+		if !slices.Equal(logits[0], logits[1]) {
+			t.Errorf("%v: the GGUF file's logits differ from model.bin's", c.enc)
+		}
 	}
 }
