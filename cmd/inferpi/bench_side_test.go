@@ -334,16 +334,23 @@ func TestBenchLlamaBench(t *testing.T) {
 // TestBenchLlamaBenchText: the table, one row per cell, and what differs; a round
 // without a derived figure shows as such.
 func TestBenchLlamaBenchText(t *testing.T) {
-	model := synthDir(t, "llama-tiny", "fp16")
-	lb, _ := fakeLlamaBench(t, pgHelp, llamaOutput(2, [4]int64{16, 0, 0, 9e6}, [4]int64{0, 4, 0, 1e6}, [4]int64{16, 4, 0, 6e6}))
+	// One GGUF file for both engines.
+	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	err := benchMain([]string{"--llama-bench", lb, "--prompt", "16", "--tokens", "4", "--reps", "2", "--threads", "2",
-		model + "=" + filepath.Join(t.TempDir(), "m.gguf")}, &stdout, &stderr)
+	if err := synthMain([]string{"--gguf", "--preset", "llama-tiny", "--dtype", "f16", "--output-dir", dir}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	gguf := filepath.Join(dir, "llama-tiny.F16.gguf")
+	lb, argsLog := fakeLlamaBench(t, pgHelp, llamaOutput(2, [4]int64{16, 0, 0, 9e6}, [4]int64{0, 4, 0, 1e6}, [4]int64{16, 4, 0, 6e6}))
+	err := benchMain([]string{"--llama-bench", lb, "--prompt", "16", "--tokens", "4", "--reps", "2", "--threads", "2", gguf}, &stdout, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if args, _ := os.ReadFile(argsLog); !strings.HasPrefix(string(args), "-m "+gguf+" ") {
+		t.Errorf("llama-bench called with %q", args)
+	}
 	lines := strings.Split(stdout.String(), "\n")
-	if len(lines) < 9 || !strings.HasPrefix(lines[0], "model") || !strings.HasPrefix(lines[1], "llama-tiny-fp16") ||
+	if len(lines) < 9 || !strings.HasPrefix(lines[0], "model") || !strings.HasPrefix(lines[1], "llama-tiny.F16.gguf") ||
 		!strings.Contains(lines[1], "decode ") || !strings.Contains(lines[2], "decode after 16") || !strings.Contains(lines[3], "prefill 16") {
 		t.Fatalf("table:\n%s", stdout.String())
 	}
