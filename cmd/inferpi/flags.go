@@ -85,7 +85,9 @@ type samplingFlags struct {
 	temp, topP, penalty float64
 	topK, lastN, max    int
 	seed                uint64
-	template            string
+	template, system    string
+	think               bool
+	model               string // -m
 }
 
 func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
@@ -97,7 +99,10 @@ func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
 	fs.Float64Var(&f.penalty, "penalty", f64(d.RepeatPenalty), "repetition penalty over the last --penalty-last tokens (e.g. 1.1); 0 or 1 is off")
 	fs.IntVar(&f.lastN, "penalty-last", d.RepeatLastN, "how many recent tokens the repetition penalty looks at; 0 is all")
 	fs.IntVar(&f.max, "n", defaultMax, "most new tokens per reply; 0 is until the model stops or the context is full")
-	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json (Llama: alpaca, none; GPT: nanochat, none)")
+	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json and a GGUF file's own (llama2.c: alpaca, none; GGUF: none or one of those 'inferpi inspect' lists; GPT: nanochat, none)")
+	fs.StringVar(&f.system, "system", "", "system prompt (where the template has no place for one, it opens the first user turn)")
+	fs.BoolVar(&f.think, "think", false, "let a model that thinks aloud (Qwen3) think before it answers, and show its <think> block")
+	fs.StringVar(&f.model, "m", "", "the model, as llama.cpp's -m: instead of MODEL")
 }
 
 func (f *samplingFlags) check() error {
@@ -124,6 +129,8 @@ func (f *samplingFlags) options(mode engine.Mode) engine.Options {
 	return engine.Options{
 		Mode:      mode,
 		MaxTokens: f.max,
+		System:    f.system,
+		Think:     f.think,
 		Sampling: engine.Sampling{
 			Temperature:   float32(f.temp),
 			TopP:          float32(f.topP),
@@ -135,12 +142,20 @@ func (f *samplingFlags) options(mode engine.Mode) engine.Options {
 	}
 }
 
-// oneDir checks that exactly one model directory was given.
+// oneDir checks that exactly one model (a directory or a .gguf file) was given.
 func oneDir(cmd string, pos []string, stderr io.Writer) (string, error) {
 	if len(pos) != 1 {
-		fmt.Fprintf(stderr, "inferpi %s: want one model directory, got %d arguments (%s)\nRun 'inferpi %s --help' for usage.\n",
+		fmt.Fprintf(stderr, "inferpi %s: want one model (a directory or a .gguf file), got %d arguments (%s)\nRun 'inferpi %s --help' for usage.\n",
 			cmd, len(pos), strings.Join(pos, " "), cmd)
 		return "", exitError{2}
 	}
 	return pos[0], nil
+}
+
+// oneModel is oneDir for commands that also take the model as -m PATH.
+func (f *samplingFlags) oneModel(cmd string, pos []string, stderr io.Writer) (string, error) {
+	if f.model != "" {
+		pos = append([]string{f.model}, pos...)
+	}
+	return oneDir(cmd, pos, stderr)
 }

@@ -78,3 +78,28 @@ func TestRunGGUFErrors(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// `run --chat --json` gives the text after the template: ChatML with the system
+// prompt for Qwen2.5's template; Qwen3's with the empty think block that asks it
+// to answer at once, unless --think.
+func TestRunGGUFChatRendered(t *testing.T) {
+	chatml := "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+	for _, c := range []struct {
+		file  string
+		think bool
+		want  string
+	}{
+		{"qwen2-bpe/qwen2-bpe.Q8_0.gguf", false, chatml},
+		{"qwen3-bpe/qwen3-bpe.Q8_0.gguf", false, chatml + "<think>\n\n</think>\n\n"},
+		{"qwen3-bpe/qwen3-bpe.Q8_0.gguf", true, chatml},
+	} {
+		args := []string{"run", "-m", filepath.Join(ggufModels, c.file), "--chat", "--system", "Be brief.", "-p", "Hi", "-n", "4"}
+		if c.think {
+			args = append(args, "--think")
+		}
+		r := runJSON(t, args...)
+		if r.Rendered != c.want || r.Template != "chatml" || r.Mode != "chat" || len(r.PromptIDs) == 0 {
+			t.Errorf("%s (think %v): template %s, rendered %q", c.file, c.think, r.Template, r.Rendered)
+		}
+	}
+}

@@ -54,6 +54,7 @@ type Model struct {
 	tok      *llama2c.Tokenizer // a llama2.c model's tokenizer.bin (nil for GGUF files)
 	vocab    vocabulary
 	template Template
+	system   string // inferpi.json's system prompt, the sessions' default
 	size     int64
 	gguf     *ggufModel // what a GGUF file adds (nil for llama2.c files)
 }
@@ -72,7 +73,7 @@ func Load(files engine.Files) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := parseSettings(files.Settings)
+	tmpl, system, err := parseSettings(files.Settings)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func Load(files engine.Files) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, vocab: runcVocabulary{tok}, template: tmpl, size: int64(len(files.Model))}, nil
+	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, vocab: runcVocabulary{tok}, template: tmpl, system: system, size: int64(len(files.Model))}, nil
 }
 
 // Config is the model's header.
@@ -148,6 +149,9 @@ func (m *Model) NewSession(opts engine.Options) (engine.Session, error) { return
 func (m *Model) newSession(opts engine.Options) (*Session, error) {
 	if n := cacheBytes(m.cfg, m.kvEnc()); n > maxCacheBytes {
 		return nil, fmt.Errorf("llama: a session's KV cache would need %d bytes (layers %d x seq_len %d x kv_dim %d), more than %d", n, m.cfg.NLayers, m.cfg.SeqLen, m.cfg.KVDim(), int64(maxCacheBytes))
+	}
+	if opts.System == "" {
+		opts.System = m.system
 	}
 	s := &Session{m: m, r: m.runState(), opts: opts}
 	s.Reset()

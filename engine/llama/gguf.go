@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/chat"
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/tokenizer/vocab"
@@ -81,6 +82,10 @@ type ggufModel struct {
 	context int   // the file's context_length
 	params  int64 // weights in the file's tensors, as llama.cpp counts them (llama_model_n_params)
 	vocab   *vocab.Vocab
+	// template is the chat template turns use (nil: chat is plain completion),
+	// notice what the user should know about that choice.
+	template *chat.Template
+	notice   string
 }
 
 // loadGGUF builds a model from a GGUF file held whole in files.Model: the
@@ -102,12 +107,51 @@ func loadGGUF(files engine.Files) (*Model, error) {
 	if g.vocab.Size() != cfg.VocabSize {
 		return nil, fmt.Errorf("%s: the vocabulary has %d tokens, token_embd.weight %d rows", name, g.vocab.Size(), cfg.VocabSize)
 	}
+	set, err := readSettings(files.Settings)
+	if err != nil {
+		return nil, err
+	}
+	if g.template, g.notice, err = ggufTemplate(f, g.vocab, set.Template); err != nil {
+		return nil, err
+	}
 	w, enc, err := ggufWeights(f, files.Model, cfg, g.arch)
 	if err != nil {
 		return nil, err
 	}
 	cfg.SharedClassifier = !hasTensor(f, "output.weight")
-	return &Model{cfg: cfg, enc: enc, w: w, vocab: ggufVocabulary{g.vocab}, template: None, size: int64(len(files.Model)), gguf: g}, nil
+	return &Model{cfg: cfg, enc: enc, w: w, vocab: ggufVocabulary{g.vocab}, template: None, system: set.System, size: int64(len(files.Model)), gguf: g}, nil
+}
+
+// ggufTemplate chooses a GGUF model's chat template: the one named (by
+// inferpi.json or --template; "none" chats as plain completion), else the file's
+// tokenizer.chat_template as llama.cpp recognises it (a file without one:
+// ChatML, as llama.cpp). A template text nobody recognises leaves chat as
+// completion, with a notice saying so.
+func ggufTemplate(f *gguf.File, v *vocab.Vocab, name string) (*chat.Template, string, error) {
+	var t chat.Template
+	switch {
+	case name == "none":
+		return nil, "", nil
+	case name != "":
+		var ok bool
+		if t, ok = chat.ByName(name); !ok {
+			return nil, "", fmt.Errorf("template %q is not one InferPi knows (none, %s)", name, strings.Join(chat.Names(), ", "))
+		}
+	default:
+		text, err := f.GetString("tokenizer.chat_template")
+		if err != nil && !errors.Is(err, gguf.ErrNotFound) {
+			return nil, "", err
+		}
+		var ok bool
+		if t, ok = chat.Detect(text); !ok {
+			return nil, fmt.Sprintf("%s: its chat template is not one InferPi recognises, so chat is plain completion; choose a template with --template NAME (%s)",
+				f.Name, strings.Join(chat.Names(), ", ")), nil
+		}
+	}
+	if id := v.EOS(); id >= 0 {
+		t.EOS = v.Text(id)
+	}
+	return &t, "", nil
 }
 
 // ggufConfig reads the model's shape from the metadata ({arch}.* keys).
@@ -357,9 +401,18 @@ func (m *Model) ggufInfo() engine.Info {
 		ContextSize:         c.SeqLen,
 		VocabSize:           c.VocabSize,
 		WeightBytesPerToken: m.w.bytesPerToken(),
-		Template:            m.template.String(),
+		Template:            g.templateName(),
 		Details:             details,
+		Notice:              g.notice,
 	}
+}
+
+// templateName names the chat template in use: "none" for completion.
+func (g *ggufModel) templateName() string {
+	if g.template == nil {
+		return "none"
+	}
+	return g.template.Name()
 }
 
 // tokenizerInfo describes the vocabulary: its kind, size and special tokens.

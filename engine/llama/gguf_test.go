@@ -67,9 +67,9 @@ func TestGGUFDecodingAllocatesNothing(t *testing.T) {
 }
 
 // rewrite writes f's KVs and tensors with edit applied to each tensor (name,
-// type, dims and data may change; returning false drops it) and keep deciding
-// which KVs stay (and with which value).
-func rewrite(t testing.TB, f *gguf.File, data []byte, kv func(k gguf.KV) (gguf.KV, bool), edit func(name string, typ *gguf.Type, dims *[]int64, b *[]byte) bool) []byte {
+// type, dims and data may change; returning false drops it), kv deciding which
+// KVs stay (and with which value), and the KVs add after them.
+func rewrite(t testing.TB, f *gguf.File, data []byte, kv func(k gguf.KV) (gguf.KV, bool), edit func(name string, typ *gguf.Type, dims *[]int64, b *[]byte) bool, add ...gguf.KV) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := gguf.NewWriter(&buf)
@@ -80,6 +80,11 @@ func rewrite(t testing.TB, f *gguf.File, data []byte, kv func(k gguf.KV) (gguf.K
 				continue
 			}
 		}
+		if err := w.AddKV(p.Key, p.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range add {
 		if err := w.AddKV(p.Key, p.Value); err != nil {
 			t.Fatal(err)
 		}
