@@ -325,7 +325,7 @@ func TestBenchLlamaBench(t *testing.T) {
 			!slices.Equal(l.Contexts, []int{32, 32, 32}) || !slices.Equal(l.Repacks, []string{"q4_0_8x8"}) || l.DecodeAfterPrompt != wantHow {
 			t.Errorf("depth %v: llama.cpp's setup %+v", depth, l)
 		}
-		if r.InferPi.KVCache != "fp32" || r.InferPi.ContextSize != 128 || r.InferPi.Kernels == "" {
+		if r.InferPi.KVCache != "fp16" || r.InferPi.ContextSize != 128 || r.InferPi.Kernels == "" {
 			t.Errorf("depth %v: InferPi's setup %+v", depth, r.InferPi)
 		}
 	}
@@ -359,7 +359,7 @@ func TestBenchLlamaBenchText(t *testing.T) {
 		t.Errorf("decode after the prompt without a figure: %q", lines[2])
 	}
 	for _, want := range []string{"2 threads each; 2 rounds", "What differs", "KV cache f16/f16", "repacked at load: q4_0_8x8",
-		"its -pg 16,4 test less its -p 16 test", "KV cache fp32, a context of 128 positions"} {
+		"its -pg 16,4 test less its -p 16 test", "KV cache fp16, a context of 128 positions"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
