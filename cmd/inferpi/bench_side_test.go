@@ -325,7 +325,7 @@ func TestBenchLlamaBench(t *testing.T) {
 			!slices.Equal(l.Contexts, []int{32, 32, 32}) || !slices.Equal(l.Repacks, []string{"q4_0_8x8"}) || l.DecodeAfterPrompt != wantHow {
 			t.Errorf("depth %v: llama.cpp's setup %+v", depth, l)
 		}
-		if r.InferPi.KVCache != "fp16" || r.InferPi.ContextSize != 128 || r.InferPi.Kernels == "" {
+		if r.InferPi.KVCache != "fp32" || r.InferPi.ContextSize != 128 || r.InferPi.Kernels == "" {
 			t.Errorf("depth %v: InferPi's setup %+v", depth, r.InferPi)
 		}
 	}
