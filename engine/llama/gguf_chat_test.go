@@ -2,7 +2,6 @@ package llama
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -99,23 +98,7 @@ func TestGGUFChatAsLlamaCpp(t *testing.T) {
 // what the template adds (the EOS that closed the reply, then the next
 // instruction), so the cache grows by exactly that.
 func TestGGUFChatKeepsTheCache(t *testing.T) {
-	dir := filepath.Join(ggufFixtures, "trained")
-	var o struct {
-		Turns []struct {
-			Conversation, Turn int
-			User               string
-			PromptIDs          []int `json:"llama_cpp_prompt_ids"`
-			FromRunC           struct {
-				ReplyIDs []int  `json:"reply_ids"`
-				Reply    string `json:"reply"`
-			} `json:"from_run_c_ids"`
-		}
-	}
-	readJSON(t, filepath.Join(dir, "oracle", "Q8_0.json"), &o)
-	data, err := os.ReadFile(filepath.Join(dir, "llama-demo.Q8_0.gguf"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, o := trainedFixture(t, "Q8_0")
 	f, err := gguf.Parse(data, "llama-demo.Q8_0.gguf")
 	if err != nil {
 		t.Fatal(err)

@@ -307,24 +307,7 @@ func checkGreedy(t *testing.T, m *Model, name string, prompt, want []int, margin
 // text. Later turns follow the earlier turns' ids, as the oracle fed them.
 func TestTrainedGGUFRepliesAsLlamaCpp(t *testing.T) {
 	for _, variant := range []string{"Q8_0", "Q4_0"} {
-		var o struct {
-			File, SHA256 string
-			Turns        []struct {
-				Conversation, Turn int
-				User               string
-				PromptIDs          []int `json:"llama_cpp_prompt_ids"`
-				FromRunC           struct {
-					ReplyIDs []int  `json:"reply_ids"`
-					Reply    string `json:"reply"`
-				} `json:"from_run_c_ids"`
-			}
-		}
-		dir := filepath.Join(ggufFixtures, "trained")
-		readJSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
-		data, err := os.ReadFile(filepath.Join(dir, o.File))
-		if err != nil {
-			t.Fatal(err)
-		}
+		data, o := trainedFixture(t, variant)
 		m, err := Load(engine.Files{Model: data, ModelName: o.File})
 		if err != nil {
 			t.Fatal(err)
@@ -365,6 +348,35 @@ func TestTrainedGGUFRepliesAsLlamaCpp(t *testing.T) {
 			history = append(history, reply...)
 		}
 	}
+}
+
+// trainedOracle is testdata/gguf/trained/oracle/<VARIANT>.json: llama.cpp's
+// replies to llama-demo's README questions, in the Alpaca format.
+type trainedOracle struct {
+	File  string
+	Turns []struct {
+		Conversation, Turn int
+		User               string
+		PromptIDs          []int `json:"llama_cpp_prompt_ids"`
+		FromRunC           struct {
+			ReplyIDs []int  `json:"reply_ids"`
+			Reply    string `json:"reply"`
+		} `json:"from_run_c_ids"`
+	}
+}
+
+// trainedFixture returns llama.cpp's conversion of llama-demo in variant and
+// its oracle.
+func trainedFixture(t testing.TB, variant string) ([]byte, trainedOracle) {
+	t.Helper()
+	dir := filepath.Join(ggufFixtures, "trained")
+	var o trainedOracle
+	readJSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
+	data, err := os.ReadFile(filepath.Join(dir, o.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, o
 }
 
 // turnText is the Alpaca text of a turn as the demo was trained on it.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/gguf"
-	"github.com/inferpi/inferpi/internal/racedetect"
 )
 
 // loadFixture loads a GGUF fixture variant (gguf_oracle_test.go).
@@ -42,26 +41,6 @@ func TestGGUFBatchedPrefillMatchesOneByOne(t *testing.T) {
 					t.Errorf("%s: batches of %d, position %d: %g from the logits fed one by one", model, batch, pos, maxAbsDiff(got, want[pos]))
 				}
 			}
-		}
-	}
-}
-
-// TestGGUFDecodingAllocatesNothing, as TestDecodingAllocatesNothing for llama2.c
-// files: q, k and v of mixed types are prepared in place too.
-func TestGGUFDecodingAllocatesNothing(t *testing.T) {
-	if racedetect.Enabled {
-		t.Skip("the race detector makes sync.Pool drop what it is given")
-	}
-	for _, model := range []string{"qwen2-bpe", "qwen3-bpe"} {
-		m := loadFixture(t, model, "Q4_K_M")
-		r := m.runState()
-		forward(m.w, m.cfg, r, 1, 0, true)
-		pos := 1
-		if a := testing.AllocsPerRun(20, func() {
-			forward(m.w, m.cfg, r, 7, pos, true)
-			pos++
-		}); a != 0 {
-			t.Errorf("%s: %v allocations per decoding step", model, a)
 		}
 	}
 }
