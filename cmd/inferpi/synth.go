@@ -21,7 +21,7 @@ func init() {
 
 func synthUsage() string {
 	var b strings.Builder
-	b.WriteString(`usage: inferpi synth --preset NAME [--dtype fp32|fp16|q8_0|q4_0] [--seed N] --output-dir DIR
+	b.WriteString(`usage: inferpi synth --preset NAME [--dtype DTYPE] [--seed N] --output-dir DIR
 
 Writes DIR/model.bin and DIR/tokenizer.bin: a model with random weights (seeded,
 so the same arguments give the same files) of a real model's shape, for
@@ -41,7 +41,7 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 	usage := synthUsage()
 	fs := newFlags("synth", usage, stdout)
 	preset := fs.String("preset", "", "model shape (required; see the list above)")
-	dtype := fs.String("dtype", "fp16", "weight encoding: fp32, fp16, q8_0 or q4_0")
+	dtype := fs.String("dtype", "fp16", "weight encoding: "+dtypeNames+" (as 'inferpi convert model')")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("output-dir", "", "directory to write model.bin and tokenizer.bin to (required)")
 	pos, err := parseArgs(fs, args, stderr)
