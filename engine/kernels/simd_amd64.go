@@ -30,6 +30,12 @@ func matVecQ4VNNI(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *f
 func matVecQ4ZMM(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int) // xp: x in quad order (xz)
 
 //go:noescape
+func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
+
+//go:noescape
+func matVecQ6KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsums *int16, rows, blocks int)
+
+//go:noescape
 func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
 
 //go:noescape
@@ -102,6 +108,14 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4AVX2(f32p(out), bytep(w), i8p(x.xp), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
+	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
+		matVecQ4KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
+	},
+	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
+		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
 	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
 	// kernels must give its bits, ref.go).
 	quantizeQ8_1: quantizeQ8_1Ref,
@@ -110,9 +124,7 @@ var avx2Impl = impl{
 	matVecQ5_0:   matVecQ5_0Ref,
 	matVecQ4_1:   matVecQ4_1Ref,
 	matVecQ5_1:   matVecQ5_1Ref,
-	matVecQ4K:    matVecQ4KRef,
 	matVecQ5K:    matVecQ5KRef,
-	matVecQ6K:    matVecQ6KRef,
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32AVX2(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
@@ -240,5 +252,17 @@ func prepareAVX2(v *q8Vector, enc Encoding) {
 	case Q4_0:
 		v.xp = grow(v.xp, len(v.q))
 		interleaveHalves(v.xp, v, 2)
+	case Q4_K, Q5_K:
+		prepareBsum2(v)
+	}
+}
+
+// prepareBsum2 fills bsum2 with the sums of every 32 quants of a Q8_K x (pairs of
+// its bsums), what the mins of Q4_K and Q5_K multiply.
+func prepareBsum2(v *q8Vector) {
+	v.bsum2 = grow(v.bsum2, len(v.bsums)/2)
+	b2, bs := v.bsum2, v.bsums[:2*len(v.bsum2)]
+	for i := range b2 {
+		b2[i] = bs[2*i] + bs[2*i+1]
 	}
 }
