@@ -63,3 +63,11 @@ DATA groupMask<>+40(SB)/8, $0
 DATA groupMask<>+48(SB)/8, $0
 DATA groupMask<>+56(SB)/8, $0
 GLOBL groupMask<>(SB), RODATA|NOPTR, $64
+
+// pairOrder: VPERMD indices that put eight dwords [0, 2, 4, 6 | 1, 3, 5, 7] (the
+// sums of four pairs of blocks, each pair one per 128-bit half) in order.
+DATA pairOrder<>+0(SB)/8, $0x0000000400000000
+DATA pairOrder<>+8(SB)/8, $0x0000000500000001
+DATA pairOrder<>+16(SB)/8, $0x0000000600000002
+DATA pairOrder<>+24(SB)/8, $0x0000000700000003
+GLOBL pairOrder<>(SB), RODATA|NOPTR, $32

@@ -80,13 +80,6 @@ DATA kMins<>+16(SB)/8, $0x800b800a80098008
 DATA kMins<>+24(SB)/8, $0x800f800e800d800c
 GLOBL kMins<>(SB), RODATA|NOPTR, $32
 
-// kPairOrder: VPERMD indices that put SUM_PAIRS' [0, 2, 4, 6 | 1, 3, 5, 7] in order.
-DATA kPairOrder<>+0(SB)/8, $0x0000000400000000
-DATA kPairOrder<>+8(SB)/8, $0x0000000500000001
-DATA kPairOrder<>+16(SB)/8, $0x0000000600000002
-DATA kPairOrder<>+24(SB)/8, $0x0000000700000003
-GLOBL kPairOrder<>(SB), RODATA|NOPTR, $32
-
 // K_SCALES(b): the scales of the Q4_K or Q5_K super-blocks at (SI) and b, for a
 // pair: Y2 = sub-blocks 0-3's as dwords [sc, sc] (the first super-block's in the
 // low half, the second's in the high half), Y3 the same for sub-blocks 4-7, Y1 the
@@ -236,7 +229,7 @@ GLOBL kPairOrder<>(SB), RODATA|NOPTR, $32
 #define KGROUP_MIN \
 	GROUP_MASK(Y8); \
 	VMASKMOVPS (R11), Y8, Y9; \
-	VMOVDQU    kPairOrder<>(SB), Y7; \
+	VMOVDQU    pairOrder<>(SB), Y7; \
 	SUM_PAIRS(KS_AT, Y0, Y5); \
 	VPERMD     Y0, Y7, Y0; \
 	SUM_PAIRS(KM_AT, Y4, Y5); \

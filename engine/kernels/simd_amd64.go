@@ -36,6 +36,15 @@ func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, r
 func matVecQ6KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsums *int16, rows, blocks int)
 
 //go:noescape
+func matVecQ5_0AVX2(out *float32, w *byte, xp *int8, xd *float32, xs8 *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ4_1AVX2(out *float32, w *byte, xp *int8, xd *float32, xs *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ5_1AVX2(out *float32, w *byte, xp *int8, xd *float32, xs *float32, rows, blocks int)
+
+//go:noescape
 func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
 
 //go:noescape
@@ -116,14 +125,23 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
 		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
 	},
+	matVecQ5_0: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q50BlockBytes)
+		matVecQ5_0AVX2(f32p(out), bytep(w), i8p(x.xp), f32p(x.d), f32p(x.s8), len(out), len(x.d))
+	},
+	matVecQ4_1: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q41BlockBytes)
+		matVecQ4_1AVX2(f32p(out), bytep(w), i8p(x.xp), f32p(x.d), f32p(x.s), len(out), len(x.d))
+	},
+	matVecQ5_1: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q51BlockBytes)
+		matVecQ5_1AVX2(f32p(out), bytep(w), i8p(x.xp), f32p(x.d), f32p(x.s), len(out), len(x.d))
+	},
 	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
 	// kernels must give its bits, ref.go).
 	quantizeQ8_1: quantizeQ8_1Ref,
 	quantizeQ8K:  quantizeQ8KRef,
 	matVecBF16:   matVecBF16Ref,
-	matVecQ5_0:   matVecQ5_0Ref,
-	matVecQ4_1:   matVecQ4_1Ref,
-	matVecQ5_1:   matVecQ5_1Ref,
 	matVecQ5K:    matVecQ5KRef,
 	dot: func(a, b []float32) float32 {
 		var s float32
@@ -252,9 +270,29 @@ func prepareAVX2(v *q8Vector, enc Encoding) {
 	case Q4_0:
 		v.xp = grow(v.xp, len(v.q))
 		interleaveHalves(v.xp, v, 2)
+	case Q5_0, Q4_1, Q5_1:
+		v.xp = grow(v.xp, len(v.q))
+		interleavePairs(v.xp, v.q)
 	case Q4_K, Q5_K:
 		prepareBsum2(v)
 	}
+}
+
+// interleavePairs writes the quants q of blocks of 32 into dst in pair order:
+// for every two blocks A, B, A0-15 B0-15 A16-31 B16-31, and a last block alone
+// as it is. In whole groups of eight this is interleaveHalves(dst, v, 2): Q4_0
+// and Q5_0 may share x's layout.
+func interleavePairs(dst, q []int8) {
+	const half = BlockSize / 2
+	pairs := len(q) / (2 * BlockSize) * 2 * BlockSize
+	for p := 0; p < pairs; p += 2 * BlockSize {
+		a, b, d := q[p:p+BlockSize], q[p+BlockSize:p+2*BlockSize], dst[p:p+2*BlockSize]
+		copy(d[:half], a[:half])
+		copy(d[half:2*half], b[:half])
+		copy(d[2*half:3*half], a[half:])
+		copy(d[3*half:], b[half:])
+	}
+	copy(dst[pairs:len(q)], q[pairs:])
 }
 
 // prepareBsum2 fills bsum2 with the sums of every 32 quants of a Q8_K x (pairs of
