@@ -18,6 +18,9 @@ func matVecF32AVX2(out *float32, w *byte, x *float32, rows, cols int)
 func matVecF16AVX2(out *float32, w *byte, x *float32, rows, cols int)
 
 //go:noescape
+func matVecBF16AVX2(out *float32, w *byte, x *float32, rows, cols int)
+
+//go:noescape
 func matVecQ8AVX2(out *float32, w *byte, x16 *int16, xd *float32, rows, blocks int)
 
 //go:noescape
@@ -109,6 +112,10 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), 2*len(x))
 		matVecF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
 	},
+	matVecBF16: func(out []float32, w []byte, x []float32) {
+		checkKernelArgs(len(out), len(w), 2*len(x))
+		matVecBF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	},
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
 		matVecQ8AVX2(f32p(out), bytep(w), unsafe.SliceData(x.x16), f32p(x.d), len(out), len(x.d))
@@ -141,7 +148,6 @@ var avx2Impl = impl{
 	// kernels must give its bits, ref.go).
 	quantizeQ8_1: quantizeQ8_1Ref,
 	quantizeQ8K:  quantizeQ8KRef,
-	matVecBF16:   matVecBF16Ref,
 	matVecQ5K:    matVecQ5KRef,
 	dot: func(a, b []float32) float32 {
 		var s float32
