@@ -25,9 +25,9 @@
 //
 // Q4_K's scratch area on the stack, for the four pairs p of a group: the pair's
 // int32 sums of q·x (four per super-block, FOLD2) at 32p and those of the mins'
-// products at KM_AT+32p. The group's d and dmin collect in X10 and X11 (K_DS).
-#define KS_AT 0
-#define KM_AT 128
+// products at KMIN_AT+32p. The group's d and dmin collect in X10 and X11 (K_DS).
+#define KSUM_AT 0
+#define KMIN_AT 128
 #define KFRAME 256
 
 // kScale's shuffles (kquants.go), for two super-blocks: from each one's first 16
@@ -53,6 +53,12 @@ DATA kScaleLoMask<>+8(SB)/8, $0x0f0f0f0f3f3f3f3f
 DATA kScaleLoMask<>+16(SB)/8, $0x0f0f0f0f3f3f3f3f
 DATA kScaleLoMask<>+24(SB)/8, $0x0f0f0f0f3f3f3f3f
 GLOBL kScaleLoMask<>(SB), RODATA|NOPTR, $32
+
+DATA kScaleHiMask<>+0(SB)/8, $0x3030303030303030
+DATA kScaleHiMask<>+8(SB)/8, $0x3030303030303030
+DATA kScaleHiMask<>+16(SB)/8, $0x3030303030303030
+DATA kScaleHiMask<>+24(SB)/8, $0x3030303030303030
+GLOBL kScaleHiMask<>(SB), RODATA|NOPTR, $32
 
 DATA kScaleHi<>+0(SB)/8, $0x0706050480808080
 DATA kScaleHi<>+8(SB)/8, $0x0b0a090880808080
@@ -83,16 +89,16 @@ GLOBL kMins<>(SB), RODATA|NOPTR, $32
 // K_SCALES(b): the scales of the Q4_K or Q5_K super-blocks at (SI) and b, for a
 // pair: Y2 = sub-blocks 0-3's as dwords [sc, sc] (the first super-block's in the
 // low half, the second's in the high half), Y3 the same for sub-blocks 4-7, Y1 the
-// mins as int16. Y12 holds 0x30 bytes, Y13 kScaleLoMask.
+// mins as int16.
 #define K_SCALES(b) \
 	VMOVDQU     (SI), X0; \
 	VINSERTI128 $1, b, Y0, Y0; \
 	VPSHUFB     kScaleLo<>(SB), Y0, Y1; \
 	VPSRLVD     kScaleShift<>(SB), Y1, Y1; \
-	VPAND       Y13, Y1, Y1; \
+	VPAND       kScaleLoMask<>(SB), Y1, Y1; \
 	VPSHUFB     kScaleHi<>(SB), Y0, Y2; \
 	VPSRLD      $2, Y2, Y2; \
-	VPAND       Y12, Y2, Y2; \
+	VPAND       kScaleHiMask<>(SB), Y2, Y2; \
 	VPOR        Y2, Y1, Y1; \
 	VPSHUFB     kScaleDup03<>(SB), Y1, Y2; \
 	VPSHUFB     kScaleDup47<>(SB), Y1, Y3; \
@@ -142,63 +148,6 @@ GLOBL kMins<>(SB), RODATA|NOPTR, $32
 	Q4K_CHUNK(w+80(r), x+128, 0x00, Y1, acc); \
 	Q4K_CHUNK(w+112(r), x+192, 0xaa, Y1, acc)
 
-// Q4K_PREFETCH: the lines PF ahead of a pair of super-blocks at (SI).
-#define Q4K_PREFETCH \
-	PREFETCHT0 PF(SI); \
-	PREFETCHT0 PF+64(SI); \
-	PREFETCHT0 PF+128(SI); \
-	PREFETCHT0 PF+192(SI); \
-	PREFETCHT0 PF+256(SI)
-
-// Q4K_PAIR(k, d): super-blocks k and k+1 of a group of a row (k even), at (SI) and
-// 144(SI), x at (BX) and 256(BX): the pair's sums (FOLD2) and its mins' products
-// into the scratch of pair k/2, their d and dmin into lanes k and k+1 of the group
-// (d is X10 or X11).
-#define Q4K_PAIR(k, d) \
-	Q4K_PREFETCH; \
-	K_SCALES(144(SI)); \
-	VPMADDWD   (R12), Y1, Y1; \
-	VMOVDQU    Y1, KM_AT+16*k(SP); \
-	K_DS((SI), (k&4)/2, d); \
-	K_DS(144(SI), (k&4)/2+1, d); \
-	Q4K_SUPER(SI, 0, 0, 0x44, Y7); \
-	Q4K_SUPER(SI, 144, 256, 0xee, Y8); \
-	FOLD2(Y7, Y8, Y9); \
-	VMOVDQU    Y7, KS_AT+16*k(SP)
-
-// Q4K_ONE(k, d): Q4K_PAIR for a row's last super-block when it is alone (lane k+1
-// gets copies, masked out at the group's end).
-#define Q4K_ONE(k, d) \
-	K_SCALES((SI)); \
-	VBROADCASTI128 (R12), Y0; \
-	VPMADDWD   Y0, Y1, Y1; \
-	VMOVDQU    Y1, KM_AT+16*k(SP); \
-	K_DS((SI), (k&4)/2, d); \
-	Q4K_SUPER(SI, 0, 0, 0x44, Y7); \
-	FOLD2(Y7, Y7, Y9); \
-	VMOVDQU    Y7, KS_AT+16*k(SP)
-
-// Q4K_ROWS2(k, d, dlane): super-block k (k < 4) of two rows at once, the second
-// row's at (R14), for rows of at most four super-blocks: the group's lanes 0-3
-// hold the first row's super-blocks and lanes 4-7 the second's (lanes k and k+4;
-// their dwords of d and dmin go into lanes dlane and dlane+2 of d). x is the same
-// for both.
-#define Q4K_ROWS2(k, d, dlane) \
-	Q4K_PREFETCH; \
-	PREFETCHT0 PF(R14); \
-	PREFETCHT0 PF+64(R14); \
-	PREFETCHT0 PF+128(R14); \
-	K_SCALES((R14)); \
-	VBROADCASTI128 (R12), Y0; \
-	VPMADDWD   Y0, Y1, Y1; \
-	VMOVDQU    Y1, KM_AT+32*k(SP); \
-	K_DS((SI), dlane, d); \
-	K_DS((R14), dlane+2, d); \
-	Q4K_SUPER(SI, 0, 0, 0x44, Y7); \
-	Q4K_SUPER(R14, 0, 0, 0xee, Y8); \
-	FOLD2(Y7, Y8, Y9); \
-	VMOVDQU    Y7, KS_AT+32*k(SP)
-
 // SUM_PAIRS(base, dst, t): from the four pairs' vectors at base(SP), each [four
 // int32 of one super-block | four of another], dst = their sums: the first ones of
 // each pair in the low half, the second ones in the high half; t is scratch.
@@ -230,9 +179,9 @@ GLOBL kMins<>(SB), RODATA|NOPTR, $32
 	GROUP_MASK(Y8); \
 	VMASKMOVPS (R11), Y8, Y9; \
 	VMOVDQU    pairOrder<>(SB), Y7; \
-	SUM_PAIRS(KS_AT, Y0, Y5); \
+	SUM_PAIRS(KSUM_AT, Y0, Y5); \
 	VPERMD     Y0, Y7, Y0; \
-	SUM_PAIRS(KM_AT, Y4, Y5); \
+	SUM_PAIRS(KMIN_AT, Y4, Y5); \
 	VPERMD     Y4, Y7, Y4; \
 	K_VALUES_MIN(Y0, Y4); \
 	VADDPS     Y1, Y14, Y14
@@ -248,8 +197,8 @@ GLOBL kMins<>(SB), RODATA|NOPTR, $32
 	VBROADCASTF128 (DX)(AX*4), Y8; \
 	VMASKMOVPS     (R11), X8, X9; \
 	VINSERTF128    $1, X9, Y9, Y9; \
-	SUM_PAIRS(KS_AT, Y0, Y5); \
-	SUM_PAIRS(KM_AT, Y4, Y5); \
+	SUM_PAIRS(KSUM_AT, Y0, Y5); \
+	SUM_PAIRS(KMIN_AT, Y4, Y5); \
 	K_VALUES_MIN(Y0, Y4); \
 	VXORPS         Y14, Y14, Y14; \
 	VADDPS         Y1, Y14, Y14; \
@@ -257,114 +206,78 @@ GLOBL kMins<>(SB), RODATA|NOPTR, $32
 	VHADDPS        Y14, Y14, Y14
 
 // func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
-TEXT ·matVecQ4KAVX2(SB), NOSPLIT, $KFRAME-56
-	MOVQ         out+0(FP), DI
-	MOVQ         w+8(FP), SI
-	MOVQ         rows+40(FP), R8
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X15
-	VPBROADCASTD X15, Y15
-	MOVL         $0x30303030, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
-	VMOVDQU      kScaleLoMask<>(SB), Y13
+#define KM_KERNEL ·matVecQ4KAVX2
+#define KM_BYTES 144
+#define KM_SUPER Q4K_SUPER
+#define KM_CONSTS
+#define KM_PREFETCH \
+	PREFETCHT0 PF(SI); \
+	PREFETCHT0 PF+64(SI); \
+	PREFETCHT0 PF+128(SI); \
+	PREFETCHT0 PF+192(SI); \
+	PREFETCHT0 PF+256(SI)
+#include "kminkernel_amd64.h"
+#undef KM_KERNEL
+#undef KM_BYTES
+#undef KM_SUPER
+#undef KM_CONSTS
+#undef KM_PREFETCH
 
-	// Rows of at most four super-blocks go two at a time (q4krows2), the two rows'
-	// k-th super-blocks paired where a row's own would pair with each other: a
-	// 768-wide row is three super-blocks, which on its own takes two pairs' work
-	// and a group's end.
-	MOVQ blocks+48(FP), R13
-	CMPQ R13, $4
-	JGT  q4krow
-	IMULQ $144, R13            // bytes per row
+// Q5K_FIFTH(shift, n, q): q |= the fifth bits of its weights, bit b of qh (in
+// Y12) moved to bit 4 by shift n (VPSLLW 4-b or VPSRLW b-4: no bit crosses into
+// bit 4 from the other byte of a word) and picked by Y13 (0x10 bytes). Y6 scratch.
+#define Q5K_FIFTH(shift, n, q) \
+	shift $n, Y12, Y6; \
+	VPAND Y13, Y6, Y6; \
+	VPOR  Y6, q, q
 
-q4krows2:
-	CMPQ R8, $2
-	JLT  q4krow
-	MOVQ xq+16(FP), BX
-	MOVQ xd+24(FP), R11
-	MOVQ bsum2+32(FP), R12
-	MOVQ blocks+48(FP), CX
-	LEAQ (SI)(R13*1), R14
+// Q5K_CHUNK(q, x, s, sc, slo, nlo, shi, nhi, acc): Q4K_CHUNK for Q5_K, the fifth
+// bits of the low nibbles' sub-block moved by slo nlo, the high ones' by shi nhi;
+// the quants, 0..31, multiply unsigned (at most 2·31·127 per int16 pair).
+#define Q5K_CHUNK(q, x, s, sc, slo, nlo, shi, nhi, acc) \
+	VMOVDQU    q, Y4; \
+	VPSRLW     $4, Y4, Y5; \
+	VPAND      Y15, Y4, Y4; \
+	VPAND      Y15, Y5, Y5; \
+	Q5K_FIFTH(slo, nlo, Y4); \
+	Q5K_FIFTH(shi, nhi, Y5); \
+	VPMADDUBSW x(BX), Y4, Y4; \
+	VPMADDUBSW x+32(BX), Y5, Y5; \
+	VPSHUFD    $s, sc, Y6; \
+	VPMADDWD   Y6, Y4, Y4; \
+	VPSHUFD    $s+0x55, sc, Y6; \
+	VPMADDWD   Y6, Y5, Y5; \
+	VPADDD     Y5, Y4, Y4; \
+	VPADDD     Y4, acc, acc
 
-#define Q4K_STEP2(k, d, dlane) \
-	Q4K_ROWS2(k, d, dlane); \
-	ADDQ $144, SI; \
-	ADDQ $144, R14; \
-	ADDQ $256, BX; \
-	ADDQ $16, R12; \
-	MOVQ $k+1, R9; \
-	DECQ CX; \
-	JZ   q4krows2end
+// Q5K_SUPER(r, w, x, half, acc): Q4K_SUPER for the Q5_K super-block at w(r): qh at
+// w+16 (bits 2c and 2c+1 for chunk c's sub-blocks), the nibbles at w+48.
+#define Q5K_SUPER(r, w, x, half, acc) \
+	VPERMQ  $half, Y2, Y0; \
+	VPERMQ  $half, Y3, Y1; \
+	VPXOR   acc, acc, acc; \
+	VMOVDQU w+16(r), Y12; \
+	Q5K_CHUNK(w+48(r), x, 0x00, Y0, VPSLLW, 4, VPSLLW, 3, acc); \
+	Q5K_CHUNK(w+80(r), x+64, 0xaa, Y0, VPSLLW, 2, VPSLLW, 1, acc); \
+	Q5K_CHUNK(w+112(r), x+128, 0x00, Y1, VPSLLW, 0, VPSRLW, 1, acc); \
+	Q5K_CHUNK(w+144(r), x+192, 0xaa, Y1, VPSRLW, 2, VPSRLW, 3, acc)
 
-	Q4K_STEP2(0, X10, 0)
-	Q4K_STEP2(1, X10, 1)
-	Q4K_STEP2(2, X11, 0)
-	Q4K_STEP2(3, X11, 1)
-
-q4krows2end:
-	KROWS2_MIN
-	VMOVSS       X14, (DI)
-	VEXTRACTF128 $1, Y14, X1
-	VMOVSS       X1, 4(DI)
-	ADDQ         $8, DI
-	ADDQ         R13, SI       // past the second row
-	SUBQ         $2, R8
-	JNZ          q4krows2
-	VZEROUPPER
-	RET
-
-q4krow:
-	MOVQ   xq+16(FP), BX
-	MOVQ   xd+24(FP), R11
-	MOVQ   bsum2+32(FP), R12
-	MOVQ   blocks+48(FP), CX
-	VXORPS Y14, Y14, Y14
-
-#define Q4K_STEP(k, d, one) \
-	CMPQ CX, $1; \
-	JEQ  one; \
-	Q4K_PAIR(k, d); \
-	ADDQ $288, SI; \
-	ADDQ $512, BX; \
-	ADDQ $32, R12; \
-	MOVQ $k+2, R9; \
-	SUBQ $2, CX; \
-	JZ   q4klast
-
-q4kgroup:
-	Q4K_STEP(0, X10, q4kone0)
-	Q4K_STEP(2, X11, q4kone2)
-	Q4K_STEP(4, X10, q4kone4)
-	Q4K_STEP(6, X11, q4kone6)
-	KGROUP_MIN
-	ADDQ $32, R11
-	JMP  q4kgroup
-
-#define Q4K_LAST1(k, d) \
-	Q4K_ONE(k, d); \
-	ADDQ $144, SI; \
-	MOVQ $k+1, R9; \
-	JMP  q4klast
-
-q4kone0:
-	Q4K_LAST1(0, X10)
-q4kone2:
-	Q4K_LAST1(2, X11)
-q4kone4:
-	Q4K_LAST1(4, X10)
-q4kone6:
-	Q4K_LAST1(6, X11)
-
-q4klast:
-	KGROUP_MIN
-	HSUM8(Y14, X14, X1)
-	VMOVSS X14, (DI)
-	ADDQ   $4, DI
-	DECQ   R8
-	JNZ    q4krow
-	VZEROUPPER
-	RET
+// func matVecQ5KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
+#define KM_KERNEL ·matVecQ5KAVX2
+#define KM_BYTES 176
+#define KM_SUPER Q5K_SUPER
+#define KM_CONSTS \
+	MOVL         $0x10101010, AX; \
+	VMOVD        AX, X13; \
+	VPBROADCASTD X13, Y13
+#define KM_PREFETCH \
+	PREFETCHT0 PF(SI); \
+	PREFETCHT0 PF+64(SI); \
+	PREFETCHT0 PF+128(SI); \
+	PREFETCHT0 PF+192(SI); \
+	PREFETCHT0 PF+256(SI); \
+	PREFETCHT0 PF+320(SI)
+#include "kminkernel_amd64.h"
 
 // Q6_K: a super-block's weights are (q - 32)·scale (kquants.go), so isum =
 // Σ_s sc_s·Σ q·x - 32·Σ_s sc_s·bsum_s: the quants multiply unsigned (0..63, at

@@ -36,6 +36,9 @@ func matVecQ4ZMM(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *fl
 func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
 
 //go:noescape
+func matVecQ5KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
+
+//go:noescape
 func matVecQ6KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsums *int16, rows, blocks int)
 
 //go:noescape
@@ -128,6 +131,10 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
 		matVecQ4KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
 	},
+	matVecQ5K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q5KBlockBytes)
+		matVecQ5KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
+	},
 	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
 		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
@@ -148,7 +155,6 @@ var avx2Impl = impl{
 	// kernels must give its bits, ref.go).
 	quantizeQ8_1: quantizeQ8_1Ref,
 	quantizeQ8K:  quantizeQ8KRef,
-	matVecQ5K:    matVecQ5KRef,
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32AVX2(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
