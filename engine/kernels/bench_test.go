@@ -466,3 +466,23 @@ func BenchmarkArgmax(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQuantize: x quantized for each kind of activation blocks (act.go), 4096
+// values, with the kernels in use and the reference. Bytes are x's.
+func BenchmarkQuantize(b *testing.B) {
+	x := randomVector(rand.New(rand.NewPCG(7, 7)), 4096)
+	for _, a := range []struct {
+		name string
+		kind actKind
+	}{{"q8_0", actQ8_0}, {"q8_1", actQ8_1}, {"q8_k", actQ8K}} {
+		for _, k := range []*impl{kern, &reference} {
+			b.Run(a.name+"/"+k.name, func(b *testing.B) {
+				var v q8Vector
+				b.SetBytes(int64(4 * len(x)))
+				for range b.N {
+					k.quantize(a.kind, &v, x)
+				}
+			})
+		}
+	}
+}

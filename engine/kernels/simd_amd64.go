@@ -54,6 +54,12 @@ func matVecQ5_1AVX2(out *float32, w *byte, xp *int8, xd *float32, xs *float32, r
 func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
 
 //go:noescape
+func quantizeQ8_1AVX2(q *int8, d *float32, s *float32, x *float32, blocks int)
+
+//go:noescape
+func quantizeQ8KAVX2(q *int8, d *float32, bsums *int16, x *float32, blocks int)
+
+//go:noescape
 func axpyAVX2(dst *float32, a float32, x *float32, n int)
 
 //go:noescape
@@ -107,6 +113,12 @@ var avx2Impl = impl{
 	quantizeQ8: func(v *q8Vector, x []float32) {
 		quantizeQ8AVX2(i8p(v.q), f32p(v.d), f32p(v.s8), f32p(x), len(v.d))
 	},
+	quantizeQ8K: func(v *q8Vector, x []float32) {
+		quantizeQ8KAVX2(i8p(v.q), f32p(v.d), unsafe.SliceData(v.bsums), f32p(x), len(v.d))
+	},
+	quantizeQ8_1: func(v *q8Vector, x []float32) {
+		quantizeQ8_1AVX2(i8p(v.q), f32p(v.d), f32p(v.s), f32p(x), len(v.d))
+	},
 	matVecF32: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 4*len(x))
 		matVecF32AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
@@ -153,8 +165,6 @@ var avx2Impl = impl{
 	},
 	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
 	// kernels must give its bits, ref.go).
-	quantizeQ8_1: quantizeQ8_1Ref,
-	quantizeQ8K:  quantizeQ8KRef,
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32AVX2(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
