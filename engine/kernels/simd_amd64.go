@@ -113,11 +113,11 @@ var avx2Impl = impl{
 	quantizeQ8: func(v *q8Vector, x []float32) {
 		quantizeQ8AVX2(i8p(v.q), f32p(v.d), f32p(v.s8), f32p(x), len(v.d))
 	},
-	quantizeQ8K: func(v *q8Vector, x []float32) {
-		quantizeQ8KAVX2(i8p(v.q), f32p(v.d), unsafe.SliceData(v.bsums), f32p(x), len(v.d))
-	},
 	quantizeQ8_1: func(v *q8Vector, x []float32) {
 		quantizeQ8_1AVX2(i8p(v.q), f32p(v.d), f32p(v.s), f32p(x), len(v.d))
+	},
+	quantizeQ8K: func(v *q8Vector, x []float32) {
+		quantizeQ8KAVX2(i8p(v.q), f32p(v.d), unsafe.SliceData(v.bsums), f32p(x), len(v.d))
 	},
 	matVecF32: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 4*len(x))
@@ -139,18 +139,6 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4AVX2(f32p(out), bytep(w), i8p(x.xp), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
-	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
-		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
-		matVecQ4KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
-	},
-	matVecQ5K: func(out []float32, w []byte, x *q8Vector) {
-		checkKernelArgs(len(out), len(w), len(x.d)*q5KBlockBytes)
-		matVecQ5KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
-	},
-	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
-		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
-		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
-	},
 	matVecQ5_0: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q50BlockBytes)
 		matVecQ5_0AVX2(f32p(out), bytep(w), i8p(x.xp), f32p(x.d), f32p(x.s8), len(out), len(x.d))
@@ -163,8 +151,18 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q51BlockBytes)
 		matVecQ5_1AVX2(f32p(out), bytep(w), i8p(x.xp), f32p(x.d), f32p(x.s), len(out), len(x.d))
 	},
-	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
-	// kernels must give its bits, ref.go).
+	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
+		matVecQ4KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
+	},
+	matVecQ5K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q5KBlockBytes)
+		matVecQ5KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
+	},
+	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
+		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32AVX2(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
@@ -280,7 +278,9 @@ func interleaveHalves(dst []int8, v *q8Vector, k int) {
 
 // prepareAVX2 lays out the quantized x the way the block kernels read it: for Q8_0
 // widened to int16 (VPMADDWD multiplies int16), for Q4_0 in pair order: for every
-// two blocks A, B of an 8-block group, A0-15 B0-15 A16-31 B16-31 (see Q4_PAIR).
+// two blocks A, B of an 8-block group, A0-15 B0-15 A16-31 B16-31 (see Q4_PAIR); for
+// Q5_0, Q4_1 and Q5_1 in pair order throughout (blocks32_amd64.s); for Q4_K and
+// Q5_K with the sums of every 32 quants (bsum2).
 func prepareAVX2(v *q8Vector, enc Encoding) {
 	switch enc {
 	case Q8_0:
