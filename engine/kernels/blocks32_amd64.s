@@ -64,14 +64,6 @@ DATA b32Ones<>+16(SB)/8, $0x0001000100010001
 DATA b32Ones<>+24(SB)/8, $0x0001000100010001
 GLOBL b32Ones<>(SB), RODATA|NOPTR, $32
 
-// K_DSCALES: Y1 = the group's d, Y2 its m (dwords d|m in X10 for lanes 0, 1, 4,
-// 5 and X11 for 2, 3, 6, 7).
-#define K_DSCALES \
-	VCVTPH2PS X10, Y1; \
-	VCVTPH2PS X11, Y3; \
-	VSHUFPS   $0xdd, Y3, Y1, Y2; \
-	VSHUFPS   $0x88, Y3, Y1, Y1
-
 // func matVecQ5_0AVX2(out *float32, w *byte, xp *int8, xd *float32, xs8 *float32, rows, blocks int)
 #define B32_KERNEL ·matVecQ5_0AVX2
 #define B32_BYTES 22

@@ -71,7 +71,7 @@
 // B32_D(k, r, lane), B32_D1(k, r, lane): the scales of blocks k and k+1 (of block
 // k alone): Q5_0's d into words k and k+1 of X10; d and m, one dword per block,
 // into dwords lane and lane+1 of r (X10 for lanes 0, 1, 4, 5 of the group, X11 for
-// 2, 3, 6, 7: K_DSCALES's order).
+// 2, 3, 6, 7: DM_WIDEN's order).
 #ifdef B32_MIN
 #define B32_D(k, r, lane) \
 	VPINSRD $lane, (SI), r, r; \
@@ -113,7 +113,7 @@
 // float32(m·s) for the encodings with a min.
 #ifdef B32_MIN
 #define B32_VALUES \
-	K_DSCALES; \
+	DM_WIDEN; \
 	VMULPS     Y7, Y1, Y1; \
 	VCVTDQ2PS  Y0, Y0; \
 	VMULPS     Y0, Y1, Y1; \

@@ -30,12 +30,42 @@
 	VPERM2I128 $0x31, t2, t1, t1; \
 	VPADDD     t1, dst, dst
 
+// SUM8X(base, dst, xdst, x1, x2): the same for eight vectors of four int32 at
+// base(SP), base+16(SP), ...; xdst is dst's low half, x1 and x2 are scratch.
+#define SUM8X(base, dst, xdst, x1, x2) \
+	VMOVDQU     base(SP), xdst; \
+	VPHADDD     base+16(SP), xdst, xdst; \
+	VMOVDQU     base+32(SP), x1; \
+	VPHADDD     base+48(SP), x1, x1; \
+	VPHADDD     x1, xdst, xdst; \
+	VMOVDQU     base+64(SP), x1; \
+	VPHADDD     base+80(SP), x1, x1; \
+	VMOVDQU     base+96(SP), x2; \
+	VPHADDD     base+112(SP), x2, x2; \
+	VPHADDD     x2, x1, x1; \
+	VINSERTI128 $1, x1, dst, dst
+
 // FOLD2(a, b, t): a = [a's halves added | b's halves added], four int32 of each
 // sum (lane sums kept); t is scratch.
 #define FOLD2(a, b, t) \
 	VPERM2I128 $0x20, b, a, t; \
 	VPERM2I128 $0x31, b, a, a; \
 	VPADDD     t, a, a
+
+// DM_INSERT(a, lane, x): the two fp16 scales of a block (d and m, or d and dmin),
+// the dword at a, into dword lane of x: X10 collects the blocks of lanes 0, 1, 4
+// and 5 of a group, X11 those of lanes 2, 3, 6 and 7, so that DM_WIDEN finds them
+// in order.
+#define DM_INSERT(a, lane, x) \
+	VPINSRD $lane, a, x, x
+
+// DM_WIDEN: Y1 = the group's d, Y2 its second scales (from X10 and X11); Y3 is
+// scratch.
+#define DM_WIDEN \
+	VCVTPH2PS X10, Y1; \
+	VCVTPH2PS X11, Y3; \
+	VSHUFPS   $0xdd, Y3, Y1, Y2; \
+	VSHUFPS   $0x88, Y3, Y1, Y1
 
 // GROUP_MASK(y): y = all ones in lanes 0 to R9-1, zeros above.
 #define GROUP_MASK(y) \

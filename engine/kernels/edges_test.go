@@ -154,3 +154,33 @@ func TestActivationEdgesMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulEdges: batches of the bit-defined block encodings on edge data (as
+// TestBlockKernelsEdges), every token against the reference on its own: the batch
+// kernels (Q4_K's takes four tokens at once) give the reference's bits too.
+func TestMatMulEdges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(84, 85))
+	for _, enc := range newBlockEncodings {
+		for _, cols := range colsFor(enc) {
+			for _, rows := range []int{1, 3, 8} {
+				const n = 9
+				m := edgeRows(rng, enc, rows, cols)
+				x := make([]float32, 0, n*cols)
+				for range n {
+					x = append(x, edgeX(rng, cols)...)
+				}
+				got := make([]float32, n*rows)
+				MatMul(got, m, x, n)
+				for tok := range n {
+					want := testCase{m: m, x: x[tok*cols : (tok+1)*cols]}.run(&reference)
+					for i, w := range want {
+						if g := got[tok*rows+i]; !sameFloat(g, w) {
+							t.Fatalf("edge %v %dx%d, token %d of %d: row %d = %v (%#08x), reference %v (%#08x)",
+								enc, rows, cols, tok, n, i, g, math.Float32bits(g), w, math.Float32bits(w))
+						}
+					}
+				}
+			}
+		}
+	}
+}

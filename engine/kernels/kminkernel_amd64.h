@@ -16,8 +16,8 @@
 	K_SCALES(KM_BYTES(SI)); \
 	VPMADDWD   (R12), Y1, Y1; \
 	VMOVDQU    Y1, KMIN_AT+16*k(SP); \
-	K_DS((SI), (k&4)/2, d); \
-	K_DS(KM_BYTES(SI), (k&4)/2+1, d); \
+	DM_INSERT((SI), (k&4)/2, d); \
+	DM_INSERT(KM_BYTES(SI), (k&4)/2+1, d); \
 	KM_SUPER(SI, 0, 0, 0x44, Y7); \
 	KM_SUPER(SI, KM_BYTES, 256, 0xee, Y8); \
 	FOLD2(Y7, Y8, Y9); \
@@ -30,7 +30,7 @@
 	VBROADCASTI128 (R12), Y0; \
 	VPMADDWD   Y0, Y1, Y1; \
 	VMOVDQU    Y1, KMIN_AT+16*k(SP); \
-	K_DS((SI), (k&4)/2, d); \
+	DM_INSERT((SI), (k&4)/2, d); \
 	KM_SUPER(SI, 0, 0, 0x44, Y7); \
 	FOLD2(Y7, Y7, Y9); \
 	VMOVDQU    Y7, KSUM_AT+16*k(SP)
@@ -49,8 +49,8 @@
 	VBROADCASTI128 (R12), Y0; \
 	VPMADDWD   Y0, Y1, Y1; \
 	VMOVDQU    Y1, KMIN_AT+32*k(SP); \
-	K_DS((SI), dlane, d); \
-	K_DS((R14), dlane+2, d); \
+	DM_INSERT((SI), dlane, d); \
+	DM_INSERT((R14), dlane+2, d); \
 	KM_SUPER(SI, 0, 0, 0x44, Y7); \
 	KM_SUPER(R14, 0, 0, 0xee, Y8); \
 	FOLD2(Y7, Y8, Y9); \

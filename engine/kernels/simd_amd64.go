@@ -38,6 +38,18 @@ func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, r
 //go:noescape
 func matVecQ5KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
 
+// kBatch is matMulQ4KAVX2's view of four tokens: their outputs (at the first row),
+// x quants, x scales and bsum2.
+type kBatch struct {
+	out   [4]*float32
+	q     [4]*int8
+	d     [4]*float32
+	bsum2 [4]*int16
+}
+
+//go:noescape
+func matMulQ4KAVX2(a *kBatch, w *byte, rows, blocks int)
+
 //go:noescape
 func matVecQ6KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsums *int16, rows, blocks int)
 
@@ -162,6 +174,18 @@ var avx2Impl = impl{
 	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
 		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
+	matMulQ4K: func(out *[4][]float32, w []byte, x *[4]*q8Vector) {
+		rows := len(out[0])
+		checkKernelArgs(rows, len(w), len(x[0].d)*q4KBlockBytes)
+		var a kBatch
+		for t, xt := range x {
+			if len(out[t]) != rows || len(xt.d) != len(x[0].d) {
+				panic("kernels: internal error: a batch of tokens of different shapes")
+			}
+			a.out[t], a.q[t], a.d[t], a.bsum2[t] = f32p(out[t]), i8p(xt.q), f32p(xt.d), unsafe.SliceData(xt.bsum2)
+		}
+		matMulQ4KAVX2(&a, bytep(w), rows, len(x[0].d))
 	},
 	dot: func(a, b []float32) float32 {
 		var s float32
