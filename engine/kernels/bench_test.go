@@ -235,7 +235,7 @@ func reportGBps(b *testing.B, bytes int) float64 {
 // and their ratio x-read under the same conditions, even on a machine shared with
 // others.
 func BenchmarkModel286M(b *testing.B) {
-	for _, v := range []benchVariant{"fp16", "bf16", "q8_0", "q4_0", "q5_0", "q4_k_m"} {
+	for _, v := range []benchVariant{"fp16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"} {
 		for _, threads := range benchThreads() {
 			b.Run(fmt.Sprintf("%v/threads=%d", v, threads), func(b *testing.B) {
 				m := getBenchModel(shape286M, v)

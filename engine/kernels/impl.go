@@ -38,9 +38,11 @@ type impl struct {
 	matVecQ4K func(out []float32, w []byte, x *q8Vector)
 	matVecQ5K func(out []float32, w []byte, x *q8Vector)
 	matVecQ6K func(out []float32, w []byte, x *q8Vector)
-	// matMulQ4K, when set, is matVecQ4K for four tokens at once (a batch's tile of
-	// rows, each weight loaded once for all four), every token's results
-	// matVecQ4K's bits: out[t] gets token t's rows, from x[t].
+	// matMulQ8 and matMulQ4K, when set, are matVecQ8 and matVecQ4K for four tokens
+	// at once (a batch's tile of rows, each weight loaded once for all four),
+	// every token's results the row kernel's bits: out[t] gets token t's rows,
+	// from x[t].
+	matMulQ8  func(out *[4][]float32, w []byte, x *[4]*q8Vector)
 	matMulQ4K func(out *[4][]float32, w []byte, x *[4]*q8Vector)
 
 	dot     func(a, b []float32) float32

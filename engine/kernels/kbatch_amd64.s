@@ -182,3 +182,147 @@ kblast:
 	JNZ  kbrow
 	VZEROUPPER
 	RET
+
+// The batch kernel of Q8_0: four tokens per load of the weights, each token's
+// arithmetic matVecQ8AVX2's to the instruction (the same products, in the same
+// lanes, added in the same order into the same two accumulators: MatMul must give
+// MatVec's bits, and Q8_0's order is its kernel's, not the reference's). The
+// weights' sign extension to int16 serves all four.
+//
+// func matMulQ8AVX2(a *q8Batch, w *byte, rows, blocks int)
+// a holds the four tokens' outputs (for the rows), x widened to int16 and x
+// scales. Registers: SI the weights, R8 rows left, CX blocks left in the row, BX
+// the offset into each token's x (R10-R13), R9 into its scales; token t's
+// accumulators are Y(2t) and Y(2t+1). The stack (192 bytes): token t's eight
+// scales d_w·d_x of a group at 32t, its output and scale pointers at Q8B_OUT and
+// Q8B_D.
+#define Q8B_OUT 128
+#define Q8B_D 160
+
+// Q8B_TOKEN(x, xoff, scale, acc): a block (its weights widened in Y8 and Y9) times
+// the token's x at x+BX+xoff, scaled by the float at scale, into acc (Q8_BLOCK).
+#define Q8B_TOKEN(x, xoff, scale, acc) \
+	VPMADDWD     xoff(x)(BX*1), Y8, Y10; \
+	VPMADDWD     xoff+32(x)(BX*1), Y9, Y11; \
+	VPADDD       Y11, Y10, Y10; \
+	VCVTDQ2PS    Y10, Y10; \
+	VBROADCASTSS scale, Y12; \
+	VFMADD231PS  Y12, Y10, acc
+
+// Q8B_BLOCK(j, a0, a1, a2, a3): block j of a group for the four tokens, into their
+// accumulators a0-a3.
+#define Q8B_BLOCK(j, a0, a1, a2, a3) \
+	VPMOVSXBW 16+32*j(SI), Y8; \
+	VPMOVSXBW 32+32*j(SI), Y9; \
+	Q8B_TOKEN(R10, 64*j, 4*j(SP), a0); \
+	Q8B_TOKEN(R11, 64*j, 32+4*j(SP), a1); \
+	Q8B_TOKEN(R12, 64*j, 64+4*j(SP), a2); \
+	Q8B_TOKEN(R13, 64*j, 96+4*j(SP), a3)
+
+// Q8B_SCALES(t): token t's eight scales of the group (SCALES8, the weights' fp16
+// scales widened in Y13).
+#define Q8B_SCALES(t) \
+	MOVQ    Q8B_D+8*t(SP), AX; \
+	VMULPS  (AX)(R9*1), Y13, Y10; \
+	VMOVUPS Y10, 32*t(SP)
+
+// Q8B_SCALE1(t): token t's scale of a lone block (SCALE1_Y2; the weight's scale
+// widened in X13) into 32t(SP).
+#define Q8B_SCALE1(t) \
+	MOVQ   Q8B_D+8*t(SP), AX; \
+	VMULSS (AX)(R9*1), X13, X10; \
+	VMOVSS X10, 32*t(SP)
+
+// Q8B_STORE(t, a, b, xa, xb): token t's row total (HSUM_Y0_Y1's order) into its
+// output.
+#define Q8B_STORE(t, a, b, xa, xb) \
+	HSUM(a, b, xa, xb); \
+	MOVQ   Q8B_OUT+8*t(SP), AX; \
+	VMOVSS xa, (AX); \
+	ADDQ   $4, Q8B_OUT+8*t(SP)
+
+TEXT ·matMulQ8AVX2(SB), $192-32
+	MOVQ    a+0(FP), AX
+	VMOVDQU 0(AX), Y0
+	VMOVDQU Y0, Q8B_OUT(SP)
+	MOVQ    32(AX), R10
+	MOVQ    40(AX), R11
+	MOVQ    48(AX), R12
+	MOVQ    56(AX), R13
+	VMOVDQU 64(AX), Y0
+	VMOVDQU Y0, Q8B_D(SP)
+	MOVQ    w+8(FP), SI
+	MOVQ    rows+16(FP), R8
+
+q8brow:
+	XORQ   BX, BX
+	XORQ   R9, R9
+	MOVQ   blocks+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+q8bby8:
+	CMPQ       CX, $8
+	JLT        q8bby1
+	PREFETCHT0 PF(SI)
+	PREFETCHT0 PF+64(SI)
+	PREFETCHT0 PF+128(SI)
+	PREFETCHT0 PF+192(SI)
+	PREFETCHT0 PF+256(SI)
+	VCVTPH2PS  (SI), Y13
+	Q8B_SCALES(0)
+	Q8B_SCALES(1)
+	Q8B_SCALES(2)
+	Q8B_SCALES(3)
+	Q8B_BLOCK(0, Y0, Y2, Y4, Y6)
+	Q8B_BLOCK(1, Y1, Y3, Y5, Y7)
+	Q8B_BLOCK(2, Y0, Y2, Y4, Y6)
+	Q8B_BLOCK(3, Y1, Y3, Y5, Y7)
+	Q8B_BLOCK(4, Y0, Y2, Y4, Y6)
+	Q8B_BLOCK(5, Y1, Y3, Y5, Y7)
+	Q8B_BLOCK(6, Y0, Y2, Y4, Y6)
+	Q8B_BLOCK(7, Y1, Y3, Y5, Y7)
+	ADDQ       $272, SI
+	ADDQ       $512, BX
+	ADDQ       $32, R9
+	SUBQ       $8, CX
+	JMP        q8bby8
+
+q8bby1:
+	// The lone blocks after the groups, in the file's layout (scale, then quants).
+	TESTQ     CX, CX
+	JZ        q8bstore
+	MOVWLZX   (SI), AX
+	VMOVD     AX, X13
+	VCVTPH2PS X13, X13
+	Q8B_SCALE1(0)
+	Q8B_SCALE1(1)
+	Q8B_SCALE1(2)
+	Q8B_SCALE1(3)
+	VPMOVSXBW 2(SI), Y8
+	VPMOVSXBW 18(SI), Y9
+	Q8B_TOKEN(R10, 0, 0(SP), Y0)
+	Q8B_TOKEN(R11, 0, 32(SP), Y2)
+	Q8B_TOKEN(R12, 0, 64(SP), Y4)
+	Q8B_TOKEN(R13, 0, 96(SP), Y6)
+	ADDQ      $34, SI
+	ADDQ      $64, BX
+	ADDQ      $4, R9
+	DECQ      CX
+	JMP       q8bby1
+
+q8bstore:
+	Q8B_STORE(0, Y0, Y1, X0, X1)
+	Q8B_STORE(1, Y2, Y3, X2, X3)
+	Q8B_STORE(2, Y4, Y5, X4, X5)
+	Q8B_STORE(3, Y6, Y7, X6, X7)
+	DECQ R8
+	JNZ  q8brow
+	VZEROUPPER
+	RET

@@ -76,7 +76,14 @@ func checkMatMul(out []float32, m Matrix, x []float32, n int) {
 // reports whether they have. Each token's results are matVecRows' bits.
 func rows4(ins []Input, out []float32, m Matrix, lo, hi int) bool {
 	k := ins[0].k
-	if m.Enc != Q4_K || k.matMulQ4K == nil {
+	var batch func(out *[4][]float32, w []byte, x *[4]*q8Vector)
+	switch m.Enc {
+	case Q8_0:
+		batch = k.matMulQ8
+	case Q4_K:
+		batch = k.matMulQ4K
+	}
+	if batch == nil {
 		return false
 	}
 	rb := m.Enc.RowBytes(m.Cols)
@@ -84,8 +91,8 @@ func rows4(ins []Input, out []float32, m Matrix, lo, hi int) bool {
 	var xs [4]*q8Vector
 	for t := range outs {
 		outs[t] = out[t*m.Rows+lo : t*m.Rows+hi]
-		xs[t] = ins[t].xq[actQ8K]
+		xs[t] = ins[t].xq[m.Enc.act()]
 	}
-	k.matMulQ4K(&outs, m.Data[lo*rb:hi*rb], &xs)
+	batch(&outs, m.Data[lo*rb:hi*rb], &xs)
 	return true
 }

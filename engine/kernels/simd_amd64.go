@@ -50,6 +50,17 @@ type kBatch struct {
 //go:noescape
 func matMulQ4KAVX2(a *kBatch, w *byte, rows, blocks int)
 
+// q8Batch is matMulQ8AVX2's view of four tokens: their outputs (at the first row),
+// x widened to int16 and x scales.
+type q8Batch struct {
+	out [4]*float32
+	x16 [4]*int16
+	d   [4]*float32
+}
+
+//go:noescape
+func matMulQ8AVX2(a *q8Batch, w *byte, rows, blocks int)
+
 //go:noescape
 func matVecQ6KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsums *int16, rows, blocks int)
 
@@ -175,14 +186,22 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
 		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
 	},
+	matMulQ8: func(out *[4][]float32, w []byte, x *[4]*q8Vector) {
+		rows := len(out[0])
+		checkKernelArgs(rows, len(w), len(x[0].d)*q8BlockBytes)
+		var a q8Batch
+		for t, xt := range x {
+			checkBatchToken(out[t], rows, xt, x[0])
+			a.out[t], a.x16[t], a.d[t] = f32p(out[t]), unsafe.SliceData(xt.x16), f32p(xt.d)
+		}
+		matMulQ8AVX2(&a, bytep(w), rows, len(x[0].d))
+	},
 	matMulQ4K: func(out *[4][]float32, w []byte, x *[4]*q8Vector) {
 		rows := len(out[0])
 		checkKernelArgs(rows, len(w), len(x[0].d)*q4KBlockBytes)
 		var a kBatch
 		for t, xt := range x {
-			if len(out[t]) != rows || len(xt.d) != len(x[0].d) {
-				panic("kernels: internal error: a batch of tokens of different shapes")
-			}
+			checkBatchToken(out[t], rows, xt, x[0])
 			a.out[t], a.q[t], a.d[t], a.bsum2[t] = f32p(out[t]), i8p(xt.q), f32p(xt.d), unsafe.SliceData(xt.bsum2)
 		}
 		matMulQ4KAVX2(&a, bytep(w), rows, len(x[0].d))
@@ -243,6 +262,14 @@ var zmmImpl = func() impl {
 	}
 	return k
 }()
+
+// checkBatchToken guards a batch kernel against a token whose output or x differs
+// in size from the first's (the wrappers make them equal).
+func checkBatchToken(out []float32, rows int, x, x0 *q8Vector) {
+	if len(out) != rows || len(x.d) != len(x0.d) {
+		panic("kernels: internal error: a batch of tokens of different shapes")
+	}
+}
 
 // simdImpl picks the best kernels for this CPU; INFERPI_KERNELS=avx2 keeps to
 // AVX2, FMA and F16C, INFERPI_KERNELS=vnni to the YMM VNNI kernel, on a CPU that
