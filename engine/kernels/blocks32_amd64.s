@@ -18,8 +18,9 @@
 // each byte of the qh dword spread over eight bytes, each byte's own bit picked and
 // compared.
 //
-// The scratch area on the stack: for the four pairs p of a group, the pair's int16
-// sums at 32p. The group's scales collect in X10 (and X11, B32_D).
+// The four pairs of a group keep their int16 sums in Y4-Y7 (a round trip of a
+// 32-byte vector through the stack cost more here than the group's arithmetic)
+// and their scales in X10 (and X11, B32_D).
 
 // b32BitsLo, b32BitsHi: VPSHUFB indices that give each weight's byte of a block's
 // qh (one dword in every lane of a half): bytes 0 and 1 for weights 0-15 (in both

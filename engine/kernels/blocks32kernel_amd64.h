@@ -24,11 +24,12 @@
 	VPOR     Y3, q, q
 #endif
 
-// B32_PAIR(k): blocks k and k+1 of a group (k even), at (SI) and B32_BYTES(SI), x
-// at (BX): Y0 = [A's weights 0-15 | B's 0-15], Y1 = [A's 16-31 | B's 16-31], their
-// products with x added in int16 pairs and the two halves added (four products of
-// at most 31·127 each), stored at 16k: lane 0 sums to A's isum, lane 1 to B's.
-#define B32_PAIR(k) \
+// B32_PAIR(k, p): blocks k and k+1 of a group (k even), at (SI) and
+// B32_BYTES(SI), x at (BX): Y0 = [A's weights 0-15 | B's 0-15], Y1 = [A's 16-31 |
+// B's 16-31], their products with x added in int16 pairs and the two halves added
+// (four products of at most 31·127 each) into p: its low half sums to A's isum,
+// its high half to B's.
+#define B32_PAIR(k, p) \
 	VMOVDQU     B32_QS(SI), X0; \
 	VINSERTI128 $1, B32_BYTES+B32_QS(SI), Y0, Y0; \
 	VPSRLW      $4, Y0, Y1; \
@@ -37,12 +38,12 @@
 	B32_PAIR_FIFTH; \
 	VPMADDUBSW  (BX), Y0, Y0; \
 	VPMADDUBSW  32(BX), Y1, Y1; \
-	VPADDW      Y1, Y0, Y0; \
-	VMOVDQU     Y0, 16*k(SP)
+	VPADDW      Y1, Y0, p
 
-// B32_ONE(k): block k alone, the row's last: Y0 = [weights 0-15 | 16-31] against x
-// in plain order, the halves folded into the low one (the high one, block k+1's, 0).
-#define B32_ONE(k) \
+// B32_ONE(k, p): block k alone, the row's last: Y0 = [weights 0-15 | 16-31]
+// against x in plain order, the halves folded into p's low half (the high one,
+// block k+1's, 0).
+#define B32_ONE(k, p) \
 	VBROADCASTI128 B32_QS(SI), Y0; \
 	VPSRLVD        b32Shift<>(SB), Y0, Y0; \
 	VPAND          Y15, Y0, Y0; \
@@ -50,7 +51,7 @@
 	VPMADDUBSW     (BX), Y0, Y0; \
 	VEXTRACTI128   $1, Y0, X1; \
 	VPADDW         X1, X0, X0; \
-	VMOVDQU        Y0, 16*k(SP)
+	VMOVDQA        Y0, p
 
 #ifdef B32_QH
 #define B32_PAIR_FIFTH \
@@ -92,12 +93,10 @@
 // pairs' int16 added in pairs once more (eight products), then to int32 with ones,
 // per block in the order [0, 2, 4, 6 | 1, 3, 5, 7], then in order.
 #define B32_GROUP \
+	VPHADDW    Y5, Y4, Y0; \
+	VPHADDW    Y7, Y6, Y1; \
 	GROUP_MASK(Y8); \
 	VMASKMOVPS (R11), Y8, Y7; \
-	VMOVDQU    0(SP), Y0; \
-	VPHADDW    32(SP), Y0, Y0; \
-	VMOVDQU    64(SP), Y1; \
-	VPHADDW    96(SP), Y1, Y1; \
 	VMOVDQU    b32Ones<>(SB), Y2; \
 	VPMADDWD   Y2, Y0, Y0; \
 	VPMADDWD   Y2, Y1, Y1; \
@@ -132,7 +131,7 @@
 	VMULPS     Y0, Y1, Y1
 #endif
 
-TEXT B32_KERNEL(SB), NOSPLIT, $128-56
+TEXT B32_KERNEL(SB), NOSPLIT, $0-56
 	MOVQ         out+0(FP), DI
 	MOVQ         w+8(FP), SI
 	MOVQ         rows+40(FP), R8
@@ -154,12 +153,21 @@ b32row:
 	MOVQ   blocks+48(FP), CX
 	VXORPS Y14, Y14, Y14
 
-#define B32_STEP(k, r, lane, one) \
+// Whole groups of eight blocks go without a look at the count between pairs
+// (B32_FULL); the blocks after them pair up with one (B32_STEP).
+#define B32_FULL(k, r, lane, p) \
+	PREFETCHT0 PF(SI); \
+	B32_D(k, r, lane); \
+	B32_PAIR(k, p); \
+	ADDQ       $2*B32_BYTES, SI; \
+	ADDQ       $64, BX
+
+#define B32_STEP(k, r, lane, p, one) \
 	CMPQ       CX, $1; \
 	JEQ        one; \
 	PREFETCHT0 PF(SI); \
 	B32_D(k, r, lane); \
-	B32_PAIR(k); \
+	B32_PAIR(k, p); \
 	ADDQ       $2*B32_BYTES, SI; \
 	ADDQ       $64, BX; \
 	MOVQ       $k+2, R9; \
@@ -167,33 +175,47 @@ b32row:
 	JZ         b32last
 
 b32group:
-	B32_STEP(0, X10, 0, b32one0)
-	B32_STEP(2, X11, 0, b32one2)
-	B32_STEP(4, X10, 2, b32one4)
-	B32_STEP(6, X11, 2, b32one6)
+	CMPQ CX, $8
+	JLT  b32tail
+	B32_FULL(0, X10, 0, Y4)
+	B32_FULL(2, X11, 0, Y5)
+	B32_FULL(4, X10, 2, Y6)
+	B32_FULL(6, X11, 2, Y7)
+	MOVQ $8, R9
+	SUBQ $8, CX
 	B32_GROUP
 	ADDQ $32, R11
 	ADDQ $32, R12
 	JMP  b32group
 
-#define B32_LAST1(k, r, lane) \
+b32tail:
+	TESTQ CX, CX
+	JZ    b32store
+	B32_STEP(0, X10, 0, Y4, b32one0)
+	B32_STEP(2, X11, 0, Y5, b32one2)
+	B32_STEP(4, X10, 2, Y6, b32one4)
+	B32_STEP(6, X11, 2, Y7, b32one6)
+
+#define B32_LAST1(k, r, lane, p) \
 	B32_D1(k, r, lane); \
-	B32_ONE(k); \
+	B32_ONE(k, p); \
 	ADDQ $B32_BYTES, SI; \
 	MOVQ $k+1, R9; \
 	JMP  b32last
 
 b32one0:
-	B32_LAST1(0, X10, 0)
+	B32_LAST1(0, X10, 0, Y4)
 b32one2:
-	B32_LAST1(2, X11, 0)
+	B32_LAST1(2, X11, 0, Y5)
 b32one4:
-	B32_LAST1(4, X10, 2)
+	B32_LAST1(4, X10, 2, Y6)
 b32one6:
-	B32_LAST1(6, X11, 2)
+	B32_LAST1(6, X11, 2, Y7)
 
 b32last:
 	B32_GROUP
+
+b32store:
 	HSUM8(Y14, X14, X1)
 	VMOVSS X14, (DI)
 	ADDQ   $4, DI
@@ -213,5 +235,6 @@ b32last:
 #undef B32_D1
 #undef B32_GROUP
 #undef B32_VALUES
+#undef B32_FULL
 #undef B32_STEP
 #undef B32_LAST1
