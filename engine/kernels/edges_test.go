@@ -95,11 +95,20 @@ func sameFloat(a, b float32) bool {
 	return math.Float32bits(a) == math.Float32bits(b) || a != a && b != b
 }
 
+// edgeCols are colsFor's shapes and, for the K-quants, every count of
+// super-blocks a group can end with (5, 6 and 12: a group and four).
+func edgeCols(enc Encoding) []int {
+	if enc.BlockWeights() == superBlock {
+		return append(colsFor(enc), 1280, 1536, 3072)
+	}
+	return colsFor(enc)
+}
+
 func TestBlockKernelsEdges(t *testing.T) {
 	simd := simdUnderTest(t)
 	rng := rand.New(rand.NewPCG(80, 81))
 	for _, enc := range newBlockEncodings {
-		for _, cols := range colsFor(enc) {
+		for _, cols := range edgeCols(enc) {
 			for _, rows := range []int{1, 2, 3, 5, 8} {
 				for trial := range 3 {
 					m := edgeRows(rng, enc, rows, cols)
@@ -161,7 +170,7 @@ func TestActivationEdgesMatchReference(t *testing.T) {
 func TestMatMulEdges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(84, 85))
 	for _, enc := range newBlockEncodings {
-		for _, cols := range colsFor(enc) {
+		for _, cols := range edgeCols(enc) {
 			for _, rows := range []int{1, 3, 8} {
 				const n = 9
 				m := edgeRows(rng, enc, rows, cols)

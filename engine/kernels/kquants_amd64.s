@@ -24,12 +24,9 @@
 // pay a group's end for three super-blocks, and Q4_K's third would pair with
 // nothing.
 //
-// Q4_K's scratch area on the stack, for the four pairs p of a group: the pair's
-// int32 sums of q·x (four per super-block, FOLD2) at 32p and those of the mins'
-// products at KMIN_AT+32p. The group's d and dmin collect in X10 and X11 (DM_INSERT).
-#define KSUM_AT 0
-#define KMIN_AT 128
-#define KFRAME 256
+// A group's integer sums stay in registers (K_KEEP): a round trip of a 32-byte
+// vector through the stack cost more here than the group's arithmetic. Its d and
+// dmin collect in X10 and X11 (DM_INSERT).
 
 // Q4K_CHUNK(q, x, s, sc, acc): a chunk of a Q4_K super-block's quants at q (two
 // sub-blocks, in the low and high nibbles) times x at x(BX) and x+32(BX), each
@@ -62,15 +59,23 @@
 	Q4K_CHUNK(w+80(r), x+128, 0x00, Y1, acc); \
 	Q4K_CHUNK(w+112(r), x+192, 0xaa, Y1, acc)
 
-// SUM_PAIRS(base, dst, t): from the four pairs' vectors at base(SP), each [four
-// int32 of one super-block | four of another], dst = their sums: the first ones of
-// each pair in the low half, the second ones in the high half; t is scratch.
-#define SUM_PAIRS(base, dst, t) \
-	VMOVDQU base(SP), dst; \
-	VPHADDD base+32(SP), dst, dst; \
-	VMOVDQU base+64(SP), t; \
-	VPHADDD base+96(SP), t, t; \
-	VPHADDD t, dst, dst
+// K_KEEP and K_ADD are how a pair's vector v (KM_PAIR) joins the group's: the
+// first and third pairs' are kept in acc as they are, the second and fourth
+// pairs' added in pairs with them (VPHADDD), so that acc holds [S, M, S', M'] per
+// 128-bit half: the sums of two super-blocks (the first half: the pair's first
+// super-blocks) and their mins' products. K_FIX does for a group that ends after
+// a first or third pair what its second or fourth would have (its lanes are
+// masked out).
+#define K_KEEP(v, acc) VMOVDQA v, acc
+#define K_ADD(v, acc) VPHADDD v, acc, acc
+#define K_FIX(acc) VPHADDD acc, acc, acc
+
+// K_SPLIT(isum, msum): from the group's pair vectors in Y9 (pairs 0 and 1) and
+// Y13 (pairs 2 and 3), isum = [S0, S2, S4, S6 | S1, S3, S5, S7], msum the same
+// for the mins' products.
+#define K_SPLIT(isum, msum) \
+	VSHUFPS $0x88, Y13, Y9, isum; \
+	VSHUFPS $0xdd, Y13, Y9, msum
 
 // K_VALUES_MIN(isum, msum): Y1 = float32(d·dx)·float32(isum) -
 // float32(dmin·dx)·float32(msum) for the group's lanes (Q4_K, Q5_K), each product
@@ -90,29 +95,27 @@
 // KGROUP_MIN: the values of the group's R9 super-blocks of a row, added into Y14
 // (lane k: super-block k; the pairs' sums come as [0, 2, 4, 6 | 1, 3, 5, 7]).
 #define KGROUP_MIN \
+	K_SPLIT(Y0, Y4); \
+	VMOVDQU    pairOrder<>(SB), Y7; \
+	VPERMD     Y0, Y7, Y0; \
+	VPERMD     Y4, Y7, Y4; \
 	GROUP_MASK(Y8); \
 	VMASKMOVPS (R11), Y8, Y9; \
-	VMOVDQU    pairOrder<>(SB), Y7; \
-	SUM_PAIRS(KSUM_AT, Y0, Y5); \
-	VPERMD     Y0, Y7, Y0; \
-	SUM_PAIRS(KMIN_AT, Y4, Y5); \
-	VPERMD     Y4, Y7, Y4; \
 	K_VALUES_MIN(Y0, Y4); \
 	VADDPS     Y1, Y14, Y14
 
-// KROWS2_MIN: the values of two rows of R9 super-blocks each (Q4K_ROWS2), lanes 0-3
+// KROWS2_MIN: the values of two rows of R9 super-blocks each (KM_ROWS2), lanes 0-3
 // the first row's and 4-7 the second's, summed per row into lanes 0 and 4 of Y14 as
 // blockSums sums a row whose lanes 4-7 are 0: ((l0+l1) + (l2+l3)), as l + 0 = l for
 // every lane l (never -0).
 #define KROWS2_MIN \
+	K_SPLIT(Y0, Y4); \
 	MOVQ           $8, AX; \
 	SUBQ           R9, AX; \
 	LEAQ           groupMask<>(SB), DX; \
 	VBROADCASTF128 (DX)(AX*4), Y8; \
 	VMASKMOVPS     (R11), X8, X9; \
 	VINSERTF128    $1, X9, Y9, Y9; \
-	SUM_PAIRS(KSUM_AT, Y0, Y5); \
-	SUM_PAIRS(KMIN_AT, Y4, Y5); \
 	K_VALUES_MIN(Y0, Y4); \
 	VXORPS         Y14, Y14, Y14; \
 	VADDPS         Y1, Y14, Y14; \
@@ -121,9 +124,11 @@
 
 // func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
 #define KM_KERNEL ·matVecQ4KAVX2
+#define KM_FRAME 0
 #define KM_BYTES 144
 #define KM_SUPER Q4K_SUPER
-#define KM_CONSTS
+#define KM_MINS(y) VPMADDWD y, Y1, Y12
+#define KM_MSUM Y12
 #define KM_PREFETCH \
 	PREFETCHT0 PF(SI); \
 	PREFETCHT0 PF+64(SI); \
@@ -132,18 +137,27 @@
 	PREFETCHT0 PF+256(SI)
 #include "kminkernel_amd64.h"
 #undef KM_KERNEL
+#undef KM_FRAME
 #undef KM_BYTES
 #undef KM_SUPER
-#undef KM_CONSTS
+#undef KM_MINS
+#undef KM_MSUM
 #undef KM_PREFETCH
 
-// Q5K_FIFTH(shift, n, q): q |= the fifth bits of its weights, bit b of qh (in
-// Y12) moved to bit 4 by shift n (VPSLLW 4-b or VPSRLW b-4: no bit crosses into
-// bit 4 from the other byte of a word) and picked by Y13 (0x10 bytes). Y6 scratch.
+// Q5K_FIFTH(shift, n, q): q |= the fifth bits of its weights, bit b of the
+// super-block's qh (in Y12) moved to bit 4 by shift n (VPSLLW 4-b or VPSRLW b-4:
+// no bit crosses into bit 4 from the other byte of a word) and picked by k5Bit.
+// Y6 scratch.
 #define Q5K_FIFTH(shift, n, q) \
 	shift $n, Y12, Y6; \
-	VPAND Y13, Y6, Y6; \
+	VPAND k5Bit<>(SB), Y6, Y6; \
 	VPOR  Y6, q, q
+
+DATA k5Bit<>+0(SB)/8, $0x1010101010101010
+DATA k5Bit<>+8(SB)/8, $0x1010101010101010
+DATA k5Bit<>+16(SB)/8, $0x1010101010101010
+DATA k5Bit<>+24(SB)/8, $0x1010101010101010
+GLOBL k5Bit<>(SB), RODATA|NOPTR, $32
 
 // Q5K_CHUNK(q, x, s, sc, slo, nlo, shi, nhi, acc): Q4K_CHUNK for Q5_K, the fifth
 // bits of the low nibbles' sub-block moved by slo nlo, the high ones' by shi nhi;
@@ -178,12 +192,13 @@
 
 // func matVecQ5KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
 #define KM_KERNEL ·matVecQ5KAVX2
+#define KM_FRAME 32
 #define KM_BYTES 176
 #define KM_SUPER Q5K_SUPER
-#define KM_CONSTS \
-	MOVL         $0x10101010, AX; \
-	VMOVD        AX, X13; \
-	VPBROADCASTD X13, Y13
+#define KM_MINS(y) \
+	VPMADDWD y, Y1, Y1; \
+	VMOVDQU  Y1, (SP)
+#define KM_MSUM (SP)
 #define KM_PREFETCH \
 	PREFETCHT0 PF(SI); \
 	PREFETCHT0 PF+64(SI); \
