@@ -4,14 +4,14 @@
 // block b into lane b mod 8 of an accumulator, and the lanes add up in blockSums'
 // order (ref.go).
 //
-// A kernel takes a row's blocks one at a time and leaves each block's integer
-// sums in a scratch area on its stack, as vectors whose lanes add up to them (in
-// any order: integer sums are exact), and each block's scales beside them. After
-// eight blocks, or the row's last, it reduces the vectors of all eight at once
-// into one register, block k in lane k, and computes the eight values with one
-// instruction per step of the reference's formula. R9 counts the blocks of the
-// group so far (1 to 8 when a group ends); lanes beyond it get +0, which changes
-// no lane's sum (a lane's sum is never -0).
+// A kernel takes a row's blocks one or two at a time and keeps each block's
+// integer sums as vectors whose lanes add up to them (in any order: integer sums
+// are exact), in registers or in a scratch area on its stack, and each block's
+// scales beside them. After eight blocks, or the row's last, it reduces the
+// vectors of all eight at once into one register, block k in lane k, and
+// computes the eight values with one instruction per step of the reference's
+// formula. R9 counts the blocks of the group so far (1 to 8 when a group ends);
+// lanes beyond it get +0, which changes no lane's sum (a lane's sum is never -0).
 
 // SUM8(base, dst, t1, t2, t3): dst = the lane sums of the eight int32 vectors at
 // base(SP), base+32(SP), ..., vector k in lane k; t1-t3 are scratch.

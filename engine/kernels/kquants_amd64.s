@@ -15,8 +15,8 @@
 // A sub-block's quants (unsigned) and x's go through VPMADDUBSW, which adds pairs
 // of products into int16 (at most 2·63·127), and VPMADDWD with the sub-block's
 // scale in every int16 lane, which multiplies and adds pairs into int32, as
-// llama.cpp's AVX2 ggml_vec_dot_q4_K_q8_K does. Q4_K's super-blocks go two at a
-// time through the unpacking of their scales, one per 128-bit half.
+// llama.cpp's AVX2 ggml_vec_dot_q4_K_q8_K does. Q4_K's and Q5_K's super-blocks go
+// two at a time through the unpacking of their scales, one per 128-bit half.
 //
 // Rows of at most four super-blocks (a 768-wide row is three) go two at a time:
 // the k-th super-blocks of the two rows pair up, and one group's end serves both
@@ -24,9 +24,9 @@
 // pay a group's end for three super-blocks, and Q4_K's third would pair with
 // nothing.
 //
-// A group's integer sums stay in registers (K_KEEP): a round trip of a 32-byte
-// vector through the stack cost more here than the group's arithmetic. Its d and
-// dmin collect in X10 and X11 (DM_INSERT).
+// Q4_K's and Q5_K's integer sums of a group stay in registers (K_KEEP): a round
+// trip of a 32-byte vector through the stack cost more here than the group's
+// arithmetic. Its d and dmin collect in X10 and X11 (DM_INSERT).
 
 // Q4K_CHUNK(q, x, s, sc, acc): a chunk of a Q4_K super-block's quants at q (two
 // sub-blocks, in the low and high nibbles) times x at x(BX) and x+32(BX), each
