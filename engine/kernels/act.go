@@ -39,9 +39,10 @@ type q8Vector struct {
 	bsums []int16
 
 	// Other layouts of q that SIMD kernels read (impl.prepare fills them).
-	x16 []int16
-	xp  []int8
-	xz  []int8
+	x16   []int16
+	bsum2 []int16 // Q8_K: Σq of every 32 values
+	xp    []int8
+	xz    []int8
 }
 
 // grow returns s resized to n, reusing its array when it is big enough.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,18 +31,29 @@ func benchThreads() []int {
 	return []int{1}
 }
 
-// randomMatrix fills a rows x cols matrix in enc with random weights, fast enough
-// for hundreds of megabytes: float weights are N(0, 0.02)-like values, and blocks
-// get random quants under a random small scale.
+// randomMatrix fills a rows x cols matrix in enc with random weights (fillRandom).
 func randomMatrix(rng *rand.Rand, rows, cols int, enc Encoding) Matrix {
 	data := make([]byte, rows*enc.RowBytes(cols))
+	fillRandom(rng, data, enc)
+	m, err := NewMatrix(data, rows, cols, enc)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// fillRandom fills data with weights in enc as a file stores them, fast enough for
+// hundreds of megabytes: float weights are N(0, 0.02)-like values, and blocks get
+// random quants under a random small scale.
+func fillRandom(rng *rand.Rand, data []byte, enc Encoding) {
 	switch enc {
 	case F32, F16, BF16:
 		table := make([]float32, 4096)
 		for i := range table {
 			table[i] = float32(rng.NormFloat64() * 0.02)
 		}
-		for i := 0; i < rows*cols; i++ {
+		size := blockBytes(enc)
+		for i := 0; i < len(data)/size; i++ {
 			v := table[rng.Uint32()&4095]
 			switch enc {
 			case F32:
@@ -65,11 +77,6 @@ func randomMatrix(rng *rand.Rand, rows, cols int, enc Encoding) Matrix {
 	default:
 		fillBlocks(rng, enc, data, randomScales(rng, enc, 0.02))
 	}
-	m, err := NewMatrix(data, rows, cols, enc)
-	if err != nil {
-		panic(err)
-	}
-	return m
 }
 
 func randomVector(rng *rand.Rand, n int) []float32 {
@@ -80,49 +87,137 @@ func randomVector(rng *rand.Rand, n int) []float32 {
 	return x
 }
 
-// model286M is the matrix set one decoding step of the 286M nanochat reads:
-// 12 layers of n_embd 768 (c_q, c_k, c_v, c_proj 768x768; c_fc 3072x768; mlp
-// c_proj 768x3072) and lm_head 32768x768, 110M weights. Embeddings and value
-// embeddings are lookups, not read per token.
-type model286M struct {
+// A benchModel is the matrix set one decoding step of a model reads (embeddings
+// are lookups, not read per token), in one allocation like a loaded model file.
+type benchModel struct {
 	mats  []Matrix
 	bytes int
 }
 
+// benchShape is a model's matrices: those of every layer, then the classifier.
+type benchShape struct {
+	name   string
+	layers int
+	layer  []benchMatrix
+	output benchMatrix
+}
+
+// benchMatrix is one matrix of a shape; role names it as llama.cpp's quantizer
+// does where a mix treats it apart (attn_v, ffn_down, output).
+type benchMatrix struct {
+	role       string
+	rows, cols int
+}
+
 var (
-	model286MOnce sync.Map // Encoding -> *model286M
+	// shape286M is nanochat d12's (GPT2-286M): 12 layers of n_embd 768 (c_q, c_k,
+	// c_v, c_proj 768x768; c_fc 3072x768; mlp c_proj 768x3072) and lm_head
+	// 32768x768, 110M weights.
+	shape286M = benchShape{"286M", 12, []benchMatrix{
+		{"attn_q", 768, 768}, {"attn_k", 768, 768}, {"attn_v", 768, 768}, {"attn_output", 768, 768},
+		{"ffn_up", 3072, 768}, {"ffn_down", 768, 3072},
+	}, benchMatrix{"output", 32768, 768}}
+	// shape2048 has the layers of a Llama 3.2 1B (2048 wide, grouped-query k and v
+	// of 512, SwiGLU of 8192), 8 of them, and a 32000-token classifier: 570M weights,
+	// rows as wide as the GGUF models that come in Q4_K_M usually have.
+	shape2048 = benchShape{"2048", 8, []benchMatrix{
+		{"attn_q", 2048, 2048}, {"attn_k", 512, 2048}, {"attn_v", 512, 2048}, {"attn_output", 2048, 2048},
+		{"ffn_gate", 8192, 2048}, {"ffn_up", 8192, 2048}, {"ffn_down", 2048, 8192},
+	}, benchMatrix{"output", 32000, 2048}}
 )
 
-func getModel286M(enc Encoding) *model286M {
-	if m, ok := model286MOnce.Load(enc); ok {
-		return m.(*model286M)
+// q4KM is the encoding llama.cpp's Q4_K_M gives a matrix (llama-quant.cpp,
+// llama_tensor_get_type): Q6_K for the classifier, and for attn_v and ffn_down in
+// the layers use_more_bits picks (the first and last eighth, and every third in
+// between); Q4_K for the rest.
+func q4KM(m benchMatrix, layer, layers int) Encoding {
+	moreBits := layer < layers/8 || layer >= 7*layers/8 || (layer-layers/8)%3 == 2
+	if m.role == "output" || (m.role == "attn_v" || m.role == "ffn_down") && moreBits {
+		return Q6_K
 	}
-	rng := rand.New(rand.NewPCG(286, uint64(enc)))
-	const d, layers, vocab = 768, 12, 32768
-	var shapes [][2]int
-	for l := 0; l < layers; l++ {
-		shapes = append(shapes, [2]int{d, d}, [2]int{d, d}, [2]int{d, d}, [2]int{d, d}, [2]int{4 * d, d}, [2]int{d, 4 * d})
+	return Q4_K
+}
+
+// benchVariant is how a benchmark model's matrices are encoded: one encoding for
+// all ("q4_0"), or the Q4_K_M mix ("q4_k_m").
+type benchVariant string
+
+func (v benchVariant) encoding(m benchMatrix, layer, layers int) Encoding {
+	if v == "q4_k_m" {
+		return q4KM(m, layer, layers)
 	}
-	shapes = append(shapes, [2]int{vocab, d})
+	enc, err := ParseEncoding(string(v))
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+var benchModels sync.Map // shape name + "/" + variant -> *benchModel
+
+func getBenchModel(shape benchShape, v benchVariant) *benchModel {
+	key := shape.name + "/" + string(v)
+	if m, ok := benchModels.Load(key); ok {
+		return m.(*benchModel)
+	}
+	type part struct {
+		m   benchMatrix
+		enc Encoding
+	}
+	var parts []part
+	for l := range shape.layers {
+		for _, m := range shape.layer {
+			parts = append(parts, part{m, v.encoding(m, l, shape.layers)})
+		}
+	}
+	parts = append(parts, part{shape.output, v.encoding(shape.output, 0, shape.layers)})
 	total := 0
-	for _, s := range shapes {
-		total += s[0] * enc.RowBytes(s[1])
+	for _, p := range parts {
+		total += p.m.rows * p.enc.RowBytes(p.m.cols)
 	}
-	// One allocation, matrices as views into it, like a loaded model file.
-	whole := randomMatrix(rng, total/enc.RowBytes(d), d, enc).Data
-	m := &model286M{bytes: total}
+	rng := rand.New(rand.NewPCG(286, uint64(len(key))))
+	whole := make([]byte, total)
+	m := &benchModel{bytes: total}
 	off := 0
-	for _, s := range shapes {
-		n := s[0] * enc.RowBytes(s[1])
-		mat, err := NewMatrix(whole[off:off+n], s[0], s[1], enc)
+	for _, p := range parts {
+		n := p.m.rows * p.enc.RowBytes(p.m.cols)
+		data := whole[off : off+n : off+n]
+		fillRandom(rng, data, p.enc)
+		mat, err := NewMatrix(data, p.m.rows, p.m.cols, p.enc)
 		if err != nil {
 			panic(err)
 		}
 		m.mats = append(m.mats, mat)
 		off += n
 	}
-	model286MOnce.Store(enc, m)
+	benchModels.Store(key, m)
 	return m
+}
+
+// getModel286M is the 286M matrix set in one encoding.
+func getModel286M(enc Encoding) *benchModel {
+	return getBenchModel(shape286M, benchVariant(enc.String()))
+}
+
+// decodeStep runs one decoding step's products over m, x taken from xs by width.
+func (m *benchModel) decodeStep(p *Pool, out []float32, xs map[int][]float32) {
+	for _, mat := range m.mats {
+		p.MatVec(out, mat, xs[mat.Cols])
+	}
+}
+
+// benchInputs returns a random x for every width of m's matrices, and an output
+// vector for the tallest.
+func (m *benchModel) benchInputs(rng *rand.Rand) (map[int][]float32, []float32) {
+	xs := map[int][]float32{}
+	rows := 0
+	for _, mat := range m.mats {
+		if xs[mat.Cols] == nil {
+			xs[mat.Cols] = randomVector(rng, mat.Cols)
+		}
+		rows = max(rows, mat.Rows)
+	}
+	return xs, make([]float32, rows)
 }
 
 func reportGBps(b *testing.B, bytes int) float64 {
@@ -140,35 +235,24 @@ func reportGBps(b *testing.B, bytes int) float64 {
 // and their ratio x-read under the same conditions, even on a machine shared with
 // others.
 func BenchmarkModel286M(b *testing.B) {
-	for _, enc := range []Encoding{F16, Q8_0, Q4_0} {
+	for _, v := range []benchVariant{"fp16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"} {
 		for _, threads := range benchThreads() {
-			b.Run(fmt.Sprintf("%v/threads=%d", enc, threads), func(b *testing.B) {
-				m := getModel286M(enc)
+			b.Run(fmt.Sprintf("%v/threads=%d", v, threads), func(b *testing.B) {
+				m := getBenchModel(shape286M, v)
 				p := NewPool(threads)
 				defer p.Close()
-				rng := rand.New(rand.NewPCG(1, 1))
-				x768, x3072 := randomVector(rng, 768), randomVector(rng, 3072)
-				out := make([]float32, 32768)
+				xs, out := m.benchInputs(rand.New(rand.NewPCG(1, 1)))
 				buf := memReadBuffer()
 				var readTime time.Duration
 				b.ResetTimer()
-				const evict = 512 << 20 // more than this machine's 300 MiB L3
 				for i := range b.N {
 					b.StopTimer()
-					off := i * (m.bytes + evict) % (len(buf) - m.bytes - evict + 1)
-					sink ^= p.StreamRead(buf[off : off+evict])
-					off += evict
+					off := evictCaches(p, buf, i, m.bytes)
 					t0 := time.Now()
 					sink ^= p.StreamRead(buf[off : off+m.bytes])
 					readTime += time.Since(t0)
 					b.StartTimer()
-					for _, mat := range m.mats {
-						x := x768
-						if mat.Cols == 3072 {
-							x = x3072
-						}
-						p.MatVec(out, mat, x)
-					}
+					m.decodeStep(p, out, xs)
 				}
 				gbps := reportGBps(b, m.bytes)
 				read := float64(m.bytes) * float64(b.N) / readTime.Seconds() / 1e9
@@ -177,6 +261,62 @@ func BenchmarkModel286M(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkQ4KM: Q4_K_M (llama.cpp's mix of Q4_K and Q6_K, q4KM) against Q4_0
+// decoding from memory, per byte read: one token of each in turn in every
+// iteration, after the caches are emptied (as BenchmarkModel286M), so that both see
+// the same machine on a host shared with other work. Shapes: the 286M (768-wide
+// rows, three super-blocks each) and shape2048. The metrics are medians over the
+// iterations: each variant's GB/s of its own weights, and the ratio of the two in
+// the same iteration.
+func BenchmarkQ4KM(b *testing.B) {
+	for _, shape := range []benchShape{shape286M, shape2048} {
+		for _, threads := range benchThreads() {
+			b.Run(fmt.Sprintf("%s/threads=%d", shape.name, threads), func(b *testing.B) {
+				models := []*benchModel{getBenchModel(shape, "q4_0"), getBenchModel(shape, "q4_k_m")}
+				p := NewPool(threads)
+				defer p.Close()
+				xs, out := models[0].benchInputs(rand.New(rand.NewPCG(1, 1)))
+				buf := memReadBuffer()
+				var gbps [2][]float64
+				var ratio []float64
+				b.ResetTimer()
+				for i := range b.N {
+					for k, m := range models {
+						b.StopTimer()
+						evictCaches(p, buf, 2*i+k, 0)
+						b.StartTimer()
+						t0 := time.Now()
+						m.decodeStep(p, out, xs)
+						gbps[k] = append(gbps[k], float64(m.bytes)/time.Since(t0).Seconds()/1e9)
+					}
+					ratio = append(ratio, gbps[1][i]/gbps[0][i])
+				}
+				b.ReportMetric(median(gbps[0]), "q4_0-GB/s")
+				b.ReportMetric(median(gbps[1]), "q4_k_m-GB/s")
+				b.ReportMetric(median(ratio), "q4_k_m/q4_0")
+			})
+		}
+	}
+}
+
+// median returns the middle value of v (the mean of the two middle ones for an
+// even count); it sorts v.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	return (v[(n-1)/2] + v[n/2]) / 2
+}
+
+// evictCaches reads 512 MiB of buf (more than the 300 MiB L3 of an earlier
+// development machine), the i-th such read further along it, so that no weights are
+// left in the caches, and returns the offset of the next room bytes after it.
+func evictCaches(p *Pool, buf []byte, i, room int) int {
+	const evict = 512 << 20
+	off := i * (room + evict) % (len(buf) - room - evict + 1)
+	sink ^= p.StreamRead(buf[off : off+evict])
+	return off + evict
 }
 
 var sink uint64
@@ -332,5 +472,25 @@ func BenchmarkArgmax(b *testing.B) {
 				c.f(x)
 			}
 		})
+	}
+}
+
+// BenchmarkQuantize: x quantized for each kind of activation blocks (act.go), 4096
+// values, with the kernels in use and the reference. Bytes are x's.
+func BenchmarkQuantize(b *testing.B) {
+	x := randomVector(rand.New(rand.NewPCG(7, 7)), 4096)
+	for _, a := range []struct {
+		name string
+		kind actKind
+	}{{"q8_0", actQ8_0}, {"q8_1", actQ8_1}, {"q8_k", actQ8K}} {
+		for _, k := range []*impl{kern, &reference} {
+			b.Run(a.name+"/"+k.name, func(b *testing.B) {
+				var v q8Vector
+				b.SetBytes(int64(4 * len(x)))
+				for range b.N {
+					k.quantize(a.kind, &v, x)
+				}
+			})
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 // A kernel of a block encoding takes x quantized to that encoding's activation
 // blocks (act.go), by the quantizer of the same impl. An impl without a SIMD kernel
 // for an encoding, or a quantizer, uses the reference's: every field but prepare
-// is set (TestImplsComplete).
+// and the batch kernels (matMul...) is set (TestImplsComplete).
 type impl struct {
 	name string
 	// quantizeQ8, quantizeQ8_1 and quantizeQ8K fill v (already sized, see
@@ -38,6 +38,12 @@ type impl struct {
 	matVecQ4K func(out []float32, w []byte, x *q8Vector)
 	matVecQ5K func(out []float32, w []byte, x *q8Vector)
 	matVecQ6K func(out []float32, w []byte, x *q8Vector)
+	// matMulQ8 and matMulQ4K, when set, are matVecQ8 and matVecQ4K for four tokens
+	// at once (a batch's tile of rows, each weight loaded once for all four),
+	// every token's results the row kernel's bits: out[t] gets token t's rows,
+	// from x[t].
+	matMulQ8  func(out *[4][]float32, w []byte, x *[4]*q8Vector)
+	matMulQ4K func(out *[4][]float32, w []byte, x *[4]*q8Vector)
 
 	dot     func(a, b []float32) float32
 	axpy    func(dst []float32, a float32, x []float32)

@@ -69,3 +69,30 @@ func checkMatMul(out []float32, m Matrix, x []float32, n int) {
 			m.Rows, m.Cols, m.Enc, len(m.Data), n, len(x), len(out)))
 	}
 }
+
+// rows4 computes rows [lo, hi) of m for the four tokens of ins (their outputs one
+// after the other in out, m.Rows each) with a kernel that multiplies every weight
+// it loads by all four, where the kernels in use have one for m's encoding; it
+// reports whether they have. Each token's results are matVecRows' bits.
+func rows4(ins []Input, out []float32, m Matrix, lo, hi int) bool {
+	k := ins[0].k
+	var batch func(out *[4][]float32, w []byte, x *[4]*q8Vector)
+	switch m.Enc {
+	case Q8_0:
+		batch = k.matMulQ8
+	case Q4_K:
+		batch = k.matMulQ4K
+	}
+	if batch == nil {
+		return false
+	}
+	rb := m.Enc.RowBytes(m.Cols)
+	var outs [4][]float32
+	var xs [4]*q8Vector
+	for t := range outs {
+		outs[t] = out[t*m.Rows+lo : t*m.Rows+hi]
+		xs[t] = ins[t].xq[m.Enc.act()]
+	}
+	batch(&outs, m.Data[lo*rb:hi*rb], &xs)
+	return true
+}

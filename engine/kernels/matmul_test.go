@@ -192,14 +192,14 @@ func TestMatMulPanicsOnShapeMismatch(t *testing.T) {
 // the batch is.
 func BenchmarkPrefill286M(b *testing.B) {
 	const batch = 64
-	for _, enc := range []Encoding{F16, Q8_0, Q4_0} {
+	for _, v := range []benchVariant{"fp16", "q8_0", "q4_0", "q4_k_m"} {
 		for _, threads := range benchThreads() {
-			b.Run(fmt.Sprintf("%v/threads=%d", enc, threads), func(b *testing.B) {
-				m := getModel286M(enc)
+			b.Run(fmt.Sprintf("%v/threads=%d", v, threads), func(b *testing.B) {
+				m := getBenchModel(shape286M, v)
 				p := NewPool(threads)
 				defer p.Close()
 				rng := rand.New(rand.NewPCG(5, 5))
-				x768, x3072 := tokens(rng, batch, 768), tokens(rng, batch, 3072)
+				xs := map[int][]float32{768: tokens(rng, batch, 768), 3072: tokens(rng, batch, 3072)}
 				out := make([]float32, batch*32768)
 				var decode time.Duration
 				b.ResetTimer()
@@ -207,20 +207,12 @@ func BenchmarkPrefill286M(b *testing.B) {
 					b.StopTimer()
 					t0 := time.Now()
 					for _, mat := range m.mats {
-						x := x768[:768]
-						if mat.Cols == 3072 {
-							x = x3072[:3072]
-						}
-						p.MatVec(out, mat, x)
+						p.MatVec(out, mat, xs[mat.Cols][:mat.Cols])
 					}
 					decode += time.Since(t0)
 					b.StartTimer()
 					for _, mat := range m.mats {
-						x := x768
-						if mat.Cols == 3072 {
-							x = x3072
-						}
-						p.MatMul(out, mat, x, batch)
+						p.MatMul(out, mat, xs[mat.Cols], batch)
 					}
 				}
 				perToken := b.Elapsed().Seconds() / float64(b.N*batch)

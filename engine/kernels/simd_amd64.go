@@ -18,6 +18,9 @@ func matVecF32AVX2(out *float32, w *byte, x *float32, rows, cols int)
 func matVecF16AVX2(out *float32, w *byte, x *float32, rows, cols int)
 
 //go:noescape
+func matVecBF16AVX2(out *float32, w *byte, x *float32, rows, cols int)
+
+//go:noescape
 func matVecQ8AVX2(out *float32, w *byte, x16 *int16, xd *float32, rows, blocks int)
 
 //go:noescape
@@ -30,7 +33,54 @@ func matVecQ4VNNI(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *f
 func matVecQ4ZMM(out *float32, w *byte, xp *int8, xq *int8, xd *float32, xs8 *float32, rows, blocks int) // xp: x in quad order (xz)
 
 //go:noescape
+func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
+
+//go:noescape
+func matVecQ5KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
+
+// kBatch is matMulQ4KAVX2's view of four tokens: their outputs (at the first row),
+// x quants, x scales and bsum2.
+type kBatch struct {
+	out   [4]*float32
+	q     [4]*int8
+	d     [4]*float32
+	bsum2 [4]*int16
+}
+
+//go:noescape
+func matMulQ4KAVX2(a *kBatch, w *byte, rows, blocks int)
+
+// q8Batch is matMulQ8AVX2's view of four tokens: their outputs (at the first row),
+// x widened to int16 and x scales.
+type q8Batch struct {
+	out [4]*float32
+	x16 [4]*int16
+	d   [4]*float32
+}
+
+//go:noescape
+func matMulQ8AVX2(a *q8Batch, w *byte, rows, blocks int)
+
+//go:noescape
+func matVecQ6KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsums *int16, rows, blocks int)
+
+//go:noescape
+func matVecQ5_0AVX2(out *float32, w *byte, xp *int8, xd *float32, xs8 *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ4_1AVX2(out *float32, w *byte, xp *int8, xd *float32, xs *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ5_1AVX2(out *float32, w *byte, xp *int8, xd *float32, xs *float32, rows, blocks int)
+
+//go:noescape
 func quantizeQ8AVX2(q *int8, d *float32, s8 *float32, x *float32, blocks int)
+
+//go:noescape
+func quantizeQ8_1AVX2(q *int8, d *float32, s *float32, x *float32, blocks int)
+
+//go:noescape
+func quantizeQ8KAVX2(q *int8, d *float32, bsums *int16, x *float32, blocks int)
 
 //go:noescape
 func axpyAVX2(dst *float32, a float32, x *float32, n int)
@@ -86,6 +136,12 @@ var avx2Impl = impl{
 	quantizeQ8: func(v *q8Vector, x []float32) {
 		quantizeQ8AVX2(i8p(v.q), f32p(v.d), f32p(v.s8), f32p(x), len(v.d))
 	},
+	quantizeQ8_1: func(v *q8Vector, x []float32) {
+		quantizeQ8_1AVX2(i8p(v.q), f32p(v.d), f32p(v.s), f32p(x), len(v.d))
+	},
+	quantizeQ8K: func(v *q8Vector, x []float32) {
+		quantizeQ8KAVX2(i8p(v.q), f32p(v.d), unsafe.SliceData(v.bsums), f32p(x), len(v.d))
+	},
 	matVecF32: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 4*len(x))
 		matVecF32AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
@@ -93,6 +149,10 @@ var avx2Impl = impl{
 	matVecF16: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 2*len(x))
 		matVecF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	},
+	matVecBF16: func(out []float32, w []byte, x []float32) {
+		checkKernelArgs(len(out), len(w), 2*len(x))
+		matVecBF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
 	},
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
@@ -102,17 +162,50 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4AVX2(f32p(out), bytep(w), i8p(x.xp), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
-	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
-	// kernels must give its bits, ref.go).
-	quantizeQ8_1: quantizeQ8_1Ref,
-	quantizeQ8K:  quantizeQ8KRef,
-	matVecBF16:   matVecBF16Ref,
-	matVecQ5_0:   matVecQ5_0Ref,
-	matVecQ4_1:   matVecQ4_1Ref,
-	matVecQ5_1:   matVecQ5_1Ref,
-	matVecQ4K:    matVecQ4KRef,
-	matVecQ5K:    matVecQ5KRef,
-	matVecQ6K:    matVecQ6KRef,
+	matVecQ5_0: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q50BlockBytes)
+		matVecQ5_0AVX2(f32p(out), bytep(w), i8p(x.xp), f32p(x.d), f32p(x.s8), len(out), len(x.d))
+	},
+	matVecQ4_1: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q41BlockBytes)
+		matVecQ4_1AVX2(f32p(out), bytep(w), i8p(x.xp), f32p(x.d), f32p(x.s), len(out), len(x.d))
+	},
+	matVecQ5_1: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q51BlockBytes)
+		matVecQ5_1AVX2(f32p(out), bytep(w), i8p(x.xp), f32p(x.d), f32p(x.s), len(out), len(x.d))
+	},
+	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
+		matVecQ4KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
+	},
+	matVecQ5K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q5KBlockBytes)
+		matVecQ5KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2), len(out), len(x.d))
+	},
+	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
+		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
+	matMulQ8: func(out *[4][]float32, w []byte, x *[4]*q8Vector) {
+		rows := len(out[0])
+		checkKernelArgs(rows, len(w), len(x[0].d)*q8BlockBytes)
+		var a q8Batch
+		for t, xt := range x {
+			checkBatchToken(out[t], rows, xt, x[0])
+			a.out[t], a.x16[t], a.d[t] = f32p(out[t]), unsafe.SliceData(xt.x16), f32p(xt.d)
+		}
+		matMulQ8AVX2(&a, bytep(w), rows, len(x[0].d))
+	},
+	matMulQ4K: func(out *[4][]float32, w []byte, x *[4]*q8Vector) {
+		rows := len(out[0])
+		checkKernelArgs(rows, len(w), len(x[0].d)*q4KBlockBytes)
+		var a kBatch
+		for t, xt := range x {
+			checkBatchToken(out[t], rows, xt, x[0])
+			a.out[t], a.q[t], a.d[t], a.bsum2[t] = f32p(out[t]), i8p(xt.q), f32p(xt.d), unsafe.SliceData(xt.bsum2)
+		}
+		matMulQ4KAVX2(&a, bytep(w), rows, len(x[0].d))
+	},
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32AVX2(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
@@ -169,6 +262,14 @@ var zmmImpl = func() impl {
 	}
 	return k
 }()
+
+// checkBatchToken guards a batch kernel against a token whose output or x differs
+// in size from the first's (the wrappers make them equal).
+func checkBatchToken(out []float32, rows int, x, x0 *q8Vector) {
+	if len(out) != rows || len(x.d) != len(x0.d) {
+		panic("kernels: internal error: a batch of tokens of different shapes")
+	}
+}
 
 // simdImpl picks the best kernels for this CPU; INFERPI_KERNELS=avx2 keeps to
 // AVX2, FMA and F16C, INFERPI_KERNELS=vnni to the YMM VNNI kernel, on a CPU that
@@ -228,7 +329,9 @@ func interleaveHalves(dst []int8, v *q8Vector, k int) {
 
 // prepareAVX2 lays out the quantized x the way the block kernels read it: for Q8_0
 // widened to int16 (VPMADDWD multiplies int16), for Q4_0 in pair order: for every
-// two blocks A, B of an 8-block group, A0-15 B0-15 A16-31 B16-31 (see Q4_PAIR).
+// two blocks A, B of an 8-block group, A0-15 B0-15 A16-31 B16-31 (see Q4_PAIR); for
+// Q5_0, Q4_1 and Q5_1 in pair order throughout (blocks32_amd64.s); for Q4_K and
+// Q5_K with the sums of every 32 quants (bsum2).
 func prepareAVX2(v *q8Vector, enc Encoding) {
 	switch enc {
 	case Q8_0:
@@ -240,5 +343,37 @@ func prepareAVX2(v *q8Vector, enc Encoding) {
 	case Q4_0:
 		v.xp = grow(v.xp, len(v.q))
 		interleaveHalves(v.xp, v, 2)
+	case Q5_0, Q4_1, Q5_1:
+		v.xp = grow(v.xp, len(v.q))
+		interleavePairs(v.xp, v.q)
+	case Q4_K, Q5_K:
+		prepareBsum2(v)
+	}
+}
+
+// interleavePairs writes the quants q of blocks of 32 into dst in pair order:
+// for every two blocks A, B, A0-15 B0-15 A16-31 B16-31, and a last block alone
+// as it is. In whole groups of eight this is interleaveHalves(dst, v, 2): Q4_0
+// and Q5_0 may share x's layout.
+func interleavePairs(dst, q []int8) {
+	const half = BlockSize / 2
+	pairs := len(q) / (2 * BlockSize) * 2 * BlockSize
+	for p := 0; p < pairs; p += 2 * BlockSize {
+		a, b, d := q[p:p+BlockSize], q[p+BlockSize:p+2*BlockSize], dst[p:p+2*BlockSize]
+		copy(d[:half], a[:half])
+		copy(d[half:2*half], b[:half])
+		copy(d[2*half:3*half], a[half:])
+		copy(d[3*half:], b[half:])
+	}
+	copy(dst[pairs:len(q)], q[pairs:])
+}
+
+// prepareBsum2 fills bsum2 with the sums of every 32 quants of a Q8_K x (pairs of
+// its bsums), what the mins of Q4_K and Q5_K multiply.
+func prepareBsum2(v *q8Vector) {
+	v.bsum2 = grow(v.bsum2, len(v.bsums)/2)
+	b2, bs := v.bsum2, v.bsums[:2*len(v.bsum2)]
+	for i := range b2 {
+		b2[i] = bs[2*i] + bs[2*i+1]
 	}
 }

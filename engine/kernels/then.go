@@ -126,7 +126,10 @@ func (t *productTask) rows(g, lo, hi int) {
 	}
 	for r := lo; r < hi; r += t.tileRows {
 		e := min(r+t.tileRows, hi)
-		for tok := range t.n {
+		tok := 0
+		for ; tok+4 <= t.n && rows4(t.ins[tok:tok+4], out[tok*m.Rows:], m, r, e); tok += 4 {
+		}
+		for ; tok < t.n; tok++ {
 			matVecRows(&t.ins[tok], out[tok*m.Rows:(tok+1)*m.Rows], m, r, e)
 		}
 	}
