@@ -2,6 +2,8 @@
 
 package kernels
 
+import "unsafe"
+
 // The NEON kernels of simd_arm64.s. Each one loops over rows itself, so a MatVec
 // chunk costs one call; float rows keep 8 accumulators in flight (the A72's FMLA
 // latency times its issue rate), block rows 2.
@@ -17,6 +19,21 @@ func matVecQ8NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int
 
 //go:noescape
 func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ4KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
+
+//go:noescape
+func matVecQ6KNEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ5_0NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ4_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
 
 //go:noescape
 func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
@@ -90,17 +107,32 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
+	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
+		matVecQ4KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
+	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
+		matVecQ6KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+	},
+	matVecQ5_0: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q50BlockBytes)
+		matVecQ5_0NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+	},
+	matVecQ4_1: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q41BlockBytes)
+		matVecQ4_1NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s), len(out), len(x.d))
+	},
+	matVecQ5_1: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q51BlockBytes)
+		matVecQ5_1NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s), len(out), len(x.d))
+	},
 	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
 	// kernels must give its bits, ref.go).
 	quantizeQ8_1: quantizeQ8_1Ref,
 	quantizeQ8K:  quantizeQ8KRef,
 	matVecBF16:   matVecBF16Ref,
-	matVecQ5_0:   matVecQ5_0Ref,
-	matVecQ4_1:   matVecQ4_1Ref,
-	matVecQ5_1:   matVecQ5_1Ref,
-	matVecQ4K:    matVecQ4KRef,
 	matVecQ5K:    matVecQ5KRef,
-	matVecQ6K:    matVecQ6KRef,
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32NEON(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
