@@ -15,6 +15,10 @@
 #define SMULL2_8H(vd, vn, vm) WORD $(0x4E20C000 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Sd = Σ Vn.8H (int16 lanes, signed, into int32)
 #define SADDLV8H(sd, vn) WORD $(0x4E703800 | ((vn)<<5) | (sd))
+// Hd = Σ Vn.16B (int8 lanes, signed, into int16)
+#define SADDLV16B(hd, vn) WORD $(0x4E303800 | ((vn)<<5) | (hd))
+// Sd = min across Vn.4S
+#define FMINV4S(sd, vn) WORD $(0x6EB0F800 | ((vn)<<5) | (sd))
 // Vd.8H = -Vn.8H; Vd.4S = -Vn.4S
 #define NEG8H(vd, vn) WORD $(0x6E60B800 | ((vn)<<5) | (vd))
 #define NEG4S(vd, vn) WORD $(0x6EA0B800 | ((vn)<<5) | (vd))
@@ -49,6 +53,10 @@
 #define USHR4_16B(vd, vn) WORD $(0x6F0C0400 | ((vn)<<5) | (vd))
 #define USHR7_16B(vd, vn) WORD $(0x6F090400 | ((vn)<<5) | (vd))
 #define SLI4_16B(vd, vn)  WORD $(0x6F0C5400 | ((vn)<<5) | (vd))
+// Vd.16B = Vn >> 4 with Vd's high 4 bits (SRI); Vn << 3; Vn >> 2 (logical)
+#define SRI4_16B(vd, vn)  WORD $(0x6F0C4400 | ((vn)<<5) | (vd))
+#define SHL3_16B(vd, vn)  WORD $(0x4F0B5400 | ((vn)<<5) | (vd))
+#define USHR2_16B(vd, vn) WORD $(0x6F0E0400 | ((vn)<<5) | (vd))
 // Vd = Vn & Vm
 #define AND16B(vd, vn, vm) WORD $(0x4E201C00 | ((vm)<<16) | ((vn)<<5) | (vd))
 // pairwise sums of Vn:Vm, int16 and int32 lanes

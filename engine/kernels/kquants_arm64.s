@@ -178,6 +178,99 @@ q4ksum:
 	BNE  q4krow
 	RET
 
+// Q5_K: Q4_K's layout with the fifth bit of weight l of chunk c in qh[l] (bit 2c
+// for the low nibbles' sub-block, 2c+1 for the high ones'). qh stays in V26 and V29
+// (16 columns each), shifted down by 2 after each chunk, so that bits 0 and 1 are
+// always the current chunk's: SLI by 4 of bit 0 onto the bytes keeps their low
+// nibbles and adds the bit above them, and bit 1 moved to bit 4 (SHL 3, AND 0x10)
+// takes the high nibbles below it (SRI by 4). q is then 0..31.
+
+// Q5K_HALF(s, qh, x0, x1, lo, hi, h, b): 16 columns of a Q5_K chunk: Vs holds their
+// bytes, Vqh their qh bits, Vx0 and Vx1 the x values of the low and the high
+// nibbles' weights; Vlo += the low ones' products, Vhi += the high ones' (SMULL when
+// MUL is SMULL8H, else SMLAL8H); Vh, Vb scratch.
+#define Q5K_HALF(s, qh, x0, x1, lo, hi, h, b, MUL) \
+	SHL3_16B(h, qh); \
+	AND16B(b, qh, 25); \
+	AND16B(h, h, 24); \
+	SRI4_16B(h, s); \
+	SLI4_16B(s, b); \
+	USHR2_16B(qh, qh); \
+	MUL(lo, s, x0); \
+	SMLAL2_8H(lo, s, x0); \
+	MUL(hi, h, x1); \
+	SMLAL2_8H(hi, h, x1)
+
+// Q5K_CHUNK(off, xoff, c): 64 weights of a Q5_K super-block (bytes at R1+off, x at
+// R5+xoff): V10 += the sums of sub-blocks 2c and 2c+1 times their scales.
+#define Q5K_CHUNK(off, xoff, c) \
+	LDURQ(0, 1, off); \
+	LDURQ(1, 1, off+16); \
+	LDURQ(2, 5, xoff); \
+	LDURQ(3, 5, xoff+16); \
+	LDURQ(4, 5, xoff+32); \
+	LDURQ(5, 5, xoff+48); \
+	Q5K_HALF(0, 26, 2, 4, 8, 9, 6, 7, SMULL8H); \
+	Q5K_HALF(1, 29, 3, 5, 8, 9, 16, 17, SMLAL8H); \
+	ADDP8H(12, 8, 9); \
+	SMLAL_H4S(10, 12, 15, 2*c); \
+	SMLAL2_H4S(10, 12, 15, 2*c+1)
+
+// func matVecQ5KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
+TEXT ·matVecQ5KNEON(SB), NOSPLIT, $0-56
+	MOVD  out+0(FP), R0
+	MOVD  w+8(FP), R1
+	MOVD  xq+16(FP), R2
+	MOVD  xd+24(FP), R4
+	MOVD  xb+32(FP), R10
+	MOVD  rows+40(FP), R3
+	MOVD  blocks+48(FP), R8
+	VMOVI $0x10, V24.B16
+	VMOVI $1, V25.B16
+
+q5krow:
+	MOVD R2, R5
+	MOVD R4, R7
+	MOVD R10, R11
+	MOVD R8, R6
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+
+q5kblock:
+	KSCALES(R1)
+	KMINS
+	FMOVQ 16(R1), F26
+	FMOVQ 32(R1), F29
+	VEOR  V10.B16, V10.B16, V10.B16
+	Q5K_CHUNK(48, 0, 0)
+	Q5K_CHUNK(80, 64, 1)
+	KVALUE
+	Q5K_CHUNK(112, 128, 2)
+	Q5K_CHUNK(144, 192, 3)
+	KSAVE(R1)
+	ADD  $176, R1
+	ADD  $256, R5
+	SUBS $1, R6
+	BNE  q5kblock
+	KVALUE
+
+	NEG R8, R9
+	AND $7, R9
+
+q5kalign:
+	CBZ R9, q5ksum
+	ROTATE8(V28)
+	SUB $1, R9
+	B   q5kalign
+
+q5ksum:
+	SUM8_STORE
+	SUBS $1, R3
+	BNE  q5krow
+	RET
+
 // Q6_K: each half of a super-block (128 weights, ql[64h:], qh[32h:]) is two quarters
 // of 16 columns l: qh[l] holds the top 2 bits of weights l, l+32, l+64 and l+96
 // (sub-blocks j, j+2, j+4, j+6 of the half), ql[l] the low nibbles of weights l and

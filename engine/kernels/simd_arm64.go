@@ -15,6 +15,9 @@ func matVecF32NEON(out *float32, w *byte, x *float32, rows, cols int)
 func matVecF16NEON(out *float32, w *byte, x *float32, rows, cols int)
 
 //go:noescape
+func matVecBF16NEON(out *float32, w *byte, x *float32, rows, cols int)
+
+//go:noescape
 func matVecQ8NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 
 //go:noescape
@@ -36,7 +39,16 @@ func matVecQ4_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, r
 func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
 
 //go:noescape
+func matVecQ5KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
+
+//go:noescape
 func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
+
+//go:noescape
+func quantizeQ8_1NEON(q *int8, d *float32, s *float32, x *float32, blocks int)
+
+//go:noescape
+func quantizeQ8KNEON(q *int8, d *float32, bsums *int16, x *float32, blocks int)
 
 //go:noescape
 func axpyNEON(dst *float32, a float32, x *float32, n int)
@@ -91,6 +103,12 @@ var neonImpl = impl{
 	quantizeQ8: func(v *q8Vector, x []float32) {
 		quantizeQ8NEON(i8p(v.q), f32p(v.d), f32p(v.s8), f32p(x), len(v.d))
 	},
+	quantizeQ8_1: func(v *q8Vector, x []float32) {
+		quantizeQ8_1NEON(i8p(v.q), f32p(v.d), f32p(v.s), f32p(x), len(v.d))
+	},
+	quantizeQ8K: func(v *q8Vector, x []float32) {
+		quantizeQ8KNEON(i8p(v.q), f32p(v.d), unsafe.SliceData(v.bsums), f32p(x), len(v.d))
+	},
 	matVecF32: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 4*len(x))
 		matVecF32NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
@@ -98,6 +116,10 @@ var neonImpl = impl{
 	matVecF16: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 2*len(x))
 		matVecF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	},
+	matVecBF16: func(out []float32, w []byte, x []float32) {
+		checkKernelArgs(len(out), len(w), 2*len(x))
+		matVecBF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
 	},
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
@@ -127,12 +149,12 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q51BlockBytes)
 		matVecQ5_1NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s), len(out), len(x.d))
 	},
+	matVecQ5K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q5KBlockBytes)
+		matVecQ5KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
 	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
 	// kernels must give its bits, ref.go).
-	quantizeQ8_1: quantizeQ8_1Ref,
-	quantizeQ8K:  quantizeQ8KRef,
-	matVecBF16:   matVecBF16Ref,
-	matVecQ5K:    matVecQ5KRef,
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32NEON(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
