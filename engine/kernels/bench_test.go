@@ -132,6 +132,10 @@ func reportGBps(b *testing.B, bytes int) float64 {
 	return gbps
 }
 
+// modelEncodings are the encodings the whole-model benchmarks take: those of the
+// demo models, and GGUF's that Q4_K_M and Q8_0 files are made of.
+var modelEncodings = []Encoding{F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K}
+
 // BenchmarkModel286M: one token's matrix-vector products over the 286M matrix set.
 // Each iteration first reads 512 MiB of another buffer (untimed), which leaves none
 // of the matrices in the caches, then as many bytes as the matrices further along
@@ -140,7 +144,7 @@ func reportGBps(b *testing.B, bytes int) float64 {
 // and their ratio x-read under the same conditions, even on a machine shared with
 // others.
 func BenchmarkModel286M(b *testing.B) {
-	for _, enc := range []Encoding{F16, Q8_0, Q4_0} {
+	for _, enc := range modelEncodings {
 		for _, threads := range benchThreads() {
 			b.Run(fmt.Sprintf("%v/threads=%d", enc, threads), func(b *testing.B) {
 				m := getModel286M(enc)

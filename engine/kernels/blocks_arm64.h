@@ -8,8 +8,9 @@
 #define SMULL_H4S(vd, vn, vm, i)  WORD $(0x0F40A000 | LANEH(vm, i) | ((vn)<<5) | (vd))
 #define SMLAL_H4S(vd, vn, vm, i)  WORD $(0x0F402000 | LANEH(vm, i) | ((vn)<<5) | (vd))
 #define SMLAL2_H4S(vd, vn, vm, i) WORD $(0x4F402000 | LANEH(vm, i) | ((vn)<<5) | (vd))
-// Vd.4S = Vn.4H * Vm.4H; Vd.4S += Vn.8H * Vm.8H (high halves), signed
+// Vd.4S (+)= Vn.4H * Vm.4H; Vd.4S += Vn.8H * Vm.8H (high halves), signed
 #define SMULL4S(vd, vn, vm)   WORD $(0x0E60C000 | ((vm)<<16) | ((vn)<<5) | (vd))
+#define SMLAL4S(vd, vn, vm)   WORD $(0x0E608000 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define SMLAL2_4S(vd, vn, vm) WORD $(0x4E608000 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Vd.8H = Vn.16B (high 8 bytes) * Vm.16B (high 8 bytes), signed
 #define SMULL2_8H(vd, vn, vm) WORD $(0x4E20C000 | ((vm)<<16) | ((vn)<<5) | (vd))
@@ -25,8 +26,9 @@
 // Vd.8H = sign-extended Vn.8B (low half) / Vn.16B (high half)
 #define SXTL8H(vd, vn)  WORD $(0x0F08A400 | ((vn)<<5) | (vd))
 #define SXTL2_8H(vd, vn) WORD $(0x4F08A400 | ((vn)<<5) | (vd))
-// Vd.16B = Vn.16B >> 2, arithmetic
+// Vd.16B = Vn.16B >> 2, >> 6, arithmetic
 #define SSHR2_16B(vd, vn) WORD $(0x4F0E0400 | ((vn)<<5) | (vd))
+#define SSHR6_16B(vd, vn) WORD $(0x4F0A0400 | ((vn)<<5) | (vd))
 // Vd.2S = float(Vn.2S); Sd = float(Sn) (signed int32)
 #define SCVTF2S(vd, vn) WORD $(0x0E21D800 | ((vn)<<5) | (vd))
 #define SCVTFS(sd, sn)  WORD $(0x5E21D800 | ((sn)<<5) | (sd))

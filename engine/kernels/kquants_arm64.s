@@ -14,11 +14,14 @@
 // times per sub-block of 32 (Q4_K, Q5_K), so each lane holds 4 products; ADDP adds
 // the lanes of two sub-blocks pairwise (8 products a lane, still int16: |q·x| <=
 // 31·127, 8·3937 < 32768), and SMLAL by element multiplies the four lanes of each
-// sub-block by its 6-bit scale into int32 lanes. The int32 lanes and those of the
-// mins' products add up with ADDP at the super-block's end.
+// sub-block by its 6-bit scale into int32 lanes. Q4_K's products are small enough
+// (16·15·127 < 32768) for a second ADDP, two lanes a sub-block, which SMLAL multiplies
+// by a vector of the scales, each twice: half the multiplies, on the A72's one
+// multiplier pipe. The int32 lanes and those of the mins' products add up with ADDP
+// at the super-block's end.
 
 // KSCALES(blk): the eight 6-bit scales and mins of a Q4_K or Q5_K super-block at blk
-// (kScale): V15.8H = scales, V14.8H = -mins. With scales[12] as little-endian
+// (kScale): V15.8B = scales, V14.8H = -mins. With scales[12] as little-endian
 // words u0 u1 u2: scales 0-3 and mins 0-3 are the low 6 bits of u0 and u1; scales 4-7
 // are the nibbles of u2 with the top 2 bits of u0's bytes above them, and mins 4-7
 // the high nibbles of u2 with those of u1. In 64-bit registers, (u0 | u1<<32) gives
@@ -38,7 +41,6 @@
 	BFI   $32, R12, $32, R13; \
 	FMOVD R13, F15; \
 	FMOVD R15, F14; \
-	VUXTL V15.B8, V15.H8; \
 	VUXTL V14.B8, V14.H8; \
 	NEG8H(14, 14)
 
@@ -77,7 +79,7 @@
 // Q4K_PAIR(off, xoff): 128 weights of a Q4_K super-block: each 32 bytes at R1+off
 // and R1+off+32 hold a sub-block in their low nibbles and the next one in their high
 // ones, against the 128 x values at R5+xoff; V8, V9, V24, V25 = the four sub-blocks'
-// products, then V12 and V13 their sums in pairs (ADDP). The four products are
+// products, then V12 their sums, two lanes each (ADDP twice). The four products are
 // interleaved, so that each SMLAL waits for its accumulator no longer than the
 // multiplier's latency.
 #define Q4K_PAIR(off, xoff) \
@@ -118,7 +120,8 @@
 	SMLAL2_8H(24, 23, 19); \
 	SMLAL2_8H(25, 17, 21); \
 	VADDP V9.H8, V8.H8, V12.H8; \
-	VADDP V25.H8, V24.H8, V13.H8
+	VADDP V25.H8, V24.H8, V13.H8; \
+	VADDP V13.H8, V12.H8, V12.H8
 
 // func matVecQ4KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
 TEXT ·matVecQ4KNEON(SB), NOSPLIT, $0-56
@@ -143,19 +146,17 @@ q4krow:
 
 q4kblock:
 	KSCALES(R1)
+	VZIP1   V15.B16, V15.B16, V15.B16 // each scale twice
+	VUSHLL2 $0, V15.B16, V26.H8
+	VUXTL   V15.B8, V15.H8
 	KMINS
 	Q4K_PAIR(16, 0)
-	SMULL_H4S(10, 12, 15, 0)
-	SMULL_H4S(26, 13, 15, 2)
-	SMLAL2_H4S(10, 12, 15, 1)
-	SMLAL2_H4S(26, 13, 15, 3)
+	SMULL4S(10, 12, 15)
+	SMLAL2_4S(10, 12, 15)
 	KVALUE
 	Q4K_PAIR(80, 128)
-	SMLAL_H4S(10, 12, 15, 4)
-	SMLAL_H4S(26, 13, 15, 6)
-	SMLAL2_H4S(10, 12, 15, 5)
-	SMLAL2_H4S(26, 13, 15, 7)
-	VADD V26.S4, V10.S4, V10.S4
+	SMLAL4S(10, 12, 26)
+	SMLAL2_4S(10, 12, 26)
 	KSAVE(R1)
 	ADD  $144, R1
 	ADD  $256, R5
@@ -240,6 +241,7 @@ q5krow:
 
 q5kblock:
 	KSCALES(R1)
+	VUXTL V15.B8, V15.H8
 	KMINS
 	FMOVQ 16(R1), F26
 	FMOVQ 32(R1), F29
@@ -276,9 +278,9 @@ q5ksum:
 // (sub-blocks j, j+2, j+4, j+6 of the half), ql[l] the low nibbles of weights l and
 // l+64, ql[l+32] those of l+32 and l+96. The weights are made signed on the way,
 // q - 32 in -32..31: with the top bit of each 2-bit field of qh flipped (EOR 0xaa),
-// the field moved to bits 6-7 and shifted right arithmetically by 2 is 16·(field - 2)
-// in bits 4-7, and the nibble goes below it (SRI of the high nibble, BIT of the low
-// one). Products of two sub-blocks of 16 go into one int16 register pairwise (ADDP,
+// the field moved to bits 6-7 and shifted right arithmetically is field - 2, which
+// goes above the nibble: shifted right by 2 (16·(field - 2) in bits 4-7), under
+// which SRI puts a high nibble, or by 6, which SLI puts above a low one. Products of two sub-blocks of 16 go into one int16 register pairwise (ADDP,
 // 4 products a lane: 4·32·127 < 32768), then by element times their int8 scales
 // into V26's int32 lanes.
 
@@ -300,17 +302,17 @@ q5ksum:
 	SSHR2_16B(6, 6); \
 	VSRI  $4, V0.B16, V6.B16; \
 	VSHL  $4, V2.B16, V5.B16; \
-	SSHR2_16B(5, 5); \
-	VBIT  V24.B16, V1.B16, V5.B16; \
+	SSHR6_16B(5, 5); \
+	SLI4_16B(1, 5); \
 	VSHL  $6, V2.B16, V4.B16; \
-	SSHR2_16B(4, 4); \
-	VBIT  V24.B16, V0.B16, V4.B16; \
-	SMULL8H(8, 4, 16); \
-	SMULL8H(9, 5, 17); \
+	SSHR6_16B(4, 4); \
+	SLI4_16B(0, 4); \
+	SMULL8H(8, 0, 16); \
+	SMULL8H(9, 1, 17); \
 	SMULL8H(10, 6, 18); \
 	SMULL8H(11, 7, 19); \
-	SMLAL2_8H(8, 4, 16); \
-	SMLAL2_8H(9, 5, 17); \
+	SMLAL2_8H(8, 0, 16); \
+	SMLAL2_8H(9, 1, 17); \
 	SMLAL2_8H(10, 6, 18); \
 	SMLAL2_8H(11, 7, 19); \
 	VADDP V9.H8, V8.H8, V12.H8; \
@@ -347,7 +349,6 @@ TEXT ·matVecQ6KNEON(SB), NOSPLIT, $0-48
 	MOVD  xd+24(FP), R4
 	MOVD  rows+32(FP), R3
 	MOVD  blocks+40(FP), R8
-	VMOVI $15, V24.B16
 	VMOVI $0xaa, V25.B16
 
 q6krow:

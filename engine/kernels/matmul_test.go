@@ -192,7 +192,7 @@ func TestMatMulPanicsOnShapeMismatch(t *testing.T) {
 // the batch is.
 func BenchmarkPrefill286M(b *testing.B) {
 	const batch = 64
-	for _, enc := range []Encoding{F16, Q8_0, Q4_0} {
+	for _, enc := range modelEncodings {
 		for _, threads := range benchThreads() {
 			b.Run(fmt.Sprintf("%v/threads=%d", enc, threads), func(b *testing.B) {
 				m := getModel286M(enc)
