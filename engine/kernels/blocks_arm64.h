@@ -35,6 +35,8 @@
 // Vd.2S = Vn.2S * Vm.S[0]; Vd.2S = Vn.2S * Vm.2S
 #define FMUL2S_S0(vd, vn, vm) WORD $(0x0F809000 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define FMUL2S(vd, vn, vm)    WORD $(0x2E20DC00 | ((vm)<<16) | ((vn)<<5) | (vd))
+// Vd.4S = Vn.4S * Vm.S[1]
+#define FMUL4S_S1(vd, vn, vm) WORD $(0x4FA09000 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Sd = Vn.S[0] + Vn.S[1] (the other lanes of Vd become 0)
 #define FADDP2S(sd, vn) WORD $(0x7E30D800 | ((vn)<<5) | (sd))
 // Vd.4S = Vn.4H (low half) / Vn.8H (high half) << 16: bf16 widened to float32

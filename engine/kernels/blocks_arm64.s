@@ -184,3 +184,124 @@ q4sum:
 	SUBS    $1, R3
 	BNE     q4row
 	RET
+
+// The batch kernels' tokens (neonBatch, simd_arm64.go): their q and d pointers.
+#define NB_Q 0
+#define NB_D 32
+
+// BQ8_SCALES(d, lo, hi): Vlo, Vhi = a token's d_w·d_x of a group (V24, V25 the d_w of
+// blocks 0-3 and 4-7), its next 8 x scales at Rd.
+#define BQ8_SCALES(d, lo, hi) \
+	VLD1.P 32(d), [V30.S4, V31.S4]; \
+	FMUL4S(lo, 24, 30); \
+	FMUL4S(hi, 25, 31)
+
+// BQ8_STEP(off, vs, i): the next two blocks of a group (R1), against each token's x
+// at off past its cursor, its scales in lanes i and i+1 of Vvs+t.
+#define BQ8_STEP(off, vs, i) \
+	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]; \
+	BQ8_TOKEN(R10, off, 16, vs, i); \
+	BQ8_TOKEN(R11, off, 18, vs+1, i); \
+	BQ8_TOKEN(R19, off, 20, vs+2, i); \
+	BQ8_TOKEN(R20, off, 22, vs+3, i)
+
+// BQ8_TOKEN(x, off, acc, vs, i): Q8_STEP's two DOT32s for one token: its x values at
+// Rx+off, its accumulators Vacc and Vacc+1.
+#define BQ8_TOKEN(x, off, acc, vs, i) \
+	FMOVQ off(x), F4; \
+	FMOVQ off+16(x), F5; \
+	FMOVQ off+32(x), F6; \
+	FMOVQ off+48(x), F7; \
+	DOT32(0, 1, 4, 5, 8, acc, vs, i); \
+	DOT32(2, 3, 6, 7, 10, acc+1, vs, i+1)
+
+// BQ8_ONE(x, d, acc): a lone block (its quants in V0, V1, d_w in F24) for one token:
+// BLOCK_SCALE's d_w·d_x with the token's next x scale (Rd), then DOT32 into Vacc.
+#define BQ8_ONE(x, d, acc) \
+	FMOVS.P 4(d), F25; \
+	FMULS   F25, F24, F26; \
+	VLD1.P  32(x), [V4.B16, V5.B16]; \
+	DOT32(0, 1, 4, 5, 8, acc, 26, 0)
+
+// func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+// The Q8_0 batch kernel (impl.matMulQ8): matVecQ8NEON for four tokens over each row,
+// each token with the same operations in the same accumulators (V16+2t, V17+2t), so
+// with its bits; the weights and their scales are loaded and widened once for all
+// four. The tokens are a neonBatch (simd_arm64.go), token t's row i goes to
+// out[t*stride + i]. R10, R11, R19, R20 walk the tokens' x values, R5, R7, R16, R17
+// their scales; V12-V15 and V26-V29 hold each token's d_w·d_x of a group.
+TEXT ·matMulQ8NEON(SB), NOSPLIT, $0-48
+	MOVD out+0(FP), R0
+	MOVD stride+8(FP), R4
+	MOVD w+16(FP), R1
+	MOVD a+24(FP), R2
+	MOVD rows+32(FP), R3
+	MOVD blocks+40(FP), R8
+	LSL  $2, R4
+
+bq8row:
+	MOVD NB_Q(R2), R10
+	MOVD NB_Q+8(R2), R11
+	MOVD NB_Q+16(R2), R19
+	MOVD NB_Q+24(R2), R20
+	MOVD NB_D(R2), R5
+	MOVD NB_D+8(R2), R7
+	MOVD NB_D+16(R2), R16
+	MOVD NB_D+24(R2), R17
+	MOVD R8, R6
+	ZERO8_V16_V23
+
+bq8by8:
+	CMP    $8, R6
+	BLT    bq8by1
+	VLD1.P 16(R1), [V25.H8]
+	FCVTL(24, 25)
+	FCVTL2(25, 25)
+	BQ8_SCALES(R5, 12, 26)
+	BQ8_SCALES(R7, 13, 27)
+	BQ8_SCALES(R16, 14, 28)
+	BQ8_SCALES(R17, 15, 29)
+	BQ8_STEP(0, 12, 0)
+	BQ8_STEP(64, 12, 2)
+	BQ8_STEP(128, 26, 0)
+	BQ8_STEP(192, 26, 2)
+	ADD    $256, R10
+	ADD    $256, R11
+	ADD    $256, R19
+	ADD    $256, R20
+	SUB    $8, R6
+	B      bq8by8
+
+bq8by1:
+	CBZ     R6, bq8sum
+	MOVHU.P 2(R1), R9
+	VLD1.P  32(R1), [V0.B16, V1.B16]
+	FMOVS   R9, F24
+	FCVTHS  F24, F24
+	BQ8_ONE(R10, R5, 16)
+	BQ8_ONE(R11, R7, 18)
+	BQ8_ONE(R19, R16, 20)
+	BQ8_ONE(R20, R17, 22)
+	SUB     $1, R6
+	B       bq8by1
+
+bq8sum:
+	FADD4S(16, 16, 17)
+	FADD4S(18, 18, 19)
+	FADD4S(20, 20, 21)
+	FADD4S(22, 22, 23)
+	FADDP4S(16, 16, 18)
+	FADDP4S(20, 20, 22)
+	FADDP4S(16, 16, 20)
+	MOVD R0, R9
+	VST1 V16.S[0], (R9)
+	ADD  R4, R9
+	VST1 V16.S[1], (R9)
+	ADD  R4, R9
+	VST1 V16.S[2], (R9)
+	ADD  R4, R9
+	VST1 V16.S[3], (R9)
+	ADD  $4, R0
+	SUBS $1, R3
+	BNE  bq8row
+	RET

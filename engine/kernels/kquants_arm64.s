@@ -397,3 +397,209 @@ q6ksum:
 	SUBS $1, R3
 	BNE  q6krow
 	RET
+
+// The Q4_K batch kernel (impl.matMulQ4K): four tokens over each row, the weights
+// loaded and unpacked once for all four. Each token's value of each super-block comes out of
+// the same integer sums and float32 operations as in the one-token kernel
+// (above), so each token gets that kernel's bits. The arguments' tokens
+// are a neonBatch (simd_arm64.go): their q, d and bsums pointers, and the row's
+// lanes, lane-major (lane k of the four tokens in one vector), where super-block b
+// adds its four values to lane b mod 8.
+
+// neonBatch's fields.
+#define NB_Q 0
+#define NB_D 32
+#define NB_BSUMS 64
+#define NB_LANES 96
+
+// BK_MINS(b, acc): Vacc = the token's -msum in 4 int32 lanes, from its next 16
+// bsums (Rb) added in pairs, times V14 (-mins).
+#define BK_MINS(b, acc) \
+	VLD1.P 32(b), [V25.H8, V26.H8]; \
+	VADDP  V26.H8, V25.H8, V25.H8; \
+	SMULL4S(acc, 25, 14); \
+	SMLAL2_4S(acc, 25, 14)
+
+// BK_PRODUCTS(x, xoff): V8, V9 = the products of the chunk's low nibbles (V2, V3)
+// and high nibbles (V0, V1) with the token's 64 x values at Rx+xoff.
+#define BK_PRODUCTS(x, xoff) \
+	FMOVQ xoff(x), F4; \
+	FMOVQ xoff+16(x), F5; \
+	FMOVQ xoff+32(x), F6; \
+	FMOVQ xoff+48(x), F7; \
+	SMULL8H(8, 2, 4); \
+	SMULL8H(9, 0, 6); \
+	SMLAL2_8H(8, 2, 4); \
+	SMLAL2_8H(9, 0, 6); \
+	SMLAL8H(8, 3, 5); \
+	SMLAL8H(9, 1, 7); \
+	SMLAL2_8H(8, 3, 5); \
+	SMLAL2_8H(9, 1, 7)
+
+// BK_EVEN(x, xoff, u): chunks 0 and 2: Vu = the token's sums of the chunk's two
+// sub-blocks, 4 lanes each.
+#define BK_EVEN(x, xoff, u) \
+	BK_PRODUCTS(x, xoff); \
+	ADDP8H(u, 8, 9)
+
+// BK_ODD(x, xoff, u): chunks 1 and 3: V8 = the token's sums of the chunk's
+// sub-blocks and of the previous chunk's (Vu), two lanes for each of the four, for
+// their scales to multiply.
+#define BK_ODD(x, xoff, u) \
+	BK_PRODUCTS(x, xoff); \
+	ADDP8H(8, 8, 9); \
+	ADDP8H(8, u, 8)
+
+// BK_CHUNK(off): the chunk of 32 bytes at R1+off, unpacked: V2, V3 = its low
+// nibbles, V0, V1 its high ones.
+#define BK_CHUNK(off) \
+	FMOVQ off(R1), F0; \
+	FMOVQ off+16(R1), F1; \
+	VAND  V29.B16, V0.B16, V2.B16; \
+	VAND  V29.B16, V1.B16, V3.B16; \
+	VUSHR $4, V0.B16, V0.B16; \
+	VUSHR $4, V1.B16, V1.B16
+
+// func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+// Token t's row i goes to out[t*stride + i]. Register use: R10, R11, R19, R20 walk the
+// tokens' x values, R5, R7, R16, R17 their scales, R21-R24 their bsums; V16-V19 are
+// their isums, V20-V23 their -msums, V10-V13 their sums of the even chunks.
+TEXT ·matMulQ4KNEON(SB), NOSPLIT, $0-48
+	MOVD  out+0(FP), R0
+	MOVD  stride+8(FP), R4
+	MOVD  w+16(FP), R1
+	MOVD  a+24(FP), R2
+	MOVD  rows+32(FP), R3
+	MOVD  blocks+40(FP), R8
+	LSL   $2, R4
+	VMOVI $15, V29.B16
+
+bkrow:
+	MOVD NB_Q(R2), R10
+	MOVD NB_Q+8(R2), R11
+	MOVD NB_Q+16(R2), R19
+	MOVD NB_Q+24(R2), R20
+	MOVD NB_D(R2), R5
+	MOVD NB_D+8(R2), R7
+	MOVD NB_D+16(R2), R16
+	MOVD NB_D+24(R2), R17
+	MOVD NB_BSUMS(R2), R21
+	MOVD NB_BSUMS+8(R2), R22
+	MOVD NB_BSUMS+16(R2), R23
+	MOVD NB_BSUMS+24(R2), R24
+	MOVD ZR, R6
+
+bkblock:
+	KSCALES(R1)
+	VZIP1   V15.B16, V15.B16, V15.B16
+	VUSHLL2 $0, V15.B16, V24.H8
+	VUXTL   V15.B8, V15.H8
+	BK_MINS(R21, 20)
+	BK_MINS(R22, 21)
+	BK_MINS(R23, 22)
+	BK_MINS(R24, 23)
+
+	BK_CHUNK(16)
+	BK_EVEN(R10, 0, 10)
+	BK_EVEN(R11, 0, 11)
+	BK_EVEN(R19, 0, 12)
+	BK_EVEN(R20, 0, 13)
+	BK_CHUNK(48)
+	BK_ODD(R10, 64, 10)
+	SMULL4S(16, 8, 15)
+	SMLAL2_4S(16, 8, 15)
+	BK_ODD(R11, 64, 11)
+	SMULL4S(17, 8, 15)
+	SMLAL2_4S(17, 8, 15)
+	BK_ODD(R19, 64, 12)
+	SMULL4S(18, 8, 15)
+	SMLAL2_4S(18, 8, 15)
+	BK_ODD(R20, 64, 13)
+	SMULL4S(19, 8, 15)
+	SMLAL2_4S(19, 8, 15)
+	BK_CHUNK(80)
+	BK_EVEN(R10, 128, 10)
+	BK_EVEN(R11, 128, 11)
+	BK_EVEN(R19, 128, 12)
+	BK_EVEN(R20, 128, 13)
+	BK_CHUNK(112)
+	BK_ODD(R10, 192, 10)
+	SMLAL4S(16, 8, 24)
+	SMLAL2_4S(16, 8, 24)
+	BK_ODD(R11, 192, 11)
+	SMLAL4S(17, 8, 24)
+	SMLAL2_4S(17, 8, 24)
+	BK_ODD(R19, 192, 12)
+	SMLAL4S(18, 8, 24)
+	SMLAL2_4S(18, 8, 24)
+	BK_ODD(R20, 192, 13)
+	SMLAL4S(19, 8, 24)
+	SMLAL2_4S(19, 8, 24)
+
+	// The four tokens' isums in V25, -msums in V26, x scales in V27; then their
+	// values float32(d·dx)·float32(isum) + float32(dmin·dx)·float32(-msum), each
+	// product rounded, added into lane b mod 8.
+	ADDP4S(25, 16, 17)
+	ADDP4S(27, 18, 19)
+	ADDP4S(25, 25, 27)
+	ADDP4S(26, 20, 21)
+	ADDP4S(27, 22, 23)
+	ADDP4S(26, 26, 27)
+	VLD1.P  4(R5), V27.S[0]
+	VLD1.P  4(R7), V27.S[1]
+	VLD1.P  4(R16), V27.S[2]
+	VLD1.P  4(R17), V27.S[3]
+	FMOVS   (R1), F28
+	FCVTL(28, 28)
+	FMULS0(30, 27, 28)
+	FMUL4S_S1(31, 27, 28)
+	SCVTF4S(25, 25)
+	SCVTF4S(26, 26)
+	FMUL4S(25, 25, 30)
+	FMUL4S(26, 26, 31)
+	FADD4S(25, 25, 26)
+	AND     $7, R6, R9
+	ADD     R9<<4, R2, R9
+	FMOVQ   NB_LANES(R9), F26
+	FADD4S(26, 26, 25)
+	FMOVQ   F26, NB_LANES(R9)
+
+	ADD  $144, R1
+	ADD  $256, R10
+	ADD  $256, R11
+	ADD  $256, R19
+	ADD  $256, R20
+	ADD  $1, R6
+	CMP  R6, R8
+	BNE  bkblock
+
+	// The row's totals ((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7)), the lanes cleared for
+	// the next row.
+	FLDPQ NB_LANES(R2), (F0, F1)
+	FLDPQ NB_LANES+32(R2), (F2, F3)
+	FLDPQ NB_LANES+64(R2), (F4, F5)
+	FLDPQ NB_LANES+96(R2), (F6, F7)
+	VEOR  V8.B16, V8.B16, V8.B16
+	FSTPQ (F8, F8), NB_LANES(R2)
+	FSTPQ (F8, F8), NB_LANES+32(R2)
+	FSTPQ (F8, F8), NB_LANES+64(R2)
+	FSTPQ (F8, F8), NB_LANES+96(R2)
+	FADD4S(0, 0, 4)
+	FADD4S(1, 1, 5)
+	FADD4S(2, 2, 6)
+	FADD4S(3, 3, 7)
+	FADD4S(0, 0, 1)
+	FADD4S(2, 2, 3)
+	FADD4S(0, 0, 2)
+	MOVD  R0, R9
+	VST1  V0.S[0], (R9)
+	ADD   R4, R9
+	VST1  V0.S[1], (R9)
+	ADD   R4, R9
+	VST1  V0.S[2], (R9)
+	ADD   R4, R9
+	VST1  V0.S[3], (R9)
+	ADD   $4, R0
+	SUBS  $1, R3
+	BNE   bkrow
+	RET

@@ -9,8 +9,10 @@ import (
 // streaming every matrix from memory once per token (MatVec, memory-bound), MatMul
 // reads a tile of rows once and multiplies it with every token's activations while
 // the tile is still in cache. The arithmetic per row and token is exactly MatVec's
-// (the same row kernels, the same quantization of x), so a batched forward pass
-// gives the same bits as feeding the tokens one at a time.
+// (the same row kernels, or batch kernels that give their bits to several tokens
+// from one pass over the rows, impl.matMulQ8 and matMulQ4K; the same quantization of
+// x), so a batched forward pass gives the same bits as feeding the tokens one at a
+// time.
 
 // matMulTileBytes is the size of the weight tile that stays in cache while every
 // token of the batch passes over it. The row kernels stream a tile's rows against
@@ -42,6 +44,7 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, n int) {
 type inputBatch struct {
 	ins []Input
 	vs  [][actKinds]q8Vector
+	xq  [actKinds][]*q8Vector // each token's x in each kind's blocks (nil where not prepared)
 }
 
 // prepare makes the n rows of x (cols values each) ready for encs as an Input is
@@ -52,8 +55,14 @@ func (b *inputBatch) prepare(k *impl, x []float32, n, cols int, encs []Encoding)
 	}
 	b.vs = b.vs[:n]
 	b.ins = grow(b.ins, n)
+	for a := range b.xq {
+		b.xq[a] = grow(b.xq[a], n)
+	}
 	for t := range b.ins {
 		b.ins[t].prepare(k, x[t*cols:(t+1)*cols], encs, &b.vs[t])
+		for a := range b.xq {
+			b.xq[a][t] = b.ins[t].xq[a]
+		}
 	}
 }
 

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // The NEON kernels of simd_arm64.s. Each one loops over rows itself, so a MatVec
 // chunk costs one call; float rows keep 8 accumulators in flight (the A72's FMLA
@@ -40,6 +43,12 @@ func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, r
 
 //go:noescape
 func matVecQ5KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
+
+//go:noescape
+func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
 func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
@@ -153,6 +162,24 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q5KBlockBytes)
 		matVecQ5KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
 	},
+	matMulQ8: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q8BlockBytes)
+		checkBatchOut(out, rows, stride)
+		var a neonBatch
+		for t, x := range xs[:batchTokens] {
+			a.q[t], a.d[t] = i8p(x.q), f32p(x.d)
+		}
+		matMulQ8NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
+		checkBatchOut(out, rows, stride)
+		var a neonBatch
+		for t, x := range xs[:batchTokens] {
+			a.q[t], a.d[t], a.bsums[t] = i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums)
+		}
+		matMulQ4KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
 	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
 	// kernels must give its bits, ref.go).
 	dot: func(a, b []float32) float32 {
@@ -177,6 +204,24 @@ var neonImpl = impl{
 	softmaxExp:  simdSoftmaxExp(4, softmaxExpNEON),
 	divide:      simdDivide(4, divideNEON),
 	scale:       simdScale(4, scaleNEON),
+}
+
+// neonBatch is what the batch kernels (blocks_arm64.s, kquants_arm64.s) read about their tokens, and
+// the lanes in which they add up each token's block values (blockSums), lane-major:
+// lanes[k][t] is token t's lane k.
+type neonBatch struct {
+	q     [batchTokens]*int8
+	d     [batchTokens]*float32
+	bsums [batchTokens]*int16
+	lanes [8][batchTokens]float32
+}
+
+// checkBatchOut guards a batch kernel against writing past out: each of its tokens
+// writes rows values, stride apart.
+func checkBatchOut(out []float32, rows, stride int) {
+	if rows <= 0 || len(out) < (batchTokens-1)*stride+rows {
+		panic(fmt.Sprintf("kernels: internal error: %d tokens' %d rows, %d apart, in %d values", batchTokens, rows, stride, len(out)))
+	}
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of
