@@ -1,6 +1,7 @@
-// Instructions of the GGUF block kernels (blocks32_arm64.s, kquants_arm64.s) that
-// Go's assembler has no mnemonics for, spelled as WORDs like those of
-// simd_arm64.h (Arm ARM, DDI 0487, C7.2; checked with aarch64-linux-gnu-as).
+// Instructions of the kernels of GGUF's encodings (blocks32_arm64.s, kquants_arm64.s,
+// bf16_arm64.s, act_arm64.s and the batch kernels) that Go's assembler has no
+// mnemonics for, spelled as WORDs like those of simd_arm64.h (Arm ARM, DDI 0487,
+// C7.2; checked with aarch64-linux-gnu-as).
 
 // Vd.4S (+)= Vn.4H * Vm.H[i] (SMULL, SMLAL) or Vn.8H (high half) * Vm.H[i] (SMLAL2),
 // signed; Vm is V0-V15, i = H:L:M (bits 11, 21, 20).
@@ -12,17 +13,14 @@
 #define SMULL4S(vd, vn, vm)   WORD $(0x0E60C000 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define SMLAL4S(vd, vn, vm)   WORD $(0x0E608000 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define SMLAL2_4S(vd, vn, vm) WORD $(0x4E608000 | ((vm)<<16) | ((vn)<<5) | (vd))
-// Vd.8H = Vn.16B (high 8 bytes) * Vm.16B (high 8 bytes), signed
-#define SMULL2_8H(vd, vn, vm) WORD $(0x4E20C000 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Sd = Σ Vn.8H (int16 lanes, signed, into int32)
 #define SADDLV8H(sd, vn) WORD $(0x4E703800 | ((vn)<<5) | (sd))
 // Hd = Σ Vn.16B (int8 lanes, signed, into int16)
 #define SADDLV16B(hd, vn) WORD $(0x4E303800 | ((vn)<<5) | (hd))
 // Sd = min across Vn.4S
 #define FMINV4S(sd, vn) WORD $(0x6EB0F800 | ((vn)<<5) | (sd))
-// Vd.8H = -Vn.8H; Vd.4S = -Vn.4S
+// Vd.8H = -Vn.8H
 #define NEG8H(vd, vn) WORD $(0x6E60B800 | ((vn)<<5) | (vd))
-#define NEG4S(vd, vn) WORD $(0x6EA0B800 | ((vn)<<5) | (vd))
 // Vd.8H = sign-extended Vn.8B (low half) / Vn.16B (high half)
 #define SXTL8H(vd, vn)  WORD $(0x0F08A400 | ((vn)<<5) | (vd))
 #define SXTL2_8H(vd, vn) WORD $(0x4F08A400 | ((vn)<<5) | (vd))
@@ -68,11 +66,12 @@
 #define ADDP4S(vd, vn, vm) WORD $(0x4EA0BC00 | ((vm)<<16) | ((vn)<<5) | (vd))
 
 // A row's block values go into lane b mod 8 of V30 (lanes 0-3) and V31 (lanes 4-7),
-// as blockSums does (ref.go). The K-quant kernels add each super-block's value,
-// alone in lane 0 of a register, into lane 0 of V30, then rotate the eight lanes
-// down by one (ROTATE8, with a scratch register), so that lane 0 is always the next block's; after a row's
-// nb blocks, (-nb) mod 8 more rotations put the lanes back in place.
-// Adding the +0 of the other lanes changes nothing, as a lane's sum is never -0.
+// as blockSums does (ref.go). The K-quant kernels, and those of the blocks of 32
+// after their last group of 8, add each block's value, alone in lane 0 of a
+// register, into lane 0 of V30, then rotate the eight lanes down by one (ROTATE8,
+// tmp scratch), so that lane 0 is always the next block's; after a row's nb blocks,
+// (-nb) mod 8 more rotations put the lanes back in place. Adding the +0 of the other
+// lanes changes nothing, as a lane's sum is never -0.
 #define ROTATE8(tmp) \
 	VEXT $4, V31.B16, V30.B16, tmp.B16; \
 	VEXT $4, V30.B16, V31.B16, V31.B16; \

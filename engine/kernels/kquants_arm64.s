@@ -79,9 +79,8 @@
 // Q4K_PAIR(off, xoff): 128 weights of a Q4_K super-block: each 32 bytes at R1+off
 // and R1+off+32 hold a sub-block in their low nibbles and the next one in their high
 // ones, against the 128 x values at R5+xoff; V8, V9, V24, V25 = the four sub-blocks'
-// products, then V12 their sums, two lanes each (ADDP twice). The four products are
-// interleaved, so that each SMLAL waits for its accumulator no longer than the
-// multiplier's latency.
+// products, then V12 their sums, two lanes each (ADDP twice). The four sub-blocks'
+// multiplies are interleaved: four independent chains.
 #define Q4K_PAIR(off, xoff) \
 	FMOVQ off(R1), F0; \
 	FMOVQ off+16(R1), F1; \
@@ -146,9 +145,9 @@ q4krow:
 
 q4kblock:
 	KSCALES(R1)
-	VZIP1   V15.B16, V15.B16, V15.B16 // each scale twice
-	VUSHLL2 $0, V15.B16, V26.H8
-	VUXTL   V15.B8, V15.H8
+	VZIP1   V15.B16, V15.B16, V15.B16 // each scale twice:
+	VUSHLL2 $0, V15.B16, V26.H8       // V26.8H = scales 4-7
+	VUXTL   V15.B8, V15.H8            // V15.8H = scales 0-3
 	KMINS
 	Q4K_PAIR(16, 0)
 	SMULL4S(10, 12, 15)
@@ -186,10 +185,11 @@ q4ksum:
 // nibbles and adds the bit above them, and bit 1 moved to bit 4 (SHL 3, AND 0x10)
 // takes the high nibbles below it (SRI by 4). q is then 0..31.
 
-// Q5K_HALF(s, qh, x0, x1, lo, hi, h, b): 16 columns of a Q5_K chunk: Vs holds their
-// bytes, Vqh their qh bits, Vx0 and Vx1 the x values of the low and the high
-// nibbles' weights; Vlo += the low ones' products, Vhi += the high ones' (SMULL when
-// MUL is SMULL8H, else SMLAL8H); Vh, Vb scratch.
+// Q5K_HALF(s, qh, x0, x1, lo, hi, h, b, MUL): 16 columns of a Q5_K chunk: Vs holds
+// their bytes, Vqh their qh bits, Vx0 and Vx1 the x values of the low and the high
+// nibbles' weights; Vlo and Vhi get the low and the high ones' products (MUL is
+// SMULL8H for a chunk's first 16 columns, SMLAL8H to add the second 16); Vh, Vb
+// scratch.
 #define Q5K_HALF(s, qh, x0, x1, lo, hi, h, b, MUL) \
 	SHL3_16B(h, qh); \
 	AND16B(b, qh, 25); \
@@ -280,9 +280,10 @@ q5ksum:
 // q - 32 in -32..31: with the top bit of each 2-bit field of qh flipped (EOR 0xaa),
 // the field moved to bits 6-7 and shifted right arithmetically is field - 2, which
 // goes above the nibble: shifted right by 2 (16·(field - 2) in bits 4-7), under
-// which SRI puts a high nibble, or by 6, which SLI puts above a low one. Products of two sub-blocks of 16 go into one int16 register pairwise (ADDP,
-// 4 products a lane: 4·32·127 < 32768), then by element times their int8 scales
-// into V26's int32 lanes.
+// which SRI puts a high nibble, or by 6, which SLI puts above a low one. Products
+// of two sub-blocks of 16 go into one int16 register pairwise (ADDP, 4 products a
+// lane: 4·32·127 < 32768), then by element times their int8 scales into V26's
+// int32 lanes.
 
 // Q6K_QUARTER(ql, qh, xoff): the quarter whose ql bytes are at R1+ql and R1+ql+32,
 // qh bytes at R1+qh, and x values for its sub-blocks r, r+2, r+4, r+6 of the half at
@@ -399,12 +400,11 @@ q6ksum:
 	RET
 
 // The Q4_K batch kernel (impl.matMulQ4K): four tokens over each row, the weights
-// loaded and unpacked once for all four. Each token's value of each super-block comes out of
-// the same integer sums and float32 operations as in the one-token kernel
-// (above), so each token gets that kernel's bits. The arguments' tokens
-// are a neonBatch (simd_arm64.go): their q, d and bsums pointers, and the row's
-// lanes, lane-major (lane k of the four tokens in one vector), where super-block b
-// adds its four values to lane b mod 8.
+// loaded and unpacked once for all four. Each token's value of each super-block
+// comes out of the same integer sums and float32 operations as in matVecQ4KNEON, so
+// each token gets that kernel's bits. The tokens are a neonBatch (simd_arm64.go):
+// their q, d and bsums pointers, and the row's lanes, lane-major (lane k of the four
+// tokens in one vector), to which super-block b adds its four values in lane b mod 8.
 
 // neonBatch's fields.
 #define NB_Q 0
@@ -463,7 +463,8 @@ q6ksum:
 // func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 // Token t's row i goes to out[t*stride + i]. Register use: R10, R11, R19, R20 walk the
 // tokens' x values, R5, R7, R16, R17 their scales, R21-R24 their bsums; V16-V19 are
-// their isums, V20-V23 their -msums, V10-V13 their sums of the even chunks.
+// their isums, V20-V23 their -msums, V10-V13 their sums of the even chunks; V15
+// and V24 hold the scales of sub-blocks 0-3 and 4-7, each twice (as matVecQ4KNEON).
 TEXT ·matMulQ4KNEON(SB), NOSPLIT, $0-48
 	MOVD  out+0(FP), R0
 	MOVD  stride+8(FP), R4

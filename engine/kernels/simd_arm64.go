@@ -7,9 +7,10 @@ import (
 	"unsafe"
 )
 
-// The NEON kernels of simd_arm64.s. Each one loops over rows itself, so a MatVec
-// chunk costs one call; float rows keep 8 accumulators in flight (the A72's FMLA
-// latency times its issue rate), block rows 2.
+// The NEON kernels (*_arm64.s). Each one loops over rows itself, so a MatVec chunk
+// costs one call; float rows keep 8 accumulators in flight (the A72's FMLA latency
+// times its issue rate), Q8_0 and Q4_0 rows 2, the other block encodings' rows
+// their blocks' values in 8 lanes, as the reference adds them (blocks_arm64.h).
 
 //go:noescape
 func matVecF32NEON(out *float32, w *byte, x *float32, rows, cols int)
@@ -27,12 +28,6 @@ func matVecQ8NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int
 func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
 
 //go:noescape
-func matVecQ4KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
-
-//go:noescape
-func matVecQ6KNEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
-
-//go:noescape
 func matVecQ5_0NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 
 //go:noescape
@@ -42,13 +37,19 @@ func matVecQ4_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, r
 func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
 
 //go:noescape
+func matVecQ4KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
+
+//go:noescape
 func matVecQ5KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
 
 //go:noescape
-func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+func matVecQ6KNEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 
 //go:noescape
 func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
 func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
@@ -138,14 +139,6 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
-	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
-		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
-		matVecQ4KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
-	},
-	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
-		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
-		matVecQ6KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
-	},
 	matVecQ5_0: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q50BlockBytes)
 		matVecQ5_0NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
@@ -158,9 +151,17 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q51BlockBytes)
 		matVecQ5_1NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s), len(out), len(x.d))
 	},
+	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
+		matVecQ4KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
 	matVecQ5K: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q5KBlockBytes)
 		matVecQ5KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
+	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
+		matVecQ6KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
 	},
 	matMulQ8: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q8BlockBytes)
@@ -180,8 +181,6 @@ var neonImpl = impl{
 		}
 		matMulQ4KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
-	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
-	// kernels must give its bits, ref.go).
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32NEON(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
