@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go test-arm64 test-qemu bench demo demo-usb e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
+.PHONY: help deps vet test test-go test-arm64 test-qemu bench a72-cost demo demo-usb e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
 
 help:
 	@echo "make demo   boot the firmware in QEMU (Raspberry Pi 4) and chat with the demo models on its UART"
@@ -10,7 +10,9 @@ help:
 	@echo "make e2e    the firmware end to end in QEMU: menu, both demo models, /exit, a corrupt model"
 	@echo "make test   every test (installs what it needs first)"
 	@echo "make test-arm64   the arm64 (NEON) kernels' tests, and the engines on them against the oracles, under qemu-user"
-	@echo "make bench  decode/prefill speed of the 286M GPT and 50M Llama shapes in every encoding, against this machine's read bandwidth"
+	@echo "make bench  decode/prefill speed of the 286M GPT and 50M Llama shapes in every encoding, against this machine's read bandwidth,"
+	@echo "            then beside llama.cpp on the same GGUF files when a llama-bench is on PATH or in INFERPI_LLAMA_BENCH"
+	@echo "make a72-cost  cycles per weight of every NEON kernel on llvm-mca's Cortex-A72, and the Pi 4 tokens/s they imply"
 	@echo "make firmware     build/inferpi.elf and build/kernel8.img for the Raspberry Pi 4"
 	@echo "make sdcard       a ready-to-copy Pi 4 boot partition in build/sdcard/"
 	@echo "make qemu-selftest  the bare-metal self-test firmware on QEMU raspi4b and virt"
@@ -54,6 +56,16 @@ BENCH_PRESETS ?= gpt-286m llama-50m
 BENCH_DTYPES ?= fp32 fp16 q8_0 q4_0
 BENCH_FLAGS ?=
 INFERPI_RUNC ?= $(shell command -v run)
+#
+# Then InferPi beside llama.cpp (docs/bench.md): when a llama-bench is on PATH or
+# INFERPI_LLAMA_BENCH names one (optional: built from llama.cpp by you, never by the
+# project), both engines run the same GGUF files in alternating rounds: decode, decode
+# after a 512-token prompt, prefill of 512, with the ratio of each. BENCH_GGUF lists
+# the files; those named build/synth/PRESET.TYPE.gguf are synthesized (inferpi synth
+# --gguf) when missing, the others must exist (e.g. a downloaded model).
+BENCH_GGUF ?= $(foreach t,F32 F16 Q8_0 Q4_0 Q4_K_M Q6_K,build/synth/llama-50m.$(t).gguf)
+BENCH_SIDE_FLAGS ?= --reps 5
+INFERPI_LLAMA_BENCH ?= $(shell command -v llama-bench)
 bench:
 	$(GO) build -o build/inferpi ./cmd/inferpi
 	@for p in $(BENCH_PRESETS); do for d in $(BENCH_DTYPES); do \
@@ -61,6 +73,25 @@ bench:
 	done; done
 	build/inferpi bench $(BENCH_FLAGS) $(if $(INFERPI_RUNC),--runc $(INFERPI_RUNC)) \
 		$(foreach p,$(BENCH_PRESETS),$(foreach d,$(BENCH_DTYPES),build/synth/$(p)-$(d)))
+ifeq ($(INFERPI_LLAMA_BENCH),)
+	@echo
+	@echo "No llama-bench for the table beside llama.cpp: build llama.cpp's llama-bench (docs/bench.md),"
+	@echo "then put it on PATH or run 'make bench INFERPI_LLAMA_BENCH=/path/to/llama-bench'."
+else
+	@for f in $(BENCH_GGUF); do case $$f in build/synth/*.*.gguf) \
+		n=$${f#build/synth/}; t=$${n#*.}; \
+		[ -f $$f ] || build/inferpi synth --gguf --preset $${n%%.*} --dtype $${t%.gguf} --output-dir build/synth || exit 1;; \
+	esac; done
+	build/inferpi bench --llama-bench $(INFERPI_LLAMA_BENCH) $(BENCH_SIDE_FLAGS) $(BENCH_GGUF)
+endif
+
+# The Cortex-A72 cost model (docs/a72-cost-model.md): each NEON kernel's main loop
+# through llvm-mca (scripts/a72-cost.sh installs Debian's llvm when missing), beside
+# llama.cpp's cycles for its kernels of the same types (A72_REF: measured as the doc
+# says, outside the repository).
+A72_REF ?= F32=16.03,F16=32.05,BF16=416.61,Q8_0=10.52,Q4_0=11.77,Q4_1=12.52,Q5_0=18.02,Q5_1=19.52,Q4_K=11.25,Q5_K=14.01,Q6_K=14.01
+a72-cost:
+	./scripts/a72-cost.sh -ref $(A72_REF)
 
 # Firmware images (stock Go toolchain, GOOS=linux GOARCH=arm64; see internal/fwbuild).
 firmware:

@@ -3,7 +3,9 @@
 package board
 
 // Raspberry Pi 4 (BCM2711) in low-peripheral mode; QEMU raspi4b models the same map.
-// Addresses: shared bcm2711-facts.md section 1.2; QEMU differences: platform-facts.md B.
+// Addresses and interrupts: Linux bcm2711.dtsi and bcm283x.dtsi (bus 0x7E00_0000+x
+// is ARM 0xFE00_0000+x by the soc ranges; INTID = 32 + the GIC_SPI number). QEMU's
+// differences: hw/arm/bcm2838_peripherals.c and hw/gpio/bcm2838_gpio.c.
 const (
 	Name = "Raspberry Pi 4 (BCM2711)"
 	Virt = false
@@ -23,7 +25,8 @@ const (
 	EMMC2IRQ = 158
 	PCIeRC   = 0xFD500000 // PCIe root complex registers
 
-	// PCIeWindowCPU is the CPU address of the PCIe outbound window (bcm2711-facts 1.3).
+	// PCIeWindowCPU is the CPU address of the PCIe outbound window (bcm2711.dtsi:
+	// the scb ranges map 1 GiB at 0x6_0000_0000).
 	PCIeWindowCPU  = 0x6_0000_0000
 	PCIeWindowSize = 1 << 30
 

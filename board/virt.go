@@ -2,13 +2,16 @@
 
 package board
 
-// QEMU `-M virt` (platform-facts.md B6).
+// QEMU `-M virt`: hw/arm/virt.c base_memmap, extended_memmap (with under 256 GiB
+// of RAM its regions start at 256 GiB, each aligned to its size: ECAM at
+// 0x40_1000_0000) and a15irqmap.
 const (
 	Name = "QEMU virt"
 	Virt = true
 
 	// LoadAddr: QEMU puts the device tree at the start of RAM (0x40000000) only if
-	// it fits below the image, so the image starts 2 MiB in.
+	// it fits below the image (hw/arm/boot.c: arm_setup_direct_kernel_boot), so
+	// the image starts 2 MiB in.
 	LoadAddr = 0x40200000
 
 	UART0    = 0x09000000

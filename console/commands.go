@@ -61,6 +61,19 @@ var settings = []setting{
 			o.Sampling.RepeatPenalty = f
 			return err
 		}},
+	{"think", "on: a model that thinks aloud (Qwen3) thinks before answering, its <think> block shown",
+		func(o *engine.Options) string { return onOff(o.Think) },
+		func(o *engine.Options, v string) error {
+			switch v {
+			case "on":
+				o.Think = true
+			case "off":
+				o.Think = false
+			default:
+				return fmt.Errorf("%q is not on or off", v)
+			}
+			return nil
+		}},
 	{"lastn", "how many recent tokens the repetition penalty looks at; 0 is all",
 		func(o *engine.Options) string { return strconv.Itoa(o.Sampling.RepeatLastN) },
 		func(o *engine.Options, v string) error {
@@ -86,6 +99,17 @@ func (c *Console) command(line string) (quit bool) {
 		return false
 	case "settings":
 		c.showSettings()
+		return false
+	case "system":
+		// The prompt opens the conversation, so setting it starts a new one.
+		opts := c.Session.Options()
+		opts.System = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), fields[0]))
+		c.Session.Reset()
+		if opts.System == "" {
+			fmt.Fprintln(c.Out, "[new conversation without a system prompt]")
+		} else {
+			fmt.Fprintf(c.Out, "[new conversation; system prompt: %s]\n", opts.System)
+		}
 		return false
 	}
 	for _, s := range settings {
@@ -123,6 +147,7 @@ func (c *Console) help() {
 	fmt.Fprintln(c.Out, "  /exit            "+exit)
 	fmt.Fprintln(c.Out, "  /reset           start a new conversation (clears the context)")
 	fmt.Fprintln(c.Out, "  /settings        show every setting")
+	fmt.Fprintln(c.Out, "  /system [TEXT]   set the system prompt (none without TEXT) and start a new conversation")
 	fmt.Fprintln(c.Out, "  /help            this text")
 	for _, s := range settings {
 		fmt.Fprintf(c.Out, "  /%-15s %s\n", s.name+" [V]", s.help)
@@ -139,7 +164,19 @@ func (c *Console) showSettings() {
 		mode = "completion"
 	}
 	fmt.Fprintf(c.Out, "  %-8s %s (template %s)\n", "mode", mode, c.Info.Template)
+	system := opts.System
+	if system == "" {
+		system = "(none)"
+	}
+	fmt.Fprintf(c.Out, "  %-8s %s\n", "system", system)
 	fmt.Fprintf(c.Out, "  %-8s %d of %d tokens used\n", "context", c.Session.Used(), c.Info.ContextSize)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 func fmtFloat(f float32) string { return strconv.FormatFloat(float64(f), 'g', -1, 32) }

@@ -80,6 +80,9 @@ func (c *Console) banner() {
 	i := c.Info
 	fmt.Fprintf(c.Out, "%s model, %s weights, %d parameters, context %d tokens, template %s\n",
 		i.Engine, i.Encoding, i.Params, i.ContextSize, i.Template)
+	if i.Notice != "" {
+		fmt.Fprintln(c.Out, i.Notice)
+	}
 	fmt.Fprintln(c.Out, "Type a message, or /help for commands. Ctrl-C stops a reply.")
 }
 

@@ -184,3 +184,20 @@ func FuzzCommand(f *testing.F) {
 		}
 	})
 }
+
+func TestSystemAndThink(t *testing.T) {
+	f := &fakeSession{answer: "ok"}
+	out := run(t, f, "/system  You are terse.  ", "/settings", "/think on", "/think maybe", "/system", "/settings", "/quit")
+	for _, want := range []string{
+		"[new conversation; system prompt: You are terse.]\n", "  system   You are terse.\n",
+		"think = on\n", `/think: "maybe" is not on or off`,
+		"[new conversation without a system prompt]\n", "  system   (none)\n", "  think    on\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if f.resets != 2 || f.opts.System != "" || !f.opts.Think {
+		t.Errorf("resets %d, options %+v", f.resets, f.opts)
+	}
+}

@@ -56,8 +56,11 @@ type Info struct {
 	// WeightBytesPerToken is how many weight bytes one decoding step reads
 	// (matrices only; embedding lookups excluded).
 	WeightBytesPerToken int64
-	Template            string // chat template in use: "alpaca", "nanochat", "none"
+	Template            string // chat template in use: "alpaca", "nanochat", "chatml", "none", ...
 	Details             []KV   // everything else worth printing
+	// Notice is one line the user should see when the model is loaded, or ""
+	// (a chat template the engine does not know, so it chats as completion).
+	Notice string
 }
 
 // KV is one labelled value for display.
@@ -90,6 +93,16 @@ type Options struct {
 	Mode      Mode
 	Sampling  Sampling
 	MaxTokens int // per reply; 0 means until a stop token or the context is full
+	// System is the system prompt of templates that take one (folded into the
+	// first user turn by those without a system turn). It applies from the start
+	// of a conversation: set it before the first turn or Reset after.
+	System string
+	// Think lets a model that thinks aloud before answering (Qwen3) do so and
+	// shows its <think> block; off, the template asks it to answer at once.
+	Think bool
+	// KVCache is the encoding of the session's KV cache, fixed when the session
+	// starts: "fp32", "fp16", or "" for the engine's choice.
+	KVCache string
 }
 
 // StopReason says why a reply ended.
@@ -119,6 +132,9 @@ func (r StopReason) String() string {
 // Reply is the outcome of one turn.
 type Reply struct {
 	PromptIDs []int // tokens fed for this turn (template included)
+	// Rendered is this turn's text after the chat template, before tokenization
+	// (empty where an engine builds the prompt from token ids).
+	Rendered string
 	// IDs are the tokens that followed the prompt: sampled ones, tokens forced by a
 	// tool (nanochat's calculator), and the stop token when the model ended the reply.
 	IDs  []int

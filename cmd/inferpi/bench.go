@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -33,14 +34,16 @@ func init() {
 	})
 }
 
-const benchUsage = `usage: inferpi bench DIR... [--prompt N] [--tokens N] [--threads N] [--reps N] [--read-mib N] [--evict-mib N] [--json] [--runc PATH]
+const benchUsage = `usage: inferpi bench MODEL... [--prompt N] [--tokens N] [--threads N] [--reps N] [--read-mib N] [--evict-mib N] [--back-to-back] [--json] [--runc PATH]
+       inferpi bench --llama-bench PATH [--llama-bench-args ARGS] MODEL... [--prompt N] [--tokens N] [--threads N] [--reps N] [--json]
 
-Measures each model directory: prefill (a prompt of --prompt random tokens fed in
-batches) and decode (--tokens tokens after it, one at a time, each the greedy pick
-of the one before) in tokens per second, and, in the same run and on as many
-threads, the machine's own read bandwidth: just before every decoded token, one
-plain sequential read (kernels.StreamRead) of as many bytes as the token's
-weights, each from further along a buffer larger than the caches.
+Measures each model (a model directory or a GGUF file): prefill (a prompt of
+--prompt random tokens fed in batches) and decode (--tokens tokens after it, one
+at a time, each the greedy pick of the one before) in tokens per second, and, in
+the same run and on as many threads, the machine's own read bandwidth: just
+before every decoded token, one plain sequential read (kernels.StreamRead) of as
+many bytes as the token's weights, each from further along a buffer larger than
+the caches.
 
 Before that timed read comes an untimed one of --evict-mib MiB (by default twice
 the largest CPU cache the system reports, 64 MiB where it reports none), which
@@ -57,21 +60,49 @@ tokens/s and read bandwidth are medians over the read-and-token pairs of all
 --reps repetitions (the machine may be busy with other work); prefill is the best
 repetition.
 
-With one DIR the results are a list, with several a table. --json prints one
+With one MODEL the results are a list, with several a table. --json prints one
 object per model, one per line, with the keys
   decode_tokens_per_sec, prefill_tokens_per_sec, weight_bytes_per_token,
   achieved_gbps, machine_read_gbps, bandwidth_ratio
 and model, engine, encoding, params, threads, kernels, prompt_tokens,
 decode_tokens, reps, read_buffer_bytes, read_bytes (one read sample),
-evict_bytes (the untimed read before it),
+evict_bytes (the untimed read before it), back_to_back,
 prefill_speedup (prefill over decode tokens/s), load_average (the 1-minute load
 average at the start: other work on the machine makes every figure lower), and
 runc_tokens_per_sec with --runc.
+
+--back-to-back decodes the tokens one after another with nothing in between, as
+llama.cpp's llama-bench does (random ids instead of greedy picks, no read and no
+eviction before each token: --evict-mib does not apply); the read-bandwidth
+samples, one of the token's bytes per token, are taken just before each
+repetition's tokens instead.
 
 --runc PATH also times llama2.c's run.c (a 'run' binary) on every fp32 Llama model
 (the only kind it reads), greedy, generating --tokens after a short prompt, and
 reports its own "achieved tok/s" (which includes its prompt, fed one token at a
 time like every other token).
+
+--llama-bench PATH compares InferPi with llama.cpp's llama-bench on the same files
+instead (llama-bench is not part of InferPi: build it from llama.cpp, see
+docs/bench.md). Each MODEL is then a .gguf file, a directory holding one, or
+MODEL=FILE.gguf (InferPi loads MODEL, llama-bench FILE.gguf: the same weights in
+two formats). In --reps rounds, the two engines taking turns to go first, each
+times three cells on --threads threads: decode (--tokens random ids decoded one
+after another from an empty context, nothing in between), decode after a prompt
+(the same after a prompt of --prompt tokens, 512 unless given) and prefill (that
+prompt in one call). llama-bench runs with -p, -n and -d, or -pg where the build
+has no -d (its decoding after the prompt is then the -pg test's time less the -p
+test's, and no figure, "-", where the -pg test was the faster), and -r 1, after
+its own warm-up; InferPi warms up once. The table gives each engine's tokens/s
+and the ratio InferPi/llama.cpp of each round (median and range), then what
+differs between the two runs: KV cache, context, batch, repacked weights,
+kernels, CPU features, llama.cpp's build (from its JSON and its -v log).
+--llama-bench-args adds arguments to llama-bench's (e.g. "-ctk f32 -ctv f32" for
+a float32 KV cache), but not -m, -t, -p, -n, -pg, -d, -r or -o. --json prints one object per model with the keys
+model, gguf, engine, encoding, threads, prompt_tokens, decode_tokens, rounds,
+cells (each with cell, llama_cpp_tokens_per_sec and inferpi_tokens_per_sec, one
+per round, 0 where a round gave no figure, ratio, ratio_min, ratio_max),
+inferpi, llama_cpp, cpu_features and load_average.
 `
 
 // benchResult is one model's figures; the first six fields are the headline keys.
@@ -95,6 +126,7 @@ type benchResult struct {
 	ReadBufferBytes int64   `json:"read_buffer_bytes"`
 	ReadBytes       int64   `json:"read_bytes"`  // each read-bandwidth sample
 	EvictBytes      int64   `json:"evict_bytes"` // the untimed read before each sample
+	BackToBack      bool    `json:"back_to_back"`
 	PrefillSpeedup  float64 `json:"prefill_speedup"`
 	// LoadAverage is the machine's 1-minute load average when the model's
 	// measurement started (Linux; -1 elsewhere): other work competes for the cores.
@@ -113,40 +145,65 @@ type tokenFeeder interface {
 type benchOptions struct {
 	prompt, tokens, threads, reps int
 	readBytes, evictBytes         int64
+	backToBack                    bool
 	runc                          string
 }
 
 func benchMain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", benchUsage, stdout)
 	var o benchOptions
-	fs.IntVar(&o.prompt, "prompt", 128, "prompt length in tokens (prefill)")
+	fs.IntVar(&o.prompt, "prompt", 128, "prompt length in tokens (prefill; 512 with --llama-bench unless given)")
 	fs.IntVar(&o.tokens, "tokens", 64, "tokens to decode after the prompt")
 	fs.IntVar(&o.threads, "threads", runtime.GOMAXPROCS(0), "cores to use (the caller and helper threads)")
-	fs.IntVar(&o.reps, "reps", 3, "repetitions of prompt and decoding (medians of decoding and reads, best prefill)")
+	fs.IntVar(&o.reps, "reps", 3, "repetitions of prompt and decoding (medians of decoding and reads, best prefill; with --llama-bench, rounds)")
 	readMiB := fs.Int("read-mib", 1024, "MiB of the read-bandwidth buffer for the timed reads (it must be larger than the caches)")
 	evictMiB := fs.Int("evict-mib", -1, "MiB read untimed before each token's timed read, to push the last token's weights out of the caches (-1: twice the largest cache the system reports; 0: none)")
+	fs.BoolVar(&o.backToBack, "back-to-back", false, "decode token after token with nothing in between, as llama-bench does (reads apart, no eviction)")
 	asJSON := fs.Bool("json", false, "print one JSON object per model")
 	fs.StringVar(&o.runc, "runc", "", "path of llama2.c's run binary, to time it on the fp32 Llama models too")
+	llamaBenchPath := fs.String("llama-bench", "", "path of llama.cpp's llama-bench, to compare with it on the same GGUF files")
+	llamaBenchArgs := fs.String("llama-bench-args", "", "more arguments for llama-bench, e.g. \"-ctk f32 -ctv f32\"")
 	dirs, err := parseArgs(fs, args, stderr)
 	if err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
 	case len(dirs) == 0:
-		fmt.Fprintf(stderr, "inferpi bench: want at least one model directory\nRun 'inferpi bench --help' for usage.\n")
+		fmt.Fprintf(stderr, "inferpi bench: want at least one model\nRun 'inferpi bench --help' for usage.\n")
 		return exitError{2}
 	case o.prompt < 1 || o.tokens < 1 || o.threads < 1 || o.reps < 1 || *readMiB < 1:
 		return fmt.Errorf("--prompt, --tokens, --threads, --reps and --read-mib must be at least 1")
 	case *evictMiB < -1:
 		return fmt.Errorf("--evict-mib must be -1 (automatic), 0 (none) or a size in MiB")
+	case o.backToBack && set["evict-mib"]:
+		return fmt.Errorf("--evict-mib does not apply with --back-to-back (nothing runs between the tokens)")
+	case *llamaBenchPath == "" && set["llama-bench-args"]:
+		return fmt.Errorf("--llama-bench-args needs --llama-bench")
+	case *llamaBenchPath != "" && (o.backToBack || o.runc != "" || set["read-mib"] || set["evict-mib"]):
+		return fmt.Errorf("--llama-bench compares decoding back to back and reads no bandwidth: --back-to-back, --runc, --read-mib and --evict-mib do not apply")
+	}
+	kernels.SetWorkers(o.threads)
+	if *llamaBenchPath != "" {
+		lb, err := newLlamaBench(*llamaBenchPath, *llamaBenchArgs)
+		if err != nil {
+			return fmt.Errorf("--llama-bench: %w", err)
+		}
+		if !set["prompt"] {
+			o.prompt = 512
+		}
+		return sideMain(dirs, lb, o, *asJSON, stdout)
 	}
 	o.readBytes = int64(*readMiB) << 20
 	o.evictBytes = int64(*evictMiB) << 20
-	if *evictMiB < 0 {
+	switch {
+	case o.backToBack:
+		o.evictBytes = 0
+	case *evictMiB < 0:
 		o.evictBytes = 2 * largestCache()
 	}
 
-	kernels.SetWorkers(o.threads)
 	buf := readBuffer(o.readBytes + o.evictBytes)
 	var results []benchResult
 	for _, dir := range dirs {
@@ -222,7 +279,7 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 		Model: dir, Engine: info.Engine, Encoding: info.Encoding, Params: info.Params,
 		Threads: o.threads, Kernels: kernels.Implementation(), PromptTokens: o.prompt,
 		DecodeTokens: o.tokens, Reps: o.reps, ReadBufferBytes: int64(len(readBuf)), EvictBytes: o.evictBytes,
-		WeightBytesPerToken: info.WeightBytesPerToken, LoadAverage: loadAverage(),
+		BackToBack: o.backToBack, WeightBytesPerToken: info.WeightBytesPerToken, LoadAverage: loadAverage(),
 	}
 	// Every decoded token is paired with a read, just before it, of as many bytes as
 	// the token's weights (at most --read-mib), taken in turn from along the buffer,
@@ -239,6 +296,11 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 		cursor += n
 		return readBuf[cursor-n : cursor]
 	}
+	// Back to back, the tokens are random ids fixed in advance, as llama-bench's.
+	ids := make([]int, o.tokens)
+	for i := range ids {
+		ids[i] = rng.IntN(info.VocabSize)
+	}
 	var bestPrefill time.Duration
 	var reads, tokens []time.Duration
 	for rep := 0; rep < o.reps; rep++ {
@@ -250,6 +312,22 @@ func benchModel(dir string, o benchOptions, readBuf []byte) (benchResult, error)
 		}
 		bestPrefill = minPositive(bestPrefill, time.Since(t0))
 
+		if o.backToBack {
+			for range o.tokens {
+				timed := next(window)
+				t0 = time.Now()
+				benchSink ^= kernels.DefaultPool().StreamRead(timed)
+				reads = append(reads, time.Since(t0))
+			}
+			for i := range ids {
+				t0 = time.Now()
+				if _, err = s.FeedTokens(ids[i : i+1]); err != nil {
+					return benchResult{}, fmt.Errorf("%s: decode: %w", dir, err)
+				}
+				tokens = append(tokens, time.Since(t0))
+			}
+			continue
+		}
 		for range o.tokens {
 			if o.evictBytes > 0 {
 				benchSink ^= kernels.DefaultPool().StreamRead(next(int(o.evictBytes)))
@@ -324,6 +402,10 @@ func printBenchList(w io.Writer, r benchResult) {
 	if r.RunCTokensPerSec != nil {
 		row("run.c", "%.1f tokens/s (ratio %.2f)", *r.RunCTokensPerSec, runcRatio(r))
 	}
+	if r.BackToBack {
+		fmt.Fprintf(w, "(decode: median of %d x %d tokens back to back; read: median of as many reads just before each repetition's tokens; prefill: best of %d; load average %.2f at the start)\n", r.Reps, r.DecodeTokens, r.Reps, r.LoadAverage)
+		return
+	}
 	fmt.Fprintf(w, "(decode and read: medians of %d x %d pairs, each after an untimed read of %d MiB to empty the caches; prefill: best of %d; load average %.2f at the start)\n", r.Reps, r.DecodeTokens, r.EvictBytes>>20, r.Reps, r.LoadAverage)
 }
 
@@ -351,8 +433,13 @@ func printBenchTable(w io.Writer, results []benchResult) {
 		for _, r := range results {
 			load = max(load, r.LoadAverage)
 		}
-		fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt; decode and read: medians of %d x %d pairs, before each token an untimed read of %d MiB to empty the caches and a read of the token's MB, from a %d MiB buffer; load average up to %.2f)\n",
-			r.Threads, r.Kernels, r.PromptTokens, r.Reps, r.DecodeTokens, r.EvictBytes>>20, r.ReadBufferBytes>>20, load)
+		if r.BackToBack {
+			fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt; decode: medians of %d x %d tokens back to back; read: medians of as many reads of the token's MB just before each repetition's tokens, from a %d MiB buffer; load average up to %.2f)\n",
+				r.Threads, r.Kernels, r.PromptTokens, r.Reps, r.DecodeTokens, r.ReadBufferBytes>>20, load)
+		} else {
+			fmt.Fprintf(tw, "(%d threads, kernels %s; %d-token prompt; decode and read: medians of %d x %d pairs, before each token an untimed read of %d MiB to empty the caches and a read of the token's MB, from a %d MiB buffer; load average up to %.2f)\n",
+				r.Threads, r.Kernels, r.PromptTokens, r.Reps, r.DecodeTokens, r.EvictBytes>>20, r.ReadBufferBytes>>20, load)
+		}
 	}
 	w.Write(tw.Bytes())
 }

@@ -156,7 +156,7 @@ func TestBenchRunC(t *testing.T) {
 func TestBenchErrors(t *testing.T) {
 	tiny := synthDir(t, "llama-tiny", "fp16") // context 128
 	var out, errOut bytes.Buffer
-	if err := benchMain(nil, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "want at least one model directory") {
+	if err := benchMain(nil, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "want at least one model") {
 		t.Errorf("no directory: %v %q", err, errOut.String())
 	}
 	err := benchMain([]string{tiny, "--prompt", "120", "--tokens", "20", "--read-mib", "16", "--evict-mib", "0"}, &out, &errOut)
@@ -193,8 +193,27 @@ func TestSynthCommand(t *testing.T) {
 		want string
 	}{
 		{[]string{"--preset", "gpt-9b", "--output-dir", dir}, "no preset \"gpt-9b\""},
-		{[]string{"--preset", "gpt-tiny", "--dtype", "q3_k", "--output-dir", dir}, `--dtype "q3_k": want fp32, fp16, q8_0 or q4_0`},
-		{[]string{"--preset", "llama-tiny", "--dtype", "q4_k", "--output-dir", dir}, `--dtype "q4_k": want fp32, fp16, q8_0 or q4_0`},
+		{[]string{"--preset", "gpt-tiny", "--dtype", "q3_k", "--output-dir", dir}, `--dtype "q3_k": want fp32, fp16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k`},
+	} {
+		if err := synthMain(c.args, &out, &errOut); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)
+		}
+	}
+	// --gguf: one GGUF file named after the preset and the file type.
+	errOut.Reset()
+	if err := synthMain([]string{"--gguf", "--preset", "llama-tiny", "--dtype", "q4_k_m", "--output-dir", dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	g, err := os.ReadFile(filepath.Join(dir, "llama-tiny.Q4_K_M.gguf"))
+	if err != nil || !bytes.HasPrefix(g, []byte("GGUF")) || !strings.Contains(errOut.String(), "(Q4_K_M, llama-tiny,") {
+		t.Errorf("--gguf: %v, %q", err, errOut.String())
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gguf", "--preset", "gpt-tiny", "--dtype", "q8_0", "--output-dir", dir}, "Llama presets"},
+		{[]string{"--gguf", "--preset", "llama-tiny", "--dtype", "q3_k", "--output-dir", dir}, "unknown target"},
 	} {
 		if err := synthMain(c.args, &out, &errOut); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)

@@ -33,13 +33,14 @@ func init() {
 	})
 }
 
-const chatUsage = `usage: inferpi chat DIR [--temp T] [--top-p P] [--top-k K] [--seed S] [-n N] [--template NAME] [--completion]
+const chatUsage = `usage: inferpi chat MODEL [--temp T] [--top-p P] [--top-k K] [--seed S] [-n N] [--template NAME] [--system TEXT] [--think] [--completion]
 
-Chats with the model in directory DIR (model.bin, tokenizer.bin, optional
-inferpi.json): the same console the firmware shows on its UART. Each line you type
-is one turn; the conversation stays in the model's context (KV cache) until /reset.
+Chats with MODEL: a model directory (model.bin, tokenizer.bin, optional
+inferpi.json) or a .gguf file (also given as -m PATH), in the same console the
+firmware shows on its UART. Each line you type is one turn in the model's chat
+template; the conversation stays in the model's context (KV cache) until /reset.
 Ctrl-C stops a reply; /exit or Ctrl-D leaves. /help lists the commands (/temp,
-/topp, /topk, /seed, /max, /penalty, /settings, ...).
+/topp, /topk, /seed, /max, /penalty, /system, /think, /settings, ...).
 `
 
 func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan struct{}) error {
@@ -51,7 +52,7 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer, interrup
 	if err != nil {
 		return err
 	}
-	dir, err := oneDir("chat", pos, stderr)
+	dir, err := sf.oneModel("chat", pos, stderr)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -15,15 +14,15 @@ import (
 	"github.com/inferpi/inferpi/engine/kernels"
 )
 
-// modelEncodings are the weight encodings a model.bin holds (the Llama container
-// and llama2.c's file, and nanochat's format): what --dtype may name when writing one.
-var modelEncodings = []kernels.Encoding{kernels.F32, kernels.F16, kernels.Q8_0, kernels.Q4_0}
+// dtypeNames lists what --dtype may name when writing a model.bin: every weight
+// encoding, which the Llama container and nanochat's format both hold.
+const dtypeNames = "fp32, fp16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k"
 
-// parseDType reads a --dtype for a model.bin: one of modelEncodings.
+// parseDType reads a --dtype for a model.bin.
 func parseDType(dtype string) (kernels.Encoding, error) {
 	enc, err := kernels.ParseEncoding(dtype)
-	if err != nil || !slices.Contains(modelEncodings, enc) {
-		return 0, fmt.Errorf("--dtype %q: want fp32, fp16, q8_0 or q4_0", dtype)
+	if err != nil {
+		return 0, fmt.Errorf("--dtype %q: want %s", dtype, dtypeNames)
 	}
 	return enc, nil
 }
@@ -85,7 +84,9 @@ type samplingFlags struct {
 	temp, topP, penalty float64
 	topK, lastN, max    int
 	seed                uint64
-	template            string
+	template, system    string
+	think               bool
+	model               string // -m
 }
 
 func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
@@ -97,7 +98,10 @@ func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
 	fs.Float64Var(&f.penalty, "penalty", f64(d.RepeatPenalty), "repetition penalty over the last --penalty-last tokens (e.g. 1.1); 0 or 1 is off")
 	fs.IntVar(&f.lastN, "penalty-last", d.RepeatLastN, "how many recent tokens the repetition penalty looks at; 0 is all")
 	fs.IntVar(&f.max, "n", defaultMax, "most new tokens per reply; 0 is until the model stops or the context is full")
-	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json (Llama: alpaca, none; GPT: nanochat, none)")
+	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json and a GGUF file's own (llama2.c: alpaca, none; GGUF: none or one of those 'inferpi inspect' lists; GPT: nanochat, none)")
+	fs.StringVar(&f.system, "system", "", "system prompt (where the template has no place for one, it opens the first user turn)")
+	fs.BoolVar(&f.think, "think", false, "let a model that thinks aloud (Qwen3) think before it answers, and show its <think> block")
+	fs.StringVar(&f.model, "m", "", "the model, as llama.cpp's -m: instead of MODEL")
 }
 
 func (f *samplingFlags) check() error {
@@ -124,6 +128,8 @@ func (f *samplingFlags) options(mode engine.Mode) engine.Options {
 	return engine.Options{
 		Mode:      mode,
 		MaxTokens: f.max,
+		System:    f.system,
+		Think:     f.think,
 		Sampling: engine.Sampling{
 			Temperature:   float32(f.temp),
 			TopP:          float32(f.topP),
@@ -135,12 +141,20 @@ func (f *samplingFlags) options(mode engine.Mode) engine.Options {
 	}
 }
 
-// oneDir checks that exactly one model directory was given.
+// oneDir checks that exactly one model (a directory or a .gguf file) was given.
 func oneDir(cmd string, pos []string, stderr io.Writer) (string, error) {
 	if len(pos) != 1 {
-		fmt.Fprintf(stderr, "inferpi %s: want one model directory, got %d arguments (%s)\nRun 'inferpi %s --help' for usage.\n",
+		fmt.Fprintf(stderr, "inferpi %s: want one model (a directory or a .gguf file), got %d arguments (%s)\nRun 'inferpi %s --help' for usage.\n",
 			cmd, len(pos), strings.Join(pos, " "), cmd)
 		return "", exitError{2}
 	}
 	return pos[0], nil
+}
+
+// oneModel is oneDir for commands that also take the model as -m PATH.
+func (f *samplingFlags) oneModel(cmd string, pos []string, stderr io.Writer) (string, error) {
+	if f.model != "" {
+		pos = append([]string{f.model}, pos...)
+	}
+	return oneDir(cmd, pos, stderr)
 }

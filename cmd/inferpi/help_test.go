@@ -11,6 +11,7 @@ func TestHelpTexts(t *testing.T) {
 	for _, args := range [][]string{
 		{"chat", "--help"}, {"run", "-h"}, {"inspect", "--help"}, {"bench", "--help"}, {"synth", "--help"},
 		{"disk", "--help"}, {"convert", "llama2c", "--help"}, {"convert", "nanochat", "--help"}, {"convert", "model", "--help"},
+		{"convert", "hf", "--help"},
 	} {
 		out, _, err := runCLI(t, args...)
 		name := strings.Join(args, " ")

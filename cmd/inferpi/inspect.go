@@ -17,10 +17,12 @@ func init() {
 	})
 }
 
-const inspectUsage = `usage: inferpi inspect DIR
+const inspectUsage = `usage: inferpi inspect MODEL
 
-Loads the model in directory DIR and prints its engine, configuration, parameter
-count, weight encoding, context size, chat template and the sizes of its files.
+Loads MODEL (a model directory, or a .gguf file) and prints its engine,
+configuration, parameter count, weight encoding, context size, chat template,
+weight bytes read per token and the sizes of its files; for a GGUF file also its
+architecture, the bytes in each tensor type and its tokenizer.
 `
 
 func inspectMain(args []string, stdout, stderr io.Writer) error {
@@ -39,7 +41,7 @@ func inspectMain(args []string, stdout, stderr io.Writer) error {
 	}
 	i := model.Info()
 	row := func(k string, v any) { fmt.Fprintf(stdout, "%-28s %v\n", k+":", v) }
-	row("directory", dir)
+	row("model", dir)
 	row("engine", i.Engine)
 	row("config", i.Config)
 	row("parameters", fmt.Sprintf("%d (%.2f M)", i.Params, float64(i.Params)/1e6))
@@ -51,7 +53,19 @@ func inspectMain(args []string, stdout, stderr io.Writer) error {
 	for _, kv := range i.Details {
 		row(kv.Key, kv.Value)
 	}
-	for _, name := range []string{modeldir.ModelFile, modeldir.TokenizerFile, modeldir.SettingsFile} {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		row("file "+filepath.Base(dir), fmt.Sprintf("%d bytes", st.Size()))
+		return nil
+	}
+	names := []string{modeldir.ModelFile, modeldir.TokenizerFile, modeldir.SettingsFile}
+	if ggufs, _ := filepath.Glob(filepath.Join(dir, "*")); ggufs != nil {
+		for _, p := range ggufs {
+			if modeldir.IsGGUF(p) {
+				names = append(names, filepath.Base(p))
+			}
+		}
+	}
+	for _, name := range names {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			row("file "+name, "absent")

@@ -104,7 +104,7 @@ func TestRunUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"run", demoDir}, "-p TEXT is required"},
-		{[]string{"run", "-p", "x"}, "want one model directory, got 0"},
+		{[]string{"run", "-p", "x"}, "want one model (a directory or a .gguf file), got 0"},
 		{[]string{"run", demoDir, "-p", "x", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"run", demoDir, "-p", "x", "--top-p", "2"}, "--top-p 2: must be from 0 to 1"},
 		{[]string{"run", "/nonexistent/dir", "-p", "x"}, "no such file or directory"},
@@ -120,7 +120,7 @@ func TestRunUsageErrors(t *testing.T) {
 		}
 	}
 	out, _, err := runCLI(t, "--help")
-	if err != errHelp || !strings.Contains(out, "usage: inferpi run DIR -p TEXT") || !strings.Contains(out, "-top-p") {
+	if err != errHelp || !strings.Contains(out, "usage: inferpi run MODEL -p TEXT") || !strings.Contains(out, "-top-p") {
 		t.Fatalf("help: %v %q", err, out)
 	}
 }
@@ -143,7 +143,7 @@ func TestChatCommand(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := chatMain([]string{"--help"}, in, &out, &errOut, nil); err != errHelp || !strings.Contains(out.String(), "usage: inferpi chat DIR") {
+	if err := chatMain([]string{"--help"}, in, &out, &errOut, nil); err != errHelp || !strings.Contains(out.String(), "usage: inferpi chat MODEL") {
 		t.Fatalf("chat --help: %v %q", err, out.String())
 	}
 }

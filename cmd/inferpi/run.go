@@ -26,19 +26,21 @@ func init() {
 	})
 }
 
-const runUsage = `usage: inferpi run DIR -p TEXT [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S] [--chat] [--json]
+const runUsage = `usage: inferpi run MODEL -p TEXT [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S] [--chat] [--system TEXT] [--think] [--json]
 
-Generates one continuation of TEXT with the model in directory DIR (model.bin,
-tokenizer.bin, optional inferpi.json). Without --chat, TEXT is continued as is
-(BOS + TEXT, like llama2.c's run.c); with --chat it is one user turn wrapped in the
-model's chat template.
+Generates one continuation of TEXT with MODEL: a model directory (model.bin,
+tokenizer.bin, optional inferpi.json) or a .gguf file (also given as -m PATH).
+Without --chat, TEXT is continued as is (BOS + TEXT, like llama2.c's run.c and
+llama.cpp's completion); with --chat it is one user turn in the model's chat
+template, after --system's prompt where given.
 
 Plain output is the text (in completion mode preceded by TEXT, as run.c prints it),
 then statistics on standard error. --json prints one object instead:
-  {"engine", "template", "mode", "prompt", "prompt_ids", "ids", "text", "stop",
-   "prompt_ms", "gen_ms", "tokens_per_sec"}
-ids are the generated tokens, the stop token included when the model ended the
-reply; stop is "end", "max_tokens", "context_full" or "canceled".
+  {"engine", "template", "mode", "prompt", "rendered", "prompt_ids", "ids", "text",
+   "stop", "prompt_ms", "gen_ms", "tokens_per_sec"}
+rendered is the text fed (TEXT in the chat template, before tokenization); ids are
+the generated tokens, the stop token included when the model ended the reply; stop
+is "end", "max_tokens", "context_full" or "canceled".
 Ctrl-C stops the generation and prints what was generated.
 `
 
@@ -48,6 +50,7 @@ type runResult struct {
 	Template     string  `json:"template"`
 	Mode         string  `json:"mode"`
 	Prompt       string  `json:"prompt"`
+	Rendered     string  `json:"rendered"`
 	PromptIDs    []int   `json:"prompt_ids"`
 	IDs          []int   `json:"ids"`
 	Text         string  `json:"text"`
@@ -68,7 +71,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	dir, err := oneDir("run", pos, stderr)
+	dir, err := sf.oneModel("run", pos, stderr)
 	if err != nil {
 		return err
 	}
@@ -82,6 +85,9 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	model, err := modeldir.Open(dir, modeldir.Overrides{Template: sf.template})
 	if err != nil {
 		return err
+	}
+	if n := model.Info().Notice; n != "" {
+		fmt.Fprintln(stderr, n)
 	}
 	mode, modeName := engine.Completion, "completion"
 	if *chat {
@@ -107,7 +113,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *asJSON {
 		res := runResult{
 			Engine: info.Engine, Template: info.Template, Mode: modeName,
-			Prompt: *prompt, PromptIDs: nonNil(reply.PromptIDs), IDs: nonNil(reply.IDs), Text: reply.Text,
+			Prompt: *prompt, Rendered: reply.Rendered, PromptIDs: nonNil(reply.PromptIDs), IDs: nonNil(reply.IDs), Text: reply.Text,
 			Stop:         reply.Stop.String(),
 			PromptMS:     float64(reply.PromptTime.Microseconds()) / 1000,
 			GenMS:        float64(reply.GenTime.Microseconds()) / 1000,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inferpi/inferpi/engine/quantize"
 	"github.com/inferpi/inferpi/engine/synth"
 )
 
@@ -21,12 +22,19 @@ func init() {
 
 func synthUsage() string {
 	var b strings.Builder
-	b.WriteString(`usage: inferpi synth --preset NAME [--dtype fp32|fp16|q8_0|q4_0] [--seed N] --output-dir DIR
+	b.WriteString(`usage: inferpi synth --preset NAME [--dtype DTYPE] [--seed N] --output-dir DIR
+       inferpi synth --gguf --preset NAME [--dtype TYPE] [--seed N] --output-dir DIR
 
 Writes DIR/model.bin and DIR/tokenizer.bin: a model with random weights (seeded,
 so the same arguments give the same files) of a real model's shape, for
 'inferpi bench' without downloading anything. The weights mean nothing; what an
 engine reads per token is exactly what a real model of that shape needs.
+
+With --gguf (Llama presets) it writes the same weights as one GGUF file of
+llama.cpp's "llama" architecture, DIR/NAME.TYPE.gguf, for 'inferpi bench
+--llama-bench': --dtype is then a file type as llama-quantize names it (f32, f16,
+bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k), and
+each matrix gets the type llama-quantize gives it, in llama-quantize's bytes.
 
 presets:
 `)
@@ -41,9 +49,10 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 	usage := synthUsage()
 	fs := newFlags("synth", usage, stdout)
 	preset := fs.String("preset", "", "model shape (required; see the list above)")
-	dtype := fs.String("dtype", "fp16", "weight encoding: fp32, fp16, q8_0 or q4_0")
+	dtype := fs.String("dtype", "fp16", "weight encoding: "+dtypeNames+" (as 'inferpi convert model'; with --gguf: a llama-quantize file type)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("output-dir", "", "directory to write model.bin and tokenizer.bin to (required)")
+	asGGUF := fs.Bool("gguf", false, "write one GGUF file, DIR/NAME.TYPE.gguf, --dtype a llama-quantize file type (Llama presets)")
 	pos, err := parseArgs(fs, args, stderr)
 	if err != nil {
 		return err
@@ -55,6 +64,24 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 	p, err := synth.Lookup(*preset)
 	if err != nil {
 		return err
+	}
+	if *asGGUF {
+		ft, err := quantize.ParseFileType(*dtype)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		path := filepath.Join(*out, synth.GGUFName(p, ft))
+		start := time.Now()
+		res, err := synth.WriteGGUF(path, p, ft, *seed)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s: %d bytes (%v, %s, %.1fM parameters, seed %d) in %.1f s\n",
+			path, res.ModelBytes, ft, p.Name, float64(res.Params)/1e6, *seed, time.Since(start).Seconds())
+		return nil
 	}
 	enc, err := parseDType(*dtype)
 	if err != nil {

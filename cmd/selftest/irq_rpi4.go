@@ -14,9 +14,10 @@ import (
 )
 
 // checkWaitIRQ waits through the kernel (sys.WaitIRQ) for a real device
-// interrupt: the VideoCore mailbox's "reply available" (mailbox 0 config bit 0;
-// GIC SPI 33 = INTID 65, bcm2711-facts 1.2/5.1), raised when the firmware answers
-// a property request. A wait nothing satisfies must time out too.
+// interrupt: the VideoCore mailbox's "reply available" (mailbox 0 config bit 0,
+// Linux bcm2835-mailbox.c: ARM_MC_IHAVEDATAIRQEN; GIC SPI 33 = INTID 65, Linux
+// bcm2711.dtsi: &mailbox), raised when the firmware answers a property request.
+// A wait nothing satisfies must time out too.
 func checkWaitIRQ() (string, error) {
 	const (
 		intid      = 65

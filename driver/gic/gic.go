@@ -1,8 +1,9 @@
 // Package gic drives an Arm GICv2 interrupt controller (the Pi 4's GIC-400, QEMU
 // virt's GICv2). Safe for kernel context.
 //
-// Register map: Arm GICv2 architecture specification (IHI 0048B), as summarised
-// in shared bcm2711-facts.md section 4.
+// Register map: Arm GICv2 architecture specification (IHI 0048B), chapter 4 (the
+// Distributor and CPU interface register maps); Circle lib/interruptgic.cpp
+// uses the same offsets.
 package gic
 
 import "github.com/inferpi/inferpi/driver/reg"

@@ -9,7 +9,7 @@ import (
 	"github.com/inferpi/inferpi/driver/pci/pcifake"
 )
 
-// QEMU virt's windows (platform-facts.md B6).
+// QEMU virt's windows (QEMU hw/arm/virt.c: VIRT_PCIE_MMIO, VIRT_HIGH_PCIE_MMIO).
 var virt = pci.Windows{
 	Mem:  pci.Window{CPU: 0x1000_0000, Bus: 0x1000_0000, Size: 0x2EFF_0000},
 	Pref: pci.Window{CPU: 0x80_0000_0000, Bus: 0x80_0000_0000, Size: 0x80_0000_0000},
@@ -71,7 +71,8 @@ func TestVirtWithXHCI(t *testing.T) {
 }
 
 // The Pi 4: root port on bus 0, VL805 on bus 1, outbound window CPU
-// 0x6_0000_0000 = PCI 0xF800_0000 (bcm2711-facts.md §6.3, §6.5, §6.6).
+// 0x6_0000_0000 = PCI 0xF800_0000 (Linux bcm2711.dtsi: pcie0 ranges; Circle
+// lib/bcmpciehostbridge.cpp: enable_bridge, enable_device).
 func TestPi4RootPortAndVL805(t *testing.T) {
 	s := pcifake.NewSpace()
 	rp := pcifake.NewBridge(0x14e4, 0x2711)
@@ -95,7 +96,8 @@ func TestPi4RootPortAndVL805(t *testing.T) {
 	if got := rp.Reg(0x18) & 0xFFFFFF; got != 0x010100 {
 		t.Errorf("bus numbers %#x, want 0x010100", got)
 	}
-	// A 1 MiB window at 0xF800_0000: base 0xF800, limit 0xF800 (§6.5).
+	// A 1 MiB window at 0xF800_0000: base 0xF800, limit 0xF800 (the bridge spec's
+	// Memory Base and Limit, in 1 MiB units; Circle enable_bridge writes the same).
 	if got := rp.Reg(0x20); got != 0xF800_F800 {
 		t.Errorf("memory window %#x, want 0xf800f800", got)
 	}

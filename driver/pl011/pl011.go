@@ -1,8 +1,8 @@
 // Package pl011 drives the Arm PrimeCell PL011 UART (the Pi 4's UART0 and QEMU
 // virt's console). It is safe for kernel context: no allocation, no blocking.
 //
-// Register offsets and bits: Arm PL011 TRM (DDI 0183), as summarised in
-// shared bcm2711-facts.md section 3.2.
+// Register offsets and bits: Arm PL011 TRM (DDI 0183), chapter 3 (Programmers
+// Model); Circle lib/serial.cpp defines the same.
 package pl011
 
 import "github.com/inferpi/inferpi/driver/reg"

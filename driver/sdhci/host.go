@@ -2,8 +2,9 @@
 // in it, and exposes the card as a block.Device.
 //
 // On the Raspberry Pi 4 the SD slot is on EMMC2 (0xFE340000); QEMU's raspi4b
-// attaches `-drive if=sd` to the controller at 0xFE300000 instead (platform-facts
-// B5). Both are SDHCI, so the firmware probes both with FindCard.
+// attaches `-drive if=sd` to the controller at 0xFE300000 instead (QEMU
+// hw/gpio/bcm2838_gpio.c: bcm2838_gpio_reset). Both are SDHCI, so the firmware
+// probes both with FindCard.
 //
 // Data moves by PIO through the buffer data port, not SDMA/ADMA: PIO needs no DMA
 // addresses (no bus-address translation, no cache maintenance, no buffer that
@@ -27,8 +28,8 @@ import (
 
 // Controller addresses on the BCM2711 (ARM physical, low-peripheral mode).
 const (
-	BCM2711EMMC2 = 0xFE340000 // the SD card slot on a real Pi 4 (bcm2711-facts 1.2)
-	BCM2711EMMC  = 0xFE300000 // Arasan SDHCI; QEMU raspi4b's SD card (platform-facts B5)
+	BCM2711EMMC2 = 0xFE340000 // the SD card slot on a real Pi 4 (Linux bcm2711.dtsi: mmc@7e340000)
+	BCM2711EMMC  = 0xFE300000 // Arasan SDHCI (bcm283x.dtsi: mmc@7e300000); QEMU raspi4b's SD card
 )
 
 // Config describes one controller.

@@ -46,14 +46,19 @@ import "slices"
 // "assistant" (llama.cpp passes other roles through as the templates do).
 type Message struct{ Role, Content string }
 
-// Template is one of llama.cpp's built-in chat templates. The zero Template is
-// ChatML, llama.cpp's choice for a model without a template.
+// Template is one of llama.cpp's built-in chat templates, or one of InferPi's
+// own two (extensions.go). The zero Template is ChatML, llama.cpp's choice for a
+// model without a template.
 type Template struct {
 	// NoThink ends the generation prompt with an empty think block, as Qwen3's own
 	// template does with enable_thinking=false, so the model answers at once. It
 	// only applies to a template that Thinks. Detect leaves it false, so Render is
 	// llama.cpp's text; a chat engine sets it by default (/think off).
 	NoThink bool
+	// EOS is the vocabulary's end-of-sequence text, which InferPi's own templates
+	// write after a reply (their Jinja originals write eos_token there). A chat
+	// engine sets it from the model's vocabulary.
+	EOS string
 
 	kind   kind
 	thinks bool
@@ -73,7 +78,15 @@ func (t Template) SystemRole() bool { return kinds[t.kind].system }
 // a reply ends when the model produces one, in addition to the vocabulary's
 // end-of-generation tokens. Empty where the rendering closes a turn with no
 // marker of its own (the next turn's role tag, a newline).
-func (t Template) Stops() []string { return slices.Clone(kinds[t.kind].stops) }
+func (t Template) Stops() []string {
+	if kinds[t.kind].eos {
+		if t.EOS == "" {
+			return nil
+		}
+		return []string{t.EOS}
+	}
+	return slices.Clone(kinds[t.kind].stops)
+}
 
 // Thinks reports whether the template has Qwen3's thinking switch: a ChatML
 // template whose text mentions enable_thinking and <think>.
@@ -89,14 +102,18 @@ func Detect(chatTemplate string) (t Template, ok bool) {
 	if chatTemplate == "" {
 		return Template{kind: chatml}, true
 	}
-	k, ok := detect(chatTemplate)
+	k, ok := detectOwn(chatTemplate)
+	if !ok {
+		k, ok = detect(chatTemplate)
+	}
 	if !ok {
 		return Template{}, false
 	}
 	return Template{kind: k, thinks: k == chatml && thinkSwitch(chatTemplate)}, true
 }
 
-// ByName returns the built-in template llama.cpp calls name.
+// ByName returns the built-in template llama.cpp (or, for InferPi's own, this
+// package) calls name.
 func ByName(name string) (Template, bool) {
 	for k := range kinds {
 		if kinds[k].name == name {
@@ -154,47 +171,52 @@ const (
 	granite
 	gigachat
 	megrez
+	alpaca    // InferPi's (extensions.go)
+	zephyrEOS // InferPi's (extensions.go)
 )
 
 // kinds describes each template: llama.cpp's name (LLM_CHAT_TEMPLATES), whether
 // a system message is its own turn, and the texts its rendering closes an
-// assistant turn with.
+// assistant turn with (eos: the vocabulary's EOS text, Template.EOS).
 var kinds = [...]struct {
 	name   string
 	system bool
 	stops  []string
+	eos    bool
 }{
-	chatml:          {"chatml", true, []string{"<|im_end|>"}},
-	llama2:          {"llama2", false, []string{"</s>"}},
-	llama2Sys:       {"llama2-sys", true, []string{"</s>"}},
-	llama2SysBOS:    {"llama2-sys-bos", true, []string{"</s>"}},
-	llama2SysStrip:  {"llama2-sys-strip", true, []string{"</s>"}},
-	mistralV1:       {"mistral-v1", false, []string{"</s>"}},
-	mistralV3:       {"mistral-v3", false, []string{"</s>"}},
-	mistralV3Tekken: {"mistral-v3-tekken", false, []string{"</s>"}},
-	mistralV7:       {"mistral-v7", true, []string{"</s>"}},
-	phi3:            {"phi3", true, []string{"<|end|>"}},
-	phi4:            {"phi4", true, []string{"<|im_end|>"}},
-	falcon3:         {"falcon3", true, nil},
-	zephyr:          {"zephyr", true, []string{"<|endoftext|>"}},
-	monarch:         {"monarch", true, []string{"</s>"}},
-	gemma:           {"gemma", false, []string{"<end_of_turn>"}},
-	orion:           {"orion", false, []string{"</s>"}},
-	openchat:        {"openchat", true, []string{"<|end_of_turn|>"}},
-	vicuna:          {"vicuna", true, []string{"</s>"}},
-	vicunaOrca:      {"vicuna-orca", true, []string{"</s>"}},
-	deepseek:        {"deepseek", true, []string{"<|EOT|>"}},
-	deepseek2:       {"deepseek2", true, []string{"<｜end▁of▁sentence｜>"}},
-	deepseek3:       {"deepseek3", true, []string{"<｜end▁of▁sentence｜>"}},
-	commandR:        {"command-r", true, []string{"<|END_OF_TURN_TOKEN|>"}},
-	llama3:          {"llama3", true, []string{"<|eot_id|>"}},
-	chatglm3:        {"chatglm3", true, nil},
-	chatglm4:        {"chatglm4", true, nil},
-	glmEdge:         {"glmedge", true, nil},
-	minicpm:         {"minicpm", true, nil},
-	exaone3:         {"exaone3", true, []string{"[|endofturn|]"}},
-	rwkvWorld:       {"rwkv-world", true, nil},
-	granite:         {"granite", true, []string{"<|end_of_text|>"}},
-	gigachat:        {"gigachat", true, []string{"<|message_sep|>"}},
-	megrez:          {"megrez", true, []string{"<|turn_end|>"}},
+	chatml:          {"chatml", true, []string{"<|im_end|>"}, false},
+	llama2:          {"llama2", false, []string{"</s>"}, false},
+	llama2Sys:       {"llama2-sys", true, []string{"</s>"}, false},
+	llama2SysBOS:    {"llama2-sys-bos", true, []string{"</s>"}, false},
+	llama2SysStrip:  {"llama2-sys-strip", true, []string{"</s>"}, false},
+	mistralV1:       {"mistral-v1", false, []string{"</s>"}, false},
+	mistralV3:       {"mistral-v3", false, []string{"</s>"}, false},
+	mistralV3Tekken: {"mistral-v3-tekken", false, []string{"</s>"}, false},
+	mistralV7:       {"mistral-v7", true, []string{"</s>"}, false},
+	phi3:            {"phi3", true, []string{"<|end|>"}, false},
+	phi4:            {"phi4", true, []string{"<|im_end|>"}, false},
+	falcon3:         {"falcon3", true, nil, false},
+	zephyr:          {"zephyr", true, []string{"<|endoftext|>"}, false},
+	monarch:         {"monarch", true, []string{"</s>"}, false},
+	gemma:           {"gemma", false, []string{"<end_of_turn>"}, false},
+	orion:           {"orion", false, []string{"</s>"}, false},
+	openchat:        {"openchat", true, []string{"<|end_of_turn|>"}, false},
+	vicuna:          {"vicuna", true, []string{"</s>"}, false},
+	vicunaOrca:      {"vicuna-orca", true, []string{"</s>"}, false},
+	deepseek:        {"deepseek", true, []string{"<|EOT|>"}, false},
+	deepseek2:       {"deepseek2", true, []string{"<｜end▁of▁sentence｜>"}, false},
+	deepseek3:       {"deepseek3", true, []string{"<｜end▁of▁sentence｜>"}, false},
+	commandR:        {"command-r", true, []string{"<|END_OF_TURN_TOKEN|>"}, false},
+	llama3:          {"llama3", true, []string{"<|eot_id|>"}, false},
+	chatglm3:        {"chatglm3", true, nil, false},
+	chatglm4:        {"chatglm4", true, nil, false},
+	glmEdge:         {"glmedge", true, nil, false},
+	minicpm:         {"minicpm", true, nil, false},
+	exaone3:         {"exaone3", true, []string{"[|endofturn|]"}, false},
+	rwkvWorld:       {"rwkv-world", true, nil, false},
+	granite:         {"granite", true, []string{"<|end_of_text|>"}, false},
+	gigachat:        {"gigachat", true, []string{"<|message_sep|>"}, false},
+	megrez:          {"megrez", true, []string{"<|turn_end|>"}, false},
+	alpaca:          {"alpaca", true, nil, true},
+	zephyrEOS:       {"zephyr-eos", true, nil, true},
 }

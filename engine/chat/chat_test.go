@@ -141,10 +141,12 @@ func TestRealTemplates(t *testing.T) {
 		want       string
 	}{
 		// TinyLlama's zephyr-style template has <|user|> and <|assistant|> but neither
-		// <|end|> nor </s> (its turns end in eos_token), so llama.cpp takes it for
-		// glmedge, whose turns have no end marker.
-		{"TinyLlama-1.1B-Chat-v1.0", "glmedge", false,
-			"<|system|>\nYou are a helpful assistant.<|user|>\nHello! What is 2+2?<|assistant|>\n2+2 is 4.<|user|>\nAnd 3*3?<|assistant|>"},
+		// <|end|> nor </s> (its turns end in eos_token): llama.cpp takes it for
+		// glmedge, whose turns have no end marker; InferPi renders it as the
+		// template does (extensions.go), with the vocabulary's EOS.
+		{"TinyLlama-1.1B-Chat-v1.0", "zephyr-eos", false,
+			"<|system|>\nYou are a helpful assistant.</s>\n<|user|>\nHello! What is 2+2?</s>\n<|assistant|>\n2+2 is 4.</s>\n" +
+				"<|user|>\nAnd 3*3?</s>\n<|assistant|>\n"},
 		{"Qwen3-0.6B", "chatml", true, chatmlText},
 		{"SmolLM2-360M-Instruct", "chatml", false, chatmlText}, // without SmolLM2's default system prompt
 		{"Phi-3.5-mini-instruct", "phi3", false,
@@ -159,6 +161,7 @@ func TestRealTemplates(t *testing.T) {
 			t.Fatal(err)
 		}
 		tmpl, ok := Detect(string(text))
+		tmpl.EOS = "</s>"
 		if !ok || tmpl.Name() != c.name || tmpl.Thinks() != c.thinks {
 			t.Errorf("%s: Detect = %s (thinks %v), %v; want %s (thinks %v)", c.file, tmpl, tmpl.Thinks(), ok, c.name, c.thinks)
 			continue
@@ -222,6 +225,9 @@ func TestBuiltinRenderings(t *testing.T) {
 			"assistant<|role_sep|>",
 		"megrez": "<|role_start|>system<|role_end|> Be brief. <|turn_end|><|role_start|>user<|role_end|>Hi!<|turn_end|>" +
 			"<|role_start|>assistant<|role_end|> Hello. <|turn_end|><|role_start|>user<|role_end|>2+2?<|turn_end|><|role_start|>assistant<|role_end|>",
+		// InferPi's own (EOS "</s>").
+		"alpaca":     " Be brief. \n\n### Instruction:\nHi!\n\n### Response:\n Hello. </s>\n\n### Instruction:\n2+2?\n\n### Response:\n",
+		"zephyr-eos": "<|system|>\n Be brief. </s>\n<|user|>\nHi!</s>\n<|assistant|>\n Hello. </s>\n<|user|>\n2+2?</s>\n<|assistant|>\n",
 	}
 	if len(want) != len(Names()) {
 		t.Errorf("%d expected renderings for %d templates", len(want), len(Names()))
@@ -231,6 +237,7 @@ func TestBuiltinRenderings(t *testing.T) {
 		if !ok {
 			t.Fatalf("ByName(%q) failed", name)
 		}
+		tmpl.EOS = "</s>"
 		got := tmpl.Render(conv, true)
 		if got != want[name] {
 			t.Errorf("%s:\n got %q\nwant %q", name, got, want[name])
@@ -301,7 +308,7 @@ func TestDetect(t *testing.T) {
 
 func TestNamesAndProperties(t *testing.T) {
 	names := Names()
-	if len(names) != 33 || !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
+	if len(names) != 35 || !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
 		t.Fatalf("Names() = %q", names)
 	}
 	if _, ok := ByName("tinyllama"); ok {

@@ -238,6 +238,13 @@ func (t Template) render(msgs []Message, addAss bool) string {
 			w("<|role_start|>" + m.Role + "<|role_end|>" + m.Content + "<|turn_end|>")
 		}
 		genPrompt("<|role_start|>assistant<|role_end|>")
+	case alpaca:
+		renderAlpaca(&b, msgs, t.EOS)
+	case zephyrEOS:
+		for _, m := range msgs {
+			w("<|" + m.Role + "|>\n" + m.Content + t.EOS + "\n")
+		}
+		genPrompt("<|assistant|>\n")
 	}
 	return b.String()
 }

@@ -16,11 +16,14 @@ func TestDecodingAllocatesNothing(t *testing.T) {
 		t.Skip("the race detector makes sync.Pool drop what it is given")
 	}
 	files := readFiles(t, tinyDir)
-	for _, enc := range []kernels.Encoding{kernels.F32, kernels.Q4_0} {
-		if enc != kernels.F32 {
-			files.Model = convert(t, readFiles(t, tinyDir).Model, enc)
-		}
-		m := loadModel(t, files)
+	models := map[string]*Model{"llama-tiny fp32": loadModel(t, files)}
+	files.Model = convert(t, files.Model, kernels.Q4_0)
+	models["llama-tiny q4_0"] = loadModel(t, files)
+	// GGUF: biases, q/k norms, and q, k, v of mixed types prepared in place.
+	for _, model := range []string{"qwen2-bpe", "qwen3-bpe"} {
+		models[model+" Q4_K_M"] = loadFixture(t, model, "Q4_K_M")
+	}
+	for name, m := range models {
 		r := m.runState()
 		forward(m.w, m.cfg, r, 1, 0, true)
 		pos := 1
@@ -28,7 +31,7 @@ func TestDecodingAllocatesNothing(t *testing.T) {
 			forward(m.w, m.cfg, r, 7, pos, true)
 			pos++
 		}); a != 0 {
-			t.Errorf("%v: %v allocations per decoding step", enc, a)
+			t.Errorf("%s: %v allocations per decoding step", name, a)
 		}
 	}
 }

@@ -1,12 +1,15 @@
-// Package llama is InferPi's engine for models in llama2.c's file format: the
-// legacy (version 0) model.bin written by llama2.c's export.py, in fp32 as run.c
+// Package llama is InferPi's engine for the Llama family. It reads llama2.c's
+// files (the legacy model.bin written by llama2.c's export.py, in fp32 as run.c
 // reads it or in fp16 as InferPi's converter writes it, or InferPi's container
-// for q8_0 and q4_0 weights (format.go), with llama2.c's tokenizer.bin. Its
-// numbers follow run.c's: same operations, same order, float32.
+// for the other weight encodings, format.go, with llama2.c's tokenizer.bin),
+// whose numbers follow run.c's: same operations, same order, float32; and GGUF
+// files of the llama, qwen2 and qwen3 architectures (gguf.go), whose numbers
+// follow llama.cpp's. Both go through one forward pass.
 //
 // The code mirrors run.c's sections: Config (config.go), TransformerWeights
 // (weights.go), RunState and forward (forward.go), then the chat session
-// (session.go) with its prompt template (template.go).
+// (session.go) with its prompt templates (template.go, and engine/chat for
+// GGUF files).
 package llama
 
 import (
@@ -25,12 +28,12 @@ type Engine struct{}
 // Name implements engine.Engine.
 func (Engine) Name() string { return "Llama" }
 
-// Detect implements engine.Engine. It claims InferPi's container by its magic;
-// llama2.c files have no magic number: they start with the config, so this also
-// claims any file whose first four fields are plausible dimensions. It must be
-// the last engine asked.
+// Detect implements engine.Engine. It claims GGUF files and InferPi's container
+// by their magic; llama2.c files have no magic number: they start with the
+// config, so this also claims any file whose first four fields are plausible
+// dimensions. It must be the last engine asked.
 func (Engine) Detect(head []byte) bool {
-	if bytes.HasPrefix(head, []byte(Magic)) {
+	if bytes.HasPrefix(head, []byte(Magic)) || IsGGUF(head) {
 		return true
 	}
 	if len(head) < 16 {
@@ -54,20 +57,26 @@ type Model struct {
 	tok      *llama2c.Tokenizer // a llama2.c model's tokenizer.bin (nil for GGUF files)
 	vocab    vocabulary
 	template Template
+	system   string // inferpi.json's system prompt, the sessions' default
 	size     int64
+	gguf     *ggufModel // what a GGUF file adds (nil for llama2.c files)
 }
 
 // Load implements engine.Engine: it checks the header and the file size before
 // anything else, then maps the weights (views into files.Model, no copy).
 func (Engine) Load(files engine.Files) (engine.Model, error) { return Load(files) }
 
-// Load is Engine.Load with the concrete type.
+// Load is Engine.Load with the concrete type: a GGUF file (gguf.go), or a
+// llama2.c model.bin with its tokenizer.bin.
 func Load(files engine.Files) (*Model, error) {
+	if IsGGUF(files.Model) {
+		return loadGGUF(files)
+	}
 	cfg, layout, err := ParseModel(files.Model)
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := parseSettings(files.Settings)
+	tmpl, system, err := parseSettings(files.Settings)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +91,7 @@ func Load(files engine.Files) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, vocab: runcVocabulary{tok}, template: tmpl, size: int64(len(files.Model))}, nil
+	return &Model{cfg: cfg, enc: layout.Enc, layout: layout, w: w, tok: tok, vocab: runcVocabulary{tok}, template: tmpl, system: system, size: int64(len(files.Model))}, nil
 }
 
 // Config is the model's header.
@@ -93,6 +102,9 @@ func (m *Model) Tokenizer() *llama2c.Tokenizer { return m.tok }
 
 // Info implements engine.Model.
 func (m *Model) Info() engine.Info {
+	if m.gguf != nil {
+		return m.ggufInfo()
+	}
 	c := m.cfg
 	return engine.Info{
 		Engine:              "Llama",
@@ -109,16 +121,41 @@ func (m *Model) Info() engine.Info {
 			{Key: "head_size", Value: fmt.Sprint(c.HeadSize())},
 			{Key: "kv_dim", Value: fmt.Sprint(c.KVDim())},
 			{Key: "model.bin bytes", Value: fmt.Sprint(m.size)},
-			{Key: "kv cache", Value: fmt.Sprintf("%v, %d bytes per session", m.kvEnc(), cacheBytes(c, m.kvEnc()))},
+			{Key: "kv cache", Value: m.cacheInfo()},
 		},
 	}
 }
 
-// kvEnc is the encoding of the model's KV cache: fp16 for q4_0 weights, fp32
-// otherwise (kernels.KVEncodingFor).
-func (m *Model) kvEnc() kernels.Encoding { return kernels.KVEncodingFor(m.enc) }
+// cacheInfo describes a session's KV cache by default.
+func (m *Model) cacheInfo() string {
+	return fmt.Sprintf("%v, %d bytes per session", m.kvEnc(), cacheBytes(m.cfg, m.kvEnc()))
+}
 
-// runState allocates a session's activations and KV cache.
+// kvEnc is the encoding of a session's KV cache unless its options choose:
+// for a GGUF file fp16, as llama.cpp's default (half fp32's bytes, which a Pi
+// with a large context needs); for a llama2.c file fp16 with q4_0 weights,
+// fp32 otherwise (kernels.KVEncodingFor).
+func (m *Model) kvEnc() kernels.Encoding {
+	if m.gguf != nil {
+		return kernels.F16
+	}
+	return kernels.KVEncodingFor(m.enc)
+}
+
+// sessionKV is the KV cache encoding a session's options ask for.
+func (m *Model) sessionKV(opts engine.Options) (kernels.Encoding, error) {
+	switch opts.KVCache {
+	case "":
+		return m.kvEnc(), nil
+	case "fp32", "f32":
+		return kernels.F32, nil
+	case "fp16", "f16":
+		return kernels.F16, nil
+	}
+	return 0, fmt.Errorf("llama: KV cache encoding %q: want fp32 or fp16", opts.KVCache)
+}
+
+// runState allocates a session's activations and a KV cache of the default encoding.
 func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc(), m.w.RopeFactors) }
 
 // maxCacheBytes bounds a session's KV cache (more than any Pi 4 has).
@@ -128,10 +165,17 @@ const maxCacheBytes = 16 << 30
 func (m *Model) NewSession(opts engine.Options) (engine.Session, error) { return m.newSession(opts) }
 
 func (m *Model) newSession(opts engine.Options) (*Session, error) {
-	if n := cacheBytes(m.cfg, m.kvEnc()); n > maxCacheBytes {
+	kv, err := m.sessionKV(opts)
+	if err != nil {
+		return nil, err
+	}
+	if n := cacheBytes(m.cfg, kv); n > maxCacheBytes {
 		return nil, fmt.Errorf("llama: a session's KV cache would need %d bytes (layers %d x seq_len %d x kv_dim %d), more than %d", n, m.cfg.NLayers, m.cfg.SeqLen, m.cfg.KVDim(), int64(maxCacheBytes))
 	}
-	s := &Session{m: m, r: m.runState(), opts: opts}
+	if opts.System == "" {
+		opts.System = m.system
+	}
+	s := &Session{m: m, r: newRunState(m.cfg, kv, m.w.RopeFactors), opts: opts}
 	s.Reset()
 	return s, nil
 }

@@ -132,7 +132,7 @@ func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, want
 			rmsnorm(row(xb, t, dim), row(x, t, dim), w.RMSAtt[l], r.eps)
 		}
 		if n == 1 { // decoding: each key/value head's item computes its own q, k and v rows
-			r.in.Prepare(xb, w.WQ[l].Enc)
+			r.in.Prepare(xb, w.WQ[l].Enc, w.WK[l].Enc, w.WV[l].Enc)
 		} else {
 			kernels.MatMul(q, w.WQ[l], xb, n)
 			kernels.MatMul(k, w.WK[l], xb, n)

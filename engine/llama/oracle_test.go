@@ -99,15 +99,24 @@ func loadModel(t testing.TB, files engine.Files) *Model {
 // readLogits returns the rows of a logits file.
 func readLogits(t testing.TB, ref *logitsRef) [][]float32 {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(tinyDir, ref.File))
+	rows := readFloatRows(t, filepath.Join(tinyDir, ref.File), ref.Shape[1])
+	if len(rows) != ref.Shape[0] {
+		t.Fatalf("%s: %d rows, want %d", ref.File, len(rows), ref.Shape[0])
+	}
+	return rows
+}
+
+// readFloatRows reads a file of little-endian float32 [rows][cols].
+func readFloatRows(t testing.TB, path string, cols int) [][]float32 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, cols := ref.Shape[0], ref.Shape[1]
-	if len(raw) != 4*rows*cols {
-		t.Fatalf("%s: %d bytes, want %d", ref.File, len(raw), 4*rows*cols)
+	if len(raw)%(4*cols) != 0 {
+		t.Fatalf("%s: %d bytes are not rows of %d float32", path, len(raw), cols)
 	}
-	out := make([][]float32, rows)
+	out := make([][]float32, len(raw)/(4*cols))
 	for r := range out {
 		out[r] = make([]float32, cols)
 		for c := range out[r] {

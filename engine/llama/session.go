@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/chat"
 	"github.com/inferpi/inferpi/engine/sample"
 )
 
@@ -24,6 +26,10 @@ type Session struct {
 	sampler *sample.Sampler
 	tokens  []int // fed tokens: tokens[p] is in the cache at position p
 	pending int   // last chosen token, not yet fed; -1 if none
+	// history is the conversation in the cache when a GGUF model chats in its
+	// template (chat.Template.Fed(history) is its text); turn is the messages
+	// the current turn adds to it once it has a reply.
+	history, turn []chat.Message
 	// batch is how many prompt tokens go through the model together: prefillBatch
 	// when 0 (tests set 1 to compare with feeding one token at a time).
 	batch int
@@ -41,6 +47,7 @@ func (s *Session) Reset() {
 	s.tokens = s.tokens[:0]
 	s.pending = -1
 	s.sampler = nil
+	s.history, s.turn = nil, nil
 }
 
 // ErrNothingToContinue is returned for an empty completion input with no
@@ -50,9 +57,9 @@ var ErrNothingToContinue = errors.New("llama: nothing to continue from: the inpu
 // Turn implements engine.Session.
 func (s *Session) Turn(ctx context.Context, input string, emit func(piece string)) (engine.Reply, error) {
 	cfg := s.m.cfg
-	seg := s.segment(input)
+	seg, rendered := s.segment(input)
 	feed := append(s.closing(), seg...)
-	reply := engine.Reply{PromptIDs: seg}
+	reply := engine.Reply{PromptIDs: seg, Rendered: rendered}
 	if len(feed) == 0 {
 		return reply, ErrNothingToContinue
 	}
@@ -87,8 +94,8 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 	logits := s.feed(feed[len(feed)-1], true)
 
 	// Generation, as run.c's loop: sample, print, feed, until a stop.
-	out := s.m.vocab.printer(feed[len(feed)-1])
-	var text []byte
+	out := s.m.vocab.printer(feed[len(feed)-1], s.chat() || s.tmpl() != nil)
+	text := s.replyText(emit)
 	for {
 		next := s.sampler.Next(logits, s.tokens)
 		reply.IDs = append(reply.IDs, next)
@@ -97,11 +104,9 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 			reply.Stop = engine.StopEnd
 			break
 		}
-		if piece := out.next(next); len(piece) > 0 {
-			text = append(text, piece...)
-			if emit != nil {
-				emit(string(piece))
-			}
+		if text.add(out.next(next)) {
+			reply.Stop = engine.StopEnd // the template's stop text, written out
+			break
 		}
 		if max := s.opts.MaxTokens; max > 0 && len(reply.IDs) >= max {
 			reply.Stop = engine.StopMaxTokens
@@ -119,8 +124,14 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 		s.pending = -1
 		logits = s.feed(next, true)
 	}
+	if reply.Stop != engine.StopEnd || !text.add(out.flush()) {
+		text.finish()
+	}
 	reply.GenTime = time.Since(start)
-	reply.Text = string(text)
+	reply.Text = text.shown.String()
+	if t := s.tmpl(); t != nil {
+		s.history = append(append(s.history, s.turn...), t.Reply(string(text.raw)))
+	}
 	return reply, nil
 }
 
@@ -186,35 +197,87 @@ func (s *Session) FeedTokens(ids []int) ([]float32, error) {
 	return logits, nil
 }
 
-// chat reports whether turns use the chat template.
+// chat reports whether turns use the Alpaca template of a llama2.c model.
 func (s *Session) chat() bool { return s.opts.Mode == engine.Chat && s.m.template == Alpaca }
 
-// segment is the new text of this turn as tokens (Reply.PromptIDs).
+// tmpl is the chat template a GGUF model's turns use (NoThink as the options
+// say), or nil when they are completions.
+func (s *Session) tmpl() *chat.Template {
+	if s.opts.Mode != engine.Chat || s.m.gguf == nil || s.m.gguf.template == nil {
+		return nil
+	}
+	t := *s.m.gguf.template
+	t.NoThink = !s.opts.Think
+	return &t
+}
+
+// replyText follows this turn's reply: the template's stop texts, and its think
+// block hidden unless the options ask for it.
+func (s *Session) replyText(emit func(string)) *replyText {
+	r := &replyText{emit: emit}
+	if t := s.tmpl(); t != nil {
+		r.stops = t.Stops()
+		if t.Thinks() {
+			r.think = &chat.ThinkFilter{Show: s.opts.Think}
+		}
+	}
+	return r
+}
+
+// segment is the new text of this turn as tokens (Reply.PromptIDs), and the
+// text they encode (Reply.Rendered).
 //
 // Chat (Alpaca), exactly as the demo model was trained: the first turn is
 // BOS + encode(PREAMBLE + TURN(input)), a later turn encode(TURN(input)); each
 // segment is encoded on its own and so starts with the dummy-prefix space token.
+// A system prompt stands in for the preamble.
+// Chat in a GGUF model's template: the text the template adds for this turn
+// (chat.Template.Continue), encoded with the special tokens it writes, as
+// llama.cpp's llama-cli does; where the template renders the earlier turns
+// differently once a turn follows, the whole conversation is fed again.
 // Completion: BOS + encode(input) at the start (run.c's generate), later turns
 // encode(input) appended.
-func (s *Session) segment(input string) []int {
+func (s *Session) segment(input string) ([]int, string) {
 	first := len(s.tokens) == 0
-	if s.chat() {
-		text := fmt.Sprintf(alpacaTurn, input)
-		if first {
-			text = alpacaPreamble + text
-		}
-		return s.m.vocab.encode(text, first)
+	if t := s.tmpl(); t != nil {
+		return s.templateSegment(t, input)
 	}
-	return s.m.vocab.encode(input, first)
+	text := input
+	if s.chat() {
+		text = fmt.Sprintf(alpacaTurn, input)
+		if first {
+			text = cmp.Or(s.opts.System, alpacaPreamble) + text
+		}
+	}
+	return s.m.vocab.encode(text, first), text
+}
+
+// templateSegment is segment in a GGUF model's chat template.
+func (s *Session) templateSegment(t *chat.Template, input string) ([]int, string) {
+	s.turn = s.turn[:0]
+	if len(s.history) == 0 && s.opts.System != "" {
+		s.turn = append(s.turn, chat.Message{Role: "system", Content: s.opts.System})
+	}
+	s.turn = append(s.turn, chat.Message{Role: "user", Content: input})
+	text, err := t.Continue(s.history, s.turn, true)
+	if err != nil || len(s.tokens) == 0 {
+		// The cache does not hold the conversation's text (a new conversation, a
+		// template that renders earlier turns anew, a prompt canceled halfway):
+		// feed all of it.
+		s.tokens, s.pending = s.tokens[:0], -1
+		text = t.Render(append(slices.Clone(s.history), s.turn...), true)
+	}
+	return s.m.gguf.vocab.Encode(text, len(s.tokens) == 0, true), text
 }
 
 // closing is what must be fed before this turn's segment: the token the previous
-// reply chose last. In chat mode a reply is always closed by EOS, as in training:
+// reply chose last. In Alpaca chat a reply is always closed by EOS, as in training:
 // a reply cut short (max tokens, Ctrl-C) gets an EOS after its last token, and one
 // that ended on BOS gets EOS instead. In completion mode BOS is dropped.
 func (s *Session) closing() []int {
 	p := s.pending
-	if len(s.tokens) == 0 || p < 0 {
+	if len(s.tokens) == 0 || p < 0 || s.tmpl() != nil {
+		// A template's next turn starts by closing the reply in its own text.
 		return nil
 	}
 	v := s.m.vocab

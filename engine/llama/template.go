@@ -40,21 +40,35 @@ func ParseTemplate(s string) (Template, error) {
 	return 0, fmt.Errorf("template %q is not one the Llama engine knows (alpaca, none)", s)
 }
 
-// parseSettings reads inferpi.json: {"template": "alpaca" | "none"}. Other keys are
-// left to other tools; a missing file means the defaults.
-func parseSettings(data []byte) (Template, error) {
+// settings are the keys of inferpi.json this engine reads: {"template": NAME,
+// "system": TEXT}. Other keys are left to other tools.
+type settings struct {
+	Template string `json:"template"`
+	System   string `json:"system"`
+}
+
+// readSettings reads inferpi.json; a missing file means the defaults.
+func readSettings(data []byte) (settings, error) {
+	var s settings
 	if len(data) == 0 {
-		return Alpaca, nil
-	}
-	var s struct {
-		Template string `json:"template"`
+		return s, nil
 	}
 	if err := json.Unmarshal(data, &s); err != nil {
-		return 0, fmt.Errorf("inferpi.json: %v", err)
+		return s, fmt.Errorf("inferpi.json: %v", err)
+	}
+	return s, nil
+}
+
+// parseSettings reads a llama2.c model's inferpi.json: its template is "alpaca"
+// (the default) or "none".
+func parseSettings(data []byte) (Template, string, error) {
+	s, err := readSettings(data)
+	if err != nil {
+		return 0, "", err
 	}
 	t, err := ParseTemplate(s.Template)
 	if err != nil {
-		return 0, fmt.Errorf("inferpi.json: %v", err)
+		return 0, "", fmt.Errorf("inferpi.json: %v", err)
 	}
-	return t, nil
+	return t, s.System, nil
 }

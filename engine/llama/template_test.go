@@ -7,13 +7,13 @@ import (
 
 func TestParseSettings(t *testing.T) {
 	for in, want := range map[string]Template{"": Alpaca, `{}`: Alpaca, `{"template":"alpaca"}`: Alpaca, `{"template":"none","x":[1]}`: None} {
-		got, err := parseSettings([]byte(in))
+		got, _, err := parseSettings([]byte(in))
 		if err != nil || got != want {
 			t.Errorf("%q: %v %v, want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{`{"template":"nanochat"}`, `{"template":3}`, `[`, `null x`} {
-		if _, err := parseSettings([]byte(in)); err == nil || !strings.HasPrefix(err.Error(), "inferpi.json: ") {
+		if _, _, err := parseSettings([]byte(in)); err == nil || !strings.HasPrefix(err.Error(), "inferpi.json: ") {
 			t.Errorf("%q: error %v", in, err)
 		}
 	}
@@ -25,7 +25,7 @@ func FuzzParseSettings(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tmpl, err := parseSettings(data)
+		tmpl, _, err := parseSettings(data)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "inferpi.json: ") {
 				t.Fatalf("error does not name the file: %v", err)

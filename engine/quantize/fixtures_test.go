@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/inferpi/inferpi/engine/gguf"
@@ -100,13 +102,10 @@ func readOracle(t *testing.T, path string) oracle {
 	return o
 }
 
-// source is a model to quantize: its metadata (without general.file_type and
-// general.quantization_version), its tensors and their float32 values.
+// source is what the type rules see of a model: its hyperparameters and tensors.
 type source struct {
-	kvs     []gguf.KV
 	model   Model
 	tensors []Tensor
-	values  func(name string) []float32
 }
 
 func sourceOf(t *testing.T, g ggufFile) source {
@@ -114,12 +113,7 @@ func sourceOf(t *testing.T, g ggufFile) source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := source{model: m, values: func(name string) []float32 { return g.floats(t, name) }}
-	for _, kv := range g.KVs {
-		if kv.Key != gguf.FileTypeKey && kv.Key != "general.quantization_version" {
-			s.kvs = append(s.kvs, kv)
-		}
-	}
+	s := source{model: m}
 	for _, ten := range g.Tensors {
 		s.tensors = append(s.tensors, Tensor{Name: ten.Name, Type: ten.Type, Dims: ten.Dims})
 	}
@@ -149,45 +143,11 @@ func (c tally) log(t *testing.T, what string) {
 	}
 }
 
-// quantizeFile writes the file llama-quantize makes of s for target: s's metadata,
-// general.quantization_version 2 and general.file_type appended (gguf_set_val_u32
-// moves an existing key to the end), the tensors in llama-quantize's order, each
-// converted to the type the rules give it.
-func quantizeFile(t *testing.T, s source, target FileType, opt Options) []byte {
+// quantizeFile is File over a master held in memory.
+func quantizeFile(t *testing.T, master ggufFile, target FileType, opt Options) []byte {
 	t.Helper()
-	types, err := Types(target, s.model, s.tensors, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var buf bytes.Buffer
-	w := gguf.NewWriter(&buf)
-	for _, kv := range s.kvs {
-		must(t, w.AddKV(kv.Key, kv.Value))
-	}
-	must(t, w.AddKV("general.quantization_version", uint32(2)))
-	must(t, w.AddKV(gguf.FileTypeKey, uint32(target)))
-	order := Order(s.tensors)
-	for _, i := range order {
-		must(t, w.AddTensor(s.tensors[i].Name, types[i], s.tensors[i].Dims))
-	}
-	must(t, w.WriteHeader())
-	for _, i := range order {
-		ten := s.tensors[i]
-		x := s.values(ten.Name)
-		n := int(ten.Dims[0])
-		rb, err := RowBytes(types[i], n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := make([]byte, len(x)/n*rb)
-		for r := range len(x) / n {
-			if err := Row(types[i], out[r*rb:(r+1)*rb], x[r*n:(r+1)*n]); err != nil {
-				t.Fatalf("%s: %v", ten.Name, err)
-			}
-		}
-		must(t, w.WriteTensorData(out))
-	}
-	must(t, w.Close())
+	must(t, File(&buf, master.File, master.data, target, opt))
 	return buf.Bytes()
 }
 
@@ -225,16 +185,16 @@ func compareTensors(t *testing.T, got, want ggufFile, c tally) {
 }
 
 // TestQuantizedFilesAreLlamaCpps writes every variant of every fixture model from its
-// F32 master with Types, Order and Row, and compares it with llama-quantize's file:
+// F32 master with File, and compares it with llama-quantize's file:
 // the same bytes, tensor data and metadata (F16 and BF16: the same sha256).
 func TestQuantizedFilesAreLlamaCpps(t *testing.T) {
 	identical := tally{}
 	for _, model := range fixtureModels {
 		dir := filepath.Join(fixtures, "models", model)
-		src := sourceOf(t, readGGUF(t, filepath.Join(dir, model+".F32.gguf")))
+		master := readGGUF(t, filepath.Join(dir, model+".F32.gguf"))
 		for _, v := range variants {
 			o := readOracle(t, filepath.Join(dir, "oracle", v.name+".json"))
-			b := quantizeFile(t, src, v.target, Options{Pure: v.pure})
+			b := quantizeFile(t, master, v.target, Options{Pure: v.pure})
 			sum := sha256.Sum256(b)
 			if got := hex.EncodeToString(sum[:]); got != o.SHA256 {
 				t.Errorf("%s: sha256 %s, llama.cpp's %s", o.File, got, o.SHA256)
@@ -285,12 +245,12 @@ func TestTypesAreLlamaQuantizes(t *testing.T) {
 	}
 }
 
-// demoSource is llama-demo as llama.cpp's llama-convert-llama2c-to-ggml converted it
+// demoMaster is llama-demo as llama.cpp's llama-convert-llama2c-to-ggml converted it
 // (testdata/gguf/trained): the F32 GGUF is not stored, but the converter copies
 // llama2.c's arrays unchanged (convert_weights_ak_to_gg) and writes the shared
 // classifier again as output.weight, so the weights come from models/llama-demo's
-// model.bin and the metadata from the Q8_0 file.
-func demoSource(t *testing.T, meta ggufFile) source {
+// model.bin and the metadata and tensor order from the Q8_0 file.
+func demoMaster(t *testing.T, meta ggufFile) ggufFile {
 	bin, err := os.ReadFile("../../models/llama-demo/model.bin")
 	if err != nil {
 		t.Fatal(err)
@@ -331,15 +291,33 @@ func demoSource(t *testing.T, meta ggufFile) source {
 		w[b+"ffn_gate.weight"], w[b+"ffn_down.weight"], w[b+"ffn_up.weight"] =
 			layer(w1, l, dim*hidden), layer(w2, l, dim*hidden), layer(w3, l, dim*hidden)
 	}
-	s := sourceOf(t, meta)
-	for i := range s.tensors {
-		s.tensors[i].Type = gguf.F32
-		if x := w[s.tensors[i].Name]; int64(len(x)) != product(s.tensors[i].Dims) {
-			t.Fatalf("model.bin has no %s of %v", s.tensors[i].Name, s.tensors[i].Dims)
+	var buf bytes.Buffer
+	out := gguf.NewWriter(&buf)
+	for _, kv := range meta.KVs {
+		if kv.Key != gguf.FileTypeKey && kv.Key != "general.quantization_version" {
+			must(t, out.AddKV(kv.Key, kv.Value))
 		}
 	}
-	s.values = func(name string) []float32 { return w[name] }
-	return s
+	for _, ten := range meta.Tensors {
+		if x := w[ten.Name]; int64(len(x)) != product(ten.Dims) {
+			t.Fatalf("model.bin has no %s of %v", ten.Name, ten.Dims)
+		}
+		must(t, out.AddTensor(ten.Name, gguf.F32, ten.Dims))
+	}
+	must(t, out.WriteHeader())
+	for _, ten := range meta.Tensors {
+		b := make([]byte, 0, 4*len(w[ten.Name]))
+		for _, v := range w[ten.Name] {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+		}
+		must(t, out.WriteTensorData(b))
+	}
+	must(t, out.Close())
+	f, err := gguf.Parse(buf.Bytes(), "llama-demo.F32.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ggufFile{f, buf.Bytes()}
 }
 
 func product(d []int64) int64 {
@@ -354,7 +332,7 @@ func product(d []int64) int64 {
 // weights: no K type fits, and Q4_0's output falls back from Q6_K to Q8_0).
 func TestDemoFilesAreLlamaCpps(t *testing.T) {
 	dir := filepath.Join(fixtures, "trained")
-	src := demoSource(t, readGGUF(t, filepath.Join(dir, "llama-demo.Q8_0.gguf")))
+	src := demoMaster(t, readGGUF(t, filepath.Join(dir, "llama-demo.Q8_0.gguf")))
 	identical := tally{}
 	for _, c := range []struct {
 		variant string
@@ -378,4 +356,13 @@ func TestDemoFilesAreLlamaCpps(t *testing.T) {
 		}
 	}
 	identical.log(t, "identical to llama.cpp's:")
+}
+
+// TestFileRefusesQuantizedTensors: quantizing a quantized file would round twice.
+func TestFileRefusesQuantizedTensors(t *testing.T) {
+	q := readGGUF(t, filepath.Join(fixtures, "models", "llama-spm", "llama-spm.Q8_0.gguf"))
+	err := File(io.Discard, q.File, q.data, FileQ4_K_M, Options{})
+	if err == nil || !strings.Contains(err.Error(), "llama-spm.Q8_0.gguf: tensor output.weight is Q8_0: only F32, F16 and BF16 tensors are quantized") {
+		t.Fatalf("error %v", err)
+	}
 }

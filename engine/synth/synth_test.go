@@ -39,7 +39,8 @@ func TestPresetSizes(t *testing.T) {
 	if params < 286e6 || params > 287e6 {
 		t.Errorf("gpt-286m: %d parameters, want 286M", params)
 	}
-	// The anchors' note: ~110M matmul weights, ~220 MB in fp16.
+	// Read per token: ~110M matmul weights, ~220 MB in fp16 (the token and value
+	// embeddings are row lookups).
 	if matmul < 109e6 || matmul > 111e6 {
 		t.Errorf("gpt-286m: %d matmul weights, want ~110M", matmul)
 	}
@@ -59,7 +60,7 @@ func TestPresetSizes(t *testing.T) {
 func TestTinyPresetsLoadAndRun(t *testing.T) {
 	for _, name := range []string{"gpt-tiny", "llama-tiny"} {
 		p, _ := Lookup(name)
-		for _, enc := range []kernels.Encoding{kernels.F32, kernels.F16, kernels.Q8_0, kernels.Q4_0} { // what model.bin holds
+		for _, enc := range kernels.Encodings { // model.bin holds every one
 			dir := filepath.Join(t.TempDir(), name+"-"+enc.String())
 			res, err := Write(dir, p, enc, 1)
 			if err != nil {

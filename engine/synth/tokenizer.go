@@ -80,10 +80,12 @@ func nanochatTokenizer(vocab int, seed uint64) ([]byte, error) {
 	return tok.MarshalBinary()
 }
 
-// llamaTokenizer is a llama2.c tokenizer.bin with vocab tokens: <unk>, BOS, EOS,
-// the 256 byte tokens <0x00>..<0xFF>, the printable ASCII characters, then merged
-// pieces with falling scores (run.c merges the best-scoring pair first).
-func llamaTokenizer(vocab int, seed uint64) []byte {
+// llamaPieces are the tokens of the Llama presets' vocabulary of vocab tokens and
+// their scores: <unk>, BOS and EOS (as llama2.c's tokenizer.bin spells them, "\n<s>\n"
+// and "\n</s>\n"), the 256 byte tokens <0x00>..<0xFF>, the printable ASCII
+// characters, then merged pieces with falling scores (run.c merges the
+// best-scoring pair first).
+func llamaPieces(vocab int, seed uint64) ([]string, []float32) {
 	pieces := []string{"<unk>", "\n<s>\n", "\n</s>\n"}
 	for b := range 256 {
 		pieces = append(pieces, fmt.Sprintf("<0x%02X>", b))
@@ -95,17 +97,23 @@ func llamaTokenizer(vocab int, seed uint64) []byte {
 		pieces = append(pieces, mergedPieces(pieces, vocab-len(pieces), rand.New(rand.NewPCG(seed, 0x11A)))...)
 	}
 	pieces = pieces[:vocab]
+	scores := make([]float32, vocab)
+	for i := 3 + 256; i < vocab; i++ {
+		scores[i] = -float32(i)
+	}
+	return pieces, scores
+}
+
+// llamaTokenizer is llamaPieces as a llama2.c tokenizer.bin.
+func llamaTokenizer(vocab int, seed uint64) []byte {
+	pieces, scores := llamaPieces(vocab, seed)
 	maxLen := 0
 	for _, p := range pieces {
 		maxLen = max(maxLen, len(p))
 	}
 	out := binary.LittleEndian.AppendUint32(nil, uint32(maxLen))
 	for i, p := range pieces {
-		score := float32(0)
-		if i >= 3+256 {
-			score = -float32(i)
-		}
-		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(score))
+		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(scores[i]))
 		out = binary.LittleEndian.AppendUint32(out, uint32(len(p)))
 		out = append(out, p...)
 	}

@@ -6,7 +6,7 @@
 // The image is made with the standard tools (sfdisk, mkfs.fat, mtools; Debian
 // packages fdisk, dosfstools, mtools, which scripts/install-deps.sh installs), so
 // the firmware is checked against what real formatters write. QEMU wants an SD
-// image whose size is a power of two (platform-facts B5): Build rounds up.
+// image whose size is a power of two (hw/sd/sd.c: sd_realize): Build rounds up.
 package sdimage
 
 import (

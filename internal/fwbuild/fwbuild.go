@@ -42,7 +42,8 @@ type Options struct {
 // Build compiles the firmware and writes the ELF and the flat image.
 func Build(o Options) error {
 	// -T is the address of .text, which the linker puts one page after the segment
-	// start (platform-facts A4): so the image starts exactly at LoadAddr.
+	// start (Go cmd/link/internal/arm64/obj.go: archinit sets HEADR = ELFRESERVE,
+	// 4 KiB): so the image starts exactly at LoadAddr.
 	ld := fmt.Sprintf("-T %#x -E %s", o.Board.LoadAddr+0x1000, Entry)
 	args := []string{"build", "-trimpath", "-ldflags", ld, "-o", o.OutELF}
 	if o.Board.Tags != "" {

@@ -41,11 +41,13 @@ func platformEarly() {
 	// CNTFRQ from the crystal): the simplest tell that we are emulated.
 	platform.isQEMU = cntfrq != 54_000_000
 	gpio := reg.At(board.GPIO)
-	// GPFSEL1: GPIO14 bits 14:12, GPIO15 bits 17:15 = 100 (ALT0) (bcm2711-facts 3.1).
+	// GPFSEL1: GPIO14 bits 14:12, GPIO15 bits 17:15 = 100 (ALT0) (Linux
+	// pinctrl-bcm2835.c: FSEL_REG, FSEL_SHIFT; bcm283x.dtsi: uart0_gpio14).
 	v := gpio.Read32(0x04)
 	v = v&^(7<<12|7<<15) | 4<<12 | 4<<15
 	gpio.Write32(0x04, v)
-	// GPIO_PUP_PDN_CNTRL_REG0: GPIO14 bits 29:28 none, GPIO15 bits 31:30 pull-up.
+	// GPIO_PUP_PDN_CNTRL_REG0: GPIO14 bits 29:28 none, GPIO15 bits 31:30 pull-up
+	// (pinctrl-bcm2835.c: GP_GPIO_PUP_PDN_CNTRL_REG0, BCM2711_PULL_*).
 	p := gpio.Read32(0xE4)
 	p = p&^(3<<28|3<<30) | 1<<30
 	gpio.Write32(0xE4, p)
@@ -63,7 +65,8 @@ func platformEarly() {
 
 // platformMemory finds RAM: the mailbox reports the ARM part of the first GiB and
 // where the VideoCore's memory is; the board revision says how much RAM exists above
-// 1 GiB (the mailbox cannot address it) (bcm2711-facts 1.4, 1.6).
+// 1 GiB, which the VideoCore cannot address (raspberrypi/firmware issue #1191; the
+// Raspberry Pi documentation's new-style revision codes, bits 22:20).
 func platformMemory(out *[8]board.Region) int {
 	n := 0
 	if r, ok := mboxGet(bcm2711.TagFirmwareRevision, 0, 1); ok {
@@ -173,7 +176,8 @@ func platformLog() {
 }
 
 // startSecondaries releases cores 1..3 from the firmware's spin table (core n reads
-// 0xd8 + 8n; bcm2711-facts 2.4). Under QEMU's ELF boot they are already in Boot.
+// 0xd8 + 8n: raspberrypi/tools armstubs/armstub8.S, spin_cpu0..3; Linux
+// bcm2711.dtsi cpu-release-addr). Under QEMU's ELF boot they are already in Boot.
 // Called while page 0 is still mapped by the boot tables.
 func startSecondaries(entry uintptr) {
 	for n := uintptr(1); n < maxCores; n++ {

@@ -13,8 +13,8 @@ import (
 
 // DMA implements dma.Memory for the firmware. BusOffset is added to physical
 // addresses to get what a device puts on its bus: 0 on QEMU virt and for the Pi 4's
-// PCIe inbound window at PCI address 0; it is the one place where CPU and bus
-// addresses differ (bcm2711-facts 1.3).
+// PCIe inbound window at PCI address 0 (Linux bcm2711.dtsi: pcie0 dma-ranges); it
+// is the one place where CPU and bus addresses differ.
 type DMA struct {
 	BusOffset uint64
 }

@@ -111,7 +111,7 @@ func (c *Client) MinClockRate(clk Clock) (uint32, error) { return c.clock(TagMin
 
 // MeasuredClockRate is clk's real rate: after SetClockRate the plain rate
 // reports what was asked for, not what the firmware allowed
-// (raspberrypi/firmware issue #1521; bcm2711-facts 5.3).
+// (raspberrypi/firmware issue #1521).
 func (c *Client) MeasuredClockRate(clk Clock) (uint32, error) {
 	return c.clock(TagClockMeasured, clk)
 }
@@ -227,7 +227,8 @@ func (c *Client) SetExpanderGPIO(pin int, high bool) error {
 // NotifyXHCIReset tells the firmware that the xHCI controller at PCI address
 // pciAddr (PCIAddress; VL805 on a Pi 4) was reset, so that it reloads the
 // controller's firmware from the EEPROM. Must follow the PCIe link coming up
-// and precede any xHCI register access (bcm2711-facts 5.2).
+// and precede any xHCI register access, as in Linux xhci-pci.c: xhci_pci_probe
+// and U-Boot xhci-pci.c: xhci_pci_probe (the reset before the registers are read).
 func (c *Client) NotifyXHCIReset(pciAddr uint32) error {
 	_, err := c.query(TagNotifyXHCIReset, []uint32{pciAddr}, 0)
 	return err

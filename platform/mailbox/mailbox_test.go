@@ -147,7 +147,8 @@ func TestNotifyXHCIReset(t *testing.T) {
 	if err := c.NotifyXHCIReset(VL805); err != nil {
 		t.Fatal(err)
 	}
-	// U-Boot and Linux send 0x00100000 for the VL805 (bcm2711-facts 5.2).
+	// U-Boot and Linux send 0x00100000 for the VL805 (U-Boot msg.c:
+	// bcm2711_notify_vl805_reset, Linux reset-raspberrypi.c: rpi_reset_reset).
 	if !reflect.DeepEqual(vc.xhci, []uint32{0x00100000}) {
 		t.Errorf("notified %#x, want [0x100000]", vc.xhci)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// The property message layout (bcm2711-facts 5.1; vcmailbox(7)):
+// The property message layout (vcmailbox(7), "Buffer contents" and "Tag format"):
 //
 //	u32 size in bytes (the whole buffer)
 //	u32 code: 0 for a request; 0x80000000 success, 0x80000001 parse error in the reply

@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// Property tags (bcm2711-facts 5.2; vcmailbox(7); Linux
-// include/soc/bcm2835/raspberrypi-firmware.h).
+// Property tags (vcmailbox(7); Linux include/soc/bcm2835/raspberrypi-firmware.h,
+// enum rpi_firmware_property_tag, for those vcmailbox(7) lacks).
 const (
 	TagFirmwareRevision = 0x00000001
 	TagBoardRevision    = 0x00010002
@@ -49,7 +49,7 @@ func TagName(id uint32) string {
 	return "unknown tag"
 }
 
-// Clock is a firmware clock id (vcmailbox(7), bcm2711-facts 5.2).
+// Clock is a firmware clock id (vcmailbox(7), "Unique clock IDs").
 type Clock uint32
 
 const (
@@ -110,7 +110,7 @@ const (
 	powerNoDevice = 1 << 1
 )
 
-// Throttle is the firmware's throttling report (bcm2711-facts 5.2, the
+// Throttle is the firmware's throttling report (the Raspberry Pi documentation's
 // vcgencmd get_throttled table): bits 0-3 now, bits 16-19 the same since boot.
 type Throttle uint32
 
@@ -156,8 +156,8 @@ func (t Throttle) String() string {
 }
 
 // PCIAddress is how the xHCI-reset tag names a PCI function: bus<<20 |
-// slot<<15 | function<<12 (Linux rpi_firmware_init_vl805 / reset-raspberrypi,
-// U-Boot bcm2711_notify_vl805_reset; bcm2711-facts 5.2).
+// slot<<15 | function<<12 (Linux reset-raspberrypi.c: rpi_reset_reset, U-Boot
+// msg.c: bcm2711_notify_vl805_reset).
 func PCIAddress(bus, slot, function uint32) uint32 {
 	return bus<<20 | slot<<15 | function<<12
 }

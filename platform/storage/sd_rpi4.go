@@ -15,8 +15,10 @@ import (
 
 // Controllers are the Pi 4's SD controllers in the order OpenSD tries them:
 // EMMC2, the SD slot of a real Pi 4, then the Arasan SDHCI to which QEMU
-// raspi4b attaches -drive if=sd (platform-facts B5). On a real Pi the first
-// one answers, so the second (wired to the Wi-Fi chip there) is left alone.
+// raspi4b attaches -drive if=sd (QEMU hw/gpio/bcm2838_gpio.c: bcm2838_gpio_reset
+// puts the card on the SDHCI's bus; EMMC2's own bus stays empty). On a real Pi
+// the first one answers, so the second (wired to the Wi-Fi chip there) is left
+// alone.
 // Peripherals are identity-mapped as device memory by the kernel.
 func Controllers() []SDController {
 	return []SDController{

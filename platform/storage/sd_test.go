@@ -22,7 +22,7 @@ type emptySlot struct {
 }
 
 // QEMU 10's generic-sdhci capabilities: 52 MHz base clock, 3.3 V, high speed
-// (platform-facts B5).
+// (QEMU hw/arm/bcm2838_peripherals.c: BCM2835_SDHC_CAPAREG).
 const qemuCaps = 0x052134b4
 
 func newEmptySlot(caps uint32) *emptySlot {

@@ -114,7 +114,8 @@ func whyNoDisk(c *xhci.Controller, err error) string {
 // FindXHCI enumerates the PCI hierarchy behind cfg, assigning BARs from the
 // windows, and returns the first xHCI controller and its register BAR. Every
 // function found is logged. Used on QEMU virt, whose BARs nothing has assigned
-// when the firmware starts (platform-facts B6).
+// when the firmware starts: QEMU leaves that to the guest, and with -kernel no
+// boot firmware runs (under QEMU 10, `info pci` shows BAR0 not mapped).
 func FindXHCI(log io.Writer, cfg pci.Config, w pci.Windows) (*pci.Function, pci.BAR, error) {
 	fs, err := pci.Enumerate(cfg, w, pci.Options{Log: newLogWriter(log)})
 	if err != nil {

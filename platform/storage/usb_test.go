@@ -152,9 +152,10 @@ func TestStartXHCIDeadController(t *testing.T) {
 	}
 }
 
-// QEMU virt's bus as FindXHCI meets it (platform-facts B6): the xHCI's BAR0
-// is assigned from the 32-bit window and reported; a bus without an xHCI, or
-// an xHCI without BAR0, gives an error naming what was found.
+// QEMU virt's bus as FindXHCI meets it (QEMU hw/arm/virt.c: VIRT_PCIE_MMIO;
+// include/hw/pci/pci_ids.h: host bridge 1b36:0008, qemu-xhci 1b36:000d): the
+// xHCI's BAR0 is assigned from the 32-bit window and reported; a bus without an
+// xHCI, or an xHCI without BAR0, gives an error naming what was found.
 func TestFindXHCI(t *testing.T) {
 	w := pci.Windows{Mem: pci.Window{CPU: 0x1000_0000, Bus: 0x1000_0000, Size: 0x2eff_0000}}
 	space := func(withXHCI, withBAR bool) *pcifake.Space {

@@ -15,8 +15,8 @@ import (
 )
 
 // OpenUSB brings USB up on QEMU virt: it enumerates the PCIe bus through ECAM,
-// assigning BARs from the 32-bit MMIO window (no firmware has, platform-facts
-// B6), finds the xHCI (qemu-xhci), starts it and attaches the mass-storage
+// assigning BARs from the 32-bit MMIO window (no firmware has: see FindXHCI),
+// finds the xHCI (qemu-xhci), starts it and attaches the mass-storage
 // devices, logging each step. A previous start-up still running is stopped
 // first. Close the result before starting again.
 func OpenUSB(log io.Writer) (*USB, error) {

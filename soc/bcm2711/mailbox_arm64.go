@@ -11,7 +11,8 @@ import (
 	"github.com/inferpi/inferpi/metal/arm64"
 )
 
-// Mailbox registers (bcm2711-facts 5.1): ARM reads mailbox 0, writes mailbox 1.
+// Mailbox registers (Linux bcm2835-mailbox.c; Circle include/circle/bcm2835.h for
+// mailbox 1's status): ARM reads mailbox 0, writes mailbox 1.
 const (
 	mboxRead    = 0x00
 	mboxStatus0 = 0x18
@@ -27,7 +28,7 @@ const (
 	codeSuccess = 0x80000000
 )
 
-// Property tags (bcm2711-facts 5.2).
+// Property tags (vcmailbox(7); Linux include/soc/bcm2835/raspberrypi-firmware.h).
 const (
 	TagFirmwareRevision = 0x00000001
 	TagBoardRevision    = 0x00010002

@@ -5,7 +5,7 @@ import (
 	"github.com/inferpi/inferpi/driver/reg"
 )
 
-// PM watchdog (bcm2711-facts 5.4; Linux bcm2835_wdt.c constants): every write
+// PM watchdog (Linux drivers/watchdog/bcm2835_wdt.c constants): every write
 // carries the password; WDOG counts 65536 ticks per second in 20 bits (~16 s max).
 const (
 	pmRSTC        = 0x1c

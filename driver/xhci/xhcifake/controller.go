@@ -37,9 +37,10 @@ func QEMU() Config {
 		AC64: true, GoneSilently: true}
 }
 
-// VL805 is the Pi 4's controller as the facts file describes it: port 1 USB 2
-// (with the internal hub behind it), ports 2-5 USB 3, 32-byte contexts,
-// scratchpads, broken DCS. It is given 32-bit DMA to exercise that path.
+// VL805 is the Pi 4's controller: port 1 USB 2 (with the integrated hub behind
+// it), ports 2-5 USB 3, 32-byte contexts (Circle include/circle/usb/xhciconfig.h),
+// scratchpads (Circle lib/usb/xhcidevice.cpp asserts some), broken DCS (Linux
+// xhci-pci.c: XHCI_EP_CTX_BROKEN_DCS). It is given 32-bit DMA to exercise that path.
 func VL805() Config {
 	return Config{USB2Ports: 1, USB3Ports: 4, MaxSlots: 32, Scratchpads: 8, ContextSize: 32, Version: 0x100,
 		PortPower: true, BrokenDCS: true}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// `inferpi run FILE.gguf -p TEXT --json` is llama.cpp's completion: its prompt ids
+// (BOS, then the text) and its greedy continuation (the fixture's greedy_hello).
+func TestRunGGUFCompletion(t *testing.T) {
+	file := filepath.Join(ggufModels, "llama-spm", "llama-spm.F32.gguf")
+	var o struct {
+		Greedy []struct {
+			Name      string
+			PromptIDs []int `json:"prompt_ids"`
+			IDs       []int
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(ggufModels, "llama-spm", "oracle", "F32.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		t.Fatal(err)
+	}
+	want := o.Greedy[0]
+	r := runJSON(t, "run", file, "-p", "Hello world", "-n", "32", "--temp", "0")
+	if !slices.Equal(r.PromptIDs, want.PromptIDs) || !slices.Equal(r.IDs, want.IDs) || r.Stop != "max_tokens" || r.Mode != "completion" {
+		t.Fatalf("run: prompt %v ids %v stop %s; llama.cpp: %v %v", r.PromptIDs, r.IDs, r.Stop, want.PromptIDs, want.IDs)
+	}
+	out, _, err := runCLI(t, "run", file, "-p", "Hello world", "-n", "4", "--temp", "0")
+	if err != nil || !strings.HasPrefix(out, "Hello world ") {
+		t.Fatalf("plain output %q, %v", out, err)
+	}
+}
+
+func TestInspectGGUF(t *testing.T) {
+	var out, errOut bytes.Buffer
+	file := filepath.Join(ggufModels, "qwen2-bpe", "qwen2-bpe.Q4_K_M.gguf")
+	if err := inspectMain([]string{file}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	for _, want := range []string{
+		"format:                      GGUF v3, architecture qwen2",
+		"weight encoding:             Q4_K_M",
+		"tensors by type:             Q4_K 162.0 KB (5), Q6_K 157.5 KB (3), F32 5.0 KB (6)",
+		"weight bytes per token:      327168",
+		"trained context:             32768 tokens (a session holds 4096)",
+		"tokenizer:                   byte-level BPE, pre-tokenizer qwen2, 384 tokens",
+		"file qwen2-bpe.Q4_K_M.gguf:  343488 bytes",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("inspect lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// A broken GGUF file: one line naming the file and the problem, exit status 1.
+func TestRunGGUFErrors(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join(ggufModels, "qwen2-bpe", "qwen2-bpe.Q8_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "cut.gguf")
+	if err := os.WriteFile(bad, good[:len(good)/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCLI(t, "run", bad, "-p", "hi")
+	if err == nil || !strings.HasPrefix(err.Error(), bad+": tensor ") || !strings.Contains(err.Error(), "past the end of the file") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// `run --chat --json` gives the text after the template: ChatML with the system
+// prompt for Qwen2.5's template; Qwen3's with the empty think block that asks it
+// to answer at once, unless --think.
+func TestRunGGUFChatRendered(t *testing.T) {
+	chatml := "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+	for _, c := range []struct {
+		file  string
+		think bool
+		want  string
+	}{
+		{"qwen2-bpe/qwen2-bpe.Q8_0.gguf", false, chatml},
+		{"qwen3-bpe/qwen3-bpe.Q8_0.gguf", false, chatml + "<think>\n\n</think>\n\n"},
+		{"qwen3-bpe/qwen3-bpe.Q8_0.gguf", true, chatml},
+	} {
+		args := []string{"run", "-m", filepath.Join(ggufModels, c.file), "--chat", "--system", "Be brief.", "-p", "Hi", "-n", "4"}
+		if c.think {
+			args = append(args, "--think")
+		}
+		r := runJSON(t, args...)
+		if r.Rendered != c.want || r.Template != "chatml" || r.Mode != "chat" || len(r.PromptIDs) == 0 {
+			t.Errorf("%s (think %v): template %s, rendered %q", c.file, c.think, r.Template, r.Rendered)
+		}
+	}
+}

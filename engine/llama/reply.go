@@ -1,0 +1,83 @@
+package llama
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/inferpi/inferpi/engine/chat"
+)
+
+// replyText follows a reply's text as it is decoded. It ends the reply at a
+// template's stop text that the model writes as plain text rather than as its
+// special token, holds back the bytes that may be the start of one so that no
+// part of it is printed, and hides a think block unless asked; what is left goes
+// to emit as it comes.
+type replyText struct {
+	stops []string
+	think *chat.ThinkFilter // nil: nothing hidden
+	emit  func(string)      // may be nil
+
+	raw    []byte // the reply as generated, without a stop text: what a chat history keeps
+	passed int    // bytes of raw passed on; the rest may start a stop text
+	shown  strings.Builder
+}
+
+// add takes the next decoded bytes and reports whether they complete a stop text.
+func (r *replyText) add(piece []byte) (stopped bool) {
+	from := r.passed
+	r.raw = append(r.raw, piece...)
+	for _, s := range r.stops {
+		if i := bytes.Index(r.raw[from:], []byte(s)); i >= 0 {
+			r.raw = r.raw[:from+i]
+			r.pass(len(r.raw))
+			return true
+		}
+	}
+	r.pass(len(r.raw) - r.held())
+	return false
+}
+
+// held is how many bytes at the end of raw are the beginning of a stop text.
+func (r *replyText) held() int {
+	most := 0
+	for _, s := range r.stops {
+		for n := min(len(s)-1, len(r.raw)-r.passed); n > most; n-- {
+			if bytes.HasSuffix(r.raw, []byte(s[:n])) {
+				most = n
+				break
+			}
+		}
+	}
+	return most
+}
+
+// pass hands raw up to end on to the think filter and emit.
+func (r *replyText) pass(end int) {
+	if end <= r.passed {
+		return
+	}
+	text := string(r.raw[r.passed:end])
+	r.passed = end
+	if r.think != nil {
+		text = r.think.Next(text)
+	}
+	r.show(text)
+}
+
+func (r *replyText) show(text string) {
+	if text == "" {
+		return
+	}
+	r.shown.WriteString(text)
+	if r.emit != nil {
+		r.emit(text)
+	}
+}
+
+// finish passes on what is still held: the reply ended without a stop text.
+func (r *replyText) finish() {
+	r.pass(len(r.raw))
+	if r.think != nil {
+		r.show(r.think.Flush())
+	}
+}
