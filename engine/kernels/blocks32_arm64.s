@@ -45,11 +45,12 @@
 	VMOVQ $0x0000000000000000, $0x0101010101010101, V28
 
 // Q50_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b): the Q5_0 block at R1+off against
-// the 32 x values at R5+xoff: Vt = its products in 8 int16 lanes; R9 keeps its first
-// 8 bytes (its fp16 d in the low 16 bits). Vq, Vs, Vh, Vx0, Vx1, Va, Vb and R10 scratch.
+// the 32 x values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d.
+// Vq, Vs, Vh, Vx0, Vx1, Va, Vb and R10 scratch.
 #define Q50_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b) \
-	MOVD off(R1), R9; \
-	MVN  R9>>16, R10; \
+	MOVHU off(R1), R9; \
+	MOVWU off+2(R1), R10; \
+	MVNW  R10, R10; \
 	FMOVSW(q, 10); \
 	LDURQ(s, 1, off+6); \
 	LDURQ(x0, 5, xoff); \
