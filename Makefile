@@ -34,8 +34,9 @@ test-go:
 # from Debian's qemu-user, qemu-aarch64-static from qemu-user-static; either will do.
 QEMU_AARCH64 ?= $(shell command -v qemu-aarch64 || command -v qemu-aarch64-static)
 # The arm64 (NEON) kernels' own tests, then both engines on them against the
-# run.c and nanochat oracles and the demo chats (a subset: emulation is slow).
-ARM64_ENGINE_TESTS = ^(TestGreedyFP32MatchesRunC|TestGreedyFP16MatchesRunCOnRoundedWeights|TestSampledMatchesRunC|TestContextFullStopsLikeRunC|TestUntiedMatchesRunC|TestDemoQ8KeepsTheExamples|TestDemoQ4Examples|TestCompletionFP32|TestCompletionFP16|TestDebugActivations|TestChat|TestQuantizedDemoChats)$$
+# run.c and nanochat oracles, the demo chats and llama.cpp's logits of every GGUF
+# fixture variant (a subset: emulation is slow).
+ARM64_ENGINE_TESTS = ^(TestGreedyFP32MatchesRunC|TestGreedyFP16MatchesRunCOnRoundedWeights|TestSampledMatchesRunC|TestContextFullStopsLikeRunC|TestUntiedMatchesRunC|TestDemoQ8KeepsTheExamples|TestDemoQ4Examples|TestCompletionFP32|TestCompletionFP16|TestDebugActivations|TestChat|TestQuantizedDemoChats|TestGGUFMatchesLlamaCpp|TestGGUFBatchedPrefillMatchesOneByOne)$$
 test-arm64: deps
 	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" ./engine/kernels/
 	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" -run '$(ARM64_ENGINE_TESTS)' ./engine/llama/ ./engine/gpt/

@@ -7,7 +7,7 @@ import "regexp"
 // the KV cache, floats of a vector).
 type kernel struct {
 	label  string
-	group  string         // matvec, attention, elementwise
+	group  string         // matvec, matmul, attention, elementwise
 	symbol *regexp.Regexp // the TEXT symbol (kernels are found by name, and may be absent)
 	stream string         // the argument whose elements are counted
 	// elemBytes is the stream's bytes per element, as num/den (18/32 for q4_0).
@@ -37,6 +37,10 @@ var kernels = []kernel{
 	k("matvec q4_K", "matvec", "matVecQ4_?KNEON", "w", 144, 256, "Q4_K"),
 	k("matvec q5_K", "matvec", "matVecQ5_?KNEON", "w", 176, 256, "Q5_K"),
 	k("matvec q6_K", "matvec", "matVecQ6_?KNEON", "w", 210, 256, "Q6_K"),
+	// The batch kernels (prefill) take four tokens per pass over a row: an element
+	// is a weight for one token, four per weight read.
+	k("matmul q8_0, 4 tokens", "matmul", "matMulQ8(_0)?NEON", "w", 34, 128, ""),
+	k("matmul q4_K, 4 tokens", "matmul", "matMulQ4_?KNEON", "w", 144, 1024, ""),
 	k("attention scores, fp32 cache", "attention", "scoresNEON", "k", 4, 1, ""),
 	k("attention mix, fp32 cache", "attention", "mixNEON", "v", 4, 1, ""),
 	k("attention scores, fp16 cache", "attention", "scoresF16NEON", "k", 2, 1, ""),
@@ -45,6 +49,8 @@ var kernels = []kernel{
 	k("attention mix, fp16 cache, 2 heads", "attention", "mixF16x2NEON", "v", 2, 1, ""),
 	k("fp16 cache write", "attention", "toF16NEON", "src", 4, 1, ""),
 	k("quantize x to q8_0", "elementwise", "quantizeQ8NEON", "x", 4, 1, ""),
+	k("quantize x to q8_1", "elementwise", "quantizeQ8_1NEON", "x", 4, 1, ""),
+	k("quantize x to q8_K", "elementwise", "quantizeQ8KNEON", "x", 4, 1, ""),
 	k("swiglu", "elementwise", "swigluNEON", "h", 4, 1, ""),
 	k("softmax exp", "elementwise", "softmaxExpNEON", "x", 4, 1, ""),
 	k("softmax divide", "elementwise", "divideNEON", "x", 4, 1, ""),

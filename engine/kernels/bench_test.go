@@ -227,6 +227,10 @@ func reportGBps(b *testing.B, bytes int) float64 {
 	return gbps
 }
 
+// modelVariants are the encodings the whole-model benchmarks take: every
+// encoding of a model's matrices, and llama.cpp's Q4_K_M mix of Q4_K and Q6_K.
+var modelVariants = []benchVariant{"fp16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"}
+
 // BenchmarkModel286M: one token's matrix-vector products over the 286M matrix set.
 // Each iteration first reads 512 MiB of another buffer (untimed), which leaves none
 // of the matrices in the caches, then as many bytes as the matrices further along
@@ -235,7 +239,7 @@ func reportGBps(b *testing.B, bytes int) float64 {
 // and their ratio x-read under the same conditions, even on a machine shared with
 // others.
 func BenchmarkModel286M(b *testing.B) {
-	for _, v := range []benchVariant{"fp16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"} {
+	for _, v := range modelVariants {
 		for _, threads := range benchThreads() {
 			b.Run(fmt.Sprintf("%v/threads=%d", v, threads), func(b *testing.B) {
 				m := getBenchModel(shape286M, v)

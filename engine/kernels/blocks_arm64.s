@@ -185,95 +185,123 @@ q4sum:
 	BNE     q4row
 	RET
 
-// func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
-// The reference's arithmetic exactly (quantizeQ8Ref, after llama.cpp's AVX2
-// quantize_row_q8_0): per block of 32, d = max|x|/127 rounded to fp16 (FCVT under
-// the default FPCR rounding: to nearest, ties to even) and widened back, id =
-// 127/max|x| (both 0 below tinyBlock), q = x*id rounded to the nearest integer,
-// ties to even (FCVTNS), s8 = 8*Σq.
-TEXT ·quantizeQ8NEON(SB), NOSPLIT, $0-40
-	MOVD  q+0(FP), R0
-	MOVD  d+8(FP), R1
-	MOVD  s8+16(FP), R2
-	MOVD  x+24(FP), R3
-	MOVD  blocks+32(FP), R4
-	FMOVS $127.0, F30
-	MOVW  $0x03800000, R6 // 2^-120, tinyBlock
-	FMOVS R6, F28
-	FMOVS ZR, F31
+// The batch kernels' tokens (neonBatch, simd_arm64.go): their q and d pointers.
+#define NB_Q 0
+#define NB_D 32
 
-qloop:
-	VLD1.P 64(R3), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
-	FABS4S(8, 0)
-	FABS4S(9, 1)
-	FABS4S(10, 2)
-	FABS4S(11, 3)
-	FABS4S(12, 4)
-	FABS4S(13, 5)
-	FABS4S(14, 6)
-	FABS4S(15, 7)
-	FMAX4S(8, 8, 9)
-	FMAX4S(10, 10, 11)
-	FMAX4S(12, 12, 13)
-	FMAX4S(14, 14, 15)
-	FMAX4S(8, 8, 10)
-	FMAX4S(12, 12, 14)
-	FMAX4S(8, 8, 12)
-	FMAXV4S(16, 8)
-	FDIVS   F30, F16, F17 // d = amax / 127
-	FCVTSH  F17, F17      // rounded to fp16
-	FCVTHS  F17, F17      // and widened back
-	FDIVS   F16, F30, F18 // id = 127 / amax
-	FCMPS   F28, F16      // amax < tinyBlock: d = id = 0
-	FCSELS  LT, F31, F17, F17
-	FCSELS  LT, F31, F18, F18
-	FMOVS.P F17, 4(R1)
-	FMULS0(0, 0, 18)
-	FMULS0(1, 1, 18)
-	FMULS0(2, 2, 18)
-	FMULS0(3, 3, 18)
-	FMULS0(4, 4, 18)
-	FMULS0(5, 5, 18)
-	FMULS0(6, 6, 18)
-	FMULS0(7, 7, 18)
-	FCVTNS4S(0, 0)
-	FCVTNS4S(1, 1)
-	FCVTNS4S(2, 2)
-	FCVTNS4S(3, 3)
-	FCVTNS4S(4, 4)
-	FCVTNS4S(5, 5)
-	FCVTNS4S(6, 6)
-	FCVTNS4S(7, 7)
+// BQ8_SCALES(d, lo, hi): Vlo, Vhi = a token's d_w·d_x of a group (V24, V25 the d_w of
+// blocks 0-3 and 4-7), its next 8 x scales at Rd.
+#define BQ8_SCALES(d, lo, hi) \
+	VLD1.P 32(d), [V30.S4, V31.S4]; \
+	FMUL4S(lo, 24, 30); \
+	FMUL4S(hi, 25, 31)
 
-	// s8 = 8 * Σq
-	VADD    V1.S4, V0.S4, V8.S4
-	VADD    V3.S4, V2.S4, V9.S4
-	VADD    V5.S4, V4.S4, V10.S4
-	VADD    V7.S4, V6.S4, V11.S4
-	VADD    V9.S4, V8.S4, V8.S4
-	VADD    V11.S4, V10.S4, V10.S4
-	VADD    V10.S4, V8.S4, V8.S4
-	ADDV4S(8, 8)
-	FMOVS   F8, R5
-	LSLW    $3, R5, R5
-	SCVTFWS R5, F9
-	FMOVS.P F9, 4(R2)
+// BQ8_STEP(off, vs, i): the next two blocks of a group (R1), against each token's x
+// at off past its cursor, its scales in lanes i and i+1 of Vvs+t.
+#define BQ8_STEP(off, vs, i) \
+	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]; \
+	BQ8_TOKEN(R10, off, 16, vs, i); \
+	BQ8_TOKEN(R11, off, 18, vs+1, i); \
+	BQ8_TOKEN(R19, off, 20, vs+2, i); \
+	BQ8_TOKEN(R20, off, 22, vs+3, i)
 
-	// int32 -> int8 (within ±127: no saturation)
-	SQXTN_4H(0, 0)
-	SQXTN2_8H(0, 1)
-	SQXTN_4H(2, 2)
-	SQXTN2_8H(2, 3)
-	SQXTN_4H(4, 4)
-	SQXTN2_8H(4, 5)
-	SQXTN_4H(6, 6)
-	SQXTN2_8H(6, 7)
-	SQXTN_8B(0, 0)
-	SQXTN2_16B(0, 2)
-	SQXTN_8B(1, 4)
-	SQXTN2_16B(1, 6)
-	VST1.P  [V0.B16, V1.B16], 32(R0)
-	SUBS    $1, R4
-	BNE     qloop
+// BQ8_TOKEN(x, off, acc, vs, i): Q8_STEP's two DOT32s for one token: its x values at
+// Rx+off, its accumulators Vacc and Vacc+1.
+#define BQ8_TOKEN(x, off, acc, vs, i) \
+	FMOVQ off(x), F4; \
+	FMOVQ off+16(x), F5; \
+	FMOVQ off+32(x), F6; \
+	FMOVQ off+48(x), F7; \
+	DOT32(0, 1, 4, 5, 8, acc, vs, i); \
+	DOT32(2, 3, 6, 7, 10, acc+1, vs, i+1)
+
+// BQ8_ONE(x, d, acc): a lone block (its quants in V0, V1, d_w in F24) for one token:
+// BLOCK_SCALE's d_w·d_x with the token's next x scale (Rd), then DOT32 into Vacc.
+#define BQ8_ONE(x, d, acc) \
+	FMOVS.P 4(d), F25; \
+	FMULS   F25, F24, F26; \
+	VLD1.P  32(x), [V4.B16, V5.B16]; \
+	DOT32(0, 1, 4, 5, 8, acc, 26, 0)
+
+// func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+// The Q8_0 batch kernel (impl.matMulQ8): matVecQ8NEON for four tokens over each row,
+// each token with the same operations in the same accumulators (V16+2t, V17+2t), so
+// with its bits; the weights and their scales are loaded and widened once for all
+// four. The tokens are a neonBatch (simd_arm64.go), token t's row i goes to
+// out[t*stride + i]. R10, R11, R19, R20 walk the tokens' x values, R5, R7, R16, R17
+// their scales; V12-V15 and V26-V29 hold each token's d_w·d_x of a group.
+TEXT ·matMulQ8NEON(SB), NOSPLIT, $0-48
+	MOVD out+0(FP), R0
+	MOVD stride+8(FP), R4
+	MOVD w+16(FP), R1
+	MOVD a+24(FP), R2
+	MOVD rows+32(FP), R3
+	MOVD blocks+40(FP), R8
+	LSL  $2, R4
+
+bq8row:
+	MOVD NB_Q(R2), R10
+	MOVD NB_Q+8(R2), R11
+	MOVD NB_Q+16(R2), R19
+	MOVD NB_Q+24(R2), R20
+	MOVD NB_D(R2), R5
+	MOVD NB_D+8(R2), R7
+	MOVD NB_D+16(R2), R16
+	MOVD NB_D+24(R2), R17
+	MOVD R8, R6
+	ZERO8_V16_V23
+
+bq8by8:
+	CMP    $8, R6
+	BLT    bq8by1
+	VLD1.P 16(R1), [V25.H8]
+	FCVTL(24, 25)
+	FCVTL2(25, 25)
+	BQ8_SCALES(R5, 12, 26)
+	BQ8_SCALES(R7, 13, 27)
+	BQ8_SCALES(R16, 14, 28)
+	BQ8_SCALES(R17, 15, 29)
+	BQ8_STEP(0, 12, 0)
+	BQ8_STEP(64, 12, 2)
+	BQ8_STEP(128, 26, 0)
+	BQ8_STEP(192, 26, 2)
+	ADD    $256, R10
+	ADD    $256, R11
+	ADD    $256, R19
+	ADD    $256, R20
+	SUB    $8, R6
+	B      bq8by8
+
+bq8by1:
+	CBZ     R6, bq8sum
+	MOVHU.P 2(R1), R9
+	VLD1.P  32(R1), [V0.B16, V1.B16]
+	FMOVS   R9, F24
+	FCVTHS  F24, F24
+	BQ8_ONE(R10, R5, 16)
+	BQ8_ONE(R11, R7, 18)
+	BQ8_ONE(R19, R16, 20)
+	BQ8_ONE(R20, R17, 22)
+	SUB     $1, R6
+	B       bq8by1
+
+bq8sum:
+	FADD4S(16, 16, 17)
+	FADD4S(18, 18, 19)
+	FADD4S(20, 20, 21)
+	FADD4S(22, 22, 23)
+	FADDP4S(16, 16, 18)
+	FADDP4S(20, 20, 22)
+	FADDP4S(16, 16, 20)
+	MOVD R0, R9
+	VST1 V16.S[0], (R9)
+	ADD  R4, R9
+	VST1 V16.S[1], (R9)
+	ADD  R4, R9
+	VST1 V16.S[2], (R9)
+	ADD  R4, R9
+	VST1 V16.S[3], (R9)
+	ADD  $4, R0
+	SUBS $1, R3
+	BNE  bq8row
 	RET

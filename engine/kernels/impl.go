@@ -13,7 +13,7 @@ import (
 // A kernel of a block encoding takes x quantized to that encoding's activation
 // blocks (act.go), by the quantizer of the same impl. An impl without a SIMD kernel
 // for an encoding, or a quantizer, uses the reference's: every field but prepare
-// and the batch kernels (matMul...) is set (TestImplsComplete).
+// and the batch kernels is set (TestImplsComplete).
 type impl struct {
 	name string
 	// quantizeQ8, quantizeQ8_1 and quantizeQ8K fill v (already sized, see
@@ -38,12 +38,12 @@ type impl struct {
 	matVecQ4K func(out []float32, w []byte, x *q8Vector)
 	matVecQ5K func(out []float32, w []byte, x *q8Vector)
 	matVecQ6K func(out []float32, w []byte, x *q8Vector)
-	// matMulQ8 and matMulQ4K, when set, are matVecQ8 and matVecQ4K for four tokens
-	// at once (a batch's tile of rows, each weight loaded once for all four),
-	// every token's results the row kernel's bits: out[t] gets token t's rows,
-	// from x[t].
-	matMulQ8  func(out *[4][]float32, w []byte, x *[4]*q8Vector)
-	matMulQ4K func(out *[4][]float32, w []byte, x *[4]*q8Vector)
+	// matMulQ8 and matMulQ4K, when set, are matVecQ8 and matVecQ4K for batchTokens
+	// tokens at once (MatMul's batches), from one pass over the weights: rows of w
+	// times xs[t] go to out[t*stride:], each with the bits the one-token kernel gives
+	// it. Without them MatMul takes the one-token kernels token by token.
+	matMulQ8  func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	matMulQ4K func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
 
 	dot     func(a, b []float32) float32
 	axpy    func(dst []float32, a float32, x []float32)
@@ -182,6 +182,48 @@ func matVecRows(in *Input, out []float32, m Matrix, lo, hi int) {
 		k.matVecQ6K(o, w, xq)
 	default:
 		panic("kernels: unknown encoding " + m.Enc.String())
+	}
+}
+
+// batchTokens is the number of tokens a batch kernel (impl.matMulQ8, matMulQ4K)
+// takes at once.
+const batchTokens = 4
+
+// checkBatch guards a batch kernel's assembly: batchTokens tokens' rows, stride
+// apart, fit in out, and the tokens' x have the same number of blocks.
+func checkBatch(out []float32, rows, stride int, xs []*q8Vector) {
+	if rows <= 0 || len(out) < (batchTokens-1)*stride+rows || len(xs) < batchTokens {
+		panic(fmt.Sprintf("kernels: internal error: %d tokens' %d rows, %d apart, in %d values", batchTokens, rows, stride, len(out)))
+	}
+	for _, x := range xs[1:batchTokens] {
+		if len(x.d) != len(xs[0].d) {
+			panic("kernels: internal error: a batch of tokens of different widths")
+		}
+	}
+}
+
+// matMulRows computes rows [lo, hi) of out = m·x for every token of a batch (ins,
+// and xq[a] each token's x in activation kind a's blocks; out holds each token's
+// m.Rows values in turn): batchTokens tokens at a time where ins' kernels have a
+// batch kernel for m's encoding, then the rest one at a time.
+func matMulRows(ins []Input, xq *[actKinds][]*q8Vector, out []float32, m Matrix, lo, hi int) {
+	var batch func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	switch k := ins[0].k; m.Enc {
+	case Q8_0:
+		batch = k.matMulQ8
+	case Q4_K:
+		batch = k.matMulQ4K
+	}
+	tok := 0
+	if batch != nil {
+		rb := m.Enc.RowBytes(m.Cols)
+		xs := xq[m.Enc.act()]
+		for ; tok+batchTokens <= len(ins); tok += batchTokens {
+			batch(out[tok*m.Rows+lo:], hi-lo, m.Rows, m.Data[lo*rb:hi*rb], xs[tok:tok+batchTokens])
+		}
+	}
+	for ; tok < len(ins); tok++ {
+		matVecRows(&ins[tok], out[tok*m.Rows:(tok+1)*m.Rows], m, lo, hi)
 	}
 }
 

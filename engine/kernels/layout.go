@@ -18,10 +18,11 @@ import "encoding/binary"
 //	kernels: d0 d1 ... d7 q0 q1 ... q7   | d8 q8 | d9 q9
 //
 // The other block encodings (Q4_1, Q5_0, Q5_1 and the K-quants) keep the file's
-// layout: they have no SIMD kernels yet, and a K-quant super-block already keeps
-// its scales together. A SIMD kernel that wants them elsewhere adds its encoding to
-// regrouped and packRows, and the reference's block accessors follow (blocks32.go,
-// kquants.go); a row's size must stay the file's.
+// layout: a K-quant super-block already keeps its scales together, and the NEON
+// kernels of the blocks of 32 take each block's scales with one integer load (its
+// fifth bits too, for Q5_0 and Q5_1). A SIMD kernel that wants them elsewhere adds its
+// encoding to regrouped and packRows, and the reference's block accessors follow
+// (blocks32.go, kquants.go); a row's size must stay the file's.
 
 // regrouped reports whether NewMatrix rearranges rows of enc (Q8_0 and Q4_0).
 func regrouped(enc Encoding) bool { return enc == Q8_0 || enc == Q4_0 }

@@ -9,8 +9,10 @@ import (
 // streaming every matrix from memory once per token (MatVec, memory-bound), MatMul
 // reads a tile of rows once and multiplies it with every token's activations while
 // the tile is still in cache. The arithmetic per row and token is exactly MatVec's
-// (the same row kernels, the same quantization of x), so a batched forward pass
-// gives the same bits as feeding the tokens one at a time.
+// (the same row kernels, or batch kernels that give their bits to several tokens
+// from one pass over the rows, impl.matMulQ8 and matMulQ4K; the same quantization of
+// x), so a batched forward pass gives the same bits as feeding the tokens one at a
+// time.
 
 // matMulTileBytes is the size of the weight tile that stays in cache while every
 // token of the batch passes over it. The row kernels stream a tile's rows against
@@ -42,6 +44,7 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, n int) {
 type inputBatch struct {
 	ins []Input
 	vs  [][actKinds]q8Vector
+	xq  [actKinds][]*q8Vector // each token's x in each kind's blocks (nil where not prepared)
 }
 
 // prepare makes the n rows of x (cols values each) ready for encs as an Input is
@@ -52,8 +55,14 @@ func (b *inputBatch) prepare(k *impl, x []float32, n, cols int, encs []Encoding)
 	}
 	b.vs = b.vs[:n]
 	b.ins = grow(b.ins, n)
+	for a := range b.xq {
+		b.xq[a] = grow(b.xq[a], n)
+	}
 	for t := range b.ins {
 		b.ins[t].prepare(k, x[t*cols:(t+1)*cols], encs, &b.vs[t])
+		for a := range b.xq {
+			b.xq[a][t] = b.ins[t].xq[a]
+		}
 	}
 }
 
@@ -68,31 +77,4 @@ func checkMatMul(out []float32, m Matrix, x []float32, n int) {
 		panic(fmt.Sprintf("kernels: MatMul shape mismatch: %dx%d %v matrix of %d bytes, %d tokens, x %d, out %d",
 			m.Rows, m.Cols, m.Enc, len(m.Data), n, len(x), len(out)))
 	}
-}
-
-// rows4 computes rows [lo, hi) of m for the four tokens of ins (their outputs one
-// after the other in out, m.Rows each) with a kernel that multiplies every weight
-// it loads by all four, where the kernels in use have one for m's encoding; it
-// reports whether they have. Each token's results are matVecRows' bits.
-func rows4(ins []Input, out []float32, m Matrix, lo, hi int) bool {
-	k := ins[0].k
-	var batch func(out *[4][]float32, w []byte, x *[4]*q8Vector)
-	switch m.Enc {
-	case Q8_0:
-		batch = k.matMulQ8
-	case Q4_K:
-		batch = k.matMulQ4K
-	}
-	if batch == nil {
-		return false
-	}
-	rb := m.Enc.RowBytes(m.Cols)
-	var outs [4][]float32
-	var xs [4]*q8Vector
-	for t := range outs {
-		outs[t] = out[t*m.Rows+lo : t*m.Rows+hi]
-		xs[t] = ins[t].xq[m.Enc.act()]
-	}
-	batch(&outs, m.Data[lo*rb:hi*rb], &xs)
-	return true
 }

@@ -192,7 +192,7 @@ func TestMatMulPanicsOnShapeMismatch(t *testing.T) {
 // the batch is.
 func BenchmarkPrefill286M(b *testing.B) {
 	const batch = 64
-	for _, v := range []benchVariant{"fp16", "q8_0", "q4_0", "q4_k_m"} {
+	for _, v := range modelVariants {
 		for _, threads := range benchThreads() {
 			b.Run(fmt.Sprintf("%v/threads=%d", v, threads), func(b *testing.B) {
 				m := getBenchModel(shape286M, v)

@@ -186,25 +186,23 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
 		matVecQ6KAVX2(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
 	},
-	matMulQ8: func(out *[4][]float32, w []byte, x *[4]*q8Vector) {
-		rows := len(out[0])
-		checkKernelArgs(rows, len(w), len(x[0].d)*q8BlockBytes)
+	matMulQ8: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q8BlockBytes)
+		checkBatch(out, rows, stride, xs)
 		var a q8Batch
-		for t, xt := range x {
-			checkBatchToken(out[t], rows, xt, x[0])
-			a.out[t], a.x16[t], a.d[t] = f32p(out[t]), unsafe.SliceData(xt.x16), f32p(xt.d)
+		for t, x := range xs[:batchTokens] {
+			a.out[t], a.x16[t], a.d[t] = &out[t*stride], unsafe.SliceData(x.x16), f32p(x.d)
 		}
-		matMulQ8AVX2(&a, bytep(w), rows, len(x[0].d))
+		matMulQ8AVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
-	matMulQ4K: func(out *[4][]float32, w []byte, x *[4]*q8Vector) {
-		rows := len(out[0])
-		checkKernelArgs(rows, len(w), len(x[0].d)*q4KBlockBytes)
+	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
+		checkBatch(out, rows, stride, xs)
 		var a kBatch
-		for t, xt := range x {
-			checkBatchToken(out[t], rows, xt, x[0])
-			a.out[t], a.q[t], a.d[t], a.bsum2[t] = f32p(out[t]), i8p(xt.q), f32p(xt.d), unsafe.SliceData(xt.bsum2)
+		for t, x := range xs[:batchTokens] {
+			a.out[t], a.q[t], a.d[t], a.bsum2[t] = &out[t*stride], i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2)
 		}
-		matMulQ4KAVX2(&a, bytep(w), rows, len(x[0].d))
+		matMulQ4KAVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
 	dot: func(a, b []float32) float32 {
 		var s float32
@@ -262,14 +260,6 @@ var zmmImpl = func() impl {
 	}
 	return k
 }()
-
-// checkBatchToken guards a batch kernel against a token whose output or x differs
-// in size from the first's (the wrappers make them equal).
-func checkBatchToken(out []float32, rows int, x, x0 *q8Vector) {
-	if len(out) != rows || len(x.d) != len(x0.d) {
-		panic("kernels: internal error: a batch of tokens of different shapes")
-	}
-}
 
 // simdImpl picks the best kernels for this CPU; INFERPI_KERNELS=avx2 keeps to
 // AVX2, FMA and F16C, INFERPI_KERNELS=vnni to the YMM VNNI kernel, on a CPU that

@@ -2,9 +2,14 @@
 
 package kernels
 
-// The NEON kernels of simd_arm64.s. Each one loops over rows itself, so a MatVec
-// chunk costs one call; float rows keep 8 accumulators in flight (the A72's FMLA
-// latency times its issue rate), block rows 2.
+import (
+	"unsafe"
+)
+
+// The NEON kernels (*_arm64.s). Each one loops over rows itself, so a MatVec chunk
+// costs one call; float rows keep 8 accumulators in flight (the A72's FMLA latency
+// times its issue rate), Q8_0 and Q4_0 rows 2, the other block encodings' rows
+// their blocks' values in 8 lanes, as the reference adds them (blocks_arm64.h).
 
 //go:noescape
 func matVecF32NEON(out *float32, w *byte, x *float32, rows, cols int)
@@ -13,13 +18,46 @@ func matVecF32NEON(out *float32, w *byte, x *float32, rows, cols int)
 func matVecF16NEON(out *float32, w *byte, x *float32, rows, cols int)
 
 //go:noescape
+func matVecBF16NEON(out *float32, w *byte, x *float32, rows, cols int)
+
+//go:noescape
 func matVecQ8NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 
 //go:noescape
 func matVecQ4NEON(out *float32, w *byte, xq *int8, xd *float32, xs8 *float32, rows, blocks int)
 
 //go:noescape
+func matVecQ5_0NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ4_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
+
+//go:noescape
+func matVecQ4KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
+
+//go:noescape
+func matVecQ5KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
+
+//go:noescape
+func matVecQ6KNEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+
+//go:noescape
+func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
 func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
+
+//go:noescape
+func quantizeQ8_1NEON(q *int8, d *float32, s *float32, x *float32, blocks int)
+
+//go:noescape
+func quantizeQ8KNEON(q *int8, d *float32, bsums *int16, x *float32, blocks int)
 
 //go:noescape
 func axpyNEON(dst *float32, a float32, x *float32, n int)
@@ -74,6 +112,12 @@ var neonImpl = impl{
 	quantizeQ8: func(v *q8Vector, x []float32) {
 		quantizeQ8NEON(i8p(v.q), f32p(v.d), f32p(v.s8), f32p(x), len(v.d))
 	},
+	quantizeQ8_1: func(v *q8Vector, x []float32) {
+		quantizeQ8_1NEON(i8p(v.q), f32p(v.d), f32p(v.s), f32p(x), len(v.d))
+	},
+	quantizeQ8K: func(v *q8Vector, x []float32) {
+		quantizeQ8KNEON(i8p(v.q), f32p(v.d), unsafe.SliceData(v.bsums), f32p(x), len(v.d))
+	},
 	matVecF32: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 4*len(x))
 		matVecF32NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
@@ -81,6 +125,10 @@ var neonImpl = impl{
 	matVecF16: func(out []float32, w []byte, x []float32) {
 		checkKernelArgs(len(out), len(w), 2*len(x))
 		matVecF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	},
+	matVecBF16: func(out []float32, w []byte, x []float32) {
+		checkKernelArgs(len(out), len(w), 2*len(x))
+		matVecBF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
 	},
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
@@ -90,17 +138,48 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))
 	},
-	// No SIMD kernels yet for these: the reference's (the block encodings' SIMD
-	// kernels must give its bits, ref.go).
-	quantizeQ8_1: quantizeQ8_1Ref,
-	quantizeQ8K:  quantizeQ8KRef,
-	matVecBF16:   matVecBF16Ref,
-	matVecQ5_0:   matVecQ5_0Ref,
-	matVecQ4_1:   matVecQ4_1Ref,
-	matVecQ5_1:   matVecQ5_1Ref,
-	matVecQ4K:    matVecQ4KRef,
-	matVecQ5K:    matVecQ5KRef,
-	matVecQ6K:    matVecQ6KRef,
+	matVecQ5_0: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q50BlockBytes)
+		matVecQ5_0NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+	},
+	matVecQ4_1: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q41BlockBytes)
+		matVecQ4_1NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s), len(out), len(x.d))
+	},
+	matVecQ5_1: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q51BlockBytes)
+		matVecQ5_1NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s), len(out), len(x.d))
+	},
+	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
+		matVecQ4KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
+	matVecQ5K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q5KBlockBytes)
+		matVecQ5KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums), len(out), len(x.d))
+	},
+	matVecQ6K: func(out []float32, w []byte, x *q8Vector) {
+		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
+		matVecQ6KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
+	},
+	matMulQ8: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q8BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		var a neonBatch
+		for t, x := range xs[:batchTokens] {
+			a.q[t], a.d[t] = i8p(x.q), f32p(x.d)
+		}
+		matMulQ8NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		var a neonBatch
+		for t, x := range xs[:batchTokens] {
+			a.q[t], a.d[t], a.bsums[t] = i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums)
+		}
+		matMulQ4KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32NEON(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
@@ -123,6 +202,16 @@ var neonImpl = impl{
 	softmaxExp:  simdSoftmaxExp(4, softmaxExpNEON),
 	divide:      simdDivide(4, divideNEON),
 	scale:       simdScale(4, scaleNEON),
+}
+
+// neonBatch is what the batch kernels (blocks_arm64.s, kquants_arm64.s) read about their tokens, and
+// the lanes in which they add up each token's block values (blockSums), lane-major:
+// lanes[k][t] is token t's lane k.
+type neonBatch struct {
+	q     [batchTokens]*int8
+	d     [batchTokens]*float32
+	bsums [batchTokens]*int16
+	lanes [8][batchTokens]float32
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of

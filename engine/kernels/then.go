@@ -72,7 +72,7 @@ func (p *Pool) matMulThen(ms []Matrix, outs [][]float32, x []float32, n int, the
 		b := inputBatches.Get().(*inputBatch)
 		defer inputBatches.Put(b)
 		b.prepare(kern, x, n, m.Cols, encs[:len(ms)])
-		t.ins = b.ins
+		t.ins, t.xq = b.ins, &b.xq
 	}
 	grain, align := 0, 1
 	if n == 1 {
@@ -100,8 +100,9 @@ type productTask struct {
 	parts    int
 	ms       [2]Matrix
 	outs     [2][]float32
-	in       Input   // x made ready (one token)
-	ins      []Input // each token's x made ready (a batch)
+	in       Input                  // x made ready (one token)
+	ins      []Input                // each token's x made ready (a batch)
+	xq       *[actKinds][]*q8Vector // and its quantized forms (inputBatch.xq)
 	n        int
 	tileRows int
 	then     func(lo, hi int)
@@ -125,13 +126,7 @@ func (t *productTask) rows(g, lo, hi int) {
 		return
 	}
 	for r := lo; r < hi; r += t.tileRows {
-		e := min(r+t.tileRows, hi)
-		tok := 0
-		for ; tok+4 <= t.n && rows4(t.ins[tok:tok+4], out[tok*m.Rows:], m, r, e); tok += 4 {
-		}
-		for ; tok < t.n; tok++ {
-			matVecRows(&t.ins[tok], out[tok*m.Rows:(tok+1)*m.Rows], m, r, e)
-		}
+		matMulRows(t.ins, t.xq, out, m, r, min(r+t.tileRows, hi))
 	}
 }
 

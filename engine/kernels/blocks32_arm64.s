@@ -1,0 +1,403 @@
+//go:build arm64 && !purego
+
+#include "textflag.h"
+#include "simd_arm64.h"
+#include "blocks_arm64.h"
+
+// Q4_1, Q5_0 and Q5_1 kernels (blocks32.go): rows in GGUF's layout, x in Q8_0 or
+// Q8_1 blocks of 32 (R5 walking its int8 values, R7 its float32 scales). A block's
+// value is the reference's: its exact integer sum, then the same float32 operations
+// (separate FMUL and FADD), into lane b mod 8 of the row's lanes (blocks_arm64.h).
+//
+// Eight blocks at a time: each block's 32 products go into 8 int16 lanes (SMULL,
+// SMLAL2, SMLAL, SMLAL2), four blocks' lanes add up pairwise (ADDP, twice) and then
+// widen to one int32 lane per block (SADDLP, or ADDP of int32 when the weights are
+// unsigned 5-bit values, whose sums of 16 products could overflow int16), so that
+// blocks 0-3 of the group give one vector of values for lanes 0-3 and blocks 4-7
+// one for lanes 4-7. The blocks after the last group go one at a time, their value
+// added into lane 0 and the lanes rotated.
+//
+// The fifth bits: qh (32 bits) in a vector register, TBL spreads bytes 0 and 1 over
+// 8 lanes each (V28's indices) and bytes 2 and 3 likewise (V27's), and CMTST against
+// each lane's bit (V26: 1, 2, ..., 128 twice) gives 0xff where it is set. SLI by 4 of
+// such a mask onto the nibbles keeps their low 4 bits and sets the high 4: so a mask
+// of the complemented qh gives the nibble - 16 where the bit is 0 (Q5_0's q - 16,
+// signed), and a mask shifted down to 0 or 1 gives the nibble + 16 where it is 1
+// (Q5_1's q, unsigned).
+
+// BLOCK1_VALUE(dreg): a lone block's value, float32(float32(d_w·d_x)·float32(isum)),
+// from its isum in S16 and its fp16 d_w in the low 16 bits of dreg, with the next x
+// scale (R7), into lane 0 of the row's lanes, which then rotate.
+#define BLOCK1_VALUE(dreg) \
+	FMOVS   dreg, F15; \
+	FCVTHS  F15, F15; \
+	FMOVS.P 4(R7), F14; \
+	FMULS   F14, F15, F15; \
+	SCVTFS(16, 16); \
+	FMULS   F15, F16, F16; \
+	FADD4S(30, 30, 16); \
+	ROTATE8(V24)
+
+// B32_CONSTS sets V26-V28 for the fifth bits.
+#define B32_CONSTS \
+	VMOVQ $0x8040201008040201, $0x8040201008040201, V26; \
+	VMOVQ $0x0202020202020202, $0x0303030303030303, V27; \
+	VMOVQ $0x0000000000000000, $0x0101010101010101, V28
+
+// Q50_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b): the Q5_0 block at R1+off against
+// the 32 x values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d.
+// Vq, Vs, Vh, Vx0, Vx1, Va, Vb and R10 scratch.
+#define Q50_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b) \
+	MOVHU off(R1), R9; \
+	MOVWU off+2(R1), R10; \
+	MVNW  R10, R10; \
+	FMOVSW(q, 10); \
+	LDURQ(s, 1, off+6); \
+	LDURQ(x0, 5, xoff); \
+	LDURQ(x1, 5, xoff+16); \
+	TBL16B(a, q, 28); \
+	TBL16B(b, q, 27); \
+	CMTST16B(a, a, 26); \
+	CMTST16B(b, b, 26); \
+	USHR4_16B(h, s); \
+	SLI4_16B(s, a); \
+	SLI4_16B(h, b); \
+	SMULL8H(t, s, x0); \
+	SMLAL2_8H(t, s, x0); \
+	SMLAL8H(t, h, x1); \
+	SMLAL2_8H(t, h, x1)
+
+// TREE4(i, t0, t1, t2, t3, tmp): Vi.4S = the int32 sums of blocks t0-t3 (int16 lanes
+// of at most 4 products of 16·127: two ADDPs keep them in int16).
+#define TREE4(i, t0, t1, t2, t3, tmp) \
+	ADDP8H(i, t0, t1); \
+	ADDP8H(tmp, t2, t3); \
+	ADDP8H(i, i, tmp); \
+	SADDLP4S(i, i)
+
+// GROUP_VALUES(lanes, i, dreg, xoff, tmp): Vlanes += float32(float32(d_w·d_x)·
+// float32(isum)) of four blocks: isums in Vi, their fp16 d_w in dreg (16 bits each),
+// their d_x at R7+xoff. Vtmp scratch.
+#define GROUP_VALUES(lanes, i, dreg, xoff, tmp) \
+	FMOVD dreg, F15; \
+	FMOVQ xoff(R7), F14; \
+	FCVTL(15, 15); \
+	SCVTF4S(i, i); \
+	FMUL4S(15, 15, 14); \
+	FMUL4S(i, i, 15); \
+	FADD4S(lanes, lanes, i)
+
+// func matVecQ5_0NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
+TEXT ·matVecQ5_0NEON(SB), NOSPLIT, $0-48
+	MOVD out+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD xq+16(FP), R2
+	MOVD xd+24(FP), R4
+	MOVD rows+32(FP), R3
+	MOVD blocks+40(FP), R8
+	B32_CONSTS
+
+q50row:
+	MOVD R2, R5
+	MOVD R4, R7
+	MOVD R8, R6
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+
+q50by8:
+	CMP $8, R6
+	BLT q50by1
+	Q50_BLOCK(0, 0, 16, 0, 1, 2, 3, 4, 5, 6)
+	AND $0xffff, R9, R11
+	Q50_BLOCK(22, 32, 17, 7, 8, 9, 10, 11, 12, 13)
+	BFI $16, R9, $16, R11
+	Q50_BLOCK(44, 64, 18, 0, 1, 2, 3, 4, 5, 6)
+	BFI $32, R9, $16, R11
+	Q50_BLOCK(66, 96, 19, 7, 8, 9, 10, 11, 12, 13)
+	BFI $48, R9, $16, R11
+	Q50_BLOCK(88, 128, 20, 0, 1, 2, 3, 4, 5, 6)
+	AND $0xffff, R9, R12
+	Q50_BLOCK(110, 160, 21, 7, 8, 9, 10, 11, 12, 13)
+	BFI $16, R9, $16, R12
+	Q50_BLOCK(132, 192, 22, 0, 1, 2, 3, 4, 5, 6)
+	BFI $32, R9, $16, R12
+	Q50_BLOCK(154, 224, 23, 7, 8, 9, 10, 11, 12, 13)
+	BFI $48, R9, $16, R12
+	TREE4(24, 16, 17, 18, 19, 25)
+	TREE4(25, 20, 21, 22, 23, 29)
+	GROUP_VALUES(30, 24, R11, 0, 29)
+	GROUP_VALUES(31, 25, R12, 16, 29)
+	ADD $176, R1
+	ADD $256, R5
+	ADD $32, R7
+	SUB $8, R6
+	B   q50by8
+
+q50by1:
+	CBZ R6, q50align
+	Q50_BLOCK(0, 0, 16, 0, 1, 2, 3, 4, 5, 6)
+	SADDLV8H(16, 16)
+	BLOCK1_VALUE(R9)
+	ADD $22, R1
+	ADD $32, R5
+	SUB $1, R6
+	B   q50by1
+
+q50align:
+	NEG R8, R9
+	AND $7, R9
+
+q50rot:
+	CBZ R9, q50sum
+	ROTATE8(V24)
+	SUB $1, R9
+	B   q50rot
+
+q50sum:
+	SUM8_STORE
+	SUBS $1, R3
+	BNE  q50row
+	RET
+
+// The Q4_1 and Q5_1 kernels: weights q·d + m with q unsigned (0..15, 0..31), x in
+// Q8_1 blocks (R12 walking their float32 sums s). A block's value is
+// float32(float32(d·d_x)·float32(isum)) + float32(m·s), each product rounded, then
+// their sum.
+
+// TREE4U(i, t0, t1, t2, t3, tmp): TREE4 for unsigned 5-bit weights, whose sums of 8
+// products still fit int16 but not those of 16: one ADDP of int16, then of int32.
+#define TREE4U(i, t0, t1, t2, t3, tmp) \
+	ADDP8H(i, t0, t1); \
+	ADDP8H(tmp, t2, t3); \
+	SADDLP4S(i, i); \
+	SADDLP4S(tmp, tmp); \
+	ADDP4S(i, i, tmp)
+
+// GROUP_VALUES_M(lanes, i, dreg, mreg, xoff): GROUP_VALUES with the min term: four
+// blocks' fp16 d and m in dreg and mreg, their x scales and sums at R7+xoff and
+// R12+xoff.
+#define GROUP_VALUES_M(lanes, i, dreg, mreg, xoff) \
+	FMOVD dreg, F15; \
+	FMOVD mreg, F13; \
+	FMOVQ xoff(R7), F14; \
+	FMOVQ xoff(R12), F12; \
+	FCVTL(15, 15); \
+	FCVTL(13, 13); \
+	SCVTF4S(i, i); \
+	FMUL4S(15, 15, 14); \
+	FMUL4S(13, 13, 12); \
+	FMUL4S(i, i, 15); \
+	FADD4S(i, i, 13); \
+	FADD4S(lanes, lanes, i)
+
+// BLOCK1_VALUE_M(dm): BLOCK1_VALUE for Q4_1 and Q5_1, the fp16 d and m in the low
+// 32 bits of dm, the block's isum in S16, its x scale and sum at R7 and R12.
+#define BLOCK1_VALUE_M(dm) \
+	FMOVS   dm, F15; \
+	LSR     $16, dm, R10; \
+	FMOVS   R10, F13; \
+	FCVTHS  F15, F15; \
+	FCVTHS  F13, F13; \
+	FMOVS.P 4(R7), F14; \
+	FMOVS.P 4(R12), F12; \
+	FMULS   F14, F15, F15; \
+	FMULS   F12, F13, F13; \
+	SCVTFS(16, 16); \
+	FMULS   F15, F16, F16; \
+	FADDS   F13, F16, F16; \
+	FADD4S(30, 30, 16); \
+	ROTATE8(V24)
+
+// DM_FIELDS(k): R9's low 32 bits (a block's fp16 d and m) into the 16-bit fields k
+// of R13 (the d) and R14 (the m) of a group's four blocks; R10 scratch.
+#define DM_FIELDS(k) \
+	LSR $16, R9, R10; \
+	BFI $(16*k), R9, $16, R13; \
+	BFI $(16*k), R10, $16, R14
+
+// Q41_BLOCK(off, xoff, t, s, h, x0, x1): the Q4_1 block at R1+off against the x
+// values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d and m.
+#define Q41_BLOCK(off, xoff, t, s, h, x0, x1) \
+	MOVWU off(R1), R9; \
+	LDURQ(s, 1, off+4); \
+	LDURQ(x0, 5, xoff); \
+	LDURQ(x1, 5, xoff+16); \
+	USHR4_16B(h, s); \
+	AND16B(s, s, 29); \
+	SMULL8H(t, s, x0); \
+	SMLAL2_8H(t, s, x0); \
+	SMLAL8H(t, h, x1); \
+	SMLAL2_8H(t, h, x1)
+
+// Q51_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b): the Q5_1 block at R1+off: Vt = its
+// products; R9's low 32 bits = its fp16 d and m.
+#define Q51_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b) \
+	MOVD off(R1), R9; \
+	LSR  $32, R9, R10; \
+	FMOVSW(q, 10); \
+	LDURQ(s, 1, off+8); \
+	LDURQ(x0, 5, xoff); \
+	LDURQ(x1, 5, xoff+16); \
+	TBL16B(a, q, 28); \
+	TBL16B(b, q, 27); \
+	CMTST16B(a, a, 26); \
+	CMTST16B(b, b, 26); \
+	USHR7_16B(a, a); \
+	USHR7_16B(b, b); \
+	USHR4_16B(h, s); \
+	SLI4_16B(s, a); \
+	SLI4_16B(h, b); \
+	SMULL8H(t, s, x0); \
+	SMLAL2_8H(t, s, x0); \
+	SMLAL8H(t, h, x1); \
+	SMLAL2_8H(t, h, x1)
+
+// func matVecQ4_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
+TEXT ·matVecQ4_1NEON(SB), NOSPLIT, $0-56
+	MOVD  out+0(FP), R0
+	MOVD  w+8(FP), R1
+	MOVD  xq+16(FP), R2
+	MOVD  xd+24(FP), R4
+	MOVD  xs+32(FP), R11
+	MOVD  rows+40(FP), R3
+	MOVD  blocks+48(FP), R8
+	VMOVI $15, V29.B16
+
+q41row:
+	MOVD R2, R5
+	MOVD R4, R7
+	MOVD R11, R12
+	MOVD R8, R6
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+
+q41by8:
+	CMP $8, R6
+	BLT q41by1
+	Q41_BLOCK(0, 0, 16, 0, 1, 2, 3)
+	DM_FIELDS(0)
+	Q41_BLOCK(20, 32, 17, 4, 5, 6, 7)
+	DM_FIELDS(1)
+	Q41_BLOCK(40, 64, 18, 0, 1, 2, 3)
+	DM_FIELDS(2)
+	Q41_BLOCK(60, 96, 19, 4, 5, 6, 7)
+	DM_FIELDS(3)
+	TREE4(24, 16, 17, 18, 19, 25)
+	GROUP_VALUES_M(30, 24, R13, R14, 0)
+	Q41_BLOCK(80, 128, 20, 0, 1, 2, 3)
+	DM_FIELDS(0)
+	Q41_BLOCK(100, 160, 21, 4, 5, 6, 7)
+	DM_FIELDS(1)
+	Q41_BLOCK(120, 192, 22, 0, 1, 2, 3)
+	DM_FIELDS(2)
+	Q41_BLOCK(140, 224, 23, 4, 5, 6, 7)
+	DM_FIELDS(3)
+	TREE4(25, 20, 21, 22, 23, 24)
+	GROUP_VALUES_M(31, 25, R13, R14, 16)
+	ADD $160, R1
+	ADD $256, R5
+	ADD $32, R7
+	ADD $32, R12
+	SUB $8, R6
+	B   q41by8
+
+q41by1:
+	CBZ R6, q41align
+	Q41_BLOCK(0, 0, 16, 0, 1, 2, 3)
+	SADDLV8H(16, 16)
+	BLOCK1_VALUE_M(R9)
+	ADD $20, R1
+	ADD $32, R5
+	SUB $1, R6
+	B   q41by1
+
+q41align:
+	NEG R8, R9
+	AND $7, R9
+
+q41rot:
+	CBZ R9, q41sum
+	ROTATE8(V24)
+	SUB $1, R9
+	B   q41rot
+
+q41sum:
+	SUM8_STORE
+	SUBS $1, R3
+	BNE  q41row
+	RET
+
+// func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
+TEXT ·matVecQ5_1NEON(SB), NOSPLIT, $0-56
+	MOVD out+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD xq+16(FP), R2
+	MOVD xd+24(FP), R4
+	MOVD xs+32(FP), R11
+	MOVD rows+40(FP), R3
+	MOVD blocks+48(FP), R8
+	B32_CONSTS
+
+q51row:
+	MOVD R2, R5
+	MOVD R4, R7
+	MOVD R11, R12
+	MOVD R8, R6
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+
+q51by8:
+	CMP $8, R6
+	BLT q51by1
+	Q51_BLOCK(0, 0, 16, 0, 1, 2, 3, 4, 5, 6)
+	DM_FIELDS(0)
+	Q51_BLOCK(24, 32, 17, 7, 8, 9, 10, 11, 12, 13)
+	DM_FIELDS(1)
+	Q51_BLOCK(48, 64, 18, 0, 1, 2, 3, 4, 5, 6)
+	DM_FIELDS(2)
+	Q51_BLOCK(72, 96, 19, 7, 8, 9, 10, 11, 12, 13)
+	DM_FIELDS(3)
+	TREE4U(24, 16, 17, 18, 19, 25)
+	GROUP_VALUES_M(30, 24, R13, R14, 0)
+	Q51_BLOCK(96, 128, 20, 0, 1, 2, 3, 4, 5, 6)
+	DM_FIELDS(0)
+	Q51_BLOCK(120, 160, 21, 7, 8, 9, 10, 11, 12, 13)
+	DM_FIELDS(1)
+	Q51_BLOCK(144, 192, 22, 0, 1, 2, 3, 4, 5, 6)
+	DM_FIELDS(2)
+	Q51_BLOCK(168, 224, 23, 7, 8, 9, 10, 11, 12, 13)
+	DM_FIELDS(3)
+	TREE4U(25, 20, 21, 22, 23, 24)
+	GROUP_VALUES_M(31, 25, R13, R14, 16)
+	ADD $192, R1
+	ADD $256, R5
+	ADD $32, R7
+	ADD $32, R12
+	SUB $8, R6
+	B   q51by8
+
+q51by1:
+	CBZ R6, q51align
+	Q51_BLOCK(0, 0, 16, 0, 1, 2, 3, 4, 5, 6)
+	SADDLV8H(16, 16)
+	BLOCK1_VALUE_M(R9)
+	ADD $24, R1
+	ADD $32, R5
+	SUB $1, R6
+	B   q51by1
+
+q51align:
+	NEG R8, R9
+	AND $7, R9
+
+q51rot:
+	CBZ R9, q51sum
+	ROTATE8(V24)
+	SUB $1, R9
+	B   q51rot
+
+q51sum:
+	SUM8_STORE
+	SUBS $1, R3
+	BNE  q51row
+	RET
