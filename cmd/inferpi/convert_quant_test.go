@@ -173,8 +173,8 @@ func TestQuantizedModelsInFirmwareMenu(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []models.Model{
-		{Dir: "llama-q4", Engine: "Llama", Bytes: 1029952 + 12680, ModelBytes: 1029952},
-		{Dir: "nanochat-q8", Engine: "GPT", Bytes: 2953644 + 16477, ModelBytes: 2953644},
+		{Name: "llama-q4", Weights: "llama-q4/model.bin", Engine: "Llama", Bytes: 1029952 + 12680, ModelBytes: 1029952},
+		{Name: "nanochat-q8", Weights: "nanochat-q8/model.bin", Engine: "GPT", Bytes: 2953644 + 16477, ModelBytes: 2953644},
 	}
 	if !slices.Equal(found, want) {
 		t.Errorf("menu models %+v, want %+v", found, want)
