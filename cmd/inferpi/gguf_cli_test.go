@@ -8,6 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/llama"
+	"github.com/inferpi/inferpi/engine/quantize"
 )
 
 const ggufModels = "../../testdata/gguf/models"
@@ -102,4 +106,76 @@ func TestRunGGUFChatRendered(t *testing.T) {
 			t.Errorf("%s (think %v): template %s, rendered %q", c.file, c.think, r.Template, r.Rendered)
 		}
 	}
+}
+
+// The trained demo written as a Q8_0 GGUF file (the demo card's) answers each
+// README question asked first as llama.cpp answered its own conversion of the
+// demo: `run FILE --chat -p Q --temp 0 --json` renders llama.cpp's prompt text in
+// the alpaca template the file carries, tokenizes it to llama.cpp's ids, and
+// replies with llama.cpp's ids (EOS included) and text.
+func TestRunTrainedGGUFAsLlamaCpp(t *testing.T) {
+	file := writeDemoGGUF(t)
+	var o struct {
+		Turns []struct {
+			Turn      int
+			User      string
+			PromptIDs []int `json:"llama_cpp_prompt_ids"`
+			Reply     struct {
+				IDs  []int  `json:"reply_ids"`
+				Text string `json:"reply"`
+			} `json:"from_llama_cpp_tokens"`
+		}
+		Prompts []struct{ Text string }
+	}
+	b, err := os.ReadFile("../../testdata/gguf/trained/oracle/Q8_0.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		t.Fatal(err)
+	}
+	const preamble = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
+	firsts := 0
+	for _, turn := range o.Turns {
+		if turn.Turn != 0 {
+			continue
+		}
+		firsts++
+		r := runJSON(t, "run", file, "--chat", "-p", turn.User, "--temp", "0")
+		rendered := preamble + "\n\n### Instruction:\n" + turn.User + "\n\n### Response:\n"
+		if r.Rendered != rendered || r.Template != "alpaca" || !slices.Equal(r.PromptIDs, turn.PromptIDs) {
+			t.Errorf("%q: template %s rendered %q as %v; llama.cpp's prompt %v", turn.User, r.Template, r.Rendered, r.PromptIDs, turn.PromptIDs)
+		}
+		if !slices.Equal(r.IDs, turn.Reply.IDs) || r.Text != turn.Reply.Text || r.Stop != "end" {
+			t.Errorf("%q: reply %v %q (%s), llama.cpp's %v %q", turn.User, r.IDs, r.Text, r.Stop, turn.Reply.IDs, turn.Reply.Text)
+		}
+		if turn.User == "What is the capital of France?" && r.Rendered != o.Prompts[0].Text {
+			t.Errorf("rendered %q, the fixture's prompt %q", r.Rendered, o.Prompts[0].Text)
+		}
+	}
+	if firsts != 12 {
+		t.Errorf("%d first turns in the oracle, want 12", firsts)
+	}
+}
+
+// writeDemoGGUF writes models/llama-demo as a Q8_0 GGUF file and returns its path.
+func writeDemoGGUF(t *testing.T) string {
+	t.Helper()
+	var files engine.Files
+	var err error
+	if files.Model, err = os.ReadFile(filepath.Join(demoDir, "model.bin")); err != nil {
+		t.Fatal(err)
+	}
+	if files.Tokenizer, err = os.ReadFile(filepath.Join(demoDir, "tokenizer.bin")); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := llama.WriteGGUF(&b, files, quantize.FileQ8_0); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "llama-demo-q8_0.gguf")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
