@@ -193,8 +193,7 @@ func TestSynthCommand(t *testing.T) {
 		want string
 	}{
 		{[]string{"--preset", "gpt-9b", "--output-dir", dir}, "no preset \"gpt-9b\""},
-		{[]string{"--preset", "gpt-tiny", "--dtype", "q3_k", "--output-dir", dir}, `--dtype "q3_k": want fp32, fp16, q8_0 or q4_0`},
-		{[]string{"--preset", "llama-tiny", "--dtype", "q4_k", "--output-dir", dir}, `--dtype "q4_k": want fp32, fp16, q8_0 or q4_0`},
+		{[]string{"--preset", "gpt-tiny", "--dtype", "q3_k", "--output-dir", dir}, `--dtype "q3_k": want fp32, fp16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k`},
 	} {
 		if err := synthMain(c.args, &out, &errOut); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)

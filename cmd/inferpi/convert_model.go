@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/all"
@@ -14,32 +16,57 @@ import (
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/llama"
 	"github.com/inferpi/inferpi/engine/modeldir"
+	"github.com/inferpi/inferpi/engine/quantize"
 )
 
 func init() {
 	registerConverter("model", converter{
-		summary: "re-encode an InferPi model.bin of either engine (--dtype fp32|fp16|q8_0|q4_0 IN OUT)",
+		summary: "re-encode a model of either engine, or quantize a GGUF file as llama-quantize (--dtype DTYPE IN OUT)",
 		run:     convertModel,
 	})
 }
 
-const convertModelUsage = `usage: inferpi convert model --dtype fp32|fp16|q8_0|q4_0 IN OUT
+const convertModelUsage = `usage: inferpi convert model --dtype DTYPE IN OUT
+       inferpi convert model --dtype TARGET [--pure] IN.gguf OUT.gguf
 
 Re-encodes the weights of a model InferPi already loads (GPT or Llama, told from
 model.bin's first bytes). IN and OUT are model directories (OUT/model.bin is
 written and tokenizer.bin and inferpi.json are copied beside it) or model.bin
-files. q8_0 and q4_0 are GGUF's blocks of 32 weights with an fp16 scale
-(8 and 4 bits per weight plus the scale); rows that are not a whole number of
-blocks are stored in fp16. A Llama model in fp32 or fp16 is written in llama2.c's
-layout, in q8_0 or q4_0 in InferPi's container. Every weight is widened to fp32
-and encoded again, so converting never restores precision: re-quantizing an
-already quantized model adds the new rounding to the old one (a warning says so),
-and the best q4_0 comes from the fp32 or fp16 original.
+files. DTYPE is one of:
+
+  fp32, fp16        IEEE binary32 and binary16
+  bf16              bfloat16
+  q8_0, q4_0        GGUF's blocks of 32 weights with an fp16 scale: 8.5 and 4.5
+                    bits per weight
+  q4_1, q5_0, q5_1  GGUF's blocks of 32 weights with an fp16 scale (and for q4_1
+                    and q5_1 a minimum): 5, 5.5 and 6 bits per weight
+  q4_k, q5_k, q6_k  GGUF's super-blocks of 256 weights: 4.5, 5.5 and 6.5625 bits
+                    per weight
+
+Blocks are rounded as llama.cpp's llama-quantize rounds them, byte for byte. A
+matrix whose rows are not a whole number of blocks is stored otherwise: with
+q4_k, q5_k and q6_k in q5_0, q5_1 and q8_0 when its rows are a whole number of
+32 weights (llama-quantize's fallback), otherwise in fp16. The RMSNorm weights
+and the GPT's lambdas stay fp32. A Llama model in fp32 or fp16 is written in
+llama2.c's layout, in any other encoding in InferPi's container. Every weight is
+widened to fp32 and encoded again, so converting never restores precision:
+re-quantizing an already quantized model adds the new rounding to the old one (a
+warning says so), and the best result comes from the fp32 or fp16 original.
+
+When IN is a GGUF file, OUT is the GGUF file llama.cpp's llama-quantize makes of
+it without an importance matrix, byte for byte. TARGET is llama-quantize's name
+for the result, in any case: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K (Q4_K and Q5_K mean Q4_K_M and Q5_K_M, fp32
+and fp16 F32 and F16). Its rules choose each tensor's type (output.weight in
+Q6_K, with Q4_K_M some attn_v and ffn_down in Q6_K, ...); --pure gives every
+quantized tensor the target's type. IN must hold F32, F16 or BF16 tensors: a
+quantized file is refused, as llama-quantize refuses it.
 `
 
 func convertModel(args []string, stdout, stderr io.Writer) error {
 	fset := newFlags("convert model", convertModelUsage, stdout)
-	dtype := fset.String("dtype", "", "weight encoding to write: fp32, fp16, q8_0 or q4_0 (required)")
+	dtype := fset.String("dtype", "", "weight encoding to write (DTYPE above), or for a GGUF file llama-quantize's TARGET (required)")
+	pure := fset.Bool("pure", false, "GGUF only: every quantized tensor in the target's type, as llama-quantize --pure")
 	pos, err := parseArgs(fset, args, stderr)
 	if err != nil {
 		return err
@@ -48,8 +75,17 @@ func convertModel(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, convertModelUsage)
 		return exitError{2}
 	}
+	if isGGUFFile(pos[0]) {
+		return quantizeGGUF(pos[0], pos[1], *dtype, *pure, stderr)
+	}
+	if *pure {
+		return fmt.Errorf("%s: --pure applies to GGUF files (llama-quantize's rules), not to InferPi's models", pos[0])
+	}
 	enc, err := parseDType(*dtype)
 	if err != nil {
+		if _, ggufErr := quantize.ParseFileType(*dtype); ggufErr == nil {
+			return fmt.Errorf("--dtype %q is a llama-quantize target, for GGUF files; for %s want %s", *dtype, pos[0], dtypeNames)
+		}
 		return err
 	}
 	return reencodeModel(pos[0], pos[1], enc, "", stderr)
@@ -98,11 +134,11 @@ func reencodeModel(in, out string, enc kernels.Encoding, only string, stderr io.
 	if err != nil {
 		return fmt.Errorf("%s: %v", inFile, err)
 	}
-	switch {
-	case from == "q8_0" || from == "q4_0":
+	switch fromEnc, _ := kernels.ParseEncoding(strings.Fields(from)[0]); {
+	case fromEnc.Quantized():
 		fmt.Fprintf(stderr, "warning: %s holds %s weights: the %v result carries %s's rounding as well as its own (convert from the fp32 or fp16 original when you have it)\n", inFile, from, enc, from)
-	case from == "fp16" && enc == kernels.F32:
-		fmt.Fprintf(stderr, "note: widening fp16 weights to fp32 doubles the size and keeps fp16's precision\n")
+	case (fromEnc == kernels.F16 || fromEnc == kernels.BF16) && enc == kernels.F32:
+		fmt.Fprintf(stderr, "note: widening %v weights to fp32 doubles the size and keeps %v's precision\n", fromEnc, fromEnc)
 	}
 	if inDir {
 		if err := os.MkdirAll(out, 0o755); err != nil {
@@ -148,15 +184,42 @@ func encodingOf(e engine.Engine, src []byte) (string, error) {
 	return l.Enc.String(), nil
 }
 
-// writeFileAtomic writes name beside itself and renames it into place, so a
-// failed conversion never leaves half a model.bin.
+// writeFileAtomic writes data to name through writeAtomic.
 func writeFileAtomic(name string, data []byte) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		os.Remove(tmp)
+	return writeAtomic(name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomic has write fill a temporary file beside name and renames it into
+// place when write and the file's close succeed, so a failed conversion never
+// leaves half a file; otherwise the temporary file is removed.
+func writeAtomic(name string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(name), filepath.Base(name)+".*.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, name)
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
 }
 
 // same reports whether two paths name one existing file.

@@ -16,19 +16,24 @@ func init() {
 	})
 }
 
-const convertNanochatUsage = `usage: inferpi convert nanochat --base-dir DIR [--source base|sft] [--model-tag TAG] [--step N] [--dtype fp16|fp32|q8_0|q4_0] --output-dir OUT
+const convertNanochatUsage = `usage: inferpi convert nanochat --base-dir DIR [--source base|sft] [--model-tag TAG] [--step N] [--dtype DTYPE] --output-dir OUT
 
 Converts a nanochat checkpoint into OUT/model.bin and OUT/tokenizer.bin for the
 GPT engine, without Python or torch. DIR is nanochat's base directory: it holds
 tokenizer/tokenizer.pkl and base_checkpoints/<tag>/ (--source base) or
 chatsft_checkpoints/<tag>/ (--source sft) with model_<step>.pt and
 meta_<step>.json. Without --model-tag the largest model is taken, without --step
-the latest step, as nanochat's own loader does. fp16 (the default) stores the
-matrices and embeddings in half precision; fp32 keeps every weight exact; q8_0
-and q4_0 store them as GGUF's blocks of 32 weights with an fp16 scale (about 8.5
-and 4.5 bits per weight), except the smear and value-embedding gates, whose rows
-of 24 and 12 weights are not whole blocks and stay fp16. The per-layer lambdas
-are fp32 in every encoding. 'inferpi convert model' re-encodes an exported model.
+the latest step, as nanochat's own loader does. DTYPE is the encoding of the
+matrices and embeddings: fp16 (the default) half precision; fp32 every weight
+exact; bf16 bfloat16; q8_0, q4_0, q4_1, q5_0 and q5_1 GGUF's blocks of 32
+weights (8.5, 4.5, 5, 5.5 and 6 bits per weight), q4_k, q5_k and q6_k its
+super-blocks of 256 (4.5, 5.5 and 6.5625 bits), rounded as llama.cpp's
+llama-quantize rounds them. A tensor whose rows are not a whole number of
+blocks takes, with q4_k, q5_k and q6_k, q5_0, q5_1 and q8_0 (llama-quantize's
+fallback) when its rows are a whole number of 32 weights (n_embd 192, say), and
+otherwise fp16: the smear and value-embedding gates, with rows of 24 and 12
+weights, are fp16 in every block encoding. The per-layer lambdas are fp32 in
+every encoding. 'inferpi convert model' re-encodes an exported model.
 `
 
 func convertNanochat(args []string, stdout, stderr io.Writer) error {
@@ -37,7 +42,7 @@ func convertNanochat(args []string, stdout, stderr io.Writer) error {
 	source := fset.String("source", "base", "checkpoints to read: base, sft (or rl)")
 	tag := fset.String("model-tag", "", "model tag, e.g. d20 (default: the largest)")
 	step := fset.Int("step", -1, "training step (default: the latest)")
-	dtype := fset.String("dtype", "fp16", "weight encoding: fp16, fp32, q8_0 or q4_0")
+	dtype := fset.String("dtype", "fp16", "weight encoding: "+dtypeNames)
 	out := fset.String("output-dir", "", "directory to write model.bin and tokenizer.bin to (required)")
 	pos, err := parseArgs(fset, args, stderr)
 	if err != nil {

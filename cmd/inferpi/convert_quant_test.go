@@ -40,15 +40,23 @@ func wantLines(t *testing.T, what, got string, want ...string) {
 	}
 }
 
-// The Llama demo in q8_0 and q4_0 through the CLI: converted, inspected, and
-// answering the demo's first question as the fp32 model does.
+// The Llama demo in q8_0, q4_0, bf16, q4_k and q6_k through the CLI: converted,
+// inspected, and answering the demo's first question as the fp32 model does.
+// Its dim of 192 is not a whole number of 256-weight super-blocks, so under q4_k
+// and q6_k only w2 (512 wide) is q4_k or q6_k, and the other matrices take
+// llama-quantize's fallback, q5_0 or q8_0.
 func TestConvertLlama2cQuantized(t *testing.T) {
 	base := t.TempDir()
 	for _, c := range []struct {
 		dtype string
 		size  int
 		bytes string
-	}{{"q8_0", 1939264, "q8_0 1.8 MB, fp32 6.8 KB"}, {"q4_0", 1029952, "q4_0 999.0 KB, fp32 6.8 KB"}} {
+	}{
+		{"q8_0", 1939264, "q8_0 1.8 MB, fp32 6.8 KB"}, {"q4_0", 1029952, "q4_0 999.0 KB, fp32 6.8 KB"},
+		{"bf16", 3644224, "bf16 3.5 MB, fp32 6.8 KB"},
+		{"q4_k", 1208128, "q5_0 957.0 KB, q4_k 216.0 KB, fp32 6.8 KB"},
+		{"q6_k", 1844032, "q8_0 1.4 MB, q6_k 315.0 KB, fp32 6.8 KB"},
+	} {
 		dir := filepath.Join(base, c.dtype)
 		_, errOut := convertCLI(t, "llama2c", "--dtype", c.dtype, demoDir, dir)
 		wantLines(t, "progress", errOut, "model.bin: "+strconv.Itoa(c.size)+" bytes ("+c.dtype+") from 7346972 bytes (fp32), Llama model")
@@ -73,10 +81,14 @@ func TestConvertLlama2cQuantized(t *testing.T) {
 		want string
 	}{
 		{[]string{"llama2c", "--dtype", "q8_0", filepath.Join(base, "q8_0"), filepath.Join(base, "x")}, "weights are already q8_0: nothing to convert"},
-		{[]string{"llama2c", "--dtype", "q5_1", demoDir, filepath.Join(base, "x")}, `--dtype "q5_1": want fp32, fp16, q8_0 or q4_0`},
-		{[]string{"model", "--dtype", "q6_k", demoDir, filepath.Join(base, "x")}, `--dtype "q6_k": want fp32, fp16, q8_0 or q4_0`},
-		{[]string{"llama2c", "--dtype", "bf16", demoDir, filepath.Join(base, "x")}, `--dtype "bf16": want fp32, fp16, q8_0 or q4_0`},
+		{[]string{"llama2c", "--dtype", "q3_k", demoDir, filepath.Join(base, "x")},
+			`--dtype "q3_k": want fp32, fp16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k`},
+		{[]string{"model", "--dtype", "q4_k_m", demoDir, filepath.Join(base, "x")},
+			`--dtype "q4_k_m" is a llama-quantize target, for GGUF files; for ` + demoDir + ` want fp32, fp16, bf16,`},
+		{[]string{"model", "--dtype", "q4_k", "--pure", demoDir, filepath.Join(base, "x")}, "--pure applies to GGUF files"},
 		{[]string{"llama2c", "--dtype", "q8_0", nanochatDemo, filepath.Join(base, "x")}, "a GPT model, not a llama2.c one: use 'inferpi convert model'"},
+		{[]string{"llama2c", "--dtype", "q8_0", ggufModels + "/llama-spm/llama-spm.F32.gguf", filepath.Join(base, "x")},
+			"a GGUF file, not a llama2.c one: 'inferpi convert model' quantizes GGUF files"},
 		{[]string{"llama2c", "--dtype", "q8_0", filepath.Join(base, "q8_0"), filepath.Join(base, "q8_0")}, "OUT is IN"},
 		{[]string{"llama2c", "--dtype", "q8_0", tinyDir + "/oracle.json", filepath.Join(base, "x.bin")}, "no engine recognises this file"},
 	} {
@@ -97,25 +109,32 @@ func TestConvertLlama2cQuantized(t *testing.T) {
 	if err := convertMain([]string{"llama2c", "--help"}, &o, &e); err != errHelp {
 		t.Fatal(err)
 	}
-	wantLines(t, "convert llama2c --help", o.String(), "--dtype fp32|fp16|q8_0|q4_0 IN OUT", "--fp16 IN OUT", "InferPi's Llama container", "-dtype string")
+	wantLines(t, "convert llama2c --help", o.String(), "--dtype DTYPE IN OUT", "--fp16 IN OUT", "InferPi's Llama container", "-dtype string",
+		"  bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k\n", "llama-quantize's fallback")
 }
 
-// TestConvertNanochatQuantized exports the demo checkpoint in q8_0 (the
-// calculator example is reproduced) and re-encodes the bundled fp16 demo to
+// TestConvertNanochatQuantized exports the demo checkpoint in q8_0 and q4_k
+// (the calculator example is reproduced; n_embd 192 puts every matrix but
+// mlp.c_proj in q4_k's fallback, q5_0) and re-encodes the bundled fp16 demo to
 // q4_0 with `convert model`, which the chat command then talks to.
 func TestConvertNanochatQuantized(t *testing.T) {
 	base := t.TempDir()
 	q8 := filepath.Join(base, "q8")
-	_, errOut := convertCLI(t, "nanochat", "--base-dir", nanochatSrc, "--source", "sft", "--dtype", "q8_0", "--output-dir", q8)
-	wantLines(t, "progress", errOut, "(q8_0), 4 layers, 192 wide")
-	wantLines(t, "inspect", inspectCLI(t, q8), "weight encoding:             q8_0\n", "tensors by encoding:         q8_0 2.8 MB, fp16 192 B, fp32 40 B\n")
-	r := runJSON(t, "run", q8, "-p", "What is 12 + 35?", "--chat", "--temp", "0")
-	if r.Text != "<|python_start|>12+35<|python_end|><|output_start|>47<|output_end|>12 + 35 = 47." {
-		t.Errorf("q8_0 calculator: %q", r.Text)
+	for _, c := range []struct{ dtype, dir, bytes string }{
+		{"q8_0", q8, "q8_0 2.8 MB, fp16 192 B, fp32 40 B"},
+		{"q4_k", filepath.Join(base, "q4_k"), "q5_0 1.4 MB, q4_k 324.0 KB, fp16 192 B, fp32 40 B"},
+	} {
+		_, errOut := convertCLI(t, "nanochat", "--base-dir", nanochatSrc, "--source", "sft", "--dtype", c.dtype, "--output-dir", c.dir)
+		wantLines(t, "progress", errOut, "("+c.dtype+"), 4 layers, 192 wide")
+		wantLines(t, "inspect", inspectCLI(t, c.dir), "weight encoding:             "+c.dtype+"\n", "tensors by encoding:         "+c.bytes+"\n")
+		r := runJSON(t, "run", c.dir, "-p", "What is 12 + 35?", "--chat", "--temp", "0")
+		if r.Text != "<|python_start|>12+35<|python_end|><|output_start|>47<|output_end|>12 + 35 = 47." {
+			t.Errorf("%s calculator: %q", c.dtype, r.Text)
+		}
 	}
 
 	q4 := filepath.Join(base, "q4")
-	_, errOut = convertCLI(t, "model", "--dtype", "q4_0", nanochatDemo, q4)
+	_, errOut := convertCLI(t, "model", "--dtype", "q4_0", nanochatDemo, q4)
 	wantLines(t, "progress", errOut, "model.bin: 1564172 bytes (q4_0) from 5559104 bytes (fp16), GPT model")
 	tok, _ := os.ReadFile(filepath.Join(q4, "tokenizer.bin"))
 	want, _ := os.ReadFile(filepath.Join(nanochatDemo, "tokenizer.bin"))
@@ -155,12 +174,14 @@ func TestConvertNanochatQuantized(t *testing.T) {
 	if err := convertMain([]string{"model", "--help"}, &o, &e); err != errHelp {
 		t.Fatal(err)
 	}
-	wantLines(t, "convert model --help", o.String(), "usage: inferpi convert model --dtype fp32|fp16|q8_0|q4_0 IN OUT", "re-quantizing")
+	wantLines(t, "convert model --help", o.String(), "usage: inferpi convert model --dtype DTYPE IN OUT\n",
+		"       inferpi convert model --dtype TARGET [--pure] IN.gguf OUT.gguf\n", "re-quantizing",
+		"  q4_k, q5_k, q6_k  GGUF's super-blocks of 256 weights", "-pure")
 	o.Reset()
 	if err := convertMain([]string{"nanochat", "--help"}, &o, &e); err != errHelp {
 		t.Fatal(err)
 	}
-	wantLines(t, "convert nanochat --help", o.String(), "[--dtype fp16|fp32|q8_0|q4_0]", "stay fp16")
+	wantLines(t, "convert nanochat --help", o.String(), "[--dtype DTYPE]", "are fp16 in every block encoding", "q4_k, q5_k and q6_k")
 }
 
 // The firmware's menu lists quantized models with their engine and size.

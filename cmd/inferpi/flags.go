@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -15,15 +14,15 @@ import (
 	"github.com/inferpi/inferpi/engine/kernels"
 )
 
-// modelEncodings are the weight encodings a model.bin holds (the Llama container
-// and llama2.c's file, and nanochat's format): what --dtype may name when writing one.
-var modelEncodings = []kernels.Encoding{kernels.F32, kernels.F16, kernels.Q8_0, kernels.Q4_0}
+// dtypeNames lists what --dtype may name when writing a model.bin: every weight
+// encoding, which the Llama container and nanochat's format both hold.
+const dtypeNames = "fp32, fp16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k"
 
-// parseDType reads a --dtype for a model.bin: one of modelEncodings.
+// parseDType reads a --dtype for a model.bin.
 func parseDType(dtype string) (kernels.Encoding, error) {
 	enc, err := kernels.ParseEncoding(dtype)
-	if err != nil || !slices.Contains(modelEncodings, enc) {
-		return 0, fmt.Errorf("--dtype %q: want fp32, fp16, q8_0 or q4_0", dtype)
+	if err != nil {
+		return 0, fmt.Errorf("--dtype %q: want %s", dtype, dtypeNames)
 	}
 	return enc, nil
 }

@@ -14,8 +14,6 @@ import (
 	"github.com/inferpi/inferpi/engine/quantize"
 )
 
-const ggufModels = "../../testdata/gguf/models"
-
 // `inferpi run FILE.gguf -p TEXT --json` is llama.cpp's completion: its prompt ids
 // (BOS, then the text) and its greedy continuation (the fixture's greedy_hello).
 func TestRunGGUFCompletion(t *testing.T) {

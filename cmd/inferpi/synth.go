@@ -22,7 +22,7 @@ func init() {
 
 func synthUsage() string {
 	var b strings.Builder
-	b.WriteString(`usage: inferpi synth --preset NAME [--dtype fp32|fp16|q8_0|q4_0] [--seed N] --output-dir DIR
+	b.WriteString(`usage: inferpi synth --preset NAME [--dtype DTYPE] [--seed N] --output-dir DIR
        inferpi synth --gguf --preset NAME [--dtype TYPE] [--seed N] --output-dir DIR
 
 Writes DIR/model.bin and DIR/tokenizer.bin: a model with random weights (seeded,
@@ -49,7 +49,7 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 	usage := synthUsage()
 	fs := newFlags("synth", usage, stdout)
 	preset := fs.String("preset", "", "model shape (required; see the list above)")
-	dtype := fs.String("dtype", "fp16", "weight encoding: fp32, fp16, q8_0 or q4_0 (with --gguf: a llama-quantize file type)")
+	dtype := fs.String("dtype", "fp16", "weight encoding: "+dtypeNames+" (as 'inferpi convert model'; with --gguf: a llama-quantize file type)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("output-dir", "", "directory to write model.bin and tokenizer.bin to (required)")
 	asGGUF := fs.Bool("gguf", false, "write one GGUF file, DIR/NAME.TYPE.gguf, --dtype a llama-quantize file type (Llama presets)")

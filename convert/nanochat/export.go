@@ -70,10 +70,11 @@ func ExportDir(opts Options, outDir string) (*Result, error) {
 }
 
 // Export converts the given input files, writing model.bin to model and
-// tokenizer.bin to tok. dtype is "fp16" (the default when empty), "fp32",
-// "q8_0" or "q4_0" (matrices and embeddings in GGUF's blocks; rows that are not
-// a whole number of blocks in fp16, see engine/gpt). Tensors are read and
-// written one at a time.
+// tokenizer.bin to tok. dtype is "fp16" (the default when empty), "fp32", or
+// any other encoding the GPT format holds: "bf16", or a GGUF block encoding,
+// "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k" (matrices and
+// embeddings in blocks; rows that are not a whole number of blocks by the
+// narrow-width rule, see engine/gpt). Tensors are read and written one at a time.
 func Export(files Files, dtype string, model, tok io.Writer) (*Result, error) {
 	enc, err := parseDType(dtype)
 	if err != nil {
@@ -258,5 +259,5 @@ func parseDType(dtype string) (gpt.Encoding, error) {
 			return e, nil
 		}
 	}
-	return 0, fmt.Errorf("--dtype %q: want fp16, fp32, q8_0 or q4_0", dtype)
+	return 0, fmt.Errorf("--dtype %q: want fp16, fp32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k", dtype)
 }

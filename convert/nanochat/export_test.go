@@ -353,7 +353,8 @@ func TestBadInputs(t *testing.T) {
 				return strings.Replace(m, `"vocab_size": 521`, `"vocab_size": 520`, 1)
 			})
 		}, Options{}, "has 521 tokens but"},
-		{"dtype", func() string { return tinyDir }, Options{DType: "bf16"}, `--dtype "bf16"`},
+		{"dtype", func() string { return tinyDir }, Options{DType: "q3_k"},
+			`--dtype "q3_k": want fp16, fp32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k`},
 		{"no checkpoint", func() string { return demoDir }, Options{Source: "base"}, "base_checkpoints"},
 	}
 	for _, c := range cases {

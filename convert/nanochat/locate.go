@@ -27,7 +27,7 @@ type Options struct {
 	Source   string // "base" (default), "sft" or "rl"
 	ModelTag string // "" picks the largest model, as nanochat's find_largest_model
 	Step     int    // < 0 picks the latest step, as find_last_step
-	DType    string // "fp16" (default), "fp32", "q8_0" or "q4_0"
+	DType    string // "fp16" (default), "fp32", "bf16", "q8_0", "q4_0", ... "q6_k" (Export)
 }
 
 // Files are the input files a conversion reads.

@@ -43,11 +43,20 @@ import (
 // Then the tensors of Layout, each starting at a multiple of 64 bytes (zero
 // padding between), row-major, and nothing after the last one.
 //
-// Encodings 2 (q8_0) and 3 (q4_0) store rows as blocks of 32 weights (GGUF's
-// block layouts, see package kernels). A tensor whose rows are not a whole number
-// of blocks (nanochat's ve_gate with 12 columns, its smear gate with 24) is stored
-// in fp16 instead: the narrow-width rule, part of the format, so a reader derives
-// every tensor's encoding from the two header fields and the shapes alone.
+// The encodings are kernels.Encoding's numbers: 0 fp32, 1 fp16, 2 q8_0, 3 q4_0,
+// 4 bf16, 5 q4_1, 6 q5_0, 7 q5_1, 8 q4_k, 9 q5_k, 10 q6_k. The block encodings
+// store rows as GGUF's blocks (32 weights, 256 for the K-quants; see package
+// kernels). A tensor whose rows are not a whole number of blocks is stored
+// otherwise, by the narrow-width rule (kernels.StoredAs), part of the format, so
+// a reader derives every tensor's encoding from the two header fields and the
+// shapes alone: a K-quant falls back as llama-quantize does, q4_k to q5_0, q5_k
+// to q5_1, q6_k to q8_0, when the rows are a whole number of 32-weight blocks
+// (n_embd 192 makes every matrix but mlp.c_proj such a tensor); otherwise, and
+// with the 32-weight encodings, the tensor is fp16 (nanochat's ve_gate with 12
+// columns, its smear gate with 24).
+//
+// Codes 4-10 need no new version: a reader that does not know them refuses the
+// file by its encoding instead of misreading it, and codes 0-3 keep their layout.
 const (
 	Magic          = "NCHT"
 	Version        = 1
@@ -57,68 +66,54 @@ const (
 	flagValueEmbed = 1
 )
 
-// Encoding is a weight encoding code in model.bin.
+// Encoding is a weight encoding code in model.bin: kernels.Encoding's number.
 type Encoding uint32
 
 const (
 	EncF32  Encoding = 0
 	EncF16  Encoding = 1
-	EncQ8_0 Encoding = 2 // GGUF Q8_0 blocks (narrow rows fp16)
-	EncQ4_0 Encoding = 3 // GGUF Q4_0 blocks (narrow rows fp16)
+	EncQ8_0 Encoding = 2  // GGUF Q8_0 blocks
+	EncQ4_0 Encoding = 3  // GGUF Q4_0 blocks
+	EncBF16 Encoding = 4  // bfloat16
+	EncQ4_1 Encoding = 5  // GGUF Q4_1 blocks
+	EncQ5_0 Encoding = 6  // GGUF Q5_0 blocks
+	EncQ5_1 Encoding = 7  // GGUF Q5_1 blocks
+	EncQ4_K Encoding = 8  // GGUF Q4_K super-blocks
+	EncQ5_K Encoding = 9  // GGUF Q5_K super-blocks
+	EncQ6_K Encoding = 10 // GGUF Q6_K super-blocks
 )
 
 func (e Encoding) String() string {
-	switch e {
-	case EncF32:
-		return "fp32"
-	case EncF16:
-		return "fp16"
-	case EncQ8_0:
-		return "q8_0"
-	case EncQ4_0:
-		return "q4_0"
+	if k, err := e.kernel(); err == nil {
+		return k.String()
 	}
 	return fmt.Sprintf("encoding(%d)", uint32(e))
 }
 
 // kernel maps a file encoding to the kernels' encoding.
 func (e Encoding) kernel() (kernels.Encoding, error) {
-	switch e {
-	case EncF32:
-		return kernels.F32, nil
-	case EncF16:
-		return kernels.F16, nil
-	case EncQ8_0:
-		return kernels.Q8_0, nil
-	case EncQ4_0:
-		return kernels.Q4_0, nil
+	if e >= Encoding(len(kernels.Encodings)) {
+		return 0, fmt.Errorf("unknown weight encoding %d", uint32(e))
 	}
-	return 0, fmt.Errorf("unknown weight encoding %d", uint32(e))
+	return kernels.Encoding(e), nil
 }
 
 // EncodingOf is the file's code for a kernels encoding (what --dtype names).
 func EncodingOf(k kernels.Encoding) (Encoding, error) {
-	switch k {
-	case kernels.F32:
-		return EncF32, nil
-	case kernels.F16:
-		return EncF16, nil
-	case kernels.Q8_0:
-		return EncQ8_0, nil
-	case kernels.Q4_0:
-		return EncQ4_0, nil
+	if !k.Valid() {
+		return 0, fmt.Errorf("weight encoding %v has no code in the GPT format", k)
 	}
-	return 0, fmt.Errorf("weight encoding %v has no code in the GPT format", k)
+	return Encoding(k), nil
 }
 
 // storedAs is the encoding a tensor with rows of cols weights gets when its
-// header field says e: quantized encodings fall back to fp16 for rows that are
-// not a whole number of blocks (the narrow-width rule).
+// header field says e (the narrow-width rule, with fp16 as its last resort).
 func (e Encoding) storedAs(cols int) Encoding {
-	if (e == EncQ8_0 || e == EncQ4_0) && cols%kernels.BlockSize != 0 {
-		return EncF16
+	k, err := e.kernel()
+	if err != nil {
+		return e
 	}
-	return e
+	return Encoding(k.StoredAs(cols, kernels.F16))
 }
 
 // Header records every architecture knob of a nanochat GPT.

@@ -97,8 +97,9 @@ func TestBadModelFiles(t *testing.T) {
 		{"eps", patch(t, 76, f32(float32(math.NaN()))), nil, "norm_eps"},
 		{"rope base", patch(t, 60, f32(0)), nil, "rope_base"},
 		{"q8_0 header on fp32 weights", patch(t, 80, 2), nil, "needs exactly 494436: has trailing bytes"},
-		{"encoding 4", patch(t, 80, 4), nil, "unknown weight encoding 4"},
-		{"unknown encoding", patch(t, 84, 9), nil, "unknown weight encoding 9"},
+		{"bf16 header on fp32 weights", patch(t, 80, 4), nil, "the header's layout needs exactly"},
+		{"encoding 11", patch(t, 80, 11), nil, "matrix encoding: unknown weight encoding 11"},
+		{"unknown encoding", patch(t, 84, 1<<31), nil, "embedding encoding: unknown weight encoding 2147483648"},
 		{"layer flags", patch(t, 92, 2), nil, "layer 0 has unknown flags"},
 		{"huge context", patch(t, 44, 1<<20+1), nil, "sequence_len 1048577"},
 		{"n_embd mismatch", patch(t, 16, 128), nil, "the header's layout needs exactly 2109440"},
@@ -210,6 +211,11 @@ func FuzzParseHeader(f *testing.F) {
 	f.Add([]byte("NCHT\x01\x00\x00\x00"))
 	q4 := export(f, nanochat.Options{BaseDir: tinyDir, Step: -1, DType: "q4_0"}).Model
 	f.Add(q4[:200])
+	for _, enc := range []gpt.Encoding{gpt.EncQ4_K, gpt.EncQ6_K} { // whole files, with fallbacks
+		if m, err := compatModel(enc); err == nil {
+			f.Add(m)
+		}
+	}
 	tok := files.Tokenizer
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := gpt.ParseHeader(data)

@@ -128,3 +128,28 @@ func roundF16(f float32) float32 { return F16ToF32(F32ToF16(f)) }
 func nearestInt(v float32) int32 {
 	return int32(math.Float32bits(v+0x1.8p23)&0x7fffff) - 0x400000
 }
+
+// tinyBlock: a block of x whose largest magnitude is below it quantizes to zeros
+// (quantizeBlock8).
+const tinyBlock = 0x1p-120
+
+// absMax returns the largest |v| in x (finite values; x not empty). For floats of
+// one sign, the order of the bit patterns is the order of the values, so integer
+// maxima over four independent chains do it without float compares.
+func absMax(x []float32) float32 {
+	const abs = 1<<31 - 1
+	var m0, m1, m2, m3 uint32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		m0 = max(m0, math.Float32bits(x[i])&abs)
+		m1 = max(m1, math.Float32bits(x[i+1])&abs)
+		m2 = max(m2, math.Float32bits(x[i+2])&abs)
+		m3 = max(m3, math.Float32bits(x[i+3])&abs)
+	}
+	for ; i < len(x); i++ {
+		m0 = max(m0, math.Float32bits(x[i])&abs)
+	}
+	return math.Float32frombits(max(m0, m1, m2, m3))
+}
+
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }

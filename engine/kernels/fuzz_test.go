@@ -84,6 +84,10 @@ func FuzzEncodeRow(f *testing.F) {
 	f.Add([]byte{0, 0, 128, 127}, uint8(F32))
 	f.Add([]byte{0, 0, 128, 63, 1, 0, 128, 63, 0, 0, 128, 127}, uint8(BF16))
 	f.Add(make([]byte, 4*256), uint8(Q4_K))
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 0, 192, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 190}, uint8(Q4_1))
 	f.Fuzz(func(t *testing.T, raw []byte, enc uint8) {
 		e := Encoding(enc)
 		x := make([]float32, len(raw)/4)
@@ -102,8 +106,9 @@ func FuzzEncodeRow(f *testing.F) {
 		}
 		back := make([]float32, len(x))
 		decodeRow(e, row, back)
-		for b := 0; b < len(x); b += BlockSize {
-			blk := x[b:min(b+BlockSize, len(x))]
+		n := max(e.BlockWeights(), BlockSize)
+		for b := 0; b < len(x); b += n {
+			blk := x[b:min(b+n, len(x))]
 			amax := float64(absMax(blk))
 			var limit float64
 			switch e {
@@ -117,6 +122,12 @@ func FuzzEncodeRow(f *testing.F) {
 				limit = amax/254 + amax/1024 + 127*0x1p-25
 			case Q4_0:
 				limit = amax/8 + amax/1024 + 8*0x1p-25
+			case Q5_0:
+				limit = amax/16 + amax/1024 + 16*0x1p-25
+			default:
+				// The types with mins and the K-quants' fitted scales: within the
+				// block's range, widened by that range (as quantize's FuzzRow).
+				limit = 2*amax + amax/64 + 0x1p-20
 			}
 			for j := range blk {
 				if d := math.Abs(float64(back[b+j]) - float64(blk[j])); d > limit {

@@ -206,8 +206,9 @@ func TestMatVecExactSubnormalF16(t *testing.T) {
 }
 
 // gaussCase encodes N(0, scale²) weights and x = N(0, xscale²); for the block
-// encodings that EncodeRow does not write, random quants under block scales that
-// give weights of about ±scale.
+// encodings kept in the file's layout (no SIMD kernels yet), random quants under
+// block scales that give weights of about ±scale, which reach every quant and
+// scale pattern rather than those a quantizer fits.
 func gaussCase(t testing.TB, rng *rand.Rand, enc Encoding, rows, cols int, scale, xscale float64) testCase {
 	rb := enc.RowBytes(cols)
 	data := make([]byte, rows*rb)

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/inferpi/inferpi/engine/gguf"
 )
 
 // Encoding is how a matrix's weights are stored. The block encodings are GGUF's
@@ -52,25 +54,27 @@ const (
 )
 
 // encodingInfo describes an encoding: its name, its block (1 weight for the float
-// encodings) and the form of x its kernels take (llama.cpp's vec_dot_type).
+// encodings), the form of x its kernels take (llama.cpp's vec_dot_type) and its
+// ggml type (which package quantize writes).
 type encodingInfo struct {
 	name           string
 	weights, bytes int // per block
 	act            actKind
+	gguf           gguf.Type
 }
 
 var encodingInfos = [...]encodingInfo{
-	F32:  {"fp32", 1, 4, actFloat},
-	F16:  {"fp16", 1, 2, actFloat},
-	Q8_0: {"q8_0", BlockSize, q8BlockBytes, actQ8_0},
-	Q4_0: {"q4_0", BlockSize, q4BlockBytes, actQ8_0},
-	BF16: {"bf16", 1, 2, actFloat},
-	Q4_1: {"q4_1", BlockSize, q41BlockBytes, actQ8_1},
-	Q5_0: {"q5_0", BlockSize, q50BlockBytes, actQ8_0},
-	Q5_1: {"q5_1", BlockSize, q51BlockBytes, actQ8_1},
-	Q4_K: {"q4_k", superBlock, q4KBlockBytes, actQ8K},
-	Q5_K: {"q5_k", superBlock, q5KBlockBytes, actQ8K},
-	Q6_K: {"q6_k", superBlock, q6KBlockBytes, actQ8K},
+	F32:  {"fp32", 1, 4, actFloat, gguf.F32},
+	F16:  {"fp16", 1, 2, actFloat, gguf.F16},
+	Q8_0: {"q8_0", BlockSize, q8BlockBytes, actQ8_0, gguf.Q8_0},
+	Q4_0: {"q4_0", BlockSize, q4BlockBytes, actQ8_0, gguf.Q4_0},
+	BF16: {"bf16", 1, 2, actFloat, gguf.BF16},
+	Q4_1: {"q4_1", BlockSize, q41BlockBytes, actQ8_1, gguf.Q4_1},
+	Q5_0: {"q5_0", BlockSize, q50BlockBytes, actQ8_0, gguf.Q5_0},
+	Q5_1: {"q5_1", BlockSize, q51BlockBytes, actQ8_1, gguf.Q5_1},
+	Q4_K: {"q4_k", superBlock, q4KBlockBytes, actQ8K, gguf.Q4_K},
+	Q5_K: {"q5_k", superBlock, q5KBlockBytes, actQ8K, gguf.Q5_K},
+	Q6_K: {"q6_k", superBlock, q6KBlockBytes, actQ8K, gguf.Q6_K},
 }
 
 func (e Encoding) String() string {

@@ -3,24 +3,38 @@ package kernels
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine/quantize"
 )
 
 // The expected blocks below are worked out by hand from llama.cpp's reference
 // quantizers (ggml-quants.c quantize_row_q8_0_ref / quantize_row_q4_0_ref), choosing
-// values where a different rounding rule would give a different byte.
+// values where a different rounding rule would give a different byte. EncodeRow
+// writes them with package quantize, which has its own tests against llama.cpp's
+// files; these check that EncodeRow hands each encoding to the right quantizer.
+
+// encodeBlocks is EncodeRow into a new row.
+func encodeBlocks(t *testing.T, enc Encoding, x []float32) []byte {
+	t.Helper()
+	row := make([]byte, enc.RowBytes(len(x)))
+	if err := EncodeRow(enc, row, x); err != nil {
+		t.Fatal(err)
+	}
+	return row
+}
 
 func TestQuantizeQ8_0RoundsHalfAwayFromZero(t *testing.T) {
 	x := make([]float32, BlockSize)
 	// amax = 127, so d = 1 and q = roundf(x).
 	copy(x, []float32{127, -62.5, 0.5, 1.5, -0.5, 2.5, -2.5, 0.49999997, -127, 3.2, -3.7})
 	want := []int8{127, -63, 1, 2, -1, 3, -3, 0, -127, 3, -4}
-	dst := make([]byte, q8BlockBytes)
-	QuantizeRowQ8_0(dst, x)
+	dst := encodeBlocks(t, Q8_0, x)
 	if d := binary.LittleEndian.Uint16(dst); d != 0x3c00 {
 		t.Fatalf("scale %#04x, want 0x3c00 (1.0)", d)
 	}
@@ -41,8 +55,7 @@ func TestQuantizeQ8_0Scale(t *testing.T) {
 	// (which is exactly 127 in float32).
 	x := make([]float32, BlockSize)
 	x[0], x[1], x[2] = 1, -0.5, 0.25
-	dst := make([]byte, q8BlockBytes)
-	QuantizeRowQ8_0(dst, x)
+	dst := encodeBlocks(t, Q8_0, x)
 	if got, want := binary.LittleEndian.Uint16(dst), F32ToF16(float32(1)/127); got != want {
 		t.Errorf("scale %#04x, want %#04x", got, want)
 	}
@@ -50,24 +63,39 @@ func TestQuantizeQ8_0Scale(t *testing.T) {
 	if q := []int8{int8(dst[2]), int8(dst[3]), int8(dst[4])}; q[0] != 127 || q[1] != -64 || q[2] != 32 {
 		t.Errorf("q = %v, want [127 -64 32]", q)
 	}
-	// All zeros: scale 0, values 0 (no division by zero). Below tinyBlock likewise,
-	// where llama.cpp's 1/d would overflow and its integer conversion is undefined.
-	for _, v := range []float32{0, 1e-38, -3e-40} {
-		for _, enc := range []Encoding{Q8_0, Q4_0} {
-			x := make([]float32, BlockSize)
-			x[5] = v
-			row := make([]byte, enc.RowBytes(BlockSize))
-			if err := EncodeRow(enc, row, x); err != nil {
-				t.Fatal(err)
+}
+
+// TestQuantizeZeroAndTinyBlocks: blocks of zeros, and blocks so small that
+// llama.cpp's 1/d overflows to infinity, encode as llama.cpp's reference encodes
+// them on x86-64 (where the GGUF fixtures were made). Q4_0's d = m/-8 is -0 for a
+// block of zeros (fp16 0x8000), its 1/d taken as 0, so every weight is level 8
+// (nibbles 0x88). For 1e-38 (d = -1.25e-39, fp16 -0) and -3e-40 (d = +3.75e-41,
+// fp16 +0), 1/d is an infinity: x·(1/d) is NaN for the zeros and an infinity for
+// the value, which x86's float-to-integer conversion turns into 0x80000000, low
+// byte 0, so every nibble is 0. Q8_0's fp16 scale is +0 for all three and every q
+// is 0, by roundf for the zeros and by the same conversion for the tiny values.
+// Every such block decodes to zeros.
+func TestQuantizeZeroAndTinyBlocks(t *testing.T) {
+	const q4zeros, q4tiny = "0080" + "88888888888888888888888888888888", "0080" + "00000000000000000000000000000000"
+	for _, c := range []struct {
+		v        float32
+		q8, q4_0 string
+	}{
+		{0, "0000" + strings.Repeat("00", BlockSize), q4zeros},
+		{1e-38, "0000" + strings.Repeat("00", BlockSize), q4tiny},
+		{-3e-40, "0000" + strings.Repeat("00", BlockSize), "0000" + q4tiny[4:]},
+	} {
+		x := make([]float32, BlockSize)
+		x[5] = c.v
+		for enc, want := range map[Encoding]string{Q8_0: c.q8, Q4_0: c.q4_0} {
+			row := encodeBlocks(t, enc, x)
+			if got := hex.EncodeToString(row); got != want {
+				t.Errorf("%v block of %v encoded as %s, want %s", enc, c.v, got, want)
 			}
-			want := make([]byte, len(row))
-			if enc == Q4_0 {
-				for j := 2; j < len(want); j++ {
-					want[j] = 0x88 // nibble 8 is weight 0
-				}
-			}
-			if !bytes.Equal(row, want) {
-				t.Errorf("%v block of %v encoded as % x", enc, v, row)
+			back := make([]float32, BlockSize)
+			decodeRow(enc, row, back)
+			if slices.ContainsFunc(back, func(v float32) bool { return v != 0 }) {
+				t.Errorf("%v block of %v decodes to %v", enc, c.v, back)
 			}
 		}
 	}
@@ -79,8 +107,7 @@ func TestQuantizeQ4_0(t *testing.T) {
 	copy(x, []float32{-8, 7, 8, 0.49, 0.5, -0.5, -7.5, 3.9})
 	x[16], x[17] = 6.5, -1.2
 	wantLo := []byte{0, 15, 15, 8, 9, 8, 1, 12}
-	dst := make([]byte, q4BlockBytes)
-	QuantizeRowQ4_0(dst, x)
+	dst := encodeBlocks(t, Q4_0, x)
 	if d := binary.LittleEndian.Uint16(dst); d != 0x3c00 {
 		t.Fatalf("scale %#04x, want 0x3c00", d)
 	}
@@ -99,8 +126,7 @@ func TestQuantizeQ4_0SignOfScale(t *testing.T) {
 	// Ties in magnitude: the first one sets the sign of d (llama.cpp's strict '<').
 	x := make([]float32, BlockSize)
 	x[0], x[1] = 8, -8
-	dst := make([]byte, q4BlockBytes)
-	QuantizeRowQ4_0(dst, x)
+	dst := encodeBlocks(t, Q4_0, x)
 	if d := binary.LittleEndian.Uint16(dst); d != 0xbc00 { // -1
 		t.Fatalf("scale %#04x, want 0xbc00 (-1)", d)
 	}
@@ -182,6 +208,7 @@ func TestEncodeRowErrors(t *testing.T) {
 	inf := float32(math.Inf(1))
 	nan := float32(math.NaN())
 	block := func(v ...float32) []float32 { x := make([]float32, BlockSize); copy(x, v); return x }
+	at := func(n, col int, v float32) []float32 { x := make([]float32, n); x[col] = v; return x }
 	cases := []struct {
 		name string
 		enc  Encoding
@@ -199,8 +226,12 @@ func TestEncodeRowErrors(t *testing.T) {
 		{"short dst", F16, []float32{1, 2}, 3, "needs 4 bytes, have 3"},
 		{"unknown encoding", Encoding(200), []float32{1}, 4, "unknown weight encoding"},
 		{"bf16 overflow", BF16, []float32{1, 3.4e38}, -1, "beyond bf16's range"},
-		{"no quantizer", Q4_K, make([]float32, 256), -1, "not q4_k"},
-		{"no quantizer", Q5_0, make([]float32, 32), -1, "not q5_0"},
+		{"q4_k scale overflow", Q4_K, at(512, 258, 5e8), -1,
+			"q4_k row: block at column 256 has a scale beyond fp16's range (its largest weight is 5e+08)"},
+		{"q4_1 min overflow", Q4_1, append(block(1), block(2, -70000)...), -1, "q4_1 row: block at column 32 has a scale beyond"},
+		{"q6_k input too large", Q6_K, at(256, 255, 1e9), -1, "q6_k row: block at column 0 has a scale beyond"},
+		{"q5_0 not finite", Q5_0, block(0, nan), -1, "q5_0 row: value NaN at column 1 is not finite"},
+		{"q6_k partial block", Q6_K, make([]float32, 96), 0, "multiples of 256"},
 	}
 	for _, c := range cases {
 		n := c.dst
@@ -267,14 +298,12 @@ func TestNewMatrixErrors(t *testing.T) {
 // blocks were regrouped into the kernels' layout (the first 8 of 11) or not.
 func TestMatrixRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	const rows, cols = 3, 11 * BlockSize
-	x := make([]float32, rows*cols)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
 	for _, enc := range Encodings {
-		if !regrouped(enc) && enc.Quantized() {
-			continue // EncodeRow does not write them; TestMatrixRowFileLayout
+		const rows = 3
+		cols := 11 * max(BlockSize, enc.BlockWeights())
+		x := make([]float32, rows*cols)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
 		}
 		rb := enc.RowBytes(cols)
 		data := make([]byte, rows*rb)
@@ -326,6 +355,43 @@ func TestMatrixRowFileLayout(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("%v: row %d differs from the file's", enc, r)
 			}
+		}
+	}
+}
+
+// TestEncodeRowIsQuantizeRow: every block encoding is package quantize's rows,
+// byte for byte (llama-quantize's), on weights of several magnitudes.
+func TestEncodeRowIsQuantizeRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := make([]float32, 3*superBlock)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * math.Pow(10, float64(i/superBlock)-2))
+	}
+	for _, enc := range Encodings {
+		got := encodeBlocks(t, enc, x)
+		want := make([]byte, len(got))
+		if err := quantize.Row(enc.info().gguf, want, x); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%v: EncodeRow differs from quantize.Row", enc)
+		}
+	}
+}
+
+// TestStoredAs: the narrow-width rule of InferPi's model files.
+func TestStoredAs(t *testing.T) {
+	for _, c := range []struct {
+		enc, narrow Encoding
+		cols        int
+		want        Encoding
+	}{
+		{Q4_K, F16, 512, Q4_K}, {Q4_K, F16, 192, Q5_0}, {Q5_K, F16, 192, Q5_1}, {Q6_K, F16, 64, Q8_0},
+		{Q4_K, F16, 172, F16}, {Q6_K, F32, 80, F32}, {Q8_0, F16, 24, F16}, {Q4_0, F32, 12, F32},
+		{Q5_1, F16, 96, Q5_1}, {Q4_1, F16, 100, F16}, {BF16, F16, 7, BF16}, {F32, F16, 3, F32},
+	} {
+		if got := c.enc.StoredAs(c.cols, c.narrow); got != c.want {
+			t.Errorf("%v.StoredAs(%d, %v) = %v, want %v", c.enc, c.cols, c.narrow, got, c.want)
 		}
 	}
 }

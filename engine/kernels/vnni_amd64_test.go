@@ -41,7 +41,9 @@ func TestQ4VNNIMatchesAVX2(t *testing.T) {
 					}
 				}
 				data := make([]byte, rows*Q4_0.RowBytes(cols))
-				QuantizeRowQ4_0(data, w) // the rows lie back to back
+				if err := EncodeRow(Q4_0, data, w); err != nil { // the rows lie back to back: one long row
+					t.Fatal(err)
+				}
 				var err error
 				if m, err = NewMatrix(data, rows, cols, Q4_0); err != nil {
 					t.Fatal(err)

@@ -12,15 +12,15 @@ import (
 
 // WriteModel writes a model.bin for cfg with weights in enc: llama2.c's legacy
 // layout for fp32 and fp16 (run.c reads the fp32 one), InferPi's container for
-// q8_0 and q4_0 (format.go). values returns each tensor's Floats() weights,
+// bf16 and the block encodings (format.go). values returns each tensor's Floats() weights,
 // matrices [out][in] row-major, all Count of them one after the other; it is
 // called once per tensor in llama2.c's order. For the freq_cis tables (legacy
 // layout only) it may return nil: they are then computed as llama2.c's export
 // writes them. The converter and synthetic models use it. It returns the bytes
 // written.
 func WriteModel(w io.Writer, cfg Config, enc kernels.Encoding, values func(Tensor) ([]float32, error)) (int64, error) {
-	if !storable(enc) {
-		return 0, fmt.Errorf("llama: a model.bin holds weights in fp32, fp16, q8_0 or q4_0, not %v", enc)
+	if !enc.Valid() {
+		return 0, fmt.Errorf("llama: a model.bin cannot hold weights in %v", enc)
 	}
 	// The reader's checks, so nothing is written that would not load.
 	if _, err := configFrom(cfg.AppendBinary(nil)); err != nil {

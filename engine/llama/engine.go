@@ -1,12 +1,15 @@
-// Package llama is InferPi's engine for models in llama2.c's file format: the
-// legacy (version 0) model.bin written by llama2.c's export.py, in fp32 as run.c
+// Package llama is InferPi's engine for the Llama family. It reads llama2.c's
+// files (the legacy model.bin written by llama2.c's export.py, in fp32 as run.c
 // reads it or in fp16 as InferPi's converter writes it, or InferPi's container
-// for q8_0 and q4_0 weights (format.go), with llama2.c's tokenizer.bin. Its
-// numbers follow run.c's: same operations, same order, float32.
+// for the other weight encodings, format.go, with llama2.c's tokenizer.bin),
+// whose numbers follow run.c's: same operations, same order, float32; and GGUF
+// files of the llama, qwen2 and qwen3 architectures (gguf.go), whose numbers
+// follow llama.cpp's. Both go through one forward pass.
 //
 // The code mirrors run.c's sections: Config (config.go), TransformerWeights
 // (weights.go), RunState and forward (forward.go), then the chat session
-// (session.go) with its prompt template (template.go).
+// (session.go) with its prompt templates (template.go, and engine/chat for
+// GGUF files).
 package llama
 
 import (

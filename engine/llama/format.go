@@ -12,17 +12,19 @@ import (
 )
 
 // llama2.c's legacy model.bin cannot say which encoding it holds (fp32 and fp16
-// are told apart by the file size alone), so quantized weights go into a small
-// InferPi container. All little-endian; README.md ("Llama (llama2.c) format")
-// has the same table.
+// are told apart by the file size alone), so bf16 and quantized weights go into
+// a small InferPi container. All little-endian; README.md ("Llama (llama2.c)
+// format") has the same table.
 //
 //	off  field
 //	  0  magic "IPLM"
 //	  4  version (1), uint32
-//	  8  weight encoding, uint32: 0 fp32, 1 fp16, 2 q8_0, 3 q4_0 (the GPT format's codes)
+//	  8  weight encoding, uint32: 0 fp32, 1 fp16, 2 q8_0, 3 q4_0, 4 bf16, 5 q4_1,
+//	     6 q5_0, 7 q5_1, 8 q4_k, 9 q5_k, 10 q6_k (kernels.Encoding's numbers, the
+//	     GPT format's codes)
 //	 12  narrow encoding, uint32: 0 fp32 or 1 fp16, the encoding of matrices whose
-//	     rows are not a whole number of 32-weight blocks when the weight encoding
-//	     is q8_0 or q4_0 (InferPi writes 1: fp16)
+//	     rows fit neither the weight encoding's blocks nor its fallback's
+//	     (InferPi writes 1: fp16)
 //	 16  llama2.c's Config: dim, hidden_dim, n_layers, n_heads, n_kv_heads,
 //	     vocab_size (negative: separate classifier), seq_len; seven int32
 //	 44  zero padding to byte 64
@@ -32,12 +34,18 @@ import (
 // per-layer tensors for all layers together, matrices [out][in] row-major, and
 // nothing after the last one. The RMSNorm weights are fp32 whatever the
 // encoding; the embedding, the matrices and the classifier are in the header's
-// encoding, except that with q8_0 or q4_0 a matrix whose rows are not a whole
-// number of 32-weight blocks (hidden_dim 172 makes w2 such a matrix) is stored
-// in the narrow encoding: the narrow-width rule, recorded in the header.
+// encoding, except a matrix whose rows (its last dimension) are not a whole
+// number of the encoding's blocks: the narrow-width rule (kernels.StoredAs).
+// With a K-quant (256-weight blocks) such a matrix takes llama-quantize's
+// fallback, q5_0 for q4_k, q5_1 for q5_k, q8_0 for q6_k, when its rows are a
+// whole number of 32-weight blocks (dim 192 makes every matrix but w2 such a
+// matrix); otherwise, and with the 32-weight encodings, it takes the header's
+// narrow encoding (hidden_dim 172 makes w2 such a matrix).
 //
-// The magic read as llama2.c's first field, dim, is 1.3e9: no legacy file is
-// mistaken for a container or the other way round.
+// Codes 4-10 need no new version: a reader that does not know them refuses the
+// file by its weight encoding instead of misreading it, and codes 0-3 keep their
+// layout. The magic read as llama2.c's first field, dim, is 1.3e9: no legacy
+// file is mistaken for a container or the other way round.
 const (
 	Magic            = "IPLM"
 	ContainerVersion = 1
@@ -45,22 +53,17 @@ const (
 	containerAlign   = 64
 )
 
-// Weight encoding codes in the container header. The container and the legacy
-// file hold these four encodings only (WriteModel refuses the others).
-var encodingCodes = []kernels.Encoding{0: kernels.F32, 1: kernels.F16, 2: kernels.Q8_0, 3: kernels.Q4_0}
+// encodingCode is enc's code in the container header: its kernels number
+// (kernels.Encodings lists them in order, and kernels fixes them once given).
+func encodingCode(enc kernels.Encoding) uint32 { return uint32(enc) }
 
-// storable reports whether a model.bin can hold weights in enc.
-func storable(enc kernels.Encoding) bool {
-	return slices.Contains(encodingCodes, enc)
-}
-
-func encodingCode(enc kernels.Encoding) uint32 {
-	for code, e := range encodingCodes {
-		if e == enc {
-			return uint32(code)
-		}
+// codeList names the header's weight encoding codes for messages.
+func codeList() string {
+	codes := make([]string, len(kernels.Encodings))
+	for i, e := range kernels.Encodings {
+		codes[i] = fmt.Sprintf("%d %v", encodingCode(e), e)
 	}
-	panic("llama: no container code for " + enc.String())
+	return strings.Join(codes, ", ")
 }
 
 // Layout says where a model.bin keeps its weights.
@@ -69,8 +72,9 @@ type Layout struct {
 	Container bool
 	// Enc is the file's weight encoding (the header's, or the legacy size's).
 	Enc kernels.Encoding
-	// Narrow is the encoding of matrices whose rows are not whole blocks when Enc
-	// is quantized (the container's narrow-width rule); Enc otherwise.
+	// Narrow is a container's last resort under the narrow-width rule (fp32 or
+	// fp16, its header's field): the encoding of matrices whose rows fit neither
+	// Enc's blocks nor the K-quants' fallback. Enc for a legacy file.
 	Narrow  kernels.Encoding
 	Tensors []Placed // in file order
 	Size    int64    // the exact file size
@@ -79,7 +83,7 @@ type Layout struct {
 // Placed is one tensor of a Layout.
 type Placed struct {
 	Tensor
-	Enc    kernels.Encoding // as stored (RMSNorm weights fp32, narrow matrices fp16 in a quantized container)
+	Enc    kernels.Encoding // as stored (RMSNorm weights fp32, narrow matrices after the narrow-width rule)
 	Offset int64
 	Bytes  int64 // all Count matrices
 }
@@ -107,12 +111,9 @@ func (c Config) LegacyLayout(enc kernels.Encoding) Layout {
 }
 
 // ContainerLayout places c's tensors in InferPi's container with encoding enc
-// (see the format comment above); narrow is the narrow-width rule's encoding
-// (fp32 or fp16), used only when enc is quantized.
+// (see the format comment above); narrow is the narrow-width rule's last resort
+// (fp32 or fp16), which only a quantized enc can need.
 func (c Config) ContainerLayout(enc, narrow kernels.Encoding) Layout {
-	if !enc.Quantized() {
-		narrow = enc
-	}
 	l := Layout{Container: true, Enc: enc, Narrow: narrow}
 	off := int64(containerHeader)
 	for _, t := range c.layout() {
@@ -122,8 +123,8 @@ func (c Config) ContainerLayout(enc, narrow kernels.Encoding) Layout {
 			continue
 		case t.Name == "rms_att" || t.Name == "rms_ffn" || t.Name == "rms_final":
 			stored = kernels.F32
-		case t.Cols%enc.BlockWeights() != 0:
-			stored = narrow
+		default:
+			stored = enc.StoredAs(t.Cols, narrow)
 		}
 		off = (off + containerAlign - 1) / containerAlign * containerAlign
 		n := int64(t.Count) * int64(t.Rows) * int64(stored.RowBytes(t.Cols))
@@ -135,12 +136,12 @@ func (c Config) ContainerLayout(enc, narrow kernels.Encoding) Layout {
 }
 
 // layoutFor is the layout InferPi writes for enc: llama2.c's legacy file for fp32
-// and fp16 (run.c reads the fp32 one), the container for the quantized encodings.
+// and fp16 (run.c reads the fp32 one), the container for the others.
 func (c Config) layoutFor(enc kernels.Encoding) Layout {
-	if enc.Quantized() {
-		return c.ContainerLayout(enc, kernels.F16)
+	if enc == kernels.F32 || enc == kernels.F16 {
+		return c.LegacyLayout(enc)
 	}
-	return c.LegacyLayout(enc)
+	return c.ContainerLayout(enc, kernels.F16)
 }
 
 // appendContainerHeader appends the 64-byte container header of l.
@@ -175,11 +176,11 @@ func ParseModel(data []byte) (Config, Layout, error) {
 		return Config{}, Layout{}, fmt.Errorf("model.bin: %s format version %d, this build reads version %d (convert the model again with this inferpi)", Magic, v, ContainerVersion)
 	}
 	code := u(8)
-	if code >= uint32(len(encodingCodes)) {
-		return Config{}, Layout{}, fmt.Errorf("model.bin: unknown weight encoding %d in the %s header (0 fp32, 1 fp16, 2 q8_0, 3 q4_0)", code, Magic)
+	if code >= uint32(len(kernels.Encodings)) {
+		return Config{}, Layout{}, fmt.Errorf("model.bin: unknown weight encoding %d in the %s header (%s)", code, Magic, codeList())
 	}
 	narrow := u(12)
-	if narrow > 1 {
+	if narrow != encodingCode(kernels.F32) && narrow != encodingCode(kernels.F16) {
 		return Config{}, Layout{}, fmt.Errorf("model.bin: narrow-width encoding %d in the %s header, want 0 (fp32) or 1 (fp16)", narrow, Magic)
 	}
 	if !allZero(data[16+HeaderSize : containerHeader]) {
@@ -189,7 +190,7 @@ func ParseModel(data []byte) (Config, Layout, error) {
 	if err != nil {
 		return Config{}, Layout{}, err
 	}
-	l := cfg.ContainerLayout(encodingCodes[code], encodingCodes[narrow])
+	l := cfg.ContainerLayout(kernels.Encoding(code), kernels.Encoding(narrow))
 	if int64(len(data)) != l.Size {
 		what := "truncated"
 		if int64(len(data)) > l.Size {

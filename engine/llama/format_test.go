@@ -122,10 +122,10 @@ func TestFP32ContainerMatchesLegacy(t *testing.T) {
 func TestConvertKeepsTheModel(t *testing.T) {
 	src := readFiles(t, untiedDir).Model
 	cfg, _, _ := ParseModel(src)
-	for _, enc := range encodingCodes {
+	for _, enc := range kernels.Encodings {
 		b := convert(t, src, enc)
 		got, l, err := ParseModel(b)
-		if err != nil || got != cfg || l.Enc != enc || l.Container != enc.Quantized() {
+		if err != nil || got != cfg || l.Enc != enc || l.Container != (enc != kernels.F32 && enc != kernels.F16) {
 			t.Errorf("%v: %v %+v %v", enc, got, l, err)
 		}
 	}
@@ -179,7 +179,8 @@ func TestBadContainersAreRefused(t *testing.T) {
 		{"magic only", []byte("IPLM"), "file is 4 bytes, too short for the 64-byte IPLM header"},
 		{"cut header", good[:40], "too short for the 64-byte IPLM header"},
 		{"version", put(4, 2), "IPLM format version 2, this build reads version 1"},
-		{"encoding", put(8, 4), "unknown weight encoding 4 in the IPLM header"},
+		{"encoding", put(8, 11), "unknown weight encoding 11 in the IPLM header (0 fp32, 1 fp16, 2 q8_0, 3 q4_0, 4 bf16, 5 q4_1, 6 q5_0, 7 q5_1, 8 q4_k, 9 q5_k, 10 q6_k)"},
+		{"huge encoding", put(8, 1<<31), "unknown weight encoding 2147483648"},
 		{"narrow", put(12, 2), "narrow-width encoding 2 in the IPLM header, want 0 (fp32) or 1 (fp16)"},
 		{"padding", put(60, 1), "header padding (bytes 44-63) is not zero"},
 		{"dim", put(16, 0), "header says dim 0"},
@@ -187,7 +188,8 @@ func TestBadContainersAreRefused(t *testing.T) {
 		{"huge vocab", put(36, 1<<30), "vocab_size 1073741824"},
 		{"truncated", good[:len(good)-1], "needs exactly 1236032 bytes, file has 1236031 (truncated)"},
 		{"trailing", append(bytes.Clone(good), 0), "file has 1236033 (trailing bytes)"},
-		{"q4 header on q8 weights", put(8, 2), "(truncated)"},
+		{"q8 header on q4 weights", put(8, 2), "(truncated)"},
+		{"q4_k header on q4 weights", put(8, 8), "seq_len=128 classifier=shared, q4_k) needs exactly 1500608 bytes"},
 		{"narrow fp32", put(12, 0), "needs exactly 1280064 bytes"},
 		{"legacy size", readFiles(t, tinyDir).Model[:1000], "needs 8563996 bytes as fp32 or 4282012 bytes as fp16, file has 1000"},
 	}
@@ -211,6 +213,8 @@ func FuzzParseModel(f *testing.F) {
 	f.Add(model)
 	f.Add(convert(f, model, kernels.Q8_0))
 	f.Add(convert(f, model, kernels.Q4_0))
+	f.Add(convert(f, compatSource(), kernels.Q4_K)) // q4_k's fallback q5_0, vocab 260
+	f.Add(convert(f, compatSource(), kernels.BF16))
 	f.Add([]byte("IPLM\x01\x00\x00\x00\x03"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, l, err := ParseModel(data)

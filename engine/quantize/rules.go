@@ -281,20 +281,32 @@ func (p *planner) tensorType(typ gguf.Type, t Tensor) (gguf.Type, error) {
 
 	// rows that are not a whole number of blocks: the fallback types
 	if t.Dims[0]%int64(typ.BlockSize()) != 0 {
-		switch typ {
-		case gguf.Q4_K:
-			typ = gguf.Q5_0
-		case gguf.Q5_K:
-			typ = gguf.Q5_1
-		case gguf.Q6_K:
-			typ = gguf.Q8_0
-		default:
+		fallback, ok := Fallback(typ)
+		if !ok {
 			return 0, fmt.Errorf("quantize: tensor %s: rows of %d weights fit no %v blocks and %v has no fallback",
 				name, t.Dims[0], typ, typ)
 		}
+		typ = fallback
 		if t.Dims[0]%int64(typ.BlockSize()) != 0 {
 			typ = gguf.F16
 		}
 	}
 	return typ, nil
+}
+
+// Fallback is the type llama-quantize gives a tensor meant to be t whose rows are
+// not a whole number of t's blocks, among the types Row writes: Q5_0 for Q4_K, Q5_1
+// for Q5_K, Q8_0 for Q6_K (32-weight blocks); where their blocks do not fit either,
+// it takes F16 (llama_tensor_get_type, convert_incompatible_tensor). ok is false for
+// the other types, which llama-quantize refuses for such rows.
+func Fallback(t gguf.Type) (fallback gguf.Type, ok bool) {
+	switch t {
+	case gguf.Q4_K:
+		return gguf.Q5_0, true
+	case gguf.Q5_K:
+		return gguf.Q5_1, true
+	case gguf.Q6_K:
+		return gguf.Q8_0, true
+	}
+	return 0, false
 }

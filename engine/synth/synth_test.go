@@ -60,7 +60,7 @@ func TestPresetSizes(t *testing.T) {
 func TestTinyPresetsLoadAndRun(t *testing.T) {
 	for _, name := range []string{"gpt-tiny", "llama-tiny"} {
 		p, _ := Lookup(name)
-		for _, enc := range []kernels.Encoding{kernels.F32, kernels.F16, kernels.Q8_0, kernels.Q4_0} { // what model.bin holds
+		for _, enc := range kernels.Encodings { // model.bin holds every one
 			dir := filepath.Join(t.TempDir(), name+"-"+enc.String())
 			res, err := Write(dir, p, enc, 1)
 			if err != nil {
