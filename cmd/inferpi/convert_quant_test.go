@@ -175,7 +175,8 @@ func TestConvertNanochatQuantized(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLines(t, "convert model --help", o.String(), "usage: inferpi convert model --dtype DTYPE IN OUT\n",
-		"       inferpi convert model --dtype TARGET [--pure] IN.gguf OUT.gguf\n", "re-quantizing",
+		"       inferpi convert model --dtype TARGET [--pure] IN.gguf OUT.gguf\n",
+		"       inferpi convert model --dtype TARGET IN OUT.gguf\n", "re-quantizing", "as llama.cpp's llama2.c converter lays it out",
 		"  q4_k, q5_k, q6_k  GGUF's super-blocks of 256 weights", "-pure")
 	o.Reset()
 	if err := convertMain([]string{"nanochat", "--help"}, &o, &e); err != errHelp {

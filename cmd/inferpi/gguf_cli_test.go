@@ -156,9 +156,27 @@ func TestRunTrainedGGUFAsLlamaCpp(t *testing.T) {
 	}
 }
 
-// writeDemoGGUF writes models/llama-demo as a Q8_0 GGUF file and returns its path.
+// writeDemoGGUF converts models/llama-demo to a Q8_0 GGUF file with `inferpi
+// convert model` and returns its path.
 func writeDemoGGUF(t *testing.T) string {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "llama-demo-q8_0.gguf")
+	convertCLI(t, "model", "--dtype", "q8_0", demoDir, path)
+	return path
+}
+
+// `convert model --dtype TARGET DIR OUT.gguf` writes a llama2.c model as
+// llama.WriteGGUF does (the demo card's file, byte for byte, from the directory
+// or from its model.bin), names it after the directory, and refuses what it
+// cannot write.
+func TestConvertLlamaToGGUF(t *testing.T) {
+	dir := t.TempDir()
+	fromDir, fromFile := filepath.Join(dir, "a.gguf"), filepath.Join(dir, "b.GGUF")
+	_, stderr := convertCLI(t, "model", "--dtype", "Q8_0", demoDir, fromDir)
+	if !strings.HasPrefix(stderr, "wrote "+fromDir+": 1964416 bytes (GGUF Q8_0, llama-quantize's rules) from 7346972 bytes, Llama model llama-demo\n") {
+		t.Errorf("stderr %q", stderr)
+	}
+	convertCLI(t, "model", "--dtype", "q8_0", filepath.Join(demoDir, "model.bin"), fromFile)
 	var files engine.Files
 	var err error
 	if files.Model, err = os.ReadFile(filepath.Join(demoDir, "model.bin")); err != nil {
@@ -167,13 +185,36 @@ func writeDemoGGUF(t *testing.T) string {
 	if files.Tokenizer, err = os.ReadFile(filepath.Join(demoDir, "tokenizer.bin")); err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := llama.WriteGGUF(&b, files, quantize.FileQ8_0); err != nil {
+	files.ModelName = "llama-demo"
+	var want bytes.Buffer
+	if err := llama.WriteGGUF(&want, files, quantize.FileQ8_0); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "llama-demo-q8_0.gguf")
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	for _, path := range []string{fromDir, fromFile} {
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s: not llama.WriteGGUF's file (%v)", path, err)
+		}
 	}
-	return path
+	// A K-quant mix: rows of 192 take llama-quantize's fallbacks.
+	q4k := filepath.Join(dir, "q4_k_m.gguf")
+	convertCLI(t, "model", "--dtype", "q4_k_m", demoDir, q4k)
+	if r := runJSON(t, "run", q4k, "--chat", "-p", "Hello!", "--temp", "0"); r.Template != "alpaca" || r.Stop != "end" || r.Text == "" {
+		t.Errorf("the q4_k_m file: %+v", r)
+	}
+	var o, e bytes.Buffer
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dtype", "q8_0", nanochatDemo, filepath.Join(dir, "gpt.gguf")}, "a GPT model: GGUF files are written from Llama (llama2.c) models"},
+		{[]string{"--dtype", "q3_k", demoDir, filepath.Join(dir, "x.gguf")}, `unknown target "q3_k"`},
+		{[]string{"--dtype", "q8_0", "--pure", demoDir, filepath.Join(dir, "x.gguf")}, "--pure applies to GGUF files"},
+	} {
+		if err := convertMain(append([]string{"model"}, c.args...), &o, &e); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gpt.gguf")); err == nil {
+		t.Error("a refused conversion left a file")
+	}
 }
