@@ -363,3 +363,25 @@ func TestLoadGGUF(t *testing.T) {
 		t.Errorf("error:\n %v\nwant\n %s", err, want)
 	}
 }
+
+// A long file name (a GGUF file's) is cut in the bar, so the redrawn line fits
+// an 80-column terminal; the totals line names the whole file.
+func TestProgressBarLongName(t *testing.T) {
+	var out strings.Builder
+	now := time.Unix(0, 0)
+	name := "qwen2.5-0.5b-instruct-q4_k_m.gguf"
+	p := newProgressBar(&out, name, func() time.Time { return now })
+	total := int64(4000 * MB)
+	p.update(total/2, total)
+	now = now.Add(50 * time.Second)
+	p.finish(total)
+	lines := strings.Split(out.String(), "\r")
+	for _, l := range lines {
+		if bar, _, _ := strings.Cut(l, "\n"); len(bar) > 79 {
+			t.Errorf("a bar line of %d columns: %q", len(bar), bar)
+		}
+	}
+	if !strings.HasPrefix(lines[1], "qwen2.5-0.5b-inst... [") || !strings.HasSuffix(out.String(), "\n"+name+": 4000 MB in 50000 ms (80 MB/s)\n") {
+		t.Errorf("output %q", out.String())
+	}
+}
