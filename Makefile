@@ -7,7 +7,7 @@ export CGO_ENABLED = 0
 help:
 	@echo "make demo   boot the firmware in QEMU (Raspberry Pi 4) and chat with the demo models on its UART"
 	@echo "make demo-usb  the same on QEMU virt with the models on a USB stick (PCIe, xHCI, mass storage)"
-	@echo "make e2e    the firmware end to end in QEMU: menu, both demo models, /exit, a corrupt model"
+	@echo "make e2e    the firmware end to end in QEMU: menu, the three demo models (one a GGUF file), /exit, corrupt models, load/exit cycles"
 	@echo "make test   every test (installs what it needs first)"
 	@echo "make test-arm64   the arm64 (NEON) kernels' tests, and the engines on them against the oracles, under qemu-user"
 	@echo "make bench  decode/prefill speed of the 286M GPT and 50M Llama shapes in every encoding, against this machine's read bandwidth,"
@@ -128,7 +128,8 @@ qemu-console: deps
 sdcard: firmware
 	./scripts/sdcard.sh
 
-# The main job: build the firmware, write an SD card image with both demo models, boot
+# The main job: build the firmware, write an SD card image with the demo models (both model
+# directories and llama-demo as a Q8_0 GGUF file, written at build time), boot
 # QEMU raspi4b with this terminal on the Pi's UART, and land in the model menu
 # (cmd/qemu-demo; Ctrl-A X quits QEMU).
 demo: deps
@@ -138,8 +139,9 @@ demo: deps
 demo-usb: deps
 	$(GO) run ./cmd/qemu-demo -board virt -o build
 
-# The firmware end to end: boot, menu, chat with both demo models (replies compared with
-# the hosted engine), /exit, a corrupt model; over the SD card on QEMU raspi4b and over
-# USB on QEMU virt.
+# The firmware end to end: boot, menu (a cut GGUF file listed as not loadable), chat with the
+# three demo models (replies compared with the hosted engine), /exit, a corrupt model, then
+# load/exit cycles checking the kernel's free memory (20 on virt, 3 on raspi4b); over the SD
+# card on QEMU raspi4b and over USB on QEMU virt.
 e2e: deps
 	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -v -timeout 15m -run 'TestE2E' ./test/qemu/

@@ -28,6 +28,7 @@ func init() {
 
 const convertModelUsage = `usage: inferpi convert model --dtype DTYPE IN OUT
        inferpi convert model --dtype TARGET [--pure] IN.gguf OUT.gguf
+       inferpi convert model --dtype TARGET IN OUT.gguf
 
 Re-encodes the weights of a model InferPi already loads (GPT or Llama, told from
 model.bin's first bytes). IN and OUT are model directories (OUT/model.bin is
@@ -61,11 +62,18 @@ and fp16 F32 and F16). Its rules choose each tensor's type (output.weight in
 Q6_K, with Q4_K_M some attn_v and ffn_down in Q6_K, ...); --pure gives every
 quantized tensor the target's type. IN must hold F32, F16 or BF16 tensors: a
 quantized file is refused, as llama-quantize refuses it.
+
+When IN is a Llama (llama2.c) model and OUT's name ends in .gguf, OUT is that
+model as a GGUF file for llama.cpp and InferPi: llama.cpp's "llama"
+architecture, laid out as llama.cpp's llama2.c converter lays it out, with the
+model's own context length, the alpaca chat template (unless its inferpi.json
+says "none") and general.name the directory's name, each tensor in the type
+llama-quantize gives it for TARGET (the same names as above).
 `
 
 func convertModel(args []string, stdout, stderr io.Writer) error {
 	fset := newFlags("convert model", convertModelUsage, stdout)
-	dtype := fset.String("dtype", "", "weight encoding to write (DTYPE above), or for a GGUF file llama-quantize's TARGET (required)")
+	dtype := fset.String("dtype", "", "weight encoding to write (DTYPE above), or for a GGUF file (IN or OUT) llama-quantize's TARGET (required)")
 	pure := fset.Bool("pure", false, "GGUF only: every quantized tensor in the target's type, as llama-quantize --pure")
 	pos, err := parseArgs(fset, args, stderr)
 	if err != nil {
@@ -80,6 +88,9 @@ func convertModel(args []string, stdout, stderr io.Writer) error {
 	}
 	if *pure {
 		return fmt.Errorf("%s: --pure applies to GGUF files (llama-quantize's rules), not to InferPi's models", pos[0])
+	}
+	if modeldir.IsGGUF(pos[1]) {
+		return llamaToGGUF(pos[0], pos[1], *dtype, stderr)
 	}
 	enc, err := parseDType(*dtype)
 	if err != nil {

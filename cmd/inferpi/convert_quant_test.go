@@ -175,7 +175,8 @@ func TestConvertNanochatQuantized(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLines(t, "convert model --help", o.String(), "usage: inferpi convert model --dtype DTYPE IN OUT\n",
-		"       inferpi convert model --dtype TARGET [--pure] IN.gguf OUT.gguf\n", "re-quantizing",
+		"       inferpi convert model --dtype TARGET [--pure] IN.gguf OUT.gguf\n",
+		"       inferpi convert model --dtype TARGET IN OUT.gguf\n", "re-quantizing", "as llama.cpp's llama2.c converter lays it out",
 		"  q4_k, q5_k, q6_k  GGUF's super-blocks of 256 weights", "-pure")
 	o.Reset()
 	if err := convertMain([]string{"nanochat", "--help"}, &o, &e); err != errHelp {
@@ -194,8 +195,8 @@ func TestQuantizedModelsInFirmwareMenu(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []models.Model{
-		{Dir: "llama-q4", Engine: "Llama", Bytes: 1029952 + 12680, ModelBytes: 1029952},
-		{Dir: "nanochat-q8", Engine: "GPT", Bytes: 2953644 + 16477, ModelBytes: 2953644},
+		{Name: "llama-q4", Weights: "llama-q4/model.bin", Engine: "Llama", Bytes: 1029952 + 12680, ModelBytes: 1029952},
+		{Name: "nanochat-q8", Weights: "nanochat-q8/model.bin", Engine: "GPT", Bytes: 2953644 + 16477, ModelBytes: 2953644},
 	}
 	if !slices.Equal(found, want) {
 		t.Errorf("menu models %+v, want %+v", found, want)

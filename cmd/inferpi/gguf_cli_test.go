@@ -8,6 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/llama"
+	"github.com/inferpi/inferpi/engine/quantize"
 )
 
 // `inferpi run FILE.gguf -p TEXT --json` is llama.cpp's completion: its prompt ids
@@ -99,5 +103,118 @@ func TestRunGGUFChatRendered(t *testing.T) {
 		if r.Rendered != c.want || r.Template != "chatml" || r.Mode != "chat" || len(r.PromptIDs) == 0 {
 			t.Errorf("%s (think %v): template %s, rendered %q", c.file, c.think, r.Template, r.Rendered)
 		}
+	}
+}
+
+// The trained demo written as a Q8_0 GGUF file (the demo card's) answers each
+// README question asked first as llama.cpp answered its own conversion of the
+// demo: `run FILE --chat -p Q --temp 0 --json` renders llama.cpp's prompt text in
+// the alpaca template the file carries, tokenizes it to llama.cpp's ids, and
+// replies with llama.cpp's ids (EOS included) and text.
+func TestRunTrainedGGUFAsLlamaCpp(t *testing.T) {
+	file := writeDemoGGUF(t)
+	var o struct {
+		Turns []struct {
+			Turn      int
+			User      string
+			PromptIDs []int `json:"llama_cpp_prompt_ids"`
+			Reply     struct {
+				IDs  []int  `json:"reply_ids"`
+				Text string `json:"reply"`
+			} `json:"from_llama_cpp_tokens"`
+		}
+		Prompts []struct{ Text string }
+	}
+	b, err := os.ReadFile("../../testdata/gguf/trained/oracle/Q8_0.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		t.Fatal(err)
+	}
+	const preamble = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
+	firsts := 0
+	for _, turn := range o.Turns {
+		if turn.Turn != 0 {
+			continue
+		}
+		firsts++
+		r := runJSON(t, "run", file, "--chat", "-p", turn.User, "--temp", "0")
+		rendered := preamble + "\n\n### Instruction:\n" + turn.User + "\n\n### Response:\n"
+		if r.Rendered != rendered || r.Template != "alpaca" || !slices.Equal(r.PromptIDs, turn.PromptIDs) {
+			t.Errorf("%q: template %s rendered %q as %v; llama.cpp's prompt %v", turn.User, r.Template, r.Rendered, r.PromptIDs, turn.PromptIDs)
+		}
+		if !slices.Equal(r.IDs, turn.Reply.IDs) || r.Text != turn.Reply.Text || r.Stop != "end" {
+			t.Errorf("%q: reply %v %q (%s), llama.cpp's %v %q", turn.User, r.IDs, r.Text, r.Stop, turn.Reply.IDs, turn.Reply.Text)
+		}
+		if turn.User == "What is the capital of France?" && r.Rendered != o.Prompts[0].Text {
+			t.Errorf("rendered %q, the fixture's prompt %q", r.Rendered, o.Prompts[0].Text)
+		}
+	}
+	if firsts != 12 {
+		t.Errorf("%d first turns in the oracle, want 12", firsts)
+	}
+}
+
+// writeDemoGGUF converts models/llama-demo to a Q8_0 GGUF file with `inferpi
+// convert model` and returns its path.
+func writeDemoGGUF(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "llama-demo-q8_0.gguf")
+	convertCLI(t, "model", "--dtype", "q8_0", demoDir, path)
+	return path
+}
+
+// `convert model --dtype TARGET DIR OUT.gguf` writes a llama2.c model as
+// llama.WriteGGUF does (the demo card's file, byte for byte, from the directory
+// or from its model.bin), names it after the directory, and refuses what it
+// cannot write.
+func TestConvertLlamaToGGUF(t *testing.T) {
+	dir := t.TempDir()
+	fromDir, fromFile := filepath.Join(dir, "a.gguf"), filepath.Join(dir, "b.GGUF")
+	_, stderr := convertCLI(t, "model", "--dtype", "Q8_0", demoDir, fromDir)
+	if !strings.HasPrefix(stderr, "wrote "+fromDir+": 1964416 bytes (GGUF Q8_0, llama-quantize's rules) from 7346972 bytes, Llama model llama-demo\n") {
+		t.Errorf("stderr %q", stderr)
+	}
+	convertCLI(t, "model", "--dtype", "q8_0", filepath.Join(demoDir, "model.bin"), fromFile)
+	var files engine.Files
+	var err error
+	if files.Model, err = os.ReadFile(filepath.Join(demoDir, "model.bin")); err != nil {
+		t.Fatal(err)
+	}
+	if files.Tokenizer, err = os.ReadFile(filepath.Join(demoDir, "tokenizer.bin")); err != nil {
+		t.Fatal(err)
+	}
+	files.ModelName = "llama-demo"
+	var want bytes.Buffer
+	if err := llama.WriteGGUF(&want, files, quantize.FileQ8_0); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fromDir, fromFile} {
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s: not llama.WriteGGUF's file (%v)", path, err)
+		}
+	}
+	// A K-quant mix: rows of 192 take llama-quantize's fallbacks.
+	q4k := filepath.Join(dir, "q4_k_m.gguf")
+	convertCLI(t, "model", "--dtype", "q4_k_m", demoDir, q4k)
+	if r := runJSON(t, "run", q4k, "--chat", "-p", "Hello!", "--temp", "0"); r.Template != "alpaca" || r.Stop != "end" || r.Text == "" {
+		t.Errorf("the q4_k_m file: %+v", r)
+	}
+	var o, e bytes.Buffer
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dtype", "q8_0", nanochatDemo, filepath.Join(dir, "gpt.gguf")}, "a GPT model: GGUF files are written from Llama (llama2.c) models"},
+		{[]string{"--dtype", "q3_k", demoDir, filepath.Join(dir, "x.gguf")}, `unknown target "q3_k"`},
+		{[]string{"--dtype", "q8_0", "--pure", demoDir, filepath.Join(dir, "x.gguf")}, "--pure applies to GGUF files"},
+	} {
+		if err := convertMain(append([]string{"model"}, c.args...), &o, &e); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gpt.gguf")); err == nil {
+		t.Error("a refused conversion left a file")
 	}
 }

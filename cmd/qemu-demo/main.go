@@ -3,11 +3,12 @@
 // this terminal attached to the Pi's UART, so you land in the firmware's model
 // menu as a Pi 4 owner with a serial cable would. Ctrl-A X quits QEMU.
 //
-//	go run ./cmd/qemu-demo [-board rpi4|virt] [-o build] [MODEL_DIR ...]
+//	go run ./cmd/qemu-demo [-board rpi4|virt] [-o build] [MODEL_DIR|FILE.gguf ...]
 //
-// The model directories default to the bundled demo models. With -board virt
-// the image is attached as a USB stick behind QEMU's xHCI instead (the USB path,
-// for when the firmware has its USB storage source).
+// The models default to the bundled demo models: both model directories, and
+// llama-demo written as a Q8_0 GGUF file (sdimage.Demo). Model directories go
+// onto the card as directories, GGUF files at its top level. With -board virt
+// the image is attached as a USB stick behind QEMU's xHCI instead (the USB path).
 package main
 
 import (
@@ -19,19 +20,18 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/inferpi/inferpi/engine/modeldir"
 	"github.com/inferpi/inferpi/firmware/sdimage"
 	"github.com/inferpi/inferpi/internal/fwbuild"
 	"github.com/inferpi/inferpi/internal/qemu"
 )
 
-var defaultModels = []string{"models/nanochat-demo", "models/llama-demo"}
-
 func main() {
 	board := flag.String("board", "rpi4", "machine: rpi4 (QEMU raspi4b, models on the SD card) or virt (models on a USB stick)")
 	out := flag.String("o", "build", "directory for the firmware and the disk image")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: qemu-demo [-board rpi4|virt] [-o DIR] [MODEL_DIR ...]")
-		fmt.Fprintln(os.Stderr, "Builds the firmware and a disk image with the model directories (default: the demo models),")
+		fmt.Fprintln(os.Stderr, "usage: qemu-demo [-board rpi4|virt] [-o DIR] [MODEL_DIR|FILE.gguf ...]")
+		fmt.Fprintln(os.Stderr, "Builds the firmware and a disk image with the models (default: the demo models),")
 		fmt.Fprintln(os.Stderr, "then boots QEMU with this terminal on the UART. Ctrl-A X quits QEMU.")
 		flag.PrintDefaults()
 	}
@@ -42,16 +42,13 @@ func main() {
 	}
 }
 
-func run(board, out string, dirs []string) error {
+func run(board, out string, models []string) error {
 	b, ok := fwbuild.Boards[board]
 	if !ok {
 		return fmt.Errorf("unknown board %q (rpi4 or virt)", board)
 	}
 	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
 		return errors.New("qemu-system-aarch64 not found: run scripts/install-deps.sh (make deps)")
-	}
-	if len(dirs) == 0 {
-		dirs = defaultModels
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -62,16 +59,12 @@ func run(board, out string, dirs []string) error {
 	if err := fwbuild.Build(o); err != nil {
 		return err
 	}
-	var files []sdimage.File
-	for _, d := range dirs {
-		f, err := sdimage.ModelDir(d, filepath.Base(filepath.Clean(d)))
-		if err != nil {
-			return fmt.Errorf("model directory %s: %w", d, err)
-		}
-		files = append(files, f...)
+	files, what, err := cardFiles(models)
+	if err != nil {
+		return err
 	}
 	image := filepath.Join(out, "demo-"+board+".img")
-	fmt.Printf("qemu-demo: writing %s with %s\n", image, strings.Join(dirs, ", "))
+	fmt.Printf("qemu-demo: writing %s with %s\n", image, what)
 	if err := sdimage.Build(image, files, sdimage.Options{}); err != nil {
 		return err
 	}
@@ -87,4 +80,25 @@ func run(board, out string, dirs []string) error {
 	cmd := exec.Command("qemu-system-aarch64", args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// cardFiles are the files of the card for the models given (directories and
+// GGUF files), or the demo card's; what names them for the log.
+func cardFiles(models []string) (files []sdimage.File, what string, err error) {
+	if len(models) == 0 {
+		files, err = sdimage.Demo("models")
+		return files, "the demo models (" + strings.Join(sdimage.DemoModels, ", ") + ", " + sdimage.DemoGGUF + ")", err
+	}
+	for _, m := range models {
+		if modeldir.IsGGUF(m) {
+			files = append(files, sdimage.File{Path: filepath.Base(m), Local: m})
+			continue
+		}
+		f, err := sdimage.ModelDir(m, filepath.Base(filepath.Clean(m)))
+		if err != nil {
+			return nil, "", fmt.Errorf("model directory %s: %w", m, err)
+		}
+		files = append(files, f...)
+	}
+	return files, strings.Join(models, ", "), nil
 }

@@ -137,7 +137,7 @@ func (m *Model) cacheInfo() string {
 // fp32 otherwise (kernels.KVEncodingFor).
 func (m *Model) kvEnc() kernels.Encoding {
 	if m.gguf != nil {
-		return kernels.F16
+		return ggufKVEncoding
 	}
 	return kernels.KVEncodingFor(m.enc)
 }

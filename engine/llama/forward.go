@@ -98,6 +98,16 @@ func cacheBytes(c Config, kv kernels.Encoding) int64 {
 	return 2 * kernels.KVBytes(int64(c.NLayers)*int64(c.SeqLen)*int64(c.KVDim()), kv)
 }
 
+// sessionBytesOf is what newRunState allocates for c: the KV cache in encoding kv
+// and the activations (for a large context the attention scores of a batch
+// weigh most: 64 x n_heads x seq_len floats).
+func sessionBytesOf(c Config, kv kernels.Encoding) int64 {
+	b, hs := int64(prefillBatch), int64(c.HeadSize())
+	floats := b*(2*int64(c.Dim)+2*int64(c.QDim())+2*int64(c.HiddenDim)+2*int64(c.KVDim())+int64(c.NHeads)*int64(c.SeqLen)+hs) +
+		int64(c.VocabSize) + hs/2
+	return cacheBytes(c, kv) + 4*floats
+}
+
 // forward runs token through the transformer at position pos (run.c's forward),
 // storing its keys and values in the cache. With wantLogits false the classifier
 // is skipped (prompt tokens whose logits nobody reads) and nil is returned.

@@ -72,6 +72,10 @@ func encodingOf(t gguf.Type) (kernels.Encoding, error) {
 // Qwen2.5-0.5B session at 4096 positions: 96 MB in fp32).
 const DefaultContext = 4096
 
+// ggufKVEncoding is a GGUF model's KV cache encoding unless a session's
+// options choose: fp16, llama.cpp's default.
+const ggufKVEncoding = kernels.F16
+
 // IsGGUF reports whether a file starting with head is a GGUF file.
 func IsGGUF(head []byte) bool { return len(head) >= 4 && string(head[:4]) == "GGUF" }
 
@@ -92,26 +96,12 @@ type ggufModel struct {
 // metadata and tensor table are checked, then every matrix becomes a view into
 // the file's bytes (regrouped in place where the kernels want it, no copy).
 func loadGGUF(files engine.Files) (*Model, error) {
-	name := cmp.Or(files.ModelName, "model.gguf")
-	f, err := gguf.Parse(files.Model, name)
+	f, err := gguf.Parse(files.Model, cmp.Or(files.ModelName, "model.gguf"))
 	if err != nil {
 		return nil, err
 	}
-	cfg, g, err := ggufConfig(f)
+	cfg, g, set, err := ggufHeader(f, files.Settings)
 	if err != nil {
-		return nil, err
-	}
-	if g.vocab, err = vocab.Load(f); err != nil {
-		return nil, err
-	}
-	if g.vocab.Size() != cfg.VocabSize {
-		return nil, fmt.Errorf("%s: the vocabulary has %d tokens, token_embd.weight %d rows", name, g.vocab.Size(), cfg.VocabSize)
-	}
-	set, err := readSettings(files.Settings)
-	if err != nil {
-		return nil, err
-	}
-	if g.template, g.notice, err = ggufTemplate(f, g.vocab, set.Template); err != nil {
 		return nil, err
 	}
 	w, enc, err := ggufWeights(f, files.Model, cfg, g.arch)
@@ -120,6 +110,47 @@ func loadGGUF(files engine.Files) (*Model, error) {
 	}
 	cfg.SharedClassifier = !hasTensor(f, "output.weight")
 	return &Model{cfg: cfg, enc: enc, w: w, vocab: ggufVocabulary{g.vocab}, template: None, system: set.System, size: int64(len(files.Model)), gguf: g}, nil
+}
+
+// CheckGGUF checks a GGUF file's header and tensor table as loading the file
+// checks them (architecture, hyperparameters, vocabulary, every tensor's
+// presence, shape and type), without its tensor data: f may come from gguf.Read,
+// which reads only the header region. A file it accepts fails to load only if
+// its data cannot be read or an inferpi.json beside it is wrong. It returns the
+// memory a session of the model allocates by default beyond the file: its KV
+// cache (fp16, at most DefaultContext positions) and activations.
+func CheckGGUF(f *gguf.File) (sessionBytes int64, err error) {
+	cfg, g, _, err := ggufHeader(f, nil)
+	if err != nil {
+		return 0, err
+	}
+	if _, _, err := ggufWeights(f, nil, cfg, g.arch); err != nil {
+		return 0, err
+	}
+	return sessionBytesOf(cfg, ggufKVEncoding), nil
+}
+
+// ggufHeader reads and checks what a GGUF file's metadata says: the model's
+// shape, its vocabulary and, with inferpi.json's settings, its chat template.
+func ggufHeader(f *gguf.File, settingsFile []byte) (Config, *ggufModel, settings, error) {
+	cfg, g, err := ggufConfig(f)
+	if err != nil {
+		return Config{}, nil, settings{}, err
+	}
+	if g.vocab, err = vocab.Load(f); err != nil {
+		return Config{}, nil, settings{}, err
+	}
+	if g.vocab.Size() != cfg.VocabSize {
+		return Config{}, nil, settings{}, fmt.Errorf("%s: the vocabulary has %d tokens, token_embd.weight %d rows", f.Name, g.vocab.Size(), cfg.VocabSize)
+	}
+	set, err := readSettings(settingsFile)
+	if err != nil {
+		return Config{}, nil, settings{}, err
+	}
+	if g.template, g.notice, err = ggufTemplate(f, g.vocab, set.Template); err != nil {
+		return Config{}, nil, settings{}, err
+	}
+	return cfg, g, set, nil
 }
 
 // ggufTemplate chooses a GGUF model's chat template: the one named (by
@@ -247,33 +278,47 @@ func hasTensor(f *gguf.File, name string) bool {
 
 // ggufWeights maps the tensors of a GGUF file onto Weights, checking each one's
 // presence, shape and type. It returns the encoding of most of the weight bytes
-// (for Info and the KV cache choice).
+// (for Info and the KV cache choice). With data nil it only checks (CheckGGUF):
+// the same checks, and the sizes the kernels want, without the bytes.
 func ggufWeights(f *gguf.File, data []byte, c Config, arch string) (*Weights, kernels.Encoding, error) {
 	a := ggufArchs[arch]
 	dim, qDim, kvDim, hs := int64(c.Dim), int64(c.QDim()), int64(c.KVDim()), int64(c.HeadSize())
 	hidden, vocabSize := int64(c.HiddenDim), int64(c.VocabSize)
 	bytesBy := map[kernels.Encoding]int64{}
 	var err error
-	tensor := func(name string, dims ...int64) *gguf.Tensor {
+	// tensor finds a tensor of the given shape and returns it with its encoding.
+	tensor := func(name string, dims ...int64) (*gguf.Tensor, kernels.Encoding) {
 		t, ok := f.Tensor(name)
 		switch {
 		case err != nil:
-			return nil
+			return nil, 0
 		case !ok:
 			err = fmt.Errorf("%s: tensor %s is missing", f.Name, name)
+			return nil, 0
 		case !slices.Equal(t.Dims, dims):
 			err = fmt.Errorf("%s: tensor %s has shape %v, want %v", f.Name, name, t.Dims, dims)
-		}
-		return t
-	}
-	matrix := func(name string, cols, rows int64) kernels.Matrix {
-		t := tensor(name, cols, rows)
-		if err != nil {
-			return kernels.Matrix{}
+			return nil, 0
 		}
 		enc, e := encodingOf(t.Type)
 		if e != nil {
 			err = fmt.Errorf("%s: tensor %s: %w", f.Name, name, e)
+		}
+		return t, enc
+	}
+	matrix := func(name string, cols, rows int64) kernels.Matrix {
+		t, enc := tensor(name, cols, rows)
+		if err != nil {
+			return kernels.Matrix{}
+		}
+		if data == nil {
+			need, e := enc.MatrixBytes(int(rows), int(cols))
+			if e == nil && int64(need) != t.Bytes {
+				e = fmt.Errorf("kernels: %dx%d %v matrix needs %d bytes, the file holds %d", rows, cols, enc, need, t.Bytes)
+			}
+			if e != nil {
+				err = fmt.Errorf("%s: tensor %s: %w", f.Name, name, e)
+			}
+			bytesBy[enc] += t.Bytes
 			return kernels.Matrix{}
 		}
 		b, e := f.Data(data, t)
@@ -288,21 +333,18 @@ func ggufWeights(f *gguf.File, data []byte, c Config, arch string) (*Weights, ke
 		return kernels.Matrix{}
 	}
 	vector := func(name string, n int64) []float32 {
-		t := tensor(name, n)
-		if err != nil {
+		t, enc := tensor(name, n)
+		if err != nil || data == nil {
 			return nil
 		}
-		enc, e := encodingOf(t.Type)
-		if e == nil {
-			var b []byte
-			if b, e = f.Data(data, t); e == nil {
-				v := make([]float32, n)
-				kernels.DecodeRow(enc, b, v)
-				return v
-			}
+		b, e := f.Data(data, t)
+		if e != nil {
+			err = fmt.Errorf("%s: tensor %s: %w", f.Name, name, e)
+			return nil
 		}
-		err = fmt.Errorf("%s: tensor %s: %w", f.Name, name, e)
-		return nil
+		v := make([]float32, n)
+		kernels.DecodeRow(enc, b, v)
+		return v
 	}
 	w := &Weights{
 		TokenEmbedding: matrix("token_embd.weight", dim, vocabSize),

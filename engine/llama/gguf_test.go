@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/gguf"
+	"github.com/inferpi/inferpi/engine/kernels"
 )
 
 // loadFixture loads a GGUF fixture variant (gguf_oracle_test.go).
@@ -171,7 +173,87 @@ func TestGGUFBadFiles(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", c.name, err)
 		}
+		// The check of the header alone gives the same error (the firmware's
+		// menu lists the file as not loadable with it).
+		if h, perr := gguf.Read(bytes.NewReader(c.file), int64(len(c.file)), "x.gguf"); perr == nil {
+			if _, cerr := CheckGGUF(h); fmt.Sprint(cerr) != fmt.Sprint(err) {
+				t.Errorf("%s: CheckGGUF says %v, loading %v", c.name, cerr, err)
+			}
+		} else if perr.Error() != err.Error() {
+			t.Errorf("%s: reading the header says %v, loading %v", c.name, perr, err)
+		}
 	}
+}
+
+// TestCheckGGUF: every fixture file passes the check of its header, read through
+// an io.ReaderAt that refuses to read past the header region, and the KV cache
+// it reports is what a session of the loaded model allocates.
+func TestCheckGGUF(t *testing.T) {
+	for _, model := range ggufFixtureModels {
+		for _, variant := range []string{"F32", "Q4_K_M", "pure-Q5_1"} {
+			data, o := ggufFixture(t, model, variant)
+			m, err := Load(engine.Files{Model: data, ModelName: o.File})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &headerOnly{data: data, end: int64(m.gguf.file.DataOffset)}
+			f, err := gguf.Read(r, int64(len(data)), o.File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := CheckGGUF(f)
+			if err != nil {
+				t.Errorf("%s: %v", o.File, err)
+			}
+			s, err := m.newSession(engine.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := runStateBytes(s.r); n != got || s.r.keyCache.Encoding() != kernels.F16 {
+				t.Errorf("%s: CheckGGUF says a session takes %d bytes, one has %d (KV cache %v)", o.File, n, got, s.r.keyCache.Encoding())
+			}
+		}
+	}
+	data, o := trainedFixture(t, "Q8_0")
+	f, err := gguf.Parse(data, o.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// llama.cpp's conversion says 128 positions: 4 layers x 128 x 96 x 2 (K, V) x 2 bytes.
+	if n, err := CheckGGUF(f); err != nil || n-4*128*96*2*2 != sessionBytesOf(Config{Dim: 192, HiddenDim: 512, NHeads: 6, NKVHeads: 3, VocabSize: 1024, SeqLen: 128}, kernels.F16) {
+		t.Errorf("%s: %d bytes for a session, %v", o.File, n, err)
+	}
+}
+
+// runStateBytes adds up the buffers of r.
+func runStateBytes(r *RunState) int64 {
+	n := int64(0)
+	for _, b := range [][]float32{r.x, r.xb, r.xb2, r.hb, r.hb2, r.q, r.k, r.v, r.att, r.logits, r.ropeFreq, r.ropeCos, r.ropeSin} {
+		n += 4 * int64(len(b))
+	}
+	for _, kv := range []kernels.KV{r.keyCache, r.valueCache} {
+		n += kernels.KVBytes(int64(kv.Len()), kv.Encoding())
+	}
+	return n
+}
+
+// headerOnly is a file whose reads starting past end (the header region) fail:
+// the tensor data is not read, but for the part of a read-ahead window that
+// overlaps it.
+type headerOnly struct {
+	data []byte
+	end  int64
+}
+
+func (h *headerOnly) ReadAt(p []byte, off int64) (int, error) {
+	if off >= h.end {
+		return 0, fmt.Errorf("read of %d bytes at %d: past the header region (%d bytes)", len(p), off, h.end)
+	}
+	n := copy(p, h.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // FuzzLoadGGUF: any bytes after a GGUF header load or give an error; nothing
@@ -188,6 +270,12 @@ func FuzzLoadGGUF(f *testing.F) {
 			return // llama2.c files: FuzzParseModel
 		}
 		m, err := Load(engine.Files{Model: b, ModelName: "fuzz.gguf"})
+		if h, perr := gguf.Parse(slices.Clone(b), "fuzz.gguf"); perr == nil {
+			// The header's check and loading agree.
+			if _, cerr := CheckGGUF(h); fmt.Sprint(cerr) != fmt.Sprint(err) {
+				t.Fatalf("CheckGGUF: %v; Load: %v", cerr, err)
+			}
+		}
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.gguf: ") {
 				t.Fatalf("error without the file's name: %v", err)

@@ -195,8 +195,8 @@ func TestGGUFQuantized(t *testing.T) {
 // model.bin directory made from the same seed the same logits, bit for bit, where
 // the two hold the same bytes: in F32, and in Q8_0 (llama-quantize's Q8_0 rounding
 // is InferPi's). They differ in F16, where llama2.c's fp16 file holds the norms in
-// fp16 too, and in Q4_0, where llama-quantize gives the tied classifier more bits
-// and InferPi keeps a q4_0 model.bin's KV cache in fp16.
+// fp16 too, and in Q4_0, where llama-quantize gives the tied classifier more bits.
+// Both sessions keep an fp32 KV cache (a GGUF model's is fp16 by default).
 func TestGGUFRunsAsTheModelBin(t *testing.T) {
 	p := presets["llama-tiny"]
 	for _, c := range []struct {
@@ -217,7 +217,7 @@ func TestGGUFRunsAsTheModelBin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := model.NewSession(engine.Options{Mode: engine.Completion})
+			s, err := model.NewSession(engine.Options{Mode: engine.Completion, KVCache: "fp32"})
 			if err != nil {
 				t.Fatal(err)
 			}

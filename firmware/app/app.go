@@ -68,7 +68,7 @@ func (a *App) Run() error {
 		bootlog.Step("menu")
 		if err != nil {
 			fmt.Fprintln(out, err)
-			hint := "Insert an SD card (or USB stick) with a FAT32 volume holding model directories, then press ENTER to try again"
+			hint := "Insert an SD card (or USB stick) with a FAT32 volume holding models, then press ENTER to try again"
 			if a.Diag != nil {
 				hint += " (/diag tests the board)"
 			}
@@ -121,7 +121,6 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 	fmt.Fprintln(out)
 	ok := showMenu(out, vol.Source, found, a.Alloc.Available()-a.Reserve)
 	if len(ok) == 0 {
-		fmt.Fprintln(out, "Copy a model directory onto it and press ENTER to look again.")
 		return models.Model{}, actRescan, a.waitForStorage(in, out, vol)
 	}
 	hint := "Type a model's number, /rescan to read the storage again"
@@ -180,7 +179,7 @@ func (a *App) waitForStorage(in *lines, out io.Writer, vol *mount.Volume) error 
 func (a *App) safeChat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, opts *engine.Options) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(out, "\nInternal error with %s: %v\nBack to the model menu.\n", m.Dir, r)
+			fmt.Fprintf(out, "\nInternal error with %s: %v\nBack to the model menu.\n", m.Name, r)
 			err = nil
 		}
 	}()
@@ -190,12 +189,12 @@ func (a *App) safeChat(in *lines, out io.Writer, vol *mount.Volume, m models.Mod
 // chat loads the model, runs the console until /exit, and frees the model.
 // Loading problems are shown and lead back to the menu (nil error).
 func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, opts *engine.Options) error {
-	fmt.Fprintf(out, "Loading %s [%s] from the %s...\n", m.Dir, m.Engine, vol.Source)
-	bootlog.Step("loading " + m.Dir)
+	fmt.Fprintf(out, "Loading %s [%s] from the %s...\n", m.Name, m.Kind(), vol.Source)
+	bootlog.Step("loading " + m.Name)
 	l := &loader.Loader{FS: vol.FS, Alloc: a.Alloc, Out: out, Reserve: a.Reserve, Now: a.Now}
-	loaded, err := l.Load(m.Dir)
+	loaded, err := l.Load(m)
 	if err != nil {
-		fmt.Fprintf(out, "Could not load %s: %v\n", m.Dir, err)
+		fmt.Fprintf(out, "Could not load %s: %v\n", m.Name, err)
 		fmt.Fprintln(out, "Back to the model menu.")
 		return nil
 	}
@@ -204,10 +203,10 @@ func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, 
 	fmt.Fprintf(out, "%s: %s\n", info.Engine, info.Config)
 	sess, err := loaded.Model.NewSession(*opts)
 	if err != nil {
-		fmt.Fprintf(out, "Could not start a chat with %s: %v\n", m.Dir, err)
+		fmt.Fprintf(out, "Could not start a chat with %s: %v\n", m.Name, err)
 		return nil
 	}
-	bootlog.Step("chat with " + m.Dir)
+	bootlog.Step("chat with " + m.Name)
 	fmt.Fprintln(out, "Ready! Type your prompt and press ENTER.")
 	fmt.Fprintln(out, "(/exit returns to the model menu.)")
 	c := &console.Console{Session: sess, Info: info, In: in, Out: out, Interrupt: a.Term.Interrupt(), ExitHelp: "back to the model menu"}
@@ -225,7 +224,7 @@ func (a *App) release(out io.Writer, loaded *loader.Loaded) {
 	if a.Released != nil {
 		a.Released()
 	}
-	fmt.Fprintf(out, "Unloaded %s: %s of memory returned.\n", loaded.Dir, loader.Size(size))
+	fmt.Fprintf(out, "Unloaded %s: %s of memory returned.\n", loaded.Name, loader.Size(size))
 }
 
 // readLine reads a menu line. A Ctrl-D (io.EOF while the input goes on) reads

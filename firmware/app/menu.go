@@ -23,38 +23,63 @@ const (
 )
 
 // showMenu lists the loadable models numbered, then those that cannot load
-// with the reason. It returns the loadable ones in their numbered order.
+// with the reason: their own, or that they do not fit in freeForModels bytes.
+// It returns the loadable ones in their numbered order; without any, it says
+// what to copy onto the storage.
 func showMenu(out io.Writer, source string, found []models.Model, freeForModels int64) []models.Model {
 	var ok, broken []models.Model
+	tooBig := 0
 	for _, m := range found {
+		if m.OK() && m.ModelBytes+m.SessionBytes > freeForModels {
+			m.Problem = tooLarge(m, max(freeForModels, 0))
+			tooBig++
+		}
 		if m.OK() {
 			ok = append(ok, m)
 		} else {
 			broken = append(broken, m)
 		}
 	}
-	width := 0
+	width, kindWidth := 0, 0
 	for _, m := range found {
-		width = max(width, utf8.RuneCountInString(m.Dir))
+		width = max(width, utf8.RuneCountInString(m.Name))
+	}
+	for _, m := range ok {
+		kindWidth = max(kindWidth, utf8.RuneCountInString(m.Kind())+2)
 	}
 	if len(ok) > 0 {
 		fmt.Fprintln(out, "Available models:")
 		for i, m := range ok {
-			fmt.Fprintf(out, "  %d. %-*s  %-8s %s\n", i+1, width, m.Dir, "["+m.Engine+"]", loader.Size(m.Bytes))
+			fmt.Fprintf(out, "  %d. %-*s  %-*s  %s\n", i+1, width, m.Name, kindWidth, "["+m.Kind()+"]", loader.Size(m.Bytes))
 		}
 	}
 	if len(broken) > 0 {
 		fmt.Fprintln(out, "Not loadable:")
 		for _, m := range broken {
-			fmt.Fprintf(out, "     %-*s  %s\n", width, m.Dir, m.Problem)
+			fmt.Fprintf(out, "     %-*s  %s\n", width, m.Name, m.Problem)
 		}
 	}
-	if len(ok) == 0 {
-		fmt.Fprintf(out, "No models on the %s. A model is a top-level directory holding model.bin and tokenizer.bin.\n", source)
+	switch {
+	case len(ok) == 0 && tooBig > 0:
+		fmt.Fprintln(out, "No model here fits in this Pi's memory.")
+		fmt.Fprintln(out, "Copy a smaller model onto it (a smaller size or a smaller quantization) and press ENTER to look again.")
+		return nil
+	case len(ok) == 0:
+		fmt.Fprintf(out, "No models on the %s. A model is a .gguf file at the top level, or a top-level directory holding model.bin and tokenizer.bin.\n", source)
+		fmt.Fprintln(out, "Copy a model onto it and press ENTER to look again.")
 		return nil
 	}
 	fmt.Fprintf(out, "Memory for models: %s free.\n", loader.Size(max(freeForModels, 0)))
 	return ok
+}
+
+// tooLarge says why m does not fit in free bytes.
+func tooLarge(m models.Model, free int64) string {
+	need := loader.Size(m.ModelBytes+m.SessionBytes) + " of memory"
+	if m.SessionBytes > 0 {
+		need += fmt.Sprintf(" (%s of weights, %s for a chat)", loader.Size(m.ModelBytes), loader.Size(m.SessionBytes))
+	}
+	return fmt.Sprintf("needs %s, %s is free for models: too large for this Pi", need, loader.Size(free))
 }
 
 // parseChoice reads a menu answer: a number from 1 to n, spaces around it

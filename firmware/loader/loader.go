@@ -1,9 +1,9 @@
-// Package loader reads a model directory from the firmware's volume into memory
-// and loads it with its engine: model.bin into one large buffer from an
-// Allocator (on the firmware: a virtually contiguous kernel buffer outside the Go
-// heap, metal/sys.AllocBuffer), tokenizer.bin and inferpi.json onto the Go heap,
-// each read with a progress bar and its totals. A model that cannot fit is
-// refused before anything is read, with the numbers.
+// Package loader reads a model from the firmware's volume into memory and loads
+// it with its engine: the weights file (model.bin, or a GGUF file) into one
+// large buffer from an Allocator (on the firmware: a virtually contiguous kernel
+// buffer outside the Go heap, metal/sys.AllocBuffer), tokenizer.bin and
+// inferpi.json onto the Go heap, each read with a progress bar and its totals.
+// A model that cannot fit is refused before anything is read, with the numbers.
 //
 // It is portable: the host tests run it on FAT32 disk images with a fake
 // allocator that can refuse.
@@ -15,11 +15,13 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/all"
 	"github.com/inferpi/inferpi/engine/modeldir"
+	"github.com/inferpi/inferpi/firmware/models"
 )
 
 // Allocator hands out the memory that holds a model's weights.
@@ -32,18 +34,20 @@ type Allocator interface {
 	Free(buf []byte) error
 }
 
-// DefaultReserve is the memory Load leaves free beyond model.bin: the Go heap
-// grows into the same free pages for the tokenizer, the session's KV cache and
-// activations. The demo models need a few MB; a 286M-parameter fp16 model with a
-// 2048-token fp32 KV cache needs about 200 MB, which the user sees in the refusal.
+// DefaultReserve is the memory Load leaves free beyond the weights and what a
+// GGUF model's chat is known to take (models.Model.SessionBytes): the Go heap
+// grows into the same free pages for the vocabulary and, for a model.bin, the
+// session's KV cache and activations. The demo models need a few MB; a
+// 286M-parameter fp16 model.bin with a 2048-token fp32 KV cache needs about
+// 200 MB, which the user sees in the refusal.
 const DefaultReserve = 64 * MB
 
-// Loader loads model directories from one volume.
+// Loader loads models from one volume.
 type Loader struct {
 	FS    fs.FS
 	Alloc Allocator
 	Out   io.Writer // progress and totals
-	// Reserve is kept free beyond model.bin (see DefaultReserve); 0 keeps nothing.
+	// Reserve is kept free beyond the weights (see DefaultReserve); 0 keeps nothing.
 	Reserve int64
 	// Now is the clock for the speeds shown; nil means time.Now.
 	Now func() time.Time
@@ -51,9 +55,9 @@ type Loader struct {
 
 // Loaded is a model in memory. Release returns its memory.
 type Loaded struct {
-	Dir   string
+	Name  string // the model's name in the menu
 	Model engine.Model
-	// ModelBytes is the size of the buffer holding model.bin.
+	// ModelBytes is the size of the buffer holding the weights file.
 	ModelBytes int64
 	buf        []byte
 	alloc      Allocator
@@ -68,64 +72,79 @@ func (l *Loaded) Release() error {
 	buf := l.buf
 	l.buf, l.Model = nil, nil
 	if err := l.alloc.Free(buf); err != nil {
-		return fmt.Errorf("%s: freeing the model's memory: %w", l.Dir, err)
+		return fmt.Errorf("%s: freeing the model's memory: %w", l.Name, err)
 	}
 	return nil
 }
 
 // NoRoomError is the refusal of a model that does not fit in memory.
 type NoRoomError struct {
-	Dir     string
-	Need    int64 // model.bin's size
-	Free    int64 // what the allocator had
-	Reserve int64 // kept for the Go heap
+	Name    string
+	File    string // the weights file's name
+	Need    int64  // its size
+	Session int64  // what a chat takes beyond it, where known
+	Free    int64  // what the allocator had
+	Reserve int64  // kept for the Go heap
 }
 
 func (e *NoRoomError) Error() string {
 	room := max(e.Free-e.Reserve, 0)
-	return fmt.Sprintf("%s does not fit in memory: model.bin needs %s, %s is free for models (%s free, %s kept for the chat's working memory)",
-		e.Dir, Size(e.Need), Size(room), Size(e.Free), Size(e.Reserve))
+	need := fmt.Sprintf("%s needs %s", e.File, Size(e.Need))
+	if e.Session > 0 {
+		need = fmt.Sprintf("%s and its chat %s more", need, Size(e.Session))
+	}
+	return fmt.Sprintf("%s does not fit in memory: %s, %s is free for models (%s free, %s kept for the chat's working memory)",
+		e.Name, need, Size(room), Size(e.Free), Size(e.Reserve))
 }
 
-// Load reads the model directory dir and loads it with the engine that
-// recognises model.bin. Errors start with dir and name the file.
-func (l *Loader) Load(dir string) (*Loaded, error) {
+// Load reads model m, as models.Discover found it, and loads it with the
+// engine that recognises its weights. Errors start with m.Name and name the
+// file.
+func (l *Loader) Load(m models.Model) (*Loaded, error) {
 	now := l.Now
 	if now == nil {
 		now = time.Now
 	}
-	modelPath := path.Join(dir, modeldir.ModelFile)
-	size, err := fileSize(l.FS, modelPath)
+	name := path.Base(m.Weights)
+	size, err := fileSize(l.FS, m.Weights)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, fmt.Errorf("%s: %w", m.Name, err)
 	}
 	if size < engine.HeadSize {
-		return nil, fmt.Errorf("%s: %s is %d bytes, too short to be a model", dir, modeldir.ModelFile, size)
+		return nil, fmt.Errorf("%s: %s is %d bytes, too short to be a model", m.Name, name, size)
 	}
 	if int64(int(size)) != size {
-		return nil, fmt.Errorf("%s: %s is %s, more than this machine can address", dir, modeldir.ModelFile, Size(size))
+		return nil, fmt.Errorf("%s: %s is %s, more than this machine can address", m.Name, name, Size(size))
 	}
-	if free := l.Alloc.Available(); size > free-l.Reserve {
-		return nil, &NoRoomError{Dir: dir, Need: size, Free: free, Reserve: l.Reserve}
+	if free := l.Alloc.Available(); size+m.SessionBytes > free-l.Reserve {
+		return nil, &NoRoomError{Name: m.Name, File: name, Need: size, Session: m.SessionBytes, Free: free, Reserve: l.Reserve}
 	}
 	buf, err := l.Alloc.Alloc(int(size))
 	if err != nil {
-		return nil, fmt.Errorf("%s: memory for %s (%s): %w", dir, modeldir.ModelFile, Size(size), err)
+		return nil, fmt.Errorf("%s: memory for %s (%s): %w", m.Name, name, Size(size), err)
 	}
-	loaded := &Loaded{Dir: dir, ModelBytes: size, buf: buf, alloc: l.Alloc}
+	loaded := &Loaded{Name: m.Name, ModelBytes: size, buf: buf, alloc: l.Alloc}
 	fail := func(err error) (*Loaded, error) {
 		loaded.Release()
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		if m.Name == m.Weights && strings.HasPrefix(err.Error(), name+": ") {
+			return nil, err // a GGUF file at the top, which the engine's error names
+		}
+		return nil, fmt.Errorf("%s: %w", m.Name, err)
 	}
 	files := engine.Files{Model: buf[:size]}
-	if err := readWithProgress(l.FS, modelPath, files.Model, l.Out, now); err != nil {
+	if err := readWithProgress(l.FS, m.Weights, files.Model, l.Out, now); err != nil {
 		return fail(err)
 	}
-	if files.Tokenizer, err = readSmall(l.FS, path.Join(dir, modeldir.TokenizerFile), l.Out, now); err != nil {
+	dir := path.Dir(m.Weights) // "." for a GGUF file at the top: no tokenizer or settings beside it
+	if m.IsGGUF() {
+		files.ModelName = name
+	} else if files.Tokenizer, err = readSmall(l.FS, path.Join(dir, modeldir.TokenizerFile), l.Out, now); err != nil {
 		return fail(err)
 	}
-	if files.Settings, err = readSmall(l.FS, path.Join(dir, modeldir.SettingsFile), nil, now); err != nil {
-		return fail(err)
+	if dir != "." {
+		if files.Settings, err = readSmall(l.FS, path.Join(dir, modeldir.SettingsFile), nil, now); err != nil {
+			return fail(err)
+		}
 	}
 	loaded.Model, err = all.Load(files)
 	if err != nil {

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/inferpi/inferpi/engine/quantize"
+	"github.com/inferpi/inferpi/firmware/models"
+	"github.com/inferpi/inferpi/firmware/sdimage"
 )
 
 // fakeAlloc is an Allocator with a fixed amount of free memory that can be told
@@ -50,6 +54,12 @@ func (a *fakeAlloc) Free(b []byte) error {
 	return a.freeErr
 }
 
+// dirModel is the model directory dir with its model.bin, as models.Discover
+// lists it.
+func dirModel(dir string) models.Model {
+	return models.Model{Name: dir, Weights: dir + "/model.bin"}
+}
+
 // stepClock advances by step at every reading.
 func stepClock(step time.Duration) func() time.Time {
 	t := time.Unix(1700000000, 0)
@@ -81,7 +91,7 @@ func TestLoadDemoModels(t *testing.T) {
 		alloc := newFakeAlloc(1 << 30)
 		var out strings.Builder
 		l := &Loader{FS: fsys, Alloc: alloc, Out: &out, Reserve: DefaultReserve, Now: stepClock(time.Millisecond)}
-		m, err := l.Load(tc.dir)
+		m, err := l.Load(dirModel(tc.dir))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +125,7 @@ func TestRefusesWhatDoesNotFitUpFront(t *testing.T) {
 	alloc := newFakeAlloc(size + 4*MB - 1)
 	var out strings.Builder
 	l := &Loader{FS: fsys, Alloc: alloc, Out: &out, Reserve: 4 * MB}
-	_, err := l.Load("llama-demo")
+	_, err := l.Load(dirModel("llama-demo"))
 	var noRoom *NoRoomError
 	if !errors.As(err, &noRoom) {
 		t.Fatalf("error %v, want a NoRoomError", err)
@@ -129,7 +139,7 @@ func TestRefusesWhatDoesNotFitUpFront(t *testing.T) {
 	}
 	// One byte more and it fits.
 	alloc.free++
-	m, err := l.Load("llama-demo")
+	m, err := l.Load(dirModel("llama-demo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +148,7 @@ func TestRefusesWhatDoesNotFitUpFront(t *testing.T) {
 	// Less free than the reserve: nothing is free for models.
 	alloc = newFakeAlloc(MB)
 	l.Alloc = alloc
-	if _, err := l.Load("nanochat-demo"); err == nil || !strings.Contains(err.Error(), "model.bin needs 5.3 MB, 0 KB is free for models (1.0 MB free, 4.0 MB kept") {
+	if _, err := l.Load(dirModel("nanochat-demo")); err == nil || !strings.Contains(err.Error(), "model.bin needs 5.3 MB, 0 KB is free for models (1.0 MB free, 4.0 MB kept") {
 		t.Errorf("reserve larger than free memory: %v", err)
 	}
 }
@@ -147,7 +157,7 @@ func TestAllocatorRefusal(t *testing.T) {
 	alloc := newFakeAlloc(1 << 30)
 	alloc.refuse = errors.New("out of memory: need 6 MiB, 5 MiB free")
 	l := &Loader{FS: demoFS(t), Alloc: alloc, Out: io.Discard}
-	_, err := l.Load("nanochat-demo")
+	_, err := l.Load(dirModel("nanochat-demo"))
 	if err == nil || err.Error() != "nanochat-demo: memory for model.bin (5.3 MB): out of memory: need 6 MiB, 5 MiB free" {
 		t.Fatalf("error: %v", err)
 	}
@@ -208,7 +218,7 @@ func TestErrorsNameTheFileAndFreeTheMemory(t *testing.T) {
 		alloc := newFakeAlloc(1 << 30)
 		var out strings.Builder
 		l := &Loader{FS: readFailFS{fsys, "failing/model.bin"}, Alloc: alloc, Out: &out}
-		m, err := l.Load(dir)
+		m, err := l.Load(dirModel(dir))
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%s: error %v, want it to start with %q", dir, err, want)
 		}
@@ -221,7 +231,7 @@ func TestErrorsNameTheFileAndFreeTheMemory(t *testing.T) {
 func TestFreeErrorIsReported(t *testing.T) {
 	alloc := newFakeAlloc(1 << 30)
 	l := &Loader{FS: demoFS(t), Alloc: alloc, Out: io.Discard}
-	m, err := l.Load("nanochat-demo")
+	m, err := l.Load(dirModel("nanochat-demo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,5 +287,101 @@ func TestUnits(t *testing.T) {
 	}
 	if got := Rate(MB, 0); got != "" {
 		t.Errorf("Rate over no time = %q", got)
+	}
+}
+
+// TestLoadGGUF: a GGUF file at the top of the volume and one in a directory
+// load into one buffer each, with the same progress bar and totals; only the
+// directory's inferpi.json is read beside it, no tokenizer.bin.
+func TestLoadGGUF(t *testing.T) {
+	demo, err := sdimage.LlamaGGUF("../../models/llama-demo", sdimage.DemoGGUF, quantize.FileQ8_0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{
+		demo.Path:          {Data: demo.Data},
+		"inferpi.json":     {Data: []byte("{not json")}, // beside the top-level file: not its settings
+		"g/x.gguf":         {Data: demo.Data},
+		"g/inferpi.json":   {Data: []byte(`{"template":"none"}`)},
+		"g/tokenizer.bin":  {Data: []byte("garbage")},
+		"cut/x.gguf":       {Data: demo.Data[:len(demo.Data)/2]},
+		"cut.gguf":         {Data: demo.Data[:len(demo.Data)/2]},
+		"notes/readme.txt": {Data: []byte("hi")},
+	}
+	found, err := models.Discover(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]models.Model{}
+	for _, m := range found {
+		byName[m.Name] = m
+	}
+	for _, tc := range []struct{ name, template, total string }{
+		{demo.Path, "alpaca", "llama-demo-q8_0.gguf: 1.9 MB in "},
+		{"g", "none", "x.gguf: 1.9 MB in "},
+	} {
+		alloc := newFakeAlloc(1 << 30)
+		var out strings.Builder
+		l := &Loader{FS: fsys, Alloc: alloc, Out: &out, Reserve: DefaultReserve, Now: stepClock(time.Millisecond)}
+		m, err := l.Load(byName[tc.name])
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if info := m.Model.Info(); info.Template != tc.template || m.ModelBytes != int64(len(demo.Data)) || alloc.allocs != 1 {
+			t.Errorf("%s: template %s, %d bytes, %d allocations", tc.name, info.Template, m.ModelBytes, alloc.allocs)
+		}
+		if !strings.Contains(out.String(), "] 100%") || !strings.Contains(out.String(), "\n"+tc.total) || strings.Contains(out.String(), "tokenizer.bin") {
+			t.Errorf("%s: output\n%s", tc.name, out.String())
+		}
+		m.Release()
+	}
+
+	// Files cut after the menu read them: the error names the file, once.
+	for name, want := range map[string]string{
+		"cut.gguf": "cut.gguf: tensor blk.",
+		"cut":      "cut: x.gguf: tensor blk.",
+	} {
+		m := byName[demo.Path]
+		m.Name, m.Weights = name, name
+		if name == "cut" {
+			m.Weights = "cut/x.gguf"
+		}
+		alloc := newFakeAlloc(1 << 30)
+		l := &Loader{FS: fsys, Alloc: alloc, Out: io.Discard}
+		if _, err := l.Load(m); err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "past the end of the file") || len(alloc.live) != 0 {
+			t.Errorf("%s: %v, %d buffers left; want an error starting %q", name, err, len(alloc.live), want)
+		}
+	}
+
+	// What a chat takes beyond the file counts.
+	m := byName[demo.Path]
+	size := int64(len(demo.Data))
+	l := &Loader{FS: fsys, Alloc: newFakeAlloc(size + m.SessionBytes + 4*MB - 1), Out: io.Discard, Reserve: 4 * MB}
+	_, err = l.Load(m)
+	want := "llama-demo-q8_0.gguf does not fit in memory: llama-demo-q8_0.gguf needs 1.9 MB and its chat 2.0 MB more, 3.9 MB is free for models (7.9 MB free, 4.0 MB kept for the chat's working memory)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n %v\nwant\n %s", err, want)
+	}
+}
+
+// A long file name (a GGUF file's) is cut in the bar, so the redrawn line fits
+// an 80-column terminal; the totals line names the whole file.
+func TestProgressBarLongName(t *testing.T) {
+	var out strings.Builder
+	now := time.Unix(0, 0)
+	name := "qwen2.5-0.5b-instruct-q4_k_m.gguf"
+	p := newProgressBar(&out, name, func() time.Time { return now })
+	total := int64(4000 * MB)
+	p.update(total/2, total)
+	now = now.Add(50 * time.Second)
+	p.finish(total)
+	lines := strings.Split(out.String(), "\r")
+	for _, l := range lines {
+		if bar, _, _ := strings.Cut(l, "\n"); len(bar) > 79 {
+			t.Errorf("a bar line of %d columns: %q", len(bar), bar)
+		}
+	}
+	if !strings.HasPrefix(lines[1], "qwen2.5-0.5b-inst... [") || !strings.HasSuffix(out.String(), "\n"+name+": 4000 MB in 50000 ms (80 MB/s)\n") {
+		t.Errorf("output %q", out.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // progressBar draws one file's loading progress on a serial terminal: one line,
@@ -13,7 +14,8 @@ import (
 // takes 6 ms to send, and the UART must not slow the load it reports on.
 type progressBar struct {
 	out   io.Writer
-	name  string
+	name  string // of the file, for the totals
+	label string // the bar's first column: the name, cut short if long
 	now   func() time.Time
 	start time.Time
 	last  time.Time // last redraw
@@ -24,12 +26,18 @@ const (
 	barWidth      = 24
 	redrawEvery   = 100 * time.Millisecond
 	nameColumn    = 14 // "tokenizer.bin" and a space
+	maxLabel      = 20 // a longer name (a GGUF file's) is cut, so the line fits 80 columns
 	trailingBlank = "  "
 )
 
 func newProgressBar(out io.Writer, name string, now func() time.Time) *progressBar {
 	t := now()
-	return &progressBar{out: out, name: name, now: now, start: t, last: t, pct: -1}
+	label := name
+	if r := []rune(label); len(r) > maxLabel {
+		label = string(r[:maxLabel-3]) + "..."
+	}
+	label += strings.Repeat(" ", max(nameColumn-utf8.RuneCountInString(label), 1))
+	return &progressBar{out: out, name: name, label: label, now: now, start: t, last: t, pct: -1}
 }
 
 // update is the read's progress callback: done of total bytes are in memory.
@@ -46,7 +54,7 @@ func (p *progressBar) update(done, total int64) {
 	filled := pct * barWidth / 100
 	bar := strings.Repeat("#", filled) + strings.Repeat(".", barWidth-filled)
 	speed := Rate(done, t.Sub(p.start))
-	fmt.Fprintf(p.out, "\r%-*s[%s] %3d%%  %s / %s  %s%s", nameColumn, p.name, bar, pct, mbOf(done, total), Size(total), speed, trailingBlank)
+	fmt.Fprintf(p.out, "\r%s[%s] %3d%%  %s / %s  %s%s", p.label, bar, pct, mbOf(done, total), Size(total), speed, trailingBlank)
 }
 
 // finish ends the bar's line and prints the totals, like

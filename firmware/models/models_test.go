@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -8,6 +9,11 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/inferpi/inferpi/engine/gguf"
+	"github.com/inferpi/inferpi/engine/llama"
+	"github.com/inferpi/inferpi/engine/quantize"
+	"github.com/inferpi/inferpi/firmware/sdimage"
 )
 
 func readDemo(t testing.TB, name string) []byte {
@@ -49,22 +55,162 @@ func TestDiscover(t *testing.T) {
 	}
 	gptBytes := int64(len(gpt) + len(gptTok))
 	want := []Model{
-		{Dir: "broken", Engine: "GPT", Bytes: int64(len(gpt)/2 + len(gptTok)), ModelBytes: int64(len(gpt) / 2)},
-		{Dir: "garbage", Bytes: 31, ModelBytes: 31, Problem: "model.bin: no engine recognises this file (engines: GPT, Llama)"},
-		{Dir: "llama-demo", Engine: "Llama", Bytes: int64(len(llama) + len(llamaTok)), ModelBytes: int64(len(llama))},
-		{Dir: "modeldir", Problem: "model.bin is a directory, not a file"},
-		{Dir: "nanochat-demo", Engine: "GPT", Bytes: gptBytes + 23, ModelBytes: int64(len(gpt))},
-		{Dir: "notok", Engine: "GPT", Bytes: int64(len(gpt)), ModelBytes: int64(len(gpt)), Problem: "no tokenizer.bin beside model.bin (copy the model's tokenizer.bin into the directory)"},
-		{Dir: "short", Bytes: 4, ModelBytes: 4, Problem: "model.bin is 4 bytes, too short to be a model"},
-		{Dir: "tokdir", Engine: "GPT", Bytes: int64(len(gpt)), ModelBytes: int64(len(gpt)), Problem: "tokenizer.bin is a directory, not a file"},
+		{Name: "broken", Weights: "broken/model.bin", Engine: "GPT", Bytes: int64(len(gpt)/2 + len(gptTok)), ModelBytes: int64(len(gpt) / 2)},
+		{Name: "garbage", Weights: "garbage/model.bin", Bytes: 31, ModelBytes: 31, Problem: "model.bin: no engine recognises this file (engines: GPT, Llama)"},
+		{Name: "llama-demo", Weights: "llama-demo/model.bin", Engine: "Llama", Bytes: int64(len(llama) + len(llamaTok)), ModelBytes: int64(len(llama))},
+		{Name: "modeldir", Weights: "modeldir/model.bin", Problem: "model.bin is a directory, not a file"},
+		{Name: "nanochat-demo", Weights: "nanochat-demo/model.bin", Engine: "GPT", Bytes: gptBytes + 23, ModelBytes: int64(len(gpt))},
+		{Name: "notok", Weights: "notok/model.bin", Engine: "GPT", Bytes: int64(len(gpt)), ModelBytes: int64(len(gpt)), Problem: "no tokenizer.bin beside model.bin (copy the model's tokenizer.bin into the directory)"},
+		{Name: "short", Weights: "short/model.bin", Bytes: 4, ModelBytes: 4, Problem: "model.bin is 4 bytes, too short to be a model"},
+		{Name: "tokdir", Weights: "tokdir/model.bin", Engine: "GPT", Bytes: int64(len(gpt)), ModelBytes: int64(len(gpt)), Problem: "tokenizer.bin is a directory, not a file"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Discover:\n got %+v\nwant %+v", got, want)
 	}
 	for _, m := range got {
 		if m.OK() != (m.Problem == "") || m.OK() && m.Engine == "" {
-			t.Errorf("%s: OK()=%v with engine %q, problem %q", m.Dir, m.OK(), m.Engine, m.Problem)
+			t.Errorf("%s: OK()=%v with engine %q, problem %q", m.Name, m.OK(), m.Engine, m.Problem)
 		}
+	}
+}
+
+// demoGGUF is llama-demo as the demo card's Q8_0 GGUF file.
+func demoGGUF(t testing.TB) []byte {
+	t.Helper()
+	f, err := sdimage.LlamaGGUF("../../models/llama-demo", sdimage.DemoGGUF, quantize.FileQ8_0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Data
+}
+
+// withKVs rewrites a GGUF file with the metadata values given set (added, or
+// replacing those of the same keys).
+func withKVs(t testing.TB, data []byte, kvs ...gguf.KV) []byte {
+	t.Helper()
+	f, err := gguf.Parse(data, "x.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w := gguf.NewWriter(&b)
+	set := map[string]any{}
+	for _, kv := range kvs {
+		set[kv.Key] = kv.Value
+	}
+	for _, kv := range f.KVs {
+		if v, ok := set[kv.Key]; ok {
+			kv.Value = v
+			delete(set, kv.Key)
+		}
+		if err := w.AddKV(kv.Key, kv.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kv := range kvs {
+		if _, ok := set[kv.Key]; ok {
+			if err := w.AddKV(kv.Key, kv.Value); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, ten := range f.Tensors {
+		if err := w.AddTensor(ten.Name, ten.Type, ten.Dims); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.WriteHeader(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range f.Tensors {
+		d, _ := f.Data(data, &f.Tensors[i])
+		if err := w.WriteTensorData(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestDiscoverGGUF: GGUF files at the top and in directories are listed with
+// their architecture, tensor types, sizes and the memory a chat takes; one
+// whose header or tensor table cannot load is listed with the reason, before
+// any weight is read, and so is a part of a split model.
+func TestDiscoverGGUF(t *testing.T) {
+	demo := demoGGUF(t)
+	f, err := gguf.Parse(demo, "demo.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, err := llama.CheckGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(len(demo))
+	settings := []byte(`{"template":"none"}`)
+	fsys := fstest.MapFS{
+		"demo.gguf":                 {Data: demo},
+		"._demo.gguf":               {Data: []byte("macOS resource fork")},
+		"qwen/weights.GGUF":         {Data: demo},
+		"qwen/inferpi.json":         {Data: settings},
+		"qwen/README.md":            {Data: []byte("not counted")},
+		"two/a.gguf":                {Data: demo},
+		"two/b.gguf":                {Data: demo},
+		"cut.gguf":                  {Data: demo[:n/2]},
+		"dircut/x.gguf":             {Data: demo[:n/2]},
+		"text.gguf":                 {Data: []byte("hello")},
+		"gemma.gguf":                {Data: withKVs(t, demo, gguf.KV{Key: "general.architecture", Value: "gemma3"})},
+		"big-00001-of-00003.gguf":   {Data: []byte("not read")},
+		"split.gguf":                {Data: withKVs(t, demo, gguf.KV{Key: "split.count", Value: uint16(2)})},
+		"whole-00001-of-00001.gguf": {Data: demo},
+		"photos/cat.jpg":            {Data: []byte("jpeg")},
+	}
+	got, err := Discover(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := Model{Engine: "Llama", Arch: "llama", Types: "Q8_0", Bytes: n, ModelBytes: n, SessionBytes: session}
+	named := func(m Model, name, weights string) Model { m.Name, m.Weights = name, weights; return m }
+	qwen := named(ok, "qwen", "qwen/weights.GGUF")
+	qwen.Bytes += int64(len(settings))
+	splitFile := withKVs(t, demo, gguf.KV{Key: "split.count", Value: uint16(2)})
+	splitProblem := "InferPi loads a model from one file, and a FAT32 file holds at most 4 GiB (merge the parts with llama-gguf-split --merge if the model is smaller)"
+	want := []Model{
+		{Name: "big-00001-of-00003.gguf", Weights: "big-00001-of-00003.gguf", Bytes: 8, ModelBytes: 8, Problem: "part 1 of a model split in 3 files: " + splitProblem},
+		{Name: "cut.gguf", Weights: "cut.gguf", Bytes: n / 2, ModelBytes: n / 2},
+		named(ok, "demo.gguf", "demo.gguf"),
+		{Name: "dircut", Weights: "dircut/x.gguf", Bytes: n / 2, ModelBytes: n / 2},
+		{Name: "gemma.gguf", Weights: "gemma.gguf", Engine: "Llama", Arch: "gemma3", Types: "Q8_0", Bytes: n, ModelBytes: n,
+			Problem: `architecture "gemma3" is not supported; supported: llama, qwen2, qwen3`},
+		qwen,
+		{Name: "split.gguf", Weights: "split.gguf", Engine: "Llama", Arch: "llama", Types: "Q8_0", Bytes: int64(len(splitFile)), ModelBytes: int64(len(splitFile)),
+			Problem: "one part of a model split in 2 files: " + splitProblem},
+		{Name: "text.gguf", Weights: "text.gguf", Bytes: 5, ModelBytes: 5},
+		{Name: "two", Problem: "2 .gguf files (a.gguf, b.gguf): a model directory holds one; put the others at the top level or in directories of their own"},
+		named(ok, "whole-00001-of-00001.gguf", "whole-00001-of-00001.gguf"),
+	}
+	// The problems gguf.Read finds are its own words, checked by their start.
+	problems := map[string]string{
+		"cut.gguf":  "tensor blk.",
+		"dircut":    "x.gguf: tensor blk.",
+		"text.gguf": "",
+	}
+	for i := range got {
+		if p, ok := problems[got[i].Name]; ok {
+			if !strings.HasPrefix(got[i].Problem, p) || got[i].Problem == "" || strings.HasPrefix(got[i].Problem, got[i].Name+": ") {
+				t.Errorf("%s: problem %q, want one starting %q", got[i].Name, got[i].Problem, p)
+			}
+			t.Logf("%s: %s", got[i].Name, got[i].Problem)
+			got[i].Problem = ""
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Discover:\n got %+v\nwant %+v", got, want)
+	}
+	if k := got[2].Kind(); k != "llama Q8_0" {
+		t.Errorf("Kind %q", k)
 	}
 }
 
@@ -104,18 +250,21 @@ func TestEmptyAndUnreadableRoot(t *testing.T) {
 	}
 }
 
-// FuzzDiscover: whatever a model.bin starts with and whatever a directory is
-// called, discovery returns without panicking, and every model it lists either
-// names its engine or says what is wrong.
+// FuzzDiscover: whatever a model.bin or a GGUF file holds and whatever a
+// directory is called, discovery returns without panicking, and every model it
+// lists either names its engine or says what is wrong.
 func FuzzDiscover(f *testing.F) {
 	f.Add("m", []byte("NCHT\x01\x00\x00\x00"), true)
 	f.Add("llama", []byte{192, 0, 0, 0, 0, 2, 0, 0, 4, 0, 0, 0, 6, 0, 0, 0, 6, 0, 0, 0}, false)
 	f.Add("x y", []byte{}, true)
+	demo := demoGGUF(f)
+	f.Add("gguf", demo, false)
+	f.Add("gguf", demo[:4000], true)
 	f.Fuzz(func(t *testing.T, dir string, model []byte, withTokenizer bool) {
 		if !fs.ValidPath(dir) || strings.Contains(dir, "/") || dir == "." {
 			return
 		}
-		fsys := fstest.MapFS{dir + "/model.bin": {Data: model}}
+		fsys := fstest.MapFS{dir + "/model.bin": {Data: model}, "top.gguf": {Data: model}, "d/in.gguf": {Data: model}}
 		if withTokenizer {
 			fsys[dir+"/tokenizer.bin"] = &fstest.MapFile{Data: []byte("tok")}
 		}
@@ -128,7 +277,7 @@ func FuzzDiscover(f *testing.F) {
 				t.Fatalf("%+v: neither an engine nor a problem", m)
 			}
 			if m.ModelBytes != int64(len(model)) {
-				t.Fatalf("%+v: model.bin is %d bytes", m, len(model))
+				t.Fatalf("%+v: the weights file is %d bytes", m, len(model))
 			}
 		}
 	})

@@ -1,7 +1,7 @@
 // Package sdimage writes SD card images for the firmware on the host: an MBR
 // with one FAT32 partition (type 0x0C) starting at 1 MiB, holding model
-// directories. `make demo` boots QEMU raspi4b with such an image, and the
-// end-to-end and host flow tests read it.
+// directories and GGUF files. `make demo` boots QEMU raspi4b with such an image
+// (Demo: the demo models), and the end-to-end and host flow tests read it.
 //
 // The image is made with the standard tools (sfdisk, mkfs.fat, mtools; Debian
 // packages fdisk, dosfstools, mtools, which scripts/install-deps.sh installs), so
@@ -10,6 +10,7 @@
 package sdimage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +19,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/llama"
+	"github.com/inferpi/inferpi/engine/quantize"
 )
 
 // File is one file to put on the card: copied from Local, or written from Data.
@@ -70,6 +75,56 @@ func ModelDir(local, name string) ([]File, error) {
 		files = append(files, File{Path: name + "/" + f, Local: p})
 	}
 	return files, nil
+}
+
+// LlamaGGUF converts the llama2.c model directory local into a GGUF file of
+// type ft (llama.WriteGGUF, general.name the directory's name), to be placed
+// at name on the card.
+func LlamaGGUF(local, name string, ft quantize.FileType) (File, error) {
+	var files engine.Files
+	var err error
+	if files.Model, err = os.ReadFile(filepath.Join(local, "model.bin")); err != nil {
+		return File{}, err
+	}
+	if files.Tokenizer, err = os.ReadFile(filepath.Join(local, "tokenizer.bin")); err != nil {
+		return File{}, err
+	}
+	if files.Settings, err = os.ReadFile(filepath.Join(local, "inferpi.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return File{}, err
+	}
+	files.ModelName = filepath.Base(filepath.Clean(local))
+	var b bytes.Buffer
+	if err := llama.WriteGGUF(&b, files, ft); err != nil {
+		return File{}, fmt.Errorf("%s: %w", local, err)
+	}
+	return File{Path: name, Data: b.Bytes()}, nil
+}
+
+// DemoGGUF is the demo card's GGUF file: models/llama-demo in Q8_0, at the top
+// level of the volume.
+const DemoGGUF = "llama-demo-q8_0.gguf"
+
+// DemoModels are the demo card's model directories, inside the repository's
+// models directory.
+var DemoModels = []string{"nanochat-demo", "llama-demo"}
+
+// Demo returns the files of the demo card, from the repository's models
+// directory: the demo model directories, and llama-demo as DemoGGUF, written
+// now (the repository holds no generated model files).
+func Demo(models string) ([]File, error) {
+	var files []File
+	for _, dir := range DemoModels {
+		f, err := ModelDir(filepath.Join(models, dir), dir)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f...)
+	}
+	g, err := LlamaGGUF(filepath.Join(models, "llama-demo"), DemoGGUF, quantize.FileQ8_0)
+	if err != nil {
+		return nil, err
+	}
+	return append(files, g), nil
 }
 
 // Build writes a new image holding files.
