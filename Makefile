@@ -48,7 +48,7 @@ test: deps vet test-go test-arm64 test-qemu
 test-qemu: deps
 	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -p 1 -timeout 30m ./test/qemu/
 
-# Speed (README "Speed"): synthesize the seed's two model shapes in every encoding into
+# Speed (docs/speed.md): synthesize the seed's two model shapes in every encoding into
 # build/synth/ (random weights, seeded; kept between runs: rm -rf build/synth to remake
 # them), then one table of decode and prefill tokens/s and the ratio to this machine's
 # read bandwidth measured in the same run. llama2.c's run.c is timed on the fp32 Llama

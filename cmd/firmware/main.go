@@ -44,7 +44,7 @@ var sources = []mount.Source{
 func main() {
 	bootlog.SetStepHook(sys.SetStep)
 	// The VideoCore is asked for its temperature and throttling every few
-	// seconds for as long as the firmware runs (README "Bare metal": why).
+	// seconds for as long as the firmware runs (docs/bare-metal.md: why).
 	if mb, err := mailbox.Firmware(); err == nil {
 		go mb.Keepalive(bootlog.New(os.Stdout, "vc"), mailbox.KeepalivePeriod, nil)
 	}

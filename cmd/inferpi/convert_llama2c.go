@@ -28,8 +28,8 @@ if any) are copied beside it. DTYPE is one of:
   fp32        llama2.c's layout, as run.c reads it (from a container the unused
               freq_cis tables are computed).
   bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k
-              InferPi's Llama container (magic IPLM, README "Llama (llama2.c)
-              format"): the embedding, matrices and classifier in bfloat16 or in
+              InferPi's Llama container (magic IPLM; docs/formats.md has its
+              layout): the embedding, matrices and classifier in bfloat16 or in
               GGUF's blocks, rounded as llama.cpp's llama-quantize rounds them
               (q8_0 8.5 bits per weight, q4_0 4.5, q4_1 5, q5_0 5.5, q5_1 6, q4_k
               4.5, q5_k 5.5, q6_k 6.5625); the RMSNorm weights fp32. A matrix whose

@@ -105,10 +105,10 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []encodingVarian
 
 // accuracyBounds are what TestQuantizedAccuracy asserts per set and encoding:
 // the least top-1 agreement and the largest mean RMSE as a fraction of the fp32
-// logits' spread, each the measurement logged by the test (README, "Quantized
-// weights (accuracy)") with room for other kernels' rounding. A quantizer off
-// by a scale, a nibble order or a block moves the logits by about their whole
-// spread and fails every line.
+// logits' spread, each the measurement logged by the test (docs/accuracy.md)
+// with room for other kernels' rounding. A quantizer off by a scale, a nibble
+// order or a block moves the logits by about their whole spread and fails
+// every line.
 //
 // q8_0 meets the issue's 99% on the trained demo model (99.75%). The
 // random-weight fixture misses it by 14 of 616 positions: its top-2 margin is

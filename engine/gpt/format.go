@@ -12,8 +12,8 @@ import (
 )
 
 // model.bin, version 1. All integers are little-endian uint32 unless noted,
-// floats are little-endian float32. README.md ("GPT (nanochat) format") has the
-// same table.
+// floats are little-endian float32. docs/formats.md ("The GPT (nanochat)
+// format") has the same table.
 //
 //	off  field
 //	  0  magic "NCHT"

@@ -116,7 +116,7 @@ func TestReencode(t *testing.T) {
 // exports. q8_0 reproduces every token. q4_0 may not: each turn whose reply
 // leaves the example's is logged with where and why (the fp32 model's margin
 // between its choice and q4_0's at that step), and their number is bounded by
-// what was measured (1 turn of 14; README "Quantized weights (accuracy)").
+// what was measured (1 turn of 14; docs/accuracy.md).
 func TestQuantizedDemoChats(t *testing.T) {
 	opts := nanochat.Options{BaseDir: demoSrc, Source: "sft", Step: -1}
 	replayDemo(t, export(t, withDType(opts, "q8_0")))

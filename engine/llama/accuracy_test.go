@@ -123,10 +123,10 @@ func measureAccuracy(t *testing.T, sets []accuracySet, variants []variant) map[s
 
 // accuracyBounds are what TestQuantizedAccuracy asserts per set and encoding:
 // the least top-1 agreement and the largest mean RMSE as a fraction of the fp32
-// logits' spread. Each is the measurement logged by the test (README,
-// "Quantized weights (accuracy)") with room for other kernels' rounding, and no
-// more: a quantizer that is off by a scale, a nibble order or a block moves the
-// logits by about their whole spread and fails every line.
+// logits' spread. Each is the measurement logged by the test (docs/accuracy.md)
+// with room for other kernels' rounding, and no more: a quantizer that is off
+// by a scale, a nibble order or a block moves the logits by about their whole
+// spread and fails every line.
 //
 // q8_0 meets the 99% on the trained demo model (99.6%). The two
 // random-weight run.c fixtures do not, and no 8-bit rounding would: their

@@ -13,8 +13,8 @@ import (
 
 // llama2.c's legacy model.bin cannot say which encoding it holds (fp32 and fp16
 // are told apart by the file size alone), so bf16 and quantized weights go into
-// a small InferPi container. All little-endian; README.md ("Llama (llama2.c)
-// format") has the same table.
+// a small InferPi container. All little-endian; docs/formats.md ("The Llama
+// (llama2.c) format") has the same table.
 //
 //	off  field
 //	  0  magic "IPLM"

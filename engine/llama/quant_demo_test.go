@@ -19,8 +19,7 @@ func TestDemoQ8KeepsTheExamples(t *testing.T) {
 // TestDemoQ4Examples replays the examples on the q4_0 export. Each turn whose
 // reply leaves the example's is logged with where and why (the fp32 model's
 // margin between its token and q4_0's at that step, in the context the q4_0
-// session had); their number is bounded by what was measured (README,
-// "Quantized weights (accuracy)").
+// session had); their number is bounded by what was measured (docs/accuracy.md).
 func TestDemoQ4Examples(t *testing.T) {
 	files := readFiles(t, demoDir)
 	ref := loadModel(t, files)

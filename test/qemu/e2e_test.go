@@ -264,7 +264,8 @@ var diagSummary = regexp.MustCompile(`diag: (\d+) passed, (\d+) failed, (\d+) no
 
 // diag types /diag at the menu and checks the board diagnostic: every step
 // passes except the ones named, which QEMU lacks; nothing fails. The
-// transcript is logged (README "A diagnostic for the first boot" shows one).
+// transcript is logged (docs/bare-metal.md, "A diagnostic for the first boot",
+// shows one).
 func (u *user) diag(unavailable ...string) {
 	u.t.Helper()
 	u.typ("/diag\r")

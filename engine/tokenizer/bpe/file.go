@@ -15,7 +15,7 @@ import (
 //	n_mergeable x (len, bytes)   token bytes in rank order: rank = id
 //	n_special   x (id, len, text)
 //
-// and nothing after. README.md ("GPT (nanochat) format") documents it too.
+// and nothing after. docs/formats.md ("The GPT (nanochat) format") documents it too.
 const (
 	FileMagic   = "BPET"
 	FileVersion = 1
