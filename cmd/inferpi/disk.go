@@ -41,7 +41,7 @@ e.g.
   d	0	tinyllama
   -	60816028	model.bin
 
-Errors go to standard error, and the exit status is 1.
+Errors go to standard error, and the exit status is 1 (2 for bad usage).
 `
 
 func diskMain(args []string, stdout, stderr io.Writer) error {

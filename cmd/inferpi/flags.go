@@ -98,7 +98,7 @@ func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
 	fs.Float64Var(&f.penalty, "penalty", f64(d.RepeatPenalty), "repetition penalty over the last --penalty-last tokens (e.g. 1.1); 0 or 1 is off")
 	fs.IntVar(&f.lastN, "penalty-last", d.RepeatLastN, "how many recent tokens the repetition penalty looks at; 0 is all")
 	fs.IntVar(&f.max, "n", defaultMax, "most new tokens per reply; 0 is until the model stops or the context is full")
-	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json and a GGUF file's own (llama2.c: alpaca, none; GGUF: none or one of those 'inferpi inspect' lists; GPT: nanochat, none)")
+	fs.StringVar(&f.template, "template", "", "chat template, overriding inferpi.json and a GGUF file's own (llama2.c: alpaca, none; GGUF: none, alpaca or a llama.cpp template name such as chatml, llama3, llama2, zephyr, phi3, gemma: an unknown name lists them all; GPT: nanochat, none)")
 	fs.StringVar(&f.system, "system", "", "system prompt (where the template has no place for one, it opens the first user turn)")
 	fs.BoolVar(&f.think, "think", false, "let a model that thinks aloud (Qwen3) think before it answers, and show its <think> block")
 	fs.StringVar(&f.model, "m", "", "the model, as llama.cpp's -m: instead of MODEL")
