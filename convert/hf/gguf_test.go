@@ -106,7 +106,7 @@ func widen16(b []byte, t gguf.Type) []byte {
 	out := make([]byte, 0, 2*len(b))
 	for i := 0; i < len(b); i += 2 {
 		h := binary.LittleEndian.Uint16(b[i:])
-		f := math.Float32frombits(uint32(h) << 16)
+		f := kernels.BF16ToF32(h)
 		if t == gguf.F16 {
 			f = kernels.F16ToF32(h)
 		}
