@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/inferpi/inferpi/convert/hf"
+	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/modeldir"
@@ -130,7 +131,7 @@ func convertHFToGGUF(dir, out string, ft quantize.FileType, stderr io.Writer) er
 	width := len(fmt.Sprint(len(m.Tensors)))
 	err = m.WriteGGUF(f, hf.GGUFOptions{FileType: ft, Progress: func(p hf.Progress) {
 		fmt.Fprintf(stderr, "[%*d/%d] %-28s %-6s %-14s %s\n", width, p.Index+1, p.Count, p.Tensor.Name, p.Type,
-			fmt.Sprint(p.Tensor.Dims), humanBytes(p.Bytes))
+			fmt.Sprint(p.Tensor.Dims), engine.FormatBytes(p.Bytes))
 	}})
 	if err != nil {
 		return err
@@ -204,7 +205,7 @@ func finish(f *os.File, name string, stderr io.Writer) error {
 	if err := os.Rename(f.Name(), name); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "wrote %s: %s\n", name, humanBytes(st.Size()))
+	fmt.Fprintf(stderr, "wrote %s: %s\n", name, engine.FormatBytes(st.Size()))
 	return nil
 }
 
@@ -229,17 +230,4 @@ func humanCount(n int64) string {
 		return fmt.Sprintf("%.0fM", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.0fK", float64(n)/1e3)
-}
-
-// humanBytes prints a size with one decimal in the largest unit that fits.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
