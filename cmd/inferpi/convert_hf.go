@@ -122,21 +122,17 @@ func convertHFToGGUF(dir, out string, ft quantize.FileType, stderr io.Writer) er
 		summary[t]++
 	}
 	fmt.Fprintf(stderr, "writing %s: %s (tensors: %s)\n", out, ft, typeSummary(summary))
-	f, err := createBeside(out)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
 	width := len(fmt.Sprint(len(m.Tensors)))
-	err = m.WriteGGUF(f, hf.GGUFOptions{FileType: ft, Progress: func(p hf.Progress) {
-		fmt.Fprintf(stderr, "[%*d/%d] %-28s %-6s %-14s %s\n", width, p.Index+1, p.Count, p.Tensor.Name, p.Type,
-			fmt.Sprint(p.Tensor.Dims), engine.FormatBytes(p.Bytes))
-	}})
+	err = writeAtomic(out, func(w io.Writer) error {
+		return m.WriteGGUF(w, hf.GGUFOptions{FileType: ft, Progress: func(p hf.Progress) {
+			fmt.Fprintf(stderr, "[%*d/%d] %-28s %-6s %-14s %s\n", width, p.Index+1, p.Count, p.Tensor.Name, p.Type,
+				fmt.Sprint(p.Tensor.Dims), engine.FormatBytes(p.Bytes))
+		}})
+	})
 	if err != nil {
 		return err
 	}
-	return finish(f, out, stderr)
+	return wrote(out, stderr)
 }
 
 func convertHFToLlama2c(dir, out string, enc kernels.Encoding, stderr io.Writer) error {
@@ -157,28 +153,23 @@ func convertHFToLlama2c(dir, out string, enc kernels.Encoding, stderr io.Writer)
 	}
 	modelPath, tokPath := filepath.Join(out, modeldir.ModelFile), filepath.Join(out, modeldir.TokenizerFile)
 	fmt.Fprintf(stderr, "writing %s (%v, %v) and %s\n", modelPath, enc, cfg, tokPath)
-	mf, err := createBeside(modelPath)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(mf.Name())
-	defer mf.Close()
-	tf, err := createBeside(tokPath)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tf.Name())
-	defer tf.Close()
-	_, err = m.WriteLlama2c(mf, tf, enc, func(name string, i, n int) {
-		fmt.Fprintf(stderr, "[%2d/%d] %s\n", i+1, n, name)
+	// tokenizer.bin goes into place first, model.bin (which marks a model
+	// directory) when both are complete.
+	err = writeAtomic(modelPath, func(mw io.Writer) error {
+		return writeAtomic(tokPath, func(tw io.Writer) error {
+			_, err := m.WriteLlama2c(mw, tw, enc, func(name string, i, n int) {
+				fmt.Fprintf(stderr, "[%2d/%d] %s\n", i+1, n, name)
+			})
+			return err
+		})
 	})
 	if err != nil {
 		return err
 	}
-	if err := finish(mf, modelPath, stderr); err != nil {
+	if err := wrote(modelPath, stderr); err != nil {
 		return err
 	}
-	if err := finish(tf, tokPath, stderr); err != nil {
+	if err := wrote(tokPath, stderr); err != nil {
 		return err
 	}
 	if m.Vocab.ChatTemplate() != "" {
@@ -187,22 +178,10 @@ func convertHFToLlama2c(dir, out string, enc kernels.Encoding, stderr io.Writer)
 	return nil
 }
 
-// createBeside creates a temporary file in the directory of name, to be
-// renamed to name when complete.
-func createBeside(name string) (*os.File, error) {
-	return os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
-}
-
-// finish closes a temporary file and renames it to name.
-func finish(f *os.File, name string, stderr io.Writer) error {
-	if err := f.Close(); err != nil {
-		return err
-	}
-	st, err := os.Stat(f.Name())
+// wrote reports a file written: "wrote NAME: SIZE".
+func wrote(name string, stderr io.Writer) error {
+	st, err := os.Stat(name)
 	if err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s: %s\n", name, engine.FormatBytes(st.Size()))
