@@ -2,45 +2,21 @@ package safetensors
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The Hugging Face fixtures: safetensors files written by torch, with the
 // sha256 of each tensor as llama.cpp's converter wrote it in float32.
 const hfDir = "../../testdata/hf"
-
-// readFixture reads a fixture file, gunzipping name.gz when only that exists.
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	path := filepath.Join(hfDir, name)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return b
-	}
-	z, err := os.Open(path + ".gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
-	r, err := gzip.NewReader(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, err = io.ReadAll(r); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func open(t testing.TB, b []byte, name string) *File {
 	t.Helper()
@@ -61,7 +37,7 @@ func ggufSums(t *testing.T, fixture string) map[string]string {
 			SHA256 string `json:"sha256"`
 		} `json:"tensors"`
 	}
-	if err := json.Unmarshal(readFixture(t, filepath.Join(fixture, "gguf", fixture+"-f32.gguf.json")), &g); err != nil {
+	if err := json.Unmarshal(testfile.Read(t, filepath.Join(hfDir, fixture, "gguf", fixture+"-f32.gguf.json")), &g); err != nil {
 		t.Fatal(err)
 	}
 	sums := map[string]string{}
@@ -95,7 +71,7 @@ func TestFixtureValues(t *testing.T) {
 		{"llama-tied-sharded-f32", "model-00001-of-00002.safetensors", F32, 14},
 		{"llama-tied-sharded-f32", "model-00002-of-00002.safetensors", F32, 15},
 	} {
-		f := open(t, readFixture(t, filepath.Join(c.fixture, c.file)), c.file)
+		f := open(t, testfile.Read(t, filepath.Join(hfDir, c.fixture, c.file)), c.file)
 		if len(f.Tensors) != c.tensors {
 			t.Errorf("%s/%s: %d tensors, want %d", c.fixture, c.file, len(f.Tensors), c.tensors)
 		}

@@ -1,0 +1,47 @@
+// Package testfile reads the repository's test fixtures (testdata/) for tests,
+// among them files the repository keeps gzipped. Every failure fails the test,
+// naming the file.
+package testfile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+)
+
+// Read returns a fixture's contents: a file named *.gz gunzipped, and a file
+// that is absent read from its gzipped copy, path.gz, when the repository keeps
+// only that.
+func Read(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !strings.HasSuffix(path, ".gz") {
+		path += ".gz"
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasSuffix(path, ".gz") {
+		b = gunzip(t, path, b)
+	}
+	return b
+}
+
+func gunzip(t testing.TB, path string, b []byte) []byte {
+	t.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return out
+}
