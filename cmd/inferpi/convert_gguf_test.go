@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 const ggufModels = "../../testdata/gguf/models"
@@ -17,13 +18,9 @@ const ggufModels = "../../testdata/gguf/models"
 // oracleSHA256 is llama.cpp's sha256 of a fixture variant, from its oracle JSON.
 func oracleSHA256(t *testing.T, model, variant string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(ggufModels, model, "oracle", variant+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var o struct{ SHA256 string }
-	if err := json.Unmarshal(raw, &o); err != nil || o.SHA256 == "" {
-		t.Fatalf("%s %s oracle: %v", model, variant, err)
+	if testfile.JSON(t, filepath.Join(ggufModels, model, "oracle", variant+".json"), &o); o.SHA256 == "" {
+		t.Fatalf("%s %s oracle: no sha256", model, variant)
 	}
 	return o.SHA256
 }

@@ -2,12 +2,13 @@ package hf
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // oracle is a fixture's oracle/oracle.json: what llama.cpp computed on its
@@ -35,14 +36,8 @@ type oracle struct {
 
 func readOracle(t testing.TB, fixture string) *oracle {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(hfDir, fixture, "oracle", "oracle.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var o oracle
-	if err := json.Unmarshal(b, &o); err != nil {
-		t.Fatal(err)
-	}
+	testfile.JSON(t, filepath.Join(hfDir, fixture, "oracle", "oracle.json"), &o)
 	return &o
 }
 

@@ -37,9 +37,7 @@ func ggufSums(t *testing.T, fixture string) map[string]string {
 			SHA256 string `json:"sha256"`
 		} `json:"tensors"`
 	}
-	if err := json.Unmarshal(testfile.Read(t, filepath.Join(hfDir, fixture, "gguf", fixture+"-f32.gguf.json")), &g); err != nil {
-		t.Fatal(err)
-	}
+	testfile.JSON(t, filepath.Join(hfDir, fixture, "gguf", fixture+"-f32.gguf.json"), &g)
 	sums := map[string]string{}
 	for _, x := range g.Tensors {
 		sums[x.Name] = x.SHA256

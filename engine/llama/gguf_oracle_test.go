@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +16,7 @@ import (
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/quantize"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The GGUF fixtures (testdata/gguf/models, see its README): four tiny models of
@@ -74,17 +74,6 @@ type ggufOracle struct {
 	} `json:"greedy"`
 }
 
-func readJSON(t testing.TB, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
 // ggufFixture returns the bytes of model's variant file and its oracle. A
 // variant the repository does not store (F16, BF16) is written from the F32
 // master as llama-quantize writes it (engine/quantize reproduces its files byte
@@ -93,7 +82,7 @@ func ggufFixture(t testing.TB, model, variant string) ([]byte, ggufOracle) {
 	t.Helper()
 	dir := filepath.Join(ggufFixtures, "models", model)
 	var o ggufOracle
-	readJSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
+	testfile.JSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
 	data, err := os.ReadFile(filepath.Join(dir, o.File))
 	if errors.Is(err, fs.ErrNotExist) {
 		data = quantizedFixture(t, dir, model, variant)
@@ -164,7 +153,7 @@ func ggufTolerances(t testing.TB, model, variant string) (tight, loose float64) 
 			} `json:"mixed"`
 		} `json:"quant_vs_numpy"`
 	}
-	readJSON(t, filepath.Join(ggufFixtures, "models", model, "oracle", "measurements.json"), &m)
+	testfile.JSON(t, filepath.Join(ggufFixtures, "models", model, "oracle", "measurements.json"), &m)
 	d := m.QuantVsNumpy[variant].Mixed
 	if d.Plain.MaxAbs == 0 || d.Emulated.MaxAbs == 0 {
 		t.Fatalf("%s %s: no measurement", model, variant)
@@ -371,7 +360,7 @@ func trainedFixture(t testing.TB, variant string) ([]byte, trainedOracle) {
 	t.Helper()
 	dir := filepath.Join(ggufFixtures, "trained")
 	var o trainedOracle
-	readJSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
+	testfile.JSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
 	data, err := os.ReadFile(filepath.Join(dir, o.File))
 	if err != nil {
 		t.Fatal(err)

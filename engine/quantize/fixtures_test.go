@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine/gguf"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The fixtures in testdata/gguf: llama.cpp's llama-quantize made every variant of
@@ -91,14 +91,8 @@ type oracle struct {
 
 func readOracle(t *testing.T, path string) oracle {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var o oracle
-	if err := json.Unmarshal(data, &o); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	testfile.JSON(t, path, &o)
 	return o
 }
 

@@ -1,11 +1,12 @@
-// Package testfile reads the repository's test fixtures (testdata/) for tests,
-// among them files the repository keeps gzipped. Every failure fails the test,
-// naming the file.
+// Package testfile reads the repository's test fixtures (testdata/) for tests:
+// files the repository keeps gzipped, and JSON oracles. Every failure fails the
+// test, naming the file.
 package testfile
 
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -44,4 +45,12 @@ func gunzip(t testing.TB, path string, b []byte) []byte {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return out
+}
+
+// JSON decodes the JSON fixture at path (read as Read reads it) into v.
+func JSON(t testing.TB, path string, v any) {
+	t.Helper()
+	if err := json.Unmarshal(Read(t, path), v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 }
