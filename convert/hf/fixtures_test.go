@@ -2,19 +2,19 @@ package hf
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The Hugging Face fixtures: small model directories with llama.cpp's
@@ -27,40 +27,7 @@ var fixtures = []string{"llama-spm-bf16", "llama-tied-sharded-f32", "qwen2-bpe-f
 // of the same name, gunzipping *.gz, and returns its path. The gguf/ and
 // oracle/ folders stay behind.
 func copyFixture(t testing.TB, fixture string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), fixture)
-	if err := os.Mkdir(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(hfDir, fixture)
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := e.Name()
-		if base, ok := strings.CutSuffix(name, ".gz"); ok {
-			r, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, err = io.ReadAll(r); err != nil {
-				t.Fatal(err)
-			}
-			name = base
-		}
-		if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+	return testfile.CopyDir(t, filepath.Join(hfDir, fixture))
 }
 
 func openFixture(t testing.TB, dir string) *Model {

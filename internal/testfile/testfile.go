@@ -1,6 +1,6 @@
 // Package testfile reads the repository's test fixtures (testdata/) for tests:
-// files the repository keeps gzipped, and JSON oracles. Every failure fails the
-// test, naming the file.
+// files the repository keeps gzipped, JSON oracles, and copies of model
+// directories. Every failure fails the test, naming the file.
 package testfile
 
 import (
@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -53,4 +54,30 @@ func JSON(t testing.TB, path string, v any) {
 	if err := json.Unmarshal(Read(t, path), v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+}
+
+// CopyDir copies the files of the directory src (not its subdirectories) to a
+// temporary directory of the same name, gunzipping *.gz, and returns its path:
+// a model directory as its owner has it, from the repository's leaner copy.
+func CopyDir(t testing.TB, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		b := Read(t, filepath.Join(src, name))
+		if err := os.WriteFile(filepath.Join(dst, strings.TrimSuffix(name, ".gz")), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
 }

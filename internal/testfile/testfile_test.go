@@ -34,3 +34,27 @@ func TestRead(t *testing.T) {
 		}
 	}
 }
+
+// CopyDir copies a directory's files, gunzipped, and leaves its subdirectories.
+func TestCopyDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "model")
+	os.MkdirAll(filepath.Join(dir, "oracle"), 0o755)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"n": 3}`), 0o644)
+	writeGzip(t, filepath.Join(dir, "weights.bin.gz"), []byte("weights"))
+	os.WriteFile(filepath.Join(dir, "oracle", "x"), nil, 0o644)
+	cp := CopyDir(t, dir)
+	if filepath.Base(cp) != "model" {
+		t.Errorf("CopyDir made %s", cp)
+	}
+	entries, _ := os.ReadDir(cp)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || names[0] != "config.json" || names[1] != "weights.bin" {
+		t.Errorf("CopyDir copied %v", names)
+	}
+	if b, _ := os.ReadFile(filepath.Join(cp, "weights.bin")); string(b) != "weights" {
+		t.Errorf("weights.bin holds %q", b)
+	}
+}
