@@ -1,10 +1,8 @@
 package hf
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -45,14 +43,7 @@ func readOracle(t testing.TB, fixture string) *oracle {
 // prompt i.
 func oracleRows(t testing.TB, fixture string, i int) (first, last []float32) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(hfDir, fixture, "oracle", fmt.Sprintf("prompt%d.first-last.logits.f32", i)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := make([]float32, len(b)/4)
-	for j := range v {
-		v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
-	}
+	v := testfile.Float32s(t, filepath.Join(hfDir, fixture, "oracle", fmt.Sprintf("prompt%d.first-last.logits.f32", i)))
 	return v[:len(v)/2], v[len(v)/2:]
 }
 

@@ -1,15 +1,17 @@
 // Package testfile reads the repository's test fixtures (testdata/) for tests:
-// files the repository keeps gzipped, JSON oracles, and copies of model
-// directories. Every failure fails the test, naming the file.
+// files the repository keeps gzipped, JSON oracles, float32 arrays, and copies
+// of model directories. Every failure fails the test, naming the file.
 package testfile
 
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +56,20 @@ func JSON(t testing.TB, path string, v any) {
 	if err := json.Unmarshal(Read(t, path), v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+}
+
+// Float32s reads a file of little-endian float32 values (the oracles' logits).
+func Float32s(t testing.TB, path string) []float32 {
+	t.Helper()
+	b := Read(t, path)
+	if len(b)%4 != 0 {
+		t.Fatalf("%s: %d bytes are not float32 values", path, len(b))
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
 }
 
 // CopyDir copies the files of the directory src (not its subdirectories) to a

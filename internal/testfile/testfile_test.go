@@ -58,3 +58,11 @@ func TestCopyDir(t *testing.T) {
 		t.Errorf("weights.bin holds %q", b)
 	}
 }
+
+func TestFloat32s(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.f32")
+	os.WriteFile(path, []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}, 0o644)
+	if v := Float32s(t, path); len(v) != 2 || v[0] != 1 || v[1] != -2 {
+		t.Errorf("Float32s = %v, want [1 -2]", v)
+	}
+}
