@@ -2,12 +2,8 @@ package hf
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -231,13 +227,12 @@ func sameValue(v any, raw json.RawMessage) error {
 			return err
 		}
 		text := pyJSON(x)
-		sum := sha256.Sum256([]byte(text))
 		var list []any
 		json.Unmarshal([]byte(text), &list)
 		switch {
 		case len(list) != a.Length:
 			return fmt.Errorf("%d entries, llama.cpp has %d", len(list), a.Length)
-		case hex.EncodeToString(sum[:]) != a.SHA256:
+		case testfile.SHA256([]byte(text)) != a.SHA256:
 			first, _ := json.Marshal(list[:min(len(list), 12)])
 			want, _ := json.Marshal(a.First)
 			return fmt.Errorf("the list differs: first %s, llama.cpp's %s", first, want)
@@ -291,12 +286,7 @@ func tensorSum(t *testing.T, x *Tensor) string {
 	if err := x.Read(0, v); err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+	return testfile.SHA256Float32s(v)
 }
 
 // Each fixture converts to llama.cpp's GGUF: the same metadata (architecture

@@ -2,9 +2,7 @@ package safetensors
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"math"
 	"path/filepath"
@@ -43,15 +41,6 @@ func ggufSums(t *testing.T, fixture string) map[string]string {
 		sums[x.Name] = x.SHA256
 	}
 	return sums
-}
-
-func sumFloats(v []float32) string {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 // Tensors that llama.cpp's converter copies without permuting, widened to
@@ -97,7 +86,7 @@ func TestFixtureValues(t *testing.T) {
 			if err := f.ReadFloat32s(x, 0, whole); err != nil {
 				t.Fatal(err)
 			}
-			if got := sumFloats(whole); got != sums[gguf] {
+			if got := testfile.SHA256Float32s(whole); got != sums[gguf] {
 				t.Errorf("%s/%s: %s read as float32 has sha256 %s, llama.cpp's %s has %s", c.fixture, c.file, x.Name, got, gguf, sums[gguf])
 			}
 			// In three uneven pieces: the same values.
@@ -108,7 +97,7 @@ func TestFixtureValues(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if sumFloats(pieces) != sumFloats(whole) {
+			if testfile.SHA256Float32s(pieces) != testfile.SHA256Float32s(whole) {
 				t.Errorf("%s: %s read in pieces differs from the whole", c.file, x.Name)
 			}
 			checked++

@@ -3,8 +3,6 @@ package gguf_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"maps"
 	"os"
@@ -131,15 +129,10 @@ func llamaCppString(v any) (string, bool) {
 	return "", false // an array: llama.cpp's model metadata leaves them out
 }
 
-func sha(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
 // checkAgainstOracle compares a parsed model file with llama.cpp's description of it.
 func checkAgainstOracle(t *testing.T, f *gguf.File, data []byte, o *oracle, table *shapeTable, variant string) {
 	t.Helper()
-	if got := sha(data); got != o.SHA256 || int64(len(data)) != o.Bytes {
+	if got := testfile.SHA256(data); got != o.SHA256 || int64(len(data)) != o.Bytes {
 		t.Fatalf("%s: %d bytes, sha256 %s; the oracle is for %d bytes, %s", o.File, len(data), got, o.Bytes, o.SHA256)
 	}
 	if f.Version != 3 || f.Alignment != 32 || f.Size != o.Bytes {

@@ -2,8 +2,6 @@ package llama
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -89,8 +87,8 @@ func ggufFixture(t testing.TB, model, variant string) ([]byte, ggufOracle) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != o.SHA256 {
-		t.Fatalf("%s: not the file llama.cpp's numbers belong to (sha256 %x, want %s)", o.File, sum, o.SHA256)
+	if sum := testfile.SHA256(data); sum != o.SHA256 {
+		t.Fatalf("%s: not the file llama.cpp's numbers belong to (sha256 %s, want %s)", o.File, sum, o.SHA256)
 	}
 	return data, o
 }

@@ -1,12 +1,15 @@
 // Package testfile reads the repository's test fixtures (testdata/) for tests:
-// files the repository keeps gzipped, JSON oracles, float32 arrays, and copies
-// of model directories. Every failure fails the test, naming the file.
+// files the repository keeps gzipped, JSON oracles, float32 arrays, the sha256
+// sums the oracles give, and copies of model directories. Every failure fails
+// the test, naming the file.
 package testfile
 
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -70,6 +73,22 @@ func Float32s(t testing.TB, path string) []float32 {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return v
+}
+
+// SHA256 is b's sha256 in hex, as the oracles give a file's or a tensor's.
+func SHA256(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// SHA256Float32s is the SHA256 of v as little-endian float32: an oracle's sum of
+// a float32 tensor.
+func SHA256Float32s(v []float32) string {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return SHA256(b)
 }
 
 // CopyDir copies the files of the directory src (not its subdirectories) to a

@@ -66,3 +66,13 @@ func TestFloat32s(t *testing.T) {
 		t.Errorf("Float32s = %v, want [1 -2]", v)
 	}
 }
+
+func TestSHA256(t *testing.T) {
+	const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	if got := SHA256(nil); got != empty {
+		t.Errorf("SHA256(nil) = %s", got)
+	}
+	if got, want := SHA256Float32s([]float32{1, -2}), SHA256([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}); got != want {
+		t.Errorf("SHA256Float32s = %s, want %s", got, want)
+	}
+}
