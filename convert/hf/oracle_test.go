@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/internal/testfile"
 )
 
@@ -56,17 +57,6 @@ func maxDiff(a, b []float32) float64 {
 	return d
 }
 
-// argmax is the largest entry's index, the lowest one on ties (the oracle's rule).
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // logitTolerance is the fixture README's suggestion for an engine computing
 // in float32 from these weights: ten times llama.cpp's own distance from the
 // float64 reference, at least 1e-3.
@@ -93,7 +83,7 @@ func checkRun(t *testing.T, fixture string, feed func(prompt, id int) []float32,
 			t.Errorf("%s %s: logits after the prompt differ from llama.cpp's by %g", fixture, p.Name, d)
 		}
 		for step, want := range p.GreedyIDs {
-			got := argmax(logits)
+			got := kernels.Argmax(logits) // the lowest index on ties, the oracle's rule
 			if got != want {
 				t.Errorf("%s %s: greedy token %d is %d, llama.cpp's %d (margin %g)", fixture, p.Name, step, got, want, p.Margins[step])
 				break
