@@ -48,11 +48,16 @@ func oracleRows(t testing.TB, fixture string, i int) (first, last []float32) {
 	return v[:len(v)/2], v[len(v)/2:]
 }
 
-// maxDiff is the largest |a[i]-b[i]|.
+// maxDiff is the largest |a[i]-b[i]|, and +Inf where either holds a NaN (which
+// max would carry through, and no tolerance would catch).
 func maxDiff(a, b []float32) float64 {
 	d := 0.0
 	for i := range a {
-		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+		x := math.Abs(float64(a[i]) - float64(b[i]))
+		if math.IsNaN(x) {
+			return math.Inf(1)
+		}
+		d = max(d, x)
 	}
 	return d
 }
