@@ -48,9 +48,11 @@ Rows too short for a type's blocks fall back as llama-quantize's do (Q4_K to
 Q5_0, Q6_K to Q8_0, ...). Norms and biases stay f32.
 
 --format llama2c writes OUT/model.bin and OUT/tokenizer.bin in llama2.c's
-layout for InferPi's Llama engine (DTYPE f32 or f16, or q8_0 and q4_0 in
-InferPi's container): Llama models only, with a SentencePiece-style vocabulary,
-RoPE base 10000 and no biases, as llama2.c's header has room for nothing else.
+layout for InferPi's Llama engine (DTYPE f32 or f16, or in InferPi's container
+any other encoding 'inferpi convert model' writes: bf16, q8_0, q4_0, q4_1, q5_0,
+q5_1, q4_k, q5_k, q6_k): Llama models only, with a SentencePiece-style
+vocabulary, RoPE base 10000 and no biases, as llama2.c's header has room for
+nothing else.
 
 The weights are read one tensor at a time. Progress goes to standard error.
 OUT is written beside itself and renamed into place when complete, so a failed
@@ -59,7 +61,7 @@ conversion leaves nothing at OUT.
 
 func convertHF(args []string, stdout, stderr io.Writer) error {
 	fset := newFlags("convert hf", convertHFUsage, stdout)
-	dtype := fset.String("dtype", "f16", "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k (llama2c: f32, f16, q8_0, q4_0)")
+	dtype := fset.String("dtype", "f16", "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k (llama2c: "+dtypeNames+")")
 	format := fset.String("format", "gguf", "what to write: gguf (one .gguf file) or llama2c (model.bin and tokenizer.bin)")
 	pos, err := parseArgs(fset, args, stderr)
 	if err != nil {
@@ -78,9 +80,9 @@ func convertHF(args []string, stdout, stderr io.Writer) error {
 		}
 		return convertHFToGGUF(dir, out, ft, stderr)
 	case "llama2c":
-		enc, err := kernels.ParseEncoding(*dtype)
+		enc, err := parseDType(*dtype)
 		if err != nil {
-			return fmt.Errorf("--dtype %q: --format llama2c takes f32, f16, q8_0 or q4_0", *dtype)
+			return fmt.Errorf("--format llama2c: %v", err)
 		}
 		return convertHFToLlama2c(dir, out, enc, stderr)
 	}

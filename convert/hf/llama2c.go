@@ -83,9 +83,9 @@ var llama2cSources = map[string]string{
 }
 
 // WriteLlama2c writes model.bin in llama2.c's layout with weights in enc (the
-// legacy header and fp32 or fp16 values; q8_0 and q4_0 in InferPi's container,
-// see engine/llama.WriteModel) and tokenizer.bin as llama2.c's tokenizer.py
-// exports it. A tensor of the layout (all layers of wq, say) is in memory at a
+// legacy header and fp32 or fp16 values; any other encoding in InferPi's
+// container, see engine/llama.WriteModel) and tokenizer.bin as llama2.c's
+// tokenizer.py exports it. A tensor of the layout (all layers of wq, say) is in memory at a
 // time. progress, if not nil, is called before each tensor.
 func (m *Model) WriteLlama2c(model, tok io.Writer, enc kernels.Encoding, progress func(name string, i, n int)) (int64, error) {
 	cfg, _, err := m.Llama2cConfig()
