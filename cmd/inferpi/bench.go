@@ -370,14 +370,14 @@ func loadAverage() float64 {
 	return v
 }
 
-// median is the middle duration of d (the mean of the two middle ones for an even
-// count); d is sorted in place.
-func median(d []time.Duration) time.Duration {
-	slices.Sort(d)
-	if n := len(d); n%2 == 0 {
-		return (d[n/2-1] + d[n/2]) / 2
+// median is the middle value of v (the mean of the two middle ones for an even
+// count); v is sorted in place.
+func median[T time.Duration | float64](v []T) T {
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
 	}
-	return d[len(d)/2]
+	return v[len(v)/2]
 }
 
 func minPositive(best, d time.Duration) time.Duration {

@@ -85,13 +85,11 @@ func findLlamaTest(tests []llamaBenchTest, prompt, gen, depth int) (llamaBenchTe
 
 // medianNS is the middle sample of a test (the mean of the two middle ones).
 func medianNS(t llamaBenchTest) float64 {
-	s := slices.Clone(t.SamplesNS)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 0 {
-		return (float64(s[n/2-1]) + float64(s[n/2])) / 2
+	s := make([]float64, len(t.SamplesNS))
+	for i, ns := range t.SamplesNS {
+		s[i] = float64(ns)
 	}
-	return float64(s[n/2])
+	return median(s)
 }
 
 // cellSpeeds are one round's tokens/s in the three cells of the comparison (0: no

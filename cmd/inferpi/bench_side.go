@@ -264,7 +264,7 @@ func benchSide(arg string, lb *llamaBench, o benchOptions) (sideResult, error) {
 			}
 		}
 		if len(ratios) > 0 {
-			c.Ratio = medianOf(ratios)
+			c.Ratio = median(ratios)
 			c.RatioMin, c.RatioMax = slices.Min(ratios), slices.Max(ratios)
 		}
 		r.Cells = append(r.Cells, c)
@@ -292,17 +292,6 @@ func kvCacheOf(info engine.Info) string {
 		}
 	}
 	return "?"
-}
-
-// medianOf is the middle value of v (the mean of the two middle ones).
-func medianOf(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[n/2]
 }
 
 func sideMain(args []string, lb *llamaBench, o benchOptions, asJSON bool, stdout io.Writer) error {
@@ -354,7 +343,7 @@ func printSideTable(w io.Writer, results []sideResult) {
 		if v = figures(v); len(v) == 0 {
 			return "-"
 		}
-		return fmt.Sprintf("%s (%s-%s)", f(medianOf(v)), f(slices.Min(v)), f(slices.Max(v)))
+		return fmt.Sprintf("%s (%s-%s)", f(median(v)), f(slices.Min(v)), f(slices.Max(v)))
 	}
 	ratio := func(c sideCell) string {
 		if c.Ratio == 0 {

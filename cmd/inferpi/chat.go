@@ -33,7 +33,7 @@ func init() {
 	})
 }
 
-const chatUsage = `usage: inferpi chat MODEL [--temp T] [--top-p P] [--top-k K] [--seed S] [-n N] [--template NAME] [--system TEXT] [--think] [--completion]
+const chatUsage = `usage: inferpi chat MODEL [--temp T] [--top-p P] [--top-k K] [--seed S] [--penalty R] [--penalty-last N] [-n N] [--template NAME] [--system TEXT] [--think] [--completion]
 
 Chats with MODEL: a model directory (model.bin, tokenizer.bin, optional
 inferpi.json) or a .gguf file (also given as -m PATH), in the same console the

@@ -2,14 +2,13 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 const ggufModels = "../../testdata/gguf/models"
@@ -17,25 +16,11 @@ const ggufModels = "../../testdata/gguf/models"
 // oracleSHA256 is llama.cpp's sha256 of a fixture variant, from its oracle JSON.
 func oracleSHA256(t *testing.T, model, variant string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(ggufModels, model, "oracle", variant+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var o struct{ SHA256 string }
-	if err := json.Unmarshal(raw, &o); err != nil || o.SHA256 == "" {
-		t.Fatalf("%s %s oracle: %v", model, variant, err)
+	if testfile.JSON(t, filepath.Join(ggufModels, model, "oracle", variant+".json"), &o); o.SHA256 == "" {
+		t.Fatalf("%s %s oracle: no sha256", model, variant)
 	}
 	return o.SHA256
-}
-
-func fileSHA256(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // `convert model` of a GGUF file is llama-quantize: from the F32 masters it
@@ -60,7 +45,7 @@ func TestConvertGGUFIsLlamaQuantize(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, errOut := convertCLI(t, append(append([]string{"model"}, c.args...), in, out)...)
-		if got, want := fileSHA256(t, out), oracleSHA256(t, c.model, c.variant); got != want {
+		if got, want := testfile.SHA256(testfile.Read(t, out)), oracleSHA256(t, c.model, c.variant); got != want {
 			t.Errorf("%s %s: sha256 %s, llama-quantize's %s", c.model, c.variant, got, want)
 		}
 		out2, _ := os.Stat(out)

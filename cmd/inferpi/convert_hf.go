@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/inferpi/inferpi/convert/hf"
+	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/modeldir"
@@ -47,9 +48,11 @@ Rows too short for a type's blocks fall back as llama-quantize's do (Q4_K to
 Q5_0, Q6_K to Q8_0, ...). Norms and biases stay f32.
 
 --format llama2c writes OUT/model.bin and OUT/tokenizer.bin in llama2.c's
-layout for InferPi's Llama engine (DTYPE f32 or f16, or q8_0 and q4_0 in
-InferPi's container): Llama models only, with a SentencePiece-style vocabulary,
-RoPE base 10000 and no biases, as llama2.c's header has room for nothing else.
+layout for InferPi's Llama engine (DTYPE f32 or f16, or in InferPi's container
+any other encoding 'inferpi convert model' writes: bf16, q8_0, q4_0, q4_1, q5_0,
+q5_1, q4_k, q5_k, q6_k): Llama models only, with a SentencePiece-style
+vocabulary, RoPE base 10000 and no biases, as llama2.c's header has room for
+nothing else.
 
 The weights are read one tensor at a time. Progress goes to standard error.
 OUT is written beside itself and renamed into place when complete, so a failed
@@ -58,7 +61,7 @@ conversion leaves nothing at OUT.
 
 func convertHF(args []string, stdout, stderr io.Writer) error {
 	fset := newFlags("convert hf", convertHFUsage, stdout)
-	dtype := fset.String("dtype", "f16", "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k (llama2c: f32, f16, q8_0, q4_0)")
+	dtype := fset.String("dtype", "f16", "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k (llama2c: "+dtypeNames+")")
 	format := fset.String("format", "gguf", "what to write: gguf (one .gguf file) or llama2c (model.bin and tokenizer.bin)")
 	pos, err := parseArgs(fset, args, stderr)
 	if err != nil {
@@ -77,9 +80,9 @@ func convertHF(args []string, stdout, stderr io.Writer) error {
 		}
 		return convertHFToGGUF(dir, out, ft, stderr)
 	case "llama2c":
-		enc, err := kernels.ParseEncoding(*dtype)
+		enc, err := parseDType(*dtype)
 		if err != nil {
-			return fmt.Errorf("--dtype %q: --format llama2c takes f32, f16, q8_0 or q4_0", *dtype)
+			return fmt.Errorf("--format llama2c: %v", err)
 		}
 		return convertHFToLlama2c(dir, out, enc, stderr)
 	}
@@ -121,21 +124,17 @@ func convertHFToGGUF(dir, out string, ft quantize.FileType, stderr io.Writer) er
 		summary[t]++
 	}
 	fmt.Fprintf(stderr, "writing %s: %s (tensors: %s)\n", out, ft, typeSummary(summary))
-	f, err := createBeside(out)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
 	width := len(fmt.Sprint(len(m.Tensors)))
-	err = m.WriteGGUF(f, hf.GGUFOptions{FileType: ft, Progress: func(p hf.Progress) {
-		fmt.Fprintf(stderr, "[%*d/%d] %-28s %-6s %-14s %s\n", width, p.Index+1, p.Count, p.Tensor.Name, p.Type,
-			fmt.Sprint(p.Tensor.Dims), humanBytes(p.Bytes))
-	}})
+	err = writeAtomic(out, func(w io.Writer) error {
+		return m.WriteGGUF(w, hf.GGUFOptions{FileType: ft, Progress: func(p hf.Progress) {
+			fmt.Fprintf(stderr, "[%*d/%d] %-28s %-6s %-14s %s\n", width, p.Index+1, p.Count, p.Tensor.Name, p.Type,
+				fmt.Sprint(p.Tensor.Dims), engine.FormatBytes(p.Bytes))
+		}})
+	})
 	if err != nil {
 		return err
 	}
-	return finish(f, out, stderr)
+	return wrote(out, stderr)
 }
 
 func convertHFToLlama2c(dir, out string, enc kernels.Encoding, stderr io.Writer) error {
@@ -156,28 +155,23 @@ func convertHFToLlama2c(dir, out string, enc kernels.Encoding, stderr io.Writer)
 	}
 	modelPath, tokPath := filepath.Join(out, modeldir.ModelFile), filepath.Join(out, modeldir.TokenizerFile)
 	fmt.Fprintf(stderr, "writing %s (%v, %v) and %s\n", modelPath, enc, cfg, tokPath)
-	mf, err := createBeside(modelPath)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(mf.Name())
-	defer mf.Close()
-	tf, err := createBeside(tokPath)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tf.Name())
-	defer tf.Close()
-	_, err = m.WriteLlama2c(mf, tf, enc, func(name string, i, n int) {
-		fmt.Fprintf(stderr, "[%2d/%d] %s\n", i+1, n, name)
+	// tokenizer.bin goes into place first, model.bin (which marks a model
+	// directory) when both are complete.
+	err = writeAtomic(modelPath, func(mw io.Writer) error {
+		return writeAtomic(tokPath, func(tw io.Writer) error {
+			_, err := m.WriteLlama2c(mw, tw, enc, func(name string, i, n int) {
+				fmt.Fprintf(stderr, "[%2d/%d] %s\n", i+1, n, name)
+			})
+			return err
+		})
 	})
 	if err != nil {
 		return err
 	}
-	if err := finish(mf, modelPath, stderr); err != nil {
+	if err := wrote(modelPath, stderr); err != nil {
 		return err
 	}
-	if err := finish(tf, tokPath, stderr); err != nil {
+	if err := wrote(tokPath, stderr); err != nil {
 		return err
 	}
 	if m.Vocab.ChatTemplate() != "" {
@@ -186,25 +180,13 @@ func convertHFToLlama2c(dir, out string, enc kernels.Encoding, stderr io.Writer)
 	return nil
 }
 
-// createBeside creates a temporary file in the directory of name, to be
-// renamed to name when complete.
-func createBeside(name string) (*os.File, error) {
-	return os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
-}
-
-// finish closes a temporary file and renames it to name.
-func finish(f *os.File, name string, stderr io.Writer) error {
-	if err := f.Close(); err != nil {
-		return err
-	}
-	st, err := os.Stat(f.Name())
+// wrote reports a file written: "wrote NAME: SIZE".
+func wrote(name string, stderr io.Writer) error {
+	st, err := os.Stat(name)
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "wrote %s: %s\n", name, humanBytes(st.Size()))
+	fmt.Fprintf(stderr, "wrote %s: %s\n", name, engine.FormatBytes(st.Size()))
 	return nil
 }
 
@@ -229,17 +211,4 @@ func humanCount(n int64) string {
 		return fmt.Sprintf("%.0fM", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.0fK", float64(n)/1e3)
-}
-
-// humanBytes prints a size with one decimal in the largest unit that fits.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -35,15 +35,19 @@ func f64(x float32) float64 {
 }
 
 // newFlags makes a flag set whose -h/--help prints usage (the text before the
-// flag list) and the flags to stdout.
+// flag list) and the flags, if any, to stdout.
 func newFlags(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
-		fmt.Fprint(stdout, usage)
-		fmt.Fprintln(stdout, "\nflags:")
-		fs.SetOutput(stdout) // parseArgs silences parse errors; the list goes to stdout
-		fs.PrintDefaults()
+		w := fs.Output()
+		fmt.Fprint(w, usage)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(w, "\nflags:")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
@@ -53,12 +57,16 @@ func newFlags(name, usage string, stdout io.Writer) *flag.FlagSet {
 // positional arguments; help returns errHelp after the usage was printed.
 func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
 	var pos []string
+	help := fs.Output()
 	for {
-		// Errors other than help go to stderr, not to the help output.
+		// flag.Parse prints the usage on errors too: silenced, so that an error
+		// prints its one line on stderr, and only help the usage (on stdout).
 		fs.SetOutput(io.Discard)
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, errHelp // flag.Parse has already printed the usage
+			fs.SetOutput(help)
+			fs.Usage()
+			return nil, errHelp
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "inferpi %s: %v\nRun 'inferpi %s --help' for usage.\n", fs.Name(), err, fs.Name())

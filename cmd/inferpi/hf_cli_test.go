@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine/gguf"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 const hfFixtures = "../../testdata/hf"
@@ -20,39 +19,7 @@ const hfFixtures = "../../testdata/hf"
 // copyHF copies a Hugging Face fixture directory (its top-level files,
 // gunzipping *.gz) to a temporary directory of the same name.
 func copyHF(t *testing.T, fixture string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), fixture)
-	if err := os.Mkdir(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := os.ReadDir(filepath.Join(hfFixtures, fixture))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(hfFixtures, fixture, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := e.Name()
-		if base, ok := strings.CutSuffix(name, ".gz"); ok {
-			r, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, err = io.ReadAll(r); err != nil {
-				t.Fatal(err)
-			}
-			name = base
-		}
-		if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+	return testfile.CopyDir(t, filepath.Join(hfFixtures, fixture))
 }
 
 // onlyFiles lists a directory, failing the test on temporary files left behind.

@@ -26,7 +26,7 @@ func init() {
 	})
 }
 
-const runUsage = `usage: inferpi run MODEL -p TEXT [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S] [--chat] [--system TEXT] [--think] [--json]
+const runUsage = `usage: inferpi run MODEL -p TEXT [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S] [--penalty R] [--penalty-last N] [--chat] [--template NAME] [--system TEXT] [--think] [--json]
 
 Generates one continuation of TEXT with MODEL: a model directory (model.bin,
 tokenizer.bin, optional inferpi.json) or a .gguf file (also given as -m PATH).

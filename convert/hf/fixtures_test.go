@@ -2,19 +2,15 @@ package hf
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The Hugging Face fixtures: small model directories with llama.cpp's
@@ -27,40 +23,7 @@ var fixtures = []string{"llama-spm-bf16", "llama-tied-sharded-f32", "qwen2-bpe-f
 // of the same name, gunzipping *.gz, and returns its path. The gguf/ and
 // oracle/ folders stay behind.
 func copyFixture(t testing.TB, fixture string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), fixture)
-	if err := os.Mkdir(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(hfDir, fixture)
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := e.Name()
-		if base, ok := strings.CutSuffix(name, ".gz"); ok {
-			r, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, err = io.ReadAll(r); err != nil {
-				t.Fatal(err)
-			}
-			name = base
-		}
-		if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+	return testfile.CopyDir(t, filepath.Join(hfDir, fixture))
 }
 
 func openFixture(t testing.TB, dir string) *Model {
@@ -264,13 +227,12 @@ func sameValue(v any, raw json.RawMessage) error {
 			return err
 		}
 		text := pyJSON(x)
-		sum := sha256.Sum256([]byte(text))
 		var list []any
 		json.Unmarshal([]byte(text), &list)
 		switch {
 		case len(list) != a.Length:
 			return fmt.Errorf("%d entries, llama.cpp has %d", len(list), a.Length)
-		case hex.EncodeToString(sum[:]) != a.SHA256:
+		case testfile.SHA256([]byte(text)) != a.SHA256:
 			first, _ := json.Marshal(list[:min(len(list), 12)])
 			want, _ := json.Marshal(a.First)
 			return fmt.Errorf("the list differs: first %s, llama.cpp's %s", first, want)
@@ -324,12 +286,7 @@ func tensorSum(t *testing.T, x *Tensor) string {
 	if err := x.Read(0, v); err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+	return testfile.SHA256Float32s(v)
 }
 
 // Each fixture converts to llama.cpp's GGUF: the same metadata (architecture

@@ -2,9 +2,7 @@ package hf
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"testing"
@@ -12,6 +10,7 @@ import (
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/quantize"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // writeGGUF converts a fixture directory and parses the result.
@@ -27,11 +26,6 @@ func writeGGUF(t *testing.T, dir string, ft quantize.FileType) (*gguf.File, []by
 		t.Fatal(err)
 	}
 	return f, buf.Bytes()
-}
-
-func sum(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 // The GGUF files written for the fixtures in f32 are llama.cpp's: every
@@ -55,7 +49,7 @@ func TestGGUFLikeLlamaCpp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Name != want.Name || got.Type.String() != want.Type || fmt.Sprint(got.Dims) != fmt.Sprint(want.Ne) || sum(b) != want.SHA256 {
+			if got.Name != want.Name || got.Type.String() != want.Type || fmt.Sprint(got.Dims) != fmt.Sprint(want.Ne) || testfile.SHA256(b) != want.SHA256 {
 				t.Errorf("%s: tensor %d is %s %v %v, llama.cpp's %s %s %v", fixture, i, got.Name, got.Type, got.Dims, want.Name, want.Type, want.Ne)
 			}
 		}
@@ -94,7 +88,7 @@ func TestGGUF16BitLossless(t *testing.T) {
 			if want != gguf.F32 {
 				b = widen16(b, want)
 			}
-			if sum(b) != s.Tensors[i].SHA256 {
+			if testfile.SHA256(b) != s.Tensors[i].SHA256 {
 				t.Errorf("%s: %s widened differs from llama.cpp's float32 tensor", c.fixture, x.Name)
 			}
 		}
@@ -106,7 +100,7 @@ func widen16(b []byte, t gguf.Type) []byte {
 	out := make([]byte, 0, 2*len(b))
 	for i := 0; i < len(b); i += 2 {
 		h := binary.LittleEndian.Uint16(b[i:])
-		f := math.Float32frombits(uint32(h) << 16)
+		f := kernels.BF16ToF32(h)
 		if t == gguf.F16 {
 			f = kernels.F16ToF32(h)
 		}

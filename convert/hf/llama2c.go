@@ -1,15 +1,13 @@
 package hf
 
 import (
-	"bufio"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/llama"
+	"github.com/inferpi/inferpi/engine/tokenizer/llama2c"
 )
 
 // Llama2cConfig is the llama2.c header of the model, or why the model cannot
@@ -85,9 +83,9 @@ var llama2cSources = map[string]string{
 }
 
 // WriteLlama2c writes model.bin in llama2.c's layout with weights in enc (the
-// legacy header and fp32 or fp16 values; q8_0 and q4_0 in InferPi's container,
-// see engine/llama.WriteModel) and tokenizer.bin as llama2.c's tokenizer.py
-// exports it. A tensor of the layout (all layers of wq, say) is in memory at a
+// legacy header and fp32 or fp16 values; any other encoding in InferPi's
+// container, see engine/llama.WriteModel) and tokenizer.bin as llama2.c's
+// tokenizer.py exports it. A tensor of the layout (all layers of wq, say) is in memory at a
 // time. progress, if not nil, is called before each tensor.
 func (m *Model) WriteLlama2c(model, tok io.Writer, enc kernels.Encoding, progress func(name string, i, n int)) (int64, error) {
 	cfg, _, err := m.Llama2cConfig()
@@ -133,10 +131,9 @@ func (m *Model) WriteLlama2c(model, tok io.Writer, enc kernels.Encoding, progres
 }
 
 // writeLlama2cTokenizer writes tokenizer.bin as llama2.c's tokenizer.py does
-// (export): uint32 max_token_length, then per id float32 score, int32 length
-// and the piece's bytes, with "▁" as a space and BOS and EOS as "\n<s>\n" and
-// "\n</s>\n". Pieces and scores are tokenizer.model's where there is one;
-// otherwise the vocabulary's, whose scores follow the merges.
+// (export, llama2c.Marshal), with "▁" as a space and BOS and EOS as
+// "\n<s>\n" and "\n</s>\n". Pieces and scores are tokenizer.model's where
+// there is one; otherwise the vocabulary's, whose scores follow the merges.
 func (m *Model) writeLlama2cTokenizer(w io.Writer) error {
 	v := m.Vocab
 	pieces, scores := v.Tokens, v.Scores
@@ -147,7 +144,6 @@ func (m *Model) writeLlama2cTokenizer(w io.Writer) error {
 		}
 	}
 	out := make([]string, len(pieces))
-	maxLen := 0
 	for id, p := range pieces {
 		switch id {
 		case v.BOS():
@@ -156,19 +152,7 @@ func (m *Model) writeLlama2cTokenizer(w io.Writer) error {
 			p = "\n</s>\n"
 		}
 		out[id] = strings.ReplaceAll(p, "▁", " ")
-		maxLen = max(maxLen, len(out[id]))
 	}
-	bw := bufio.NewWriter(w)
-	b := binary.LittleEndian.AppendUint32(nil, uint32(maxLen))
-	for id, p := range out {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(scores[id]))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(p)))
-		b = append(b, p...)
-		if len(b) > 1<<16 {
-			bw.Write(b)
-			b = b[:0]
-		}
-	}
-	bw.Write(b)
-	return bw.Flush()
+	_, err := w.Write(llama2c.Marshal(out, scores))
+	return err
 }

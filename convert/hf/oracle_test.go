@@ -1,13 +1,13 @@
 package hf
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // oracle is a fixture's oracle/oracle.json: what llama.cpp computed on its
@@ -35,14 +35,8 @@ type oracle struct {
 
 func readOracle(t testing.TB, fixture string) *oracle {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(hfDir, fixture, "oracle", "oracle.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var o oracle
-	if err := json.Unmarshal(b, &o); err != nil {
-		t.Fatal(err)
-	}
+	testfile.JSON(t, filepath.Join(hfDir, fixture, "oracle", "oracle.json"), &o)
 	return &o
 }
 
@@ -50,35 +44,22 @@ func readOracle(t testing.TB, fixture string) *oracle {
 // prompt i.
 func oracleRows(t testing.TB, fixture string, i int) (first, last []float32) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(hfDir, fixture, "oracle", fmt.Sprintf("prompt%d.first-last.logits.f32", i)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := make([]float32, len(b)/4)
-	for j := range v {
-		v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
-	}
+	v := testfile.Float32s(t, filepath.Join(hfDir, fixture, "oracle", fmt.Sprintf("prompt%d.first-last.logits.f32", i)))
 	return v[:len(v)/2], v[len(v)/2:]
 }
 
-// maxDiff is the largest |a[i]-b[i]|.
+// maxDiff is the largest |a[i]-b[i]|, and +Inf where either holds a NaN (which
+// max would carry through, and no tolerance would catch).
 func maxDiff(a, b []float32) float64 {
 	d := 0.0
 	for i := range a {
-		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+		x := math.Abs(float64(a[i]) - float64(b[i]))
+		if math.IsNaN(x) {
+			return math.Inf(1)
+		}
+		d = max(d, x)
 	}
 	return d
-}
-
-// argmax is the largest entry's index, the lowest one on ties (the oracle's rule).
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // logitTolerance is the fixture README's suggestion for an engine computing
@@ -107,7 +88,7 @@ func checkRun(t *testing.T, fixture string, feed func(prompt, id int) []float32,
 			t.Errorf("%s %s: logits after the prompt differ from llama.cpp's by %g", fixture, p.Name, d)
 		}
 		for step, want := range p.GreedyIDs {
-			got := argmax(logits)
+			got := kernels.Argmax(logits) // the lowest index on ties, the oracle's rule
 			if got != want {
 				t.Errorf("%s %s: greedy token %d is %d, llama.cpp's %d (margin %g)", fixture, p.Name, step, got, want, p.Margins[step])
 				break

@@ -1,11 +1,6 @@
 package safetensors
 
-import (
-	"encoding/binary"
-	"math"
-
-	"github.com/inferpi/inferpi/engine/kernels"
-)
+import "github.com/inferpi/inferpi/engine/kernels"
 
 // DType is a safetensors element type.
 type DType uint8
@@ -65,23 +60,16 @@ func parseDType(s string) (DType, bool) {
 	return 0, false
 }
 
-// widen decodes little-endian elements of a readable type into dst.
-func widen(d DType, src []byte, dst []float32) {
+// encoding is the kernels' encoding of a readable type, whose DecodeRow widens
+// its little-endian elements.
+func (d DType) encoding() kernels.Encoding {
 	switch d {
 	case F32:
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-		}
+		return kernels.F32
 	case F16:
-		for i := range dst {
-			dst[i] = kernels.F16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
-		}
+		return kernels.F16
 	case BF16:
-		// bfloat16 is the upper half of a float32.
-		for i := range dst {
-			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
-		}
-	default:
-		panic("safetensors: widen " + d.String())
+		return kernels.BF16
 	}
+	panic("safetensors: no float encoding for " + d.String())
 }

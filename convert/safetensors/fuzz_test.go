@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"path/filepath"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // FuzzOpen: no input panics or allocates beyond its size; an opened file's
@@ -25,7 +28,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(file(map[string]any{"s": tensor("I64", []int64{}, 0, 8)}, data[16:]))
 	f.Add(raw(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8))
 	f.Add(raw("{}", 0))
-	real := readFixture(f, "qwen3-bf16/model.safetensors")
+	real := testfile.Read(f, filepath.Join(hfDir, "qwen3-bf16", "model.safetensors"))
 	hlen := binary.LittleEndian.Uint64(real)
 	f.Add(real[:8+hlen+64]) // a real header, its data cut short
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -20,6 +20,8 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+
+	"github.com/inferpi/inferpi/engine/kernels"
 )
 
 // MaxHeader is the largest header accepted, the limit of the safetensors
@@ -238,6 +240,6 @@ func (f *File) ReadFloat32s(t *Tensor, start int64, dst []float32) error {
 	if _, err := f.r.ReadAt(raw, t.Offset+start*size); err != nil {
 		return fmt.Errorf("%s: tensor %s: %v", f.Name, t.Name, err)
 	}
-	widen(t.DType, raw, dst)
+	kernels.DecodeRow(t.DType.encoding(), raw, dst)
 	return nil
 }

@@ -2,45 +2,19 @@ package safetensors
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The Hugging Face fixtures: safetensors files written by torch, with the
 // sha256 of each tensor as llama.cpp's converter wrote it in float32.
 const hfDir = "../../testdata/hf"
-
-// readFixture reads a fixture file, gunzipping name.gz when only that exists.
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	path := filepath.Join(hfDir, name)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return b
-	}
-	z, err := os.Open(path + ".gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
-	r, err := gzip.NewReader(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, err = io.ReadAll(r); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func open(t testing.TB, b []byte, name string) *File {
 	t.Helper()
@@ -61,23 +35,12 @@ func ggufSums(t *testing.T, fixture string) map[string]string {
 			SHA256 string `json:"sha256"`
 		} `json:"tensors"`
 	}
-	if err := json.Unmarshal(readFixture(t, filepath.Join(fixture, "gguf", fixture+"-f32.gguf.json")), &g); err != nil {
-		t.Fatal(err)
-	}
+	testfile.JSON(t, filepath.Join(hfDir, fixture, "gguf", fixture+"-f32.gguf.json"), &g)
 	sums := map[string]string{}
 	for _, x := range g.Tensors {
 		sums[x.Name] = x.SHA256
 	}
 	return sums
-}
-
-func sumFloats(v []float32) string {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 // Tensors that llama.cpp's converter copies without permuting, widened to
@@ -95,7 +58,7 @@ func TestFixtureValues(t *testing.T) {
 		{"llama-tied-sharded-f32", "model-00001-of-00002.safetensors", F32, 14},
 		{"llama-tied-sharded-f32", "model-00002-of-00002.safetensors", F32, 15},
 	} {
-		f := open(t, readFixture(t, filepath.Join(c.fixture, c.file)), c.file)
+		f := open(t, testfile.Read(t, filepath.Join(hfDir, c.fixture, c.file)), c.file)
 		if len(f.Tensors) != c.tensors {
 			t.Errorf("%s/%s: %d tensors, want %d", c.fixture, c.file, len(f.Tensors), c.tensors)
 		}
@@ -123,7 +86,7 @@ func TestFixtureValues(t *testing.T) {
 			if err := f.ReadFloat32s(x, 0, whole); err != nil {
 				t.Fatal(err)
 			}
-			if got := sumFloats(whole); got != sums[gguf] {
+			if got := testfile.SHA256Float32s(whole); got != sums[gguf] {
 				t.Errorf("%s/%s: %s read as float32 has sha256 %s, llama.cpp's %s has %s", c.fixture, c.file, x.Name, got, gguf, sums[gguf])
 			}
 			// In three uneven pieces: the same values.
@@ -134,7 +97,7 @@ func TestFixtureValues(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if sumFloats(pieces) != sumFloats(whole) {
+			if testfile.SHA256Float32s(pieces) != testfile.SHA256Float32s(whole) {
 				t.Errorf("%s: %s read in pieces differs from the whole", c.file, x.Name)
 			}
 			checked++

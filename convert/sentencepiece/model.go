@@ -99,76 +99,46 @@ func Parse(data []byte, name string) (*Model, error) {
 
 func (m *Model) parse(data []byte) error {
 	w := &wire{b: data}
-	for !w.done() {
-		field, typ, err := w.key()
+	return w.fields(func(field, typ int) error {
+		var parse func([]byte) error
+		switch field {
+		case 1:
+			parse = m.parsePiece
+		case 2:
+			parse = m.parseTrainer
+		case 3:
+			parse = m.parseNormalizer
+		default:
+			return w.skip(typ)
+		}
+		msg, err := w.bytesField(field, typ)
 		if err != nil {
 			return err
 		}
-		switch field {
-		case 1, 2, 3:
-			if err := expect(field, typ, wireBytes); err != nil {
-				return err
-			}
-			msg, err := w.bytes()
-			if err != nil {
-				return err
-			}
-			switch field {
-			case 1:
-				err = m.parsePiece(msg)
-			case 2:
-				err = m.parseTrainer(msg)
-			case 3:
-				err = m.parseNormalizer(msg)
-			}
-			if err != nil {
-				return err
-			}
-		default:
-			if err := w.skip(typ); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return parse(msg)
+	})
 }
 
 func (m *Model) parsePiece(msg []byte) error {
 	p := Piece{Type: Normal}
 	w := &wire{b: msg}
-	for !w.done() {
-		field, typ, err := w.key()
-		if err != nil {
-			return fmt.Errorf("piece %d: %v", len(m.Pieces), err)
-		}
+	err := w.fields(func(field, typ int) (err error) {
 		switch field {
 		case 1:
-			err = expect(field, typ, wireBytes)
-			if err == nil {
-				var b []byte
-				b, err = w.bytes()
-				p.Text = string(b)
-			}
+			p.Text, err = w.stringField(field, typ)
 		case 2:
-			err = expect(field, typ, wireFixed32)
-			if err == nil {
-				var bits uint32
-				bits, err = w.fixed32()
-				p.Score = math.Float32frombits(bits)
-			}
+			p.Score, err = w.float32Field(field, typ)
 		case 3:
-			err = expect(field, typ, wireVarint)
-			if err == nil {
-				var t int32
-				t, err = w.int32Value()
-				p.Type = Type(t)
-			}
+			var t int32
+			t, err = w.int32Field(field, typ)
+			p.Type = Type(t)
 		default:
 			err = w.skip(typ)
 		}
-		if err != nil {
-			return fmt.Errorf("piece %d: %v", len(m.Pieces), err)
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("piece %d: %v", len(m.Pieces), err)
 	}
 	m.Pieces = append(m.Pieces, p)
 	return nil
@@ -176,87 +146,60 @@ func (m *Model) parsePiece(msg []byte) error {
 
 func (m *Model) parseTrainer(msg []byte) error {
 	w := &wire{b: msg}
-	for !w.done() {
-		field, typ, err := w.key()
-		if err != nil {
-			return fmt.Errorf("trainer_spec: %v", err)
-		}
-		var ip *int
-		var bp *bool
+	err := w.fields(func(field, typ int) (err error) {
+		var id *int
 		switch field {
 		case 3:
-			err = expect(field, typ, wireVarint)
-			if err == nil {
-				var t int32
-				t, err = w.int32Value()
-				m.ModelType = ModelType(t)
-			}
+			var t int32
+			t, err = w.int32Field(field, typ)
+			m.ModelType = ModelType(t)
 		case 24:
-			bp = &m.TreatWhitespaceAsSuffix
+			m.TreatWhitespaceAsSuffix, err = w.boolField(field, typ)
 		case 35:
-			bp = &m.ByteFallback
+			m.ByteFallback, err = w.boolField(field, typ)
 		case 40:
-			ip = &m.UnkID
+			id = &m.UnkID
 		case 41:
-			ip = &m.BOSID
+			id = &m.BOSID
 		case 42:
-			ip = &m.EOSID
+			id = &m.EOSID
 		case 43:
-			ip = &m.PadID
+			id = &m.PadID
 		default:
 			err = w.skip(typ)
 		}
-		if err == nil && (ip != nil || bp != nil) {
-			err = expect(field, typ, wireVarint)
-		}
-		if err == nil && ip != nil {
+		if id != nil {
 			var v int32
-			v, err = w.int32Value()
-			*ip = int(v)
+			v, err = w.int32Field(field, typ)
+			*id = int(v)
 		}
-		if err == nil && bp != nil {
-			*bp, err = w.boolValue()
-		}
-		if err != nil {
-			return fmt.Errorf("trainer_spec: %v", err)
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("trainer_spec: %v", err)
 	}
 	return nil
 }
 
 func (m *Model) parseNormalizer(msg []byte) error {
 	w := &wire{b: msg}
-	for !w.done() {
-		field, typ, err := w.key()
-		if err != nil {
-			return fmt.Errorf("normalizer_spec: %v", err)
-		}
-		var bp *bool
+	err := w.fields(func(field, typ int) (err error) {
 		switch field {
 		case 1:
-			err = expect(field, typ, wireBytes)
-			if err == nil {
-				var b []byte
-				b, err = w.bytes()
-				m.NormalizerName = string(b)
-			}
+			m.NormalizerName, err = w.stringField(field, typ)
 		case 3:
-			bp = &m.AddDummyPrefix
+			m.AddDummyPrefix, err = w.boolField(field, typ)
 		case 4:
-			bp = &m.RemoveExtraWhitespaces
+			m.RemoveExtraWhitespaces, err = w.boolField(field, typ)
 		case 5:
-			bp = &m.EscapeWhitespaces
+			m.EscapeWhitespaces, err = w.boolField(field, typ)
 		default:
 			err = w.skip(typ)
 		}
-		if err == nil && bp != nil {
-			if err = expect(field, typ, wireVarint); err == nil {
-				*bp, err = w.boolValue()
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("normalizer_spec: %v", err)
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("normalizer_spec: %v", err)
 	}
 	return nil
 }

@@ -1,41 +1,16 @@
 package sentencepiece
 
 import (
-	"compress/gzip"
 	"encoding/binary"
-	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 const hfDir = "../../testdata/hf"
-
-// readModel reads a fixture's tokenizer.model, gunzipping tokenizer.model.gz
-// when only that exists.
-func readModel(t testing.TB, fixture string) []byte {
-	t.Helper()
-	path := filepath.Join(hfDir, fixture, "tokenizer.model")
-	if b, err := os.ReadFile(path); err == nil {
-		return b
-	}
-	z, err := os.Open(path + ".gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
-	r, err := gzip.NewReader(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // The fixtures' models as their READMEs describe them: Meta's Llama 2 model
 // and a 1024-piece BPE model trained for the fixture, both with byte fallback,
@@ -52,7 +27,7 @@ func TestFixtureModels(t *testing.T) {
 		{"llama-spm-bf16", 32000, []string{"왕", "收", "弘", "给"}, -31740, false},
 		{"llama-tied-sharded-f32", 1024, []string{"`", "Q", "Z", "ü"}, -764, false},
 	} {
-		m, err := Parse(readModel(t, c.fixture), "tokenizer.model")
+		m, err := Parse(testfile.Read(t, filepath.Join(hfDir, c.fixture, "tokenizer.model")), "tokenizer.model")
 		if err != nil {
 			t.Fatal(err)
 		}

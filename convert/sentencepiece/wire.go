@@ -94,8 +94,7 @@ func (w *wire) skip(typ int) error {
 	return fmt.Errorf("wire type %d is not used by SentencePiece models", typ)
 }
 
-// expect checks that a field the reader knows has the wire type its
-// declaration gives.
+// expect checks that a field has the wire type its declaration gives.
 func expect(field, typ, want int) error {
 	if typ != want {
 		return fmt.Errorf("field %d has wire type %d, want %d", field, typ, want)
@@ -103,13 +102,58 @@ func expect(field, typ, want int) error {
 	return nil
 }
 
-// int32Value reads a varint holding a proto int32 (negative values take ten bytes).
-func (w *wire) int32Value() (int32, error) {
+// fields reads the message's fields in turn, handing each one's number and wire
+// type to read, which reads or skips its value; it stops at the first error.
+func (w *wire) fields(read func(field, typ int) error) error {
+	for !w.done() {
+		field, typ, err := w.key()
+		if err != nil {
+			return err
+		}
+		if err := read(field, typ); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The typed fields check the wire type their declaration gives, then read the
+// value.
+
+// bytesField reads a string or an embedded message.
+func (w *wire) bytesField(field, typ int) ([]byte, error) {
+	if err := expect(field, typ, wireBytes); err != nil {
+		return nil, err
+	}
+	return w.bytes()
+}
+
+func (w *wire) stringField(field, typ int) (string, error) {
+	b, err := w.bytesField(field, typ)
+	return string(b), err
+}
+
+// int32Field reads a proto int32, a varint (negative values take ten bytes).
+func (w *wire) int32Field(field, typ int) (int32, error) {
+	if err := expect(field, typ, wireVarint); err != nil {
+		return 0, err
+	}
 	v, err := w.varint()
 	return int32(v), err
 }
 
-func (w *wire) boolValue() (bool, error) {
+func (w *wire) boolField(field, typ int) (bool, error) {
+	if err := expect(field, typ, wireVarint); err != nil {
+		return false, err
+	}
 	v, err := w.varint()
 	return v != 0, err
+}
+
+func (w *wire) float32Field(field, typ int) (float32, error) {
+	if err := expect(field, typ, wireFixed32); err != nil {
+		return 0, err
+	}
+	bits, err := w.fixed32()
+	return math.Float32frombits(bits), err
 }

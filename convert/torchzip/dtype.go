@@ -96,22 +96,15 @@ func torchDType(name string) (DType, bool) {
 func decodeFloats(d DType, src []byte, dst []float32) {
 	switch d {
 	case Float32:
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-		}
+		kernels.DecodeRow(kernels.F32, src, dst)
 	case Float64:
 		for i := range dst {
 			dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:])))
 		}
 	case Float16:
-		for i := range dst {
-			dst[i] = kernels.F16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
-		}
+		kernels.DecodeRow(kernels.F16, src, dst)
 	case BFloat16:
-		// bfloat16 is the high half of a float32, so widening is exact.
-		for i := range dst {
-			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
-		}
+		kernels.DecodeRow(kernels.BF16, src, dst)
 	default:
 		panic("torchzip: decodeFloats on " + d.String())
 	}

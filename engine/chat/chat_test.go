@@ -1,12 +1,13 @@
 package chat
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 const ggufDir = "../../testdata/gguf/"
@@ -40,14 +41,8 @@ type oracleFile struct {
 
 func readOracle(t *testing.T, path string) oracleFile {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var o oracleFile
-	if err := json.Unmarshal(data, &o); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	testfile.JSON(t, path, &o)
 	return o
 }
 
@@ -99,13 +94,7 @@ func TestNoTemplateIsChatML(t *testing.T) {
 			Rendered string `json:"rendered"`
 		} `json:"chat_apply_template_without_template"`
 	}
-	data, err := os.ReadFile(ggufDir + "trained/oracle/F32.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &o); err != nil {
-		t.Fatal(err)
-	}
+	testfile.JSON(t, ggufDir+"trained/oracle/F32.json", &o)
 	if o.Chat.Messages != "user Hello! / assistant Hi. / user Bye!" {
 		t.Fatalf("the oracle's conversation changed: %q", o.Chat.Messages)
 	}

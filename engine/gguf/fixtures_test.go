@@ -3,9 +3,6 @@ package gguf_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -18,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine/gguf"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // fixtures holds llama.cpp's GGUF files with what llama.cpp says about each.
@@ -49,7 +47,7 @@ func oracles(t *testing.T) map[string]*oracle {
 	out := map[string]*oracle{}
 	for _, p := range append(paths, more...) {
 		var o oracle
-		readJSON(t, p, &o)
+		testfile.JSON(t, p, &o)
 		if o.File == "" {
 			continue // measurements, probes, tokenizer cases
 		}
@@ -60,17 +58,6 @@ func oracles(t *testing.T) map[string]*oracle {
 		t.Fatalf("found %d model oracles, want 55", len(out))
 	}
 	return out
-}
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 }
 
 // shapeTable is a model README's table of tensors: name -> dims, and the tensor
@@ -142,15 +129,10 @@ func llamaCppString(v any) (string, bool) {
 	return "", false // an array: llama.cpp's model metadata leaves them out
 }
 
-func sha(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
 // checkAgainstOracle compares a parsed model file with llama.cpp's description of it.
 func checkAgainstOracle(t *testing.T, f *gguf.File, data []byte, o *oracle, table *shapeTable, variant string) {
 	t.Helper()
-	if got := sha(data); got != o.SHA256 || int64(len(data)) != o.Bytes {
+	if got := testfile.SHA256(data); got != o.SHA256 || int64(len(data)) != o.Bytes {
 		t.Fatalf("%s: %d bytes, sha256 %s; the oracle is for %d bytes, %s", o.File, len(data), got, o.Bytes, o.SHA256)
 	}
 	if f.Version != 3 || f.Alignment != 32 || f.Size != o.Bytes {
@@ -281,7 +263,7 @@ func TestVocabFixtures(t *testing.T) {
 				NVocab   int               `json:"n_vocab"`
 				Metadata map[string]string `json:"metadata"`
 			}
-			readJSON(t, filepath.Join(fixtures, "tokenizer", c.file+".llama-cpp.json"), &o)
+			testfile.JSON(t, filepath.Join(fixtures, "tokenizer", c.file+".llama-cpp.json"), &o)
 			checkVocab(t, f, o.NVocab, o.Metadata, c.arrays)
 			if len(f.Tensors) != 0 || f.DataOffset < f.Size || f.DataOffset%32 != 0 {
 				t.Errorf("%d tensors, data at %d of %d bytes", len(f.Tensors), f.DataOffset, f.Size)

@@ -23,42 +23,32 @@ func (f *File) wrongType(key string, v any, want string) error {
 	return fmt.Errorf("%s: key %s: type %s, want %s", f.Name, key, describe(v), want)
 }
 
-// GetString returns the string stored under key.
-func (f *File) GetString(key string) (string, error) {
+// get returns key's value if it is a T; want names T in the error otherwise.
+func get[T any](f *File, key, want string) (T, error) {
+	var x T
 	v, err := f.lookup(key)
 	if err != nil {
-		return "", err
+		return x, err
 	}
-	s, ok := v.(string)
+	x, ok := v.(T)
 	if !ok {
-		return "", f.wrongType(key, v, "a string")
+		return x, f.wrongType(key, v, want)
 	}
-	return s, nil
+	return x, nil
 }
 
+// GetString returns the string stored under key.
+func (f *File) GetString(key string) (string, error) { return get[string](f, key, "a string") }
+
 // GetBool returns the bool stored under key.
-func (f *File) GetBool(key string) (bool, error) {
-	v, err := f.lookup(key)
-	if err != nil {
-		return false, err
-	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, f.wrongType(key, v, "a bool")
-	}
-	return b, nil
-}
+func (f *File) GetBool(key string) (bool, error) { return get[bool](f, key, "a bool") }
 
 // GetUint returns the integer stored under key, of any integer type, if it is not negative.
 func (f *File) GetUint(key string) (uint64, error) {
-	v, err := f.lookup(key)
-	if err != nil {
-		return 0, err
-	}
-	u, signed, ok := integer(v)
+	u, signed, err := f.getInteger(key)
 	switch {
-	case !ok:
-		return 0, f.wrongType(key, v, "an integer")
+	case err != nil:
+		return 0, err
 	case signed && int64(u) < 0:
 		return 0, fmt.Errorf("%s: key %s: %d is negative", f.Name, key, int64(u))
 	}
@@ -67,18 +57,28 @@ func (f *File) GetUint(key string) (uint64, error) {
 
 // GetInt returns the integer stored under key, of any integer type, if it fits an int64.
 func (f *File) GetInt(key string) (int64, error) {
-	v, err := f.lookup(key)
-	if err != nil {
-		return 0, err
-	}
-	u, signed, ok := integer(v)
+	u, signed, err := f.getInteger(key)
 	switch {
-	case !ok:
-		return 0, f.wrongType(key, v, "an integer")
+	case err != nil:
+		return 0, err
 	case !signed && u > math.MaxInt64:
 		return 0, fmt.Errorf("%s: key %s: %d does not fit an int64", f.Name, key, u)
 	}
 	return int64(u), nil
+}
+
+// getInteger returns the bits of the integer stored under key, widened to 64, and
+// whether its type is signed.
+func (f *File) getInteger(key string) (u uint64, signed bool, err error) {
+	v, err := f.lookup(key)
+	if err != nil {
+		return 0, false, err
+	}
+	u, signed, ok := integer(v)
+	if !ok {
+		return 0, false, f.wrongType(key, v, "an integer")
+	}
+	return u, signed, nil
 }
 
 // GetFloat returns the float32 or float64 stored under key.
@@ -99,29 +99,13 @@ func (f *File) GetFloat(key string) (float64, error) {
 // GetStrings returns the array of strings stored under key (the file's own
 // slice: callers must not change it).
 func (f *File) GetStrings(key string) ([]string, error) {
-	v, err := f.lookup(key)
-	if err != nil {
-		return nil, err
-	}
-	s, ok := v.([]string)
-	if !ok {
-		return nil, f.wrongType(key, v, "an array of str")
-	}
-	return s, nil
+	return get[[]string](f, key, "an array of str")
 }
 
 // GetFloat32s returns the array of float32 stored under key (the file's own
 // slice: callers must not change it).
 func (f *File) GetFloat32s(key string) ([]float32, error) {
-	v, err := f.lookup(key)
-	if err != nil {
-		return nil, err
-	}
-	s, ok := v.([]float32)
-	if !ok {
-		return nil, f.wrongType(key, v, "an array of f32")
-	}
-	return s, nil
+	return get[[]float32](f, key, "an array of f32")
 }
 
 // GetInt32s returns the integer array stored under key as int32s: an []int32 is

@@ -11,6 +11,7 @@ import (
 
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // rewrite writes f again through a Writer: the pairs kvs, then f's tensors in
@@ -126,7 +127,7 @@ func TestRelabelledVocabs(t *testing.T) {
 			NVocab   int               `json:"n_vocab"`
 			Metadata map[string]string `json:"metadata"`
 		}
-		readJSON(t, filepath.Join(fixtures, "tokenizer", "ggml-vocab-gpt-2-pre-"+pre+".llama-cpp.json"), &o)
+		testfile.JSON(t, filepath.Join(fixtures, "tokenizer", "ggml-vocab-gpt-2-pre-"+pre+".llama-cpp.json"), &o)
 		checkVocab(t, g, o.NVocab, o.Metadata, map[string]int{"tokenizer.ggml.tokens": 50257, "tokenizer.ggml.token_type": 50257, "tokenizer.ggml.merges": 50000})
 	}
 }

@@ -2,10 +2,7 @@ package gpt_test
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +11,7 @@ import (
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/gpt"
 	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // TestEncodingsRoundTrip re-encodes the fp32 export of nanochat-tiny (n_embd 64,
@@ -154,7 +152,7 @@ func compatModel(enc gpt.Encoding) ([]byte, error) {
 func TestVersion1FilesLoad(t *testing.T) {
 	tok := tinyBytes(t, "fp32").Tokenizer
 	for _, enc := range []gpt.Encoding{gpt.EncQ8_0, gpt.EncQ4_0} {
-		old := readGzip(t, "testdata/container-v1/"+enc.String()+".bin.gz")
+		old := testfile.Read(t, "testdata/container-v1/"+enc.String()+".bin.gz")
 		now, err := compatModel(enc)
 		if err != nil {
 			t.Fatal(err)
@@ -200,22 +198,4 @@ func TestVersion1FilesLoad(t *testing.T) {
 			}
 		}
 	}
-}
-
-func readGzip(t *testing.T, name string) []byte {
-	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -3,7 +3,6 @@ package gpt_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"github.com/inferpi/inferpi/convert/nanochat"
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/gpt"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 const tinyDir = "../../testdata/nanochat-tiny"
@@ -114,25 +114,18 @@ func loadOracle(t testing.TB) *oracle {
 // rows reads a float32 .bin oracle file as rows of its last dimension.
 func rows(t testing.TB, r binRef) [][]float32 {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(tinyDir, r.File))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := testfile.Float32s(t, filepath.Join(tinyDir, r.File))
 	n := 1
 	for _, d := range r.Shape {
 		n *= d
 	}
-	if len(b) != 4*n {
-		t.Fatalf("%s: %d bytes for shape %v", r.File, len(b), r.Shape)
+	if len(v) != n {
+		t.Fatalf("%s: %d float32 for shape %v", r.File, len(v), r.Shape)
 	}
 	width := r.Shape[len(r.Shape)-1]
 	var out [][]float32
 	for i := 0; i < n; i += width {
-		row := make([]float32, width)
-		for j := range row {
-			row[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*(i+j):]))
-		}
-		out = append(out, row)
+		out = append(out, v[i:i+width:i+width])
 	}
 	return out
 }

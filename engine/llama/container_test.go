@@ -2,16 +2,14 @@ package llama
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
-	"io"
 	"math"
-	"os"
 	"slices"
 	"testing"
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // TestContainerRoundTrip writes llama-tiny (dim 64, hidden_dim 172) and llama-demo
@@ -153,7 +151,7 @@ func TestVersion1FilesLoad(t *testing.T) {
 	src := compatSource()
 	_, tok := smallModel(t)
 	for _, enc := range []kernels.Encoding{kernels.Q8_0, kernels.Q4_0} {
-		old := readGzip(t, "testdata/container-v1/"+enc.String()+".bin.gz")
+		old := testfile.Read(t, "testdata/container-v1/"+enc.String()+".bin.gz")
 		now := convert(t, src, enc)
 		if len(old) != len(now) || !bytes.Equal(old[:containerHeader], now[:containerHeader]) {
 			t.Fatalf("%v: the old file's header or size differs", enc)
@@ -183,24 +181,6 @@ func TestVersion1FilesLoad(t *testing.T) {
 			}
 		}
 	}
-}
-
-func readGzip(t *testing.T, name string) []byte {
-	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func mustLayout(t *testing.T, model []byte) Layout {

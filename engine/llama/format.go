@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/kernels"
 )
 
@@ -232,15 +233,5 @@ func (l Layout) encodingSummary() string {
 	return strings.Join(parts, ", ")
 }
 
-// humanBytes prints a size with one decimal in the largest unit that fits.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
+// humanBytes is engine.FormatBytes, the size format of every Info.
+func humanBytes(n int64) string { return engine.FormatBytes(n) }

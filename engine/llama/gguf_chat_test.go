@@ -9,6 +9,7 @@ import (
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/chat"
 	"github.com/inferpi/inferpi/engine/gguf"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // chatOracle is the part of oracle/<VARIANT>.json about the chat prompt: the
@@ -32,7 +33,7 @@ func TestGGUFChatAsLlamaCpp(t *testing.T) {
 		for _, variant := range []string{"F32", "Q4_K_M"} {
 			data, o := ggufFixture(t, model, variant)
 			var co chatOracle
-			readJSON(t, filepath.Join(ggufFixtures, "models", model, "oracle", variant+".json"), &co)
+			testfile.JSON(t, filepath.Join(ggufFixtures, "models", model, "oracle", variant+".json"), &co)
 			m, err := Load(engine.Files{Model: data, ModelName: o.File})
 			if err != nil {
 				t.Fatal(err)

@@ -2,9 +2,6 @@ package llama
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +14,7 @@ import (
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/kernels"
 	"github.com/inferpi/inferpi/engine/quantize"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The GGUF fixtures (testdata/gguf/models, see its README): four tiny models of
@@ -74,17 +72,6 @@ type ggufOracle struct {
 	} `json:"greedy"`
 }
 
-func readJSON(t testing.TB, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
 // ggufFixture returns the bytes of model's variant file and its oracle. A
 // variant the repository does not store (F16, BF16) is written from the F32
 // master as llama-quantize writes it (engine/quantize reproduces its files byte
@@ -93,15 +80,15 @@ func ggufFixture(t testing.TB, model, variant string) ([]byte, ggufOracle) {
 	t.Helper()
 	dir := filepath.Join(ggufFixtures, "models", model)
 	var o ggufOracle
-	readJSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
+	testfile.JSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
 	data, err := os.ReadFile(filepath.Join(dir, o.File))
 	if errors.Is(err, fs.ErrNotExist) {
 		data = quantizedFixture(t, dir, model, variant)
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != o.SHA256 {
-		t.Fatalf("%s: not the file llama.cpp's numbers belong to (sha256 %x, want %s)", o.File, sum, o.SHA256)
+	if sum := testfile.SHA256(data); sum != o.SHA256 {
+		t.Fatalf("%s: not the file llama.cpp's numbers belong to (sha256 %s, want %s)", o.File, sum, o.SHA256)
 	}
 	return data, o
 }
@@ -164,7 +151,7 @@ func ggufTolerances(t testing.TB, model, variant string) (tight, loose float64) 
 			} `json:"mixed"`
 		} `json:"quant_vs_numpy"`
 	}
-	readJSON(t, filepath.Join(ggufFixtures, "models", model, "oracle", "measurements.json"), &m)
+	testfile.JSON(t, filepath.Join(ggufFixtures, "models", model, "oracle", "measurements.json"), &m)
 	d := m.QuantVsNumpy[variant].Mixed
 	if d.Plain.MaxAbs == 0 || d.Emulated.MaxAbs == 0 {
 		t.Fatalf("%s %s: no measurement", model, variant)
@@ -371,7 +358,7 @@ func trainedFixture(t testing.TB, variant string) ([]byte, trainedOracle) {
 	t.Helper()
 	dir := filepath.Join(ggufFixtures, "trained")
 	var o trainedOracle
-	readJSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
+	testfile.JSON(t, filepath.Join(dir, "oracle", variant+".json"), &o)
 	data, err := os.ReadFile(filepath.Join(dir, o.File))
 	if err != nil {
 		t.Fatal(err)

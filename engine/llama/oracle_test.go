@@ -1,7 +1,6 @@
 package llama
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"math"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The llama-tiny fixture: a random-weight model and run.c's outputs for it.
@@ -109,19 +109,13 @@ func readLogits(t testing.TB, ref *logitsRef) [][]float32 {
 // readFloatRows reads a file of little-endian float32 [rows][cols].
 func readFloatRows(t testing.TB, path string, cols int) [][]float32 {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	v := testfile.Float32s(t, path)
+	if len(v)%cols != 0 {
+		t.Fatalf("%s: %d float32 are not rows of %d", path, len(v), cols)
 	}
-	if len(raw)%(4*cols) != 0 {
-		t.Fatalf("%s: %d bytes are not rows of %d float32", path, len(raw), cols)
-	}
-	out := make([][]float32, len(raw)/(4*cols))
+	out := make([][]float32, len(v)/cols)
 	for r := range out {
-		out[r] = make([]float32, cols)
-		for c := range out[r] {
-			out[r][c] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*(r*cols+c):]))
-		}
+		out[r] = v[r*cols : (r+1)*cols : (r+1)*cols]
 	}
 	return out
 }

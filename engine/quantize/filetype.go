@@ -28,31 +28,28 @@ const (
 	FileBF16   FileType = 32
 )
 
-// fileTypes: each target's name (llama-quantize's, examples/quantize/quantize.cpp
-// QUANT_OPTIONS) and the type of its ordinary weights (llama_model_quantize_impl's
-// default_type).
-var fileTypes = map[FileType]struct {
-	name string
-	base gguf.Type
-}{
-	FileF32:    {"F32", gguf.F32},
-	FileF16:    {"F16", gguf.F16},
-	FileBF16:   {"BF16", gguf.BF16},
-	FileQ8_0:   {"Q8_0", gguf.Q8_0},
-	FileQ4_0:   {"Q4_0", gguf.Q4_0},
-	FileQ4_1:   {"Q4_1", gguf.Q4_1},
-	FileQ5_0:   {"Q5_0", gguf.Q5_0},
-	FileQ5_1:   {"Q5_1", gguf.Q5_1},
-	FileQ4_K_S: {"Q4_K_S", gguf.Q4_K},
-	FileQ4_K_M: {"Q4_K_M", gguf.Q4_K},
-	FileQ5_K_S: {"Q5_K_S", gguf.Q5_K},
-	FileQ5_K_M: {"Q5_K_M", gguf.Q5_K},
-	FileQ6_K:   {"Q6_K", gguf.Q6_K},
+// fileTypes holds the type of each target's ordinary weights
+// (llama_model_quantize_impl's default_type); gguf.FileTypeName names the
+// targets, as llama-quantize does.
+var fileTypes = map[FileType]gguf.Type{
+	FileF32:    gguf.F32,
+	FileF16:    gguf.F16,
+	FileBF16:   gguf.BF16,
+	FileQ8_0:   gguf.Q8_0,
+	FileQ4_0:   gguf.Q4_0,
+	FileQ4_1:   gguf.Q4_1,
+	FileQ5_0:   gguf.Q5_0,
+	FileQ5_1:   gguf.Q5_1,
+	FileQ4_K_S: gguf.Q4_K,
+	FileQ4_K_M: gguf.Q4_K,
+	FileQ5_K_S: gguf.Q5_K,
+	FileQ5_K_M: gguf.Q5_K,
+	FileQ6_K:   gguf.Q6_K,
 }
 
 func (f FileType) String() string {
-	if ft, ok := fileTypes[f]; ok {
-		return ft.name
+	if _, ok := fileTypes[f]; ok {
+		return gguf.FileTypeName(uint32(f))
 	}
 	return fmt.Sprintf("file type %d", uint32(f))
 }
@@ -60,8 +57,8 @@ func (f FileType) String() string {
 // Base returns the type llama-quantize gives a target's ordinary weights (Q4_K for
 // Q4_K_M), or false for a target this package cannot write.
 func (f FileType) Base() (gguf.Type, bool) {
-	ft, ok := fileTypes[f]
-	return ft.base, ok
+	base, ok := fileTypes[f]
+	return base, ok
 }
 
 // ParseFileType reads a target by llama-quantize's name for it, in any case:
@@ -73,8 +70,8 @@ func ParseFileType(name string) (FileType, error) {
 	case "Q5_K":
 		return FileQ5_K_M, nil
 	default:
-		for f, ft := range fileTypes {
-			if ft.name == up {
+		for f := range fileTypes {
+			if f.String() == up {
 				return f, nil
 			}
 		}

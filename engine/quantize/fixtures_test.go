@@ -2,10 +2,7 @@ package quantize
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine/gguf"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The fixtures in testdata/gguf: llama.cpp's llama-quantize made every variant of
@@ -91,14 +89,8 @@ type oracle struct {
 
 func readOracle(t *testing.T, path string) oracle {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var o oracle
-	if err := json.Unmarshal(data, &o); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	testfile.JSON(t, path, &o)
 	return o
 }
 
@@ -195,9 +187,9 @@ func TestQuantizedFilesAreLlamaCpps(t *testing.T) {
 		for _, v := range variants {
 			o := readOracle(t, filepath.Join(dir, "oracle", v.name+".json"))
 			b := quantizeFile(t, master, v.target, Options{Pure: v.pure})
-			sum := sha256.Sum256(b)
-			if got := hex.EncodeToString(sum[:]); got != o.SHA256 {
-				t.Errorf("%s: sha256 %s, llama.cpp's %s", o.File, got, o.SHA256)
+			sum := testfile.SHA256(b)
+			if sum != o.SHA256 {
+				t.Errorf("%s: sha256 %s, llama.cpp's %s", o.File, sum, o.SHA256)
 			}
 			got, err := gguf.Parse(b, "quantized "+o.File)
 			if err != nil {
@@ -205,7 +197,7 @@ func TestQuantizedFilesAreLlamaCpps(t *testing.T) {
 			}
 			if v.name == "F16" || v.name == "BF16" {
 				for _, ten := range got.Tensors {
-					if len(ten.Dims) > 1 && hex.EncodeToString(sum[:]) == o.SHA256 {
+					if len(ten.Dims) > 1 && sum == o.SHA256 {
 						identical.add(ten.Type, int(ten.Elements()))
 					}
 				}

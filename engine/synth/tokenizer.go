@@ -1,12 +1,12 @@
 package synth
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 
 	"github.com/inferpi/inferpi/engine/tokenizer/bpe"
+	"github.com/inferpi/inferpi/engine/tokenizer/llama2c"
 )
 
 // Tokenizers of the right size for the random models, so that chat and bench load
@@ -106,16 +106,5 @@ func llamaPieces(vocab int, seed uint64) ([]string, []float32) {
 
 // llamaTokenizer is llamaPieces as a llama2.c tokenizer.bin.
 func llamaTokenizer(vocab int, seed uint64) []byte {
-	pieces, scores := llamaPieces(vocab, seed)
-	maxLen := 0
-	for _, p := range pieces {
-		maxLen = max(maxLen, len(p))
-	}
-	out := binary.LittleEndian.AppendUint32(nil, uint32(maxLen))
-	for i, p := range pieces {
-		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(scores[i]))
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(p)))
-		out = append(out, p...)
-	}
-	return out
+	return llama2c.Marshal(llamaPieces(vocab, seed))
 }

@@ -1,5 +1,6 @@
-// Package llama2c reads llama2.c's tokenizer.bin and encodes and decodes text
-// exactly as llama2.c's run.c does (its encode, decode and safe_printf).
+// Package llama2c reads (and writes) llama2.c's tokenizer.bin and encodes and
+// decodes text exactly as llama2.c's run.c does (its encode, decode and
+// safe_printf).
 //
 // tokenizer.bin, little-endian: uint32 max_token_length, then for each token id in
 // order: float32 merge score, int32 byte length n, n bytes of the token string (no

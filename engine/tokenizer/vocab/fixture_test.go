@@ -1,7 +1,6 @@
 package vocab
 
 import (
-	"compress/gzip"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine/gguf"
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 const tokDir = "../../../testdata/gguf/tokenizer/"
@@ -106,17 +106,6 @@ type vocabOracle struct {
 	Cases  []oracleCase   `json:"cases"`
 }
 
-func loadJSON(t testing.TB, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
 func unhex(t testing.TB, s string) string {
 	t.Helper()
 	b, err := hex.DecodeString(s)
@@ -206,7 +195,7 @@ func TestVocabFixtures(t *testing.T) {
 				v = mustNew(t, spec)
 			}
 			var o vocabOracle
-			loadJSON(t, tokDir+c.oracle+".llama-cpp.json", &o)
+			testfile.JSON(t, tokDir+c.oracle+".llama-cpp.json", &o)
 			if len(o.Inp) != 46 || len(o.Extra) != 48 {
 				t.Fatalf("%d + %d cases", len(o.Inp), len(o.Extra))
 			}
@@ -287,7 +276,7 @@ func TestModelVocabularies(t *testing.T) {
 		t.Run(model, func(t *testing.T) {
 			dir := modelDir + model + "/"
 			var o vocabOracle
-			loadJSON(t, dir+"oracle/tokenizer.json", &o)
+			testfile.JSON(t, dir+"oracle/tokenizer.json", &o)
 			if len(o.Cases) != 48 {
 				t.Fatalf("%d cases", len(o.Cases))
 			}
@@ -299,7 +288,7 @@ func TestModelVocabularies(t *testing.T) {
 				v := loadFile(t, dir+model+"."+variant+".gguf")
 				checkCases(t, v, o.Cases)
 				var m modelOracle
-				loadJSON(t, dir+"oracle/F32.json", &m)
+				testfile.JSON(t, dir+"oracle/F32.json", &m)
 				attrs := map[string]int{}
 				for id, a := range m.Meta.Attrs {
 					if a != int(attrByte) {
@@ -311,7 +300,7 @@ func TestModelVocabularies(t *testing.T) {
 				n := 0
 				for _, path := range oracles {
 					var m modelOracle
-					loadJSON(t, path, &m)
+					testfile.JSON(t, path, &m)
 					for _, p := range m.Prompts {
 						n++
 						if got := v.Encode(unhex(t, p.TextHex), p.AddSpecial, p.ParseSpecial); !slices.Equal(got, p.IDs) {
@@ -335,24 +324,13 @@ func TestModelVocabularies(t *testing.T) {
 // The pre-tokenizers split as llama.cpp's unicode_regex_split does
 // (testdata/README.md).
 func TestPreTokenizerSplits(t *testing.T) {
-	f, err := os.Open("testdata/pretokenize.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Cases []struct {
 			TextHex string              `json:"text_hex"`
 			Words   map[string][]string `json:"words_hex"`
 		} `json:"cases"`
 	}
-	if err := json.NewDecoder(zr).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
+	testfile.JSON(t, "testdata/pretokenize.json.gz", &doc)
 	if len(doc.Cases) != 400 {
 		t.Fatalf("%d cases", len(doc.Cases))
 	}
@@ -405,7 +383,7 @@ func TestTrainedModel(t *testing.T) {
 				} `json:"from_run_c_ids"`
 			} `json:"turns"`
 		}
-		loadJSON(t, dir+"oracle/"+variant+".json", &o)
+		testfile.JSON(t, dir+"oracle/"+variant+".json", &o)
 		checkVocab(t, v, &vocabOracle{NVocab: o.Meta.NVocab, BOS: o.Meta.BOS, EOS: o.Meta.EOS, EOT: o.Meta.EOT,
 			EOG: o.Meta.EOG, AddBOS: o.Meta.AddBOS, AddEOS: o.Meta.AddEOS, Attrs: map[string]int{"0": 1, "1": 8, "2": 8}})
 		for _, p := range o.Prompts {

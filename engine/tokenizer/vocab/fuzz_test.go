@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // The vocabularies the fuzz targets use, loaded once per process.
@@ -77,7 +79,7 @@ func joinPieces(v *Vocab, ids []int) string {
 // Every byte has a token in these vocabularies, so nothing is lost.
 func FuzzEncode(f *testing.F) {
 	var o vocabOracle
-	loadJSON(f, tokDir+"ggml-vocab-gpt-2.llama-cpp.json", &o)
+	testfile.JSON(f, tokDir+"ggml-vocab-gpt-2.llama-cpp.json", &o)
 	for _, c := range append(o.Inp, o.Extra...) {
 		f.Add(unhex(f, c.TextHex))
 	}

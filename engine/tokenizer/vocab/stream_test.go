@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/inferpi/inferpi/internal/testfile"
 )
 
 // checkStream feeds ids to a Decoder one at a time: what it prints must be
@@ -48,7 +50,7 @@ func TestDecoderFixtures(t *testing.T) {
 	for _, name := range []string{"ggml-vocab-llama-spm", "ggml-vocab-gpt-2"} {
 		v := loadFile(t, tokDir+name+".gguf")
 		var o vocabOracle
-		loadJSON(t, tokDir+name+".llama-cpp.json", &o)
+		testfile.JSON(t, tokDir+name+".llama-cpp.json", &o)
 		check(t, v, o.Inp)
 		check(t, v, o.Extra)
 	}
@@ -56,10 +58,10 @@ func TestDecoderFixtures(t *testing.T) {
 		dir := modelDir + model + "/"
 		v := loadFile(t, dir+model+".F32.gguf")
 		var o vocabOracle
-		loadJSON(t, dir+"oracle/tokenizer.json", &o)
+		testfile.JSON(t, dir+"oracle/tokenizer.json", &o)
 		check(t, v, o.Cases)
 		var m modelOracle
-		loadJSON(t, dir+"oracle/F32.json", &m)
+		testfile.JSON(t, dir+"oracle/F32.json", &m)
 		for _, g := range m.Greedy {
 			checkStream(t, v, g.IDs)
 		}
@@ -185,7 +187,7 @@ func TestCleanWindow(t *testing.T) {
 func TestConcurrentEncode(t *testing.T) {
 	v := loadFile(t, tokDir+"ggml-vocab-gpt-2.gguf")
 	var o vocabOracle
-	loadJSON(t, tokDir+"ggml-vocab-gpt-2.llama-cpp.json", &o)
+	testfile.JSON(t, tokDir+"ggml-vocab-gpt-2.llama-cpp.json", &o)
 	done := make(chan error)
 	for g := 0; g < 4; g++ {
 		go func() {
