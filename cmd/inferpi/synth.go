@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inferpi/inferpi/engine/quantize"
 	"github.com/inferpi/inferpi/engine/synth"
 )
 
@@ -66,7 +65,7 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asGGUF {
-		ft, err := quantize.ParseFileType(*dtype)
+		ft, err := parseTarget(*dtype)
 		if err != nil {
 			return err
 		}

@@ -85,19 +85,23 @@ func (e Encoding) StoredAs(cols int, narrow Encoding) Encoding {
 		return e
 	}
 	if t, ok := quantize.Fallback(e.info().gguf); ok {
-		if f := encodingOf(t); cols%f.BlockWeights() == 0 {
+		if f, ok := EncodingOf(t); ok && cols%f.BlockWeights() == 0 {
 			return f
 		}
 	}
 	return narrow
 }
 
-// encodingOf is the encoding of a ggml type that has one.
-func encodingOf(t gguf.Type) Encoding {
+// EncodingOf is the encoding of a GGUF (ggml) tensor type, where the kernels
+// compute it.
+func EncodingOf(t gguf.Type) (Encoding, bool) {
 	for e, in := range encodingInfos {
 		if in.gguf == t {
-			return Encoding(e)
+			return Encoding(e), true
 		}
 	}
-	panic("kernels: no encoding for ggml type " + t.String())
+	return 0, false
 }
+
+// GGUF is the GGUF (ggml) tensor type of e.
+func (e Encoding) GGUF() gguf.Type { return e.info().gguf }

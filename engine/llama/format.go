@@ -228,10 +228,7 @@ func (l Layout) encodingSummary() string {
 	slices.SortFunc(encs, func(a, b kernels.Encoding) int { return cmp.Compare(by[b], by[a]) })
 	parts := make([]string, len(encs))
 	for i, e := range encs {
-		parts[i] = fmt.Sprintf("%v %s", e, humanBytes(by[e]))
+		parts[i] = fmt.Sprintf("%v %s", e, engine.FormatBytes(by[e]))
 	}
 	return strings.Join(parts, ", ")
 }
-
-// humanBytes is engine.FormatBytes, the size format of every Info.
-func humanBytes(n int64) string { return engine.FormatBytes(n) }

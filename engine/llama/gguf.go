@@ -41,28 +41,15 @@ func Architectures() []string {
 	return names
 }
 
-// ggufEncodings are the GGUF tensor types the kernels compute, in the order
-// messages list them.
-var ggufEncodings = []struct {
-	t   gguf.Type
-	enc kernels.Encoding
-}{
-	{gguf.F32, kernels.F32}, {gguf.F16, kernels.F16}, {gguf.BF16, kernels.BF16},
-	{gguf.Q8_0, kernels.Q8_0}, {gguf.Q4_0, kernels.Q4_0}, {gguf.Q4_1, kernels.Q4_1},
-	{gguf.Q5_0, kernels.Q5_0}, {gguf.Q5_1, kernels.Q5_1},
-	{gguf.Q4_K, kernels.Q4_K}, {gguf.Q5_K, kernels.Q5_K}, {gguf.Q6_K, kernels.Q6_K},
-}
-
-// encodingOf is the kernels' encoding of a GGUF tensor type.
+// encodingOf is the kernels' encoding of a GGUF tensor type, or an error that
+// names the types they compute.
 func encodingOf(t gguf.Type) (kernels.Encoding, error) {
-	for _, e := range ggufEncodings {
-		if e.t == t {
-			return e.enc, nil
-		}
+	if enc, ok := kernels.EncodingOf(t); ok {
+		return enc, nil
 	}
-	names := make([]string, len(ggufEncodings))
-	for i, e := range ggufEncodings {
-		names[i] = e.t.String()
+	names := make([]string, len(kernels.Encodings))
+	for i, e := range kernels.Encodings {
+		names[i] = e.GGUF().String()
 	}
 	return 0, fmt.Errorf("type %d (%v) is not supported; supported: %s", uint32(t), t, strings.Join(names, ", "))
 }
@@ -414,7 +401,7 @@ func (m *Model) ggufInfo() engine.Info {
 	f := g.file
 	var types []string
 	for _, u := range f.TypeSummary() {
-		types = append(types, fmt.Sprintf("%v %s (%d)", u.Type, humanBytes(u.Bytes), u.Tensors))
+		types = append(types, fmt.Sprintf("%v %s (%d)", u.Type, engine.FormatBytes(u.Bytes), u.Tensors))
 	}
 	context := fmt.Sprintf("%d tokens", g.context)
 	if g.context > c.SeqLen {

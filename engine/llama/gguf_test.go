@@ -139,7 +139,7 @@ func TestGGUFBadFiles(t *testing.T) {
 				}
 				return true
 			})},
-		{"unsupported type", "x.gguf: tensor blk.0.ffn_down.weight: type 23 (IQ4_XS) is not supported; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K",
+		{"unsupported type", "x.gguf: tensor blk.0.ffn_down.weight: type 23 (IQ4_XS) is not supported; supported: F32, F16, Q8_0, Q4_0, BF16, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K",
 			rewrite(t, f, data, nil, func(name string, typ *gguf.Type, dims *[]int64, b *[]byte) bool {
 				if name == "blk.0.ffn_down.weight" {
 					*typ = gguf.Type(23)
