@@ -4,6 +4,7 @@
 #include "simd_amd64.h"
 #include "blocksums_amd64.h"
 #include "kscales_amd64.h"
+#include "q6k_amd64.h"
 
 // The batch (prefill) kernel of Q4_K: four tokens' products per load of the
 // weights. A super-block's nibbles are split, and its scales unpacked and
@@ -324,5 +325,181 @@ q8bstore:
 	Q8B_STORE(3, Y6, Y7, X6, X7)
 	DECQ R8
 	JNZ  q8brow
+	VZEROUPPER
+	RET
+
+// The batch kernel of Q6_K: four tokens' products per load of the weights. Each
+// half of a super-block is unpacked (its quants, 0..63, and its scales spread over
+// the lanes, as matVecQ6KAVX2 does) once, then multiplied by each token's x: a
+// token's share is a VPMADDUBSW, a VPMADDWD and a VPADDD per 32 weights, and a
+// VPMADDWD and a shift for the -32·Σ sc·bsum of a super-block. Every token's
+// arithmetic is matVecQ6KAVX2's, the reference's (kquants.go): the same bits.
+//
+// func matMulQ6KAVX2(a *kBatch, w *byte, rows, blocks int)
+// a holds the four tokens' outputs (for the rows), x quants, x scales and bsums.
+// Registers: SI the weights, R8 rows left, CX super-blocks left in the row, R9
+// those of the group, BX the offset into each token's quants (R10-R13), DI into
+// its bsums, R14 into its scales; Y8-Y11 the tokens' integer sums of a
+// super-block, Y13 and Y15 Q6_QUANTS' constants.
+//
+// The stack (1280 bytes): per token t, its super-blocks' int32 sums at 256t+32k
+// (BATCH_S), its row's float accumulator at Q6B_ACC+32t, and its output, bsums and
+// scale pointers; the group's fp16 d at Q6B_DW.
+#define Q6B_ACC 1024
+#define Q6B_OUT 1152
+#define Q6B_SUMS 1184
+#define Q6B_D 1216
+#define Q6B_DW 1248
+
+// Q6B_MINS(t, acc): acc = -32·Σ sc·bsum over the super-block's sub-blocks for token
+// t, eight int32 that add up to it (the scales negated in Y14).
+#define Q6B_MINS(t, acc) \
+	MOVQ     Q6B_SUMS+8*t(SP), AX; \
+	VPMADDWD (AX)(DI*1), Y14, acc; \
+	VPSLLD   $5, acc, acc
+
+// Q6B_TOKEN(x, xoff, acc): the half's quants (Y0-Y3) times the token's x at
+// x+BX+xoff, pairs times their scales (Y4-Y7), into acc (Q6_PRODUCT's).
+#define Q6B_TOKEN(x, xoff, acc) \
+	VPMADDUBSW xoff(x)(BX*1), Y0, Y12; \
+	VPMADDWD   Y4, Y12, Y12; \
+	VPMADDUBSW xoff+32(x)(BX*1), Y1, Y14; \
+	VPMADDWD   Y5, Y14, Y14; \
+	VPADDD     Y12, acc, acc; \
+	VPADDD     Y14, acc, acc; \
+	VPMADDUBSW xoff+64(x)(BX*1), Y2, Y12; \
+	VPMADDWD   Y6, Y12, Y12; \
+	VPMADDUBSW xoff+96(x)(BX*1), Y3, Y14; \
+	VPMADDWD   Y7, Y14, Y14; \
+	VPADDD     Y12, acc, acc; \
+	VPADDD     Y14, acc, acc
+
+// Q6B_HALF(h, perm): half h of the super-block at SI for the four tokens: its
+// scales spread in Y4-Y7 (perm picks the half's eight of the sixteen), its quants
+// in Y0-Y3, then each token's products.
+#define Q6B_HALF(h, perm) \
+	VPMOVSXBW  192(SI), Y12; \
+	VPERMQ     $perm, Y12, Y12; \
+	VPSHUFB    q6Scale<>+0(SB), Y12, Y4; \
+	VPSHUFB    q6Scale<>+32(SB), Y12, Y5; \
+	VPSHUFB    q6Scale<>+64(SB), Y12, Y6; \
+	VPSHUFB    q6Scale<>+96(SB), Y12, Y7; \
+	Q6_QUANTS(SI, h, Y0, Y1, Y2, Y3, Y12, Y14); \
+	Q6B_TOKEN(R10, 128*h, Y8); \
+	Q6B_TOKEN(R11, 128*h, Y9); \
+	Q6B_TOKEN(R12, 128*h, Y10); \
+	Q6B_TOKEN(R13, 128*h, Y11)
+
+// Q6B_SUPER(k): super-block k of a group for the four tokens, its fp16 d into word
+// k at Q6B_DW; after the row's last, R9 = k+1 and on to q6blast.
+#define Q6B_SUPER(k) \
+	PREFETCHT0 PF(SI); \
+	PREFETCHT0 PF+64(SI); \
+	PREFETCHT0 PF+128(SI); \
+	PREFETCHT0 PF+192(SI); \
+	MOVWLZX    208(SI), AX; \
+	MOVW       AX, Q6B_DW+2*k(SP); \
+	VPMOVSXBW  192(SI), Y12; \
+	VPXOR      Y14, Y14, Y14; \
+	VPSUBW     Y12, Y14, Y14; \
+	Q6B_MINS(0, Y8); \
+	Q6B_MINS(1, Y9); \
+	Q6B_MINS(2, Y10); \
+	Q6B_MINS(3, Y11); \
+	Q6B_HALF(0, 0x44); \
+	Q6B_HALF(1, 0xee); \
+	VMOVDQU    Y8, BATCH_S+32*k(SP); \
+	VMOVDQU    Y9, BATCH_S+256+32*k(SP); \
+	VMOVDQU    Y10, BATCH_S+512+32*k(SP); \
+	VMOVDQU    Y11, BATCH_S+768+32*k(SP); \
+	ADDQ       $210, SI; \
+	ADDQ       $256, BX; \
+	ADDQ       $32, DI; \
+	MOVQ       $k+1, R9; \
+	DECQ       CX; \
+	JZ         q6blast
+
+// Q6B_VALUES(t): token t's values of the group's R9 super-blocks (Q6_VALUES' formula;
+// the group's d in Y10, the mask in Y8) added into its accumulator.
+#define Q6B_VALUES(t) \
+	MOVQ       Q6B_D+8*t(SP), AX; \
+	VMASKMOVPS (AX)(R14*1), Y8, Y9; \
+	SUM8(BATCH_S+256*t, Y0, Y1, Y2, Y3); \
+	VMULPS     Y9, Y10, Y1; \
+	VCVTDQ2PS  Y0, Y0; \
+	VMULPS     Y0, Y1, Y1; \
+	VANDPS     Y8, Y1, Y1; \
+	VADDPS     Q6B_ACC+32*t(SP), Y1, Y1; \
+	VMOVUPS    Y1, Q6B_ACC+32*t(SP)
+
+#define Q6B_GROUP \
+	GROUP_MASK(Y8); \
+	VCVTPH2PS Q6B_DW(SP), Y10; \
+	Q6B_VALUES(0); \
+	Q6B_VALUES(1); \
+	Q6B_VALUES(2); \
+	Q6B_VALUES(3)
+
+// Q6B_STORE(t): token t's row total (HSUM8) into its output.
+#define Q6B_STORE(t) \
+	VMOVUPS Q6B_ACC+32*t(SP), Y0; \
+	HSUM8(Y0, X0, X1); \
+	MOVQ    Q6B_OUT+8*t(SP), AX; \
+	VMOVSS  X0, (AX); \
+	ADDQ    $4, Q6B_OUT+8*t(SP)
+
+TEXT ·matMulQ6KAVX2(SB), $1280-32
+	MOVQ         a+0(FP), AX
+	VMOVDQU      0(AX), Y0
+	VMOVDQU      Y0, Q6B_OUT(SP)
+	MOVQ         32(AX), R10
+	MOVQ         40(AX), R11
+	MOVQ         48(AX), R12
+	MOVQ         56(AX), R13
+	VMOVDQU      64(AX), Y0
+	VMOVDQU      Y0, Q6B_D(SP)
+	VMOVDQU      96(AX), Y0
+	VMOVDQU      Y0, Q6B_SUMS(SP)
+	MOVQ         w+8(FP), SI
+	MOVQ         rows+16(FP), R8
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x30303030, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+
+q6brow:
+	XORQ    BX, BX
+	XORQ    DI, DI
+	XORQ    R14, R14
+	MOVQ    blocks+24(FP), CX
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, Q6B_ACC(SP)
+	VMOVUPS Y0, Q6B_ACC+32(SP)
+	VMOVUPS Y0, Q6B_ACC+64(SP)
+	VMOVUPS Y0, Q6B_ACC+96(SP)
+
+q6bgroup:
+	Q6B_SUPER(0)
+	Q6B_SUPER(1)
+	Q6B_SUPER(2)
+	Q6B_SUPER(3)
+	Q6B_SUPER(4)
+	Q6B_SUPER(5)
+	Q6B_SUPER(6)
+	Q6B_SUPER(7)
+	Q6B_GROUP
+	ADDQ $32, R14
+	JMP  q6bgroup
+
+q6blast:
+	Q6B_GROUP
+	Q6B_STORE(0)
+	Q6B_STORE(1)
+	Q6B_STORE(2)
+	Q6B_STORE(3)
+	DECQ R8
+	JNZ  q6brow
 	VZEROUPPER
 	RET

@@ -38,17 +38,34 @@ func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, r
 //go:noescape
 func matVecQ5KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
 
-// kBatch is matMulQ4KAVX2's view of four tokens: their outputs (at the first row),
-// x quants, x scales and bsum2.
+// kBatch is the K-quant batch kernels' view of four tokens: their outputs (at the
+// first row), x quants, x scales and x sums (bsum2 for Q4_K and Q5_K, bsums for
+// Q6_K).
 type kBatch struct {
-	out   [4]*float32
-	q     [4]*int8
-	d     [4]*float32
-	bsum2 [4]*int16
+	out  [batchTokens]*float32
+	q    [batchTokens]*int8
+	d    [batchTokens]*float32
+	sums [batchTokens]*int16
+}
+
+// newKBatch is the view of xs, whose outputs are rows of out stride apart, with
+// bsums or bsum2 as sums.
+func newKBatch(out []float32, stride int, xs []*q8Vector, bsum2 bool) kBatch {
+	var a kBatch
+	for t, x := range xs[:batchTokens] {
+		a.out[t], a.q[t], a.d[t], a.sums[t] = &out[t*stride], i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums)
+		if bsum2 {
+			a.sums[t] = unsafe.SliceData(x.bsum2)
+		}
+	}
+	return a
 }
 
 //go:noescape
 func matMulQ4KAVX2(a *kBatch, w *byte, rows, blocks int)
+
+//go:noescape
+func matMulQ6KAVX2(a *kBatch, w *byte, rows, blocks int)
 
 // q8Batch is matMulQ8AVX2's view of four tokens: their outputs (at the first row),
 // x widened to int16 and x scales.
@@ -198,11 +215,14 @@ var avx2Impl = impl{
 	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
 		checkBatch(out, rows, stride, xs)
-		var a kBatch
-		for t, x := range xs[:batchTokens] {
-			a.out[t], a.q[t], a.d[t], a.bsum2[t] = &out[t*stride], i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2)
-		}
+		a := newKBatch(out, stride, xs, true)
 		matMulQ4KAVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newKBatch(out, stride, xs, false)
+		matMulQ6KAVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
 	dot: func(a, b []float32) float32 {
 		var s float32
