@@ -41,6 +41,7 @@ var kernels = []kernel{
 	// is a weight for one token, four per weight read.
 	k("matmul q8_0, 4 tokens", "matmul", "matMulQ8(_0)?NEON", "w", 34, 128, ""),
 	k("matmul q4_K, 4 tokens", "matmul", "matMulQ4_?KNEON", "w", 144, 1024, ""),
+	k("matmul q6_K, 4 tokens", "matmul", "matMulQ6_?KNEON", "w", 210, 1024, ""),
 	k("attention scores, fp32 cache", "attention", "scoresNEON", "k", 4, 1, ""),
 	k("attention mix, fp32 cache", "attention", "mixNEON", "v", 4, 1, ""),
 	k("attention scores, fp16 cache", "attention", "scoresF16NEON", "k", 2, 1, ""),

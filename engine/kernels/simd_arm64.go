@@ -51,6 +51,9 @@ func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks 
 func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
+func matMulQ6KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
 func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
 
 //go:noescape
@@ -179,6 +182,15 @@ var neonImpl = impl{
 			a.q[t], a.d[t], a.bsums[t] = i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums)
 		}
 		matMulQ4KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		var a neonBatch
+		for t, x := range xs[:batchTokens] {
+			a.q[t], a.d[t] = i8p(x.q), f32p(x.d)
+		}
+		matMulQ6KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
 	dot: func(a, b []float32) float32 {
 		var s float32
