@@ -498,3 +498,47 @@ func BenchmarkQuantize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBatchKernels: every batch kernel of the kernels in use against its
+// one-token kernel on the same four tokens, over a 16 KiB tile of rows in cache (as
+// MatMul's tiles), one core; Gw/s is weights times tokens per second.
+func BenchmarkBatchKernels(b *testing.B) {
+	for _, enc := range Encodings {
+		floats, blocks := kern.batch(enc)
+		if floats == nil && blocks == nil {
+			continue
+		}
+		for _, cols := range []int{768, 3072} {
+			rng := rand.New(rand.NewPCG(1, 2))
+			rows := max(1, (16<<10)/enc.RowBytes(cols))
+			m := randomMatrix(rng, rows, cols, enc)
+			x := tokens(rng, batchTokens, cols)
+			var ins [batchTokens]Input
+			var store [batchTokens][actKinds]q8Vector
+			xs := make([]*q8Vector, batchTokens)
+			for tok := range ins {
+				ins[tok].prepare(kern, x[tok*cols:(tok+1)*cols], []Encoding{enc}, &store[tok])
+				xs[tok] = ins[tok].xq[enc.act()]
+			}
+			out := make([]float32, batchTokens*rows)
+			b.Run(fmt.Sprintf("%v/%d/batch", enc, cols), func(b *testing.B) {
+				for range b.N {
+					if floats != nil {
+						floats(out, rows, rows, m.Data, ins[:])
+					} else {
+						blocks(out, rows, rows, m.Data, xs)
+					}
+				}
+				b.ReportMetric(float64(b.N*rows*cols*batchTokens)/b.Elapsed().Seconds()/1e9, "Gw/s")
+			})
+			b.Run(fmt.Sprintf("%v/%d/one", enc, cols), func(b *testing.B) {
+				for range b.N {
+					for tok := range ins {
+						matVecRows(&ins[tok], out[tok*rows:], m, 0, rows)
+					}
+				}
+				b.ReportMetric(float64(b.N*rows*cols*batchTokens)/b.Elapsed().Seconds()/1e9, "Gw/s")
+			})
+		}
+	}
+}

@@ -84,3 +84,11 @@
 	FADDP4S(30, 30, 30); \
 	FADDP4S(30, 30, 30); \
 	FMOVS.P F30, 4(R0)
+
+// The batch kernels' view of their tokens (neonBatch, simd_arm64.go): per token its
+// x quants, x scales, x float sums (s8 or s) and x bsums, then the row's lanes.
+#define NB_Q 0
+#define NB_D 32
+#define NB_S 64
+#define NB_BSUMS 96
+#define NB_LANES 128

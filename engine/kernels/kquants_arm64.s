@@ -427,12 +427,6 @@ q6ksum:
 // Register use: R10, R11, R19, R20 walk the tokens' x values, R5, R7, R16, R17
 // their scales, R21-R24 their bsums; R6 counts the row's super-blocks.
 
-// neonBatch's fields.
-#define NB_Q 0
-#define NB_D 32
-#define NB_BSUMS 64
-#define NB_LANES 96
-
 // BATCH_ROW: the tokens' pointers at the start of a row.
 #define BATCH_ROW \
 	MOVD NB_Q(R2), R10; \

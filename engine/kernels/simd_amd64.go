@@ -67,6 +67,35 @@ func matMulQ4KAVX2(a *kBatch, w *byte, rows, blocks int)
 //go:noescape
 func matMulQ6KAVX2(a *kBatch, w *byte, rows, blocks int)
 
+// blockBatch is the batch kernels of the blocks of 32's view of four tokens
+// (batch_amd64.s): their outputs (at the first row), x in pair order and in plain
+// order, x scales and x sums (s8 for Q8_0 blocks, s for Q8_1).
+type blockBatch struct {
+	out [batchTokens]*float32
+	xp  [batchTokens]*int8
+	xq  [batchTokens]*int8
+	d   [batchTokens]*float32
+	s   [batchTokens]*float32
+}
+
+// newBlockBatch is the view of xs, whose outputs are rows of out stride apart,
+// with s8 or s as their sums.
+func newBlockBatch(out []float32, stride int, xs []*q8Vector, s8 bool) blockBatch {
+	var a blockBatch
+	for t, x := range xs[:batchTokens] {
+		a.out[t], a.xp[t], a.xq[t], a.d[t] = &out[t*stride], i8p(x.xp), i8p(x.q), f32p(x.d)
+		if s8 {
+			a.s[t] = f32p(x.s8)
+		} else {
+			a.s[t] = f32p(x.s)
+		}
+	}
+	return a
+}
+
+//go:noescape
+func matMulQ4AVX2(a *blockBatch, w *byte, rows, blocks int)
+
 // q8Batch is matMulQ8AVX2's view of four tokens: their outputs (at the first row),
 // x widened to int16 and x scales.
 type q8Batch struct {
@@ -212,6 +241,12 @@ var avx2Impl = impl{
 		}
 		matMulQ8AVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
+	matMulQ4: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q4BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, true)
+		matMulQ4AVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
 	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
 		checkBatch(out, rows, stride, xs)
@@ -274,6 +309,7 @@ var zmmImpl = func() impl {
 	k := vnniImpl
 	k.name = "avx2+fma+f16c+avx512vnni+zmm"
 	k.prepare = prepareZMM
+	k.matMulQ4 = nil // prepareZMM lays x out for the ZMM kernel, not for matMulQ4AVX2
 	k.matVecQ4 = func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4ZMM(f32p(out), bytep(w), i8p(x.xz), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))

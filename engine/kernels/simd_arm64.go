@@ -48,6 +48,9 @@ func matVecQ6KNEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks in
 func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
+func matMulQ4NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
 func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
@@ -168,28 +171,25 @@ var neonImpl = impl{
 	matMulQ8: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q8BlockBytes)
 		checkBatch(out, rows, stride, xs)
-		var a neonBatch
-		for t, x := range xs[:batchTokens] {
-			a.q[t], a.d[t] = i8p(x.q), f32p(x.d)
-		}
+		a := newNEONBatch(xs, false)
 		matMulQ8NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ4: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q4BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, true)
+		matMulQ4NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
 	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
 		checkBatch(out, rows, stride, xs)
-		var a neonBatch
-		for t, x := range xs[:batchTokens] {
-			a.q[t], a.d[t], a.bsums[t] = i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums)
-		}
+		a := newNEONBatch(xs, false)
 		matMulQ4KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
 	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
 		checkBatch(out, rows, stride, xs)
-		var a neonBatch
-		for t, x := range xs[:batchTokens] {
-			a.q[t], a.d[t] = i8p(x.q), f32p(x.d)
-		}
+		a := newNEONBatch(xs, false)
 		matMulQ6KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
 	dot: func(a, b []float32) float32 {
@@ -216,14 +216,35 @@ var neonImpl = impl{
 	scale:       simdScale(4, scaleNEON),
 }
 
-// neonBatch is what the batch kernels (blocks_arm64.s, kquants_arm64.s) read about their tokens, and
-// the lanes in which they add up each token's block values (blockSums), lane-major:
-// lanes[k][t] is token t's lane k.
+// neonBatch is what the batch kernels (blocks_arm64.s, blocks32_arm64.s,
+// kquants_arm64.s) read about their tokens, x's quants, scales, float sums (s8 or s)
+// and bsums, and the lanes in which they add up each token's block values
+// (blockSums), lane-major: lanes[k][t] is token t's lane k. Its offsets are NB_* in
+// blocks_arm64.h.
 type neonBatch struct {
 	q     [batchTokens]*int8
 	d     [batchTokens]*float32
+	s     [batchTokens]*float32
 	bsums [batchTokens]*int16
 	lanes [8][batchTokens]float32
+}
+
+// newNEONBatch is the view of xs, with s8 or s as their float sums.
+func newNEONBatch(xs []*q8Vector, s8 bool) neonBatch {
+	var a neonBatch
+	for t, x := range xs[:batchTokens] {
+		a.q[t], a.d[t] = i8p(x.q), f32p(x.d)
+		switch {
+		case s8:
+			a.s[t] = f32p(x.s8)
+		case x.s != nil:
+			a.s[t] = f32p(x.s)
+		}
+		if x.bsums != nil {
+			a.bsums[t] = unsafe.SliceData(x.bsums)
+		}
+	}
+	return a
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of
