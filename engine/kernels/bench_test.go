@@ -508,7 +508,7 @@ func BenchmarkBatchKernels(b *testing.B) {
 		if floats == nil && blocks == nil {
 			continue
 		}
-		for _, cols := range []int{768, 3072} {
+		for _, cols := range []int{512, 768, 1024, 3072} {
 			rng := rand.New(rand.NewPCG(1, 2))
 			rows := max(1, (16<<10)/enc.RowBytes(cols))
 			m := randomMatrix(rng, rows, cols, enc)

@@ -145,21 +145,6 @@
 #undef KM_MSUM
 #undef KM_PREFETCH
 
-// Q5K_FIFTH(shift, n, q): q |= the fifth bits of its weights, bit b of the
-// super-block's qh (in Y12) moved to bit 4 by shift n (VPSLLW 4-b or VPSRLW b-4:
-// no bit crosses into bit 4 from the other byte of a word) and picked by k5Bit.
-// Y6 scratch.
-#define Q5K_FIFTH(shift, n, q) \
-	shift $n, Y12, Y6; \
-	VPAND k5Bit<>(SB), Y6, Y6; \
-	VPOR  Y6, q, q
-
-DATA k5Bit<>+0(SB)/8, $0x1010101010101010
-DATA k5Bit<>+8(SB)/8, $0x1010101010101010
-DATA k5Bit<>+16(SB)/8, $0x1010101010101010
-DATA k5Bit<>+24(SB)/8, $0x1010101010101010
-GLOBL k5Bit<>(SB), RODATA|NOPTR, $32
-
 // Q5K_CHUNK(q, x, s, sc, slo, nlo, shi, nhi, acc): Q4K_CHUNK for Q5_K, the fifth
 // bits of the low nibbles' sub-block moved by slo nlo, the high ones' by shi nhi;
 // the quants, 0..31, multiply unsigned (at most 2·31·127 per int16 pair).
@@ -168,8 +153,8 @@ GLOBL k5Bit<>(SB), RODATA|NOPTR, $32
 	VPSRLW     $4, Y4, Y5; \
 	VPAND      Y15, Y4, Y4; \
 	VPAND      Y15, Y5, Y5; \
-	Q5K_FIFTH(slo, nlo, Y4); \
-	Q5K_FIFTH(shi, nhi, Y5); \
+	Q5K_FIFTH(slo, nlo, Y12, Y6, Y4); \
+	Q5K_FIFTH(shi, nhi, Y12, Y6, Y5); \
 	VPMADDUBSW x(BX), Y4, Y4; \
 	VPMADDUBSW x+32(BX), Y5, Y5; \
 	VPSHUFD    $s, sc, Y6; \

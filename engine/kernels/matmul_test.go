@@ -257,7 +257,7 @@ func BenchmarkMatMulTile(b *testing.B) {
 // TestBatchKernels: every batch kernel of the kernels in use against the one-token
 // kernel of its encoding, called directly: four tokens of different magnitudes over
 // rows of every shape the kernel tests use (lone blocks, short rows, groups that end
-// early), odd row counts, misaligned weights, outputs stride apart with the gaps
+// early, short rows in pairs), odd row counts, misaligned weights, outputs stride apart with the gaps
 // left alone, and for the block encodings edge data (edgeRows, edgeX). Each token's
 // rows have the one-token kernel's bits (or NaN where it gives NaN).
 func TestBatchKernels(t *testing.T) {
@@ -269,7 +269,11 @@ func TestBatchKernels(t *testing.T) {
 			t.Logf("%s: no batch kernel for %v", simd.name, enc)
 			continue
 		}
-		for _, cols := range edgeCols(enc) {
+		cols := edgeCols(enc)
+		if enc.BlockWeights() == superBlock {
+			cols = append(cols, 1024) // four super-blocks: the most the two-row paths take
+		}
+		for _, cols := range cols {
 			for trial, rows := range []int{1, 3, 7, 13} {
 				c := gaussCase(t, rng, enc, rows, cols, 0.05, 1)
 				x := tokens(rng, batchTokens, cols)

@@ -65,6 +65,9 @@ func newKBatch(out []float32, stride int, xs []*q8Vector, bsum2 bool) kBatch {
 func matMulQ4KAVX2(a *kBatch, w *byte, rows, blocks int)
 
 //go:noescape
+func matMulQ5KAVX2(a *kBatch, w *byte, rows, blocks int)
+
+//go:noescape
 func matMulQ6KAVX2(a *kBatch, w *byte, rows, blocks int)
 
 // blockBatch is the batch kernels of the blocks of 32's view of four tokens
@@ -252,6 +255,12 @@ var avx2Impl = impl{
 		checkBatch(out, rows, stride, xs)
 		a := newKBatch(out, stride, xs, true)
 		matMulQ4KAVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ5K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q5KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newKBatch(out, stride, xs, true)
+		matMulQ5KAVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
 	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
