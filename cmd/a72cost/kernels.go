@@ -42,6 +42,7 @@ var kernels = []kernel{
 	k("matmul q8_0, 4 tokens", "matmul", "matMulQ8(_0)?NEON", "w", 34, 128, ""),
 	k("matmul q4_0, 4 tokens", "matmul", "matMulQ4(_0)?NEON", "w", 18, 128, ""),
 	k("matmul q4_K, 4 tokens", "matmul", "matMulQ4_?KNEON", "w", 144, 1024, ""),
+	k("matmul q5_K, 4 tokens", "matmul", "matMulQ5_?KNEON", "w", 176, 1024, ""),
 	k("matmul q6_K, 4 tokens", "matmul", "matMulQ6_?KNEON", "w", 210, 1024, ""),
 	k("attention scores, fp32 cache", "attention", "scoresNEON", "k", 4, 1, ""),
 	k("attention mix, fp32 cache", "attention", "mixNEON", "v", 4, 1, ""),

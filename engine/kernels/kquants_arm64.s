@@ -191,16 +191,22 @@ q4ksum:
 // SMULL8H for a chunk's first 16 columns, SMLAL8H to add the second 16); Vh, Vb
 // scratch.
 #define Q5K_HALF(s, qh, x0, x1, lo, hi, h, b, MUL) \
+	Q5K_UNPACK(s, qh, h, b); \
+	MUL(lo, s, x0); \
+	SMLAL2_8H(lo, s, x0); \
+	MUL(hi, h, x1); \
+	SMLAL2_8H(hi, h, x1)
+
+// Q5K_UNPACK(s, qh, h, b): Q5K_HALF's weights: Vs = the low nibbles of Vs with
+// their fifth bits, Vh the high ones with theirs; Vqh moves on to the next chunk's
+// bits; Vb scratch.
+#define Q5K_UNPACK(s, qh, h, b) \
 	SHL3_16B(h, qh); \
 	AND16B(b, qh, 25); \
 	AND16B(h, h, 24); \
 	SRI4_16B(h, s); \
 	SLI4_16B(s, b); \
-	USHR2_16B(qh, qh); \
-	MUL(lo, s, x0); \
-	SMLAL2_8H(lo, s, x0); \
-	MUL(hi, h, x1); \
-	SMLAL2_8H(hi, h, x1)
+	USHR2_16B(qh, qh)
 
 // Q5K_CHUNK(off, xoff, c): 64 weights of a Q5_K super-block (bytes at R1+off, x at
 // R5+xoff): V10 += the sums of sub-blocks 2c and 2c+1 times their scales.
@@ -701,4 +707,111 @@ bq6block:
 	BATCH_STORE
 	SUBS $1, R3
 	BNE  bq6row
+	RET
+
+// The Q5_K batch kernel: each chunk of a super-block unpacked once (Q5K_UNPACK,
+// the fifth bits in V26 and V29 as matVecQ5KNEON keeps them) and multiplied by each
+// token's x, into the token's isum (V16-V19); its -msum in V20-V23; V15 the
+// sub-blocks' scales, V14 the negated mins (KSCALES); V24 and V25 hold 0x10 and 1
+// bytes.
+
+// BQ5_MINS(b, acc): Vacc = the token's -msum in 4 int32 lanes (KMINS), from its next
+// 16 bsums (Rb).
+#define BQ5_MINS(b, acc) \
+	VLD1.P 32(b), [V8.H8, V9.H8]; \
+	VADDP  V9.H8, V8.H8, V8.H8; \
+	SMULL4S(acc, 8, 14); \
+	SMLAL2_4S(acc, 8, 14)
+
+// BQ5_CHUNK(off): the chunk's 32 bytes at R1+off with their fifth bits: V0, V1 =
+// the low nibbles' weights (sub-block 2c), V6, V7 the high ones' (2c+1).
+#define BQ5_CHUNK(off) \
+	LDURQ(0, 1, off); \
+	LDURQ(1, 1, off+16); \
+	Q5K_UNPACK(0, 26, 6, 13); \
+	Q5K_UNPACK(1, 29, 7, 13)
+
+// BQ5_TOKEN(x, xoff, acc, c, MUL): chunk c's weights times the token's 64 x values
+// at Rx+xoff, the sums of its sub-blocks 2c and 2c+1 times their scales into Vacc
+// (MUL is SMULL_H4S for the first chunk, SMLAL_H4S to add).
+#define BQ5_TOKEN(x, xoff, acc, c, MUL) \
+	FMOVQ xoff(x), F2; \
+	FMOVQ xoff+16(x), F3; \
+	FMOVQ xoff+32(x), F4; \
+	FMOVQ xoff+48(x), F5; \
+	SMULL8H(8, 0, 2); \
+	SMULL8H(9, 6, 4); \
+	SMLAL2_8H(8, 0, 2); \
+	SMLAL2_8H(9, 6, 4); \
+	SMLAL8H(8, 1, 3); \
+	SMLAL8H(9, 7, 5); \
+	SMLAL2_8H(8, 1, 3); \
+	SMLAL2_8H(9, 7, 5); \
+	ADDP8H(12, 8, 9); \
+	MUL(acc, 12, 15, 2*c); \
+	SMLAL2_H4S(acc, 12, 15, 2*c+1)
+
+// BQ5_TOKENS(xoff, c, MUL): chunk c for the four tokens.
+#define BQ5_TOKENS(xoff, c, MUL) \
+	BQ5_TOKEN(R10, xoff, 16, c, MUL); \
+	BQ5_TOKEN(R11, xoff, 17, c, MUL); \
+	BQ5_TOKEN(R19, xoff, 18, c, MUL); \
+	BQ5_TOKEN(R20, xoff, 19, c, MUL)
+
+// func matMulQ5KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+TEXT ·matMulQ5KNEON(SB), NOSPLIT, $0-48
+	MOVD  out+0(FP), R0
+	MOVD  stride+8(FP), R4
+	MOVD  w+16(FP), R1
+	MOVD  a+24(FP), R2
+	MOVD  rows+32(FP), R3
+	MOVD  blocks+40(FP), R8
+	LSL   $2, R4
+	VMOVI $0x10, V24.B16
+	VMOVI $1, V25.B16
+
+bq5row:
+	BATCH_ROW
+
+bq5block:
+	KSCALES(R1)
+	VUXTL V15.B8, V15.H8
+	BQ5_MINS(R21, 20)
+	BQ5_MINS(R22, 21)
+	BQ5_MINS(R23, 22)
+	BQ5_MINS(R24, 23)
+	FMOVQ 16(R1), F26
+	FMOVQ 32(R1), F29
+	BQ5_CHUNK(48)
+	BQ5_TOKENS(0, 0, SMULL_H4S)
+	BQ5_CHUNK(80)
+	BQ5_TOKENS(64, 1, SMLAL_H4S)
+	BQ5_CHUNK(112)
+	BQ5_TOKENS(128, 2, SMLAL_H4S)
+	BQ5_CHUNK(144)
+	BQ5_TOKENS(192, 3, SMLAL_H4S)
+
+	// The four tokens' isums in V10, -msums in V11, then their values as
+	// matMulQ4KNEON's.
+	ADDP4S(10, 16, 17)
+	ADDP4S(12, 18, 19)
+	ADDP4S(10, 10, 12)
+	ADDP4S(11, 20, 21)
+	ADDP4S(12, 22, 23)
+	ADDP4S(11, 11, 12)
+	BATCH_XD
+	FMOVS  (R1), F28
+	FCVTL(28, 28)
+	FMULS0(30, 27, 28)
+	FMUL4S_S1(31, 27, 28)
+	SCVTF4S(10, 10)
+	SCVTF4S(11, 11)
+	FMUL4S(10, 10, 30)
+	FMUL4S(11, 11, 31)
+	FADD4S(10, 10, 11)
+	BATCH_LANES(10)
+	BATCH_NEXT(176, bq5block)
+	BATCH_STORE
+	SUBS $1, R3
+	BNE  bq5row
 	RET

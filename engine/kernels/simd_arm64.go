@@ -54,6 +54,9 @@ func matMulQ4NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks 
 func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
+func matMulQ5KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
 func matMulQ6KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
@@ -185,6 +188,12 @@ var neonImpl = impl{
 		checkBatch(out, rows, stride, xs)
 		a := newNEONBatch(xs, false)
 		matMulQ4KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ5K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q5KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, false)
+		matMulQ5KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
 	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
