@@ -99,6 +99,15 @@ func newBlockBatch(out []float32, stride int, xs []*q8Vector, s8 bool) blockBatc
 //go:noescape
 func matMulQ4AVX2(a *blockBatch, w *byte, rows, blocks int)
 
+//go:noescape
+func matMulQ5_0AVX2(a *blockBatch, w *byte, rows, blocks int)
+
+//go:noescape
+func matMulQ4_1AVX2(a *blockBatch, w *byte, rows, blocks int)
+
+//go:noescape
+func matMulQ5_1AVX2(a *blockBatch, w *byte, rows, blocks int)
+
 // q8Batch is matMulQ8AVX2's view of four tokens: their outputs (at the first row),
 // x widened to int16 and x scales.
 type q8Batch struct {
@@ -249,6 +258,24 @@ var avx2Impl = impl{
 		checkBatch(out, rows, stride, xs)
 		a := newBlockBatch(out, stride, xs, true)
 		matMulQ4AVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ5_0: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q50BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, true)
+		matMulQ5_0AVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ4_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q41BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, false)
+		matMulQ4_1AVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ5_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q51BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, false)
+		matMulQ5_1AVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
 	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
