@@ -41,6 +41,9 @@ var kernels = []kernel{
 	// is a weight for one token, four per weight read.
 	k("matmul q8_0, 4 tokens", "matmul", "matMulQ8(_0)?NEON", "w", 34, 128, ""),
 	k("matmul q4_0, 4 tokens", "matmul", "matMulQ4(_0)?NEON", "w", 18, 128, ""),
+	k("matmul q4_1, 4 tokens", "matmul", "matMulQ4_1NEON", "w", 20, 128, ""),
+	k("matmul q5_0, 4 tokens", "matmul", "matMulQ5_0NEON", "w", 22, 128, ""),
+	k("matmul q5_1, 4 tokens", "matmul", "matMulQ5_1NEON", "w", 24, 128, ""),
 	k("matmul q4_K, 4 tokens", "matmul", "matMulQ4_?KNEON", "w", 144, 1024, ""),
 	k("matmul q5_K, 4 tokens", "matmul", "matMulQ5_?KNEON", "w", 176, 1024, ""),
 	k("matmul q6_K, 4 tokens", "matmul", "matMulQ6_?KNEON", "w", 210, 1024, ""),

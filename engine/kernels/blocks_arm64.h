@@ -61,6 +61,9 @@
 #define USHR2_16B(vd, vn) WORD $(0x6F0E0400 | ((vn)<<5) | (vd))
 // Vd = Vn & Vm
 #define AND16B(vd, vn, vm) WORD $(0x4E201C00 | ((vm)<<16) | ((vn)<<5) | (vd))
+// Vd.16B = bytes i.. of Vn:Vm (EXT); Vd = Vn (MOV)
+#define EXT16B(vd, vn, vm, i) WORD $(0x6E000000 | ((vm)<<16) | ((i)<<11) | ((vn)<<5) | (vd))
+#define MOV16B(vd, vn)        WORD $(0x4EA01C00 | ((vn)<<16) | ((vn)<<5) | (vd))
 // pairwise sums of Vn:Vm, int16 and int32 lanes
 #define ADDP8H(vd, vn, vm) WORD $(0x4E60BC00 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define ADDP4S(vd, vn, vm) WORD $(0x4EA0BC00 | ((vm)<<16) | ((vn)<<5) | (vd))

@@ -51,6 +51,15 @@ func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks 
 func matMulQ4NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
+func matMulQ5_0NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ4_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ5_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
 func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
@@ -182,6 +191,24 @@ var neonImpl = impl{
 		checkBatch(out, rows, stride, xs)
 		a := newNEONBatch(xs, true)
 		matMulQ4NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ5_0: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q50BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, true)
+		matMulQ5_0NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ4_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q41BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, false)
+		matMulQ4_1NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ5_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q51BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, false)
+		matMulQ5_1NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
 	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
