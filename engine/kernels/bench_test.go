@@ -229,7 +229,7 @@ func reportGBps(b *testing.B, bytes int) float64 {
 
 // modelVariants are the encodings the whole-model benchmarks take: every
 // encoding of a model's matrices, and llama.cpp's Q4_K_M mix of Q4_K and Q6_K.
-var modelVariants = []benchVariant{"fp16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"}
+var modelVariants = []benchVariant{"fp32", "fp16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"}
 
 // BenchmarkModel286M: one token's matrix-vector products over the 286M matrix set.
 // Each iteration first reads 512 MiB of another buffer (untimed), which leaves none
@@ -500,8 +500,8 @@ func BenchmarkQuantize(b *testing.B) {
 }
 
 // BenchmarkBatchKernels: every batch kernel of the kernels in use against its
-// one-token kernel on the same four tokens, over a 16 KiB tile of rows in cache (as
-// MatMul's tiles), one core; Gw/s is weights times tokens per second.
+// one-token kernel on the same four tokens, over a tile of rows in cache (MatMul's,
+// matMulTileBytes), one core; Gw/s is weights times tokens per second.
 func BenchmarkBatchKernels(b *testing.B) {
 	for _, enc := range Encodings {
 		floats, blocks := kern.batch(enc)
@@ -510,7 +510,7 @@ func BenchmarkBatchKernels(b *testing.B) {
 		}
 		for _, cols := range []int{512, 768, 1024, 3072} {
 			rng := rand.New(rand.NewPCG(1, 2))
-			rows := max(1, (16<<10)/enc.RowBytes(cols))
+			rows := max(1, matMulTileBytes/enc.RowBytes(cols))
 			m := randomMatrix(rng, rows, cols, enc)
 			x := tokens(rng, batchTokens, cols)
 			var ins [batchTokens]Input

@@ -70,6 +70,50 @@ func matMulQ5KAVX2(a *kBatch, w *byte, rows, blocks int)
 //go:noescape
 func matMulQ6KAVX2(a *kBatch, w *byte, rows, blocks int)
 
+// floatBatch is the float encodings' batch kernels' view of four tokens
+// (floatbatch_amd64.h): their outputs (at the first row) and x.
+type floatBatch struct {
+	out [batchTokens]*float32
+	x   [batchTokens]*float32
+}
+
+//go:noescape
+func matMulF32AVX2(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
+func matMulF16AVX2(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
+func matMulBF16AVX2(a *floatBatch, w *byte, rows, cols int)
+
+// fbRows is the most rows a float batch kernel takes in one call (its stack holds
+// their accumulators).
+const fbRows = 16
+
+// floatMatMul makes a float encoding's batch kernel (es bytes per weight) an impl
+// function: fbRows rows at a time, and rows whose width is not a multiple of 8
+// token by token through one, the one-token kernel.
+func floatMatMul(es int, k func(a *floatBatch, w *byte, rows, cols int), one func(out []float32, w []byte, x []float32)) func(out []float32, rows, stride int, w []byte, ins []Input) {
+	return func(out []float32, rows, stride int, w []byte, ins []Input) {
+		cols := len(ins[0].x)
+		checkKernelArgs(rows, len(w), es*cols)
+		checkBatchFloat(out, rows, stride, ins, cols)
+		if cols%8 != 0 {
+			for t, in := range ins[:batchTokens] {
+				one(out[t*stride:t*stride+rows], w, in.x)
+			}
+			return
+		}
+		var a floatBatch
+		for lo := 0; lo < rows; lo += fbRows {
+			for t, in := range ins[:batchTokens] {
+				a.out[t], a.x[t] = &out[t*stride+lo], f32p(in.x)
+			}
+			k(&a, bytep(w[lo*es*cols:]), min(fbRows, rows-lo), cols)
+		}
+	}
+}
+
 // blockBatch is the batch kernels of the blocks of 32's view of four tokens
 // (batch_amd64.s): their outputs (at the first row), x in pair order and in plain
 // order, x scales and x sums (s8 for Q8_0 blocks, s for Q8_1).
@@ -212,6 +256,15 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), 2*len(x))
 		matVecBF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
 	},
+	matMulF32: floatMatMul(4, matMulF32AVX2, func(out []float32, w []byte, x []float32) {
+		matVecF32AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
+	matMulF16: floatMatMul(2, matMulF16AVX2, func(out []float32, w []byte, x []float32) {
+		matVecF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
+	matMulBF16: floatMatMul(2, matMulBF16AVX2, func(out []float32, w []byte, x []float32) {
+		matVecBF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
 		matVecQ8AVX2(f32p(out), bytep(w), unsafe.SliceData(x.x16), f32p(x.d), len(out), len(x.d))
