@@ -39,6 +39,9 @@ var kernels = []kernel{
 	k("matvec q6_K", "matvec", "matVecQ6_?KNEON", "w", 210, 256, "Q6_K"),
 	// The batch kernels (prefill) take four tokens per pass over a row: an element
 	// is a weight for one token, four per weight read.
+	k("matmul f32, 4 tokens", "matmul", "matMulF32NEON", "w", 4, 4, ""),
+	k("matmul f16, 4 tokens", "matmul", "matMulF16NEON", "w", 2, 4, ""),
+	k("matmul bf16, 4 tokens", "matmul", "matMul_?BF16NEON", "w", 2, 4, ""),
 	k("matmul q8_0, 4 tokens", "matmul", "matMulQ8(_0)?NEON", "w", 34, 128, ""),
 	k("matmul q4_0, 4 tokens", "matmul", "matMulQ4(_0)?NEON", "w", 18, 128, ""),
 	k("matmul q4_1, 4 tokens", "matmul", "matMulQ4_1NEON", "w", 20, 128, ""),

@@ -199,6 +199,10 @@ func matVecRows(in *Input, out []float32, m Matrix, lo, hi int) {
 // once.
 const batchTokens = 4
 
+// fbRows is the most rows a float encoding's batch kernel takes in one call (it
+// holds their accumulators between its passes over a block of columns).
+const fbRows = 16
+
 // checkBatch guards a batch kernel's assembly: batchTokens tokens' rows, stride
 // apart, fit in out, and the tokens' x have the same number of blocks.
 func checkBatch(out []float32, rows, stride int, xs []*q8Vector) {

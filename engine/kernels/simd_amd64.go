@@ -86,10 +86,6 @@ func matMulF16AVX2(a *floatBatch, w *byte, rows, cols int)
 //go:noescape
 func matMulBF16AVX2(a *floatBatch, w *byte, rows, cols int)
 
-// fbRows is the most rows a float batch kernel takes in one call (its stack holds
-// their accumulators).
-const fbRows = 16
-
 // floatMatMul makes a float encoding's batch kernel (es bytes per weight) an impl
 // function: fbRows rows at a time, and rows whose width is not a multiple of 8
 // token by token through one, the one-token kernel.

@@ -45,6 +45,15 @@ func matVecQ5KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows
 func matVecQ6KNEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 
 //go:noescape
+func matMulF32NEON(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
+func matMulF16NEON(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
+func matMulBF16NEON(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
 func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
@@ -148,6 +157,15 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), 2*len(x))
 		matVecBF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
 	},
+	matMulF32: floatMatMul(4, 4, matMulF32NEON, func(out []float32, w []byte, x []float32) {
+		matVecF32NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
+	matMulF16: floatMatMul(2, 8, matMulF16NEON, func(out []float32, w []byte, x []float32) {
+		matVecF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
+	matMulBF16: floatMatMul(2, 8, matMulBF16NEON, func(out []float32, w []byte, x []float32) {
+		matVecBF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
 		matVecQ8NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
@@ -250,6 +268,40 @@ var neonImpl = impl{
 	softmaxExp:  simdSoftmaxExp(4, softmaxExpNEON),
 	divide:      simdDivide(4, divideNEON),
 	scale:       simdScale(4, scaleNEON),
+}
+
+// floatBatch is the float batch kernels' view of four tokens (floatbatch_arm64.h):
+// their outputs (at the first row) and x, and room for the accumulators of fbRows
+// rows.
+type floatBatch struct {
+	out [batchTokens]*float32
+	x   [batchTokens]*float32
+	acc *[fbRows / 2 * 256]float32
+}
+
+// floatMatMul makes a float encoding's batch kernel (es bytes per weight, rows of a
+// multiple of width columns) an impl function: fbRows rows at a time, and rows of
+// other widths token by token through one, the one-token kernel.
+func floatMatMul(es, width int, k func(a *floatBatch, w *byte, rows, cols int), one func(out []float32, w []byte, x []float32)) func(out []float32, rows, stride int, w []byte, ins []Input) {
+	return func(out []float32, rows, stride int, w []byte, ins []Input) {
+		cols := len(ins[0].x)
+		checkKernelArgs(rows, len(w), es*cols)
+		checkBatchFloat(out, rows, stride, ins, cols)
+		if cols%width != 0 {
+			for t, in := range ins[:batchTokens] {
+				one(out[t*stride:t*stride+rows], w, in.x)
+			}
+			return
+		}
+		var acc [fbRows / 2 * 256]float32
+		a := floatBatch{acc: &acc}
+		for lo := 0; lo < rows; lo += fbRows {
+			for t, in := range ins[:batchTokens] {
+				a.out[t], a.x[t] = &out[t*stride+lo], f32p(in.x)
+			}
+			k(&a, bytep(w[lo*es*cols:]), min(fbRows, rows-lo), cols)
+		}
+	}
 }
 
 // neonBatch is what the batch kernels (blocks_arm64.s, blocks32_arm64.s,
