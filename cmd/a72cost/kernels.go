@@ -39,8 +39,17 @@ var kernels = []kernel{
 	k("matvec q6_K", "matvec", "matVecQ6_?KNEON", "w", 210, 256, "Q6_K"),
 	// The batch kernels (prefill) take four tokens per pass over a row: an element
 	// is a weight for one token, four per weight read.
+	k("matmul f32, 4 tokens", "matmul", "matMulF32NEON", "w", 4, 4, ""),
+	k("matmul f16, 4 tokens", "matmul", "matMulF16NEON", "w", 2, 4, ""),
+	k("matmul bf16, 4 tokens", "matmul", "matMul_?BF16NEON", "w", 2, 4, ""),
 	k("matmul q8_0, 4 tokens", "matmul", "matMulQ8(_0)?NEON", "w", 34, 128, ""),
+	k("matmul q4_0, 4 tokens", "matmul", "matMulQ4(_0)?NEON", "w", 18, 128, ""),
+	k("matmul q4_1, 4 tokens", "matmul", "matMulQ4_1NEON", "w", 20, 128, ""),
+	k("matmul q5_0, 4 tokens", "matmul", "matMulQ5_0NEON", "w", 22, 128, ""),
+	k("matmul q5_1, 4 tokens", "matmul", "matMulQ5_1NEON", "w", 24, 128, ""),
 	k("matmul q4_K, 4 tokens", "matmul", "matMulQ4_?KNEON", "w", 144, 1024, ""),
+	k("matmul q5_K, 4 tokens", "matmul", "matMulQ5_?KNEON", "w", 176, 1024, ""),
+	k("matmul q6_K, 4 tokens", "matmul", "matMulQ6_?KNEON", "w", 210, 1024, ""),
 	k("attention scores, fp32 cache", "attention", "scoresNEON", "k", 4, 1, ""),
 	k("attention mix, fp32 cache", "attention", "mixNEON", "v", 4, 1, ""),
 	k("attention scores, fp16 cache", "attention", "scoresF16NEON", "k", 2, 1, ""),

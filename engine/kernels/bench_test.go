@@ -229,7 +229,7 @@ func reportGBps(b *testing.B, bytes int) float64 {
 
 // modelVariants are the encodings the whole-model benchmarks take: every
 // encoding of a model's matrices, and llama.cpp's Q4_K_M mix of Q4_K and Q6_K.
-var modelVariants = []benchVariant{"fp16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"}
+var modelVariants = []benchVariant{"fp32", "fp16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"}
 
 // BenchmarkModel286M: one token's matrix-vector products over the 286M matrix set.
 // Each iteration first reads 512 MiB of another buffer (untimed), which leaves none
@@ -494,6 +494,50 @@ func BenchmarkQuantize(b *testing.B) {
 				for range b.N {
 					k.quantize(a.kind, &v, x)
 				}
+			})
+		}
+	}
+}
+
+// BenchmarkBatchKernels: every batch kernel of the kernels in use against its
+// one-token kernel on the same four tokens, over a tile of rows in cache (MatMul's,
+// matMulTileBytes), one core; Gw/s is weights times tokens per second.
+func BenchmarkBatchKernels(b *testing.B) {
+	for _, enc := range Encodings {
+		floats, blocks := kern.batch(enc)
+		if floats == nil && blocks == nil {
+			continue
+		}
+		for _, cols := range []int{512, 768, 1024, 3072} {
+			rng := rand.New(rand.NewPCG(1, 2))
+			rows := max(1, matMulTileBytes/enc.RowBytes(cols))
+			m := randomMatrix(rng, rows, cols, enc)
+			x := tokens(rng, batchTokens, cols)
+			var ins [batchTokens]Input
+			var store [batchTokens][actKinds]q8Vector
+			xs := make([]*q8Vector, batchTokens)
+			for tok := range ins {
+				ins[tok].prepare(kern, x[tok*cols:(tok+1)*cols], []Encoding{enc}, &store[tok])
+				xs[tok] = ins[tok].xq[enc.act()]
+			}
+			out := make([]float32, batchTokens*rows)
+			b.Run(fmt.Sprintf("%v/%d/batch", enc, cols), func(b *testing.B) {
+				for range b.N {
+					if floats != nil {
+						floats(out, rows, rows, m.Data, ins[:])
+					} else {
+						blocks(out, rows, rows, m.Data, xs)
+					}
+				}
+				b.ReportMetric(float64(b.N*rows*cols*batchTokens)/b.Elapsed().Seconds()/1e9, "Gw/s")
+			})
+			b.Run(fmt.Sprintf("%v/%d/one", enc, cols), func(b *testing.B) {
+				for range b.N {
+					for tok := range ins {
+						matVecRows(&ins[tok], out[tok*rows:], m, 0, rows)
+					}
+				}
+				b.ReportMetric(float64(b.N*rows*cols*batchTokens)/b.Elapsed().Seconds()/1e9, "Gw/s")
 			})
 		}
 	}

@@ -14,3 +14,10 @@
 	SHLL  $16, AX; \
 	VMOVD AX, x
 #include "halfkernel_amd64.h"
+
+// func matMulBF16AVX2(a *floatBatch, w *byte, rows, cols int)
+#define FB_KERNEL ·matMulBF16AVX2
+#define FB_ES 2
+#define FB_SHIFT 4
+#define FB_WIDEN(src, y) WIDEN(src, y)
+#include "floatbatch_amd64.h"

@@ -76,3 +76,33 @@ bf16store:
 	SUBS    $1, R3
 	BNE     bf16row
 	RET
+
+// func matMulBF16NEON(a *floatBatch, w *byte, rows, cols int)
+// matMulF16NEON's body with bf16 weights, widened by SHLL.
+#define FN_PSHIFT 4
+#define FN_CSHIFT 6
+#define FN_W \
+	FMOVQ.P 64(R5), F12; \
+	SHLL4S(0, 12); \
+	SHLL2_4S(1, 12); \
+	FMOVQ.P 64(R6), F13; \
+	SHLL4S(2, 13); \
+	SHLL2_4S(3, 13)
+#define FN_TAILN \
+	AND $31, R9, R12; \
+	LSR $3, R12, R12
+#define FN_TAIL \
+	FMOVQ.P 16(R5), F12; \
+	SHLL4S(0, 12); \
+	SHLL2_4S(1, 12); \
+	FMOVQ.P 16(R6), F13; \
+	SHLL4S(2, 13); \
+	SHLL2_4S(3, 13); \
+	FN_X4(32); \
+	FN_FMA16
+TEXT ·matMulBF16NEON(SB), NOSPLIT, $0-32
+	MOVD a+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD cols+24(FP), R3
+#include "floatbatch_arm64.h"

@@ -3,6 +3,7 @@
 #include "textflag.h"
 #include "simd_amd64.h"
 #include "blocksums_amd64.h"
+#include "blockbatch_amd64.h"
 
 // The kernels of Q5_0, Q4_1 and Q5_1 (AVX2): x in Q8_0 or Q8_1 blocks of 32, the
 // weights in the file's blocks (blocks32.go). Each block's value is the
@@ -66,28 +67,36 @@ DATA b32Ones<>+24(SB)/8, $0x0001000100010001
 GLOBL b32Ones<>(SB), RODATA|NOPTR, $32
 
 // func matVecQ5_0AVX2(out *float32, w *byte, xp *int8, xd *float32, xs8 *float32, rows, blocks int)
+// func matMulQ5_0AVX2(a *blockBatch, w *byte, rows, blocks int)
 #define B32_KERNEL ·matVecQ5_0AVX2
+#define B32_BATCH ·matMulQ5_0AVX2
 #define B32_BYTES 22
 #define B32_QS 6
 #define B32_QH 2
 #include "blocks32kernel_amd64.h"
 #undef B32_KERNEL
+#undef B32_BATCH
 #undef B32_BYTES
 #undef B32_QS
 #undef B32_QH
 
 // func matVecQ4_1AVX2(out *float32, w *byte, xp *int8, xd *float32, xs *float32, rows, blocks int)
+// func matMulQ4_1AVX2(a *blockBatch, w *byte, rows, blocks int)
 #define B32_KERNEL ·matVecQ4_1AVX2
+#define B32_BATCH ·matMulQ4_1AVX2
 #define B32_BYTES 20
 #define B32_QS 4
 #define B32_MIN
 #include "blocks32kernel_amd64.h"
 #undef B32_KERNEL
+#undef B32_BATCH
 #undef B32_BYTES
 #undef B32_QS
 
 // func matVecQ5_1AVX2(out *float32, w *byte, xp *int8, xd *float32, xs *float32, rows, blocks int)
+// func matMulQ5_1AVX2(a *blockBatch, w *byte, rows, blocks int)
 #define B32_KERNEL ·matVecQ5_1AVX2
+#define B32_BATCH ·matMulQ5_1AVX2
 #define B32_BYTES 24
 #define B32_QS 8
 #define B32_QH 4

@@ -48,20 +48,35 @@
 // the 32 x values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d.
 // Vq, Vs, Vh, Vx0, Vx1, Va, Vb and R10 scratch.
 #define Q50_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b) \
+	Q50_LOAD(off, q, s); \
+	LDURQ(x0, 5, xoff); \
+	LDURQ(x1, 5, xoff+16); \
+	Q50_UNPACK(q, s, h, a, b); \
+	B32_PRODUCTS(t, s, h, x0, x1)
+
+// Q50_LOAD(off, q, s): the Q5_0 block at R1+off: R9 = its fp16 d, Vq's low 32 bits
+// its complemented qh, Vs its nibbles; R10 scratch.
+#define Q50_LOAD(off, q, s) \
 	MOVHU off(R1), R9; \
 	MOVWU off+2(R1), R10; \
 	MVNW  R10, R10; \
 	FMOVSW(q, 10); \
-	LDURQ(s, 1, off+6); \
-	LDURQ(x0, 5, xoff); \
-	LDURQ(x1, 5, xoff+16); \
+	LDURQ(s, 1, off+6)
+
+// Q50_UNPACK(q, s, h, a, b): Vs = weights 0-15 (q - 16, signed), Vh = weights
+// 16-31, from Q50_LOAD's Vq and Vs; Va, Vb scratch.
+#define Q50_UNPACK(q, s, h, a, b) \
 	TBL16B(a, q, 28); \
 	TBL16B(b, q, 27); \
 	CMTST16B(a, a, 26); \
 	CMTST16B(b, b, 26); \
 	USHR4_16B(h, s); \
 	SLI4_16B(s, a); \
-	SLI4_16B(h, b); \
+	SLI4_16B(h, b)
+
+// B32_PRODUCTS(t, s, h, x0, x1): Vt = the products of a block's weights (Vs: 0-15,
+// Vh: 16-31) with its x values (Vx0, Vx1), in 8 int16 lanes.
+#define B32_PRODUCTS(t, s, h, x0, x1) \
 	SMULL8H(t, s, x0); \
 	SMLAL2_8H(t, s, x0); \
 	SMLAL8H(t, h, x1); \
@@ -218,26 +233,43 @@ q50sum:
 // Q41_BLOCK(off, xoff, t, s, h, x0, x1): the Q4_1 block at R1+off against the x
 // values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d and m.
 #define Q41_BLOCK(off, xoff, t, s, h, x0, x1) \
-	MOVWU off(R1), R9; \
-	LDURQ(s, 1, off+4); \
+	Q41_LOAD(off, s); \
 	LDURQ(x0, 5, xoff); \
 	LDURQ(x1, 5, xoff+16); \
+	Q41_UNPACK(s, h); \
+	B32_PRODUCTS(t, s, h, x0, x1)
+
+// Q41_LOAD(off, s): the Q4_1 block at R1+off: R9 = its fp16 d and m, Vs its nibbles.
+#define Q41_LOAD(off, s) \
+	MOVWU off(R1), R9; \
+	LDURQ(s, 1, off+4)
+
+// Q41_UNPACK(s, h): Vs = weights 0-15, Vh = 16-31, from Q41_LOAD's Vs (V29 holds
+// 0x0f bytes).
+#define Q41_UNPACK(s, h) \
 	USHR4_16B(h, s); \
-	AND16B(s, s, 29); \
-	SMULL8H(t, s, x0); \
-	SMLAL2_8H(t, s, x0); \
-	SMLAL8H(t, h, x1); \
-	SMLAL2_8H(t, h, x1)
+	AND16B(s, s, 29)
 
 // Q51_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b): the Q5_1 block at R1+off: Vt = its
 // products; R9's low 32 bits = its fp16 d and m.
 #define Q51_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b) \
+	Q51_LOAD(off, q, s); \
+	LDURQ(x0, 5, xoff); \
+	LDURQ(x1, 5, xoff+16); \
+	Q51_UNPACK(q, s, h, a, b); \
+	B32_PRODUCTS(t, s, h, x0, x1)
+
+// Q51_LOAD(off, q, s): the Q5_1 block at R1+off: R9's low 32 bits = its fp16 d and
+// m, Vq's low 32 bits its qh, Vs its nibbles; R10 scratch.
+#define Q51_LOAD(off, q, s) \
 	MOVD off(R1), R9; \
 	LSR  $32, R9, R10; \
 	FMOVSW(q, 10); \
-	LDURQ(s, 1, off+8); \
-	LDURQ(x0, 5, xoff); \
-	LDURQ(x1, 5, xoff+16); \
+	LDURQ(s, 1, off+8)
+
+// Q51_UNPACK(q, s, h, a, b): Vs = weights 0-15 (q, unsigned), Vh = 16-31, from
+// Q51_LOAD's Vq and Vs; Va, Vb scratch.
+#define Q51_UNPACK(q, s, h, a, b) \
 	TBL16B(a, q, 28); \
 	TBL16B(b, q, 27); \
 	CMTST16B(a, a, 26); \
@@ -246,11 +278,7 @@ q50sum:
 	USHR7_16B(b, b); \
 	USHR4_16B(h, s); \
 	SLI4_16B(s, a); \
-	SLI4_16B(h, b); \
-	SMULL8H(t, s, x0); \
-	SMLAL2_8H(t, s, x0); \
-	SMLAL8H(t, h, x1); \
-	SMLAL2_8H(t, h, x1)
+	SLI4_16B(h, b)
 
 // func matVecQ4_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
 TEXT ·matVecQ4_1NEON(SB), NOSPLIT, $0-56
@@ -401,3 +429,117 @@ q51sum:
 	SUBS $1, R3
 	BNE  q51row
 	RET
+
+// The batch kernels (blocks32batch_arm64.h).
+
+// func matMulQ5_0NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+#define B32N_BYTES 22
+#define B32N_WEIGHTS(off) \
+	Q50_LOAD(off, 2, 0); \
+	Q50_UNPACK(2, 0, 1, 3, 4)
+#define B32N_FIELD(j) BFI $(16*j), R9, $16, R11
+#define B32N_TREE(a, b) \
+	ADDP8H(a, a, b); \
+	SADDLP4S(a, a)
+#define B32N_DS \
+	FMOVD R11, F15; \
+	FCVTL(15, 15)
+#define B32N_VALUE(d, s, i, xoff) \
+	FMOVQ xoff(d), F5; \
+	FMUL4S(5, 15, 5); \
+	SCVTF4S(i, i); \
+	FMUL4S(i, i, 5)
+#define B32N_DS1 \
+	FMOVS  R9, F15; \
+	FCVTHS F15, F15
+#define B32N_VALUE1(d, s) \
+	FMOVS.P 4(d), F5; \
+	FMULS   F5, F15, F5; \
+	SCVTFS(4, 4); \
+	FMULS   F5, F4, F4
+TEXT ·matMulQ5_0NEON(SB), NOSPLIT, $0-48
+	MOVD out+0(FP), R0
+	MOVD stride+8(FP), R4
+	MOVD w+16(FP), R1
+	MOVD a+24(FP), R2
+	MOVD rows+32(FP), R3
+	MOVD blocks+40(FP), R8
+#include "blocks32batch_arm64.h"
+#undef B32N_BYTES
+#undef B32N_WEIGHTS
+#undef B32N_FIELD
+#undef B32N_TREE
+#undef B32N_DS
+#undef B32N_VALUE
+#undef B32N_DS1
+#undef B32N_VALUE1
+
+// The encodings with a min: d and m of a half's blocks in R13 and R14 (DM_FIELDS),
+// their values GROUP_VALUES_M's and BLOCK1_VALUE_M's.
+#define B32N_FIELD(j) DM_FIELDS(j)
+#define B32N_DS \
+	FMOVD R13, F15; \
+	FMOVD R14, F24; \
+	FCVTL(15, 15); \
+	FCVTL(24, 24)
+#define B32N_VALUE(d, s, i, xoff) \
+	FMOVQ xoff(d), F5; \
+	FMOVQ xoff(s), F14; \
+	FMUL4S(5, 15, 5); \
+	FMUL4S(14, 24, 14); \
+	SCVTF4S(i, i); \
+	FMUL4S(i, i, 5); \
+	FADD4S(i, i, 14)
+#define B32N_DS1 \
+	FMOVS  R9, F15; \
+	LSR    $16, R9, R10; \
+	FMOVS  R10, F24; \
+	FCVTHS F15, F15; \
+	FCVTHS F24, F24
+#define B32N_VALUE1(d, s) \
+	FMOVS.P 4(d), F5; \
+	FMOVS.P 4(s), F14; \
+	FMULS   F5, F15, F5; \
+	FMULS   F14, F24, F14; \
+	SCVTFS(4, 4); \
+	FMULS   F5, F4, F4; \
+	FADDS   F14, F4, F4
+
+// func matMulQ4_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+#define B32N_BYTES 20
+#define B32N_WEIGHTS(off) \
+	Q41_LOAD(off, 0); \
+	Q41_UNPACK(0, 1)
+#define B32N_TREE(a, b) \
+	ADDP8H(a, a, b); \
+	SADDLP4S(a, a)
+TEXT ·matMulQ4_1NEON(SB), NOSPLIT, $0-48
+	MOVD out+0(FP), R0
+	MOVD stride+8(FP), R4
+	MOVD w+16(FP), R1
+	MOVD a+24(FP), R2
+	MOVD rows+32(FP), R3
+	MOVD blocks+40(FP), R8
+#include "blocks32batch_arm64.h"
+#undef B32N_BYTES
+#undef B32N_WEIGHTS
+#undef B32N_TREE
+
+// func matMulQ5_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+// (TREE4U's sums: two int16 lanes of unsigned 5-bit products would overflow)
+#define B32N_BYTES 24
+#define B32N_WEIGHTS(off) \
+	Q51_LOAD(off, 2, 0); \
+	Q51_UNPACK(2, 0, 1, 3, 4)
+#define B32N_TREE(a, b) \
+	SADDLP4S(a, a); \
+	SADDLP4S(b, b); \
+	ADDP4S(a, a, b)
+TEXT ·matMulQ5_1NEON(SB), NOSPLIT, $0-48
+	MOVD out+0(FP), R0
+	MOVD stride+8(FP), R4
+	MOVD w+16(FP), R1
+	MOVD a+24(FP), R2
+	MOVD rows+32(FP), R3
+	MOVD blocks+40(FP), R8
+#include "blocks32batch_arm64.h"

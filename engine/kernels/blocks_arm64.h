@@ -61,6 +61,9 @@
 #define USHR2_16B(vd, vn) WORD $(0x6F0E0400 | ((vn)<<5) | (vd))
 // Vd = Vn & Vm
 #define AND16B(vd, vn, vm) WORD $(0x4E201C00 | ((vm)<<16) | ((vn)<<5) | (vd))
+// Vd.16B = bytes i.. of Vn:Vm (EXT); Vd = Vn (MOV)
+#define EXT16B(vd, vn, vm, i) WORD $(0x6E000000 | ((vm)<<16) | ((i)<<11) | ((vn)<<5) | (vd))
+#define MOV16B(vd, vn)        WORD $(0x4EA01C00 | ((vn)<<16) | ((vn)<<5) | (vd))
 // pairwise sums of Vn:Vm, int16 and int32 lanes
 #define ADDP8H(vd, vn, vm) WORD $(0x4E60BC00 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define ADDP4S(vd, vn, vm) WORD $(0x4EA0BC00 | ((vm)<<16) | ((vn)<<5) | (vd))
@@ -84,3 +87,11 @@
 	FADDP4S(30, 30, 30); \
 	FADDP4S(30, 30, 30); \
 	FMOVS.P F30, 4(R0)
+
+// The batch kernels' view of their tokens (neonBatch, simd_arm64.go): per token its
+// x quants, x scales, x float sums (s8 or s) and x bsums, then the row's lanes.
+#define NB_Q 0
+#define NB_D 32
+#define NB_S 64
+#define NB_BSUMS 96
+#define NB_LANES 128

@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "simd_arm64.h"
+#include "blocks_arm64.h"
 
 // Block kernels: x arrives as Q8_0 blocks, R5 walking its int8 values and R7 its
 // float32 scales. The weights are in the kernels' layout (layout.go): a group of 8
@@ -185,10 +186,6 @@ q4sum:
 	BNE     q4row
 	RET
 
-// The batch kernels' tokens (neonBatch, simd_arm64.go): their q and d pointers.
-#define NB_Q 0
-#define NB_D 32
-
 // BQ8_SCALES(d, lo, hi): Vlo, Vhi = a token's d_w·d_x of a group (V24, V25 the d_w of
 // blocks 0-3 and 4-7), its next 8 x scales at Rd.
 #define BQ8_SCALES(d, lo, hi) \
@@ -222,6 +219,26 @@ q4sum:
 	FMULS   F25, F24, F26; \
 	VLD1.P  32(x), [V4.B16, V5.B16]; \
 	DOT32(0, 1, 4, 5, 8, acc, 26, 0)
+
+// BQ_STORE: each token's row total, Q8_0's and Q4_0's order (q8sum), from its
+// accumulators V16+2t and V17+2t to its out (R0, R4 apart); R0 moves on.
+#define BQ_STORE \
+	FADD4S(16, 16, 17); \
+	FADD4S(18, 18, 19); \
+	FADD4S(20, 20, 21); \
+	FADD4S(22, 22, 23); \
+	FADDP4S(16, 16, 18); \
+	FADDP4S(20, 20, 22); \
+	FADDP4S(16, 16, 20); \
+	MOVD R0, R9; \
+	VST1 V16.S[0], (R9); \
+	ADD  R4, R9; \
+	VST1 V16.S[1], (R9); \
+	ADD  R4, R9; \
+	VST1 V16.S[2], (R9); \
+	ADD  R4, R9; \
+	VST1 V16.S[3], (R9); \
+	ADD  $4, R0
 
 // func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 // The Q8_0 batch kernel (impl.matMulQ8): matVecQ8NEON for four tokens over each row,
@@ -286,22 +303,121 @@ bq8by1:
 	B       bq8by1
 
 bq8sum:
-	FADD4S(16, 16, 17)
-	FADD4S(18, 18, 19)
-	FADD4S(20, 20, 21)
-	FADD4S(22, 22, 23)
-	FADDP4S(16, 16, 18)
-	FADDP4S(20, 20, 22)
-	FADDP4S(16, 16, 20)
-	MOVD R0, R9
-	VST1 V16.S[0], (R9)
-	ADD  R4, R9
-	VST1 V16.S[1], (R9)
-	ADD  R4, R9
-	VST1 V16.S[2], (R9)
-	ADD  R4, R9
-	VST1 V16.S[3], (R9)
-	ADD  $4, R0
+	BQ_STORE
 	SUBS $1, R3
 	BNE  bq8row
+	RET
+
+// The Q4_0 batch kernel (impl.matMulQ4): matVecQ4NEON for four tokens over each
+// row, each token with the same operations in the same accumulators (V16+2t,
+// V17+2t), so with its bits; the nibbles are split and the weights' scales widened
+// once for all four. Registers as matMulQ8NEON's, and R21-R24 walk the tokens' s8;
+// V30 and V31 hold 0x0f and 8 bytes.
+
+// BQ4_SCALES(d, s, lo, hi, acc): Vlo, Vhi = a token's d_w·d_x of a group (V24, V25
+// the d_w of blocks 0-3 and 4-7; its x scales at Rd) and its correction, the
+// accumulators Vacc and Vacc+1 less d_w·d_x·8Σx (its s8 at Rs).
+#define BQ4_SCALES(d, s, lo, hi, acc) \
+	VLD1.P 32(d), [V10.S4, V11.S4]; \
+	FMUL4S(lo, 24, 10); \
+	FMUL4S(hi, 25, 11); \
+	VLD1.P 32(s), [V10.S4, V11.S4]; \
+	FMLS4S(acc, lo, 10); \
+	FMLS4S(acc+1, hi, 11)
+
+// BQ4_TOKEN(x, off, acc, vs, i): Q4_STEP's two DOT32Us for one token: its x values
+// at Rx+off, its accumulators Vacc and Vacc+1.
+#define BQ4_TOKEN(x, off, acc, vs, i) \
+	FMOVQ off(x), F4; \
+	FMOVQ off+16(x), F5; \
+	FMOVQ off+32(x), F6; \
+	FMOVQ off+48(x), F7; \
+	DOT32U(0, 1, 4, 5, 8, acc, vs, i); \
+	DOT32U(3, 2, 6, 7, 9, acc+1, vs, i+1)
+
+// BQ4_STEP(off, vs, i): the next two blocks of a group (R1), split as Q4_STEP
+// splits them, for the four tokens.
+#define BQ4_STEP(off, vs, i) \
+	VLD1.P 32(R1), [V1.B16, V2.B16]; \
+	VAND   V30.B16, V1.B16, V0.B16; \
+	VUSHR  $4, V1.B16, V1.B16; \
+	VAND   V30.B16, V2.B16, V3.B16; \
+	VUSHR  $4, V2.B16, V2.B16; \
+	BQ4_TOKEN(R10, off, 16, vs, i); \
+	BQ4_TOKEN(R11, off, 18, vs+1, i); \
+	BQ4_TOKEN(R19, off, 20, vs+2, i); \
+	BQ4_TOKEN(R20, off, 22, vs+3, i)
+
+// func matMulQ4NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+TEXT ·matMulQ4NEON(SB), NOSPLIT, $0-48
+	MOVD  out+0(FP), R0
+	MOVD  stride+8(FP), R4
+	MOVD  w+16(FP), R1
+	MOVD  a+24(FP), R2
+	MOVD  rows+32(FP), R3
+	MOVD  blocks+40(FP), R8
+	LSL   $2, R4
+	VMOVI $15, V30.B16
+	VMOVI $8, V31.B16
+
+bq4row:
+	MOVD NB_Q(R2), R10
+	MOVD NB_Q+8(R2), R11
+	MOVD NB_Q+16(R2), R19
+	MOVD NB_Q+24(R2), R20
+	MOVD NB_D(R2), R5
+	MOVD NB_D+8(R2), R7
+	MOVD NB_D+16(R2), R16
+	MOVD NB_D+24(R2), R17
+	MOVD NB_S(R2), R21
+	MOVD NB_S+8(R2), R22
+	MOVD NB_S+16(R2), R23
+	MOVD NB_S+24(R2), R24
+	MOVD R8, R6
+	ZERO8_V16_V23
+
+bq4by8:
+	CMP    $8, R6
+	BLT    bq4by1
+	VLD1.P 16(R1), [V25.H8]
+	FCVTL(24, 25)
+	FCVTL2(25, 25)
+	BQ4_SCALES(R5, R21, 12, 26, 16)
+	BQ4_SCALES(R7, R22, 13, 27, 18)
+	BQ4_SCALES(R16, R23, 14, 28, 20)
+	BQ4_SCALES(R17, R24, 15, 29, 22)
+	BQ4_STEP(0, 12, 0)
+	BQ4_STEP(64, 12, 2)
+	BQ4_STEP(128, 26, 0)
+	BQ4_STEP(192, 26, 2)
+	ADD    $256, R10
+	ADD    $256, R11
+	ADD    $256, R19
+	ADD    $256, R20
+	SUB    $8, R6
+	B      bq4by8
+
+bq4by1:
+	// The lone blocks after the groups, their nibbles less 8 (as q4by1).
+	CBZ     R6, bq4sum
+	MOVHU.P 2(R1), R9
+	VLD1.P  16(R1), [V1.B16]
+	NIBBLES(V1, V0)
+	FMOVS   R9, F24
+	FCVTHS  F24, F24
+	BQ8_ONE(R10, R5, 16)
+	BQ8_ONE(R11, R7, 18)
+	BQ8_ONE(R19, R16, 20)
+	BQ8_ONE(R20, R17, 22)
+	ADD     $4, R21
+	ADD     $4, R22
+	ADD     $4, R23
+	ADD     $4, R24
+	SUB     $1, R6
+	B       bq4by1
+
+bq4sum:
+	BQ_STORE
+	SUBS $1, R3
+	BNE  bq4row
 	RET

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -164,27 +165,42 @@ func TestActivationEdgesMatchReference(t *testing.T) {
 	}
 }
 
-// TestMatMulEdges: batches of the bit-defined block encodings on edge data (as
-// TestBlockKernelsEdges), every token against the reference on its own: the batch
-// kernels (Q4_K's takes four tokens at once) give the reference's bits too.
+// TestMatMulEdges: batches of every encoding on edge data (as TestBlockKernelsEdges,
+// and for the float encodings floatEdgeRows), with odd row counts and enough
+// tokens for the batch kernels (four at a time) and a remainder: every token has
+// the bits MatVec gives it alone, which for the bit-defined block encodings are
+// the reference's.
 func TestMatMulEdges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(84, 85))
-	for _, enc := range newBlockEncodings {
-		for _, cols := range edgeCols(enc) {
-			for _, rows := range []int{1, 3, 8} {
+	for _, enc := range Encodings {
+		cols := edgeCols(enc)
+		if !enc.Quantized() {
+			cols = []int{8, 24, 40, 96, 264, 776}
+		}
+		for _, cols := range cols {
+			for _, rows := range []int{1, 3, 8, 19} {
 				const n = 9
-				m := edgeRows(rng, enc, rows, cols)
+				var m Matrix
+				if enc.Quantized() {
+					m = edgeRows(rng, enc, rows, cols)
+				} else {
+					m = floatEdgeRows(rng, enc, rows, cols)
+				}
 				x := make([]float32, 0, n*cols)
 				for range n {
-					x = append(x, edgeX(rng, cols)...)
+					x = append(x, edgeX(rng, (cols+BlockSize-1)/BlockSize*BlockSize)[:cols]...)
 				}
 				got := make([]float32, n*rows)
 				MatMul(got, m, x, n)
 				for tok := range n {
-					want := testCase{m: m, x: x[tok*cols : (tok+1)*cols]}.run(&reference)
+					c := testCase{m: m, x: x[tok*cols : (tok+1)*cols]}
+					want := c.run(kern)
+					if slices.Contains(newBlockEncodings, enc) {
+						want = c.run(&reference)
+					}
 					for i, w := range want {
 						if g := got[tok*rows+i]; !sameFloat(g, w) {
-							t.Fatalf("edge %v %dx%d, token %d of %d: row %d = %v (%#08x), reference %v (%#08x)",
+							t.Fatalf("edge %v %dx%d, token %d of %d: row %d = %v (%#08x), MatVec %v (%#08x)",
 								enc, rows, cols, tok, n, i, g, math.Float32bits(g), w, math.Float32bits(w))
 						}
 					}
@@ -192,4 +208,33 @@ func TestMatMulEdges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// floatEdgeRows fills rows of a float encoding with weights of every magnitude
+// (zeros of either sign, subnormals of fp16 or float32, the largest finite values
+// of the encoding, and ordinary ones), so that the products and sums take
+// infinities, NaNs and underflow.
+func floatEdgeRows(rng *rand.Rand, enc Encoding, rows, cols int) Matrix {
+	values := []float32{0, float32(math.Copysign(0, -1)), 0x1p-24, -0x1p-20, 1e-40, -3e-39, 65504, -65504, 1, -1, 0.5}
+	if enc != F16 {
+		values = append(values, 3e38, -1e38, 1e-45)
+	}
+	data := make([]byte, rows*enc.RowBytes(cols))
+	row := make([]float32, cols)
+	for r := range rows {
+		for j := range row {
+			row[j] = float32(rng.NormFloat64())
+			if rng.IntN(3) == 0 {
+				row[j] = values[rng.IntN(len(values))]
+			}
+		}
+		if err := EncodeRow(enc, data[r*enc.RowBytes(cols):(r+1)*enc.RowBytes(cols)], row); err != nil {
+			panic(err)
+		}
+	}
+	m, err := NewMatrix(data, rows, cols, enc)
+	if err != nil {
+		panic(err)
+	}
+	return m
 }

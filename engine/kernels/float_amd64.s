@@ -82,6 +82,24 @@ f32store:
 	VCVTPH2PS x, x
 #include "halfkernel_amd64.h"
 
+// func matMulF32AVX2(a *floatBatch, w *byte, rows, cols int)
+// func matMulF16AVX2(a *floatBatch, w *byte, rows, cols int)
+#define FB_KERNEL ·matMulF32AVX2
+#define FB_ES 4
+#define FB_SHIFT 5
+#define FB_WIDEN(src, y) VMOVUPS src, y
+#include "floatbatch_amd64.h"
+#undef FB_KERNEL
+#undef FB_ES
+#undef FB_SHIFT
+#undef FB_WIDEN
+
+#define FB_KERNEL ·matMulF16AVX2
+#define FB_ES 2
+#define FB_SHIFT 4
+#define FB_WIDEN(src, y) WIDEN(src, y)
+#include "floatbatch_amd64.h"
+
 // func axpyAVX2(dst *float32, a float32, x *float32, n int)
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	MOVQ         dst+0(FP), DI

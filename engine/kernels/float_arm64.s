@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "simd_arm64.h"
+#include "blocks_arm64.h"
 
 // Float kernels: fp32 and fp16 rows, axpy, and the plain read the others are
 // measured against.
@@ -138,6 +139,64 @@ f16store:
 	SUBS    $1, R3
 	BNE     f16row
 	RET
+
+// func matMulF32NEON(a *floatBatch, w *byte, rows, cols int)
+#define FN_PSHIFT 5
+#define FN_CSHIFT 7
+#define FN_W \
+	FLDPQ.P 128(R5), (F0, F1); \
+	FLDPQ.P 128(R6), (F2, F3)
+#define FN_TAILN \
+	AND $31, R9, R12; \
+	LSR $2, R12, R12
+#define FN_TAIL \
+	FMOVQ.P 16(R5), F0; \
+	FMOVQ.P 16(R6), F2; \
+	FMOVQ.P 16(R7), F4; \
+	FMOVQ.P 16(R8), F6; \
+	FMOVQ.P 16(R10), F8; \
+	FMOVQ.P 16(R13), F10; \
+	FN_FMA8
+TEXT ·matMulF32NEON(SB), NOSPLIT, $0-32
+	MOVD a+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD cols+24(FP), R3
+#include "floatbatch_arm64.h"
+#undef FN_PSHIFT
+#undef FN_CSHIFT
+#undef FN_W
+#undef FN_TAILN
+#undef FN_TAIL
+
+// func matMulF16NEON(a *floatBatch, w *byte, rows, cols int)
+#define FN_PSHIFT 4
+#define FN_CSHIFT 6
+#define FN_W \
+	FMOVQ.P 64(R5), F12; \
+	FCVTL(0, 12); \
+	FCVTL2(1, 12); \
+	FMOVQ.P 64(R6), F13; \
+	FCVTL(2, 13); \
+	FCVTL2(3, 13)
+#define FN_TAILN \
+	AND $31, R9, R12; \
+	LSR $3, R12, R12
+#define FN_TAIL \
+	FMOVQ.P 16(R5), F12; \
+	FCVTL(0, 12); \
+	FCVTL2(1, 12); \
+	FMOVQ.P 16(R6), F13; \
+	FCVTL(2, 13); \
+	FCVTL2(3, 13); \
+	FN_X4(32); \
+	FN_FMA16
+TEXT ·matMulF16NEON(SB), NOSPLIT, $0-32
+	MOVD a+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD cols+24(FP), R3
+#include "floatbatch_arm64.h"
 
 // func axpyNEON(dst *float32, a float32, x *float32, n int)
 TEXT ·axpyNEON(SB), NOSPLIT, $0-32

@@ -38,12 +38,22 @@ type impl struct {
 	matVecQ4K func(out []float32, w []byte, x *q8Vector)
 	matVecQ5K func(out []float32, w []byte, x *q8Vector)
 	matVecQ6K func(out []float32, w []byte, x *q8Vector)
-	// matMulQ8 and matMulQ4K, when set, are matVecQ8 and matVecQ4K for batchTokens
-	// tokens at once (MatMul's batches), from one pass over the weights: rows of w
-	// times xs[t] go to out[t*stride:], each with the bits the one-token kernel gives
-	// it. Without them MatMul takes the one-token kernels token by token.
-	matMulQ8  func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
-	matMulQ4K func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	// The batch kernels, when set, are the matVec kernels of their encoding for
+	// batchTokens tokens at once (MatMul's batches), from one pass over the weights:
+	// rows of w times token t's x (xs[t], or ins[t]'s x for the float encodings) go
+	// to out[t*stride:], each with the bits the one-token kernel gives it. Without
+	// one MatMul takes the one-token kernel token by token.
+	matMulF32  func(out []float32, rows, stride int, w []byte, ins []Input)
+	matMulF16  func(out []float32, rows, stride int, w []byte, ins []Input)
+	matMulBF16 func(out []float32, rows, stride int, w []byte, ins []Input)
+	matMulQ8   func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	matMulQ4   func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	matMulQ5_0 func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	matMulQ4_1 func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	matMulQ5_1 func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	matMulQ4K  func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	matMulQ5K  func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
+	matMulQ6K  func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
 
 	dot     func(a, b []float32) float32
 	axpy    func(dst []float32, a float32, x []float32)
@@ -185,20 +195,39 @@ func matVecRows(in *Input, out []float32, m Matrix, lo, hi int) {
 	}
 }
 
-// batchTokens is the number of tokens a batch kernel (impl.matMulQ8, matMulQ4K)
-// takes at once.
+// batchTokens is the number of tokens a batch kernel (impl.matMulQ8 ...) takes at
+// once.
 const batchTokens = 4
+
+// fbRows is the most rows a float encoding's batch kernel takes in one call (it
+// holds their accumulators between its passes over a block of columns).
+const fbRows = 16
 
 // checkBatch guards a batch kernel's assembly: batchTokens tokens' rows, stride
 // apart, fit in out, and the tokens' x have the same number of blocks.
 func checkBatch(out []float32, rows, stride int, xs []*q8Vector) {
-	if rows <= 0 || len(out) < (batchTokens-1)*stride+rows || len(xs) < batchTokens {
-		panic(fmt.Sprintf("kernels: internal error: %d tokens' %d rows, %d apart, in %d values", batchTokens, rows, stride, len(out)))
-	}
+	checkBatchOut(out, rows, stride, len(xs))
 	for _, x := range xs[1:batchTokens] {
 		if len(x.d) != len(xs[0].d) {
 			panic("kernels: internal error: a batch of tokens of different widths")
 		}
+	}
+}
+
+// checkBatchFloat is checkBatch for the float encodings' batch kernels, whose
+// tokens' x are the Inputs' own, of cols values each.
+func checkBatchFloat(out []float32, rows, stride int, ins []Input, cols int) {
+	checkBatchOut(out, rows, stride, len(ins))
+	for _, in := range ins[:batchTokens] {
+		if len(in.x) != cols {
+			panic("kernels: internal error: a batch of tokens of different widths")
+		}
+	}
+}
+
+func checkBatchOut(out []float32, rows, stride, tokens int) {
+	if rows <= 0 || len(out) < (batchTokens-1)*stride+rows || tokens < batchTokens {
+		panic(fmt.Sprintf("kernels: internal error: %d tokens' %d rows, %d apart, in %d values", batchTokens, rows, stride, len(out)))
 	}
 }
 
@@ -207,24 +236,57 @@ func checkBatch(out []float32, rows, stride int, xs []*q8Vector) {
 // m.Rows values in turn): batchTokens tokens at a time where ins' kernels have a
 // batch kernel for m's encoding, then the rest one at a time.
 func matMulRows(ins []Input, xq *[actKinds][]*q8Vector, out []float32, m Matrix, lo, hi int) {
-	var batch func(out []float32, rows, stride int, w []byte, xs []*q8Vector)
-	switch k := ins[0].k; m.Enc {
-	case Q8_0:
-		batch = k.matMulQ8
-	case Q4_K:
-		batch = k.matMulQ4K
-	}
+	rb := m.Enc.RowBytes(m.Cols)
+	w := m.Data[lo*rb : hi*rb]
+	floats, blocks := ins[0].k.batch(m.Enc)
 	tok := 0
-	if batch != nil {
-		rb := m.Enc.RowBytes(m.Cols)
+	switch {
+	case floats != nil:
+		for ; tok+batchTokens <= len(ins); tok += batchTokens {
+			floats(out[tok*m.Rows+lo:], hi-lo, m.Rows, w, ins[tok:tok+batchTokens])
+		}
+	case blocks != nil:
 		xs := xq[m.Enc.act()]
 		for ; tok+batchTokens <= len(ins); tok += batchTokens {
-			batch(out[tok*m.Rows+lo:], hi-lo, m.Rows, m.Data[lo*rb:hi*rb], xs[tok:tok+batchTokens])
+			blocks(out[tok*m.Rows+lo:], hi-lo, m.Rows, w, xs[tok:tok+batchTokens])
 		}
 	}
 	for ; tok < len(ins); tok++ {
 		matVecRows(&ins[tok], out[tok*m.Rows:(tok+1)*m.Rows], m, lo, hi)
 	}
+}
+
+// batch returns k's batch kernel for enc, of a float encoding or a block one, or
+// nils where k has none.
+func (k *impl) batch(enc Encoding) (
+	floats func(out []float32, rows, stride int, w []byte, ins []Input),
+	blocks func(out []float32, rows, stride int, w []byte, xs []*q8Vector),
+) {
+	switch enc {
+	case F32:
+		return k.matMulF32, nil
+	case F16:
+		return k.matMulF16, nil
+	case BF16:
+		return k.matMulBF16, nil
+	case Q8_0:
+		return nil, k.matMulQ8
+	case Q4_0:
+		return nil, k.matMulQ4
+	case Q5_0:
+		return nil, k.matMulQ5_0
+	case Q4_1:
+		return nil, k.matMulQ4_1
+	case Q5_1:
+		return nil, k.matMulQ5_1
+	case Q4_K:
+		return nil, k.matMulQ4K
+	case Q5_K:
+		return nil, k.matMulQ5K
+	case Q6_K:
+		return nil, k.matMulQ6K
+	}
+	return nil, nil
 }
 
 // Wrappers that make SIMD kernels over whole vectors of width lanes into impl

@@ -22,7 +22,7 @@
 // dmin into lanes k and k+1 of the group (d is X10 or X11).
 #define KM_PAIR(k, d, acc, combine) \
 	KM_PREFETCH; \
-	K_SCALES(KM_BYTES(SI)); \
+	K_SCALES((SI), KM_BYTES(SI)); \
 	KM_MINS((R12)); \
 	DM_INSERT((SI), (k&4)/2, d); \
 	DM_INSERT(KM_BYTES(SI), (k&4)/2+1, d); \
@@ -34,7 +34,7 @@
 // KM_ONE(k, d, acc, combine): KM_PAIR for a row's last super-block when it is
 // alone (lane k+1 gets copies, masked out at the group's end).
 #define KM_ONE(k, d, acc, combine) \
-	K_SCALES((SI)); \
+	K_SCALES((SI), (SI)); \
 	VBROADCASTI128 (R12), Y0; \
 	KM_MINS(Y0); \
 	DM_INSERT((SI), (k&4)/2, d); \
@@ -53,7 +53,7 @@
 	PREFETCHT0 PF(R14); \
 	PREFETCHT0 PF+64(R14); \
 	PREFETCHT0 PF+128(R14); \
-	K_SCALES((R14)); \
+	K_SCALES((SI), (R14)); \
 	VBROADCASTI128 (R12), Y0; \
 	KM_MINS(Y0); \
 	DM_INSERT((SI), dlane, d); \

@@ -4,6 +4,7 @@
 #include "simd_amd64.h"
 #include "blocksums_amd64.h"
 #include "kscales_amd64.h"
+#include "q6k_amd64.h"
 
 // The K-quant kernels (AVX2): x in Q8_K blocks of 256 (its quants at BX, its
 // scales at R11, and for Q4_K and Q5_K the sums of every 32 quants at R12, bsum2),
@@ -144,21 +145,6 @@
 #undef KM_MSUM
 #undef KM_PREFETCH
 
-// Q5K_FIFTH(shift, n, q): q |= the fifth bits of its weights, bit b of the
-// super-block's qh (in Y12) moved to bit 4 by shift n (VPSLLW 4-b or VPSRLW b-4:
-// no bit crosses into bit 4 from the other byte of a word) and picked by k5Bit.
-// Y6 scratch.
-#define Q5K_FIFTH(shift, n, q) \
-	shift $n, Y12, Y6; \
-	VPAND k5Bit<>(SB), Y6, Y6; \
-	VPOR  Y6, q, q
-
-DATA k5Bit<>+0(SB)/8, $0x1010101010101010
-DATA k5Bit<>+8(SB)/8, $0x1010101010101010
-DATA k5Bit<>+16(SB)/8, $0x1010101010101010
-DATA k5Bit<>+24(SB)/8, $0x1010101010101010
-GLOBL k5Bit<>(SB), RODATA|NOPTR, $32
-
 // Q5K_CHUNK(q, x, s, sc, slo, nlo, shi, nhi, acc): Q4K_CHUNK for Q5_K, the fifth
 // bits of the low nibbles' sub-block moved by slo nlo, the high ones' by shi nhi;
 // the quants, 0..31, multiply unsigned (at most 2·31·127 per int16 pair).
@@ -167,8 +153,8 @@ GLOBL k5Bit<>(SB), RODATA|NOPTR, $32
 	VPSRLW     $4, Y4, Y5; \
 	VPAND      Y15, Y4, Y4; \
 	VPAND      Y15, Y5, Y5; \
-	Q5K_FIFTH(slo, nlo, Y4); \
-	Q5K_FIFTH(shi, nhi, Y5); \
+	Q5K_FIFTH(slo, nlo, Y12, Y6, Y4); \
+	Q5K_FIFTH(shi, nhi, Y12, Y6, Y5); \
 	VPMADDUBSW x(BX), Y4, Y4; \
 	VPMADDUBSW x+32(BX), Y5, Y5; \
 	VPSHUFD    $s, sc, Y6; \
@@ -218,53 +204,6 @@ GLOBL k5Bit<>(SB), RODATA|NOPTR, $32
 // group's d collect in X10.
 #define Q6_FRAME 256
 
-// q6Scale: VPSHUFB masks that spread scales 2j (low half) and 2j+1 (high half) of
-// eight int16 over eight lanes each, for j = 0..3.
-DATA q6Scale<>+0(SB)/8, $0x0100010001000100
-DATA q6Scale<>+8(SB)/8, $0x0100010001000100
-DATA q6Scale<>+16(SB)/8, $0x0302030203020302
-DATA q6Scale<>+24(SB)/8, $0x0302030203020302
-DATA q6Scale<>+32(SB)/8, $0x0504050405040504
-DATA q6Scale<>+40(SB)/8, $0x0504050405040504
-DATA q6Scale<>+48(SB)/8, $0x0706070607060706
-DATA q6Scale<>+56(SB)/8, $0x0706070607060706
-DATA q6Scale<>+64(SB)/8, $0x0908090809080908
-DATA q6Scale<>+72(SB)/8, $0x0908090809080908
-DATA q6Scale<>+80(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA q6Scale<>+88(SB)/8, $0x0b0a0b0a0b0a0b0a
-DATA q6Scale<>+96(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA q6Scale<>+104(SB)/8, $0x0d0c0d0c0d0c0d0c
-DATA q6Scale<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
-DATA q6Scale<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
-GLOBL q6Scale<>(SB), RODATA|NOPTR, $128
-
-// Q6_QUANTS(r, h, q0, q1, q2, q3): the four vectors of half h's quants, 0..63, of
-// the super-block at (r) (ql at 64h, qh at 128+32h; kquants.go): q0 = ql[0:32]
-// low nibbles | qh bits 0-1, q1 = ql[32:64] low | bits 2-3, q2 = ql[0:32] high |
-// bits 4-5, q3 = ql[32:64] high | bits 6-7. Y15 holds 0x0f bytes, Y13 0x30 bytes;
-// Y3 and Y5 are scratch.
-#define Q6_QUANTS(r, h, q0, q1, q2, q3) \
-	VMOVDQU 64*h(r), q0; \
-	VMOVDQU 64*h+32(r), q1; \
-	VPSRLW  $4, q0, q2; \
-	VPSRLW  $4, q1, q3; \
-	VPAND   Y15, q0, q0; \
-	VPAND   Y15, q1, q1; \
-	VPAND   Y15, q2, q2; \
-	VPAND   Y15, q3, q3; \
-	VMOVDQU 128+32*h(r), Y3; \
-	VPAND   Y13, Y3, Y5; \
-	VPOR    Y5, q2, q2; \
-	VPSLLW  $4, Y3, Y5; \
-	VPAND   Y13, Y5, Y5; \
-	VPOR    Y5, q0, q0; \
-	VPSLLW  $2, Y3, Y5; \
-	VPAND   Y13, Y5, Y5; \
-	VPOR    Y5, q1, q1; \
-	VPSRLW  $2, Y3, Y5; \
-	VPAND   Y13, Y5, Y5; \
-	VPOR    Y5, q3, q3
-
 // Q6_PRODUCT(q, x, sc, j, acc): acc += vector q of quants times x at x(BX), its two
 // sub-blocks' pairs times their scales (mask j of q6Scale over sc); Y5 scratch.
 #define Q6_PRODUCT(q, x, sc, j, acc) \
@@ -288,12 +227,12 @@ GLOBL q6Scale<>(SB), RODATA|NOPTR, $128
 	VPSUBD       Y9, Y4, Y9; \
 	VPERMQ       $0x44, Y0, Y1; \
 	VPERMQ       $0xee, Y0, Y2; \
-	Q6_QUANTS(r, 0, Y4, Y6, Y7, Y8); \
+	Q6_QUANTS(r, 0, Y4, Y6, Y7, Y8, Y3, Y5); \
 	Q6_PRODUCT(Y4, 0, Y1, 0, Y9); \
 	Q6_PRODUCT(Y6, 32, Y1, 1, Y9); \
 	Q6_PRODUCT(Y7, 64, Y1, 2, Y9); \
 	Q6_PRODUCT(Y8, 96, Y1, 3, Y9); \
-	Q6_QUANTS(r, 1, Y4, Y6, Y7, Y8); \
+	Q6_QUANTS(r, 1, Y4, Y6, Y7, Y8, Y3, Y5); \
 	Q6_PRODUCT(Y4, 128, Y2, 0, Y9); \
 	Q6_PRODUCT(Y6, 160, Y2, 1, Y9); \
 	Q6_PRODUCT(Y7, 192, Y2, 2, Y9); \

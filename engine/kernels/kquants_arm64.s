@@ -191,16 +191,22 @@ q4ksum:
 // SMULL8H for a chunk's first 16 columns, SMLAL8H to add the second 16); Vh, Vb
 // scratch.
 #define Q5K_HALF(s, qh, x0, x1, lo, hi, h, b, MUL) \
+	Q5K_UNPACK(s, qh, h, b); \
+	MUL(lo, s, x0); \
+	SMLAL2_8H(lo, s, x0); \
+	MUL(hi, h, x1); \
+	SMLAL2_8H(hi, h, x1)
+
+// Q5K_UNPACK(s, qh, h, b): Q5K_HALF's weights: Vs = the low nibbles of Vs with
+// their fifth bits, Vh the high ones with theirs; Vqh moves on to the next chunk's
+// bits; Vb scratch.
+#define Q5K_UNPACK(s, qh, h, b) \
 	SHL3_16B(h, qh); \
 	AND16B(b, qh, 25); \
 	AND16B(h, h, 24); \
 	SRI4_16B(h, s); \
 	SLI4_16B(s, b); \
-	USHR2_16B(qh, qh); \
-	MUL(lo, s, x0); \
-	SMLAL2_8H(lo, s, x0); \
-	MUL(hi, h, x1); \
-	SMLAL2_8H(hi, h, x1)
+	USHR2_16B(qh, qh)
 
 // Q5K_CHUNK(off, xoff, c): 64 weights of a Q5_K super-block (bytes at R1+off, x at
 // R5+xoff): V10 += the sums of sub-blocks 2c and 2c+1 times their scales.
@@ -289,13 +295,28 @@ q5ksum:
 // qh bytes at R1+qh, and x values for its sub-blocks r, r+2, r+4, r+6 of the half at
 // R5+xoff, +32, +64, +96: V12 = the products of r and r+2, V13 those of r+4 and r+6.
 #define Q6K_QUARTER(ql, qh, xoff) \
+	Q6K_LOAD(ql, qh); \
+	Q6K_XLOAD(R5, xoff); \
+	Q6K_UNPACK; \
+	Q6K_PRODUCTS
+
+// Q6K_LOAD(ql, qh): a quarter's bytes, ql in V0 and V1, qh in V2.
+#define Q6K_LOAD(ql, qh) \
 	FMOVQ ql(R1), F0; \
 	FMOVQ ql+32(R1), F1; \
-	FMOVQ qh(R1), F2; \
-	FMOVQ xoff(R5), F16; \
-	FMOVQ xoff+32(R5), F17; \
-	FMOVQ xoff+64(R5), F18; \
-	FMOVQ xoff+96(R5), F19; \
+	FMOVQ qh(R1), F2
+
+// Q6K_XLOAD(x, xoff): the x values for the quarter at Rx+xoff, +32, +64, +96 in
+// V16-V19.
+#define Q6K_XLOAD(x, xoff) \
+	FMOVQ xoff(x), F16; \
+	FMOVQ xoff+32(x), F17; \
+	FMOVQ xoff+64(x), F18; \
+	FMOVQ xoff+96(x), F19
+
+// Q6K_UNPACK: the quarter's weights, q - 32, for its x values in V16-V19: V0,
+// V1, V6, V7 (V2, V4, V5 scratch).
+#define Q6K_UNPACK \
 	VEOR  V25.B16, V2.B16, V2.B16; \
 	SSHR2_16B(7, 2); \
 	VSRI  $4, V1.B16, V7.B16; \
@@ -307,7 +328,11 @@ q5ksum:
 	SLI4_16B(1, 5); \
 	VSHL  $6, V2.B16, V4.B16; \
 	SSHR6_16B(4, 4); \
-	SLI4_16B(0, 4); \
+	SLI4_16B(0, 4)
+
+// Q6K_PRODUCTS: V12 = the products of the quarter's sub-blocks r and r+2 (V0, V1
+// times V16, V17) added pairwise, V13 those of r+4 and r+6 (V6, V7 times V18, V19).
+#define Q6K_PRODUCTS \
 	SMULL8H(8, 0, 16); \
 	SMULL8H(9, 1, 17); \
 	SMULL8H(10, 6, 18); \
@@ -319,12 +344,14 @@ q5ksum:
 	VADDP V9.H8, V8.H8, V12.H8; \
 	VADDP V11.H8, V10.H8, V13.H8
 
-// Q6K_MAC(sc, r): V26 += the quarter's sums (V12, V13) times their scales.
-#define Q6K_MAC(sc, r) \
-	SMLAL_H4S(26, 12, sc, r); \
-	SMLAL2_H4S(26, 12, sc, r+2); \
-	SMLAL_H4S(26, 13, sc, r+4); \
-	SMLAL2_H4S(26, 13, sc, r+6)
+// Q6K_MAC(acc, sc, r, MUL): Vacc (+)= the quarter's sums (V12, V13) times their
+// scales, Vsc's int16 lanes r, r+2, r+4, r+6 (MUL is SMULL_H4S for a super-block's
+// first quarter, SMLAL_H4S to add).
+#define Q6K_MAC(acc, sc, r, MUL) \
+	MUL(acc, 12, sc, r); \
+	SMLAL2_H4S(acc, 12, sc, r+2); \
+	SMLAL_H4S(acc, 13, sc, r+4); \
+	SMLAL2_H4S(acc, 13, sc, r+6)
 
 // Q6K_SAVE and KVALUE6 are KSAVE and KVALUE for Q6_K: isum (V26's lanes) in V27.S[0],
 // float32(d·dx) in V28.S[0], then float32(d·dx)·float32(isum) into the row's lanes.
@@ -366,17 +393,14 @@ q6kblock:
 	SXTL2_8H(14, 15)
 	SXTL8H(15, 15)
 	Q6K_QUARTER(0, 128, 0)
-	SMULL_H4S(26, 12, 15, 0)
-	SMLAL2_H4S(26, 12, 15, 2)
-	SMLAL_H4S(26, 13, 15, 4)
-	SMLAL2_H4S(26, 13, 15, 6)
+	Q6K_MAC(26, 15, 0, SMULL_H4S)
 	Q6K_QUARTER(16, 144, 16)
-	Q6K_MAC(15, 1)
+	Q6K_MAC(26, 15, 1, SMLAL_H4S)
 	KVALUE6
 	Q6K_QUARTER(64, 160, 128)
-	Q6K_MAC(14, 0)
+	Q6K_MAC(26, 14, 0, SMLAL_H4S)
 	Q6K_QUARTER(80, 176, 144)
-	Q6K_MAC(14, 1)
+	Q6K_MAC(26, 14, 1, SMLAL_H4S)
 	Q6K_SAVE
 	ADD  $210, R1
 	ADD  $256, R5
@@ -399,18 +423,90 @@ q6ksum:
 	BNE  q6krow
 	RET
 
-// The Q4_K batch kernel (impl.matMulQ4K): four tokens over each row, the weights
-// loaded and unpacked once for all four. Each token's value of each super-block
-// comes out of the same integer sums and float32 operations as in matVecQ4KNEON, so
-// each token gets that kernel's bits. The tokens are a neonBatch (simd_arm64.go):
-// their q, d and bsums pointers, and the row's lanes, lane-major (lane k of the four
-// tokens in one vector), to which super-block b adds its four values in lane b mod 8.
+// The batch kernels (impl.matMulQ4K, matMulQ6K): four tokens over each row, the
+// weights loaded and unpacked once for all four. Each token's value of each
+// super-block comes out of the same integer sums and float32 operations as in the
+// one-token kernel, so each token gets that kernel's bits. The tokens are a
+// neonBatch (simd_arm64.go): their q, d and bsums pointers, and the row's lanes,
+// lane-major (lane k of the four tokens in one vector), to which super-block b adds
+// its four values in lane b mod 8. Token t's row i goes to out[t*stride + i].
+// Register use: R10, R11, R19, R20 walk the tokens' x values, R5, R7, R16, R17
+// their scales, R21-R24 their bsums; R6 counts the row's super-blocks.
 
-// neonBatch's fields.
-#define NB_Q 0
-#define NB_D 32
-#define NB_BSUMS 64
-#define NB_LANES 96
+// BATCH_ROW: the tokens' pointers at the start of a row.
+#define BATCH_ROW \
+	MOVD NB_Q(R2), R10; \
+	MOVD NB_Q+8(R2), R11; \
+	MOVD NB_Q+16(R2), R19; \
+	MOVD NB_Q+24(R2), R20; \
+	MOVD NB_D(R2), R5; \
+	MOVD NB_D+8(R2), R7; \
+	MOVD NB_D+16(R2), R16; \
+	MOVD NB_D+24(R2), R17; \
+	MOVD NB_BSUMS(R2), R21; \
+	MOVD NB_BSUMS+8(R2), R22; \
+	MOVD NB_BSUMS+16(R2), R23; \
+	MOVD NB_BSUMS+24(R2), R24; \
+	MOVD ZR, R6
+
+// BATCH_XD: V27 = the four tokens' next x scales.
+#define BATCH_XD \
+	VLD1.P 4(R5), V27.S[0]; \
+	VLD1.P 4(R7), V27.S[1]; \
+	VLD1.P 4(R16), V27.S[2]; \
+	VLD1.P 4(R17), V27.S[3]
+
+// BATCH_LANES(v): Vv (the four tokens' values of super-block R6) added into lane R6
+// mod 8; R9 and V26 scratch.
+#define BATCH_LANES(v) \
+	AND   $7, R6, R9; \
+	ADD   R9<<4, R2, R9; \
+	FMOVQ NB_LANES(R9), F26; \
+	FADD4S(26, 26, v); \
+	FMOVQ F26, NB_LANES(R9)
+
+// BATCH_NEXT(bytes, loop): on to the next super-block (bytes further) until the
+// row's last.
+#define BATCH_NEXT(bytes, loop) \
+	ADD $bytes, R1; \
+	ADD $256, R10; \
+	ADD $256, R11; \
+	ADD $256, R19; \
+	ADD $256, R20; \
+	ADD $1, R6; \
+	CMP R6, R8; \
+	BNE loop
+
+// BATCH_STORE: the row's totals ((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7)) to each
+// token's out (R0, R4 apart), the lanes cleared for the next row; R0 moves on.
+#define BATCH_STORE \
+	FLDPQ NB_LANES(R2), (F0, F1); \
+	FLDPQ NB_LANES+32(R2), (F2, F3); \
+	FLDPQ NB_LANES+64(R2), (F4, F5); \
+	FLDPQ NB_LANES+96(R2), (F6, F7); \
+	VEOR  V8.B16, V8.B16, V8.B16; \
+	FSTPQ (F8, F8), NB_LANES(R2); \
+	FSTPQ (F8, F8), NB_LANES+32(R2); \
+	FSTPQ (F8, F8), NB_LANES+64(R2); \
+	FSTPQ (F8, F8), NB_LANES+96(R2); \
+	FADD4S(0, 0, 4); \
+	FADD4S(1, 1, 5); \
+	FADD4S(2, 2, 6); \
+	FADD4S(3, 3, 7); \
+	FADD4S(0, 0, 1); \
+	FADD4S(2, 2, 3); \
+	FADD4S(0, 0, 2); \
+	MOVD  R0, R9; \
+	VST1  V0.S[0], (R9); \
+	ADD   R4, R9; \
+	VST1  V0.S[1], (R9); \
+	ADD   R4, R9; \
+	VST1  V0.S[2], (R9); \
+	ADD   R4, R9; \
+	VST1  V0.S[3], (R9); \
+	ADD   $4, R0
+
+// The Q4_K batch kernel.
 
 // BK_MINS(b, acc): Vacc = the token's -msum in 4 int32 lanes, from its next 16
 // bsums (Rb) added in pairs, times V14 (-mins).
@@ -461,10 +557,9 @@ q6ksum:
 	VUSHR $4, V1.B16, V1.B16
 
 // func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
-// Token t's row i goes to out[t*stride + i]. Register use: R10, R11, R19, R20 walk the
-// tokens' x values, R5, R7, R16, R17 their scales, R21-R24 their bsums; V16-V19 are
-// their isums, V20-V23 their -msums, V10-V13 their sums of the even chunks; V15
-// and V24 hold the scales of sub-blocks 0-3 and 4-7, each twice (as matVecQ4KNEON).
+// V16-V19 are the tokens' isums, V20-V23 their -msums, V10-V13 their sums of the
+// even chunks; V15 and V24 hold the scales of sub-blocks 0-3 and 4-7, each twice (as
+// matVecQ4KNEON).
 TEXT ·matMulQ4KNEON(SB), NOSPLIT, $0-48
 	MOVD  out+0(FP), R0
 	MOVD  stride+8(FP), R4
@@ -476,19 +571,7 @@ TEXT ·matMulQ4KNEON(SB), NOSPLIT, $0-48
 	VMOVI $15, V29.B16
 
 bkrow:
-	MOVD NB_Q(R2), R10
-	MOVD NB_Q+8(R2), R11
-	MOVD NB_Q+16(R2), R19
-	MOVD NB_Q+24(R2), R20
-	MOVD NB_D(R2), R5
-	MOVD NB_D+8(R2), R7
-	MOVD NB_D+16(R2), R16
-	MOVD NB_D+24(R2), R17
-	MOVD NB_BSUMS(R2), R21
-	MOVD NB_BSUMS+8(R2), R22
-	MOVD NB_BSUMS+16(R2), R23
-	MOVD NB_BSUMS+24(R2), R24
-	MOVD ZR, R6
+	BATCH_ROW
 
 bkblock:
 	KSCALES(R1)
@@ -546,10 +629,7 @@ bkblock:
 	ADDP4S(26, 20, 21)
 	ADDP4S(27, 22, 23)
 	ADDP4S(26, 26, 27)
-	VLD1.P  4(R5), V27.S[0]
-	VLD1.P  4(R7), V27.S[1]
-	VLD1.P  4(R16), V27.S[2]
-	VLD1.P  4(R17), V27.S[3]
+	BATCH_XD
 	FMOVS   (R1), F28
 	FCVTL(28, 28)
 	FMULS0(30, 27, 28)
@@ -559,48 +639,179 @@ bkblock:
 	FMUL4S(25, 25, 30)
 	FMUL4S(26, 26, 31)
 	FADD4S(25, 25, 26)
-	AND     $7, R6, R9
-	ADD     R9<<4, R2, R9
-	FMOVQ   NB_LANES(R9), F26
-	FADD4S(26, 26, 25)
-	FMOVQ   F26, NB_LANES(R9)
-
-	ADD  $144, R1
-	ADD  $256, R10
-	ADD  $256, R11
-	ADD  $256, R19
-	ADD  $256, R20
-	ADD  $1, R6
-	CMP  R6, R8
-	BNE  bkblock
-
-	// The row's totals ((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7)), the lanes cleared for
-	// the next row.
-	FLDPQ NB_LANES(R2), (F0, F1)
-	FLDPQ NB_LANES+32(R2), (F2, F3)
-	FLDPQ NB_LANES+64(R2), (F4, F5)
-	FLDPQ NB_LANES+96(R2), (F6, F7)
-	VEOR  V8.B16, V8.B16, V8.B16
-	FSTPQ (F8, F8), NB_LANES(R2)
-	FSTPQ (F8, F8), NB_LANES+32(R2)
-	FSTPQ (F8, F8), NB_LANES+64(R2)
-	FSTPQ (F8, F8), NB_LANES+96(R2)
-	FADD4S(0, 0, 4)
-	FADD4S(1, 1, 5)
-	FADD4S(2, 2, 6)
-	FADD4S(3, 3, 7)
-	FADD4S(0, 0, 1)
-	FADD4S(2, 2, 3)
-	FADD4S(0, 0, 2)
-	MOVD  R0, R9
-	VST1  V0.S[0], (R9)
-	ADD   R4, R9
-	VST1  V0.S[1], (R9)
-	ADD   R4, R9
-	VST1  V0.S[2], (R9)
-	ADD   R4, R9
-	VST1  V0.S[3], (R9)
-	ADD   $4, R0
+	BATCH_LANES(25)
+	BATCH_NEXT(144, bkblock)
+	BATCH_STORE
 	SUBS  $1, R3
 	BNE   bkrow
+	RET
+
+// The Q6_K batch kernel: each quarter of a super-block unpacked once (Q6K_UNPACK)
+// and multiplied by each token's x, into the token's int32 sums (V20-V23); V15
+// and V14 hold the scales of sub-blocks 0-7 and 8-15 (as matVecQ6KNEON).
+
+// BQ6_TOKEN(x, xoff, acc, sc, r, MUL): the quarter's products with the token's x
+// at Rx+xoff, times the scales, into Vacc (Q6K_MAC).
+#define BQ6_TOKEN(x, xoff, acc, sc, r, MUL) \
+	Q6K_XLOAD(x, xoff); \
+	Q6K_PRODUCTS; \
+	Q6K_MAC(acc, sc, r, MUL)
+
+// BQ6_QUARTER(ql, qh, xoff, sc, r, MUL): a quarter (Q6K_QUARTER's ql, qh and xoff)
+// for the four tokens.
+#define BQ6_QUARTER(ql, qh, xoff, sc, r, MUL) \
+	Q6K_LOAD(ql, qh); \
+	Q6K_UNPACK; \
+	BQ6_TOKEN(R10, xoff, 20, sc, r, MUL); \
+	BQ6_TOKEN(R11, xoff, 21, sc, r, MUL); \
+	BQ6_TOKEN(R19, xoff, 22, sc, r, MUL); \
+	BQ6_TOKEN(R20, xoff, 23, sc, r, MUL)
+
+// func matMulQ6KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+TEXT ·matMulQ6KNEON(SB), NOSPLIT, $0-48
+	MOVD  out+0(FP), R0
+	MOVD  stride+8(FP), R4
+	MOVD  w+16(FP), R1
+	MOVD  a+24(FP), R2
+	MOVD  rows+32(FP), R3
+	MOVD  blocks+40(FP), R8
+	LSL   $2, R4
+	VMOVI $0xaa, V25.B16
+
+bq6row:
+	BATCH_ROW
+
+bq6block:
+	FMOVQ 192(R1), F15
+	SXTL2_8H(14, 15)
+	SXTL8H(15, 15)
+	BQ6_QUARTER(0, 128, 0, 15, 0, SMULL_H4S)
+	BQ6_QUARTER(16, 144, 16, 15, 1, SMLAL_H4S)
+	BQ6_QUARTER(64, 160, 128, 14, 0, SMLAL_H4S)
+	BQ6_QUARTER(80, 176, 144, 14, 1, SMLAL_H4S)
+
+	// The four tokens' isums in V24, x scales in V27; then their values
+	// float32(d·dx)·float32(isum), each product rounded, added into lane b mod 8.
+	ADDP4S(24, 20, 21)
+	ADDP4S(26, 22, 23)
+	ADDP4S(24, 24, 26)
+	BATCH_XD
+	MOVHU  208(R1), R9
+	FMOVS  R9, F28
+	FCVTHS F28, F28
+	FMULS0(30, 27, 28)
+	SCVTF4S(24, 24)
+	FMUL4S(24, 24, 30)
+	BATCH_LANES(24)
+	BATCH_NEXT(210, bq6block)
+	BATCH_STORE
+	SUBS $1, R3
+	BNE  bq6row
+	RET
+
+// The Q5_K batch kernel: each chunk of a super-block unpacked once (Q5K_UNPACK,
+// the fifth bits in V26 and V29 as matVecQ5KNEON keeps them) and multiplied by each
+// token's x, into the token's isum (V16-V19); its -msum in V20-V23; V15 the
+// sub-blocks' scales, V14 the negated mins (KSCALES); V24 and V25 hold 0x10 and 1
+// bytes.
+
+// BQ5_MINS(b, acc): Vacc = the token's -msum in 4 int32 lanes (KMINS), from its next
+// 16 bsums (Rb).
+#define BQ5_MINS(b, acc) \
+	VLD1.P 32(b), [V8.H8, V9.H8]; \
+	VADDP  V9.H8, V8.H8, V8.H8; \
+	SMULL4S(acc, 8, 14); \
+	SMLAL2_4S(acc, 8, 14)
+
+// BQ5_CHUNK(off): the chunk's 32 bytes at R1+off with their fifth bits: V0, V1 =
+// the low nibbles' weights (sub-block 2c), V6, V7 the high ones' (2c+1).
+#define BQ5_CHUNK(off) \
+	LDURQ(0, 1, off); \
+	LDURQ(1, 1, off+16); \
+	Q5K_UNPACK(0, 26, 6, 13); \
+	Q5K_UNPACK(1, 29, 7, 13)
+
+// BQ5_TOKEN(x, xoff, acc, c, MUL): chunk c's weights times the token's 64 x values
+// at Rx+xoff, the sums of its sub-blocks 2c and 2c+1 times their scales into Vacc
+// (MUL is SMULL_H4S for the first chunk, SMLAL_H4S to add).
+#define BQ5_TOKEN(x, xoff, acc, c, MUL) \
+	FMOVQ xoff(x), F2; \
+	FMOVQ xoff+16(x), F3; \
+	FMOVQ xoff+32(x), F4; \
+	FMOVQ xoff+48(x), F5; \
+	SMULL8H(8, 0, 2); \
+	SMULL8H(9, 6, 4); \
+	SMLAL2_8H(8, 0, 2); \
+	SMLAL2_8H(9, 6, 4); \
+	SMLAL8H(8, 1, 3); \
+	SMLAL8H(9, 7, 5); \
+	SMLAL2_8H(8, 1, 3); \
+	SMLAL2_8H(9, 7, 5); \
+	ADDP8H(12, 8, 9); \
+	MUL(acc, 12, 15, 2*c); \
+	SMLAL2_H4S(acc, 12, 15, 2*c+1)
+
+// BQ5_TOKENS(xoff, c, MUL): chunk c for the four tokens.
+#define BQ5_TOKENS(xoff, c, MUL) \
+	BQ5_TOKEN(R10, xoff, 16, c, MUL); \
+	BQ5_TOKEN(R11, xoff, 17, c, MUL); \
+	BQ5_TOKEN(R19, xoff, 18, c, MUL); \
+	BQ5_TOKEN(R20, xoff, 19, c, MUL)
+
+// func matMulQ5KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+TEXT ·matMulQ5KNEON(SB), NOSPLIT, $0-48
+	MOVD  out+0(FP), R0
+	MOVD  stride+8(FP), R4
+	MOVD  w+16(FP), R1
+	MOVD  a+24(FP), R2
+	MOVD  rows+32(FP), R3
+	MOVD  blocks+40(FP), R8
+	LSL   $2, R4
+	VMOVI $0x10, V24.B16
+	VMOVI $1, V25.B16
+
+bq5row:
+	BATCH_ROW
+
+bq5block:
+	KSCALES(R1)
+	VUXTL V15.B8, V15.H8
+	BQ5_MINS(R21, 20)
+	BQ5_MINS(R22, 21)
+	BQ5_MINS(R23, 22)
+	BQ5_MINS(R24, 23)
+	FMOVQ 16(R1), F26
+	FMOVQ 32(R1), F29
+	BQ5_CHUNK(48)
+	BQ5_TOKENS(0, 0, SMULL_H4S)
+	BQ5_CHUNK(80)
+	BQ5_TOKENS(64, 1, SMLAL_H4S)
+	BQ5_CHUNK(112)
+	BQ5_TOKENS(128, 2, SMLAL_H4S)
+	BQ5_CHUNK(144)
+	BQ5_TOKENS(192, 3, SMLAL_H4S)
+
+	// The four tokens' isums in V10, -msums in V11, then their values as
+	// matMulQ4KNEON's.
+	ADDP4S(10, 16, 17)
+	ADDP4S(12, 18, 19)
+	ADDP4S(10, 10, 12)
+	ADDP4S(11, 20, 21)
+	ADDP4S(12, 22, 23)
+	ADDP4S(11, 11, 12)
+	BATCH_XD
+	FMOVS  (R1), F28
+	FCVTL(28, 28)
+	FMULS0(30, 27, 28)
+	FMUL4S_S1(31, 27, 28)
+	SCVTF4S(10, 10)
+	SCVTF4S(11, 11)
+	FMUL4S(10, 10, 30)
+	FMUL4S(11, 11, 31)
+	FADD4S(10, 10, 11)
+	BATCH_LANES(10)
+	BATCH_NEXT(176, bq5block)
+	BATCH_STORE
+	SUBS $1, R3
+	BNE  bq5row
 	RET

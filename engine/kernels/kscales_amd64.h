@@ -1,5 +1,5 @@
 // Shared by the Q4_K and Q5_K kernels (kquants_amd64.s, kbatch_amd64.s): the
-// unpacking of a super-block's sub-block scales and mins.
+// unpacking of a super-block's sub-block scales and mins, and Q5_K's fifth bits.
 
 // kScale's shuffles (kquants.go), for two super-blocks: from each one's first 16
 // bytes (d, dmin, scales[12]) to [sc0..sc7, m0..m7], in two parts. The low bits:
@@ -57,12 +57,12 @@ DATA kMins<>+16(SB)/8, $0x800b800a80098008
 DATA kMins<>+24(SB)/8, $0x800f800e800d800c
 GLOBL kMins<>(SB), RODATA|NOPTR, $32
 
-// K_SCALES(b): the scales of the Q4_K or Q5_K super-blocks at (SI) and b, for a
+// K_SCALES(a, b): the scales of the Q4_K or Q5_K super-blocks at a and b, for a
 // pair: Y2 = sub-blocks 0-3's as dwords [sc, sc] (the first super-block's in the
 // low half, the second's in the high half), Y3 the same for sub-blocks 4-7, Y1 the
 // mins as int16.
-#define K_SCALES(b) \
-	VMOVDQU     (SI), X0; \
+#define K_SCALES(a, b) \
+	VMOVDQU     a, X0; \
 	VINSERTI128 $1, b, Y0, Y0; \
 	VPSHUFB     kScaleLo<>(SB), Y0, Y1; \
 	VPSRLVD     kScaleShift<>(SB), Y1, Y1; \
@@ -74,3 +74,18 @@ GLOBL kMins<>(SB), RODATA|NOPTR, $32
 	VPSHUFB     kScaleDup03<>(SB), Y1, Y2; \
 	VPSHUFB     kScaleDup47<>(SB), Y1, Y3; \
 	VPSHUFB     kMins<>(SB), Y1, Y1
+
+// Q5K_FIFTH(shift, n, qh, t, q): q |= the fifth bits of its weights, bit b of the
+// super-block's qh (in qh) moved to bit 4 by shift n (VPSLLW 4-b or VPSRLW b-4: no
+// bit crosses into bit 4 from the other byte of a word) and picked by k5Bit. t is
+// scratch.
+#define Q5K_FIFTH(shift, n, qh, t, q) \
+	shift $n, qh, t; \
+	VPAND k5Bit<>(SB), t, t; \
+	VPOR  t, q, q
+
+DATA k5Bit<>+0(SB)/8, $0x1010101010101010
+DATA k5Bit<>+8(SB)/8, $0x1010101010101010
+DATA k5Bit<>+16(SB)/8, $0x1010101010101010
+DATA k5Bit<>+24(SB)/8, $0x1010101010101010
+GLOBL k5Bit<>(SB), RODATA|NOPTR, $32

@@ -253,3 +253,73 @@ func BenchmarkMatMulTile(b *testing.B) {
 		}
 	}
 }
+
+// TestBatchKernels: every batch kernel of the kernels in use against the one-token
+// kernel of its encoding, called directly: four tokens of different magnitudes over
+// rows of every shape the kernel tests use (lone blocks, short rows, groups that end
+// early, short rows in pairs), odd row counts, misaligned weights, outputs stride apart with the gaps
+// left alone, and for the block encodings edge data (edgeRows, edgeX). Each token's
+// rows have the one-token kernel's bits (or NaN where it gives NaN).
+func TestBatchKernels(t *testing.T) {
+	simd := simdUnderTest(t)
+	rng := rand.New(rand.NewPCG(68, 69))
+	for _, enc := range Encodings {
+		floats, blocks := simd.batch(enc)
+		if floats == nil && blocks == nil {
+			t.Logf("%s: no batch kernel for %v", simd.name, enc)
+			continue
+		}
+		cols := edgeCols(enc)
+		if enc.BlockWeights() == superBlock {
+			cols = append(cols, 1024) // four super-blocks: the most the two-row paths take
+		}
+		for _, cols := range cols {
+			for trial, rows := range []int{1, 3, 7, 13, 21} {
+				c := gaussCase(t, rng, enc, rows, cols, 0.05, 1)
+				x := tokens(rng, batchTokens, cols)
+				if trial == 1 {
+					c = withOffset(c)
+				}
+				if trial == 3 && enc.Quantized() {
+					c.m = edgeRows(rng, enc, rows, cols)
+					x = x[:0]
+					for range batchTokens {
+						x = append(x, edgeX(rng, cols)...)
+					}
+				}
+				var ins [batchTokens]Input
+				var store [batchTokens][actKinds]q8Vector
+				xs := make([]*q8Vector, batchTokens)
+				for tok := range ins {
+					ins[tok].prepare(simd, x[tok*cols:(tok+1)*cols], []Encoding{enc}, &store[tok])
+					xs[tok] = ins[tok].xq[enc.act()]
+				}
+				stride := rows + 3
+				out := make([]float32, (batchTokens-1)*stride+rows+2)
+				for i := range out {
+					out[i] = 42
+				}
+				if floats != nil {
+					floats(out, rows, stride, c.m.Data, ins[:])
+				} else {
+					blocks(out, rows, stride, c.m.Data, xs)
+				}
+				want := make([]float32, rows)
+				for tok := range ins {
+					matVecRows(&ins[tok], want, c.m, 0, rows)
+					for i, w := range want {
+						if g := out[tok*stride+i]; !sameFloat(g, w) {
+							t.Fatalf("%s %v %dx%d trial %d: %s batch token %d row %d = %v (%#08x), one token %v (%#08x)",
+								simd.name, enc, rows, cols, trial, enc, tok, i, g, math.Float32bits(g), w, math.Float32bits(w))
+						}
+					}
+					for i := tok*stride + rows; i < min(len(out), (tok+1)*stride); i++ {
+						if out[i] != 42 {
+							t.Fatalf("%s %v %dx%d: the batch kernel wrote %v between token %d's rows and the next's", simd.name, enc, rows, cols, out[i], tok)
+						}
+					}
+				}
+			}
+		}
+	}
+}

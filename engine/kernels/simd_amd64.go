@@ -38,17 +38,115 @@ func matVecQ4KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, r
 //go:noescape
 func matVecQ5KAVX2(out *float32, w *byte, xq *int8, xd *float32, bsum2 *int16, rows, blocks int)
 
-// kBatch is matMulQ4KAVX2's view of four tokens: their outputs (at the first row),
-// x quants, x scales and bsum2.
+// kBatch is the K-quant batch kernels' view of four tokens: their outputs (at the
+// first row), x quants, x scales and x sums (bsum2 for Q4_K and Q5_K, bsums for
+// Q6_K).
 type kBatch struct {
-	out   [4]*float32
-	q     [4]*int8
-	d     [4]*float32
-	bsum2 [4]*int16
+	out  [batchTokens]*float32
+	q    [batchTokens]*int8
+	d    [batchTokens]*float32
+	sums [batchTokens]*int16
+}
+
+// newKBatch is the view of xs, whose outputs are rows of out stride apart, with
+// bsums or bsum2 as sums.
+func newKBatch(out []float32, stride int, xs []*q8Vector, bsum2 bool) kBatch {
+	var a kBatch
+	for t, x := range xs[:batchTokens] {
+		a.out[t], a.q[t], a.d[t], a.sums[t] = &out[t*stride], i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums)
+		if bsum2 {
+			a.sums[t] = unsafe.SliceData(x.bsum2)
+		}
+	}
+	return a
 }
 
 //go:noescape
 func matMulQ4KAVX2(a *kBatch, w *byte, rows, blocks int)
+
+//go:noescape
+func matMulQ5KAVX2(a *kBatch, w *byte, rows, blocks int)
+
+//go:noescape
+func matMulQ6KAVX2(a *kBatch, w *byte, rows, blocks int)
+
+// floatBatch is the float encodings' batch kernels' view of four tokens
+// (floatbatch_amd64.h): their outputs (at the first row) and x.
+type floatBatch struct {
+	out [batchTokens]*float32
+	x   [batchTokens]*float32
+}
+
+//go:noescape
+func matMulF32AVX2(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
+func matMulF16AVX2(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
+func matMulBF16AVX2(a *floatBatch, w *byte, rows, cols int)
+
+// floatMatMul makes a float encoding's batch kernel (es bytes per weight) an impl
+// function: fbRows rows at a time, and rows whose width is not a multiple of 8
+// token by token through one, the one-token kernel.
+func floatMatMul(es int, k func(a *floatBatch, w *byte, rows, cols int), one func(out []float32, w []byte, x []float32)) func(out []float32, rows, stride int, w []byte, ins []Input) {
+	return func(out []float32, rows, stride int, w []byte, ins []Input) {
+		cols := len(ins[0].x)
+		checkKernelArgs(rows, len(w), es*cols)
+		checkBatchFloat(out, rows, stride, ins, cols)
+		if cols%8 != 0 {
+			for t, in := range ins[:batchTokens] {
+				one(out[t*stride:t*stride+rows], w, in.x)
+			}
+			return
+		}
+		var a floatBatch
+		for lo := 0; lo < rows; lo += fbRows {
+			for t, in := range ins[:batchTokens] {
+				a.out[t], a.x[t] = &out[t*stride+lo], f32p(in.x)
+			}
+			k(&a, bytep(w[lo*es*cols:]), min(fbRows, rows-lo), cols)
+		}
+	}
+}
+
+// blockBatch is the batch kernels of the blocks of 32's view of four tokens
+// (batch_amd64.s): their outputs (at the first row), x in pair order and in plain
+// order, x scales and x sums (s8 for Q8_0 blocks, s for Q8_1).
+type blockBatch struct {
+	out [batchTokens]*float32
+	xp  [batchTokens]*int8
+	xq  [batchTokens]*int8
+	d   [batchTokens]*float32
+	s   [batchTokens]*float32
+}
+
+// newBlockBatch is the view of xs, whose outputs are rows of out stride apart,
+// with s8 or s as their sums.
+func newBlockBatch(out []float32, stride int, xs []*q8Vector, s8 bool) blockBatch {
+	var a blockBatch
+	for t, x := range xs[:batchTokens] {
+		a.out[t], a.xp[t], a.xq[t], a.d[t] = &out[t*stride], i8p(x.xp), i8p(x.q), f32p(x.d)
+		if s8 {
+			a.s[t] = f32p(x.s8)
+		} else {
+			a.s[t] = f32p(x.s)
+		}
+	}
+	return a
+}
+
+//go:noescape
+func matMulQ4AVX2(a *blockBatch, w *byte, rows, blocks int)
+
+//go:noescape
+func matMulQ5_0AVX2(a *blockBatch, w *byte, rows, blocks int)
+
+//go:noescape
+func matMulQ4_1AVX2(a *blockBatch, w *byte, rows, blocks int)
+
+//go:noescape
+func matMulQ5_1AVX2(a *blockBatch, w *byte, rows, blocks int)
 
 // q8Batch is matMulQ8AVX2's view of four tokens: their outputs (at the first row),
 // x widened to int16 and x scales.
@@ -154,6 +252,15 @@ var avx2Impl = impl{
 		checkKernelArgs(len(out), len(w), 2*len(x))
 		matVecBF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
 	},
+	matMulF32: floatMatMul(4, matMulF32AVX2, func(out []float32, w []byte, x []float32) {
+		matVecF32AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
+	matMulF16: floatMatMul(2, matMulF16AVX2, func(out []float32, w []byte, x []float32) {
+		matVecF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
+	matMulBF16: floatMatMul(2, matMulBF16AVX2, func(out []float32, w []byte, x []float32) {
+		matVecBF16AVX2(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
 		matVecQ8AVX2(f32p(out), bytep(w), unsafe.SliceData(x.x16), f32p(x.d), len(out), len(x.d))
@@ -195,14 +302,47 @@ var avx2Impl = impl{
 		}
 		matMulQ8AVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
+	matMulQ4: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q4BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, true)
+		matMulQ4AVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ5_0: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q50BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, true)
+		matMulQ5_0AVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ4_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q41BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, false)
+		matMulQ4_1AVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ5_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q51BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, false)
+		matMulQ5_1AVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
 	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
 		checkBatch(out, rows, stride, xs)
-		var a kBatch
-		for t, x := range xs[:batchTokens] {
-			a.out[t], a.q[t], a.d[t], a.bsum2[t] = &out[t*stride], i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsum2)
-		}
+		a := newKBatch(out, stride, xs, true)
 		matMulQ4KAVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ5K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q5KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newKBatch(out, stride, xs, true)
+		matMulQ5KAVX2(&a, bytep(w), rows, len(xs[0].d))
+	},
+	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newKBatch(out, stride, xs, false)
+		matMulQ6KAVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
 	dot: func(a, b []float32) float32 {
 		var s float32
@@ -254,6 +394,7 @@ var zmmImpl = func() impl {
 	k := vnniImpl
 	k.name = "avx2+fma+f16c+avx512vnni+zmm"
 	k.prepare = prepareZMM
+	k.matMulQ4 = nil // prepareZMM lays x out for the ZMM kernel, not for matMulQ4AVX2
 	k.matVecQ4 = func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q4BlockBytes)
 		matVecQ4ZMM(f32p(out), bytep(w), i8p(x.xz), i8p(x.q), f32p(x.d), f32p(x.s8), len(out), len(x.d))

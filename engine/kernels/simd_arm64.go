@@ -45,10 +45,37 @@ func matVecQ5KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows
 func matVecQ6KNEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
 
 //go:noescape
+func matMulF32NEON(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
+func matMulF16NEON(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
+func matMulBF16NEON(a *floatBatch, w *byte, rows, cols int)
+
+//go:noescape
 func matMulQ8NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
+func matMulQ4NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ5_0NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ4_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ5_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
 func matMulQ4KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ5KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
+
+//go:noescape
+func matMulQ6KNEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 
 //go:noescape
 func quantizeQ8NEON(q *int8, d *float32, s8 *float32, x *float32, blocks int)
@@ -130,6 +157,15 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), 2*len(x))
 		matVecBF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
 	},
+	matMulF32: floatMatMul(4, 4, matMulF32NEON, func(out []float32, w []byte, x []float32) {
+		matVecF32NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
+	matMulF16: floatMatMul(2, 8, matMulF16NEON, func(out []float32, w []byte, x []float32) {
+		matVecF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
+	matMulBF16: floatMatMul(2, 8, matMulBF16NEON, func(out []float32, w []byte, x []float32) {
+		matVecBF16NEON(f32p(out), bytep(w), f32p(x), len(out), len(x))
+	}),
 	matVecQ8: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q8BlockBytes)
 		matVecQ8NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
@@ -165,20 +201,50 @@ var neonImpl = impl{
 	matMulQ8: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q8BlockBytes)
 		checkBatch(out, rows, stride, xs)
-		var a neonBatch
-		for t, x := range xs[:batchTokens] {
-			a.q[t], a.d[t] = i8p(x.q), f32p(x.d)
-		}
+		a := newNEONBatch(xs, false)
 		matMulQ8NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ4: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q4BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, true)
+		matMulQ4NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ5_0: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q50BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, true)
+		matMulQ5_0NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ4_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q41BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, false)
+		matMulQ4_1NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ5_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q51BlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, false)
+		matMulQ5_1NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
 	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
 		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
 		checkBatch(out, rows, stride, xs)
-		var a neonBatch
-		for t, x := range xs[:batchTokens] {
-			a.q[t], a.d[t], a.bsums[t] = i8p(x.q), f32p(x.d), unsafe.SliceData(x.bsums)
-		}
+		a := newNEONBatch(xs, false)
 		matMulQ4KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ5K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q5KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, false)
+		matMulQ5KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	},
+	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, false)
+		matMulQ6KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
 	},
 	dot: func(a, b []float32) float32 {
 		var s float32
@@ -204,14 +270,69 @@ var neonImpl = impl{
 	scale:       simdScale(4, scaleNEON),
 }
 
-// neonBatch is what the batch kernels (blocks_arm64.s, kquants_arm64.s) read about their tokens, and
-// the lanes in which they add up each token's block values (blockSums), lane-major:
-// lanes[k][t] is token t's lane k.
+// floatBatch is the float batch kernels' view of four tokens (floatbatch_arm64.h):
+// their outputs (at the first row) and x, and room for the accumulators of fbRows
+// rows.
+type floatBatch struct {
+	out [batchTokens]*float32
+	x   [batchTokens]*float32
+	acc *[fbRows / 2 * 256]float32
+}
+
+// floatMatMul makes a float encoding's batch kernel (es bytes per weight, rows of a
+// multiple of width columns) an impl function: fbRows rows at a time, and rows of
+// other widths token by token through one, the one-token kernel.
+func floatMatMul(es, width int, k func(a *floatBatch, w *byte, rows, cols int), one func(out []float32, w []byte, x []float32)) func(out []float32, rows, stride int, w []byte, ins []Input) {
+	return func(out []float32, rows, stride int, w []byte, ins []Input) {
+		cols := len(ins[0].x)
+		checkKernelArgs(rows, len(w), es*cols)
+		checkBatchFloat(out, rows, stride, ins, cols)
+		if cols%width != 0 {
+			for t, in := range ins[:batchTokens] {
+				one(out[t*stride:t*stride+rows], w, in.x)
+			}
+			return
+		}
+		var acc [fbRows / 2 * 256]float32
+		a := floatBatch{acc: &acc}
+		for lo := 0; lo < rows; lo += fbRows {
+			for t, in := range ins[:batchTokens] {
+				a.out[t], a.x[t] = &out[t*stride+lo], f32p(in.x)
+			}
+			k(&a, bytep(w[lo*es*cols:]), min(fbRows, rows-lo), cols)
+		}
+	}
+}
+
+// neonBatch is what the batch kernels (blocks_arm64.s, blocks32_arm64.s,
+// kquants_arm64.s) read about their tokens, x's quants, scales, float sums (s8 or s)
+// and bsums, and the lanes in which they add up each token's block values
+// (blockSums), lane-major: lanes[k][t] is token t's lane k. Its offsets are NB_* in
+// blocks_arm64.h.
 type neonBatch struct {
 	q     [batchTokens]*int8
 	d     [batchTokens]*float32
+	s     [batchTokens]*float32
 	bsums [batchTokens]*int16
 	lanes [8][batchTokens]float32
+}
+
+// newNEONBatch is the view of xs, with s8 or s as their float sums.
+func newNEONBatch(xs []*q8Vector, s8 bool) neonBatch {
+	var a neonBatch
+	for t, x := range xs[:batchTokens] {
+		a.q[t], a.d[t] = i8p(x.q), f32p(x.d)
+		switch {
+		case s8:
+			a.s[t] = f32p(x.s8)
+		case x.s != nil:
+			a.s[t] = f32p(x.s)
+		}
+		if x.bsums != nil {
+			a.bsums[t] = unsafe.SliceData(x.bsums)
+		}
+	}
+	return a
 }
 
 // simdImpl needs no feature check: Advanced SIMD (NEON), including FCVTL, is part of

@@ -1,0 +1,292 @@
+// The batch kernel of the float encodings (float_amd64.s, bf16_amd64.s), included
+// once for each: four tokens and two rows per load of the weights, each row and
+// token with the one-token kernel's arithmetic (matVecF32AVX2, or halfkernel_amd64.h
+// for fp16 and bf16), so with its bits. That kernel keeps four accumulators per
+// row, one for each 8-column slice of every 32 columns (and the row's last columns,
+// by 8, in the first), adds them as acc0 + (acc1 + (acc2 + acc3)) and its lanes in
+// HSUM's order.
+//
+// Here a pass over a block of two rows' columns computes one slice's accumulators
+// for the two rows and four tokens (eight FMAs per two loads of weights and four
+// of x, where the one-token kernel does one per load of each), from and back to
+// the stack. A block is 16 chunks of 32 columns, and every pair of rows passes over
+// it before the next: its x (8 KiB for four tokens in fp32) stays in L1 while the
+// rows stream past. Slice 0 then takes the last columns, and each pair's eight
+// sums are reduced together (HSUM's additions, two 128-bit halves at a time).
+//
+// The file that includes it defines FB_KERNEL (its name), FB_ES (bytes per
+// weight), FB_SHIFT (log2 of 8 weights' bytes) and FB_WIDEN(src, y) (eight weights
+// at src widened exactly to float32 in y). Rows hold a multiple of 8 columns, and a
+// call takes at most fbRows of them (the Go side splits the others, and takes rows
+// of other widths token by token).
+//
+// func FB_KERNEL(a *floatBatch, w *byte, rows, cols int)
+// Registers: DI a pair of rows, SI and R14 its two rows' weights of the pass (the
+// same row twice for a last row alone, whose second results are dropped), BX the
+// offset into the tokens' x (R10-R13), AX the slice, CX the chunks of the pass, R9
+// the chunks after the block, R8 rows left, R15 the pair's accumulators on the
+// stack; Y0-Y3 the first row's accumulators for tokens 0-3, Y4-Y7 the second
+// row's. The stack: each pair's accumulators, 1 KiB (slice k's eight at 256k),
+// then the tokens' outputs, a row's bytes, the chunks, the 8-column steps after
+// them, the block's offsets into the rows and into x and its chunks.
+#define FB_OUT 8192
+#define FB_RB 8224
+#define FB_CHUNKS 8232
+#define FB_BY8 8240
+#define FB_WOFF 8248
+#define FB_XOFF 8256
+#define FB_N 8264
+
+// FB_STEP: eight columns of the two rows (at SI and R14) for the four tokens.
+#define FB_STEP \
+	FB_WIDEN((SI), Y8); \
+	FB_WIDEN((R14), Y9); \
+	VMOVUPS     (R10)(BX*1), Y10; \
+	VMOVUPS     (R11)(BX*1), Y11; \
+	VMOVUPS     (R12)(BX*1), Y12; \
+	VMOVUPS     (R13)(BX*1), Y13; \
+	VFMADD231PS Y10, Y8, Y0; \
+	VFMADD231PS Y11, Y8, Y1; \
+	VFMADD231PS Y12, Y8, Y2; \
+	VFMADD231PS Y13, Y8, Y3; \
+	VFMADD231PS Y10, Y9, Y4; \
+	VFMADD231PS Y11, Y9, Y5; \
+	VFMADD231PS Y12, Y9, Y6; \
+	VFMADD231PS Y13, Y9, Y7
+
+// FB_LOAD, FB_STORE: the eight accumulators from and to (SP)(DX*1).
+#define FB_LOAD \
+	VMOVUPS (SP)(DX*1), Y0; \
+	VMOVUPS 32(SP)(DX*1), Y1; \
+	VMOVUPS 64(SP)(DX*1), Y2; \
+	VMOVUPS 96(SP)(DX*1), Y3; \
+	VMOVUPS 128(SP)(DX*1), Y4; \
+	VMOVUPS 160(SP)(DX*1), Y5; \
+	VMOVUPS 192(SP)(DX*1), Y6; \
+	VMOVUPS 224(SP)(DX*1), Y7
+
+#define FB_STORE \
+	VMOVUPS Y0, (SP)(DX*1); \
+	VMOVUPS Y1, 32(SP)(DX*1); \
+	VMOVUPS Y2, 64(SP)(DX*1); \
+	VMOVUPS Y3, 96(SP)(DX*1); \
+	VMOVUPS Y4, 128(SP)(DX*1); \
+	VMOVUPS Y5, 160(SP)(DX*1); \
+	VMOVUPS Y6, 192(SP)(DX*1); \
+	VMOVUPS Y7, 224(SP)(DX*1)
+
+// FB_PAIR: R14 = the second row of the pair at SI, or SI when only one is left.
+#define FB_PAIR \
+	MOVQ  SI, R14; \
+	CMPQ  R8, $2; \
+	JLT   2(PC); \
+	ADDQ  FB_RB(SP), R14
+
+// FB_SUM(y, i): y = acc0 + (acc1 + (acc2 + acc3)) of row and token i, acc0 in y.
+#define FB_SUM(y, i) \
+	VMOVUPS 512+32*i(SP)(R15*1), Y8; \
+	VADDPS  768+32*i(SP)(R15*1), Y8, Y8; \
+	VADDPS  256+32*i(SP)(R15*1), Y8, Y8; \
+	VADDPS  Y8, y, y
+
+// FB_HALVES(a, b, s, t): s = [a's lanes 0-3 + 4-7 | b's], HSUM's first addition for
+// two sums; t scratch.
+#define FB_HALVES(a, b, s, t) \
+	VPERM2F128 $0x20, b, a, s; \
+	VPERM2F128 $0x31, b, a, t; \
+	VADDPS     t, s, s
+
+TEXT FB_KERNEL(SB), $8272-32
+	MOVQ    a+0(FP), AX
+	VMOVDQU 0(AX), Y0
+	VMOVDQU Y0, FB_OUT(SP)
+	MOVQ    32(AX), R10
+	MOVQ    40(AX), R11
+	MOVQ    48(AX), R12
+	MOVQ    56(AX), R13
+	MOVQ    cols+24(FP), AX
+	MOVQ    AX, CX
+	SHRQ    $5, CX
+	MOVQ    CX, FB_CHUNKS(SP)
+	MOVQ    AX, CX
+	ANDQ    $31, CX
+	SHRQ    $3, CX
+	MOVQ    CX, FB_BY8(SP)
+	IMULQ   $FB_ES, AX
+	MOVQ    AX, FB_RB(SP)
+
+	// Every pair's accumulators start at zero.
+	VXORPS Y0, Y0, Y0
+	XORQ   DX, DX
+	MOVQ   rows+16(FP), CX
+	INCQ   CX
+	SHRQ   $1, CX
+	SHLQ   $2, CX
+
+fbclear:
+	VMOVUPS Y0, (SP)(DX*1)
+	VMOVUPS Y0, 32(SP)(DX*1)
+	VMOVUPS Y0, 64(SP)(DX*1)
+	VMOVUPS Y0, 96(SP)(DX*1)
+	VMOVUPS Y0, 128(SP)(DX*1)
+	VMOVUPS Y0, 160(SP)(DX*1)
+	VMOVUPS Y0, 192(SP)(DX*1)
+	VMOVUPS Y0, 224(SP)(DX*1)
+	ADDQ    $256, DX
+	DECQ    CX
+	JNZ     fbclear
+	MOVQ    $0, FB_WOFF(SP)
+	MOVQ    $0, FB_XOFF(SP)
+	MOVQ    FB_CHUNKS(SP), R9
+
+fbblock:
+	MOVQ  R9, CX
+	CMPQ  CX, $16
+	JLE   fbsized
+	MOVQ  $16, CX
+
+fbsized:
+	TESTQ CX, CX
+	JZ    fbtail
+	MOVQ  CX, FB_N(SP)
+	SUBQ  CX, R9
+	MOVQ  w+8(FP), DI
+	ADDQ  FB_WOFF(SP), DI
+	MOVQ  rows+16(FP), R8
+	XORQ  R15, R15
+
+fbpair:
+	MOVQ $3, AX
+
+fbslice:
+	MOVQ AX, DX
+	SHLQ $FB_SHIFT, DX
+	LEAQ (DI)(DX*1), SI
+	FB_PAIR
+	MOVQ AX, BX
+	SHLQ $5, BX
+	ADDQ FB_XOFF(SP), BX
+	MOVQ AX, DX
+	SHLQ $8, DX
+	ADDQ R15, DX
+	FB_LOAD
+	MOVQ FB_N(SP), CX
+
+fbchunk:
+	PREFETCHT0 PF(SI)
+	PREFETCHT0 PF(R14)
+	FB_STEP
+	ADDQ       $32*FB_ES, SI
+	ADDQ       $32*FB_ES, R14
+	ADDQ       $128, BX
+	DECQ       CX
+	JNZ        fbchunk
+	FB_STORE
+	DECQ       AX
+	JGE        fbslice
+
+	// On to the next pair of rows, or to the next block.
+	ADDQ $1024, R15
+	ADDQ FB_RB(SP), DI
+	ADDQ FB_RB(SP), DI
+	SUBQ $2, R8
+	JGT  fbpair
+	MOVQ FB_N(SP), CX
+	MOVQ CX, DX
+	SHLQ $7, DX
+	ADDQ DX, FB_XOFF(SP)
+	IMULQ $32*FB_ES, CX
+	ADDQ CX, FB_WOFF(SP)
+	JMP  fbblock
+
+fbtail:
+	// Each pair: the columns after the last chunk, 8 at a time, into slice 0, then
+	// the sums.
+	MOVQ w+8(FP), DI
+	MOVQ rows+16(FP), R8
+	XORQ R15, R15
+
+fbrows:
+	MOVQ  R15, DX
+	FB_LOAD
+	MOVQ  FB_WOFF(SP), SI
+	ADDQ  DI, SI
+	FB_PAIR
+	MOVQ  FB_XOFF(SP), BX
+	MOVQ  FB_BY8(SP), CX
+	TESTQ CX, CX
+	JZ    fbsum
+
+fbstep:
+	FB_STEP
+	ADDQ $8*FB_ES, SI
+	ADDQ $8*FB_ES, R14
+	ADDQ $32, BX
+	DECQ CX
+	JNZ  fbstep
+
+fbsum:
+	FB_SUM(Y0, 0)
+	FB_SUM(Y1, 1)
+	FB_SUM(Y2, 2)
+	FB_SUM(Y3, 3)
+	FB_SUM(Y4, 4)
+	FB_SUM(Y5, 5)
+	FB_SUM(Y6, 6)
+	FB_SUM(Y7, 7)
+
+	// HSUM for the eight: lanes 0-3 plus 4-7, then two VHADDPS, which leave
+	// [A0, A2, B0, B2 | A1, A3, B1, B3] (A the first row's, B the second's).
+	FB_HALVES(Y0, Y1, Y8, Y9)
+	FB_HALVES(Y2, Y3, Y9, Y10)
+	VHADDPS      Y9, Y8, Y8
+	FB_HALVES(Y4, Y5, Y9, Y10)
+	FB_HALVES(Y6, Y7, Y10, Y11)
+	VHADDPS      Y10, Y9, Y9
+	VHADDPS      Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	MOVQ         FB_OUT(SP), AX
+	VMOVSS       X8, (AX)
+	MOVQ         FB_OUT+8(SP), AX
+	VMOVSS       X9, (AX)
+	MOVQ         FB_OUT+16(SP), AX
+	VEXTRACTPS   $1, X8, (AX)
+	MOVQ         FB_OUT+24(SP), AX
+	VEXTRACTPS   $1, X9, (AX)
+	CMPQ         R8, $2
+	JLT          fbdone
+	MOVQ         FB_OUT(SP), AX
+	VEXTRACTPS   $2, X8, 4(AX)
+	MOVQ         FB_OUT+8(SP), AX
+	VEXTRACTPS   $2, X9, 4(AX)
+	MOVQ         FB_OUT+16(SP), AX
+	VEXTRACTPS   $3, X8, 4(AX)
+	MOVQ         FB_OUT+24(SP), AX
+	VEXTRACTPS   $3, X9, 4(AX)
+	ADDQ         $8, FB_OUT(SP)
+	ADDQ         $8, FB_OUT+8(SP)
+	ADDQ         $8, FB_OUT+16(SP)
+	ADDQ         $8, FB_OUT+24(SP)
+	ADDQ         $1024, R15
+	ADDQ         FB_RB(SP), DI
+	ADDQ         FB_RB(SP), DI
+	SUBQ         $2, R8
+	JNZ          fbrows
+
+fbdone:
+	VZEROUPPER
+	RET
+
+#undef FB_OUT
+#undef FB_RB
+#undef FB_CHUNKS
+#undef FB_BY8
+#undef FB_WOFF
+#undef FB_XOFF
+#undef FB_N
+#undef FB_STEP
+#undef FB_LOAD
+#undef FB_STORE
+#undef FB_PAIR
+#undef FB_SUM
+#undef FB_HALVES
