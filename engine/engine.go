@@ -103,6 +103,10 @@ type Options struct {
 	// KVCache is the encoding of the session's KV cache, fixed when the session
 	// starts: "fp32", "fp16", or "" for the engine's choice.
 	KVCache string
+	// Context is how many positions the session may hold, fixed when it starts:
+	// 0 is the model's default (Info.ContextSize); more than the model declares
+	// is refused.
+	Context int
 }
 
 // StopReason says why a reply ended.
