@@ -3,6 +3,8 @@ package mailbox
 import (
 	"encoding/binary"
 	"testing"
+
+	"github.com/inferpi/inferpi/soc/bcm2711"
 )
 
 // FuzzDecode feeds arbitrary replies to the decoder: it must never panic or
@@ -15,32 +17,32 @@ func FuzzDecode(f *testing.F) {
 		}
 		return b
 	}
-	f.Add(seed(32, codeSuccess, TagClockRate, 8, respBit|8, 12, 100_000_000, 0), uint8(1))
-	f.Add(seed(32, codeParseError, TagClockRate, 8, 0, 12, 0, 0), uint8(1))
-	f.Add(seed(64, codeSuccess, TagSetClockRate, 12, respBit|8, 3, 1, 1, TagFirmwareRevision, 4, respBit|4, 7, 0, 0, 0, 0), uint8(2))
-	f.Add(seed(16, codeSuccess, 0, 0), uint8(0))
-	f.Add(seed(32, codeSuccess, TagClockRate, 8, respBit|0x7FFFFFFC, 12, 5, 0), uint8(1))
+	f.Add(seed(32, bcm2711.CodeSuccess, bcm2711.TagClockRate, 8, bcm2711.ResponseBit|8, 12, 100_000_000, 0), uint8(1))
+	f.Add(seed(32, bcm2711.CodeParseError, bcm2711.TagClockRate, 8, 0, 12, 0, 0), uint8(1))
+	f.Add(seed(64, bcm2711.CodeSuccess, bcm2711.TagSetClockRate, 12, bcm2711.ResponseBit|8, 3, 1, 1, bcm2711.TagFirmwareRevision, 4, bcm2711.ResponseBit|4, 7, 0, 0, 0, 0), uint8(2))
+	f.Add(seed(16, bcm2711.CodeSuccess, 0, 0), uint8(0))
+	f.Add(seed(32, bcm2711.CodeSuccess, bcm2711.TagClockRate, 8, bcm2711.ResponseBit|0x7FFFFFFC, 12, 5, 0), uint8(1))
 	f.Fuzz(func(t *testing.T, raw []byte, ntags uint8) {
 		msg := make([]uint32, len(raw)/4)
 		for i := range msg {
 			msg[i] = binary.LittleEndian.Uint32(raw[4*i:])
 		}
-		all := []*Tag{
-			{ID: TagClockRate, Request: []uint32{12}, Response: make([]uint32, 2)},
-			{ID: TagFirmwareRevision, Response: make([]uint32, 1)},
-			{ID: TagSetClockRate, Request: []uint32{3, 1, 1}, Response: make([]uint32, 2)},
+		all := []*bcm2711.Tag{
+			{ID: bcm2711.TagClockRate, Request: []uint32{12}, Response: make([]uint32, 2)},
+			{ID: bcm2711.TagFirmwareRevision, Response: make([]uint32, 1)},
+			{ID: bcm2711.TagSetClockRate, Request: []uint32{3, 1, 1}, Response: make([]uint32, 2)},
 		}
 		tags := all[:int(ntags)%(len(all)+1)]
 		if len(tags) == 2 { // the layout the set-clock seed uses
-			tags = []*Tag{all[2], all[1]}
+			tags = []*bcm2711.Tag{all[2], all[1]}
 		}
 		if err := decode(msg, tags); err == nil {
-			p := headerWords
+			p := bcm2711.HeaderWords
 			for _, tag := range tags {
-				if msg[p] != tag.ID || msg[p+2]&respBit == 0 || int(msg[p+2]&^respBit) < 4*len(tag.Response) {
+				if msg[p] != tag.ID || msg[p+2]&bcm2711.ResponseBit == 0 || int(msg[p+2]&^bcm2711.ResponseBit) < 4*len(tag.Response) {
 					t.Fatalf("accepted a reply with tag %#x unanswered: %#x", tag.ID, msg)
 				}
-				p += tagHeaderWords + tag.valueWords()
+				p += bcm2711.TagHeaderWords + tag.ValueWords()
 			}
 		}
 	})
