@@ -20,6 +20,7 @@ import (
 	"github.com/inferpi/inferpi/platform/bootlog"
 	"github.com/inferpi/inferpi/platform/mailbox"
 	"github.com/inferpi/inferpi/platform/storage"
+	"github.com/inferpi/inferpi/soc/bcm2711"
 	"github.com/inferpi/inferpi/storage/block"
 )
 
@@ -121,20 +122,20 @@ func clocks(*bootlog.Logger) diag.Result {
 		return diag.Unavailable("no VideoCore mailbox: %v", err)
 	}
 	var facts []string
-	arm, err := mb.ClockRate(mailbox.ClockARM)
+	arm, err := mb.ClockRate(bcm2711.ClockARM)
 	if err != nil {
 		return diag.Failed("ARM clock: %v", err)
 	}
 	s := fmt.Sprintf("ARM %d MHz", arm/1_000_000)
-	if max, err := mb.MaxClockRate(mailbox.ClockARM); err == nil {
+	if max, err := mb.MaxClockRate(bcm2711.ClockARM); err == nil {
 		s += fmt.Sprintf(" (max %d", max/1_000_000)
-		if m, err := mb.MeasuredClockRate(mailbox.ClockARM); err == nil {
+		if m, err := mb.MeasuredClockRate(bcm2711.ClockARM); err == nil {
 			s += fmt.Sprintf(", measured %d", m/1_000_000)
 		}
 		s += ")"
 	}
 	facts = append(facts, s)
-	if core, err := mb.ClockRate(mailbox.ClockCore); err == nil {
+	if core, err := mb.ClockRate(bcm2711.ClockCore); err == nil {
 		facts = append(facts, fmt.Sprintf("core %d MHz", core/1_000_000))
 	}
 	if mc, err := mb.Temperature(); err == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/inferpi/inferpi/firmware/sysinfo"
 	"github.com/inferpi/inferpi/metal/sys"
 	"github.com/inferpi/inferpi/platform/mailbox"
+	"github.com/inferpi/inferpi/soc/bcm2711"
 )
 
 // describeMachine is the menu's /info: what the kernel found at boot (cores,
@@ -32,7 +33,7 @@ func describeMachine(w io.Writer) {
 		return // QEMU virt: no VideoCore
 	}
 	var facts []string
-	if hz, err := mb.MeasuredClockRate(mailbox.ClockARM); err == nil && hz != 0 {
+	if hz, err := mb.MeasuredClockRate(bcm2711.ClockARM); err == nil && hz != 0 {
 		facts = append(facts, fmt.Sprintf("ARM measured at %d MHz", hz/1_000_000))
 	}
 	if mc, err := mb.Temperature(); err == nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/inferpi/inferpi/platform/mailbox"
+	"github.com/inferpi/inferpi/soc/bcm2711"
 )
 
 // reportFirmware prints what the VideoCore says about the board through
@@ -25,7 +26,7 @@ func reportFirmware() {
 	} else {
 		facts = append(facts, "revision: "+short(err))
 	}
-	if hz, err := mb.ClockRate(mailbox.ClockARM); err == nil {
+	if hz, err := mb.ClockRate(bcm2711.ClockARM); err == nil {
 		facts = append(facts, fmt.Sprintf("ARM %d MHz", hz/1e6))
 	} else {
 		facts = append(facts, "ARM clock: "+short(err))
@@ -42,7 +43,7 @@ func reportFirmware() {
 	}
 	fmt.Println("sdtest: firmware:", strings.Join(facts, ", "))
 
-	want, err := mb.ClockRate(mailbox.ClockEMMC)
+	want, err := mb.ClockRate(bcm2711.ClockEMMC)
 	if err != nil {
 		fmt.Println("sdtest: mailbox: EMMC clock:", err)
 		return
@@ -56,7 +57,7 @@ func reportFirmware() {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				if got, err := mb.ClockRate(mailbox.ClockEMMC); err != nil || got != want {
+				if got, err := mb.ClockRate(bcm2711.ClockEMMC); err != nil || got != want {
 					mu.Lock()
 					bad = append(bad, fmt.Sprintf("%d (%v)", got, err))
 					mu.Unlock()

@@ -3,14 +3,13 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 	"unsafe"
 
-	"github.com/inferpi/inferpi/board"
 	"github.com/inferpi/inferpi/driver/reg"
 	"github.com/inferpi/inferpi/metal/sys"
+	"github.com/inferpi/inferpi/soc/bcm2711"
 )
 
 // checkWaitIRQ waits through the kernel (sys.WaitIRQ) for a real device
@@ -20,7 +19,6 @@ import (
 // A wait nothing satisfies must time out too.
 func checkWaitIRQ() (string, error) {
 	const (
-		intid      = 65
 		mboxRead   = 0x00
 		mboxStatus = 0x18
 		mboxConfig = 0x1C
@@ -28,7 +26,7 @@ func checkWaitIRQ() (string, error) {
 		empty      = 1 << 30
 	)
 	t0 := time.Now()
-	if err := sys.WaitIRQ(intid, 30*time.Millisecond); err == nil {
+	if err := sys.WaitIRQ(bcm2711.MailboxIRQ, 30*time.Millisecond); err == nil {
 		return "", fmt.Errorf("WaitIRQ returned without an interrupt")
 	}
 	if el := time.Since(t0); el < 30*time.Millisecond {
@@ -40,23 +38,22 @@ func checkWaitIRQ() (string, error) {
 		return "", err
 	}
 	defer d.Free(buf)
-	mb := reg.At(board.Mailbox)
+	mb := reg.At(bcm2711.Mailbox)
 	for mb.Read32(mboxStatus)&empty == 0 {
 		mb.Read32(mboxRead)
 	}
 	mb.Write32(mboxConfig, 1) // interrupt when a reply is available
 	defer mb.Write32(mboxConfig, 0)
+	msg := unsafe.Slice((*uint32)(unsafe.Pointer(&buf.Mem[0])), len(buf.Mem)/4)
 	for round := 0; round < 3; round++ {
-		m := buf.Mem
-		clear(m)
-		le := binary.LittleEndian
-		le.PutUint32(m[0:], 32)         // size
-		le.PutUint32(m[8:], 0x00000001) // get firmware revision
-		le.PutUint32(m[12:], 4)
+		tags := []*bcm2711.Tag{{ID: bcm2711.TagFirmwareRevision, Response: make([]uint32, 1)}}
+		if bcm2711.Encode(msg, tags) == 0 {
+			return "", fmt.Errorf("a firmware revision request does not fit %d bytes", len(buf.Mem))
+		}
 		done := make(chan error, 1)
-		go func() { done <- sys.WaitIRQ(intid, 5*time.Second) }()
+		go func() { done <- sys.WaitIRQ(bcm2711.MailboxIRQ, 5*time.Second) }()
 		time.Sleep(5 * time.Millisecond) // let the waiter enable the line first
-		mb.Write32(mboxWrite, uint32(uintptr(unsafe.Pointer(&m[0])))|0xC0000000|8)
+		mb.Write32(mboxWrite, uint32(uintptr(unsafe.Pointer(&msg[0])))|0xC0000000|8)
 		if err := <-done; err != nil {
 			return "", fmt.Errorf("round %d: %v", round, err)
 		}
@@ -64,8 +61,8 @@ func checkWaitIRQ() (string, error) {
 			return "", fmt.Errorf("woken, but no mailbox reply is waiting")
 		}
 		mb.Read32(mboxRead)
-		if le.Uint32(m[4:]) != 0x80000000 {
-			return "", fmt.Errorf("reply code %#x", le.Uint32(m[4:]))
+		if f, _ := bcm2711.Decode(msg, tags); f != bcm2711.ReplyOK {
+			return "", fmt.Errorf("reply code %#x: fault %d", msg[1], f)
 		}
 	}
 	return "3 mailbox reply interrupts received, a timed-out wait too", nil

@@ -1,10 +1,10 @@
 // Package sdhci drives a standard SD host controller (SDHCI 3.00) and the SD card
 // in it, and exposes the card as a block.Device.
 //
-// On the Raspberry Pi 4 the SD slot is on EMMC2 (0xFE340000); QEMU's raspi4b
-// attaches `-drive if=sd` to the controller at 0xFE300000 instead (QEMU
+// On the Raspberry Pi 4 the SD slot is on EMMC2; QEMU's raspi4b attaches
+// `-drive if=sd` to the older EMMC controller instead (QEMU
 // hw/gpio/bcm2838_gpio.c: bcm2838_gpio_reset). Both are SDHCI, so the firmware
-// probes both with FindCard.
+// probes both with FindCard; their addresses are the caller's (soc/bcm2711).
 //
 // Data moves by PIO through the buffer data port, not SDMA/ADMA: PIO needs no DMA
 // addresses (no bus-address translation, no cache maintenance, no buffer that
@@ -24,12 +24,6 @@ import (
 	"time"
 
 	"github.com/inferpi/inferpi/driver/reg"
-)
-
-// Controller addresses on the BCM2711 (ARM physical, low-peripheral mode).
-const (
-	BCM2711EMMC2 = 0xFE340000 // the SD card slot on a real Pi 4 (Linux bcm2711.dtsi: mmc@7e340000)
-	BCM2711EMMC  = 0xFE300000 // Arasan SDHCI (bcm283x.dtsi: mmc@7e300000); QEMU raspi4b's SD card
 )
 
 // Config describes one controller.

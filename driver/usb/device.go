@@ -235,8 +235,7 @@ func (d *Device) Interfaces(class, subclass, protocol int) []*Interface {
 		if ifc.Alternate != 0 {
 			continue
 		}
-		if (class < 0 || int(ifc.Class) == class) && (subclass < 0 || int(ifc.SubClass) == subclass) &&
-			(protocol < 0 || int(ifc.Protocol) == protocol) {
+		if ifc.Match(class, subclass, protocol) {
 			out = append(out, ifc)
 		}
 	}

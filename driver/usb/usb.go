@@ -5,7 +5,9 @@
 // A host-controller driver implements Host (root ports, device slots) and
 // HostDevice (transfers to one addressed device). Enumerate walks the root ports,
 // addresses every device it finds, drives the hub class driver for hubs, and
-// returns ready-to-use Devices. Class drivers (package msc) talk to a Device.
+// returns ready-to-use Devices. Bind hands their interfaces to ClassDrivers
+// (package msc's Driver), which talk to the Device; the host-controller driver
+// knows none of them.
 //
 // References (facts only): USB 2.0 specification chapters 9 and 11; Linux
 // drivers/usb/core/hub.c; U-Boot common/usb.c and common/usb_hub.c; Circle lib/usb.

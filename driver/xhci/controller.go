@@ -6,8 +6,8 @@
 //
 //	c, err := xhci.New(regs, mem, xhci.Options{Log: uart})
 //	err = c.Start()            // reset, rings, run, power ports
-//	disks, err := c.Disks()    // enumerate (hubs too) and attach mass storage
-//	... disks[0].ReadBlocks(lba, buf) ...
+//	devs, err := c.Enumerate() // address and configure every device (hubs too)
+//	err = usb.Bind(devs, &msc.Driver{}) // class drivers take their interfaces
 //	c.Close()                  // before re-initialising (e.g. after /exit)
 //
 // The driver polls the event ring instead of taking interrupts: every transfer
@@ -33,7 +33,6 @@ import (
 	"github.com/inferpi/inferpi/driver/dma"
 	"github.com/inferpi/inferpi/driver/reg"
 	"github.com/inferpi/inferpi/driver/usb"
-	"github.com/inferpi/inferpi/driver/usb/msc"
 )
 
 // Options tune the driver; the zero value suits real hardware.
@@ -57,10 +56,9 @@ type Options struct {
 	// Rings and contexts beyond it are refused; transfers to or from memory
 	// beyond it go through a coherent bounce buffer.
 	DMALimit uint64
-	// USB and MSC are passed to enumeration and the mass-storage driver by Disks;
-	// their Log defaults to Log.
+	// USB is passed to enumeration by Enumerate; its Log and Sleep default to
+	// Log and Sleep.
 	USB usb.Options
-	MSC msc.Options
 	// Sleep replaces time.Sleep (tests make it instant).
 	Sleep func(time.Duration)
 }
@@ -116,7 +114,7 @@ type Controller struct {
 	cmdRing   *ring
 	events    *eventRing
 	slots     map[int]*slot
-	devices   []*usb.Device // what the last Disks enumerated
+	devices   []*usb.Device // what the last Enumerate found
 	cmdDone   map[uint64]TRB
 	xferEv    map[epKey][]TRB
 	portEvent map[int]bool // ports with a status change since last looked at
@@ -354,7 +352,7 @@ func (c *Controller) setup() error {
 	return nil
 }
 
-// Devices returns the devices the last Disks call enumerated, hubs included,
+// Devices returns the devices the last Enumerate found, hubs included,
 // so that a caller without a disk can say what is plugged in instead.
 func (c *Controller) Devices() []*usb.Device {
 	c.mu.Lock()
@@ -506,10 +504,11 @@ func (c *Controller) abortCommand() {
 	c.poll()
 }
 
-// Disks enumerates the bus (root ports and hubs) and attaches every bulk-only
-// mass-storage device. Devices that fail are reported in err (one line each)
-// while the rest are returned: callers use the disks even when err is not nil.
-func (c *Controller) Disks() ([]*msc.Disk, error) {
+// Enumerate finds the devices on the bus (root ports and hubs, usb.Enumerate)
+// and returns them configured, for the caller to bind class drivers to
+// (usb.Bind). Devices that fail are reported in err (one line each) while the
+// rest are returned: callers use them even when err is not nil.
+func (c *Controller) Enumerate() ([]*usb.Device, error) {
 	uo := c.opt.USB
 	if uo.Log == nil {
 		uo.Log = c.opt.Log
@@ -521,30 +520,5 @@ func (c *Controller) Disks() ([]*msc.Disk, error) {
 	c.mu.Lock()
 	c.devices = devs
 	c.mu.Unlock()
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
-	mo := c.opt.MSC
-	if mo.Log == nil {
-		mo.Log = c.opt.Log
-	}
-	if mo.Sleep == nil {
-		mo.Sleep = c.opt.Sleep
-	}
-	var disks []*msc.Disk
-	for _, d := range devs {
-		if len(msc.Find(d)) == 0 {
-			continue
-		}
-		disk, err := msc.Attach(d, mo)
-		if err != nil {
-			c.logf("%v", err)
-			errs = append(errs, err)
-			continue
-		}
-		disks = append(disks, disk)
-	}
-	c.logf("xhci: %d USB devices, %d disks", len(devs), len(disks))
-	return disks, errors.Join(errs...)
+	return devs, err
 }

@@ -61,12 +61,12 @@ func FuzzEvents(f *testing.F) {
 		}
 		s := newSystem(t, xhcifake.QEMU(), 0x4000_0000)
 		s.opts.CommandTimeout = 20 * time.Millisecond
-		s.opts.MSC.ReadTimeout = 20 * time.Millisecond
-		s.opts.MSC.CommandTimeout = 20 * time.Millisecond
+		s.msc.ReadTimeout = 20 * time.Millisecond
+		s.msc.CommandTimeout = 20 * time.Millisecond
 		s.opts.USB.ControlTimeout = 20 * time.Millisecond
 		s.hc.Attach(1, usbfake.NewMassStorage(usb.SpeedSuper, make([]byte, 64<<10), 512))
 		c := s.start()
-		disks, _ := c.Disks()
+		disks, _ := s.bind(c)
 		for i := 0; i+16 <= len(b); i += 16 {
 			s.hc.InjectEvent(binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint32(b[i+8:]), binary.LittleEndian.Uint32(b[i+12:]))
 		}

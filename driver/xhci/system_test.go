@@ -24,16 +24,17 @@ type system struct {
 	hc   *xhcifake.Controller
 	log  *strings.Builder
 	opts Options
+	msc  msc.Options // the class driver's, bound by disks
 }
 
 func newSystem(t *testing.T, cfg xhcifake.Config, busBase uint64) *system {
 	mem := xhcifake.NewMemory(busBase)
 	log := &strings.Builder{}
 	noSleep := func(time.Duration) {}
-	return &system{t: t, mem: mem, hc: xhcifake.New(mem, cfg), log: log, opts: Options{
-		Log: log, Sleep: noSleep, PortSettle: time.Millisecond,
-		MSC: msc.Options{Sleep: noSleep, ReadyTimeout: time.Second},
-	}}
+	return &system{t: t, mem: mem, hc: xhcifake.New(mem, cfg), log: log,
+		opts: Options{Log: log, Sleep: noSleep, PortSettle: time.Millisecond},
+		msc:  msc.Options{Log: log, Sleep: noSleep, ReadyTimeout: time.Second},
+	}
 }
 
 func (s *system) start() *Controller {
@@ -48,11 +49,20 @@ func (s *system) start() *Controller {
 	return c
 }
 
+// bind enumerates the bus and binds the mass-storage class driver, as the
+// storage platform does.
+func (s *system) bind(c *Controller) ([]*msc.Disk, error) {
+	devs, err := c.Enumerate()
+	storage := &msc.Driver{Options: s.msc}
+	err = errors.Join(err, usb.Bind(devs, storage))
+	return storage.Disks, err
+}
+
 func (s *system) disks(c *Controller, want int) []*msc.Disk {
 	s.t.Helper()
-	disks, err := c.Disks()
+	disks, err := s.bind(c)
 	if err != nil {
-		s.t.Fatalf("Disks: %v\n%s", err, s.log)
+		s.t.Fatalf("Enumerate and bind: %v\n%s", err, s.log)
 	}
 	if len(disks) != want {
 		s.t.Fatalf("%d disks, want %d\n%s", len(disks), want, s.log)
@@ -420,7 +430,7 @@ func TestPulledStickBehindHub(t *testing.T) {
 // the retried read returns the right data.
 func TestHungTransferTimesOut(t *testing.T) {
 	s := newSystem(t, xhcifake.QEMU(), 0x4000_0000)
-	s.opts.MSC.ReadTimeout = 50 * time.Millisecond
+	s.msc.ReadTimeout = 50 * time.Millisecond
 	img := image(1<<20, 12)
 	stick := usbfake.NewMassStorage(usb.SpeedSuper, img, 512)
 	hung := false

@@ -40,23 +40,22 @@ func platformEarly() {
 	// QEMU's generic timer runs at 62.5 MHz, the Pi 4's at 54 MHz (the armstub sets
 	// CNTFRQ from the crystal): the simplest tell that we are emulated.
 	platform.isQEMU = cntfrq != 54_000_000
-	gpio := reg.At(board.GPIO)
-	// GPFSEL1: GPIO14 bits 14:12, GPIO15 bits 17:15 = 100 (ALT0) (Linux
-	// pinctrl-bcm2835.c: FSEL_REG, FSEL_SHIFT; bcm283x.dtsi: uart0_gpio14).
-	v := gpio.Read32(0x04)
-	v = v&^(7<<12|7<<15) | 4<<12 | 4<<15
-	gpio.Write32(0x04, v)
-	// GPIO_PUP_PDN_CNTRL_REG0: GPIO14 bits 29:28 none, GPIO15 bits 31:30 pull-up
-	// (pinctrl-bcm2835.c: GP_GPIO_PUP_PDN_CNTRL_REG0, BCM2711_PULL_*).
-	p := gpio.Read32(0xE4)
-	p = p&^(3<<28|3<<30) | 1<<30
-	gpio.Write32(0xE4, p)
+	// UART0 on GPIO 14 (TXD0) and 15 (RXD0), ALT0, the receive line pulled up
+	// (bcm283x.dtsi: uart0_gpio14; BCM2711 ARM Peripherals §5.3, alternative
+	// function assignments).
+	pins := bcm2711.NewPinControl(reg.At(bcm2711.GPIO))
+	pins.SetFunction(14, bcm2711.Alt0)
+	pins.SetFunction(15, bcm2711.Alt0)
+	pins.SetPull(14, bcm2711.PullNone)
+	pins.SetPull(15, bcm2711.PullUp)
 	// Bluetooth's UART0 pins (GPIO 30-33, ALT3) become inputs, so they cannot drive
-	// UART0's receive line too: no disable-bt overlay needed (GPFSEL3 bits 11:0).
-	gpio.Write32(0x0C, gpio.Read32(0x0C)&^0xFFF)
+	// UART0's receive line too: no disable-bt overlay needed.
+	for pin := 30; pin <= 33; pin++ {
+		pins.SetFunction(pin, bcm2711.Input)
+	}
 
 	clock := uint32(board.UARTClockDefault)
-	if r, ok := mboxGet(bcm2711.TagClockRate, bcm2711.ClockUART, 2); ok && r[1] != 0 {
+	if r, ok := mboxGet(bcm2711.TagClockRate, uint32(bcm2711.ClockUART), 2); ok && r[1] != 0 {
 		clock = r[1]
 	}
 	platform.uartClock = clock
@@ -123,19 +122,19 @@ func platformLate() {
 		platform.watchdogWasArmed = true
 		bcm2711.WatchdogStop()
 	}
-	if r, ok := mboxGet(bcm2711.TagMaxClockRate, bcm2711.ClockARM, 2); ok {
+	if r, ok := mboxGet(bcm2711.TagMaxClockRate, uint32(bcm2711.ClockARM), 2); ok {
 		platform.armMax = r[1]
 		var resp [2]uint32
-		req := [3]uint32{bcm2711.ClockARM, r[1], 0}
+		req := [3]uint32{uint32(bcm2711.ClockARM), r[1], 0}
 		mboxMsg.Query(bcm2711.TagSetClockRate, req[:], resp[:])
 	}
-	if r, ok := mboxGet(bcm2711.TagClockMeasured, bcm2711.ClockARM, 2); ok && r[1] != 0 {
+	if r, ok := mboxGet(bcm2711.TagClockMeasured, uint32(bcm2711.ClockARM), 2); ok && r[1] != 0 {
 		platform.armClock = r[1]
-	} else if r, ok := mboxGet(bcm2711.TagClockRate, bcm2711.ClockARM, 2); ok {
+	} else if r, ok := mboxGet(bcm2711.TagClockRate, uint32(bcm2711.ClockARM), 2); ok {
 		platform.armClock = r[1]
 	}
 	// QEMU raspi4b maps nothing at the RNG200 and aborts the access: probe it.
-	if _, faulted := probeRead32(board.RNG200 + 0x24); !faulted {
+	if _, faulted := probeRead32(bcm2711.RNGProbe); !faulted {
 		platform.hasRNG = true
 		bcm2711.RNGStart()
 	}

@@ -51,7 +51,7 @@ func (videoCore) Exchange(msg []uint32) error {
 	if bcm2711.Call(msg) {
 		return nil
 	}
-	if msg[1] == codeParseError {
+	if msg[1] == bcm2711.CodeParseError {
 		return nil // decode reports it
 	}
 	return errors.New("the VideoCore did not answer (mailbox timeout or error code)")

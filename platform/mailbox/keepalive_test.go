@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inferpi/inferpi/platform/bootlog"
+	"github.com/inferpi/inferpi/soc/bcm2711"
 )
 
 // Each query asks for the temperature and the throttling; a change of what
@@ -45,7 +46,7 @@ func TestKeepaliveLogsThrottlingChanges(t *testing.T) {
 	}
 	temps := 0
 	for _, m := range vc.messages {
-		if m[2] == TagTemperature {
+		if m[2] == bcm2711.TagTemperature {
 			temps++
 		}
 	}

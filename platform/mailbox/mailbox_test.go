@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inferpi/inferpi/soc/bcm2711"
 )
 
 func newClient(vc *fakeVC) *Client { return New(vc, make([]uint32, 64)) }
@@ -18,8 +20,8 @@ func newClient(vc *fakeVC) *Client { return New(vc, make([]uint32, 64)) }
 // a whole 64-byte cache line.
 func TestEncodeClockRateRequest(t *testing.T) {
 	buf := make([]uint32, 16)
-	tag := &Tag{ID: TagClockRate, Request: []uint32{uint32(ClockEMMC2)}, Response: make([]uint32, 2)}
-	n, err := encode(buf, []*Tag{tag})
+	tag := &bcm2711.Tag{ID: bcm2711.TagClockRate, Request: []uint32{uint32(bcm2711.ClockEMMC2)}, Response: make([]uint32, 2)}
+	n, err := encode(buf, []*bcm2711.Tag{tag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,16 +36,16 @@ func TestEncodeSeveralTagsPadsToWholeLines(t *testing.T) {
 	for i := range buf {
 		buf[i] = 0xDEADBEEF // stale contents must not leak into the message
 	}
-	tags := []*Tag{
-		{ID: TagSetClockRate, Request: []uint32{3, 1_500_000_000, 1}, Response: make([]uint32, 2)},
-		{ID: TagFirmwareRevision, Response: make([]uint32, 1)},
+	tags := []*bcm2711.Tag{
+		{ID: bcm2711.TagSetClockRate, Request: []uint32{3, 1_500_000_000, 1}, Response: make([]uint32, 2)},
+		{ID: bcm2711.TagFirmwareRevision, Response: make([]uint32, 1)},
 	}
 	n, err := encode(buf, tags)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 2 header + (3+3) + (3+1) + end tag = 13 words, padded to a 64-byte line.
-	want := []uint32{64, 0, TagSetClockRate, 12, 0, 3, 1_500_000_000, 1, TagFirmwareRevision, 4, 0, 0, 0, 0, 0, 0}
+	want := []uint32{64, 0, bcm2711.TagSetClockRate, 12, 0, 3, 1_500_000_000, 1, bcm2711.TagFirmwareRevision, 4, 0, 0, 0, 0, 0, 0}
 	if !reflect.DeepEqual(buf[:n], want) {
 		t.Errorf("message %#x,\nwant    %#x", buf[:n], want)
 	}
@@ -58,21 +60,21 @@ func TestEncodeSeveralTagsPadsToWholeLines(t *testing.T) {
 func TestClientQueries(t *testing.T) {
 	vc := newFakeVC()
 	c := newClient(vc)
-	rate, err := c.ClockRate(ClockEMMC2)
+	rate, err := c.ClockRate(bcm2711.ClockEMMC2)
 	if err != nil || rate != 100_000_000 {
 		t.Errorf("EMMC2 clock = %d, %v; want 100 MHz", rate, err)
 	}
-	set, err := c.SetClockRate(ClockARM, 1_800_000_000, false)
-	if err != nil || set != 1_800_000_000 || vc.clocks[ClockARM] != 1_800_000_000 {
-		t.Errorf("set ARM clock = %d, %v (firmware has %d)", set, err, vc.clocks[ClockARM])
+	set, err := c.SetClockRate(bcm2711.ClockARM, 1_800_000_000, false)
+	if err != nil || set != 1_800_000_000 || vc.clocks[bcm2711.ClockARM] != 1_800_000_000 {
+		t.Errorf("set ARM clock = %d, %v (firmware has %d)", set, err, vc.clocks[bcm2711.ClockARM])
 	}
 	if got := vc.messages[len(vc.messages)-1][5:8]; !reflect.DeepEqual(got, []uint32{3, 1_800_000_000, 0}) {
 		t.Errorf("set clock rate request %v, want [3 1800000000 0]", got)
 	}
-	if m, err := c.MeasuredClockRate(ClockARM); err != nil || m != 1_800_000_000 {
+	if m, err := c.MeasuredClockRate(bcm2711.ClockARM); err != nil || m != 1_800_000_000 {
 		t.Errorf("measured ARM clock = %d, %v", m, err)
 	}
-	if _, err := c.ClockRate(ClockV3D); !errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "V3D") {
+	if _, err := c.ClockRate(bcm2711.ClockV3D); !errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "V3D") {
 		t.Errorf("clock the firmware answers with rate 0: %v, want ErrNoDevice naming V3D", err)
 	}
 	if temp, err := c.Temperature(); err != nil || temp != 48_312 {
@@ -92,23 +94,23 @@ func TestClientQueries(t *testing.T) {
 func TestPowerStates(t *testing.T) {
 	vc := newFakeVC()
 	c := newClient(vc)
-	if on, err := c.PowerState(DeviceSDCard); err != nil || on {
+	if on, err := c.PowerState(bcm2711.DeviceSDCard); err != nil || on {
 		t.Errorf("SD power before: %v, %v; want off", on, err)
 	}
-	if on, err := c.SetPowerState(DeviceSDCard, true); err != nil || !on || !vc.power[DeviceSDCard] {
+	if on, err := c.SetPowerState(bcm2711.DeviceSDCard, true); err != nil || !on || !vc.power[bcm2711.DeviceSDCard] {
 		t.Errorf("switch SD on: %v, %v", on, err)
 	}
 	// The request asks to wait for the supply to settle.
-	if st := vc.messages[len(vc.messages)-1][6]; st != powerOn|powerWait {
+	if st := vc.messages[len(vc.messages)-1][6]; st != bcm2711.PowerOn|bcm2711.PowerWait {
 		t.Errorf("set power state request state %#x, want on|wait", st)
 	}
-	if _, err := c.SetPowerState(Device(42), true); !errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "device 42") {
+	if _, err := c.SetPowerState(bcm2711.Device(42), true); !errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "device 42") {
 		t.Errorf("power domain that does not exist: %v", err)
 	}
 	vc.answer = map[uint32]func([]uint32) []uint32{
-		TagSetPowerState: func(v []uint32) []uint32 { return []uint32{v[0], 0} }, // stays off
+		bcm2711.TagSetPowerState: func(v []uint32) []uint32 { return []uint32{v[0], 0} }, // stays off
 	}
-	if _, err := c.SetPowerState(DeviceSDCard, true); err == nil || !strings.Contains(err.Error(), "stayed off") {
+	if _, err := c.SetPowerState(bcm2711.DeviceSDCard, true); err == nil || !strings.Contains(err.Error(), "stayed off") {
 		t.Errorf("a domain that refuses to switch on: %v", err)
 	}
 }
@@ -163,7 +165,7 @@ func TestSetExpanderGPIO(t *testing.T) {
 	if err := c.SetExpanderGPIO(4, false); err != nil {
 		t.Fatal(err)
 	}
-	if got := vc.messages[0][2:7]; got[0] != TagSetGPIOState || got[1] != 8 || got[3] != 132 || got[4] != 0 {
+	if got := vc.messages[0][2:7]; got[0] != bcm2711.TagSetGPIOState || got[1] != 8 || got[3] != 132 || got[4] != 0 {
 		t.Errorf("request tag words %#x", got)
 	}
 	if s, ok := vc.gpio[132]; !ok || s != 0 {
@@ -173,14 +175,14 @@ func TestSetExpanderGPIO(t *testing.T) {
 		t.Errorf("refused pin: %v", err)
 	}
 	// QEMU's model answers the tag without words: done.
-	vc.answer = map[uint32]func([]uint32) []uint32{TagSetGPIOState: func([]uint32) []uint32 { return []uint32{} }}
+	vc.answer = map[uint32]func([]uint32) []uint32{bcm2711.TagSetGPIOState: func([]uint32) []uint32 { return []uint32{} }}
 	if err := c.SetExpanderGPIO(4, false); err != nil {
 		t.Errorf("answer without words: %v", err)
 	}
 }
 
 func TestUnansweredTag(t *testing.T) {
-	err := newClient(newFakeVC()).Do(&Tag{ID: 0x00012345, Response: make([]uint32, 1)})
+	err := newClient(newFakeVC()).Do(&bcm2711.Tag{ID: 0x00012345, Response: make([]uint32, 1)})
 	if !IsUnsupported(err) || !strings.Contains(err.Error(), "0x00012345") {
 		t.Errorf("unanswered tag: %v, want ErrUnsupported naming the tag", err)
 	}
@@ -193,9 +195,9 @@ func TestReplyErrors(t *testing.T) {
 		substr string
 	}{
 		{"transport fails", func(f *fakeVC) { f.fail = errors.New("mailbox timeout") }, "mailbox timeout"},
-		{"parse error code", func(f *fakeVC) { f.mangle = func(m []uint32) { m[1] = codeParseError } }, "could not parse"},
+		{"parse error code", func(f *fakeVC) { f.mangle = func(m []uint32) { m[1] = bcm2711.CodeParseError } }, "could not parse"},
 		{"code never set", func(f *fakeVC) { f.mangle = func(m []uint32) { m[1] = 0 } }, "code 0x00000000"},
-		{"response too short", func(f *fakeVC) { f.mangle = func(m []uint32) { m[4] = respBit | 4 } }, "answered 4 bytes, want 8"},
+		{"response too short", func(f *fakeVC) { f.mangle = func(m []uint32) { m[4] = bcm2711.ResponseBit | 4 } }, "answered 4 bytes, want 8"},
 		{"tag id overwritten", func(f *fakeVC) { f.mangle = func(m []uint32) { m[2] = 0x1234 } }, "came back as 0x00001234"},
 		{"answer for another clock", func(f *fakeVC) { f.mangle = func(m []uint32) { m[5] = 3 } }, "answered for clock 3"},
 	}
@@ -203,7 +205,7 @@ func TestReplyErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			vc := newFakeVC()
 			tc.setup(vc)
-			_, err := newClient(vc).ClockRate(ClockEMMC)
+			_, err := newClient(vc).ClockRate(bcm2711.ClockEMMC)
 			if !errors.Is(err, ErrReply) || !strings.Contains(err.Error(), tc.substr) {
 				t.Errorf("error %v, want ErrReply containing %q", err, tc.substr)
 			}
@@ -215,8 +217,8 @@ func TestReplyErrors(t *testing.T) {
 // needed) still yields the words that fit.
 func TestLongerResponseIsTruncatedToTheBuffer(t *testing.T) {
 	vc := newFakeVC()
-	vc.mangle = func(m []uint32) { m[4] = respBit | 64 }
-	r, err := newClient(vc).ClockRate(ClockEMMC)
+	vc.mangle = func(m []uint32) { m[4] = bcm2711.ResponseBit | 64 }
+	r, err := newClient(vc).ClockRate(bcm2711.ClockEMMC)
 	if err != nil || r != 50_000_000 {
 		t.Errorf("rate %d, %v", r, err)
 	}
@@ -228,7 +230,7 @@ func TestConcurrentUse(t *testing.T) {
 	vc := newFakeVC()
 	vc.delay = 20 * time.Microsecond
 	c := newClient(vc)
-	clocks := []Clock{ClockEMMC, ClockUART, ClockARM, ClockEMMC2}
+	clocks := []bcm2711.Clock{bcm2711.ClockEMMC, bcm2711.ClockUART, bcm2711.ClockARM, bcm2711.ClockEMMC2}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for g := 0; g < 8; g++ {
@@ -255,16 +257,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 }
 
-func TestNames(t *testing.T) {
-	if ClockEMMC2.String() != "EMMC2" || Clock(99).String() != "clock 99" {
-		t.Errorf("clock names: %s, %s", ClockEMMC2, Clock(99))
-	}
-	if DeviceSDCard.String() != "SD card" || Device(9).String() != "device 9" {
-		t.Errorf("device names: %s, %s", DeviceSDCard, Device(9))
-	}
-	if TagName(TagThrottled) != "throttled" || TagName(7) != "unknown tag" {
-		t.Error("tag names")
-	}
+func TestPCIAddress(t *testing.T) {
 	if PCIAddress(1, 2, 3) != 1<<20|2<<15|3<<12 {
 		t.Error("PCIAddress")
 	}

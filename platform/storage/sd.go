@@ -9,7 +9,7 @@ import (
 	"github.com/inferpi/inferpi/driver/reg"
 	"github.com/inferpi/inferpi/driver/sdhci"
 	"github.com/inferpi/inferpi/platform/bootlog"
-	"github.com/inferpi/inferpi/platform/mailbox"
+	"github.com/inferpi/inferpi/soc/bcm2711"
 )
 
 // SDController is one SD host controller for ProbeSD to try.
@@ -17,12 +17,12 @@ type SDController struct {
 	Name  string // for messages, e.g. "emmc2"
 	Addr  uint64 // physical address of its registers, for messages
 	Bank  reg.Bank
-	Clock mailbox.Clock // the firmware clock that feeds it
+	Clock bcm2711.Clock // the firmware clock that feeds it
 }
 
 // Clocks reports firmware clock rates: a *mailbox.Client in the firmware.
 type Clocks interface {
-	ClockRate(mailbox.Clock) (uint32, error)
+	ClockRate(bcm2711.Clock) (uint32, error)
 }
 
 // An SDHCI base clock lies between 10 and 255 MHz: the capabilities register
@@ -42,7 +42,7 @@ const (
 // BaseClock decides a controller's base clock: the firmware's rate for clk when
 // it is one an SDHCI can have, otherwise the capabilities register. from says
 // which, for the log.
-func BaseClock(bank reg.Bank, clocks Clocks, clk mailbox.Clock) (hz uint32, from string, err error) {
+func BaseClock(bank reg.Bank, clocks Clocks, clk bcm2711.Clock) (hz uint32, from string, err error) {
 	var why string
 	if clocks != nil {
 		rate, err := clocks.ClockRate(clk)

@@ -10,6 +10,7 @@ import (
 	"github.com/inferpi/inferpi/driver/reg"
 	"github.com/inferpi/inferpi/platform/bootlog"
 	"github.com/inferpi/inferpi/platform/mailbox"
+	"github.com/inferpi/inferpi/soc/bcm2711"
 	"github.com/inferpi/inferpi/storage/block"
 )
 
@@ -22,8 +23,8 @@ import (
 // Peripherals are identity-mapped as device memory by the kernel.
 func Controllers() []SDController {
 	return []SDController{
-		{Name: "emmc2", Addr: board.EMMC2, Bank: reg.At(board.EMMC2), Clock: mailbox.ClockEMMC2},
-		{Name: "emmc", Addr: board.SDHCIAlt, Bank: reg.At(board.SDHCIAlt), Clock: mailbox.ClockEMMC},
+		{Name: "emmc2", Addr: board.EMMC2, Bank: reg.At(board.EMMC2), Clock: bcm2711.ClockEMMC2},
+		{Name: "emmc", Addr: board.SDHCIAlt, Bank: reg.At(board.SDHCIAlt), Clock: bcm2711.ClockEMMC},
 	}
 }
 
@@ -40,7 +41,7 @@ func OpenSD(log io.Writer) (block.Device, error) {
 		// Switch the card's supply on through the firmware before talking to
 		// it, as Circle's EMMC driver does (addon/SDCard emmc.cpp PowerOn). A
 		// card the boot firmware left on stays on.
-		if _, err := mb.SetPowerState(mailbox.DeviceSDCard, true); err != nil {
+		if _, err := mb.SetPowerState(bcm2711.DeviceSDCard, true); err != nil {
 			l.Printf("card power: %v (continuing)", err)
 		} else {
 			l.Printf("card power: on (firmware)")

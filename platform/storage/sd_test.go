@@ -10,7 +10,7 @@ import (
 
 	"github.com/inferpi/inferpi/driver/sdhci"
 	"github.com/inferpi/inferpi/platform/bootlog"
-	"github.com/inferpi/inferpi/platform/mailbox"
+	"github.com/inferpi/inferpi/soc/bcm2711"
 )
 
 // emptySlot is an SDHCI register bank with no card in the slot: resets finish
@@ -47,9 +47,9 @@ func (s *emptySlot) Write32(off uintptr, v uint32) {
 	s.regs[off] = v
 }
 
-type fakeClocks map[mailbox.Clock]uint32
+type fakeClocks map[bcm2711.Clock]uint32
 
-func (f fakeClocks) ClockRate(c mailbox.Clock) (uint32, error) {
+func (f fakeClocks) ClockRate(c bcm2711.Clock) (uint32, error) {
 	if r, ok := f[c]; ok {
 		return r, nil
 	}
@@ -65,16 +65,16 @@ func TestBaseClock(t *testing.T) {
 		from   string
 		err    string
 	}{
-		{"firmware rate", qemuCaps, fakeClocks{mailbox.ClockEMMC2: 100_000_000}, 100_000_000, "firmware clock EMMC2", ""},
+		{"firmware rate", qemuCaps, fakeClocks{bcm2711.ClockEMMC2: 100_000_000}, 100_000_000, "firmware clock EMMC2", ""},
 		// QEMU's firmware model answers 700 MHz for clocks it does not model.
-		{"implausible firmware rate", qemuCaps, fakeClocks{mailbox.ClockEMMC2: 700_000_000}, 52_000_000,
+		{"implausible firmware rate", qemuCaps, fakeClocks{bcm2711.ClockEMMC2: 700_000_000}, 52_000_000,
 			"capabilities register; firmware says EMMC2 runs at 700 MHz, outside SDHCI's 10-255 MHz", ""},
 		{"firmware error", qemuCaps, fakeClocks{}, 52_000_000, "capabilities register; mailbox: tag 0x00030002", ""},
 		{"no mailbox", qemuCaps, nil, 52_000_000, "capabilities register; no mailbox", ""},
 		{"nothing knows", 0x01000000, nil, 0, "", "base clock unknown: no mailbox, and the capabilities register (0x01000000) does not say"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			hz, from, err := BaseClock(newEmptySlot(c.caps), c.clocks, mailbox.ClockEMMC2)
+			hz, from, err := BaseClock(newEmptySlot(c.caps), c.clocks, bcm2711.ClockEMMC2)
 			if c.err != "" {
 				if err == nil || err.Error() != c.err {
 					t.Errorf("error %v, want %q", err, c.err)
@@ -95,10 +95,10 @@ func TestProbeSDNoCard(t *testing.T) {
 	log := bootlog.New(&out, "sd")
 	log.Uptime = func() time.Duration { return 2 * time.Second }
 	ctrls := []SDController{
-		{Name: "emmc2", Addr: 0xFE340000, Bank: newEmptySlot(qemuCaps), Clock: mailbox.ClockEMMC2},
-		{Name: "emmc", Addr: 0xFE300000, Bank: newEmptySlot(0x01000000), Clock: mailbox.ClockEMMC}, // no clock in caps
+		{Name: "emmc2", Addr: 0xFE340000, Bank: newEmptySlot(qemuCaps), Clock: bcm2711.ClockEMMC2},
+		{Name: "emmc", Addr: 0xFE300000, Bank: newEmptySlot(0x01000000), Clock: bcm2711.ClockEMMC}, // no clock in caps
 	}
-	h, err := ProbeSD(log, fakeClocks{mailbox.ClockEMMC2: 100_000_000}, ctrls...)
+	h, err := ProbeSD(log, fakeClocks{bcm2711.ClockEMMC2: 100_000_000}, ctrls...)
 	if h != nil || !errors.Is(err, sdhci.ErrNoCard) {
 		t.Fatalf("ProbeSD = %v, %v; want no host and ErrNoCard", h, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/inferpi/inferpi/driver/dma"
 	"github.com/inferpi/inferpi/driver/pci"
 	"github.com/inferpi/inferpi/driver/reg"
+	"github.com/inferpi/inferpi/driver/usb"
 	"github.com/inferpi/inferpi/driver/usb/msc"
 	"github.com/inferpi/inferpi/driver/xhci"
 	"github.com/inferpi/inferpi/platform/bootlog"
@@ -57,17 +58,24 @@ func (u *USB) Close() error {
 	return nil
 }
 
+// USBOptions tune a USB start-up: the host controller's driver and the
+// mass-storage class driver, whose Log and Sleep default to the controller's.
+type USBOptions struct {
+	XHCI xhci.Options
+	MSC  msc.Options
+}
+
 // StartXHCI starts the xHCI controller whose registers are regs, enumerates
-// the bus (hubs included) and attaches every bulk-only mass-storage device.
-// Each step is one boot-log line on log. With no disk the controller is
-// stopped again and the error wraps ErrNoUSBDisk and says why: nothing plugged
-// in, or what failed.
-func StartXHCI(log io.Writer, regs reg.Bank, mem dma.Memory, opt xhci.Options) (*USB, error) {
+// the bus (hubs included) and binds the mass-storage class driver to every
+// bulk-only mass-storage interface. Each step is one boot-log line on log.
+// With no disk the controller is stopped again and the error wraps
+// ErrNoUSBDisk and says why: nothing plugged in, or what failed.
+func StartXHCI(log io.Writer, regs reg.Bank, mem dma.Memory, opt USBOptions) (*USB, error) {
 	l := bootlog.New(log, "usb")
-	if opt.Log == nil {
-		opt.Log = newLogWriter(log)
+	if opt.XHCI.Log == nil {
+		opt.XHCI.Log = newLogWriter(log)
 	}
-	c, err := xhci.New(regs, mem, opt)
+	c, err := xhci.New(regs, mem, opt.XHCI)
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +85,21 @@ func StartXHCI(log io.Writer, regs reg.Bank, mem dma.Memory, opt xhci.Options) (
 	u := &USB{ctrl: c, log: l}
 	// Devices that fail are logged by the drivers, one line each, and the
 	// disks that work are used all the same.
-	disks, err := c.Disks()
-	u.Disks = disks
-	if len(disks) > 0 {
+	devs, enumErr := c.Enumerate()
+	storage := &msc.Driver{Options: opt.MSC}
+	if storage.Options.Log == nil {
+		storage.Options.Log = opt.XHCI.Log
+	}
+	if storage.Options.Sleep == nil {
+		storage.Options.Sleep = opt.XHCI.Sleep
+	}
+	bindErr := usb.Bind(devs, storage)
+	fmt.Fprintf(opt.XHCI.Log, "xhci: %d USB devices, %d disks\n", len(devs), len(storage.Disks))
+	u.Disks = storage.Disks
+	if len(u.Disks) > 0 {
 		return u, nil
 	}
+	err = errors.Join(enumErr, bindErr)
 	why := whyNoDisk(c, err)
 	u.Close()
 	return nil, fmt.Errorf("%w: %s", ErrNoUSBDisk, why)

@@ -8,7 +8,6 @@ import (
 	"github.com/inferpi/inferpi/driver/dma"
 	"github.com/inferpi/inferpi/driver/pcie/bcm2711"
 	"github.com/inferpi/inferpi/driver/reg"
-	"github.com/inferpi/inferpi/driver/xhci"
 )
 
 // Pi4USB is the hardware the Raspberry Pi 4's USB start-up reaches, as values,
@@ -31,8 +30,9 @@ type Pi4USB struct {
 	DMA func(busOffset uint64) dma.Memory
 	// DMAReach is how much RAM the inbound window reaches, from CPU address 0.
 	DMAReach uint64
-	// XHCI are the controller's options; DMALimit is set here.
-	XHCI xhci.Options
+	// USB are the controller's and the class driver's options;
+	// XHCI.DMALimit is set here.
+	USB USBOptions
 }
 
 // PCIeReport is what the last Pi 4 USB start-up found: the link and the
@@ -87,12 +87,12 @@ func StartPi4USB(log io.Writer, hw Pi4USB) (*USB, error) {
 	}
 	// The controller reaches RAM through the inbound window: bus address =
 	// physical address + DMAOffset, which the DMA memory applies to every buffer.
-	xo := hw.XHCI
-	xo.DMALimit = x.DMAOffset + hw.DMAReach
+	uo := hw.USB
+	uo.XHCI.DMALimit = x.DMAOffset + hw.DMAReach
 	var u *USB
 	err = guardFaults(fmt.Sprintf("the xHCI at %#x", x.Base), x.Base, func() error {
 		var err error
-		u, err = StartXHCI(log, regs, hw.DMA(x.DMAOffset), xo)
+		u, err = StartXHCI(log, regs, hw.DMA(x.DMAOffset), uo)
 		return err
 	})
 	return u, err

@@ -68,7 +68,7 @@ func (p *pi4) source() mount.Source {
 			},
 			DMA:      func(uint64) dma.Memory { return p.mem },
 			DMAReach: 3 << 30,
-			XHCI:     fakeOptions(),
+			USB:      fakeOptions(),
 		})
 		if err != nil {
 			return nil, err

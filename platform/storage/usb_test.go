@@ -22,9 +22,9 @@ import (
 )
 
 // fakeOptions make the fake controller's waits instant.
-func fakeOptions() xhci.Options {
+func fakeOptions() USBOptions {
 	noSleep := func(time.Duration) {}
-	return xhci.Options{Sleep: noSleep, PortSettle: time.Millisecond,
+	return USBOptions{XHCI: xhci.Options{Sleep: noSleep, PortSettle: time.Millisecond},
 		MSC: msc.Options{Sleep: noSleep, ReadyTimeout: time.Second}}
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/inferpi/inferpi/board"
 	"github.com/inferpi/inferpi/driver/pci"
 	"github.com/inferpi/inferpi/driver/reg"
-	"github.com/inferpi/inferpi/driver/xhci"
 	"github.com/inferpi/inferpi/metal/sys"
 	"github.com/inferpi/inferpi/platform/bootlog"
 )
@@ -38,6 +37,6 @@ func OpenUSB(log io.Writer) (*USB, error) {
 		}
 		l.Printf("xHCI %v at %#x", f, bar.CPU)
 		// QEMU's DMA sees physical addresses as they are (no IOMMU, no offset).
-		return StartXHCI(log, reg.At(regs), &sys.DMA{}, xhci.Options{})
+		return StartXHCI(log, reg.At(regs), &sys.DMA{}, USBOptions{})
 	})
 }

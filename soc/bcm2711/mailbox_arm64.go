@@ -1,12 +1,8 @@
-// Package bcm2711 holds the BCM2711 peripherals the kernel needs before any driver
-// runs: the VideoCore mailbox property interface, the PM watchdog and the RNG200.
-// Everything here is safe in kernel context (no allocation, bounded polling).
 package bcm2711
 
 import (
 	"unsafe"
 
-	"github.com/inferpi/inferpi/board"
 	"github.com/inferpi/inferpi/driver/reg"
 	"github.com/inferpi/inferpi/metal/arm64"
 )
@@ -24,32 +20,9 @@ const (
 
 	// busAlias is how the VideoCore addresses ARM RAM (the uncached alias).
 	busAlias = 0xC0000000
-
-	codeSuccess = 0x80000000
 )
 
-// Property tags (vcmailbox(7); Linux include/soc/bcm2835/raspberrypi-firmware.h).
-const (
-	TagFirmwareRevision = 0x00000001
-	TagBoardRevision    = 0x00010002
-	TagARMMemory        = 0x00010005
-	TagVCMemory         = 0x00010006
-	TagClockRate        = 0x00030002
-	TagMaxClockRate     = 0x00030004
-	TagTemperature      = 0x00030006
-	TagMaxTemperature   = 0x0003000A
-	TagSetClockRate     = 0x00038002
-	TagThrottled        = 0x00030046
-	TagClockMeasured    = 0x00030047
-	TagNotifyXHCIReset  = 0x00030058
-
-	ClockEMMC  = 1
-	ClockUART  = 2
-	ClockARM   = 3
-	ClockEMMC2 = 12
-)
-
-func mbox() reg.MMIO { return reg.At(board.Mailbox) }
+func mbox() reg.MMIO { return reg.At(Mailbox) }
 
 // Call sends a property message in buf (whole 64-byte cache lines, in the low
 // 1 GiB, laid out as size, code, tags..., 0) and waits for the reply, which
@@ -84,7 +57,7 @@ func Call(buf []uint32) bool {
 		}
 	}
 	arm64.DCInvalRange(addr, size)
-	return buf[1] == codeSuccess
+	return buf[1] == CodeSuccess
 }
 
 func waitClear(r uintptr, bit uint32) bool {
@@ -97,25 +70,15 @@ func waitClear(r uintptr, bit uint32) bool {
 }
 
 // Query sends one tag with request words req and returns up to len(resp) response
-// words. ok is false if the firmware does not answer or does not know the tag.
+// words (those the firmware did not write keep what the message held). ok is
+// false if the firmware does not answer or does not know the tag.
 func (m *Message) Query(tag uint32, req []uint32, resp []uint32) bool {
+	t := Tag{ID: tag, Request: req, Response: resp, ShortOK: true}
+	tags := [1]*Tag{&t}
 	buf := m.line()
-	clear(buf)
-	n := len(req)
-	if len(resp) > n {
-		n = len(resp)
-	}
-	if n > 8 {
+	if Encode(buf, tags[:]) != len(buf) || !Call(buf) {
 		return false
 	}
-	buf[2] = tag
-	buf[3] = uint32(n * 4)
-	buf[4] = 0
-	copy(buf[5:], req)
-	buf[5+n] = 0 // end tag
-	if !Call(buf) || buf[4]&0x80000000 == 0 {
-		return false
-	}
-	copy(resp, buf[5:5+n])
-	return true
+	f, _ := Decode(buf, tags[:])
+	return f == ReplyOK
 }

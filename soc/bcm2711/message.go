@@ -5,7 +5,7 @@ import "unsafe"
 // lineBytes is the Cortex-A72's data cache line.
 const lineBytes = 64
 
-// Message is a mailbox buffer for one tag with up to 8 words of value: one
+// Message is a mailbox buffer for one tag with up to 10 words of value: one
 // 64-byte cache line of its own, inside room to align it. Call cleans the
 // message's lines before the exchange and invalidates them after it, so the
 // message must not share a line with other data, whose newer stores the

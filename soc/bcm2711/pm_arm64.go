@@ -1,9 +1,6 @@
 package bcm2711
 
-import (
-	"github.com/inferpi/inferpi/board"
-	"github.com/inferpi/inferpi/driver/reg"
-)
+import "github.com/inferpi/inferpi/driver/reg"
 
 // PM watchdog (Linux drivers/watchdog/bcm2835_wdt.c constants): every write
 // carries the password; WDOG counts 65536 ticks per second in 20 bits (~16 s max).
@@ -18,7 +15,7 @@ const (
 	wdogTicksPerS = 65536
 )
 
-func pm() reg.MMIO { return reg.At(board.PM) }
+func pm() reg.MMIO { return reg.At(PM) }
 
 // WatchdogArmed reports whether the watchdog is set to reset the board (newer
 // firmware can leave it armed: a bare-metal kernel then reboots after ~16 s).

@@ -1,9 +1,6 @@
 package bcm2711
 
-import (
-	"github.com/inferpi/inferpi/board"
-	"github.com/inferpi/inferpi/driver/reg"
-)
+import "github.com/inferpi/inferpi/driver/reg"
 
 // RNG200 (Linux drivers/char/hw_random/iproc-rng200.c register map): a FIFO of
 // 32-bit words from a ring-oscillator source.
@@ -21,7 +18,11 @@ const (
 	rngFIFOMask   = 0xff
 )
 
-func rng() reg.MMIO { return reg.At(board.RNG200) }
+// RNGProbe is the address of the RNG200's FIFO count register: a read of it
+// that does not fault says the block exists (QEMU raspi4b maps nothing there).
+const RNGProbe = RNG200 + rngFIFOCount
+
+func rng() reg.MMIO { return reg.At(RNG200) }
 
 // RNGStart enables the generator (after a probe said it exists).
 func RNGStart() {

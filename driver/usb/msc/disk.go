@@ -103,18 +103,28 @@ type Disk struct {
 
 var _ block.Device = (*Disk)(nil)
 
-// Find returns the bulk-only SCSI interfaces of a device.
-func Find(d *usb.Device) []*usb.Interface {
-	return d.Interfaces(usb.ClassMassStorage, SubclassSCSI, ProtocolBOT)
+// Driver is the mass-storage class driver for usb.Bind: it opens every
+// bulk-only SCSI interface it is given as a Disk.
+type Driver struct {
+	Options Options
+	Disks   []*Disk // the disks opened, in the order bound
 }
 
-// Attach sets up the first bulk-only SCSI interface of an enumerated device.
-func Attach(d *usb.Device, opt Options) (*Disk, error) {
-	ifcs := Find(d)
-	if len(ifcs) == 0 {
-		return nil, fmt.Errorf("%s: no bulk-only SCSI mass-storage interface", d.Name())
+var _ usb.ClassDriver = (*Driver)(nil)
+
+// Match takes bulk-only SCSI mass-storage interfaces.
+func (dr *Driver) Match(ifc *usb.Interface) bool {
+	return ifc.Match(usb.ClassMassStorage, SubclassSCSI, ProtocolBOT)
+}
+
+// Bind opens ifc of d as a Disk (Open).
+func (dr *Driver) Bind(d *usb.Device, ifc *usb.Interface) error {
+	k, err := Open(d, ifc, dr.Options)
+	if err != nil {
+		return err
 	}
-	return Open(d, ifcs[0], opt)
+	dr.Disks = append(dr.Disks, k)
+	return nil
 }
 
 // Open brings up a mass-storage interface whose bulk endpoints are already

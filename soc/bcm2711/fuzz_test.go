@@ -1,4 +1,4 @@
-package mailbox
+package bcm2711
 
 import (
 	"encoding/binary"
@@ -15,11 +15,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		return b
 	}
-	f.Add(seed(32, codeSuccess, TagClockRate, 8, respBit|8, 12, 100_000_000, 0), uint8(1))
-	f.Add(seed(32, codeParseError, TagClockRate, 8, 0, 12, 0, 0), uint8(1))
-	f.Add(seed(64, codeSuccess, TagSetClockRate, 12, respBit|8, 3, 1, 1, TagFirmwareRevision, 4, respBit|4, 7, 0, 0, 0, 0), uint8(2))
-	f.Add(seed(16, codeSuccess, 0, 0), uint8(0))
-	f.Add(seed(32, codeSuccess, TagClockRate, 8, respBit|0x7FFFFFFC, 12, 5, 0), uint8(1))
+	f.Add(seed(32, CodeSuccess, TagClockRate, 8, ResponseBit|8, 12, 100_000_000, 0), uint8(1))
+	f.Add(seed(32, CodeParseError, TagClockRate, 8, 0, 12, 0, 0), uint8(1))
+	f.Add(seed(64, CodeSuccess, TagSetClockRate, 12, ResponseBit|8, 3, 1, 1, TagFirmwareRevision, 4, ResponseBit|4, 7, 0, 0, 0, 0), uint8(2))
+	f.Add(seed(16, CodeSuccess, 0, 0), uint8(0))
+	f.Add(seed(32, CodeSuccess, TagClockRate, 8, ResponseBit|0x7FFFFFFC, 12, 5, 0), uint8(1))
 	f.Fuzz(func(t *testing.T, raw []byte, ntags uint8) {
 		msg := make([]uint32, len(raw)/4)
 		for i := range msg {
@@ -34,13 +34,13 @@ func FuzzDecode(f *testing.F) {
 		if len(tags) == 2 { // the layout the set-clock seed uses
 			tags = []*Tag{all[2], all[1]}
 		}
-		if err := decode(msg, tags); err == nil {
-			p := headerWords
+		if f, _ := Decode(msg, tags); f == ReplyOK {
+			p := HeaderWords
 			for _, tag := range tags {
-				if msg[p] != tag.ID || msg[p+2]&respBit == 0 || int(msg[p+2]&^respBit) < 4*len(tag.Response) {
+				if msg[p] != tag.ID || msg[p+2]&ResponseBit == 0 || int(msg[p+2]&^ResponseBit) < 4*len(tag.Response) {
 					t.Fatalf("accepted a reply with tag %#x unanswered: %#x", tag.ID, msg)
 				}
-				p += tagHeaderWords + tag.valueWords()
+				p += TagHeaderWords + tag.ValueWords()
 			}
 		}
 	})
