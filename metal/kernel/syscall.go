@@ -5,8 +5,8 @@ import (
 	"github.com/inferpi/inferpi/metal/mm"
 )
 
-// The system-call table: number, name, handler. Numbers are the arm64 generic ones
-// (include/uapi/asm-generic/unistd.h). Calls the Go runtime makes but that need
+// The system-call table: number, name, handler. Numbers are Linux's for arm64
+// (sysnum.go). Calls the Go runtime makes but that need
 // no work here are listed with a note; anything not listed returns ENOSYS and is
 // reported once on the console.
 
@@ -28,63 +28,63 @@ type sysEntry struct {
 const nsyscalls = 300
 
 var syscalls = [nsyscalls]sysEntry{
-	17:  {"getcwd", sysENOENT},
-	19:  {"eventfd2", sysEventfd2},
-	20:  {"epoll_create1", sysEpollCreate1},
-	21:  {"epoll_ctl", sysEpollCtl},
-	22:  {"epoll_pwait", sysEpollPwait},
-	23:  {"dup", sysEBADF},
-	25:  {"fcntl", sysFcntl},
-	29:  {"ioctl", sysIoctl},
-	48:  {"faccessat", sysENOENT},
-	56:  {"openat", sysENOENT}, // no files: /sys, /proc, cgroup probes find nothing
-	57:  {"close", sysClose},
-	62:  {"lseek", sysLseek},
-	63:  {"read", sysRead},
-	64:  {"write", sysWrite},
-	67:  {"pread64", sysLseek},
-	78:  {"readlinkat", sysENOENT},
-	79:  {"newfstatat", sysENOENT},
-	80:  {"fstat", sysFstat},
-	82:  {"fsync", sysFsync},
-	83:  {"fdatasync", sysFsync},
-	93:  {"exit", sysExit},
-	94:  {"exit_group", sysExitGroup},
-	96:  {"set_tid_address", sysGettid},
-	98:  {"futex", sysFutex},
-	99:  {"set_robust_list", sysZero},
-	101: {"nanosleep", sysNanosleep},
-	113: {"clock_gettime", sysClockGettime},
-	114: {"clock_getres", sysClockGetres},
-	115: {"clock_nanosleep", sysClockNanosleep},
-	123: {"sched_getaffinity", sysSchedGetaffinity},
-	124: {"sched_yield", sysSchedYield},
-	129: {"kill", sysKill},
-	130: {"tkill", sysTkill},
-	131: {"tgkill", sysTgkill},
-	132: {"sigaltstack", sysSigaltstack},
-	134: {"rt_sigaction", sysRtSigaction},
-	135: {"rt_sigprocmask", sysRtSigprocmask},
-	139: {"rt_sigreturn", sysRtSigreturn},
-	160: {"uname", sysUname},
-	163: {"getrlimit", sysPrlimit},
-	167: {"prctl", sysEINVAL}, // PR_SET_VMA naming: EINVAL makes the runtime stop trying
-	172: {"getpid", sysGetpid},
-	173: {"getppid", sysZero},
-	174: {"getuid", sysZero},
-	175: {"geteuid", sysZero},
-	176: {"getgid", sysZero},
-	177: {"getegid", sysZero},
-	178: {"gettid", sysGettid},
-	179: {"sysinfo", sysSysinfo},
-	215: {"munmap", sysMunmap},
-	220: {"clone", sysClone},
-	222: {"mmap", sysMmap},
-	226: {"mprotect", sysMprotect},
-	233: {"madvise", sysMadvise},
-	261: {"prlimit64", sysPrlimit},
-	278: {"getrandom", sysGetrandom},
-	293: {"rseq", sysENOSYSQuiet},
+	SYS_GETCWD:            {"getcwd", sysENOENT},
+	SYS_EVENTFD2:          {"eventfd2", sysEventfd2},
+	SYS_EPOLL_CREATE1:     {"epoll_create1", sysEpollCreate1},
+	SYS_EPOLL_CTL:         {"epoll_ctl", sysEpollCtl},
+	SYS_EPOLL_PWAIT:       {"epoll_pwait", sysEpollPwait},
+	SYS_DUP:               {"dup", sysEBADF},
+	SYS_FCNTL:             {"fcntl", sysFcntl},
+	SYS_IOCTL:             {"ioctl", sysIoctl},
+	SYS_FACCESSAT:         {"faccessat", sysENOENT},
+	SYS_OPENAT:            {"openat", sysENOENT}, // no files: /sys, /proc, cgroup probes find nothing
+	SYS_CLOSE:             {"close", sysClose},
+	SYS_LSEEK:             {"lseek", sysLseek},
+	SYS_READ:              {"read", sysRead},
+	SYS_WRITE:             {"write", sysWrite},
+	SYS_PREAD64:           {"pread64", sysLseek},
+	SYS_READLINKAT:        {"readlinkat", sysENOENT},
+	SYS_FSTATAT:           {"newfstatat", sysENOENT},
+	SYS_FSTAT:             {"fstat", sysFstat},
+	SYS_FSYNC:             {"fsync", sysFsync},
+	SYS_FDATASYNC:         {"fdatasync", sysFsync},
+	SYS_EXIT:              {"exit", sysExit},
+	SYS_EXIT_GROUP:        {"exit_group", sysExitGroup},
+	SYS_SET_TID_ADDRESS:   {"set_tid_address", sysGettid},
+	SYS_FUTEX:             {"futex", sysFutex},
+	SYS_SET_ROBUST_LIST:   {"set_robust_list", sysZero},
+	SYS_NANOSLEEP:         {"nanosleep", sysNanosleep},
+	SYS_CLOCK_GETTIME:     {"clock_gettime", sysClockGettime},
+	SYS_CLOCK_GETRES:      {"clock_getres", sysClockGetres},
+	SYS_CLOCK_NANOSLEEP:   {"clock_nanosleep", sysClockNanosleep},
+	SYS_SCHED_GETAFFINITY: {"sched_getaffinity", sysSchedGetaffinity},
+	SYS_SCHED_YIELD:       {"sched_yield", sysSchedYield},
+	SYS_KILL:              {"kill", sysKill},
+	SYS_TKILL:             {"tkill", sysTkill},
+	SYS_TGKILL:            {"tgkill", sysTgkill},
+	SYS_SIGALTSTACK:       {"sigaltstack", sysSigaltstack},
+	SYS_RT_SIGACTION:      {"rt_sigaction", sysRtSigaction},
+	SYS_RT_SIGPROCMASK:    {"rt_sigprocmask", sysRtSigprocmask},
+	SYS_RT_SIGRETURN:      {"rt_sigreturn", sysRtSigreturn},
+	SYS_UNAME:             {"uname", sysUname},
+	SYS_GETRLIMIT:         {"getrlimit", sysPrlimit},
+	SYS_PRCTL:             {"prctl", sysEINVAL}, // PR_SET_VMA naming: EINVAL makes the runtime stop trying
+	SYS_GETPID:            {"getpid", sysGetpid},
+	SYS_GETPPID:           {"getppid", sysZero},
+	SYS_GETUID:            {"getuid", sysZero},
+	SYS_GETEUID:           {"geteuid", sysZero},
+	SYS_GETGID:            {"getgid", sysZero},
+	SYS_GETEGID:           {"getegid", sysZero},
+	SYS_GETTID:            {"gettid", sysGettid},
+	SYS_SYSINFO:           {"sysinfo", sysSysinfo},
+	SYS_MUNMAP:            {"munmap", sysMunmap},
+	SYS_CLONE:             {"clone", sysClone},
+	SYS_MMAP:              {"mmap", sysMmap},
+	SYS_MPROTECT:          {"mprotect", sysMprotect},
+	SYS_MADVISE:           {"madvise", sysMadvise},
+	SYS_PRLIMIT64:         {"prlimit64", sysPrlimit},
+	SYS_GETRANDOM:         {"getrandom", sysGetrandom},
+	SYS_RSEQ:              {"rseq", sysENOSYSQuiet},
 }
 
 var reportedENOSYS [nsyscalls/64 + 1]uint64
@@ -127,16 +127,16 @@ var straceOn uint32
 // fastSyscall answers the calls that need no lock. It reports whether it did.
 func fastSyscall(t *thread) bool {
 	switch t.ctx.x[8] {
-	case 113: // clock_gettime: the runtime's most frequent call by far
+	case SYS_CLOCK_GETTIME: // the runtime's most frequent call by far
 		if ts := t.ctx.x[1]; ts < mm.PageSize || !writableNow(ts, 16) {
 			return false // a page to map back in (or an error): the locked path does that
 		}
 		t.ctx.x[0] = clockGettime(t.ctx.x[0], uintptr(t.ctx.x[1]))
 		return true
-	case 178: // gettid
+	case SYS_GETTID:
 		t.ctx.x[0] = uint64(t.tid)
 		return true
-	case 172: // getpid
+	case SYS_GETPID:
 		t.ctx.x[0] = 1
 		return true
 	}
@@ -200,7 +200,7 @@ func sysUname(c *percore, t *thread) uint64 {
 // sysPrlimit answers prlimit64/getrlimit with generous fixed limits.
 func sysPrlimit(c *percore, t *thread) uint64 {
 	old := uintptr(t.ctx.x[3])
-	if t.ctx.x[8] == 163 {
+	if t.ctx.x[8] == SYS_GETRLIMIT {
 		old = uintptr(t.ctx.x[1])
 	}
 	if old != 0 {

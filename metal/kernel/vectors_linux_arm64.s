@@ -210,7 +210,7 @@ TEXT ·probeRead32(SB),NOSPLIT|NOFRAME,$0-13
 // sigreturnTrampoline is where a signal handler returns to (its x30): arm64 Go
 // passes no sa_restorer, and Linux would use the vDSO's __kernel_rt_sigreturn.
 TEXT ·sigreturnTrampoline(SB),NOSPLIT|NOFRAME,$0
-	MOVD	$139, R8 // rt_sigreturn
+	MOVD	$const_SYS_RT_SIGRETURN, R8
 	SVC
 	B	0(PC)
 
