@@ -624,3 +624,36 @@ func TestScheduler(t *testing.T) {
 	}
 	_ = c
 }
+
+// sysinfo fills struct sysinfo at the offsets of include/uapi/linux/sysinfo.h
+// (64-bit): uptime at 0, totalram at 32, freeram at 40, mem_unit at 104, and
+// nothing past its 112 bytes.
+func TestSysinfo(t *testing.T) {
+	c, th := setup(t)
+	fake.counter = 5 * cntfrq
+	var buf [120]byte
+	for i := range buf {
+		buf[i] = 0xee
+	}
+	if r := call(c, th, SYS_SYSINFO, addr(&buf)); r != 0 {
+		t.Fatalf("sysinfo = %#x", r)
+	}
+	le := binary.LittleEndian
+	if got := le.Uint64(buf[0:]); got != nanotime()/1e9 {
+		t.Errorf("uptime %d, want %d", got, nanotime()/1e9)
+	}
+	if got := le.Uint64(buf[32:]); got != frames.Total()*mm.PageSize {
+		t.Errorf("totalram %d, want %d", got, frames.Total()*mm.PageSize)
+	}
+	if got := le.Uint64(buf[40:]); got != frames.Free()*mm.PageSize {
+		t.Errorf("freeram %d, want %d", got, frames.Free()*mm.PageSize)
+	}
+	if got := le.Uint32(buf[104:]); got != 1 {
+		t.Errorf("mem_unit %d", got)
+	}
+	for i, b := range buf[112:] {
+		if b != 0xee {
+			t.Errorf("byte %d past struct sysinfo written", 112+i)
+		}
+	}
+}

@@ -58,3 +58,25 @@ func TestFakeGHasTheRuntimesStackBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestLinuxSysinfoLayout checks struct sysinfo against include/uapi/linux/sysinfo.h
+// on a 64-bit machine: eight longs, two u16, two longs and a u32, 112 bytes.
+func TestLinuxSysinfoLayout(t *testing.T) {
+	var s linuxSysinfo
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"uptime", unsafe.Offsetof(s.uptime), 0},
+		{"totalram", unsafe.Offsetof(s.totalram), 32},
+		{"freeram", unsafe.Offsetof(s.freeram), 40},
+		{"procs", unsafe.Offsetof(s.procs), 80},
+		{"totalhigh", unsafe.Offsetof(s.totalhigh), 88},
+		{"mem_unit", unsafe.Offsetof(s.memUnit), 104},
+		{"size", unsafe.Sizeof(s), 112},
+	} {
+		if f.got != f.want {
+			t.Errorf("struct sysinfo's %s at %d, Linux's at %d", f.name, f.got, f.want)
+		}
+	}
+}

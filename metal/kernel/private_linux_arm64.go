@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"unsafe"
+
 	"github.com/inferpi/inferpi/board"
 	"github.com/inferpi/inferpi/metal/abi"
 	"github.com/inferpi/inferpi/metal/arm64"
@@ -62,8 +64,7 @@ var bufferBytes uint64
 
 func sysInfo(c *percore, t *thread) uint64 {
 	p := uintptr(t.ctx.x[0])
-	const size = 40 + 4*4 + 8 + 4*8 + 8*16 + 16 + 16 + 8
-	if !userOK(p, size) {
+	if !userOK(p, unsafe.Sizeof(abi.Info{})) {
 		return errno(EFAULT)
 	}
 	info := (*abi.Info)(ptrAt(p))
@@ -86,7 +87,7 @@ func sysInfo(c *percore, t *thread) uint64 {
 
 func sysMemStats(c *percore, t *thread) uint64 {
 	p := uintptr(t.ctx.x[0])
-	if !userOK(p, 40) {
+	if !userOK(p, unsafe.Sizeof(abi.MemStats{})) {
 		return errno(EFAULT)
 	}
 	s := (*abi.MemStats)(ptrAt(p))

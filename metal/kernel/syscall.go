@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"unsafe"
+
 	"github.com/inferpi/inferpi/metal/abi"
 	"github.com/inferpi/inferpi/metal/mm"
 )
@@ -213,17 +215,35 @@ func sysPrlimit(c *percore, t *thread) uint64 {
 	return 0
 }
 
+// linuxSysinfo is Linux's struct sysinfo on a 64-bit machine
+// (include/uapi/linux/sysinfo.h; its _f padding has no bytes there).
+type linuxSysinfo struct {
+	uptime    int64 // seconds since boot
+	loads     [3]uint64
+	totalram  uint64 // in mem_unit bytes
+	freeram   uint64
+	sharedram uint64
+	bufferram uint64
+	totalswap uint64
+	freeswap  uint64
+	procs     uint16
+	pad       uint16
+	totalhigh uint64
+	freehigh  uint64
+	memUnit   uint32
+}
+
 func sysSysinfo(c *percore, t *thread) uint64 {
 	buf := uintptr(t.ctx.x[0])
-	if !userOK(buf, 112) {
+	if !userOK(buf, unsafe.Sizeof(linuxSysinfo{})) {
 		return errno(EFAULT)
 	}
-	b := bytesAt(buf, 112)
-	clear(b)
-	*u64At(buf) = nanotime() / 1e9           // uptime
-	*u64At(buf + 32) = frames.Total() * 4096 // totalram
-	*u64At(buf + 40) = frames.Free() * 4096  // freeram
-	*u32At(buf + 104) = 1                    // mem_unit
+	*(*linuxSysinfo)(ptrAt(buf)) = linuxSysinfo{
+		uptime:   int64(nanotime() / 1e9),
+		totalram: frames.Total() * mm.PageSize,
+		freeram:  frames.Free() * mm.PageSize,
+		memUnit:  1,
+	}
 	return 0
 }
 

@@ -3,6 +3,7 @@ package kernel
 import (
 	std "syscall"
 	"testing"
+	"unsafe"
 )
 
 // TestSyscallNumbersAreLinuxArm64s checks the table's numbers and names (sysnum.go)
@@ -87,6 +88,29 @@ func TestSyscallNumbersAreLinuxArm64s(t *testing.T) {
 	for nr, e := range syscalls {
 		if e.name != "" && !listed[nr] {
 			t.Errorf("the table's %s (%d) is not checked here", e.name, nr)
+		}
+	}
+}
+
+// TestLinuxSysinfoIsTheStandardLibrarys checks struct sysinfo against the standard
+// library's Sysinfo_t for linux/arm64.
+func TestLinuxSysinfoIsTheStandardLibrarys(t *testing.T) {
+	var s linuxSysinfo
+	var lib std.Sysinfo_t
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"uptime", unsafe.Offsetof(s.uptime), unsafe.Offsetof(lib.Uptime)},
+		{"totalram", unsafe.Offsetof(s.totalram), unsafe.Offsetof(lib.Totalram)},
+		{"freeram", unsafe.Offsetof(s.freeram), unsafe.Offsetof(lib.Freeram)},
+		{"procs", unsafe.Offsetof(s.procs), unsafe.Offsetof(lib.Procs)},
+		{"totalhigh", unsafe.Offsetof(s.totalhigh), unsafe.Offsetof(lib.Totalhigh)},
+		{"mem_unit", unsafe.Offsetof(s.memUnit), unsafe.Offsetof(lib.Unit)},
+		{"size", unsafe.Sizeof(s), unsafe.Sizeof(lib)},
+	} {
+		if f.got != f.want {
+			t.Errorf("struct sysinfo's %s at %d, the standard library's at %d", f.name, f.got, f.want)
 		}
 	}
 }
