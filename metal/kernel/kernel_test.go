@@ -4,6 +4,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -623,6 +624,36 @@ func TestScheduler(t *testing.T) {
 		t.Error("run queue is not FIFO")
 	}
 	_ = c
+}
+
+// Every call the table answers without doing its work says why; a stub returns
+// its fixed result, and the strace line shows the reason.
+func TestStubsSayWhy(t *testing.T) {
+	c, th := setup(t)
+	for nr, e := range syscalls {
+		if e.name == "" {
+			if e.fn != nil || e.why != "" || e.errno != 0 {
+				t.Errorf("call %d has no name", nr)
+			}
+			continue
+		}
+		if e.fn != nil {
+			continue
+		}
+		if e.why == "" {
+			t.Errorf("the stub %s (%d) gives no reason", e.name, nr)
+		}
+		if r := call(c, th, uint64(nr)); r != errno(e.errno) {
+			t.Errorf("%s = %#x, want %#x", e.name, r, errno(e.errno))
+		}
+	}
+	straceOn = 1
+	defer func() { straceOn = 0 }()
+	fake.tx = nil
+	call(c, th, SYS_OPENAT, 0, 0, 0)
+	if out := string(fake.tx); !strings.Contains(out, "openat(") || !strings.Contains(out, noFiles) {
+		t.Errorf("strace line %q does not give openat's reason", out)
+	}
 }
 
 // sysinfo fills struct sysinfo at the offsets of include/uapi/linux/sysinfo.h
