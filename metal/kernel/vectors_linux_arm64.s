@@ -132,7 +132,8 @@ TEXT ·resumeThread(SB),NOSPLIT|NOFRAME,$0
 	LDP	CTX_X(24)(R0), (R24, R25)
 	LDP	CTX_X(26)(R0), (R26, R27)
 	// LDP X28, X29, [X0, #CTX_X(28)], as a WORD: vet takes a restore of g for a
-	// clobber. Encoding (Arm ARM C6.2.164, signed offset): imm7 is the offset / 8.
+	// clobber. The 64-bit signed-offset encoding (Arm ARM, LDP) holds the offset
+	// divided by 8 in bits 21:15.
 	WORD	$(0xa940741c | (CTX_X(28)/8)<<15)
 	MOVD	CTX_X(30)(R0), R30
 	LDP	CTX_X(0)(R0), (R0, R1)
