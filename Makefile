@@ -33,12 +33,13 @@ test-go:
 # The arm64 kernels (NEON assembly) run under qemu-user on any host. qemu-aarch64 comes
 # from Debian's qemu-user, qemu-aarch64-static from qemu-user-static; either will do.
 QEMU_AARCH64 ?= $(shell command -v qemu-aarch64 || command -v qemu-aarch64-static)
-# The arm64 (NEON) kernels' own tests, then both engines on them against the
-# run.c and nanochat oracles, the demo chats and llama.cpp's logits of every GGUF
+# The arm64 (NEON) kernels' own tests, the bare-metal kernel's on arm64 (its system
+# call numbers against the standard library's), then both engines on the NEON kernels
+# against the run.c and nanochat oracles, the demo chats and llama.cpp's logits of every GGUF
 # fixture variant (a subset: emulation is slow).
 ARM64_ENGINE_TESTS = ^(TestGreedyFP32MatchesRunC|TestGreedyFP16MatchesRunCOnRoundedWeights|TestSampledMatchesRunC|TestContextFullStopsLikeRunC|TestUntiedMatchesRunC|TestDemoQ8KeepsTheExamples|TestDemoQ4Examples|TestCompletionFP32|TestCompletionFP16|TestDebugActivations|TestChat|TestQuantizedDemoChats|TestGGUFMatchesLlamaCpp|TestGGUFBatchedPrefillMatchesOneByOne)$$
 test-arm64: deps
-	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" ./engine/kernels/
+	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" ./engine/kernels/ ./metal/kernel/
 	GOARCH=arm64 $(GO) test -exec "$(or $(QEMU_AARCH64),qemu-aarch64)" -run '$(ARM64_ENGINE_TESTS)' ./engine/llama/ ./engine/gpt/
 
 test: deps vet test-go test-arm64 test-qemu

@@ -1,6 +1,6 @@
 package kernel
 
-// Implemented in assembly (boot_arm64.s, vectors_arm64.s).
+// Implemented in assembly (boot_linux_arm64.s, vectors_linux_arm64.s).
 
 // Boot is the firmware's entry point; the linker is told so with -E.
 func Boot()

@@ -11,8 +11,6 @@ const (
 	bootBlockCount = 4
 	mairValue      = mm.MAIRValue
 	stackGuard     = 2048 // fake g's stackguard: how close to the bottom Go code may come
-	panicFrameSize = 34 * 8
-	panicStackSize = 16 << 10
 )
 
 // bootBlocks is the boot-time L1 table: 1 GiB identity blocks (board.BootGBn).
@@ -30,7 +28,9 @@ var secondaryGate uint64 = 1
 // kernelRoot is the final translation table, for the secondaries' MMU.
 var kernelRoot uint64
 
-var panicFrames [maxCores][34]uint64
+// panicFrames hold each core's registers when the kernel itself faults (x0..x30,
+// sp, pc and pstate of the context; kernelTrap fills them, kernelFault reports).
+var panicFrames [maxCores]context
 
 var (
 	dmaPool     board.Region

@@ -201,11 +201,11 @@ TEXT ·enterCore(SB),NOSPLIT|NOFRAME,$0
 	ADD	R3, R2, R3     // R3 = stack top
 	MOVD	R3, percore_ksp(R1)
 	MOVD	R0, percore_id(R1)
-	MOVD	R2, (percore_g+0)(R1)  // g.stack.lo
-	MOVD	R3, (percore_g+8)(R1)  // g.stack.hi
+	MOVD	R2, (percore_g+fakeG_stackLo)(R1)
+	MOVD	R3, (percore_g+fakeG_stackHi)(R1)
 	ADD	$const_stackGuard, R2, R4
-	MOVD	R4, (percore_g+16)(R1) // g.stackguard0
-	MOVD	R4, (percore_g+24)(R1) // g.stackguard1
+	MOVD	R4, (percore_g+fakeG_stackguard0)(R1)
+	MOVD	R4, (percore_g+fakeG_stackguard1)(R1)
 	MSR	R1, TPIDR_EL1
 	ADD	$percore_g, R1, g
 	SUB	$16, R3, R3

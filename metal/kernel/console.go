@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/inferpi/inferpi/driver/pl011"
 	"github.com/inferpi/inferpi/metal/abi"
@@ -281,7 +282,7 @@ func consoleHasInput() bool { return rx.head != rx.tail }
 // counters, for the firmware's diagnostic.
 func sysConsoleStats(c *percore, t *thread) uint64 {
 	p := uintptr(t.ctx.x[0])
-	if !userOK(p, 32) {
+	if !userOK(p, unsafe.Sizeof(abi.ConsoleStats{})) {
 		return errno(EFAULT)
 	}
 	*(*abi.ConsoleStats)(ptrAt(p)) = abi.ConsoleStats{RxBytes: rx.received, RxDropped: rx.dropped, RxErrors: rx.errors, RxIRQs: rx.irqs}

@@ -22,38 +22,38 @@ package kernel
 import "unsafe"
 
 const (
-	maxCores   = 4
-	maxThreads = 256
-	kstackSize = 64 << 10
+	maxCores       = 4
+	maxThreads     = 256
+	kstackSize     = 64 << 10
+	panicStackSize = 16 << 10
 )
 
-// context is a thread's saved user state. Its layout is fixed: the exception
-// vectors (vectors_arm64.s) store and load it by offset.
+// context is a thread's saved state. The exception vectors (vectors_linux_arm64.s)
+// store and load it at go_asm.h's context_* offsets, two registers at a time: sp
+// and pc are neighbours, as are fpsr and fpcr, and fpsr follows v (layout_test.go).
 type context struct {
-	x      [31]uint64 // 0: x0..x30
-	sp     uint64     // 248
-	pc     uint64     // 256
-	pstate uint64     // 264
-	v      [64]uint64 // 272: q0..q31
-	fpsr   uint64     // 784
-	fpcr   uint64     // 792
+	x      [31]uint64 // x0..x30
+	sp     uint64
+	pc     uint64
+	pstate uint64
+	v      [64]uint64 // q0..q31
+	fpsr   uint64
+	fpcr   uint64
 }
 
 const (
-	ctxSize     = 800
 	pstateEL1t  = 0x4 // M[3:0] = EL1 with SP_EL0; DAIF clear: interrupts on
 	pstateDAIF  = 0xf << 6
 	pstateModeM = 0xf
 )
 
-// percore is one core's kernel block; TPIDR_EL1 points at it. The first fields
-// are read by assembly at fixed offsets.
+// percore is one core's kernel block; TPIDR_EL1 points at it. The assembly reads
+// ctx, ksp, id and g at go_asm.h's percore_* offsets.
 type percore struct {
-	ctx uintptr     // 0: the running thread's context (what the vectors save to and restore from)
-	ksp uintptr     // 8: top of this core's kernel stack
-	id  uintptr     // 16
-	_   [5]uintptr  // pad to 64
-	g   [16]uintptr // 64: the fake g: stack.lo, stack.hi, stackguard0, stackguard1, rest zero
+	ctx uintptr // the running thread's context (what the vectors save to and restore from)
+	ksp uintptr // top of this core's kernel stack
+	id  uintptr
+	g   fakeG
 
 	cur        int32  // index of the running thread, or -1 when idle
 	idle       uint32 // 1 while waiting in WFI
@@ -63,18 +63,24 @@ type percore struct {
 	_          [64]byte
 }
 
-const (
-	pcCtx = 0
-	pcKSP = 8
-	pcG   = 64
-)
+// fakeG is the goroutine that g (R28) points at in kernel context. Only its stack
+// bounds mean anything: the compiler's stack checks in function prologues read
+// them where the runtime's g has them (runtime/runtime2.go, type g: stack.lo,
+// stack.hi, then stackguard0 and stackguard1, "offset known to liblink").
+type fakeG struct {
+	stackLo     uintptr
+	stackHi     uintptr
+	stackguard0 uintptr
+	stackguard1 uintptr
+	_           [12]uintptr // the rest of a g, zero
+}
 
 var cores [maxCores]percore
 
 // kstacks are the per-core kernel stacks (plus an emergency stack each for reports
 // of kernel faults, which may come from a broken stack).
 var kstacks [maxCores][kstackSize]byte
-var panicStacks [maxCores][16 << 10]byte
+var panicStacks [maxCores][panicStackSize]byte
 
 // Thread states.
 const (
@@ -97,7 +103,7 @@ const (
 )
 
 type thread struct {
-	ctx   context // must stay first: percore.ctx points here
+	ctx   context // percore.ctx points here while the thread runs
 	state uint32
 	tid   int32
 	core  int32 // core it runs on (tsRunning)

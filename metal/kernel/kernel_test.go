@@ -4,6 +4,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -84,18 +85,18 @@ func TestMmapReserveCommitAndFree(t *testing.T) {
 	c, th := setup(t)
 	free0 := frames.Free()
 	// A PROT_NONE reservation costs no frames.
-	res := call(c, th, 222, 0, 64<<20, 0, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0)
+	res := call(c, th, SYS_MMAP, 0, 64<<20, 0, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0)
 	if int64(res) < 0 || !inUserWindow(res, 64<<20) || frames.Free() != free0 {
 		t.Fatalf("reserve = %#x, frames %d -> %d", res, free0, frames.Free())
 	}
 	// The runtime then commits inside it with MAP_FIXED, possibly spanning
 	// two reservations.
-	res2 := call(c, th, 222, res+64<<20, 8<<20, 0, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0)
+	res2 := call(c, th, SYS_MMAP, res+64<<20, 8<<20, 0, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0)
 	if res2 != res+64<<20 {
 		t.Logf("second reservation not adjacent (%#x): fine, but the span test needs it", res2)
 	}
 	at := res + 62<<20
-	r := call(c, th, 222, at, 4<<20, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, ^uint64(0), 0)
+	r := call(c, th, SYS_MMAP, at, 4<<20, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, ^uint64(0), 0)
 	if r != at {
 		t.Fatalf("fixed commit = %#x", r)
 	}
@@ -116,7 +117,7 @@ func TestMmapReserveCommitAndFree(t *testing.T) {
 	// madvise(DONTNEED) gives the frames back; the first touch maps a zero page
 	// (the runtime trusts scavenged pages to read as zero).
 	freeBefore := frames.Free()
-	if r := call(c, th, 233, mm.RoundDown(at+3<<20, mm.PageSize), 1<<20, MADV_DONTNEED); r != 0 {
+	if r := call(c, th, SYS_MADVISE, mm.RoundDown(at+3<<20, mm.PageSize), 1<<20, MADV_DONTNEED); r != 0 {
 		t.Fatalf("madvise = %#x", r)
 	}
 	// (Minus one: splitting the 2 MiB block the range was in takes a table page.)
@@ -140,13 +141,13 @@ func TestMmapReserveCommitAndFree(t *testing.T) {
 	}
 	// MAP_FIXED again over committed memory gives fresh zero pages.
 	*p = 7
-	call(c, th, 222, at, 4<<20, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, ^uint64(0), 0)
+	call(c, th, SYS_MMAP, at, 4<<20, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, ^uint64(0), 0)
 	pa, _, _ = tb.Lookup(at + 3<<20 + 5)
 	if *(*byte)(ptrAt(uintptr(pa))) != 0 {
 		t.Error("MAP_FIXED over old pages kept their contents")
 	}
 	// munmap returns the frames and the range.
-	if r := call(c, th, 215, res, 72<<20); r != 0 {
+	if r := call(c, th, SYS_MUNMAP, res, 72<<20); r != 0 {
 		t.Fatalf("munmap = %#x", r)
 	}
 	// Every data frame comes back; only the page-table pages for the range stay
@@ -176,19 +177,19 @@ func TestMmapArguments(t *testing.T) {
 		{"more than RAM", []uint64{0, 1 << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, ^uint64(0), 0}, ENOMEM},
 	}
 	for _, tc := range cases {
-		if r := call(c, th, 222, tc.args...); !isErr(r, tc.want) {
+		if r := call(c, th, SYS_MMAP, tc.args...); !isErr(r, tc.want) {
 			t.Errorf("%s: mmap = %#x, want -%d", tc.name, r, tc.want)
 		}
 	}
 	// A free hint in the window is honoured; one in the kernel's range is not.
 	hint := uint64(0x2000_0000_0000)
-	if r := call(c, th, 222, hint, 1<<20, 0, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0); r != hint {
+	if r := call(c, th, SYS_MMAP, hint, 1<<20, 0, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0); r != hint {
 		t.Errorf("hint ignored: %#x", r)
 	}
-	if r := call(c, th, 222, 0x40_0000_0000, 1<<20, 0, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0); !inUserWindow(r, 1<<20) {
+	if r := call(c, th, SYS_MMAP, 0x40_0000_0000, 1<<20, 0, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0); !inUserWindow(r, 1<<20) {
 		t.Errorf("hint in the identity range used: %#x", r)
 	}
-	if r := call(c, th, 215, 0x80000, 4096); !isErr(r, EINVAL) {
+	if r := call(c, th, SYS_MUNMAP, 0x80000, 4096); !isErr(r, EINVAL) {
 		t.Errorf("munmap of kernel memory = %#x", r)
 	}
 	if frames.Free() == 0 || vspace.Count() == 0 {
@@ -199,17 +200,17 @@ func TestMmapArguments(t *testing.T) {
 func TestFutex(t *testing.T) {
 	c, th := setup(t)
 	var word uint32 = 5
-	if r := call(c, th, 98, addr(&word), FUTEX_WAIT|FUTEX_PRIVATE_FLAG, 4); !isErr(r, EAGAIN) {
+	if r := call(c, th, SYS_FUTEX, addr(&word), FUTEX_WAIT|FUTEX_PRIVATE_FLAG, 4); !isErr(r, EAGAIN) {
 		t.Fatalf("wait on a changed value = %#x", r)
 	}
 	fake.unmapped[addr(&word)&^4095] = true
-	if r := call(c, th, 98, addr(&word), FUTEX_WAIT|FUTEX_PRIVATE_FLAG, 5); !isErr(r, EFAULT) {
+	if r := call(c, th, SYS_FUTEX, addr(&word), FUTEX_WAIT|FUTEX_PRIVATE_FLAG, 5); !isErr(r, EFAULT) {
 		t.Errorf("wait on an unmapped word = %#x", r)
 	}
 	delete(fake.unmapped, addr(&word)&^4095)
 	// Thread 0 waits with a 1 ms timeout; thread 1 (another thread) waits forever.
 	ts := [2]uint64{0, 1_000_000}
-	if r := call(c, th, 98, addr(&word), FUTEX_WAIT|FUTEX_PRIVATE_FLAG, 5, addr(&ts)); r != 0 || th.state != tsBlocked || c.cur != -1 {
+	if r := call(c, th, SYS_FUTEX, addr(&word), FUTEX_WAIT|FUTEX_PRIVATE_FLAG, 5, addr(&ts)); r != 0 || th.state != tsBlocked || c.cur != -1 {
 		t.Fatalf("wait did not block: r=%#x state=%d", r, th.state)
 	}
 	if th.deadline == 0 || nextDeadline != th.deadline {
@@ -218,12 +219,12 @@ func TestFutex(t *testing.T) {
 	t1 := &threads[1]
 	t1.state, t1.tid = tsRunning, newTID()
 	c.cur = 1
-	call(c, t1, 98, addr(&word), FUTEX_WAIT|FUTEX_PRIVATE_FLAG, 5)
+	call(c, t1, SYS_FUTEX, addr(&word), FUTEX_WAIT|FUTEX_PRIVATE_FLAG, 5)
 	// A third thread wakes one waiter.
 	t2 := &threads[2]
 	t2.state, t2.tid = tsRunning, newTID()
 	c.cur = 2
-	if r := call(c, t2, 98, addr(&word), FUTEX_WAKE|FUTEX_PRIVATE_FLAG, 1); r != 1 {
+	if r := call(c, t2, SYS_FUTEX, addr(&word), FUTEX_WAKE|FUTEX_PRIVATE_FLAG, 1); r != 1 {
 		t.Fatalf("wake woke %d", r)
 	}
 	if runq.n != 1 || (th.state == tsRunnable) == (t1.state == tsRunnable) {
@@ -237,7 +238,7 @@ func TestFutex(t *testing.T) {
 			t.Errorf("timeout: state %d x0 %#x", th.state, th.ctx.x[0])
 		}
 	}
-	if r := call(c, t2, 98, addr(&word), FUTEX_WAKE|FUTEX_PRIVATE_FLAG, 10); r > 1 {
+	if r := call(c, t2, SYS_FUTEX, addr(&word), FUTEX_WAKE|FUTEX_PRIVATE_FLAG, 10); r > 1 {
 		t.Errorf("second wake woke %d", r)
 	}
 }
@@ -246,10 +247,10 @@ func TestClocksAndSleep(t *testing.T) {
 	c, th := setup(t)
 	fake.counter = 62_500_000*3 + 62_500 // 3.001 s
 	var ts [2]uint64
-	if r := call(c, th, 113, CLOCK_MONOTONIC, addr(&ts)); r != 0 || ts[0] != 3 || ts[1] != 1_000_000 {
+	if r := call(c, th, SYS_CLOCK_GETTIME, CLOCK_MONOTONIC, addr(&ts)); r != 0 || ts[0] != 3 || ts[1] != 1_000_000 {
 		t.Errorf("clock_gettime = %#x %v", r, ts)
 	}
-	if r := call(c, th, 113, 99, addr(&ts)); !isErr(r, EINVAL) {
+	if r := call(c, th, SYS_CLOCK_GETTIME, 99, addr(&ts)); !isErr(r, EINVAL) {
 		t.Errorf("bad clock = %#x", r)
 	}
 	if !fastSyscall(&threads[0]) {
@@ -257,11 +258,11 @@ func TestClocksAndSleep(t *testing.T) {
 		t.Error("clock_gettime not on the lock-free path")
 	}
 	bad := [2]uint64{0, 2e9}
-	if r := call(c, th, 101, addr(&bad), 0); !isErr(r, EINVAL) {
+	if r := call(c, th, SYS_NANOSLEEP, addr(&bad), 0); !isErr(r, EINVAL) {
 		t.Errorf("nanosleep with 2e9 ns = %#x", r)
 	}
 	req := [2]uint64{0, 5_000_000}
-	call(c, th, 101, addr(&req), 0)
+	call(c, th, SYS_NANOSLEEP, addr(&req), 0)
 	if th.state != tsBlocked || th.deadline != fake.counter+312_500 {
 		t.Errorf("nanosleep: state %d deadline %d", th.state, th.deadline)
 	}
@@ -270,48 +271,48 @@ func TestClocksAndSleep(t *testing.T) {
 func TestFcntlAndFiles(t *testing.T) {
 	c, th := setup(t)
 	for fd := uint64(0); fd <= 2; fd++ {
-		if r := call(c, th, 25, fd, 1); r != 0 { // F_GETFD
+		if r := call(c, th, SYS_FCNTL, fd, 1); r != 0 { // F_GETFD
 			t.Errorf("F_GETFD(%d) = %#x", fd, r)
 		}
-		if r := call(c, th, 25, fd, 3); r&0x800 != 0 || r != 2 { // F_GETFL: no O_NONBLOCK
+		if r := call(c, th, SYS_FCNTL, fd, 3); r&0x800 != 0 || r != 2 { // F_GETFL: no O_NONBLOCK
 			t.Errorf("F_GETFL(%d) = %#x", fd, r)
 		}
 	}
-	if r := call(c, th, 25, 9, 1); !isErr(r, EBADF) {
+	if r := call(c, th, SYS_FCNTL, 9, 1); !isErr(r, EBADF) {
 		t.Errorf("F_GETFD(9) = %#x", r)
 	}
-	if r := call(c, th, 56, 0, 0, 0); !isErr(r, ENOENT) {
+	if r := call(c, th, SYS_OPENAT, 0, 0, 0); !isErr(r, ENOENT) {
 		t.Errorf("openat = %#x", r)
 	}
 	if r := call(c, th, 999); !isErr(r, ENOSYS) {
 		t.Errorf("unknown call = %#x", r)
 	}
 	var mask uint64
-	if r := call(c, th, 123, 0, 8192, addr(&mask)); r != 8 || mask != 0xf {
+	if r := call(c, th, SYS_SCHED_GETAFFINITY, 0, 8192, addr(&mask)); r != 8 || mask != 0xf {
 		t.Errorf("sched_getaffinity = %#x mask %#x", r, mask)
 	}
-	if r := call(c, th, 123, 0, 4, addr(&mask)); !isErr(r, EINVAL) {
+	if r := call(c, th, SYS_SCHED_GETAFFINITY, 0, 4, addr(&mask)); !isErr(r, EINVAL) {
 		t.Errorf("sched_getaffinity with a 4-byte set = %#x", r)
 	}
 }
 
 func TestEventfdEpoll(t *testing.T) {
 	c, th := setup(t)
-	efd := call(c, th, 19, 0, 0)
-	ep := call(c, th, 20, 0)
+	efd := call(c, th, SYS_EVENTFD2, 0, 0)
+	ep := call(c, th, SYS_EPOLL_CREATE1, 0)
 	if int64(efd) < 3 || int64(ep) < 3 || efd == ep {
 		t.Fatalf("fds %d %d", efd, ep)
 	}
 	ev := [2]uint64{1, 0xfeedbeef} // events, then data at offset 8
-	if r := call(c, th, 21, ep, 1, efd, addr(&ev)); r != 0 {
+	if r := call(c, th, SYS_EPOLL_CTL, ep, 1, efd, addr(&ev)); r != 0 {
 		t.Fatalf("epoll_ctl = %#x", r)
 	}
 	var out [4]uint64
-	if r := call(c, th, 22, ep, addr(&out), 4, 0); r != 0 {
+	if r := call(c, th, SYS_EPOLL_PWAIT, ep, addr(&out), 4, 0); r != 0 {
 		t.Errorf("poll with nothing ready = %#x", r)
 	}
 	// Wait with a timeout: blocks; a write to the eventfd from another thread wakes it.
-	call(c, th, 22, ep, addr(&out), 4, 100)
+	call(c, th, SYS_EPOLL_PWAIT, ep, addr(&out), 4, 100)
 	if th.state != tsBlocked || th.wait != waitEpoll {
 		t.Fatal("epoll_pwait did not block")
 	}
@@ -319,17 +320,17 @@ func TestEventfdEpoll(t *testing.T) {
 	t1.state, t1.tid = tsRunning, newTID()
 	c.cur = 1
 	one := uint64(1)
-	if r := call(c, t1, 64, efd, addr(&one), 8); r != 8 {
+	if r := call(c, t1, SYS_WRITE, efd, addr(&one), 8); r != 8 {
 		t.Fatalf("eventfd write = %#x", r)
 	}
 	if th.state != tsRunnable || th.ctx.x[0] != 1 || out[1] != 0xfeedbeef || uint32(out[0]) != 1 {
 		t.Errorf("woken waiter: state %d x0 %d event %#x", th.state, th.ctx.x[0], out)
 	}
 	var v uint64
-	if r := call(c, t1, 63, efd, addr(&v), 8); r != 8 || v != 1 {
+	if r := call(c, t1, SYS_READ, efd, addr(&v), 8); r != 8 || v != 1 {
 		t.Errorf("eventfd read = %#x %d", r, v)
 	}
-	if r := call(c, t1, 63, efd, addr(&v), 8); !isErr(r, EAGAIN) {
+	if r := call(c, t1, SYS_READ, efd, addr(&v), 8); !isErr(r, EAGAIN) {
 		t.Errorf("empty eventfd read = %#x", r)
 	}
 }
@@ -337,7 +338,7 @@ func TestEventfdEpoll(t *testing.T) {
 func TestConsoleReadWrite(t *testing.T) {
 	c, th := setup(t)
 	msg := []byte("hello\nCRLF stays\r\n")
-	if r := call(c, th, 64, 1, addr(&msg[0]), uint64(len(msg))); r != uint64(len(msg)) || string(fake.tx) != "hello\r\nCRLF stays\r\n" {
+	if r := call(c, th, SYS_WRITE, 1, addr(&msg[0]), uint64(len(msg))); r != uint64(len(msg)) || string(fake.tx) != "hello\r\nCRLF stays\r\n" {
 		t.Errorf("write = %d, uart got %q", r, fake.tx)
 	}
 	// A slow UART: the ring fills and the writer waits, then finishes as it drains.
@@ -346,7 +347,7 @@ func TestConsoleReadWrite(t *testing.T) {
 	for i := range big {
 		big[i] = byte('a' + i%26) // no newlines: the UART gets exactly these bytes
 	}
-	call(c, th, 64, 1, addr(&big[0]), uint64(len(big)))
+	call(c, th, SYS_WRITE, 1, addr(&big[0]), uint64(len(big)))
 	if th.state != tsBlocked || th.wait != waitWrite {
 		t.Fatalf("writer did not wait for the ring: state %d", th.state)
 	}
@@ -367,7 +368,7 @@ func TestConsoleReadWrite(t *testing.T) {
 	th.state = tsRunning
 	c.cur = 0
 	buf := make([]byte, 64)
-	call(c, th, 63, 0, addr(&buf[0]), 64)
+	call(c, th, SYS_READ, 0, addr(&buf[0]), 64)
 	if th.state != tsBlocked || th.wait != waitRead {
 		t.Fatal("read did not block")
 	}
@@ -379,7 +380,7 @@ func TestConsoleReadWrite(t *testing.T) {
 	}
 	fake.unmapped[addr(&buf[0])&^4095] = true
 	th.state, c.cur = tsRunning, 0
-	if r := call(c, th, 63, 0, addr(&buf[0]), 64); !isErr(r, EFAULT) {
+	if r := call(c, th, SYS_READ, 0, addr(&buf[0]), 64); !isErr(r, EFAULT) {
 		t.Errorf("read into unmapped memory = %#x", r)
 	}
 }
@@ -431,7 +432,7 @@ func TestCloneAndExit(t *testing.T) {
 	c, th := setup(t)
 	th.ctx.pc = 0x1234
 	th.sigmask = 0x10
-	tid := call(c, th, 220, 0x50f00, 0xabc000, 1, 2, 3)
+	tid := call(c, th, SYS_CLONE, 0x50f00, 0xabc000, 1, 2, 3)
 	if int64(tid) <= 0 || uint64(th.tid) == tid {
 		t.Fatalf("clone = %#x", tid)
 	}
@@ -442,12 +443,12 @@ func TestCloneAndExit(t *testing.T) {
 	}
 	c.cur = i
 	n.state = tsRunning
-	call(c, n, 93, 0)
+	call(c, n, SYS_EXIT, 0)
 	if n.state != tsFree || c.cur != -1 {
 		t.Error("exit did not free the thread")
 	}
 	c.cur = 0
-	call(c, th, 94, 3)
+	call(c, th, SYS_EXIT_GROUP, 3)
 	if !fake.exited || fake.exitCode != 3 {
 		t.Error("exit_group did not stop the machine")
 	}
@@ -457,41 +458,41 @@ func TestSignalsSetup(t *testing.T) {
 	c, th := setup(t)
 	act := [4]uint64{0x77000, SA_SIGINFO | SA_ONSTACK, 0, 1 << (SIGURG - 1)}
 	var old [4]uint64
-	if r := call(c, th, 134, SIGSEGV, addr(&act), addr(&old), 8); r != 0 || old != [4]uint64{} {
+	if r := call(c, th, SYS_RT_SIGACTION, SIGSEGV, addr(&act), addr(&old), 8); r != 0 || old != [4]uint64{} {
 		t.Fatalf("rt_sigaction = %#x old %v", r, old)
 	}
-	if r := call(c, th, 134, SIGSEGV, 0, addr(&old), 8); r != 0 || old[0] != 0x77000 || old[3] != act[3] {
+	if r := call(c, th, SYS_RT_SIGACTION, SIGSEGV, 0, addr(&old), 8); r != 0 || old[0] != 0x77000 || old[3] != act[3] {
 		t.Errorf("query = %#x %v", r, old)
 	}
-	if r := call(c, th, 134, SIGKILL, addr(&act), 0, 8); !isErr(r, EINVAL) {
+	if r := call(c, th, SYS_RT_SIGACTION, SIGKILL, addr(&act), 0, 8); !isErr(r, EINVAL) {
 		t.Errorf("SIGKILL handler = %#x", r)
 	}
-	if r := call(c, th, 134, 65, 0, 0, 8); !isErr(r, EINVAL) {
+	if r := call(c, th, SYS_RT_SIGACTION, 65, 0, 0, 8); !isErr(r, EINVAL) {
 		t.Errorf("signal 65 = %#x", r)
 	}
 	// sigprocmask: block, unblock, set; SIGKILL can never be blocked.
 	set, oldset := uint64(1<<(SIGURG-1)|1<<(SIGKILL-1)), uint64(0)
-	call(c, th, 135, 0, addr(&set), 0, 8)
+	call(c, th, SYS_RT_SIGPROCMASK, 0, addr(&set), 0, 8)
 	if th.sigmask != 1<<(SIGURG-1) {
 		t.Errorf("mask after SIG_BLOCK %#x", th.sigmask)
 	}
-	call(c, th, 135, 1, addr(&set), addr(&oldset), 8)
+	call(c, th, SYS_RT_SIGPROCMASK, 1, addr(&set), addr(&oldset), 8)
 	if th.sigmask != 0 || oldset != 1<<(SIGURG-1) {
 		t.Errorf("SIG_UNBLOCK: mask %#x old %#x", th.sigmask, oldset)
 	}
 	// sigaltstack: query when none, set, query.
 	var ss [3]uint64
-	call(c, th, 132, 0, addr(&ss))
+	call(c, th, SYS_SIGALTSTACK, 0, addr(&ss))
 	if ss[1] != SS_DISABLE {
 		t.Errorf("no altstack: flags %d", ss[1])
 	}
 	stack := make([]byte, 32<<10)
 	nss := [3]uint64{addr(&stack[0]), 0, uint64(len(stack))}
-	if r := call(c, th, 132, addr(&nss), 0); r != 0 || th.altSize != 32<<10 {
+	if r := call(c, th, SYS_SIGALTSTACK, addr(&nss), 0); r != 0 || th.altSize != 32<<10 {
 		t.Errorf("set altstack = %#x", r)
 	}
 	small := [3]uint64{addr(&stack[0]), 0, 100}
-	if r := call(c, th, 132, addr(&small), 0); !isErr(r, ENOMEM) {
+	if r := call(c, th, SYS_SIGALTSTACK, addr(&small), 0); !isErr(r, ENOMEM) {
 		t.Errorf("tiny altstack = %#x", r)
 	}
 }
@@ -563,7 +564,7 @@ func TestSignalFrameMatchesTheRuntimesLayout(t *testing.T) {
 	// rt_sigreturn must put exactly that back.
 	uc.pc, uc.regs[30], uc.sp, uc.regs[28] = 0xABCD0, 0x9994, 0x4ff0, 0x777
 	th.ctx.sp = uint64(frame) // the handler returned: SP is back at the frame
-	th.ctx.x[8] = 139
+	th.ctx.x[8] = SYS_RT_SIGRETURN
 	syscall(c, th)
 	if th.ctx.pc != 0xABCD0 || th.ctx.x[30] != 0x9994 || th.ctx.sp != 0x4ff0 || th.ctx.x[28] != 0x777 || th.ctx.x[5] != 1005 {
 		t.Errorf("after rt_sigreturn: pc %#x lr %#x sp %#x r28 %#x x5 %d", th.ctx.pc, th.ctx.x[30], th.ctx.sp, th.ctx.x[28], th.ctx.x[5])
@@ -581,13 +582,13 @@ func TestTgkillPreemptsThreadOnAnotherCore(t *testing.T) {
 	sigactions[SIGURG] = sigaction{handler: 0x77000, flags: SA_SIGINFO | SA_ONSTACK}
 	other := &threads[3]
 	other.state, other.tid, other.core = tsRunning, newTID(), 2
-	if r := call(c, th, 131, 1, uint64(other.tid), SIGURG); r != 0 {
+	if r := call(c, th, SYS_TGKILL, 1, uint64(other.tid), SIGURG); r != 0 {
 		t.Fatalf("tgkill = %#x", r)
 	}
 	if other.sigpending&(1<<(SIGURG-1)) == 0 || len(fake.wakes) != 1 || fake.wakes[0] != 2 {
 		t.Errorf("pending %#x wakes %v", other.sigpending, fake.wakes)
 	}
-	if r := call(c, th, 131, 1, 9999, SIGURG); !isErr(r, ESRCH) {
+	if r := call(c, th, SYS_TGKILL, 1, 9999, SIGURG); !isErr(r, ESRCH) {
 		t.Errorf("tgkill to nobody = %#x", r)
 	}
 	// A blocked signal stays pending; SIGURG with the default action is ignored.
@@ -623,4 +624,67 @@ func TestScheduler(t *testing.T) {
 		t.Error("run queue is not FIFO")
 	}
 	_ = c
+}
+
+// Every call the table answers without doing its work says why; a stub returns
+// its fixed result, and the strace line shows the reason.
+func TestStubsSayWhy(t *testing.T) {
+	c, th := setup(t)
+	for nr, e := range syscalls {
+		if e.name == "" {
+			if e.fn != nil || e.why != "" || e.errno != 0 {
+				t.Errorf("call %d has no name", nr)
+			}
+			continue
+		}
+		if e.fn != nil {
+			continue
+		}
+		if e.why == "" {
+			t.Errorf("the stub %s (%d) gives no reason", e.name, nr)
+		}
+		if r := call(c, th, uint64(nr)); r != errno(e.errno) {
+			t.Errorf("%s = %#x, want %#x", e.name, r, errno(e.errno))
+		}
+	}
+	straceOn = 1
+	defer func() { straceOn = 0 }()
+	fake.tx = nil
+	call(c, th, SYS_OPENAT, 0, 0, 0)
+	if out := string(fake.tx); !strings.Contains(out, "openat(") || !strings.Contains(out, noFiles) {
+		t.Errorf("strace line %q does not give openat's reason", out)
+	}
+}
+
+// sysinfo fills struct sysinfo at the offsets of include/uapi/linux/sysinfo.h
+// (64-bit): uptime at 0, totalram at 32, freeram at 40, mem_unit at 104, and
+// nothing past its 112 bytes.
+func TestSysinfo(t *testing.T) {
+	c, th := setup(t)
+	fake.counter = 5 * cntfrq
+	var buf [120]byte
+	for i := range buf {
+		buf[i] = 0xee
+	}
+	if r := call(c, th, SYS_SYSINFO, addr(&buf)); r != 0 {
+		t.Fatalf("sysinfo = %#x", r)
+	}
+	le := binary.LittleEndian
+	if got := le.Uint64(buf[0:]); got != nanotime()/1e9 {
+		t.Errorf("uptime %d, want %d", got, nanotime()/1e9)
+	}
+	if got := le.Uint64(buf[32:]); got != frames.Total()*mm.PageSize {
+		t.Errorf("totalram %d, want %d", got, frames.Total()*mm.PageSize)
+	}
+	if got := le.Uint64(buf[40:]); got != frames.Free()*mm.PageSize {
+		t.Errorf("freeram %d, want %d", got, frames.Free()*mm.PageSize)
+	}
+	if got := le.Uint32(buf[104:]); got != 1 {
+		t.Errorf("mem_unit %d", got)
+	}
+	for i, b := range buf[112:] {
+		if b != 0xee {
+			t.Errorf("byte %d past struct sysinfo written", 112+i)
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"unsafe"
+
 	"github.com/inferpi/inferpi/board"
 	"github.com/inferpi/inferpi/metal/abi"
 	"github.com/inferpi/inferpi/metal/arm64"
@@ -11,22 +13,22 @@ import (
 // (used through package metal/sys), listed in metal/abi.
 
 var privateCalls = [abi.SysCount - abi.PrivateBase]sysEntry{
-	abi.SysInfo - privateBase:         {"info", sysInfo},
-	abi.SysMapDevice - privateBase:    {"map_device", sysMapDevice},
-	abi.SysAllocDMA - privateBase:     {"alloc_dma", sysAllocDMA},
-	abi.SysFreeDMA - privateBase:      {"free_dma", sysFreeDMA},
-	abi.SysAllocBuffer - privateBase:  {"alloc_buffer", sysAllocBuffer},
-	abi.SysFreeBuffer - privateBase:   {"free_buffer", sysFreeBuffer},
-	abi.SysVirtToPhys - privateBase:   {"virt_to_phys", sysVirtToPhys},
-	abi.SysWaitIRQ - privateBase:      {"wait_irq", sysWaitIRQ},
-	abi.SysReboot - privateBase:       {"reboot", sysReboot},
-	abi.SysCurrentCore - privateBase:  {"current_core", sysCurrentCore},
-	abi.SysSetRealtime - privateBase:  {"set_realtime", sysSetRealtime},
-	abi.SysMemStats - privateBase:     {"mem_stats", sysMemStats},
-	abi.SysWatchdog - privateBase:     {"watchdog", sysWatchdog},
-	abi.SysSetStep - privateBase:      {"set_step", sysSetStep},
-	abi.SysCatchSError - privateBase:  {"catch_serror", sysCatchSError},
-	abi.SysConsoleStats - privateBase: {"console_stats", sysConsoleStats},
+	abi.SysInfo - privateBase:         {name: "info", fn: sysInfo},
+	abi.SysMapDevice - privateBase:    {name: "map_device", fn: sysMapDevice},
+	abi.SysAllocDMA - privateBase:     {name: "alloc_dma", fn: sysAllocDMA},
+	abi.SysFreeDMA - privateBase:      {name: "free_dma", fn: sysFreeDMA},
+	abi.SysAllocBuffer - privateBase:  {name: "alloc_buffer", fn: sysAllocBuffer},
+	abi.SysFreeBuffer - privateBase:   {name: "free_buffer", fn: sysFreeBuffer},
+	abi.SysVirtToPhys - privateBase:   {name: "virt_to_phys", fn: sysVirtToPhys},
+	abi.SysWaitIRQ - privateBase:      {name: "wait_irq", fn: sysWaitIRQ},
+	abi.SysReboot - privateBase:       {name: "reboot", fn: sysReboot},
+	abi.SysCurrentCore - privateBase:  {name: "current_core", fn: sysCurrentCore},
+	abi.SysSetRealtime - privateBase:  {name: "set_realtime", fn: sysSetRealtime},
+	abi.SysMemStats - privateBase:     {name: "mem_stats", fn: sysMemStats},
+	abi.SysWatchdog - privateBase:     {name: "watchdog", fn: sysWatchdog},
+	abi.SysSetStep - privateBase:      {name: "set_step", fn: sysSetStep},
+	abi.SysCatchSError - privateBase:  {name: "catch_serror", fn: sysCatchSError},
+	abi.SysConsoleStats - privateBase: {name: "console_stats", fn: sysConsoleStats},
 }
 
 // The optional watchdog: armed on request, re-armed from core 0's timer
@@ -62,8 +64,7 @@ var bufferBytes uint64
 
 func sysInfo(c *percore, t *thread) uint64 {
 	p := uintptr(t.ctx.x[0])
-	const size = 40 + 4*4 + 8 + 4*8 + 8*16 + 16 + 16 + 8
-	if !userOK(p, size) {
+	if !userOK(p, unsafe.Sizeof(abi.Info{})) {
 		return errno(EFAULT)
 	}
 	info := (*abi.Info)(ptrAt(p))
@@ -86,7 +87,7 @@ func sysInfo(c *percore, t *thread) uint64 {
 
 func sysMemStats(c *percore, t *thread) uint64 {
 	p := uintptr(t.ctx.x[0])
-	if !userOK(p, 40) {
+	if !userOK(p, unsafe.Sizeof(abi.MemStats{})) {
 		return errno(EFAULT)
 	}
 	s := (*abi.MemStats)(ptrAt(p))

@@ -34,10 +34,10 @@ func kernelFault(kind uintptr) {
 	}
 	l.print()
 	l = kline{}
-	l.s("ESR ").x(arm64.ESR()).s("  FAR ").x(arm64.FAR()).s("  SPSR ").x(f[33]).print()
+	l.s("ESR ").x(arm64.ESR()).s("  FAR ").x(arm64.FAR()).s("  SPSR ").x(f.pstate).print()
 	l = kline{}
 	l.stepName().print()
-	reportRegs(f[:31], f[31], f[32])
+	reportRegs(f.x[:], f.sp, f.pc)
 	halt()
 }
 

@@ -1,14 +1,19 @@
 package kernel
 
 import (
+	"unsafe"
+
 	"github.com/inferpi/inferpi/metal/abi"
 	"github.com/inferpi/inferpi/metal/mm"
 )
 
-// The system-call table: number, name, handler. Numbers are the arm64 generic ones
-// (include/uapi/asm-generic/unistd.h). Calls the Go runtime makes but that need
-// no work here are listed with a note; anything not listed returns ENOSYS and is
-// reported once on the console.
+// The system-call table: number, name, handler. Numbers are Linux's for arm64
+// (sysnum.go). A call the Go runtime makes that needs no real work here is a stub:
+// a fixed result and the reason it suffices, as gVisor's table notes each call it
+// does not implement (pkg/sentry/syscalls/linux/linux64.go). A call implemented
+// only in part says what is left out. Anything not listed returns ENOSYS and is
+// reported once on the console. The strace line of a stub or partial call shows
+// its note.
 
 // A handler gets the calling thread (args in t.ctx.x[0..5]) and returns x0.
 // It returns keep when it has already arranged x0 (a blocked call completed later
@@ -20,71 +25,83 @@ const privateBase = abi.PrivateBase
 
 const keep = ^uint64(0) - 4096 // never a valid result: errno range is -4095..-1
 
+// sysEntry is one call of the table. The table is written as literals, not
+// through constructors: a call in a package variable's initialiser would need
+// the package's init, which runs long after the kernel needs its table.
 type sysEntry struct {
-	name string
-	fn   sysHandler
+	name  string
+	fn    sysHandler // nil for a stub
+	errno int        // a stub's result is -errno, or 0 when errno is 0
+	why   string     // a stub's reason, or what a partial implementation leaves out
 }
+
+// Reasons shared by several stubs.
+const (
+	noFiles     = "no file system: the runtime's /proc and /sys probes find nothing, as where those are not mounted"
+	oneUser     = "one user, root, as for the first process of a system"
+	fixedLimits = "every limit reads 1024 soft, 4096 hard; new limits are ignored: nothing here enforces one"
+)
 
 const nsyscalls = 300
 
 var syscalls = [nsyscalls]sysEntry{
-	17:  {"getcwd", sysENOENT},
-	19:  {"eventfd2", sysEventfd2},
-	20:  {"epoll_create1", sysEpollCreate1},
-	21:  {"epoll_ctl", sysEpollCtl},
-	22:  {"epoll_pwait", sysEpollPwait},
-	23:  {"dup", sysEBADF},
-	25:  {"fcntl", sysFcntl},
-	29:  {"ioctl", sysIoctl},
-	48:  {"faccessat", sysENOENT},
-	56:  {"openat", sysENOENT}, // no files: /sys, /proc, cgroup probes find nothing
-	57:  {"close", sysClose},
-	62:  {"lseek", sysLseek},
-	63:  {"read", sysRead},
-	64:  {"write", sysWrite},
-	67:  {"pread64", sysLseek},
-	78:  {"readlinkat", sysENOENT},
-	79:  {"newfstatat", sysENOENT},
-	80:  {"fstat", sysFstat},
-	82:  {"fsync", sysFsync},
-	83:  {"fdatasync", sysFsync},
-	93:  {"exit", sysExit},
-	94:  {"exit_group", sysExitGroup},
-	96:  {"set_tid_address", sysGettid},
-	98:  {"futex", sysFutex},
-	99:  {"set_robust_list", sysZero},
-	101: {"nanosleep", sysNanosleep},
-	113: {"clock_gettime", sysClockGettime},
-	114: {"clock_getres", sysClockGetres},
-	115: {"clock_nanosleep", sysClockNanosleep},
-	123: {"sched_getaffinity", sysSchedGetaffinity},
-	124: {"sched_yield", sysSchedYield},
-	129: {"kill", sysKill},
-	130: {"tkill", sysTkill},
-	131: {"tgkill", sysTgkill},
-	132: {"sigaltstack", sysSigaltstack},
-	134: {"rt_sigaction", sysRtSigaction},
-	135: {"rt_sigprocmask", sysRtSigprocmask},
-	139: {"rt_sigreturn", sysRtSigreturn},
-	160: {"uname", sysUname},
-	163: {"getrlimit", sysPrlimit},
-	167: {"prctl", sysEINVAL}, // PR_SET_VMA naming: EINVAL makes the runtime stop trying
-	172: {"getpid", sysGetpid},
-	173: {"getppid", sysZero},
-	174: {"getuid", sysZero},
-	175: {"geteuid", sysZero},
-	176: {"getgid", sysZero},
-	177: {"getegid", sysZero},
-	178: {"gettid", sysGettid},
-	179: {"sysinfo", sysSysinfo},
-	215: {"munmap", sysMunmap},
-	220: {"clone", sysClone},
-	222: {"mmap", sysMmap},
-	226: {"mprotect", sysMprotect},
-	233: {"madvise", sysMadvise},
-	261: {"prlimit64", sysPrlimit},
-	278: {"getrandom", sysGetrandom},
-	293: {"rseq", sysENOSYSQuiet},
+	SYS_GETCWD:            {name: "getcwd", errno: ENOENT, why: "no file system: there is no working directory"},
+	SYS_EVENTFD2:          {name: "eventfd2", fn: sysEventfd2},
+	SYS_EPOLL_CREATE1:     {name: "epoll_create1", fn: sysEpollCreate1},
+	SYS_EPOLL_CTL:         {name: "epoll_ctl", fn: sysEpollCtl},
+	SYS_EPOLL_PWAIT:       {name: "epoll_pwait", fn: sysEpollPwait},
+	SYS_DUP:               {name: "dup", errno: EBADF, why: "descriptors are fixed: the console's three and the kernel's eventfd and epoll objects; none is duplicated"},
+	SYS_FCNTL:             {name: "fcntl", fn: sysFcntl, why: "F_GETFD, F_GETFL, F_SETFD and F_SETFL; the flags set are accepted and ignored"},
+	SYS_IOCTL:             {name: "ioctl", fn: sysIoctl, why: "ENOTTY for every descriptor: the console takes no terminal settings (its line discipline is the firmware's)"},
+	SYS_FACCESSAT:         {name: "faccessat", errno: ENOENT, why: noFiles},
+	SYS_OPENAT:            {name: "openat", errno: ENOENT, why: noFiles},
+	SYS_CLOSE:             {name: "close", fn: sysClose},
+	SYS_LSEEK:             {name: "lseek", fn: sysLseek},
+	SYS_READ:              {name: "read", fn: sysRead},
+	SYS_WRITE:             {name: "write", fn: sysWrite},
+	SYS_PREAD64:           {name: "pread64", fn: sysLseek, why: "ESPIPE: every descriptor is a stream, as a pipe is"},
+	SYS_READLINKAT:        {name: "readlinkat", errno: ENOENT, why: noFiles},
+	SYS_FSTATAT:           {name: "newfstatat", errno: ENOENT, why: noFiles},
+	SYS_FSTAT:             {name: "fstat", fn: sysFstat},
+	SYS_FSYNC:             {name: "fsync", fn: sysFsync},
+	SYS_FDATASYNC:         {name: "fdatasync", fn: sysFsync},
+	SYS_EXIT:              {name: "exit", fn: sysExit},
+	SYS_EXIT_GROUP:        {name: "exit_group", fn: sysExitGroup},
+	SYS_SET_TID_ADDRESS:   {name: "set_tid_address", fn: sysGettid, why: "the address is not kept: no thread here waits for another's exit through it"},
+	SYS_FUTEX:             {name: "futex", fn: sysFutex, why: "FUTEX_WAIT and FUTEX_WAKE only (private or shared alike): all the runtime uses"},
+	SYS_SET_ROBUST_LIST:   {name: "set_robust_list", why: "robust futexes belong to pthread mutexes, which nothing here holds"},
+	SYS_NANOSLEEP:         {name: "nanosleep", fn: sysNanosleep},
+	SYS_CLOCK_GETTIME:     {name: "clock_gettime", fn: sysClockGettime},
+	SYS_CLOCK_GETRES:      {name: "clock_getres", fn: sysClockGetres},
+	SYS_CLOCK_NANOSLEEP:   {name: "clock_nanosleep", fn: sysClockNanosleep},
+	SYS_SCHED_GETAFFINITY: {name: "sched_getaffinity", fn: sysSchedGetaffinity},
+	SYS_SCHED_YIELD:       {name: "sched_yield", fn: sysSchedYield},
+	SYS_KILL:              {name: "kill", fn: sysKill, why: "any pid is this process: the calling thread takes the signal"},
+	SYS_TKILL:             {name: "tkill", fn: sysTkill},
+	SYS_TGKILL:            {name: "tgkill", fn: sysTgkill},
+	SYS_SIGALTSTACK:       {name: "sigaltstack", fn: sysSigaltstack},
+	SYS_RT_SIGACTION:      {name: "rt_sigaction", fn: sysRtSigaction},
+	SYS_RT_SIGPROCMASK:    {name: "rt_sigprocmask", fn: sysRtSigprocmask},
+	SYS_RT_SIGRETURN:      {name: "rt_sigreturn", fn: sysRtSigreturn},
+	SYS_UNAME:             {name: "uname", fn: sysUname},
+	SYS_GETRLIMIT:         {name: "getrlimit", fn: sysPrlimit, why: fixedLimits},
+	SYS_PRCTL:             {name: "prctl", errno: EINVAL, why: "naming mappings (PR_SET_VMA) is not supported: EINVAL makes the runtime stop trying"},
+	SYS_GETPID:            {name: "getpid", fn: sysGetpid},
+	SYS_GETPPID:           {name: "getppid", why: "no parent: the firmware is the only process"},
+	SYS_GETUID:            {name: "getuid", why: oneUser},
+	SYS_GETEUID:           {name: "geteuid", why: oneUser},
+	SYS_GETGID:            {name: "getgid", why: oneUser},
+	SYS_GETEGID:           {name: "getegid", why: oneUser},
+	SYS_GETTID:            {name: "gettid", fn: sysGettid},
+	SYS_SYSINFO:           {name: "sysinfo", fn: sysSysinfo, why: "uptime and RAM only: no load averages, swap or process count"},
+	SYS_MUNMAP:            {name: "munmap", fn: sysMunmap},
+	SYS_CLONE:             {name: "clone", fn: sysClone, why: "a thread sharing everything, whatever the flags: the runtime's newosproc is the only caller"},
+	SYS_MMAP:              {name: "mmap", fn: sysMmap, why: "anonymous memory only (ENODEV otherwise): there are no files"},
+	SYS_MPROTECT:          {name: "mprotect", fn: sysMprotect, why: "pages are either mapped for every access or not at all (PROT_NONE)"},
+	SYS_MADVISE:           {name: "madvise", fn: sysMadvise, why: "MADV_DONTNEED releases the pages; other advice is accepted and ignored"},
+	SYS_PRLIMIT64:         {name: "prlimit64", fn: sysPrlimit, why: fixedLimits},
+	SYS_GETRANDOM:         {name: "getrandom", fn: sysGetrandom},
+	SYS_RSEQ:              {name: "rseq", errno: ENOSYS, why: "restartable sequences are an optimisation a caller does without on ENOSYS; listed so that no report is printed"},
 }
 
 var reportedENOSYS [nsyscalls/64 + 1]uint64
@@ -95,6 +112,8 @@ func syscall(c *percore, t *thread) {
 	switch {
 	case nr < nsyscalls && syscalls[nr].fn != nil:
 		r = syscalls[nr].fn(c, t)
+	case nr < nsyscalls && syscalls[nr].name != "":
+		r = errno(syscalls[nr].errno)
 	case nr >= privateBase && privateCall(nr) != nil:
 		r = privateCall(nr)(c, t)
 	default:
@@ -117,7 +136,11 @@ func syscall(c *percore, t *thread) {
 		} else {
 			l.d(nr)
 		}
-		l.s("(").x(t.ctx.x[0]).s(", ").x(t.ctx.x[1]).s(", ").x(t.ctx.x[2]).s(") = ").x(r).print()
+		l.s("(").x(t.ctx.x[0]).s(", ").x(t.ctx.x[1]).s(", ").x(t.ctx.x[2]).s(") = ").x(r)
+		if nr < nsyscalls && syscalls[nr].why != "" {
+			l.s(" (").s(syscalls[nr].why).s(")")
+		}
+		l.print()
 	}
 }
 
@@ -127,23 +150,21 @@ var straceOn uint32
 // fastSyscall answers the calls that need no lock. It reports whether it did.
 func fastSyscall(t *thread) bool {
 	switch t.ctx.x[8] {
-	case 113: // clock_gettime: the runtime's most frequent call by far
+	case SYS_CLOCK_GETTIME: // the runtime's most frequent call by far
 		if ts := t.ctx.x[1]; ts < mm.PageSize || !writableNow(ts, 16) {
 			return false // a page to map back in (or an error): the locked path does that
 		}
 		t.ctx.x[0] = clockGettime(t.ctx.x[0], uintptr(t.ctx.x[1]))
 		return true
-	case 178: // gettid
+	case SYS_GETTID:
 		t.ctx.x[0] = uint64(t.tid)
 		return true
-	case 172: // getpid
+	case SYS_GETPID:
 		t.ctx.x[0] = 1
 		return true
 	}
 	return false
 }
-
-func sysZero(c *percore, t *thread) uint64 { return 0 }
 
 // sysFsync on the console waits for nothing: the ring drains by itself.
 func sysFsync(c *percore, t *thread) uint64 {
@@ -152,12 +173,9 @@ func sysFsync(c *percore, t *thread) uint64 {
 	}
 	return 0
 }
-func sysENOENT(c *percore, t *thread) uint64      { return errno(ENOENT) }
-func sysEBADF(c *percore, t *thread) uint64       { return errno(EBADF) }
-func sysEINVAL(c *percore, t *thread) uint64      { return errno(EINVAL) }
-func sysENOSYSQuiet(c *percore, t *thread) uint64 { return errno(ENOSYS) }
-func sysGetpid(c *percore, t *thread) uint64      { return 1 }
-func sysGettid(c *percore, t *thread) uint64      { return uint64(t.tid) }
+
+func sysGetpid(c *percore, t *thread) uint64 { return 1 }
+func sysGettid(c *percore, t *thread) uint64 { return uint64(t.tid) }
 
 // sysSchedGetaffinity reports the cores that run (the runtime sets GOMAXPROCS from it).
 func sysSchedGetaffinity(c *percore, t *thread) uint64 {
@@ -200,7 +218,7 @@ func sysUname(c *percore, t *thread) uint64 {
 // sysPrlimit answers prlimit64/getrlimit with generous fixed limits.
 func sysPrlimit(c *percore, t *thread) uint64 {
 	old := uintptr(t.ctx.x[3])
-	if t.ctx.x[8] == 163 {
+	if t.ctx.x[8] == SYS_GETRLIMIT {
 		old = uintptr(t.ctx.x[1])
 	}
 	if old != 0 {
@@ -213,17 +231,35 @@ func sysPrlimit(c *percore, t *thread) uint64 {
 	return 0
 }
 
+// linuxSysinfo is Linux's struct sysinfo on a 64-bit machine
+// (include/uapi/linux/sysinfo.h; its _f padding has no bytes there).
+type linuxSysinfo struct {
+	uptime    int64 // seconds since boot
+	loads     [3]uint64
+	totalram  uint64 // in mem_unit bytes
+	freeram   uint64
+	sharedram uint64
+	bufferram uint64
+	totalswap uint64
+	freeswap  uint64
+	procs     uint16
+	pad       uint16
+	totalhigh uint64
+	freehigh  uint64
+	memUnit   uint32
+}
+
 func sysSysinfo(c *percore, t *thread) uint64 {
 	buf := uintptr(t.ctx.x[0])
-	if !userOK(buf, 112) {
+	if !userOK(buf, unsafe.Sizeof(linuxSysinfo{})) {
 		return errno(EFAULT)
 	}
-	b := bytesAt(buf, 112)
-	clear(b)
-	*u64At(buf) = nanotime() / 1e9           // uptime
-	*u64At(buf + 32) = frames.Total() * 4096 // totalram
-	*u64At(buf + 40) = frames.Free() * 4096  // freeram
-	*u32At(buf + 104) = 1                    // mem_unit
+	*(*linuxSysinfo)(ptrAt(buf)) = linuxSysinfo{
+		uptime:   int64(nanotime() / 1e9),
+		totalram: frames.Total() * mm.PageSize,
+		freeram:  frames.Free() * mm.PageSize,
+		memUnit:  1,
+	}
 	return 0
 }
 

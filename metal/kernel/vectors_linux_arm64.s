@@ -1,6 +1,27 @@
 #include "go_asm.h"
 #include "textflag.h"
 
+// CTX_X(n) is the offset of register xn in a context (go_asm.h's context_x).
+#define CTX_X(n) (context_x+(n)*8)
+
+// SAVE_X2_X30 stores x2..x30 into the context at R0.
+#define SAVE_X2_X30 \
+	STP	(R2, R3), CTX_X(2)(R0) \
+	STP	(R4, R5), CTX_X(4)(R0) \
+	STP	(R6, R7), CTX_X(6)(R0) \
+	STP	(R8, R9), CTX_X(8)(R0) \
+	STP	(R10, R11), CTX_X(10)(R0) \
+	STP	(R12, R13), CTX_X(12)(R0) \
+	STP	(R14, R15), CTX_X(14)(R0) \
+	STP	(R16, R17), CTX_X(16)(R0) \
+	STP	(R18_PLATFORM, R19), CTX_X(18)(R0) \
+	STP	(R20, R21), CTX_X(20)(R0) \
+	STP	(R22, R23), CTX_X(22)(R0) \
+	STP	(R24, R25), CTX_X(24)(R0) \
+	STP	(R26, R27), CTX_X(26)(R0) \
+	STP	(g, R29), CTX_X(28)(R0) \
+	MOVD	R30, CTX_X(30)(R0)
+
 // The EL1 exception vector table (Arm ARM D1.10.2): 16 entries of 128 bytes.
 // Go code runs at EL1 on SP_EL0 ("EL1t"), so its system calls, faults and
 // interrupts arrive at the "current EL with SP0" entries; exceptions taken while
@@ -44,29 +65,15 @@ TEXT ·vectors(SB),NOSPLIT|NOFRAME,$0
 TEXT ·threadTrap(SB),NOSPLIT|NOFRAME,$0
 	MRS	TPIDR_EL1, R0
 	MOVD	percore_ctx(R0), R0
-	STP	(R2, R3), 16(R0)
-	STP	(R4, R5), 32(R0)
-	STP	(R6, R7), 48(R0)
-	STP	(R8, R9), 64(R0)
-	STP	(R10, R11), 80(R0)
-	STP	(R12, R13), 96(R0)
-	STP	(R14, R15), 112(R0)
-	STP	(R16, R17), 128(R0)
-	STP	(R18_PLATFORM, R19), 144(R0)
-	STP	(R20, R21), 160(R0)
-	STP	(R22, R23), 176(R0)
-	STP	(R24, R25), 192(R0)
-	STP	(R26, R27), 208(R0)
-	STP	(g, R29), 224(R0)
-	MOVD	R30, 240(R0)
+	SAVE_X2_X30
 	LDP.P	16(RSP), (R2, R3)
-	STP	(R2, R3), 0(R0)
+	STP	(R2, R3), CTX_X(0)(R0)
 	MRS	SP_EL0, R2
 	MRS	ELR_EL1, R3
-	STP	(R2, R3), 248(R0)
+	STP	(R2, R3), context_sp(R0) // sp, pc
 	MRS	SPSR_EL1, R2
-	MOVD	R2, 264(R0)
-	ADD	$272, R0, R2
+	MOVD	R2, context_pstate(R0)
+	ADD	$context_v, R0, R2
 	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R2)
 	VST1.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R2)
 	VST1.P	[V8.B16, V9.B16, V10.B16, V11.B16], 64(R2)
@@ -77,7 +84,7 @@ TEXT ·threadTrap(SB),NOSPLIT|NOFRAME,$0
 	VST1.P	[V28.B16, V29.B16, V30.B16, V31.B16], 64(R2)
 	MOVD	FPSR, R3
 	MOVD	FPCR, R4
-	STP	(R3, R4), (R2)
+	STP	(R3, R4), (R2) // fpsr, fpcr: right after v
 
 	MRS	TPIDR_EL1, R2
 	ADD	$percore_g, R2, g
@@ -94,7 +101,7 @@ TEXT ·resumeThread(SB),NOSPLIT|NOFRAME,$0
 	MOVD	percore_ksp(R0), R1
 	MOVD	R1, RSP
 	MOVD	percore_ctx(R0), R0
-	ADD	$272, R0, R2
+	ADD	$context_v, R0, R2
 	VLD1.P	64(R2), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	64(R2), [V4.B16, V5.B16, V6.B16, V7.B16]
 	VLD1.P	64(R2), [V8.B16, V9.B16, V10.B16, V11.B16]
@@ -103,30 +110,33 @@ TEXT ·resumeThread(SB),NOSPLIT|NOFRAME,$0
 	VLD1.P	64(R2), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	64(R2), [V24.B16, V25.B16, V26.B16, V27.B16]
 	VLD1.P	64(R2), [V28.B16, V29.B16, V30.B16, V31.B16]
-	LDP	(R2), (R3, R4)
+	LDP	(R2), (R3, R4) // fpsr, fpcr: right after v
 	MOVD	R3, FPSR
 	MOVD	R4, FPCR
-	LDP	248(R0), (R2, R3)
+	LDP	context_sp(R0), (R2, R3) // sp, pc
 	MSR	R2, SP_EL0
 	MSR	R3, ELR_EL1
-	MOVD	264(R0), R2
+	MOVD	context_pstate(R0), R2
 	MSR	R2, SPSR_EL1
-	LDP	16(R0), (R2, R3)
-	LDP	32(R0), (R4, R5)
-	LDP	48(R0), (R6, R7)
-	LDP	64(R0), (R8, R9)
-	LDP	80(R0), (R10, R11)
-	LDP	96(R0), (R12, R13)
-	LDP	112(R0), (R14, R15)
-	LDP	128(R0), (R16, R17)
-	LDP	144(R0), (R18_PLATFORM, R19)
-	LDP	160(R0), (R20, R21)
-	LDP	176(R0), (R22, R23)
-	LDP	192(R0), (R24, R25)
-	LDP	208(R0), (R26, R27)
-	WORD	$0xa94e741c // LDP X28, X29, [X0, #224] (as WORD: vet takes a restore for a clobber)
-	MOVD	240(R0), R30
-	LDP	0(R0), (R0, R1)
+	LDP	CTX_X(2)(R0), (R2, R3)
+	LDP	CTX_X(4)(R0), (R4, R5)
+	LDP	CTX_X(6)(R0), (R6, R7)
+	LDP	CTX_X(8)(R0), (R8, R9)
+	LDP	CTX_X(10)(R0), (R10, R11)
+	LDP	CTX_X(12)(R0), (R12, R13)
+	LDP	CTX_X(14)(R0), (R14, R15)
+	LDP	CTX_X(16)(R0), (R16, R17)
+	LDP	CTX_X(18)(R0), (R18_PLATFORM, R19)
+	LDP	CTX_X(20)(R0), (R20, R21)
+	LDP	CTX_X(22)(R0), (R22, R23)
+	LDP	CTX_X(24)(R0), (R24, R25)
+	LDP	CTX_X(26)(R0), (R26, R27)
+	// LDP X28, X29, [X0, #CTX_X(28)], as a WORD: vet takes a restore of g for a
+	// clobber. The 64-bit signed-offset encoding (Arm ARM, LDP) holds the offset
+	// divided by 8 in bits 21:15.
+	WORD	$(0xa940741c | (CTX_X(28)/8)<<15)
+	MOVD	CTX_X(30)(R0), R30
+	LDP	CTX_X(0)(R0), (R0, R1)
 	CLREX	$15
 	ERET
 
@@ -154,31 +164,17 @@ fatal:
 	MRS	TPIDR_EL1, R1
 	MOVD	$·panicFrames(SB), R0
 	MOVD	percore_id(R1), R1
-	MOVD	$const_panicFrameSize, R2
+	MOVD	$context__size, R2
 	MADD	R1, R0, R2, R0 // R0 = &panicFrames[core]
-	STP	(R2, R3), 16(R0)
-	STP	(R4, R5), 32(R0)
-	STP	(R6, R7), 48(R0)
-	STP	(R8, R9), 64(R0)
-	STP	(R10, R11), 80(R0)
-	STP	(R12, R13), 96(R0)
-	STP	(R14, R15), 112(R0)
-	STP	(R16, R17), 128(R0)
-	STP	(R18_PLATFORM, R19), 144(R0)
-	STP	(R20, R21), 160(R0)
-	STP	(R22, R23), 176(R0)
-	STP	(R24, R25), 192(R0)
-	STP	(R26, R27), 208(R0)
-	STP	(g, R29), 224(R0)
-	MOVD	R30, 240(R0)
+	SAVE_X2_X30
 	MRS	TPIDRRO_EL0, R2
 	MRS	TPIDR_EL0, R3
-	STP	(R2, R3), 0(R0)
+	STP	(R2, R3), CTX_X(0)(R0)
 	MOVD	RSP, R2
 	MRS	ELR_EL1, R3
-	STP	(R2, R3), 248(R0)
+	STP	(R2, R3), context_sp(R0) // sp, pc
 	MRS	SPSR_EL1, R2
-	MOVD	R2, 264(R0)
+	MOVD	R2, context_pstate(R0)
 	// Fresh stack and g for the report: the kernel stack may be what broke.
 	MRS	TPIDR_EL1, R1
 	MOVD	percore_id(R1), R2
@@ -186,11 +182,11 @@ fatal:
 	MOVD	$const_panicStackSize, R4
 	MADD	R2, R3, R4, R3
 	ADD	R4, R3, R4
-	MOVD	R3, (percore_g+0)(R1)
-	MOVD	R4, (percore_g+8)(R1)
+	MOVD	R3, (percore_g+fakeG_stackLo)(R1)
+	MOVD	R4, (percore_g+fakeG_stackHi)(R1)
 	ADD	$const_stackGuard, R3, R3
-	MOVD	R3, (percore_g+16)(R1)
-	MOVD	R3, (percore_g+24)(R1)
+	MOVD	R3, (percore_g+fakeG_stackguard0)(R1)
+	MOVD	R3, (percore_g+fakeG_stackguard1)(R1)
 	SUB	$16, R4, R4
 	MOVD	R4, RSP
 	ADD	$percore_g, R1, g
@@ -215,7 +211,7 @@ TEXT ·probeRead32(SB),NOSPLIT|NOFRAME,$0-13
 // sigreturnTrampoline is where a signal handler returns to (its x30): arm64 Go
 // passes no sa_restorer, and Linux would use the vDSO's __kernel_rt_sigreturn.
 TEXT ·sigreturnTrampoline(SB),NOSPLIT|NOFRAME,$0
-	MOVD	$139, R8 // rt_sigreturn
+	MOVD	$const_SYS_RT_SIGRETURN, R8
 	SVC
 	B	0(PC)
 
