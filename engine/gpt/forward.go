@@ -243,8 +243,8 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 	// Logits over the real vocabulary (the padding rows were not exported), softcapped.
 	kernels.MatVec(s.logits, w.LMHead, last)
 	if h.Softcap > 0 {
-		// 32,768 float64 tanh in a row took 3% of a decoding step of the 286M
-		// model: the chunks go in parallel.
+		// One tanh per vocabulary entry is a visible part of a decoding step:
+		// the chunks go in parallel.
 		kernels.ParallelWork(softcapChunks(len(s.logits)), 4*len(s.logits), s.softcapStep)
 	}
 	return s.logits

@@ -33,8 +33,7 @@ const groupBlocks = 8
 // packRows rearranges every row of a quantized matrix (rowBytes each) from the
 // file's layout into the kernels' layout, in place. Every model load pays it once
 // per quantized byte, so the groups have constant sizes (copies the compiler turns
-// into a few moves, with no bounds checks): 4-6 GB/s here (BenchmarkPackRows), a
-// third of that in a first version with a copy per block.
+// into a few moves, with no bounds checks; BenchmarkPackRows measures it).
 func packRows(enc Encoding, data []byte, rowBytes int) {
 	gb := groupBlocks * blockBytes(enc)
 	full := rowBytes / gb * gb // whole groups of a row

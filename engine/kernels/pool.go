@@ -65,11 +65,10 @@ type jobSlot struct {
 
 // newJob returns storage for the next job, to be set up (job.set, and the product
 // task when the job is a product) before runAcquired. It reuses one of the pool's
-// slots, whose memory the caller and the helpers still have in their caches: a job
-// and its task freshly allocated for every matrix, in memory the caches had not
-// seen since the last garbage collection, cost llama-50m q4_0 1.6-2.6% of a token
-// from memory (alternating runs in one process), the cores waiting on those lines
-// where every job starts. A slot some helper is still inside (descheduled between
+// slots, whose memory the caller and the helpers still have in their caches (a job
+// freshly allocated for every matrix would sit in memory the caches have not seen
+// since the last garbage collection, and every core would wait on those lines
+// where the job starts). A slot some helper is still inside (descheduled between
 // its last chunk and leaving) is skipped, and with both slots busy the job is
 // allocated, so nobody waits for a late helper. Called with p.mu held.
 func (p *Pool) newJob() *jobSlot {
@@ -208,10 +207,9 @@ func (p *Pool) runAcquired(j *job) {
 // (guided self-scheduling): each takes 1/workers of what is left, at least grain
 // items, so the first ones are long sequential streams and the last ones are small
 // enough to even out a core that was held up. Every chunk starts a new stream whose
-// first lines wait for memory: decoding from memory (caches emptied before each
-// token), taking 1/workers instead of 1/(2*workers), with chunks of at least 64 KiB
-// instead of 16, made llama-50m q4_0 tokens about 8% faster, most of it in
-// attention, whose heads now reach the cores in contiguous halves. With align set,
+// first lines wait for memory, so chunks are large (1/workers of what is left, at
+// least 64 KiB of weights), and attention's heads reach the cores in contiguous
+// runs. With align set,
 // every chunk but the last is a multiple of it, so every chunk starts at one.
 func (j *job) work(p *Pool) {
 	div := int64(p.workers)

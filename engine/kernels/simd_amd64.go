@@ -369,10 +369,9 @@ var avx2Impl = impl{
 }
 
 // vnniImpl is avx2Impl with the Q4_0 kernel that multiplies with VPDPBUSD, for
-// CPUs that have it (hasAVX512VNNI); its results are avx2Impl's bit for bit. On
-// the development machine's Xeon a 768x768 Q4_0 matrix from cache went from 22-24
-// to 26-29 GB/s on one core, and llama-50m q4_0's bandwidth ratio from memory
-// from 0.665-0.693 to 0.694-0.709 (four alternating runs).
+// CPUs that have it (hasAVX512VNNI); its results are avx2Impl's bit for bit. One
+// instruction multiplies and sums four byte pairs per lane, where AVX2 takes
+// VPMADDUBSW and VPMADDWD.
 var vnniImpl = func() impl {
 	k := avx2Impl
 	k.name = "avx2+fma+f16c+avx512vnni"
@@ -385,11 +384,8 @@ var vnniImpl = func() impl {
 
 // zmmImpl is vnniImpl with the Q4_0 kernel on ZMM registers, four blocks per
 // VPDPBUSD (blocks_zmm_amd64.s), for CPUs with AVX512-BW too; its results are
-// avx2Impl's bit for bit. On the development machine's Xeon, one core from cache:
-// a 768x3072 Q4_0 matrix 25-29 -> 36 GB/s, 1408x512 24 -> 27; 286M q4_0 prefill
-// (BenchmarkPrefill286M, two threads) 85-92 -> 69-88 ms; decoding from memory,
-// where the weights' arrival sets the pace, about 1% (llama-50m q4_0, alternating
-// tokens in one process).
+// avx2Impl's bit for bit. It pays off from cache (prompts); decoding from memory
+// is paced by the weights' arrival either way.
 var zmmImpl = func() impl {
 	k := vnniImpl
 	k.name = "avx2+fma+f16c+avx512vnni+zmm"

@@ -7,8 +7,6 @@ import "fmt"
 // after the product's job they run on one core while the others wait, over rows
 // that have left the cache. MatMulThen and MatMulPairThen hand them to the job: the
 // core that computed a chunk of rows applies the step to those rows straight away.
-// When decoding llama-50m q4_0 they were about 2% of a token (SwiGLU and two adds
-// per layer).
 
 // thenAlign is where the chunks of a job with a step start: a multiple of every
 // SIMD width and of BlockSize, so a step that runs elementwise kernels over its
