@@ -194,7 +194,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	case *llamaBenchPath != "" && (o.backToBack || o.runc != "" || set["read-mib"] || set["evict-mib"]):
 		return fmt.Errorf("--llama-bench compares decoding back to back and reads no bandwidth: --back-to-back, --runc, --read-mib and --evict-mib do not apply")
 	}
-	if err := checkThreads("threads", o.threads); err != nil {
+	if err := checkThreads(given(fs, "t", "threads"), o.threads); err != nil {
 		return err
 	}
 	kernels.SetWorkers(o.threads)

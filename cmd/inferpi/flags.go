@@ -171,13 +171,28 @@ func dashed(name string) string {
 	return "--" + name
 }
 
-// alias makes short another name of the flag long.
+// alias makes short another name of the flag long (with long's placeholder
+// for its value, where its usage names one).
 func alias(fs *flag.FlagSet, short, long string) {
-	fs.Var(fs.Lookup(long).Value, short, "same as "+dashed(long))
+	f := fs.Lookup(long)
+	usage := "same as " + dashed(long)
+	if name, _ := flag.UnquoteUsage(f); strings.Contains(f.Usage, "`") {
+		usage += " `" + name + "`"
+	}
+	fs.Var(f.Value, short, usage)
 }
 
 // maxThreads is how many threads can run at once: the cores this process may use.
 func maxThreads() int { return runtime.GOMAXPROCS(0) }
+
+// given is the name under which a flag with an alias was given: short if that
+// was used, else long.
+func given(fs *flag.FlagSet, short, long string) string {
+	if flagGiven(fs, short) {
+		return short
+	}
+	return long
+}
 
 // checkThreads refuses a thread count of flag name beyond 1..maxThreads.
 func checkThreads(name string, n int) error {
@@ -199,10 +214,12 @@ type samplingFlags struct {
 	think               bool
 	model               string // -m
 	threads, context    int
+	fs                  *flag.FlagSet // the flags' set, for the names they were given under
 }
 
 func addSamplingFlags(fs *flag.FlagSet, f *samplingFlags, defaultMax int) {
 	d := console.DefaultOptions.Sampling // the firmware's defaults too
+	f.fs = fs
 	fs.Float64Var(&f.temp, "temp", f64(d.Temperature), "temperature, from 0 to 100; 0 is greedy (always the most likely token)")
 	fs.Float64Var(&f.topP, "top-p", f64(d.TopP), "top-p (nucleus) sampling when temp > 0, from 0 to 1; 0 or 1 is off")
 	fs.IntVar(&f.topK, "top-k", d.TopK, "top-k sampling when temp > 0; 0 is off")
@@ -237,7 +254,7 @@ func (s *seedValue) Set(v string) error {
 
 // check checks what the flags' ranges do not; it sets the kernels' threads.
 func (f *samplingFlags) check() error {
-	if err := checkThreads("threads", f.threads); err != nil {
+	if err := checkThreads(given(f.fs, "t", "threads"), f.threads); err != nil {
 		return err
 	}
 	if f.threads != maxThreads() {
@@ -249,7 +266,7 @@ func (f *samplingFlags) check() error {
 // checkContext refuses a --ctx-size beyond the model's context.
 func (f *samplingFlags) checkContext(info engine.Info) error {
 	if f.context > info.ContextSize {
-		return fmt.Errorf("--ctx-size %d: the model's context holds at most %d tokens", f.context, info.ContextSize)
+		return fmt.Errorf("%s %d: the model's context holds at most %d tokens", dashed(given(f.fs, "c", "ctx-size")), f.context, info.ContextSize)
 	}
 	return nil
 }
