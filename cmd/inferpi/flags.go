@@ -100,7 +100,8 @@ func argsError(name string, stderr io.Writer, msg, usage string) error {
 }
 
 // flagRanges are the values of the flags that a console setting also takes
-// (console.Range), aliases included: both check with the same rules and words.
+// (console.Range), aliases included: both check with the same rules and name
+// the same bounds.
 var flagRanges = map[string]console.Range{
 	"temp":    console.TempRange,
 	"top-p":   console.TopPRange,

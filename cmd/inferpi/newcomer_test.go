@@ -10,8 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine/kernels"
 )
 
 // newcomer runs `inferpi ARGS` as main does, stdin its standard input: what the
@@ -94,6 +97,7 @@ func badModels(t *testing.T) (dir string) {
 // flag values. Each message says the problem on its first line, and the exit
 // status is 0 for success, 1 for a failure, 2 for bad usage.
 func TestNewcomerSession(t *testing.T) {
+	t.Cleanup(func() { kernels.SetWorkers(maxThreads()) }) // -t 1 sets them
 	bad := badModels(t)
 	long := strings.Repeat("word ", 800) // about 800 tokens: more than the demo's 512
 	promptFile := filepath.Join(t.TempDir(), "prompt.txt")
@@ -232,4 +236,41 @@ func TestVersion(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "inferpi devel (go") {
 		t.Fatalf("%d %q", code, out)
 	}
+}
+
+// FuzzSamplingFlags: any value of any sampling flag is taken within the ranges
+// the console takes, or refused with one line naming the flag, never a panic.
+func FuzzSamplingFlags(f *testing.F) {
+	for _, s := range [][2]string{{"temp", "0.7"}, {"temp", "-1"}, {"top-p", "NaN"}, {"n", "1e3"}, {"seed", "-1"},
+		{"s", "18446744073709551616"}, {"repeat-penalty", "+Inf"}, {"c", "-0"}, {"t", "0x10"}, {"top-k", "９"}} {
+		f.Add(s[0], s[1])
+	}
+	names := map[string]bool{}
+	for n := range flagRanges {
+		names[n] = true
+	}
+	for _, n := range []string{"seed", "s", "t", "threads"} {
+		names[n] = true
+	}
+	f.Fuzz(func(t *testing.T, name, value string) {
+		if !names[name] {
+			return
+		}
+		var sf samplingFlags
+		var errOut bytes.Buffer
+		fs := newFlags("run", runUsage, &bytes.Buffer{})
+		addSamplingFlags(fs, &sf, 256)
+		_, err := parseArgs(fs, []string{dashed(name), value}, &errOut)
+		if err != nil {
+			if lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "inferpi run: -") {
+				t.Fatalf("-%s %q: %q", name, value, errOut.String())
+			}
+			return
+		}
+		for n, r := range flagRanges {
+			if v, _ := strconv.ParseFloat(fs.Lookup(n).Value.String(), 64); r.Check(v) != nil {
+				t.Fatalf("-%s %q: --%s is %v", name, value, n, v)
+			}
+		}
+	})
 }
