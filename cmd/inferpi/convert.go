@@ -48,6 +48,9 @@ func convertUsage(w io.Writer) {
 
 // inOut says that a conversion wants two arguments, IN and OUT.
 func inOut(pos []string) string {
+	if len(pos) == 0 {
+		return "want IN and OUT, got no arguments"
+	}
 	return fmt.Sprintf("want IN and OUT, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
 }
 
