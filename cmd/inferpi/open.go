@@ -94,23 +94,18 @@ func explain(path string, o modeldir.Overrides, err error) error {
 	} else if !modeldir.IsGGUF(path) {
 		tokPath = filepath.Join(filepath.Dir(path), modeldir.TokenizerFile)
 	}
-	st, serr := os.Stat(modelPath)
-	if serr != nil || st.IsDir() {
-		return err
-	}
 	if p := unreadable(modelPath); p != nil {
 		return p
 	}
-	h := head(modelPath, 4)
 	if tokPath == "" || !strings.Contains(err.Error(), modeldir.TokenizerFile) {
 		return err
 	}
 	tok := head(tokPath, 4)
-	switch isGPT := string(h) == gpt.Magic; {
+	switch isGPT := string(head(modelPath, 4)) == gpt.Magic; {
 	case !isGPT && string(tok) == bpe.FileMagic:
 		return fmt.Errorf("%s is a GPT (nanochat) tokenizer, and %s a Llama model: put the tokenizer.bin that came with the model beside it", tokPath, filepath.Base(modelPath))
 	case isGPT && len(tok) == 4 && string(tok) != bpe.FileMagic:
-		return fmt.Errorf("%s is not a GPT (nanochat) tokenizer (a llama2.c one, or no tokenizer), and %s is a GPT model: put the tokenizer.bin that came with the model beside it ('inferpi convert nanochat' writes both)", tokPath, filepath.Base(modelPath))
+		return fmt.Errorf("%s is not a GPT (nanochat) tokenizer (llama2.c's, or not a tokenizer at all), and %s is a GPT model: put the tokenizer.bin that came with the model beside it ('inferpi convert nanochat' writes both)", tokPath, filepath.Base(modelPath))
 	}
 	return err
 }
