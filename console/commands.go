@@ -19,46 +19,43 @@ var settings = []setting{
 	{"temp", "temperature; 0 is greedy (always the most likely token)",
 		func(o *engine.Options) string { return fmtFloat(o.Sampling.Temperature) },
 		func(o *engine.Options, v string) error {
-			f, err := parseFloat(v, 0, 100)
-			o.Sampling.Temperature = f
+			f, err := TempRange.Parse(v)
+			o.Sampling.Temperature = float32(f)
 			return err
 		}},
 	{"topp", "top-p (nucleus) sampling; 0 or 1 is off",
 		func(o *engine.Options) string { return fmtFloat(o.Sampling.TopP) },
 		func(o *engine.Options, v string) error {
-			f, err := parseFloat(v, 0, 1)
-			o.Sampling.TopP = f
+			f, err := TopPRange.Parse(v)
+			o.Sampling.TopP = float32(f)
 			return err
 		}},
 	{"topk", "top-k sampling; 0 is off",
 		func(o *engine.Options) string { return strconv.Itoa(o.Sampling.TopK) },
 		func(o *engine.Options, v string) error {
-			n, err := parseInt(v)
+			n, err := CountRange.ParseInt(v)
 			o.Sampling.TopK = n
 			return err
 		}},
-	{"seed", "random seed; 0 picks one from the clock",
+	{"seed", "random seed; " + randomSeedHelp,
 		func(o *engine.Options) string { return strconv.FormatUint(o.Sampling.Seed, 10) },
 		func(o *engine.Options, v string) error {
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return fmt.Errorf("%q is not a whole number >= 0", v)
-			}
+			n, err := ParseSeed(v)
 			o.Sampling.Seed = n
-			return nil
+			return err
 		}},
 	{"max", "most tokens per reply; 0 is until the model stops or the context is full",
 		func(o *engine.Options) string { return strconv.Itoa(o.MaxTokens) },
 		func(o *engine.Options, v string) error {
-			n, err := parseInt(v)
+			n, err := CountRange.ParseInt(v)
 			o.MaxTokens = n
 			return err
 		}},
 	{"penalty", "repetition penalty (e.g. 1.1); 0 or 1 is off",
 		func(o *engine.Options) string { return fmtFloat(o.Sampling.RepeatPenalty) },
 		func(o *engine.Options, v string) error {
-			f, err := parseFloat(v, 0, 10)
-			o.Sampling.RepeatPenalty = f
+			f, err := PenaltyRange.Parse(v)
+			o.Sampling.RepeatPenalty = float32(f)
 			return err
 		}},
 	{"think", "on: a model that thinks aloud (Qwen3) thinks before answering, its <think> block shown",
@@ -77,7 +74,7 @@ var settings = []setting{
 	{"lastn", "how many recent tokens the repetition penalty looks at; 0 is all",
 		func(o *engine.Options) string { return strconv.Itoa(o.Sampling.RepeatLastN) },
 		func(o *engine.Options, v string) error {
-			n, err := parseInt(v)
+			n, err := CountRange.ParseInt(v)
 			o.Sampling.RepeatLastN = n
 			return err
 		}},
@@ -169,7 +166,7 @@ func (c *Console) showSettings() {
 		system = "(none)"
 	}
 	fmt.Fprintf(c.Out, "  %-8s %s\n", "system", system)
-	fmt.Fprintf(c.Out, "  %-8s %d of %d tokens used\n", "context", c.Session.Used(), c.Info.ContextSize)
+	fmt.Fprintf(c.Out, "  %-8s %d of %d tokens used\n", "context", c.Session.Used(), c.contextSize())
 }
 
 func onOff(b bool) string {
@@ -180,19 +177,3 @@ func onOff(b bool) string {
 }
 
 func fmtFloat(f float32) string { return strconv.FormatFloat(float64(f), 'g', -1, 32) }
-
-func parseFloat(v string, lo, hi float32) (float32, error) {
-	f, err := strconv.ParseFloat(v, 32)
-	if err != nil || !(float32(f) >= lo && float32(f) <= hi) { // NaN fails too
-		return 0, fmt.Errorf("%q is not a number from %s to %s", v, fmtFloat(lo), fmtFloat(hi))
-	}
-	return float32(f), nil
-}
-
-func parseInt(v string) (int, error) {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a whole number >= 0", v)
-	}
-	return n, nil
-}

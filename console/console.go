@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/sample"
 )
 
 // LineReader supplies the user's input one line at a time.
@@ -49,11 +50,27 @@ var DefaultOptions = engine.Options{
 // Prompt is printed before each line of input.
 const Prompt = "> "
 
-// Run chats until /exit or the end of input.
+// Prompter is a LineReader that shows the prompt itself (a line editor, which
+// redraws the prompt with the line); the console then leaves the prompt to it.
+type Prompter interface {
+	SetPrompt(prompt string)
+}
+
+// Run chats until /exit or the end of input. A random seed (0) is replaced by
+// the one picked, which /settings shows.
 func (c *Console) Run() error {
+	if s := &c.Session.Options().Sampling; s.Seed == 0 {
+		s.Seed = sample.ClockSeed()
+	}
 	c.banner()
+	p, prompts := c.In.(Prompter)
+	if prompts {
+		p.SetPrompt(Prompt)
+	}
 	for {
-		fmt.Fprint(c.Out, Prompt)
+		if !prompts {
+			fmt.Fprint(c.Out, Prompt)
+		}
 		line, err := c.In.ReadLine()
 		if errors.Is(err, io.EOF) {
 			fmt.Fprintln(c.Out)
@@ -79,7 +96,7 @@ func (c *Console) Run() error {
 func (c *Console) banner() {
 	i := c.Info
 	fmt.Fprintf(c.Out, "%s model, %s weights, %d parameters, context %d tokens, template %s\n",
-		i.Engine, i.Encoding, i.Params, i.ContextSize, i.Template)
+		i.Engine, i.Encoding, i.Params, c.contextSize(), i.Template)
 	if i.Notice != "" {
 		fmt.Fprintln(c.Out, i.Notice)
 	}
@@ -106,7 +123,7 @@ func (c *Console) turn(input string) {
 		return
 	}
 	if reply.Stop == engine.StopContextFull && len(reply.IDs) == 0 {
-		fmt.Fprintf(c.Out, "[context full: this conversation fills all %d positions of the context; type /reset to start a new one]\n", c.Info.ContextSize)
+		c.noRoom(reply)
 		return
 	}
 	fmt.Fprintln(c.Out)
@@ -116,11 +133,37 @@ func (c *Console) turn(input string) {
 	case engine.StopMaxTokens:
 		fmt.Fprintf(c.Out, "[stopped at the limit of %d tokens per reply; see /max]\n", c.Session.Options().MaxTokens)
 	case engine.StopContextFull:
-		fmt.Fprintf(c.Out, "[context full: all %d positions are used; type /reset to start a new conversation]\n", c.Info.ContextSize)
+		fmt.Fprintf(c.Out, "[context full: all %d positions are used; type /reset to start a new conversation]\n", c.contextSize())
 	}
 	fmt.Fprintln(c.Out, "---")
 	fmt.Fprintf(c.Out, "Generation: %d tokens in %d ms (%.1f tokens/sec)\n",
 		len(reply.IDs), reply.GenTime.Milliseconds(), reply.TokensPerSec())
+}
+
+// noRoom says why a message found no room in the context (nothing of it was
+// fed, and the conversation goes on as it was). /reset is offered only when a
+// new conversation would take the message.
+func (c *Console) noRoom(reply engine.Reply) {
+	size := c.contextSize()
+	if n := len(reply.PromptIDs); c.Session.Used() == 0 || n > size {
+		fmt.Fprintf(c.Out, "[message too long: it is %d tokens and the context holds %d; the conversation goes on without it]\n", n, size)
+		return
+	}
+	fmt.Fprintf(c.Out, "[context full: this conversation fills all %d positions of the context; type /reset to start a new one]\n", size)
+}
+
+// contextSize is how many positions the session holds: Options.Context when it
+// asks for fewer than the model's context, else the model's.
+func (c *Console) contextSize() int {
+	return ContextSize(c.Session, c.Info)
+}
+
+// ContextSize is how many positions sess holds, for a model described by info.
+func ContextSize(sess engine.Session, info engine.Info) int {
+	if n := sess.Options().Context; n > 0 && n < info.ContextSize {
+		return n
+	}
+	return info.ContextSize
 }
 
 // drainInterrupts forgets stop requests made while no reply was running.

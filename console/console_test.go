@@ -15,14 +15,16 @@ import (
 // records what it was asked. With block set it waits for cancellation after the
 // first piece (a reply that runs until Ctrl-C).
 type fakeSession struct {
-	opts    engine.Options
-	inputs  []string
-	resets  int
-	used    int
-	answer  string
-	block   bool
-	full    bool // refuse turns: the context is full
-	started chan struct{}
+	opts   engine.Options
+	inputs []string
+	resets int
+	used   int
+	answer string
+	block  bool
+	full   bool // refuse turns: the context is full
+	// promptLen is the length of the prompt a refused turn reports.
+	promptLen int
+	started   chan struct{}
 }
 
 func (f *fakeSession) Turn(ctx context.Context, input string, emit func(string)) (engine.Reply, error) {
@@ -31,7 +33,7 @@ func (f *fakeSession) Turn(ctx context.Context, input string, emit func(string))
 		return engine.Reply{}, errors.New("boom")
 	}
 	if f.full {
-		return engine.Reply{Stop: engine.StopContextFull}, nil
+		return engine.Reply{Stop: engine.StopContextFull, PromptIDs: make([]int, f.promptLen)}, nil
 	}
 	r := engine.Reply{GenTime: 250 * time.Millisecond}
 	for i, w := range strings.Fields(f.answer) {
@@ -120,7 +122,7 @@ func TestSettingsCommands(t *testing.T) {
 }
 
 func TestContextFullAndErrors(t *testing.T) {
-	f := &fakeSession{full: true}
+	f := &fakeSession{full: true, used: 500}
 	out := run(t, f, "hello", "fail")
 	if !strings.Contains(out, "[context full: this conversation fills all 512 positions of the context; type /reset to start a new one]") {
 		t.Fatalf("no context-full message in %q", out)

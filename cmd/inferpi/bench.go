@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,7 +42,7 @@ at a time, each the greedy pick of the one before) in tokens per second, and, in
 the same run and on as many threads, the machine's own read bandwidth: just
 before every decoded token, one plain sequential read (kernels.StreamRead) of as
 many bytes as the token's weights, each from further along a buffer larger than
-the caches.
+the caches. --threads (-t) is at most the cores this process may use.
 
 Before that timed read comes an untimed one of --evict-mib MiB (by default twice
 the largest CPU cache the system reports, 64 MiB where it reports none), which
@@ -149,12 +148,23 @@ type benchOptions struct {
 	runc                          string
 }
 
+// firstBelow1 names the first of the int flags whose value is below 1, as typed.
+func firstBelow1(fs *flag.FlagSet, names ...string) string {
+	for _, n := range names {
+		if v, _ := strconv.Atoi(fs.Lookup(n).Value.String()); v < 1 {
+			return fmt.Sprintf("%s %d:", dashed(n), v)
+		}
+	}
+	return ""
+}
+
 func benchMain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", benchUsage, stdout)
 	var o benchOptions
 	fs.IntVar(&o.prompt, "prompt", 128, "prompt length in tokens (prefill; 512 with --llama-bench unless given)")
 	fs.IntVar(&o.tokens, "tokens", 64, "tokens to decode after the prompt")
-	fs.IntVar(&o.threads, "threads", runtime.GOMAXPROCS(0), "cores to use (the caller and helper threads)")
+	fs.IntVar(&o.threads, "threads", maxThreads(), "cores to use (the caller and helper threads)")
+	alias(fs, "t", "threads")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of prompt and decoding (medians of decoding and reads, best prefill; with --llama-bench, rounds)")
 	readMiB := fs.Int("read-mib", 1024, "MiB of the read-bandwidth buffer for the timed reads (it must be larger than the caches)")
 	evictMiB := fs.Int("evict-mib", -1, "MiB read untimed before each token's timed read, to push the last token's weights out of the caches (-1: twice the largest cache the system reports; 0: none)")
@@ -173,8 +183,8 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	case len(dirs) == 0:
 		fmt.Fprintf(stderr, "inferpi bench: want at least one model\nRun 'inferpi bench --help' for usage.\n")
 		return exitError{2}
-	case o.prompt < 1 || o.tokens < 1 || o.threads < 1 || o.reps < 1 || *readMiB < 1:
-		return fmt.Errorf("--prompt, --tokens, --threads, --reps and --read-mib must be at least 1")
+	case o.prompt < 1 || o.tokens < 1 || o.reps < 1 || *readMiB < 1:
+		return fmt.Errorf("%s must be at least 1", firstBelow1(fs, "prompt", "tokens", "reps", "read-mib"))
 	case *evictMiB < -1:
 		return fmt.Errorf("--evict-mib must be -1 (automatic), 0 (none) or a size in MiB")
 	case o.backToBack && set["evict-mib"]:
@@ -183,6 +193,9 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--llama-bench-args needs --llama-bench")
 	case *llamaBenchPath != "" && (o.backToBack || o.runc != "" || set["read-mib"] || set["evict-mib"]):
 		return fmt.Errorf("--llama-bench compares decoding back to back and reads no bandwidth: --back-to-back, --runc, --read-mib and --evict-mib do not apply")
+	}
+	if err := checkThreads(given(fs, "t", "threads"), o.threads); err != nil {
+		return err
 	}
 	kernels.SetWorkers(o.threads)
 	if *llamaBenchPath != "" {

@@ -383,7 +383,7 @@ func TestBenchLlamaBenchErrors(t *testing.T) {
 		{[]string{"--llama-bench", notLB, gguf}, "not llama.cpp's llama-bench"},
 		{[]string{"--llama-bench", filepath.Join(t.TempDir(), "missing"), gguf}, "--llama-bench"},
 		{[]string{"--llama-bench", lb, model}, "llama-bench reads GGUF files"},
-		{[]string{"--llama-bench", lb, "--threads", "3", "--prompt", "16", "--tokens", "4", gguf}, "ran on 2 threads, asked for 3"},
+		{[]string{"--llama-bench", lb, "--threads", "1", "--prompt", "16", "--tokens", "4", gguf}, "ran on 2 threads, asked for 1"},
 		{[]string{"--llama-bench", lb, "--prompt", "100", "--tokens", "40", gguf}, "context of 128"},
 		{[]string{"--llama-bench", lb, "--prompt", "32", "--tokens", "4", gguf}, "no test with n_prompt 32"},
 	} {

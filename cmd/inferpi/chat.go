@@ -28,22 +28,38 @@ func init() {
 					}
 				}
 			}()
-			return noHelp(chatMain(args, os.Stdin, os.Stdout, os.Stderr, irq))
+			var in console.LineReader = console.NewLines(os.Stdin)
+			if t := newTermLines(os.Stdin, os.Stdout); t != nil {
+				in = t
+			}
+			return noHelp(chatWith(args, in, os.Stdout, os.Stderr, irq))
 		},
 	})
 }
 
-const chatUsage = `usage: inferpi chat MODEL [--temp T] [--top-p P] [--top-k K] [--seed S] [--penalty R] [--penalty-last N] [-n N] [--template NAME] [--system TEXT] [--think] [--completion]
+const chatUsage = `usage: inferpi chat MODEL [--temp T] [--top-p P] [--top-k K] [-s S] [--penalty R] [--penalty-last N] [-n N] [-t N] [-c N] [--template NAME] [--system TEXT] [--think] [--completion]
 
 Chats with MODEL: a model directory (model.bin, tokenizer.bin, optional
-inferpi.json) or a .gguf file (also given as -m PATH), in the same console the
-firmware shows on its UART. Each line you type is one turn in the model's chat
-template; the conversation stays in the model's context (KV cache) until /reset.
-Ctrl-C stops a reply; /exit or Ctrl-D leaves. /help lists the commands (/temp,
-/topp, /topk, /seed, /max, /penalty, /system, /think, /settings, ...).
+inferpi.json), a model.bin file with its tokenizer.bin beside it, or a .gguf
+file (also given as -m PATH), in the same console the firmware shows on its
+UART. Each line you type is one turn in the model's chat template; the
+conversation stays in the model's context (KV cache) until /reset. On a
+terminal, lines are edited as on the firmware's console (backspace, Ctrl-U, the
+arrow keys; up and down recall earlier lines). Ctrl-C stops a reply, and at the
+prompt starts a fresh line; /exit or Ctrl-D leaves. /help lists the commands
+(/temp, /topp, /topk, /seed, /max, /penalty, /system, /think, /settings, ...).
+
+llama.cpp's names work too: -t for --threads, -c for --ctx-size, -s for --seed
+(-1 is a random seed, as 0 is; /settings shows the seed used), --repeat-penalty
+for --penalty and --repeat-last-n for --penalty-last.
 `
 
 func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan struct{}) error {
+	return chatWith(args, console.NewLines(stdin), stdout, stderr, interrupt)
+}
+
+// chatWith is chatMain reading lines from in (the line editor on a terminal).
+func chatWith(args []string, in console.LineReader, stdout, stderr io.Writer, interrupt <-chan struct{}) error {
 	fs := newFlags("chat", chatUsage, stdout)
 	var sf samplingFlags
 	addSamplingFlags(fs, &sf, 0)
@@ -57,11 +73,14 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer, interrup
 		return err
 	}
 	if err := sf.check(); err != nil {
-		return err
+		return usageError(fs, stderr, err)
 	}
-	model, err := modeldir.Open(dir, modeldir.Overrides{Template: sf.template})
+	model, err := openModel(dir, modeldir.Overrides{Template: sf.template})
 	if err != nil {
 		return err
+	}
+	if err := sf.checkContext(model.Info()); err != nil {
+		return usageError(fs, stderr, err)
 	}
 	mode := engine.Chat
 	if *completion {
@@ -74,7 +93,7 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer, interrup
 	c := &console.Console{
 		Session:   sess,
 		Info:      model.Info(),
-		In:        console.NewLines(stdin),
+		In:        in,
 		Out:       stdout,
 		Interrupt: interrupt,
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // converter turns a model from another format into one InferPi loads. Each kind
@@ -45,8 +46,17 @@ func convertUsage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'inferpi convert KIND --help' for a kind's arguments.")
 }
 
+// inOut says that a conversion wants two arguments, IN and OUT.
+func inOut(pos []string) string {
+	if len(pos) == 0 {
+		return "want IN and OUT, got no arguments"
+	}
+	return fmt.Sprintf("want IN and OUT, got %d arguments (%s)", len(pos), strings.Join(pos, " "))
+}
+
 func convertMain(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
+		fmt.Fprint(stderr, "inferpi convert: want a KIND\n\n")
 		convertUsage(stderr)
 		return exitError{2}
 	}

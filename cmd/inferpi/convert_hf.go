@@ -68,8 +68,7 @@ func convertHF(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) != 2 {
-		fmt.Fprint(stderr, convertHFUsage)
-		return exitError{2}
+		return argsError(fset.Name(), stderr, inOut(pos), convertHFUsage)
 	}
 	dir, out := pos[0], pos[1]
 	switch *format {

@@ -58,9 +58,11 @@ func convertLlama2c(args []string, stdout, stderr io.Writer) error {
 		}
 		*dtype = "fp16"
 	}
-	if *dtype == "" || len(pos) != 2 {
-		fmt.Fprint(stderr, convertLlama2cUsage)
-		return exitError{2}
+	switch {
+	case *dtype == "":
+		return argsError(fset.Name(), stderr, "--dtype DTYPE (or --fp16) is required", convertLlama2cUsage)
+	case len(pos) != 2:
+		return argsError(fset.Name(), stderr, inOut(pos), convertLlama2cUsage)
 	}
 	enc, err := parseDType(*dtype)
 	if err != nil {

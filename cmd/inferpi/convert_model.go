@@ -79,9 +79,11 @@ func convertModel(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *dtype == "" || len(pos) != 2 {
-		fmt.Fprint(stderr, convertModelUsage)
-		return exitError{2}
+	switch {
+	case *dtype == "":
+		return argsError(fset.Name(), stderr, "--dtype is required", convertModelUsage)
+	case len(pos) != 2:
+		return argsError(fset.Name(), stderr, inOut(pos), convertModelUsage)
 	}
 	if isGGUFFile(pos[0]) {
 		return quantizeGGUF(pos[0], pos[1], *dtype, *pure, stderr)
@@ -124,7 +126,10 @@ func reencodeModel(in, out string, enc kernels.Encoding, only string, stderr io.
 	}
 	e, err := all.Detect(src[:min(len(src), engine.HeadSize)])
 	if err != nil {
-		return fmt.Errorf("%s: %v", inFile, err)
+		if p := unreadable(inFile); p != nil {
+			return p
+		}
+		return fmt.Errorf("%s: no engine recognises this file (engines: %s)", inFile, engineNames())
 	}
 	if only != "" && e.Name() != only {
 		return fmt.Errorf("%s: a %s model, not a llama2.c one: use 'inferpi convert model'", inFile, e.Name())

@@ -48,9 +48,11 @@ func convertNanochat(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *base == "" || *out == "" || len(pos) != 0 {
-		fmt.Fprint(stderr, convertNanochatUsage)
-		return exitError{2}
+	switch {
+	case *base == "" || *out == "":
+		return argsError(fset.Name(), stderr, "--base-dir DIR and --output-dir OUT are required", convertNanochatUsage)
+	case len(pos) != 0:
+		return argsError(fset.Name(), stderr, fmt.Sprintf("takes no arguments besides its flags, got %q", pos), convertNanochatUsage)
 	}
 	res, err := nanochat.ExportDir(nanochat.Options{
 		BaseDir: *base, Source: *source, ModelTag: *tag, Step: *step, DType: *dtype,

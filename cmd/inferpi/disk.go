@@ -52,8 +52,7 @@ func diskMain(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if len(args) < 2 {
-		fmt.Fprint(stderr, diskUsage)
-		return exitError{2}
+		return argsError("disk", stderr, "want a command (ls, cat or info) and an IMAGE", diskUsage)
 	}
 	sub, image, rest := args[0], args[1], args[2:]
 	switch {
@@ -68,8 +67,7 @@ func diskMain(args []string, stdout, stderr io.Writer) error {
 	case sub == "info" && len(rest) == 0:
 		return diskInfo(image, stdout)
 	}
-	fmt.Fprint(stderr, diskUsage)
-	return exitError{2}
+	return argsError("disk", stderr, fmt.Sprintf("%q with %d more arguments is not a disk command", sub, len(rest)), diskUsage)
 }
 
 // openVolume finds and mounts the FAT32 volume of an image. Errors name the image.

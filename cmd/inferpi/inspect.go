@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/inferpi/inferpi/engine/modeldir"
 )
@@ -17,16 +16,22 @@ func init() {
 	})
 }
 
-const inspectUsage = `usage: inferpi inspect MODEL
+const inspectUsage = `usage: inferpi inspect MODEL [--json]
 
-Loads MODEL (a model directory, or a .gguf file) and prints its engine,
-configuration, parameter count, weight encoding, context size, chat template,
-weight bytes read per token and the sizes of its files; for a GGUF file also its
-architecture, the bytes in each tensor type and its tokenizer.
+Loads MODEL (a model directory, a model.bin file with its tokenizer.bin beside
+it, or a .gguf file) and prints its engine, configuration, parameter count,
+weight encoding, context size, chat template, weight bytes read per token and
+the sizes of its files; for a GGUF file also its architecture, the bytes in each
+tensor type and its tokenizer. --json prints one object instead:
+  {"model", "engine", "config", "params", "encoding", "context_size",
+   "vocab_size", "template", "weight_bytes_per_token", "notice",
+   "details": [{"key", "value"}, ...], "files": [{"name", "bytes"}, ...]}
+(details are the lines after the weight bytes per token; files lists those present).
 `
 
 func inspectMain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect", inspectUsage, stdout)
+	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	pos, err := parseArgs(fs, args, stderr)
 	if err != nil {
 		return err
@@ -35,11 +40,14 @@ func inspectMain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	model, err := modeldir.Open(dir, modeldir.Overrides{})
+	model, err := openModel(dir, modeldir.Overrides{})
 	if err != nil {
 		return err
 	}
 	i := model.Info()
+	if *asJSON {
+		return inspectJSON(stdout, dir, i)
+	}
 	row := func(k string, v any) { fmt.Fprintf(stdout, "%-28s %v\n", k+":", v) }
 	row("model", dir)
 	row("engine", i.Engine)
@@ -53,25 +61,12 @@ func inspectMain(args []string, stdout, stderr io.Writer) error {
 	for _, kv := range i.Details {
 		row(kv.Key, kv.Value)
 	}
-	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-		row("file "+filepath.Base(dir), fmt.Sprintf("%d bytes", st.Size()))
-		return nil
-	}
-	names := []string{modeldir.ModelFile, modeldir.TokenizerFile, modeldir.SettingsFile}
-	if ggufs, _ := filepath.Glob(filepath.Join(dir, "*")); ggufs != nil {
-		for _, p := range ggufs {
-			if modeldir.IsGGUF(p) {
-				names = append(names, filepath.Base(p))
-			}
-		}
-	}
-	for _, name := range names {
-		st, err := os.Stat(filepath.Join(dir, name))
-		if err != nil {
-			row("file "+name, "absent")
+	for _, f := range modelFiles(dir) {
+		if f.Bytes < 0 {
+			row("file "+f.Name, "absent")
 			continue
 		}
-		row("file "+name, fmt.Sprintf("%d bytes", st.Size()))
+		row("file "+f.Name, fmt.Sprintf("%d bytes", f.Bytes))
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // command is one sub-command of inferpi.
@@ -46,20 +47,33 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'inferpi COMMAND --help' for a command's options.")
 }
 
+// unknownCommand says that name is not a command (or, starting with a dash,
+// that flags come after the command), then where help is.
+func unknownCommand(w io.Writer, name string) {
+	if strings.HasPrefix(name, "-") {
+		fmt.Fprintf(w, "inferpi: flag %s before a command: flags come after it (inferpi COMMAND [ARGS])\n", name)
+	} else {
+		fmt.Fprintf(w, "inferpi: unknown command %q\n", name)
+	}
+	fmt.Fprintln(w, "Run 'inferpi --help' for the commands.")
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
 	name := os.Args[1]
-	if name == "-h" || name == "--help" || name == "help" {
+	switch name {
+	case "-h", "--help", "help":
 		usage(os.Stdout)
 		return
+	case "--version", "-version":
+		name = "version"
 	}
 	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "inferpi: unknown command %q\n\n", name)
-		usage(os.Stderr)
+		unknownCommand(os.Stderr, name)
 		os.Exit(2)
 	}
 	if err := c.run(os.Args[2:]); err != nil {

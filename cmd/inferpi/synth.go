@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,13 +57,15 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *preset == "" || *out == "" || len(pos) != 0 {
-		fmt.Fprint(stderr, usage)
-		return exitError{2}
+	switch {
+	case *preset == "" || *out == "":
+		return argsError("synth", stderr, "--preset NAME and --output-dir DIR are required", usage)
+	case len(pos) != 0:
+		return argsError("synth", stderr, fmt.Sprintf("takes no arguments besides its flags, got %q", pos), usage)
 	}
 	p, err := synth.Lookup(*preset)
 	if err != nil {
-		return err
+		return bare(err)
 	}
 	if *asGGUF {
 		ft, err := parseTarget(*dtype)
@@ -76,7 +79,7 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 		start := time.Now()
 		res, err := synth.WriteGGUF(path, p, ft, *seed)
 		if err != nil {
-			return err
+			return bare(err)
 		}
 		fmt.Fprintf(stderr, "wrote %s: %d bytes (%v, %s, %.1fM parameters, seed %d) in %.1f s\n",
 			path, res.ModelBytes, ft, p.Name, float64(res.Params)/1e6, *seed, time.Since(start).Seconds())
@@ -89,10 +92,19 @@ func synthMain(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	res, err := synth.Write(*out, p, enc, *seed)
 	if err != nil {
-		return err
+		return bare(err)
 	}
 	fmt.Fprintf(stderr, "wrote %s: %d bytes (%v, %s, %.1fM parameters, seed %d) in %.1f s\n",
 		filepath.Join(*out, "model.bin"), res.ModelBytes, enc, p.Name, float64(res.Params)/1e6, *seed, time.Since(start).Seconds())
 	fmt.Fprintf(stderr, "wrote %s: %d bytes\n", filepath.Join(*out, "tokenizer.bin"), res.TokenizerBytes)
 	return nil
+}
+
+// bare drops package synth's "synth: " from its errors: main's "inferpi synth: "
+// names the command already.
+func bare(err error) error {
+	if msg, ok := strings.CutPrefix(err.Error(), "synth: "); ok {
+		return errors.New(msg)
+	}
+	return err
 }

@@ -57,14 +57,19 @@ type candidate struct {
 	prob float32
 }
 
-// New returns a sampler for s. Seed 0 means "from the clock", as in run.c.
+// New returns a sampler for s. Seed 0 means "from the clock" (ClockSeed), as in run.c.
 func New(s engine.Sampling) *Sampler {
 	seed := s.Seed
 	if seed == 0 {
-		seed = uint64(time.Now().UnixNano()) | 1 // never the all-zero state
+		seed = ClockSeed()
 	}
 	return &Sampler{cfg: s, rng: NewRNG(seed)}
 }
+
+// ClockSeed is a seed taken from the clock, never 0 (the generator's all-zero
+// state never leaves zero). Front ends pick one with it for a random seed they
+// can show, so that a reply can be repeated.
+func ClockSeed() uint64 { return uint64(time.Now().UnixNano()) | 1 }
 
 // Settings are the sampler's settings as given to New.
 func (s *Sampler) Settings() engine.Sampling { return s.cfg }
