@@ -237,6 +237,20 @@ func checkBatchOut(out []float32, rows, stride, tokens int) {
 // batch kernel for m's encoding, then the rest one at a time.
 func matMulRows(ins []Input, xq *[actKinds][]*q8Vector, out []float32, m Matrix, lo, hi int) {
 	rb := m.Enc.RowBytes(m.Cols)
+	pass := max(1, batchPassBytes/rb)
+	for ; lo < hi; lo += pass {
+		matMulPass(ins, xq, out, m, rb, lo, min(hi, lo+pass))
+	}
+}
+
+// batchPassBytes is how many bytes of weights every token of a batch passes over
+// before the next rows: few enough to stay in a core's share of the L2 cache
+// (the A72's 1 MiB is shared by four cores), so that only the first group of
+// tokens reads them from further away.
+const batchPassBytes = 128 << 10
+
+// matMulPass is matMulRows over rows [lo, hi) of rb bytes each.
+func matMulPass(ins []Input, xq *[actKinds][]*q8Vector, out []float32, m Matrix, rb, lo, hi int) {
 	w := m.Data[lo*rb : hi*rb]
 	floats, blocks := ins[0].k.batch(m.Enc)
 	tok := 0
