@@ -164,7 +164,8 @@ func Int(v any) (int64, bool) {
 	return 0, false
 }
 
-// TypeName names v's Python type, for error messages.
+// TypeName names v's Python type, for error messages (a global's name cut to
+// DescribeLimit bytes).
 func TypeName(v any) string {
 	switch v := v.(type) {
 	case None:
@@ -188,10 +189,10 @@ func TypeName(v any) string {
 	case *Set:
 		return "set"
 	case Global:
-		return "global " + v.String()
+		return "global " + cutUTF8(v.String(), DescribeLimit)
 	case *Object:
 		if g, ok := v.Class.(Global); ok {
-			return g.String() + " object"
+			return cutUTF8(g.String(), DescribeLimit) + " object"
 		}
 		return "object"
 	}
