@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/inferpi/inferpi/engine"
@@ -59,4 +60,20 @@ func TestDetect(t *testing.T) {
 			t.Errorf("%s: errors.Is(err, ErrNoEngine) is %v", c.name, errors.Is(err, ErrNoEngine))
 		}
 	}
+}
+
+func FuzzDetect(f *testing.F) {
+	f.Add(header(64, 256, 2, 8))
+	f.Add(header(1<<30, 256, 2, 8))
+	f.Add([]byte("NCHT\x01\x00\x00\x00"))
+	f.Add([]byte("GGUF\x03\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, head []byte) {
+		e, err := Detect(head)
+		switch {
+		case err == nil && e == nil:
+			t.Fatal("no engine and no error")
+		case err != nil && !errors.Is(err, ErrNoEngine) && !strings.HasPrefix(err.Error(), "model.bin: looks like a llama2.c header but says "):
+			t.Fatalf("error %v", err)
+		}
+	})
 }
