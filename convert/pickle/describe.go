@@ -22,13 +22,20 @@ func Describe(v any) string {
 	return TypeName(v) + " " + w.String()
 }
 
-// Quote is strconv.Quote of s, or of its first DescribeLimit bytes followed by
-// "..." when s is longer: for names and keys taken from a file.
+// Quote is strconv.Quote of s, cut when longer so that the quoted text is at
+// most DescribeLimit bytes between its quotes, with "..." after it: for names
+// and keys taken from a file.
 func Quote(s string) string {
-	if len(s) <= DescribeLimit {
-		return strconv.Quote(s)
+	n := min(len(s), DescribeLimit)
+	q := strconv.Quote(cutUTF8(s, n))
+	for len(q) > DescribeLimit+2 { // escapes take up to 10 bytes a character
+		n--
+		q = strconv.Quote(cutUTF8(s, n))
 	}
-	return strconv.Quote(cutUTF8(s, DescribeLimit)) + "..."
+	if len(cutUTF8(s, n)) < len(s) {
+		return q + "..."
+	}
+	return q
 }
 
 // cutUTF8 is s cut to at most n bytes, not inside a character.

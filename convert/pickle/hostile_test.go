@@ -162,6 +162,9 @@ func TestDescribeIsBounded(t *testing.T) {
 	if q := Quote(strings.Repeat("é", 1000)); q != `"`+strings.Repeat("é", DescribeLimit/2)+`"...` {
 		t.Errorf("Quote = %q", q)
 	}
+	if q := Quote(strings.Repeat("\x01", 100)); q != `"`+strings.Repeat(`\x01`, DescribeLimit/4)+`"...` {
+		t.Errorf("Quote = %q", q)
+	}
 	if q := Quote("short"); q != `"short"` {
 		t.Errorf("Quote = %q", q)
 	}

@@ -6,6 +6,11 @@
 // them to something else (typically a Callable that builds a Go value), and
 // calling a Global that Find did not resolve records the call as an *Object.
 //
+// A hostile pickle cannot make it, or code that walks its values, use much
+// time or stack: values nest at most MaxDepth levels, integers are at most
+// MaxLongBytes long, a structure that holds itself is refused, and errors quote
+// values through Describe and Quote, which print a short prefix.
+//
 // The opcode reference is CPython's Lib/pickletools.py.
 package pickle
 
