@@ -201,8 +201,8 @@ func zipWith(t *testing.T, pkl []byte, storage func(*zip.Writer) error) []byte {
 	return out.Bytes()
 }
 
-// TestRecordSizesAndCRC holds records that are longer than their header says:
-// they must not be read short.
+// TestRecordSizesAndCRC holds records whose data is longer (or shorter) than
+// their header says: they must not be read short.
 func TestRecordSizesAndCRC(t *testing.T) {
 	pkl := stateDict("w", "FloatStorage", 2, 0, []int32{2}, []int32{1})
 	data := f32s(1, 2, 3, 4) // the pickle uses the first 8 bytes
@@ -233,6 +233,8 @@ func TestRecordSizesAndCRC(t *testing.T) {
 	}{
 		{"deflated, declared 8 of 16 bytes", setCentral(t, deflated, "m/data/0", centralUSize, 8),
 			`record "m/data/0": its data is longer than the 8 bytes its header declares`},
+		{"deflated, declared 20 of 16 bytes", setCentral(t, deflated, "m/data/0", centralUSize, 20),
+			`record "m/data/0": its data ends before the 20 bytes its header declares`},
 		{"stored, declared 8 of 16 bytes with their CRC-32", raw(crc32.ChecksumIEEE(data)),
 			`record "m/data/0": zip: checksum error`},
 		{"stored, declared 8 of 16 bytes with a CRC-32 of 0", raw(0),

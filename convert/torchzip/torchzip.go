@@ -151,8 +151,10 @@ func (c *Checkpoint) readAll(f *zip.File) ([]byte, error) {
 	}
 	defer r.Close()
 	b := make([]byte, f.UncompressedSize64)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fmt.Errorf("record %s: its data ends before the %d bytes its header declares (%v)", pickle.Quote(f.Name), len(b), err)
+	if _, err := io.ReadFull(r, b); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("record %s: its data ends before the %d bytes its header declares", pickle.Quote(f.Name), len(b))
+	} else if err != nil {
+		return nil, fmt.Errorf("record %s: %v", pickle.Quote(f.Name), err)
 	}
 	// archive/zip checks the size and the CRC-32 only when read to the end: its
 	// reader fails on the first byte past the declared size.
