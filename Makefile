@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: help deps vet test test-go test-arm64 test-qemu bench a72-cost demo demo-usb e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
+.PHONY: help deps vet test test-go test-arm64 test-qemu fuzz bench a72-cost demo demo-usb e2e firmware firmware-virt qemu-selftest qemu-sd qemu-usb qemu-console sdcard
 
 help:
 	@echo "make demo   boot the firmware in QEMU (Raspberry Pi 4) and chat with the demo models on its UART"
@@ -10,6 +10,7 @@ help:
 	@echo "make e2e    the firmware end to end in QEMU: menu, the three demo models (one a GGUF file), /exit, corrupt models, load/exit cycles"
 	@echo "make test   every test (installs what it needs first)"
 	@echo "make test-arm64   the arm64 (NEON) kernels' tests, and the engines on them against the oracles, under qemu-user"
+	@echo "make fuzz   every go test -fuzz target, one at a time, FUZZTIME each (default 30s; FUZZ=regexp picks some)"
 	@echo "make bench  decode/prefill speed of the 286M GPT and 50M Llama shapes in every encoding, against this machine's read bandwidth,"
 	@echo "            then beside llama.cpp on the same GGUF files when a llama-bench is on PATH or in INFERPI_LLAMA_BENCH"
 	@echo "make a72-cost  cycles per weight of every NEON kernel on llvm-mca's Cortex-A72, and the Pi 4 tokens/s they imply"
@@ -48,6 +49,12 @@ test: deps vet test-go test-arm64 test-qemu
 # that emulation timings are not disturbed by parallel test binaries.
 test-qemu: deps
 	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -p 1 -timeout 30m ./test/qemu/
+
+# Every fuzz target of the repository, one after another, FUZZTIME each; stops at
+# the first failure (scripts/fuzz.sh, docs/testing.md#fuzzing).
+FUZZTIME ?= 30s
+fuzz:
+	GO="$(GO)" FUZZTIME="$(FUZZTIME)" ./scripts/fuzz.sh
 
 # Speed (docs/speed.md): synthesize the seed's two model shapes in every encoding into
 # build/synth/ (random weights, seeded; kept between runs: rm -rf build/synth to remake

@@ -158,7 +158,7 @@ func parseTokenizer(data []byte) (*bpe.Tokenizer, error) {
 		text, ok1 := sd.Key(i).(string)
 		id, ok2 := pickle.Int(sd.Value(i))
 		if !ok1 || !ok2 || id < 0 || id > math.MaxInt32 {
-			return nil, fmt.Errorf("special_tokens entry %d is %s -> %v, want str -> id", i, pickle.TypeName(sd.Key(i)), sd.Value(i))
+			return nil, fmt.Errorf("special_tokens entry %d is %s -> %s, want str -> id 0..%d", i, pickle.Describe(sd.Key(i)), pickle.Describe(sd.Value(i)), math.MaxInt32)
 		}
 		specials = append(specials, bpe.Special{Text: text, ID: int(id)})
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/inferpi/inferpi/convert/pickle"
 	"github.com/inferpi/inferpi/convert/torchzip"
 	"github.com/inferpi/inferpi/engine/gpt"
 	"github.com/inferpi/inferpi/engine/kernels"
@@ -158,10 +159,10 @@ func stateDict(ckpt *torchzip.Checkpoint, h *gpt.Header, file string) (map[strin
 	for _, t := range ckpt.Tensors {
 		name := strings.TrimPrefix(t.Name, orig)
 		if _, dup := got[name]; dup {
-			return nil, nil, fmt.Errorf("%s: key %q appears with and without the %q prefix", file, name, orig)
+			return nil, nil, fmt.Errorf("%s: key %s appears with and without the %q prefix", file, pickle.Quote(name), orig)
 		}
 		if !t.DType.IsFloat() {
-			return nil, nil, fmt.Errorf("%s: %s is %s, want a floating-point tensor", file, t.Name, t.DType)
+			return nil, nil, fmt.Errorf("%s: %s is %s, want a floating-point tensor", file, pickle.Quote(t.Name), t.DType)
 		}
 		got[name] = source{shape: t.Shape, read: t.Float32s}
 	}
@@ -207,7 +208,7 @@ func stateDict(ckpt *torchzip.Checkpoint, h *gpt.Header, file string) (map[strin
 	}
 	for name := range got {
 		if _, ok := want[name]; !ok {
-			problems = append(problems, fmt.Sprintf("unexpected key %s", name))
+			problems = append(problems, fmt.Sprintf("unexpected key %s", pickle.Quote(name)))
 		}
 	}
 	if len(problems) > 0 {

@@ -342,7 +342,7 @@ func TestBadInputs(t *testing.T) {
 		want string
 	}{
 		{"missing tensor", func() string { return rewriteTiny(t, drop("transformer.h.2.attn.c_q.weight"), same) }, Options{}, "missing transformer.h.2.attn.c_q.weight"},
-		{"unexpected key", func() string { return rewriteTiny(t, rename("lm_head.weight", "lm_head.bias"), same) }, Options{}, "unexpected key lm_head.bias"},
+		{"unexpected key", func() string { return rewriteTiny(t, rename("lm_head.weight", "lm_head.bias"), same) }, Options{}, `unexpected key "lm_head.bias"`},
 		{"wrong shape", func() string {
 			return rewriteTiny(t, func(e []entry) []entry { return e }, func(m string) string {
 				return strings.Replace(m, `"n_kv_head": 2`, `"n_kv_head": 4`, 1)

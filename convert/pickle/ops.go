@@ -78,6 +78,12 @@ const (
 // HighestProtocol is the newest pickle protocol this package reads.
 const HighestProtocol = 5
 
+// MaxLongBytes bounds the integers a pickle may hold: LONG1's limit, 255 bytes
+// (2040 bits). Python writes longer ones with LONG4; no tensor size, rank or id
+// comes near, and a multi-megabyte integer would only cost time to decode and
+// print.
+const MaxLongBytes = 255
+
 var opNames = map[byte]string{
 	opMark: "MARK", opStop: "STOP", opPop: "POP", opPopMark: "POP_MARK", opDup: "DUP",
 	opBinInt: "BININT", opBinInt1: "BININT1", opBinInt2: "BININT2", opNone: "NONE",
@@ -218,9 +224,15 @@ func decodeOp(data []byte, pos int) (Op, error) {
 	case opLong4:
 		if b, err = need(4); err == nil {
 			n := int32(binary.LittleEndian.Uint32(b))
-			if n < 0 {
+			switch {
+			case n < 0:
 				err = fmt.Errorf("pickle: offset %d: LONG4 with negative length %d", pos, n)
-			} else if b, err = need(uint64(n)); err == nil {
+			case n > MaxLongBytes:
+				err = fmt.Errorf("pickle: offset %d: LONG4 integer of %d bytes, longer than the %d this reader takes", pos, n, MaxLongBytes)
+			default:
+				b, err = need(uint64(n))
+			}
+			if err == nil {
 				op.Arg = decodeLong(b)
 			}
 		}

@@ -319,7 +319,13 @@ func FuzzLoad(f *testing.F) {
 			},
 			PersistentLoad: func(pid any) (any, error) { return pid, nil },
 		}
-		_, _ = u.Load(data) // must not panic or hang
+		v, err := u.Load(data) // must not panic or hang
+		if err != nil && len(err.Error()) > maxMessage {
+			t.Fatalf("error of %d bytes: %.300s", len(err.Error()), err)
+		}
+		if err == nil && len(Describe(v)) > 2*DescribeLimit+20 {
+			t.Fatalf("Describe gives %d bytes", len(Describe(v)))
+		}
 		ops, err := Ops(data)
 		if err == nil {
 			var n int

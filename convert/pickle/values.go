@@ -6,6 +6,11 @@
 // them to something else (typically a Callable that builds a Go value), and
 // calling a Global that Find did not resolve records the call as an *Object.
 //
+// A hostile pickle cannot make it, or code that walks its values, use much
+// time or stack: values nest at most MaxDepth levels, integers are at most
+// MaxLongBytes long, a structure that holds itself is refused, and errors quote
+// values through Describe and Quote, which print a short prefix.
+//
 // The opcode reference is CPython's Lib/pickletools.py.
 package pickle
 
@@ -164,7 +169,8 @@ func Int(v any) (int64, bool) {
 	return 0, false
 }
 
-// TypeName names v's Python type, for error messages.
+// TypeName names v's Python type, for error messages (a global's name cut to
+// DescribeLimit bytes).
 func TypeName(v any) string {
 	switch v := v.(type) {
 	case None:
@@ -188,10 +194,10 @@ func TypeName(v any) string {
 	case *Set:
 		return "set"
 	case Global:
-		return "global " + v.String()
+		return "global " + cutUTF8(v.String(), DescribeLimit)
 	case *Object:
 		if g, ok := v.Class.(Global); ok {
-			return g.String() + " object"
+			return cutUTF8(g.String(), DescribeLimit) + " object"
 		}
 		return "object"
 	}

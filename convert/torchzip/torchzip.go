@@ -18,6 +18,7 @@ import (
 	"archive/zip"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"strings"
 
@@ -59,6 +60,9 @@ type dtypeValue struct{ dtype DType }
 func Open(r io.ReaderAt, size int64, name string) (*Checkpoint, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
+		if why := explainZip(r, size); why != "" {
+			return nil, fmt.Errorf("%s: not a torch zip checkpoint: %s (%v)", name, why, err)
+		}
 		return nil, fmt.Errorf("%s: not a torch zip checkpoint: %v", name, err)
 	}
 	c := &Checkpoint{name: name, size: size, zip: zr, byName: map[string]*Tensor{}}
@@ -67,7 +71,7 @@ func Open(r io.ReaderAt, size int64, name string) (*Checkpoint, error) {
 		dir, base, ok := strings.Cut(f.Name, "/")
 		if ok && base == "data.pkl" && dir != "" {
 			if pkl != nil {
-				return nil, fmt.Errorf("%s: more than one data.pkl (%s and %s)", name, pkl.Name, f.Name)
+				return nil, fmt.Errorf("%s: more than one data.pkl (%s and %s)", name, pickle.Quote(pkl.Name), pickle.Quote(f.Name))
 			}
 			pkl = f
 			c.prefix = dir + "/"
@@ -78,17 +82,17 @@ func Open(r io.ReaderAt, size int64, name string) (*Checkpoint, error) {
 	}
 	if order, err := c.record("byteorder"); err == nil {
 		if s := strings.TrimSpace(string(order)); s != "little" {
-			return nil, fmt.Errorf("%s: byteorder is %q; only little-endian checkpoints are supported", name, s)
+			return nil, fmt.Errorf("%s: byteorder is %s; only little-endian checkpoints are supported", name, pickle.Quote(s))
 		}
 	}
 	data, err := c.readAll(pkl)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", name, pkl.Name, err)
+		return nil, fmt.Errorf("%s: %s: %v", name, pickle.Quote(pkl.Name), err)
 	}
 	u := pickle.Unpickler{Find: c.find, PersistentLoad: c.persistentLoad}
 	root, err := u.Load(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", name, pkl.Name, err)
+		return nil, fmt.Errorf("%s: %s: %v", name, pickle.Quote(pkl.Name), err)
 	}
 	dict, ok := root.(*pickle.Dict)
 	if !ok {
@@ -101,10 +105,10 @@ func Open(r io.ReaderAt, size int64, name string) (*Checkpoint, error) {
 		}
 		t, ok := dict.Value(i).(*Tensor)
 		if !ok {
-			return nil, fmt.Errorf("%s: %q is a %s, want a tensor", name, key, pickle.TypeName(dict.Value(i)))
+			return nil, fmt.Errorf("%s: %s is a %s, want a tensor", name, pickle.Quote(key), pickle.TypeName(dict.Value(i)))
 		}
 		if t.c != nil {
-			return nil, fmt.Errorf("%s: %q is the same tensor object as %q", name, key, t.Name)
+			return nil, fmt.Errorf("%s: %s is the same tensor object as %s", name, pickle.Quote(key), pickle.Quote(t.Name))
 		}
 		t.Name, t.c = key, c
 		c.Tensors = append(c.Tensors, t)
@@ -131,23 +135,39 @@ func (c *Checkpoint) open(name string) (*zip.File, error) {
 			return f, nil
 		}
 	}
-	return nil, fmt.Errorf("no record %s%s", c.prefix, name)
+	return nil, fmt.Errorf("no record %s", pickle.Quote(c.prefix+name))
 }
 
 // readAll reads a whole record. torch writes records uncompressed, so a record
 // claiming more bytes than the file holds is corrupt (and must not be allocated).
+// The record must hold exactly the bytes its header declares, with their CRC-32.
 func (c *Checkpoint) readAll(f *zip.File) ([]byte, error) {
 	if f.UncompressedSize64 > uint64(c.size) {
-		return nil, fmt.Errorf("record %s claims %d bytes in a file of %d", f.Name, f.UncompressedSize64, c.size)
+		return nil, fmt.Errorf("record %s claims %d bytes in a file of %d", pickle.Quote(f.Name), f.UncompressedSize64, c.size)
 	}
 	r, err := f.Open()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("record %s: %v", pickle.Quote(f.Name), err)
 	}
 	defer r.Close()
 	b := make([]byte, f.UncompressedSize64)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fmt.Errorf("record %s: %v", f.Name, err)
+	if _, err := io.ReadFull(r, b); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("record %s: its data ends before the %d bytes its header declares", pickle.Quote(f.Name), len(b))
+	} else if err != nil {
+		return nil, fmt.Errorf("record %s: %v", pickle.Quote(f.Name), err)
+	}
+	// archive/zip checks the size and the CRC-32 only when read to the end: its
+	// reader fails on the first byte past the declared size.
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		if errors.Is(err, zip.ErrFormat) {
+			return nil, fmt.Errorf("record %s: its data is longer than the %d bytes its header declares", pickle.Quote(f.Name), len(b))
+		}
+		return nil, fmt.Errorf("record %s: %v", pickle.Quote(f.Name), err)
+	}
+	// Without a data descriptor archive/zip takes a CRC-32 of 0 for "not set"; a
+	// record's CRC-32 is only 0 when its data's is.
+	if f.CRC32 == 0 && crc32.ChecksumIEEE(b) != 0 {
+		return nil, fmt.Errorf("record %s: %v (its header's is 0)", pickle.Quote(f.Name), zip.ErrChecksum)
 	}
 	return b, nil
 }
@@ -185,7 +205,7 @@ func (c *Checkpoint) find(module, name string) (any, error) {
 func (c *Checkpoint) persistentLoad(pid any) (any, error) {
 	t, ok := pid.(pickle.Tuple)
 	if !ok || len(t) != 5 || t[0] != "storage" {
-		return nil, fmt.Errorf("persistent id %v is not a ('storage', type, key, location, numel) tuple", pid)
+		return nil, fmt.Errorf("persistent id %s is not a ('storage', type, key, location, numel) tuple", pickle.Describe(pid))
 	}
 	cls, ok := t[1].(storageClass)
 	if !ok {
@@ -193,11 +213,11 @@ func (c *Checkpoint) persistentLoad(pid any) (any, error) {
 	}
 	key, ok := t[2].(string)
 	if !ok || key == "" || strings.ContainsAny(key, "/\\") {
-		return nil, fmt.Errorf("storage key %v is not a plain name", t[2])
+		return nil, fmt.Errorf("storage key %s is not a plain name", pickle.Describe(t[2]))
 	}
 	numel, ok := pickle.Int(t[4])
 	if !ok || numel < 0 {
-		return nil, fmt.Errorf("storage %s has element count %v", key, t[4])
+		return nil, fmt.Errorf("storage %s has element count %s", pickle.Quote(key), pickle.Describe(t[4]))
 	}
 	return &storage{key: key, dtype: cls.dtype, numel: numel}, nil
 }
@@ -228,7 +248,7 @@ func rebuildTensor(args pickle.Tuple, v3 bool) (any, error) {
 	}
 	offset, ok := pickle.Int(args[1])
 	if !ok || offset < 0 {
-		return nil, fmt.Errorf("storage offset %v", args[1])
+		return nil, fmt.Errorf("storage offset %s", pickle.Describe(args[1]))
 	}
 	shape, err := ints(args[2], "size")
 	if err != nil {
@@ -270,13 +290,13 @@ func rebuildTensor(args pickle.Tuple, v3 bool) (any, error) {
 func ints(v any, what string) ([]int, error) {
 	t, ok := v.(pickle.Tuple)
 	if !ok || len(t) > 16 {
-		return nil, fmt.Errorf("tensor %s is %v, want a tuple of ints", what, v)
+		return nil, fmt.Errorf("tensor %s is %s, want a tuple of at most 16 ints", what, pickle.Describe(v))
 	}
 	out := make([]int, len(t))
 	for i, x := range t {
 		n, ok := pickle.Int(x)
 		if !ok || n < 0 || n > 1<<40 {
-			return nil, fmt.Errorf("tensor %s %v has a bad entry %v", what, t, x)
+			return nil, fmt.Errorf("tensor %s %s has a bad entry %s, want 0..2^40", what, pickle.Describe(t), pickle.Describe(x))
 		}
 		out[i] = int(n)
 	}
@@ -297,18 +317,18 @@ func (t *Tensor) Bytes() ([]byte, error) {
 	es := t.DType.Size()
 	f, err := t.c.open("data/" + t.store.key)
 	if err != nil {
-		return nil, fmt.Errorf("%s: tensor %q: %v", t.c.name, t.Name, err)
+		return nil, fmt.Errorf("%s: tensor %s: %v", t.c.name, pickle.Quote(t.Name), err)
 	}
 	need := int64(t.store.numel)
 	if t.store.dtype != Unknown {
 		need *= int64(es)
 	}
 	if f.UncompressedSize64 < uint64(need) {
-		return nil, fmt.Errorf("%s: tensor %q: storage record %s holds %d bytes, the pickle says %d", t.c.name, t.Name, f.Name, f.UncompressedSize64, need)
+		return nil, fmt.Errorf("%s: tensor %s: storage record %s holds %d bytes, the pickle says %d", t.c.name, pickle.Quote(t.Name), pickle.Quote(f.Name), f.UncompressedSize64, need)
 	}
 	raw, err := t.c.readAll(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: tensor %q: %v", t.c.name, t.Name, err)
+		return nil, fmt.Errorf("%s: tensor %s: %v", t.c.name, pickle.Quote(t.Name), err)
 	}
 	n := t.Numel()
 	if t.contiguous() {
@@ -348,7 +368,7 @@ func (t *Tensor) contiguous() bool {
 // exactly; float64 rounds).
 func (t *Tensor) Float32s() ([]float32, error) {
 	if !t.DType.IsFloat() {
-		return nil, fmt.Errorf("%s: tensor %q is %s, want a floating-point type", t.c.name, t.Name, t.DType)
+		return nil, fmt.Errorf("%s: tensor %s is %s, want a floating-point type", t.c.name, pickle.Quote(t.Name), t.DType)
 	}
 	b, err := t.Bytes()
 	if err != nil {

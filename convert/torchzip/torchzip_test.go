@@ -270,9 +270,14 @@ func TestBadCheckpoints(t *testing.T) {
 func FuzzOpen(f *testing.F) {
 	f.Add(checkpointZip(stateDict("w", "FloatStorage", 7, 1, []int32{3, 2}, []int32{1, 3}), f32s(-1, 0, 1, 2, 3, 4, 5)))
 	f.Add(checkpointZip(stateDict("w", "BFloat16Storage", 2, 0, []int32{2}, []int32{1}), []byte{1, 2, 3, 4}))
+	zip64 := checkpointZip(stateDict("w", "FloatStorage", 1, 0, []int32{1}, []int32{1}), f32s(1))
+	f.Add(setCentral(f, zip64, "m/data/0", centralCSize, 0xFFFFFFFF))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Open(bytes.NewReader(data), int64(len(data)), "fuzz.pt")
 		if err != nil {
+			if len(err.Error()) > maxMessage {
+				t.Fatalf("error of %d bytes: %.600s", len(err.Error()), err)
+			}
 			return
 		}
 		for _, tensor := range c.Tensors {

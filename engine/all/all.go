@@ -20,12 +20,18 @@ var Engines = []engine.Engine{
 // ErrNoEngine is returned when no engine recognises a model file.
 var ErrNoEngine = errors.New("model.bin: no engine recognises this file")
 
-// Detect returns the engine for a model.bin whose first bytes are head.
+// Detect returns the engine for a model.bin whose first bytes are head. When
+// none claims it, the error is ErrNoEngine, or what is wrong with a file that
+// looks like a llama2.c header but has an implausible field
+// (llama.HeaderProblem).
 func Detect(head []byte) (engine.Engine, error) {
 	for _, e := range Engines {
 		if e.Detect(head) {
 			return e, nil
 		}
+	}
+	if err := llama.HeaderProblem(head); err != nil {
+		return nil, err
 	}
 	return nil, ErrNoEngine
 }

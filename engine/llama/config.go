@@ -104,6 +104,35 @@ func (c Config) String() string {
 	return s
 }
 
+// HeaderProblem explains why Engine.Detect refuses a file shaped like a llama2.c
+// header: of the four fields Detect reads (dim, hidden_dim, n_layers, n_heads),
+// three are plausible dimensions and one is not, which text and other formats
+// never give (their words are far above the limits) but a corrupt or hostile
+// header does. The error names the field, its value and the range it must lie
+// in; it is nil when Detect claims head or head resembles no header.
+func HeaderProblem(head []byte) error {
+	if len(head) < 16 || (Engine{}).Detect(head) {
+		return nil
+	}
+	plausible := 0
+	var problem error
+	for i, f := range []struct {
+		name string
+		max  int
+	}{{"dim", maxDim}, {"hidden_dim", maxHiddenDim}, {"n_layers", maxLayers}, {"n_heads", maxDim}} {
+		v := int32(binary.LittleEndian.Uint32(head[4*i:]))
+		if v > 0 && int(v) <= f.max {
+			plausible++
+		} else if problem == nil {
+			problem = fmt.Errorf("model.bin: looks like a llama2.c header but says %s %d, want 1..%d", f.name, v, f.max)
+		}
+	}
+	if plausible < 3 {
+		return nil
+	}
+	return problem
+}
+
 // ParseConfig reads and checks the 28-byte header at the start of a legacy
 // model.bin. Every dimension is checked before anything is sized from it.
 func ParseConfig(data []byte) (Config, error) {

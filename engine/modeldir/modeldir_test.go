@@ -1,6 +1,7 @@
 package modeldir
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,7 @@ func TestErrorsNameTheDirectoryAndProblem(t *testing.T) {
 		"badjson/inferpi.json":    {Data: []byte("{")},
 		"truncated/model.bin":     {Data: model[:len(model)-10]},
 		"truncated/tokenizer.bin": {Data: tok},
+		"hostile/model.bin":       {Data: append(binary.LittleEndian.AppendUint32(nil, 1<<30), model[4:]...)},
 		"good/model.bin":          {Data: model},
 		"good/tokenizer.bin":      {Data: tok},
 		"good/inferpi.json":       {Data: []byte(`{"template":"none","other":1}`)},
@@ -48,6 +50,7 @@ func TestErrorsNameTheDirectoryAndProblem(t *testing.T) {
 		"badjson":   "badjson: inferpi.json: unexpected end of JSON input",
 		"truncated": "truncated: model.bin: header (dim=192",
 		"missing":   "missing: no model.bin here",
+		"hostile":   "hostile: model.bin: looks like a llama2.c header but says dim 1073741824, want 1..65536",
 	}
 	for dir, want := range cases {
 		_, err := Load(fsys, dir, Overrides{})

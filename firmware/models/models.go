@@ -122,8 +122,12 @@ func inspectDir(fsys fs.FS, dir string) (m Model, isModel bool) {
 		return m, true
 	}
 	e, err := all.Detect(head)
-	if err != nil {
+	if errors.Is(err, all.ErrNoEngine) {
 		m.Problem = fmt.Sprintf("%s: no engine recognises this file (engines: %s)", modeldir.ModelFile, engineNames())
+		return m, true
+	}
+	if err != nil {
+		m.Problem = err.Error()
 		return m, true
 	}
 	m.Engine = e.Name()

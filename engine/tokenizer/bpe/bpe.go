@@ -8,6 +8,7 @@ package bpe
 import (
 	"fmt"
 	"math"
+	"unicode/utf8"
 )
 
 // Special is a special token: its text and id.
@@ -36,7 +37,7 @@ const MaxTokenBytes = 1 << 16
 func New(ranks [][]byte, specials []Special, pattern string) (*Tokenizer, error) {
 	sp, ok := splitterFor(pattern)
 	if !ok {
-		return nil, fmt.Errorf("unsupported split pattern %q (supported: nanochat's and GPT-4's)", pattern)
+		return nil, fmt.Errorf("unsupported split pattern %s (supported: nanochat's and GPT-4's)", quote(pattern))
 	}
 	n := len(ranks) + len(specials)
 	if n > math.MaxInt32 {
@@ -55,7 +56,7 @@ func New(ranks [][]byte, specials []Special, pattern string) (*Tokenizer, error)
 			return nil, fmt.Errorf("token %d has %d bytes", id, len(b))
 		}
 		if prev, dup := t.ranks[string(b)]; dup {
-			return nil, fmt.Errorf("tokens %d and %d have the same bytes %q", prev, id, b)
+			return nil, fmt.Errorf("tokens %d and %d have the same bytes %s", prev, id, quote(string(b)))
 		}
 		t.ranks[string(b)] = id
 		t.tokens[id] = append([]byte(nil), b...) // not a view: callers may reuse their buffer
@@ -68,13 +69,13 @@ func New(ranks [][]byte, specials []Special, pattern string) (*Tokenizer, error)
 	seen := map[string]bool{}
 	for _, s := range specials {
 		if s.ID < len(ranks) || s.ID >= n {
-			return nil, fmt.Errorf("special token %q has id %d, want one of %d..%d after the %d mergeable tokens", s.Text, s.ID, len(ranks), n-1, len(ranks))
+			return nil, fmt.Errorf("special token %s has id %d, want one of %d..%d after the %d mergeable tokens", quote(s.Text), s.ID, len(ranks), n-1, len(ranks))
 		}
 		if t.special[s.ID] {
 			return nil, fmt.Errorf("special tokens share id %d", s.ID)
 		}
 		if s.Text == "" || len(s.Text) > MaxTokenBytes || seen[s.Text] {
-			return nil, fmt.Errorf("special token %d has an empty, overlong or repeated text %q", s.ID, s.Text)
+			return nil, fmt.Errorf("special token %d has an empty, overlong or repeated text %s", s.ID, quote(s.Text))
 		}
 		seen[s.Text] = true
 		t.special[s.ID] = true
@@ -135,4 +136,20 @@ func (t *Tokenizer) Pieces(text string) []string {
 	var out []string
 	t.split.split(text, func(p string) { out = append(out, p) })
 	return out
+}
+
+// quoteLimit bounds the bytes of a text an error message quotes.
+const quoteLimit = 64
+
+// quote quotes s for an error message, cut to quoteLimit bytes ("..." marks the
+// cut): a pattern or token text comes from the input and may be megabytes long.
+func quote(s string) string {
+	if len(s) <= quoteLimit {
+		return fmt.Sprintf("%q", s)
+	}
+	n := quoteLimit
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%q...", s[:n])
 }

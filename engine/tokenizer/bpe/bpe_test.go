@@ -310,3 +310,32 @@ func FuzzEncode(f *testing.F) {
 		}
 	})
 }
+
+// TestErrorsQuoteAShortPrefix gives New megabyte texts where it quotes them.
+func TestErrorsQuoteAShortPrefix(t *testing.T) {
+	ranks := make([][]byte, 256)
+	for i := range ranks {
+		ranks[i] = []byte{byte(i)}
+	}
+	long := strings.Repeat("é", 1<<20)
+	cut := `"` + strings.Repeat("é", quoteLimit/2) + `"...`
+	cases := []struct {
+		name     string
+		ranks    [][]byte
+		specials []Special
+		pattern  string
+		want     string
+	}{
+		{"pattern", ranks, nil, long, "unsupported split pattern " + cut},
+		{"special id", ranks, []Special{{long, 5}}, NanochatPattern, "special token " + cut + " has id 5"},
+		{"overlong special", ranks, []Special{{long, 256}}, NanochatPattern, "overlong or repeated text " + cut},
+		{"same bytes", append(ranks[:256:256], []byte(long[:MaxTokenBytes]), []byte(long[:MaxTokenBytes])), nil, NanochatPattern,
+			"tokens 256 and 257 have the same bytes " + cut},
+	}
+	for _, c := range cases {
+		_, err := New(c.ranks, c.specials, c.pattern)
+		if err == nil || !strings.Contains(err.Error(), c.want) || len(err.Error()) > 200 {
+			t.Errorf("%s: error %.300v, want a short one containing %q", c.name, err, c.want)
+		}
+	}
+}
