@@ -59,21 +59,26 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer, interrup
 	if err := sf.check(); err != nil {
 		return err
 	}
-	model, err := modeldir.Open(dir, modeldir.Overrides{Template: sf.template})
-	if err != nil {
-		return err
-	}
 	mode := engine.Chat
 	if *completion {
 		mode = engine.Completion
 	}
-	sess, err := model.NewSession(sf.options(mode))
+	opts := sf.options(mode)
+	plan, err := planSession(dir, &opts, stderr)
+	if err != nil {
+		return err
+	}
+	model, err := modeldir.Open(dir, modeldir.Overrides{Template: sf.template})
+	if err != nil {
+		return err
+	}
+	sess, err := model.NewSession(opts)
 	if err != nil {
 		return err
 	}
 	c := &console.Console{
 		Session:   sess,
-		Info:      model.Info(),
+		Info:      planned(model.Info(), plan),
 		In:        console.NewLines(stdin),
 		Out:       stdout,
 		Interrupt: interrupt,

@@ -21,8 +21,9 @@ const inspectUsage = `usage: inferpi inspect MODEL
 
 Loads MODEL (a model directory, or a .gguf file) and prints its engine,
 configuration, parameter count, weight encoding, context size, chat template,
-weight bytes read per token and the sizes of its files; for a GGUF file also its
-architecture, the bytes in each tensor type and its tokenizer.
+weight bytes read per token, the context a session gets in the memory this
+machine has and the sizes of its files; for a GGUF file also its architecture,
+the bytes in each tensor type and its tokenizer.
 `
 
 func inspectMain(args []string, stdout, stderr io.Writer) error {
@@ -40,6 +41,7 @@ func inspectMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	i := model.Info()
+	i.Details = append(i.Details, contextDetails(dir)...)
 	row := func(k string, v any) { fmt.Fprintf(stdout, "%-28s %v\n", k+":", v) }
 	row("model", dir)
 	row("engine", i.Engine)

@@ -82,6 +82,15 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "inferpi run: -p TEXT is required (it may be empty: -p '')")
 		return exitError{2}
 	}
+	mode, modeName := engine.Completion, "completion"
+	if *chat {
+		mode, modeName = engine.Chat, "chat"
+	}
+	opts := sf.options(mode)
+	plan, err := planSession(dir, &opts, stderr)
+	if err != nil {
+		return err
+	}
 	model, err := modeldir.Open(dir, modeldir.Overrides{Template: sf.template})
 	if err != nil {
 		return err
@@ -89,11 +98,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if n := model.Info().Notice; n != "" {
 		fmt.Fprintln(stderr, n)
 	}
-	mode, modeName := engine.Completion, "completion"
-	if *chat {
-		mode, modeName = engine.Chat, "chat"
-	}
-	sess, err := model.NewSession(sf.options(mode))
+	sess, err := model.NewSession(opts)
 	if err != nil {
 		return err
 	}
@@ -109,7 +114,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	info := model.Info()
+	info := planned(model.Info(), plan)
 	if *asJSON {
 		res := runResult{
 			Engine: info.Engine, Template: info.Template, Mode: modeName,
