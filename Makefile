@@ -147,9 +147,9 @@ demo: deps
 demo-usb: deps
 	$(GO) run ./cmd/qemu-demo -board virt -o build
 
-# The firmware end to end: boot, menu (a cut GGUF file listed as not loadable), chat with the
-# three demo models (replies compared with the hosted engine), /exit, a corrupt model, then
-# load/exit cycles checking the kernel's free memory (20 on virt, 3 on raspi4b); over the SD
+# The firmware end to end: boot, menu (a corrupt model and a cut GGUF file listed as not loadable,
+# a GGUF file declaring 131072 positions given 4096), chat with the three demo models and the long
+# one picked by name (replies compared with the hosted engine), /exit, then load/exit cycles checking the kernel's free memory (20 on virt, 3 on raspi4b); over the SD
 # card on QEMU raspi4b and over USB on QEMU virt.
 e2e: deps
 	INFERPI_QEMU=1 INFERPI_REQUIRE_TOOLS=1 $(GO) test -count=1 -v -timeout 15m -run 'TestE2E' ./test/qemu/

@@ -153,14 +153,14 @@ func (c *Console) noRoom(reply engine.Reply) {
 }
 
 // contextSize is how many positions the session holds: Options.Context when it
-// asks for fewer than the model's context, else the model's.
+// sets one, else the model's default.
 func (c *Console) contextSize() int {
 	return ContextSize(c.Session, c.Info)
 }
 
 // ContextSize is how many positions sess holds, for a model described by info.
 func ContextSize(sess engine.Session, info engine.Info) int {
-	if n := sess.Options().Context; n > 0 && n < info.ContextSize {
+	if n := sess.Options().Context; n > 0 {
 		return n
 	}
 	return info.ContextSize

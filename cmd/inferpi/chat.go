@@ -75,24 +75,32 @@ func chatWith(args []string, in console.LineReader, stdout, stderr io.Writer, in
 	if err := sf.check(); err != nil {
 		return usageError(fs, stderr, err)
 	}
-	model, err := openModel(dir, modeldir.Overrides{Template: sf.template})
-	if err != nil {
-		return err
-	}
-	if err := sf.checkContext(model.Info()); err != nil {
-		return usageError(fs, stderr, err)
-	}
 	mode := engine.Chat
 	if *completion {
 		mode = engine.Completion
 	}
-	sess, err := model.NewSession(sf.options(mode))
+	opts := sf.options(mode)
+	plan, err := planSession(dir, &opts, stderr)
+	if err != nil {
+		return err
+	}
+	if err := sf.checkContext(plan.Declared); err != nil {
+		return usageError(fs, stderr, err)
+	}
+	model, err := openModel(dir, modeldir.Overrides{Template: sf.template})
+	if err != nil {
+		return err
+	}
+	if err := sf.checkContext(model.Info().ContextSize); plan.Declared == 0 && err != nil {
+		return usageError(fs, stderr, err)
+	}
+	sess, err := model.NewSession(opts)
 	if err != nil {
 		return err
 	}
 	c := &console.Console{
 		Session:   sess,
-		Info:      model.Info(),
+		Info:      planned(model.Info(), plan),
 		In:        in,
 		Out:       stdout,
 		Interrupt: interrupt,

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/firmware/models"
 )
 
@@ -197,6 +198,16 @@ func TestQuantizedModelsInFirmwareMenu(t *testing.T) {
 	want := []models.Model{
 		{Name: "llama-q4", Weights: "llama-q4/model.bin", Engine: "Llama", Bytes: 1029952 + 12680, ModelBytes: 1029952},
 		{Name: "nanochat-q8", Weights: "nanochat-q8/model.bin", Engine: "GPT", Bytes: 2953644 + 16477, ModelBytes: 2953644},
+	}
+	// The footprints are the engines' (their own tests check them); a q4_0
+	// model's KV cache is fp16, a q8_0 one's fp32.
+	for i, kv := range []int64{1536, 3072} {
+		if i < len(found) && (found[i].Footprint.Context != 512 || found[i].Footprint.KVBytesPerPosition != kv) {
+			t.Errorf("%s: footprint %+v", found[i].Name, found[i].Footprint)
+		}
+		if i < len(found) {
+			found[i].Footprint = engine.Footprint{}
+		}
 	}
 	if !slices.Equal(found, want) {
 		t.Errorf("menu models %+v, want %+v", found, want)

@@ -264,10 +264,11 @@ func (f *samplingFlags) check() error {
 	return nil
 }
 
-// checkContext refuses a --ctx-size beyond the model's context.
-func (f *samplingFlags) checkContext(info engine.Info) error {
-	if f.context > info.ContextSize {
-		return fmt.Errorf("%s %d: the model's context holds at most %d tokens", dashed(given(f.fs, "c", "ctx-size")), f.context, info.ContextSize)
+// checkContext refuses a --ctx-size beyond the context the model declares
+// (0: not known yet).
+func (f *samplingFlags) checkContext(declared int) error {
+	if declared > 0 && f.context > declared {
+		return fmt.Errorf("%s %d: the model's context holds at most %d tokens", dashed(given(f.fs, "c", "ctx-size")), f.context, declared)
 	}
 	return nil
 }

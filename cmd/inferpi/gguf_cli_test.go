@@ -55,6 +55,7 @@ func TestInspectGGUF(t *testing.T) {
 		"tensors by type:             Q4_K 162.0 KB (5), Q6_K 157.5 KB (3), F32 5.0 KB (6)",
 		"weight bytes per token:      327168",
 		"trained context:             32768 tokens (a session holds 4096)",
+		"session context:             4096 of 32768 (KV 2.0 MB)",
 		"tokenizer:                   byte-level BPE, pre-tokenizer qwen2, 384 tokens",
 		"file qwen2-bpe.Q4_K_M.gguf:  343488 bytes",
 	} {

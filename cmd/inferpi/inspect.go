@@ -20,9 +20,10 @@ const inspectUsage = `usage: inferpi inspect MODEL [--json]
 
 Loads MODEL (a model directory, a model.bin file with its tokenizer.bin beside
 it, or a .gguf file) and prints its engine, configuration, parameter count,
-weight encoding, context size, chat template, weight bytes read per token and
-the sizes of its files; for a GGUF file also its architecture, the bytes in each
-tensor type and its tokenizer. --json prints one object instead:
+weight encoding, context size, chat template, weight bytes read per token, the
+context a session gets in the memory this machine has and the sizes of its
+files; for a GGUF file also its architecture, the bytes in each tensor type and
+its tokenizer. --json prints one object instead:
   {"model", "engine", "config", "params", "encoding", "context_size",
    "vocab_size", "template", "weight_bytes_per_token", "notice",
    "details": [{"key", "value"}, ...], "files": [{"name", "bytes"}, ...]}
@@ -45,6 +46,7 @@ func inspectMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	i := model.Info()
+	i.Details = append(i.Details, contextDetails(dir)...)
 	if *asJSON {
 		return inspectJSON(stdout, dir, i)
 	}

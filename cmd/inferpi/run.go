@@ -117,22 +117,30 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err := sf.check(); err != nil {
 		return usageError(fs, stderr, err)
 	}
+	mode, modeName := engine.Completion, "completion"
+	if *chat {
+		mode, modeName = engine.Chat, "chat"
+	}
+	opts := sf.options(mode)
+	plan, err := planSession(dir, &opts, stderr)
+	if err != nil {
+		return err
+	}
+	if err := sf.checkContext(plan.Declared); err != nil {
+		return usageError(fs, stderr, err)
+	}
 	model, err := openModel(dir, modeldir.Overrides{Template: sf.template})
 	if err != nil {
 		return err
 	}
-	info := model.Info()
-	if err := sf.checkContext(info); err != nil {
+	info := planned(model.Info(), plan)
+	if err := sf.checkContext(info.ContextSize); plan.Declared == 0 && err != nil {
 		return usageError(fs, stderr, err)
 	}
 	if n := info.Notice; n != "" {
 		fmt.Fprintln(stderr, n)
 	}
-	mode, modeName := engine.Completion, "completion"
-	if *chat {
-		mode, modeName = engine.Chat, "chat"
-	}
-	sess, err := model.NewSession(sf.options(mode))
+	sess, err := model.NewSession(opts)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,6 @@ package gpt
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -62,46 +60,9 @@ func Load(files engine.Files) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.bin: %w", err)
 	}
-	if files.Tokenizer == nil {
-		return nil, errors.New("tokenizer.bin: missing (a GPT model needs the tokenizer.bin written beside its model.bin)")
-	}
-	tok, err := bpe.Parse(files.Tokenizer)
-	if err != nil {
+	m := &Model{h: h, w: w, rope: newRope(h)}
+	if err := m.readCompanions(files); err != nil {
 		return nil, err
-	}
-	if tok.VocabSize() != h.VocabSize {
-		return nil, fmt.Errorf("tokenizer.bin: %d tokens, but model.bin has a vocabulary of %d: they do not belong together", tok.VocabSize(), h.VocabSize)
-	}
-	m := &Model{h: h, w: w, rope: newRope(h), tok: tok, template: "nanochat"}
-	if len(files.Settings) > 0 {
-		var settings struct {
-			Template string `json:"template"`
-		}
-		if err := json.Unmarshal(files.Settings, &settings); err != nil {
-			return nil, fmt.Errorf("inferpi.json: %v", err)
-		}
-		switch settings.Template {
-		case "", "nanochat":
-		case "none":
-			m.template = "none"
-		default:
-			return nil, fmt.Errorf("inferpi.json: template %q does not exist for GPT (nanochat) models: use \"nanochat\" or \"none\"", settings.Template)
-		}
-	}
-	for _, s := range []struct {
-		text string
-		id   *int
-	}{
-		{"<|bos|>", &m.ids.bos}, {"<|user_start|>", &m.ids.userStart}, {"<|user_end|>", &m.ids.userEnd},
-		{"<|assistant_start|>", &m.ids.assistantStart}, {"<|assistant_end|>", &m.ids.assistantEnd},
-		{"<|python_start|>", &m.ids.pythonStart}, {"<|python_end|>", &m.ids.pythonEnd},
-		{"<|output_start|>", &m.ids.outputStart}, {"<|output_end|>", &m.ids.outputEnd},
-	} {
-		id, ok := tok.SpecialID(s.text)
-		if !ok {
-			return nil, fmt.Errorf("tokenizer.bin: no special token %s, which nanochat's chat format needs", s.text)
-		}
-		*s.id = id
 	}
 	return m, nil
 }

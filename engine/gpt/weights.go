@@ -31,16 +31,9 @@ type LayerWeights struct {
 // loadWeights builds the views after checking that data is exactly as long as
 // the header's layout says.
 func loadWeights(h *Header, data []byte) (*Weights, error) {
-	specs, size, err := h.Layout()
+	specs, err := h.checkSize(int64(len(data)))
 	if err != nil {
 		return nil, err
-	}
-	if int64(len(data)) != size {
-		what := "truncated"
-		if int64(len(data)) > size {
-			what = "has trailing bytes"
-		}
-		return nil, fmt.Errorf("file is %d bytes, the header's layout needs exactly %d: %s", len(data), size, what)
 	}
 	byName := make(map[string]TensorSpec, len(specs))
 	for _, s := range specs {
@@ -111,4 +104,21 @@ func (w *Weights) matrixBytes() int64 {
 		n += int64(l.Q.Bytes() + l.K.Bytes() + l.V.Bytes() + l.AttnOut.Bytes() + l.VEGate.Bytes() + l.FC.Bytes() + l.MLPOut.Bytes())
 	}
 	return n
+}
+
+// checkSize returns the header's layout after checking that a file of size
+// bytes holds exactly it.
+func (h *Header) checkSize(size int64) ([]TensorSpec, error) {
+	specs, need, err := h.Layout()
+	if err != nil {
+		return nil, err
+	}
+	if size != need {
+		what := "truncated"
+		if size > need {
+			what = "has trailing bytes"
+		}
+		return nil, fmt.Errorf("file is %d bytes, the header's layout needs exactly %d: %s", size, need, what)
+	}
+	return specs, nil
 }

@@ -158,21 +158,28 @@ func appendContainerHeader(b []byte, c Config, l Layout) []byte {
 // ParseModel reads model.bin's header, tells the container from a legacy file
 // and checks the file size against the layout. It touches no weights.
 func ParseModel(data []byte) (Config, Layout, error) {
-	if !bytes.HasPrefix(data, []byte(Magic)) {
-		cfg, err := ParseConfig(data)
+	return ParseModelHeader(data[:min(len(data), containerHeader)], int64(len(data)))
+}
+
+// ParseModelHeader is ParseModel for a file of size bytes of which head holds
+// the first ones (64 are enough): the checks the file's header allows without
+// its weights.
+func ParseModelHeader(head []byte, size int64) (Config, Layout, error) {
+	if !bytes.HasPrefix(head, []byte(Magic)) {
+		cfg, err := ParseConfig(head)
 		if err != nil {
 			return Config{}, Layout{}, err
 		}
-		enc, err := EncodingOf(cfg, int64(len(data)))
+		enc, err := EncodingOf(cfg, size)
 		if err != nil {
 			return Config{}, Layout{}, err
 		}
 		return cfg, cfg.LegacyLayout(enc), nil
 	}
-	if len(data) < containerHeader {
-		return Config{}, Layout{}, fmt.Errorf("model.bin: file is %d bytes, too short for the %d-byte %s header", len(data), containerHeader, Magic)
+	if len(head) < containerHeader {
+		return Config{}, Layout{}, fmt.Errorf("model.bin: file is %d bytes, too short for the %d-byte %s header", size, containerHeader, Magic)
 	}
-	u := func(off int) uint32 { return binary.LittleEndian.Uint32(data[off:]) }
+	u := func(off int) uint32 { return binary.LittleEndian.Uint32(head[off:]) }
 	if v := u(4); v != ContainerVersion {
 		return Config{}, Layout{}, fmt.Errorf("model.bin: %s format version %d, this build reads version %d (convert the model again with this inferpi)", Magic, v, ContainerVersion)
 	}
@@ -184,21 +191,21 @@ func ParseModel(data []byte) (Config, Layout, error) {
 	if narrow != encodingCode(kernels.F32) && narrow != encodingCode(kernels.F16) {
 		return Config{}, Layout{}, fmt.Errorf("model.bin: narrow-width encoding %d in the %s header, want 0 (fp32) or 1 (fp16)", narrow, Magic)
 	}
-	if !allZero(data[16+HeaderSize : containerHeader]) {
+	if !allZero(head[16+HeaderSize : containerHeader]) {
 		return Config{}, Layout{}, fmt.Errorf("model.bin: header padding (bytes %d-%d) is not zero", 16+HeaderSize, containerHeader-1)
 	}
-	cfg, err := configFrom(data[16 : 16+HeaderSize])
+	cfg, err := configFrom(head[16 : 16+HeaderSize])
 	if err != nil {
 		return Config{}, Layout{}, err
 	}
 	l := cfg.ContainerLayout(kernels.Encoding(code), kernels.Encoding(narrow))
-	if int64(len(data)) != l.Size {
+	if size != l.Size {
 		what := "truncated"
-		if int64(len(data)) > l.Size {
+		if size > l.Size {
 			what = "trailing bytes"
 		}
 		return Config{}, Layout{}, fmt.Errorf("model.bin: %s header (%v, %v) needs exactly %d bytes, file has %d (%s)",
-			Magic, cfg, l.Enc, l.Size, len(data), what)
+			Magic, cfg, l.Enc, l.Size, size, what)
 	}
 	return cfg, l, nil
 }

@@ -107,14 +107,24 @@ func loadGGUF(files engine.Files) (*Model, error) {
 // memory a session of the model allocates by default beyond the file: its KV
 // cache (fp16, at most DefaultContext positions) and activations.
 func CheckGGUF(f *gguf.File) (sessionBytes int64, err error) {
-	cfg, g, _, err := ggufHeader(f, nil)
+	cfg, _, err := checkGGUF(f, nil)
 	if err != nil {
 		return 0, err
 	}
-	if _, _, err := ggufWeights(f, nil, cfg, g.arch); err != nil {
-		return 0, err
-	}
 	return sessionBytesOf(cfg, ggufKVEncoding), nil
+}
+
+// checkGGUF is CheckGGUF's check, with settings the inferpi.json beside the
+// file (nil when there is none).
+func checkGGUF(f *gguf.File, settings []byte) (Config, *ggufModel, error) {
+	cfg, g, _, err := ggufHeader(f, settings)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	if _, _, err := ggufWeights(f, nil, cfg, g.arch); err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, g, nil
 }
 
 // ggufHeader reads and checks what a GGUF file's metadata says: the model's

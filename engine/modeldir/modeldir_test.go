@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/inferpi/inferpi/engine"
 )
 
 const demo = "../../models/llama-demo"
@@ -106,5 +108,33 @@ func TestReadFindsTheGGUFFile(t *testing.T) {
 	}
 	if _, err := Read(fsys, "dir.gguf"); err == nil || !strings.HasPrefix(err.Error(), "dir.gguf: no model.bin here") {
 		t.Fatalf("dir.gguf: %v", err)
+	}
+}
+
+// TestCheck: the footprint from the headers is the loaded model's, for a
+// model directory and a GGUF file; a model that cannot load is refused by both.
+func TestCheck(t *testing.T) {
+	for _, path := range []string{demo, "../../testdata/gguf/models/qwen2-bpe/qwen2-bpe.Q8_0.gguf", "../../models/nanochat-demo"} {
+		fp, err := Check(path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		m, err := Open(path, Overrides{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loaded := m.(interface{ Footprint() engine.Footprint }).Footprint(); fp != loaded {
+			t.Errorf("%s: Check says %+v, the loaded model %+v", path, fp, loaded)
+		}
+	}
+	dir := t.TempDir()
+	model, _ := os.ReadFile(filepath.Join(demo, "model.bin"))
+	os.WriteFile(filepath.Join(dir, "model.bin"), model[:len(model)-8], 0o644)
+	os.WriteFile(filepath.Join(dir, "tokenizer.bin"), []byte("short"), 0o644)
+	if _, err := Check(dir); err == nil || !strings.HasPrefix(err.Error(), dir+": model.bin: header") {
+		t.Errorf("truncated model.bin: %v", err)
+	}
+	if _, err := Check(filepath.Join(dir, "nothing")); err == nil {
+		t.Error("a missing path was checked")
 	}
 }

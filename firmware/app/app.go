@@ -119,11 +119,11 @@ func (a *App) startStorage(out io.Writer) (*mount.Volume, []models.Model, error)
 // command that leaves the menu.
 func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.Model) (models.Model, menuAction, error) {
 	fmt.Fprintln(out)
-	ok := showMenu(out, vol.Source, found, a.Alloc.Available()-a.Reserve)
+	ok := showMenu(out, vol.Source, found, a.Alloc.Available(), a.Options.Context)
 	if len(ok) == 0 {
 		return models.Model{}, actRescan, a.waitForStorage(in, out, vol)
 	}
-	hint := "Type a model's number, /rescan to read the storage again"
+	hint := "Type a model's number or name, /rescan to read the storage again"
 	if a.Info != nil {
 		hint += ", /info to describe the machine"
 	}
@@ -153,10 +153,11 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 			fmt.Fprintln(out, hint+".")
 			continue
 		}
-		if k, valid := parseChoice(line, len(ok)); valid {
-			return ok[k-1], actLoad, nil
+		k, problem := choose(line, ok)
+		if problem == "" {
+			return ok[k], actLoad, nil
 		}
-		fmt.Fprintf(out, "%s is not a model number: type a number from 1 to %d.\n", quoteInput(strings.TrimSpace(line)), len(ok))
+		fmt.Fprintln(out, problem)
 	}
 }
 
@@ -201,7 +202,13 @@ func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, 
 	defer a.release(out, loaded)
 	info := loaded.Model.Info()
 	fmt.Fprintf(out, "%s: %s\n", info.Engine, info.Config)
-	sess, err := loaded.Model.NewSession(*opts)
+	o := *opts
+	if p := m.Plan; p.Context > 0 {
+		// The context the menu showed: what fits beside the weights.
+		o.Context, info.ContextSize = p.Context, p.Context
+		fmt.Fprintf(out, "Context: %d positions (KV cache %s when full).\n", p.Context, loader.Size(p.KVBytes))
+	}
+	sess, err := loaded.Model.NewSession(o)
 	if err != nil {
 		fmt.Fprintf(out, "Could not start a chat with %s: %v\n", m.Name, err)
 		return nil
@@ -211,7 +218,10 @@ func (a *App) chat(in *lines, out io.Writer, vol *mount.Volume, m models.Model, 
 	fmt.Fprintln(out, "(/exit returns to the model menu.)")
 	c := &console.Console{Session: sess, Info: info, In: in, Out: out, Interrupt: a.Term.Interrupt(), ExitHelp: "back to the model menu"}
 	err = c.Run()
-	*opts = *sess.Options() // the next model starts with the settings the user chose
+	// The next model starts with the settings the user chose, and its own context.
+	context := opts.Context
+	*opts = *sess.Options()
+	opts.Context = context
 	return err
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/inferpi/inferpi/engine/modeldir"
 	"github.com/inferpi/inferpi/engine/quantize"
 	"github.com/inferpi/inferpi/firmware/loader"
+	"github.com/inferpi/inferpi/firmware/models"
 	"github.com/inferpi/inferpi/firmware/mount"
 	"github.com/inferpi/inferpi/firmware/sdimage"
 	"github.com/inferpi/inferpi/storage/block"
@@ -72,10 +73,15 @@ func failingSource(name, why string) mount.Source {
 	return mount.Source{Name: name, Open: func(io.Writer) (block.Device, error) { return nil, errors.New(why) }}
 }
 
+// longGGUF is the GGUF demo as a file declaring 131072 positions (as Llama 3.2
+// does): a chat gets the default long context's 4096.
+const longGGUF = "context-131072.gguf"
+
 // demoCard makes the SD card of the tests: the demo card (both demo model
-// directories and the GGUF demo), a GPT model whose model.bin lost its second
-// half, a directory whose model.bin is no model, the GGUF demo cut in half, a
-// part of a split GGUF model, and a directory that is not a model at all.
+// directories and the GGUF demo), the GGUF demo declaring 131072 positions, a
+// GPT model whose model.bin lost its second half, a directory whose model.bin
+// is no model, the GGUF demo cut in half, a part of a split GGUF model, and a
+// directory that is not a model at all.
 func demoCard(t *testing.T) (img string, sizes map[string]int64) {
 	t.Helper()
 	imagetest.NeedTools(t, sdimage.Tools...)
@@ -96,9 +102,14 @@ func demoCard(t *testing.T) (img string, sizes map[string]int64) {
 			demo = f.Data
 		}
 	}
+	long, err := sdimage.WithContext(sdimage.File{Path: sdimage.DemoGGUF, Data: demo}, longGGUF, 131072)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes[longGGUF] = int64(len(long.Data))
 	gpt, _ := os.ReadFile("../../models/nanochat-demo/model.bin")
 	tok, _ := os.ReadFile("../../models/nanochat-demo/tokenizer.bin")
-	files = append(files,
+	files = append(files, long,
 		sdimage.File{Path: "broken/model.bin", Data: gpt[:len(gpt)/2]},
 		sdimage.File{Path: "broken/tokenizer.bin", Data: tok},
 		sdimage.File{Path: "junk/model.bin", Data: []byte("just some text, not a model")},
@@ -247,19 +258,21 @@ func TestWholeFlowOnADiskImage(t *testing.T) {
 	llamaEx := examples(t, "../../models/llama-demo/examples.json")
 	size := func(name string) string { return loader.Size(sizes[name]) }
 
-	// Boot: banner, storage start-up (USB first, then the SD card), the menu:
-	// the GGUF files that cannot load are listed as such at once.
+	// Boot: banner, storage start-up (USB first, then the SD card), the menu
+	// with the context each chat gets (the file declaring 131072 positions
+	// gets 4096): the models that cannot load are listed as such at once.
 	menu := `Available models:
-  1. broken                   [GPT]         ` + size("broken") + `
-  2. llama-demo               [Llama]       ` + size("llama-demo") + `
-  3. llama-demo-q8_0.gguf     [llama Q8_0]  ` + size(sdimage.DemoGGUF) + `
-  4. nanochat-demo            [GPT]         ` + size("nanochat-demo") + `
+  1. context-131072.gguf      [llama Q8_0]  ` + size(longGGUF) + `  context 4096 of 131072 (KV 6.0 MB)
+  2. llama-demo               [Llama]       ` + size("llama-demo") + `  context 512 (KV 1.5 MB)
+  3. llama-demo-q8_0.gguf     [llama Q8_0]  ` + size(sdimage.DemoGGUF) + `  context 512 (KV 768 KB)
+  4. nanochat-demo            [GPT]         ` + size("nanochat-demo") + `  context 512 (KV 1.5 MB)
 Not loadable:
      big-00001-of-00002.gguf  part 1 of a model split in 2 files: InferPi loads a model from one file, and a FAT32 file holds at most 4 GiB (merge the parts with llama-gguf-split --merge if the model is smaller)
+     broken                   model.bin: file is 2779552 bytes, the header's layout needs exactly 5559104: truncated
      cut.gguf                 tensor blk.2.ffn_gate.weight: 104448 bytes at data offset 893952 run past the end of the file (956992 bytes of data from offset 25216)
      junk                     model.bin: no engine recognises this file (engines: GPT, Llama)
 Memory for models: %s free.
-Type a model's number, /rescan to read the storage again, /info to describe the machine.
+Type a model's number or name, /rescan to read the storage again, /info to describe the machine.
 Select model (1-4): `
 	storageLog := `storage: USB: starting
 storage: USB: no USB mass-storage device
@@ -269,7 +282,7 @@ storage: reading models from the SD card
 
 `
 	boot := r.expect(`Select model \(1-4\): `)
-	if want := "InferPi firmware (host test)\n" + storageLog + fmt.Sprintf(menu, "504 MB"); crlfToLF(boot) != want {
+	if want := "InferPi firmware (host test)\n" + storageLog + fmt.Sprintf(menu, "448 MB"); crlfToLF(boot) != want {
 		t.Fatalf("boot screen:\n%s\nwant:\n%s", crlfToLF(boot), want)
 	}
 	if strings.Contains(strings.ReplaceAll(boot, "\r\n", ""), "\n") {
@@ -277,9 +290,9 @@ storage: reading models from the SD card
 	}
 
 	// Bad answers at the menu: each is named and the question asked again.
-	reask := `is not a model number: type a number from 1 to 4\.\r\nSelect model \(1-4\): `
+	reask := `is not a model's number or name: type a number from 1 to 4, or the start of a name\.\r\nSelect model \(1-4\): `
 	r.typ("\x00\x01\xfe\xff\x1b[A\x07bogus\x80\r\n") // binary noise, an arrow key, a bell
-	if got := r.expect(reask); !strings.Contains(got, "\"\ufffd\ufffdbogus\ufffd\" is not a model number") {
+	if got := r.expect(reask); !strings.Contains(got, "\"\ufffd\ufffdbogus\ufffd\" is not a model's number") {
 		t.Errorf("garbage at the menu: %q", got)
 	}
 	r.typ(strings.Repeat("7", 10240) + "\r") // a 10 KB line
@@ -300,12 +313,12 @@ storage: reading models from the SD card
 	alloc.set(9 * MB)
 	r.typ("2\r")
 	r.expect(regexp.QuoteMeta("Loading llama-demo [Llama] from the SD card...\r\n" +
-		"Could not load llama-demo: llama-demo does not fit in memory: model.bin needs 7.0 MB, 1.0 MB is free for models (9.0 MB free, 8.0 MB kept for the chat's working memory)\r\n" +
+		"Could not load llama-demo: llama-demo does not fit in memory: model.bin needs 7.0 MB and its chat 2.7 MB more, 1.0 MB is free for models (9.0 MB free, 8.0 MB kept for the chat's working memory)\r\n" +
 		"Back to the model menu.\r\n"))
 	full := r.expect(`Copy a smaller model onto it \(a smaller size or a smaller quantization\) and press ENTER to look again\.\r\n`)
 	for _, want := range []string{
-		"     llama-demo               needs 7.0 MB of memory, 1.0 MB is free for models: too large for this Pi\r\n",
-		"     llama-demo-q8_0.gguf     needs 3.9 MB of memory (1.9 MB of weights, 2.0 MB for a chat), 1.0 MB is free for models: too large for this Pi\r\n",
+		"     context-131072.gguf      needs 3.1 MB of memory (1.9 MB of weights, 1.2 MB for a chat of 256 positions) and 64 MB kept free, 9.0 MB is free: too large for this Pi\r\n",
+		"     llama-demo               needs 8.6 MB of memory (7.0 MB of weights, 1.6 MB for a chat of 256 positions) and 64 MB kept free, 9.0 MB is free: too large for this Pi\r\n",
 		"No model here fits in this Pi's memory.\r\n",
 	} {
 		if !strings.Contains(full, want) {
@@ -314,11 +327,25 @@ storage: reading models from the SD card
 	}
 	alloc.set(512 * MB)
 	r.typ("\r")
-	r.expect(regexp.QuoteMeta(strings.ReplaceAll(storageLog+fmt.Sprintf(menu, "504 MB"), "\n", "\r\n")))
+	r.expect(regexp.QuoteMeta(strings.ReplaceAll(storageLog+fmt.Sprintf(menu, "448 MB"), "\n", "\r\n")))
 
-	// The truncated model: a clear error, then the menu again.
-	r.typ("1\r")
-	r.expect(`Could not load broken: broken: model\.bin: [^\r\n]*(truncated|bytes|short)[^\r\n]*\r\nBack to the model menu\.\r\n`)
+	// The model declaring 131072 positions, picked by the start of its name
+	// in capitals: a chat of 4096 positions, as the menu said, with the
+	// replies of the model declaring 512.
+	r.typ("llama\r")
+	r.expect(regexp.QuoteMeta(`"llama" starts llama-demo and llama-demo-q8_0.gguf: type more of the name, or its number.`))
+	r.typ("CONTEXT\r")
+	r.expect(regexp.QuoteMeta("Loading context-131072.gguf [llama Q8_0] from the SD card...\r\n"))
+	r.expect(`\r\nLlama: dim=192 [^\r\n]*seq_len=4096 [^\r\n]*\r\nContext: 4096 positions \(KV cache 6\.0 MB when full\)\.\r\nReady!`)
+	r.expect(`> `)
+	r.typ("/settings\r")
+	r.expect(`context +0 of 4096 tokens used\r\n`)
+	want := hosted(t, demoGGUF(t), "What is the capital of Japan?")
+	if got := crlfToLF(r.say("What is the capital of Japan?", "\r")); got != want[0] {
+		t.Errorf("the long-context GGUF: %q, want %q", got, want[0])
+	}
+	r.typ("/exit\r")
+	r.expect(`Unloaded context-131072\.gguf: 1\.9 MB of memory returned\.\r\n`)
 	r.expect(`Select model \(1-4\): `)
 
 	// The GPT model, typed with a slip: 3, backspace, 4, CRLF.
@@ -328,7 +355,7 @@ storage: reading models from the SD card
 		`^3\x08 \x084\r\nLoading nanochat-demo \[GPT\] from the SD card\.\.\.\r\n`,
 		`\rmodel\.bin     \[#+\] 100%  5\.3 / 5\.3 MB  [\d.]* ?(MB/s)?  \r\nmodel\.bin: 5\.3 MB in \d+ ms( \([\d.]+ MB/s\))?\r\n`,
 		`\rtokenizer\.bin \[#+\] 100%  17 / 17 KB  [\d.]* ?(MB/s)?  \r\ntokenizer\.bin: 17 KB in \d+ ms( \([\d.]+ MB/s\))?\r\n`,
-		`\r\nGPT: dim=\d+ layers=\d+ [^\r\n]*\r\nReady!`,
+		`\r\nGPT: dim=\d+ layers=\d+ [^\r\n]*\r\nContext: 512 positions \(KV cache 1\.5 MB when full\)\.\r\nReady!`,
 	} {
 		if !regexp.MustCompile(re).MatchString(load) {
 			t.Errorf("loading screen does not match %q:\n%q", re, load)
@@ -338,7 +365,7 @@ storage: reading models from the SD card
 	r.typ("/temp 0\r")
 	r.expect(`temp = 0\r\n> `)
 
-	want := hosted(t, "../../models/nanochat-demo", "What is the capital of Japan?", "And Kenya?", "Tell me a story about a cat.")
+	want = hosted(t, "../../models/nanochat-demo", "What is the capital of Japan?", "And Kenya?", "Tell me a story about a cat.")
 	for i, q := range []string{"What is the capital of Japan?", "And Kenya?"} {
 		got := crlfToLF(r.say(q, []string{"\r", "\n"}[i]))
 		if got != want[i] || got != gptEx["What is the capital of Japan?"][i] {
@@ -387,7 +414,7 @@ storage: reading models from the SD card
 	// /exit: memory returned, storage started again, the menu.
 	r.typ("/exit\r")
 	r.expect(regexp.QuoteMeta("Unloaded nanochat-demo: 5.3 MB of memory returned.\r\n" + strings.ReplaceAll(storageLog, "\n", "\r\n")))
-	r.expect(`Memory for models: 504 MB free\.\r\n`)
+	r.expect(`Memory for models: 448 MB free\.\r\n`)
 	r.expect(`Select model \(1-4\): `)
 	if alloc.outstanding() != 0 {
 		t.Errorf("the GPT model's buffer was not freed at /exit")
@@ -395,7 +422,7 @@ storage: reading models from the SD card
 
 	// The Llama model; the settings chosen before carry over.
 	r.typ("2\r")
-	r.expect(`Llama: [^\r\n]+\r\nReady! Type your prompt and press ENTER\.\r\n`)
+	r.expect(`Llama: [^\r\n]+\r\nContext: 512 positions \(KV cache 1\.5 MB when full\)\.\r\nReady! Type your prompt and press ENTER\.\r\n`)
 	r.typ("/temp\r")
 	r.expect(`temp = 0\r\n> `)
 	want = hosted(t, "../../models/llama-demo", "What is the capital of Japan?", "And Kenya?")
@@ -416,7 +443,7 @@ storage: reading models from the SD card
 	for _, re := range []string{
 		`^3\r\nLoading llama-demo-q8_0\.gguf \[llama Q8_0\] from the SD card\.\.\.\r\n`,
 		`\rllama-demo-q8_0\.gguf \[#+\] 100%  1\.9 / 1\.9 MB  [\d.]* ?(MB/s)?  \r\nllama-demo-q8_0\.gguf: 1\.9 MB in \d+ ms( \([\d.]+ MB/s\))?\r\n`,
-		`\r\nLlama: dim=192 [^\r\n]*seq_len=512 [^\r\n]*\r\nReady!`,
+		`\r\nLlama: dim=192 [^\r\n]*seq_len=512 [^\r\n]*\r\nContext: 512 positions \(KV cache 768 KB when full\)\.\r\nReady!`,
 	} {
 		if !regexp.MustCompile(re).MatchString(load) {
 			t.Errorf("loading screen does not match %q:\n%q", re, load)
@@ -484,7 +511,7 @@ func TestLoadExitCycles(t *testing.T) {
 		r.expect(`Ready! Type your prompt and press ENTER\.\r\n[^>]*> `)
 		r.typ("/exit\r")
 		r.expect(regexp.QuoteMeta("Unloaded " + names[n] + ": "))
-		r.expect(`Memory for models: 504 MB free\.\r\n`)
+		r.expect(`Memory for models: 448 MB free\.\r\n`)
 		r.expect(`Select model \(1-4\): `)
 		if alloc.outstanding() != 0 || alloc.Available() != 512*MB {
 			t.Fatalf("cycle %d: %d buffers outstanding, %d bytes free", cycle+1, alloc.outstanding(), alloc.Available())
@@ -550,7 +577,7 @@ func TestDiagCommand(t *testing.T) {
 	r.typ("/diag\r")
 	r.expect(regexp.QuoteMeta("diag: 7 passed, 0 failed, 1 not available here\r\nPress ENTER to look at the storage again.\r\n"))
 	r.typ("\r")
-	r.expect(regexp.QuoteMeta("Type a model's number, /rescan to read the storage again, /info to describe the machine, /diag to test the board.\r\n"))
+	r.expect(regexp.QuoteMeta("Type a model's number or name, /rescan to read the storage again, /info to describe the machine, /diag to test the board.\r\n"))
 	r.typ("/diag\r")
 	r.expect(`diag: 7 passed[^\n]*\r\nSelect model \(1-4\): `)
 	r.finish()
@@ -633,34 +660,63 @@ func TestCRLF(t *testing.T) {
 	}
 }
 
-func TestParseChoice(t *testing.T) {
-	for in, want := range map[string]int{"1": 1, " 3 ": 3, "2.": 2, "03": 3} {
-		if k, ok := parseChoice(in, 3); !ok || k != want {
-			t.Errorf("parseChoice(%q) = %d, %v; want %d", in, k, ok, want)
+// TestChoose: a menu answer is a listed number or a model's name, in any case,
+// or the start of only one name; anything else is refused with the reason.
+func TestChoose(t *testing.T) {
+	var ok []models.Model
+	for _, name := range []string{"llama-demo", "llama-demo-q8_0.gguf", "nanochat-demo", "Qwen2.5-0.5B.gguf"} {
+		ok = append(ok, models.Model{Name: name})
+	}
+	for in, want := range map[string]int{
+		"1": 0, " 3 ": 2, "2.": 1, "03": 2, "4": 3,
+		"llama-demo": 0, "LLAMA-DEMO": 0, "llama-demo-q8_0": 1, "llama-demo-q8_0.gguf": 1, "llama-demo-": 1,
+		"nano": 2, " n ": 2, "qwen": 3, "qwen2.5-0.5b": 3,
+	} {
+		if k, problem := choose(in, ok); problem != "" || k != want {
+			t.Errorf("choose(%q) = %d, %q; want %d", in, k, problem, want)
 		}
 	}
-	for _, in := range []string{"", "0", "4", "-1", "+1", "1.5", "one", "1 2", "２", "99999999999999999999", "."} {
-		if k, ok := parseChoice(in, 3); ok {
-			t.Errorf("parseChoice(%q) = %d, want a refusal", in, k)
+	refusals := map[string]string{
+		"0":                    `"0" is not a model's number or name: type a number from 1 to 4, or the start of a name.`,
+		"5":                    `"5" is not a model's number or name`,
+		"99999999999999999999": `"99999999999999999999" is not a model's number or name`,
+		"llama":                `"llama" starts llama-demo and llama-demo-q8_0.gguf: type more of the name, or its number.`,
+		"l":                    `"l" starts llama-demo and llama-demo-q8_0.gguf`,
+		"gpt":                  `"gpt" is not`,
+		"-1":                   `"-1" is not`,
+		"1 2":                  `"1 2" is not`,
+		"２":                    `"２" is not`,
+		".":                    `"." is not`,
+		"llama-demo.gguf.x":    `is not`,
+	}
+	for in, want := range refusals {
+		if k, problem := choose(in, ok); !strings.HasPrefix(problem, want) && !strings.Contains(problem, want) {
+			t.Errorf("choose(%q) = %d, %q; want a refusal %q", in, k, problem, want)
 		}
 	}
 }
 
-// FuzzParseChoice: any answer at the menu is either a listed number or refused,
-// and the refusal's quote of it stays short.
-func FuzzParseChoice(f *testing.F) {
-	for _, s := range []string{"1", " 2.", "\x00\xff", strings.Repeat("9", 30), "-0", "3\u00a0"} {
+// FuzzChoose: any answer at the menu is either a listed model or refused, and
+// the refusal's quote of it stays short.
+func FuzzChoose(f *testing.F) {
+	for _, s := range []string{"1", " 2.", "\x00\xff", strings.Repeat("9", 30), "-0", "3\u00a0", "ll", "LLAMA-DEMO", "é"} {
 		f.Add(s, 3)
 	}
+	names := []string{"llama-demo", "llama-demo-q8_0.gguf", "nanochat-demo", "é-model", "Ünïcode.gguf"}
 	f.Fuzz(func(t *testing.T, line string, n int) {
-		if n < 1 || n > 1000 {
+		if n < 1 || n > len(names) {
 			return
 		}
-		if k, ok := parseChoice(line, n); ok && (k < 1 || k > n) {
-			t.Fatalf("parseChoice(%q, %d) = %d", line, n, k)
+		var ok []models.Model
+		for _, name := range names[:n] {
+			ok = append(ok, models.Model{Name: name})
 		}
-		if q := quoteInput(line); len(q) > 24*10+5 {
-			t.Fatalf("quote of %d bytes is %d bytes long", len(line), len(q))
+		k, problem := choose(line, ok)
+		if problem == "" && (k < 0 || k >= n) {
+			t.Fatalf("choose(%q) among %d = %d", line, n, k)
+		}
+		if len(problem) > 24*10+200 {
+			t.Fatalf("the refusal of %d bytes is %d bytes long", len(line), len(problem))
 		}
 	})
 }

@@ -1,12 +1,14 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/firmware/loader"
 	"github.com/inferpi/inferpi/firmware/models"
 )
@@ -22,17 +24,21 @@ const (
 	actRescan                   // start the storage again
 )
 
-// showMenu lists the loadable models numbered, then those that cannot load
-// with the reason: their own, or that they do not fit in freeForModels bytes.
-// It returns the loadable ones in their numbered order; without any, it says
-// what to copy onto the storage.
-func showMenu(out io.Writer, source string, found []models.Model, freeForModels int64) []models.Model {
+// showMenu lists the loadable models numbered, with the context a chat gets,
+// then those that cannot load with the reason: their own, or that they cannot
+// hold even a small context in free bytes of memory (models.Model.Fit, with
+// requested the context asked for). It returns the loadable ones in their
+// numbered order, planned; without any, it says what to copy onto the storage.
+func showMenu(out io.Writer, source string, found []models.Model, free int64, requested int) []models.Model {
 	var ok, broken []models.Model
 	tooBig := 0
 	for _, m := range found {
-		if m.OK() && m.ModelBytes+m.SessionBytes > freeForModels {
-			m.Problem = tooLarge(m, max(freeForModels, 0))
+		var full *engine.NoRoomError
+		if err := m.Fit(requested, free); errors.As(err, &full) {
+			m.Problem = tooLarge(full)
 			tooBig++
+		} else if err != nil {
+			m.Problem = err.Error()
 		}
 		if m.OK() {
 			ok = append(ok, m)
@@ -40,17 +46,18 @@ func showMenu(out io.Writer, source string, found []models.Model, freeForModels 
 			broken = append(broken, m)
 		}
 	}
-	width, kindWidth := 0, 0
+	width, kindWidth, sizeWidth := 0, 0, 0
 	for _, m := range found {
 		width = max(width, utf8.RuneCountInString(m.Name))
 	}
 	for _, m := range ok {
 		kindWidth = max(kindWidth, utf8.RuneCountInString(m.Kind())+2)
+		sizeWidth = max(sizeWidth, len(loader.Size(m.Bytes)))
 	}
 	if len(ok) > 0 {
 		fmt.Fprintln(out, "Available models:")
 		for i, m := range ok {
-			fmt.Fprintf(out, "  %d. %-*s  %-*s  %s\n", i+1, width, m.Name, kindWidth, "["+m.Kind()+"]", loader.Size(m.Bytes))
+			fmt.Fprintf(out, "  %d. %-*s  %-*s  %*s%s\n", i+1, width, m.Name, kindWidth, "["+m.Kind()+"]", sizeWidth, loader.Size(m.Bytes), contextNote(m.Plan))
 		}
 	}
 	if len(broken) > 0 {
@@ -69,23 +76,68 @@ func showMenu(out io.Writer, source string, found []models.Model, freeForModels 
 		fmt.Fprintln(out, "Copy a model onto it and press ENTER to look again.")
 		return nil
 	}
-	fmt.Fprintf(out, "Memory for models: %s free.\n", loader.Size(max(freeForModels, 0)))
+	fmt.Fprintf(out, "Memory for models: %s free.\n", loader.Size(max(free-engine.Margin(free), 0)))
 	return ok
 }
 
-// tooLarge says why m does not fit in free bytes.
-func tooLarge(m models.Model, free int64) string {
-	need := loader.Size(m.ModelBytes+m.SessionBytes) + " of memory"
-	if m.SessionBytes > 0 {
-		need += fmt.Sprintf(" (%s of weights, %s for a chat)", loader.Size(m.ModelBytes), loader.Size(m.SessionBytes))
+// contextNote is the menu's column for the context a chat gets: "  context
+// 4096 of 131072 (KV 96 MB)", "  context 512 (KV 1.0 MB)" for the whole
+// declared context; "" when the engine does not tell.
+func contextNote(p engine.Plan) string {
+	if p.Context == 0 {
+		return ""
 	}
-	return fmt.Sprintf("needs %s, %s is free for models: too large for this Pi", need, loader.Size(free))
+	s := fmt.Sprintf("  context %d", p.Context)
+	if p.Context != p.Declared {
+		s += fmt.Sprintf(" of %d", p.Declared)
+	}
+	return s + " (KV " + loader.Size(p.KVBytes) + ")"
 }
 
-// parseChoice reads a menu answer: a number from 1 to n, spaces around it
-// allowed, and a trailing dot (as the list shows "2.").
-func parseChoice(line string, n int) (int, bool) {
+// tooLarge says why a model cannot hold even a small context in memory.
+func tooLarge(e *engine.NoRoomError) string {
+	session := e.SessionAt(e.Context)
+	return fmt.Sprintf("needs %s of memory (%s of weights, %s for a chat of %d positions) and %s kept free, %s is free: too large for this Pi",
+		loader.Size(e.ModelBytes+session), loader.Size(e.ModelBytes), loader.Size(session), e.Context, loader.Size(e.Margin), loader.Size(e.Memory))
+}
+
+// choose reads a menu answer: a model's number (spaces around it allowed,
+// and a trailing dot, as the list shows "2."), or its name, in any case, or
+// the start of one name. It returns the model's index in ok, or why the
+// answer names none.
+func choose(line string, ok []models.Model) (int, string) {
 	s := strings.TrimSuffix(strings.TrimSpace(line), ".")
+	notOne := fmt.Sprintf("%s is not a model's number or name: type a number from 1 to %d, or the start of a name.", quoteInput(strings.TrimSpace(line)), len(ok))
+	if k, isNumber := parseNumber(s); isNumber {
+		if k < 1 || k > len(ok) {
+			return 0, notOne
+		}
+		return k - 1, ""
+	}
+	var starts []int
+	for i, m := range ok {
+		switch {
+		case strings.EqualFold(m.Name, s), strings.EqualFold(strings.TrimSuffix(m.Name, ".gguf"), s):
+			return i, ""
+		case s != "" && len(s) <= len(m.Name) && strings.EqualFold(m.Name[:len(s)], s):
+			starts = append(starts, i)
+		}
+	}
+	switch len(starts) {
+	case 1:
+		return starts[0], ""
+	case 0:
+		return 0, notOne
+	}
+	names := make([]string, len(starts))
+	for i, k := range starts {
+		names[i] = ok[k].Name
+	}
+	return 0, fmt.Sprintf("%s starts %s: type more of the name, or its number.", quoteInput(s), strings.Join(names, " and "))
+}
+
+// parseNumber reads a number of at most nine digits.
+func parseNumber(s string) (int, bool) {
 	if s == "" || len(s) > 9 {
 		return 0, false
 	}
@@ -95,10 +147,7 @@ func parseChoice(line string, n int) (int, bool) {
 		}
 	}
 	k, err := strconv.Atoi(s)
-	if err != nil || k < 1 || k > n {
-		return 0, false
-	}
-	return k, true
+	return k, err == nil
 }
 
 // quoteInput shows what the user typed in an error message: quoted, control

@@ -34,12 +34,12 @@ type Allocator interface {
 	Free(buf []byte) error
 }
 
-// DefaultReserve is the memory Load leaves free beyond the weights and what a
-// GGUF model's chat is known to take (models.Model.SessionBytes): the Go heap
-// grows into the same free pages for the vocabulary and, for a model.bin, the
-// session's KV cache and activations. The demo models need a few MB; a
-// 286M-parameter fp16 model.bin with a 2048-token fp32 KV cache needs about
-// 200 MB, which the user sees in the refusal.
+// DefaultReserve is the memory Load leaves free beyond the weights and what
+// the model's chat takes at the context the menu planned
+// (models.Model.SessionBytes): the Go heap grows into the same free pages for
+// the vocabulary and the firmware's own working memory. It is the least of the
+// margin the menu's plan keeps (engine.Margin), so a model the menu offers
+// passes this check.
 const DefaultReserve = 64 * MB
 
 // Loader loads models from one volume.

@@ -6,11 +6,13 @@
 // cannot work are listed with the reason, so the user learns why a model they
 // copied does not appear as loadable.
 //
-// Discovery reads only directory entries, the first engine.HeadSize bytes of
-// each model.bin, and the header and tensor table of each GGUF file, which it
-// checks as the engine will (llama.CheckGGUF): it must stay fast on a 64 GB
-// stick holding gigabytes of models, and a GGUF file that cannot load is listed
-// as such before anyone waits for its weights to be read.
+// Discovery reads directory entries, the header of each model.bin with its
+// tokenizer.bin and inferpi.json, and the header and tensor table of each GGUF
+// file, and checks them as the engine will (engine.Checker, llama.GGUFFootprint),
+// without the weights: it must stay fast on a 64 GB stick holding gigabytes of
+// models, and a model that cannot load is listed as such before anyone waits
+// for its weights to be read. The checks give each model's memory footprint,
+// from which Fit plans the context of a chat in the memory there is.
 package models
 
 import (
@@ -44,12 +46,18 @@ type Model struct {
 	Bytes int64
 	// ModelBytes is the size of the weights file alone: the memory it takes.
 	ModelBytes int64
-	// SessionBytes is the memory a chat with a GGUF model takes beyond the
-	// file (its KV cache and activations); 0 where the engine does not say.
+	// Footprint is the memory the model and its chats take, from the headers
+	// (zero when the model has a Problem).
+	Footprint engine.Footprint
+	// Plan is the context a chat gets and its memory, once Fit has placed the
+	// model in the memory there is.
+	Plan engine.Plan
+	// SessionBytes is the memory loading needs beyond the weights file, as Fit
+	// planned it: a chat at Plan's context and what the engine computes at load.
 	SessionBytes int64
 	// Problem says why the model cannot be loaded; "" when it looks loadable.
-	// Some faults (a truncated model.bin) show only when the engine reads the
-	// whole file: loading reports those.
+	// Some faults (a weight whose bytes are no number) show only when the
+	// engine reads the whole file: loading reports those.
 	Problem string
 }
 
@@ -66,6 +74,25 @@ func (m Model) Kind() string {
 		return strings.TrimSpace(m.Arch + " " + m.Types)
 	}
 	return m.Engine
+}
+
+// Fit plans the context of a chat with m when memory bytes are free for the
+// model and its chat (engine.PlanContext; requested is the context asked for,
+// 0 the default), setting Plan and SessionBytes. Its error is PlanContext's:
+// a *engine.NoRoomError with the numbers when the model cannot hold even a
+// small context. A model with a Problem, or whose engine does not tell its
+// footprint (engine.Checker), is left as it is.
+func (m *Model) Fit(requested int, memory int64) error {
+	if !m.OK() || m.Footprint.Context == 0 {
+		return nil
+	}
+	p, err := engine.PlanContext(m.Footprint, requested, memory)
+	if err != nil {
+		return err
+	}
+	m.Plan = p
+	m.SessionBytes = p.SessionBytes + m.Footprint.ModelBytes - m.ModelBytes
+	return nil
 }
 
 // Discover lists the models at the top of fsys, sorted by name. Its error is
@@ -89,7 +116,7 @@ func Discover(fsys fs.FS) ([]Model, error) {
 				found = append(found, m)
 			}
 		case modeldir.IsGGUF(e.Name()):
-			found = append(found, inspectGGUF(fsys, Model{Name: e.Name(), Weights: e.Name()}))
+			found = append(found, inspectGGUF(fsys, Model{Name: e.Name(), Weights: e.Name()}, nil))
 		}
 	}
 	return found, nil
@@ -116,7 +143,7 @@ func inspectDir(fsys fs.FS, dir string) (m Model, isModel bool) {
 		m.Problem = fmt.Sprintf("%s is %d bytes, too short to be a model", modeldir.ModelFile, st.Size())
 		return m, true
 	}
-	head, err := readHead(fsys, m.Weights)
+	head, err := readHead(fsys, m.Weights, min(st.Size(), engine.CheckHeadSize))
 	if err != nil {
 		m.Problem = fmt.Sprintf("%s: %v", modeldir.ModelFile, unwrapPath(err))
 		return m, true
@@ -131,6 +158,7 @@ func inspectDir(fsys fs.FS, dir string) (m Model, isModel bool) {
 		return m, true
 	}
 	m.Engine = e.Name()
+	files := engine.Files{Model: head}
 	st, err = fs.Stat(fsys, path.Join(dir, modeldir.TokenizerFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -144,7 +172,22 @@ func inspectDir(fsys fs.FS, dir string) (m Model, isModel bool) {
 		return m, true
 	}
 	m.Bytes += st.Size()
-	m.Bytes += settingsBytes(fsys, dir)
+	if files.Tokenizer, err = readSmall(fsys, path.Join(dir, modeldir.TokenizerFile)); err != nil {
+		m.Problem = err.Error()
+		return m, true
+	}
+	if files.Settings, err = readSettings(fsys, dir); err != nil {
+		m.Problem = err.Error()
+		return m, true
+	}
+	m.Bytes += int64(len(files.Settings))
+	checker, ok := e.(engine.Checker)
+	if !ok {
+		return m, true // the engine checks its files when it loads them
+	}
+	if m.Footprint, err = checker.Check(files, m.ModelBytes); err != nil {
+		m.Problem = err.Error()
+	}
 	return m, true
 }
 
@@ -167,8 +210,13 @@ func ggufDir(fsys fs.FS, dir string) (Model, bool) {
 		return m, false
 	case 1:
 		m.Weights = path.Join(dir, ggufs[0])
-		m = inspectGGUF(fsys, m)
-		m.Bytes += settingsBytes(fsys, dir)
+		settings, err := readSettings(fsys, dir)
+		if err != nil {
+			m.Problem = err.Error()
+			return m, true
+		}
+		m = inspectGGUF(fsys, m, settings)
+		m.Bytes += int64(len(settings))
 		return m, true
 	}
 	m.Problem = fmt.Sprintf("%d .gguf files (%s): a model directory holds one; put the others at the top level or in directories of their own",
@@ -180,9 +228,9 @@ func ggufDir(fsys fs.FS, dir string) (Model, bool) {
 // (llama.cpp's llama_split_path: PREFIX-00001-of-00003.gguf).
 var splitName = regexp.MustCompile(`(?i)-(\d{5})-of-(\d{5})\.gguf$`)
 
-// inspectGGUF reads the header and tensor table of m.Weights and checks them
-// as loading will.
-func inspectGGUF(fsys fs.FS, m Model) Model {
+// inspectGGUF reads the header and tensor table of m.Weights and checks them,
+// with settings (the inferpi.json beside it, nil for none), as loading will.
+func inspectGGUF(fsys fs.FS, m Model, settings []byte) Model {
 	file := path.Base(m.Weights)
 	// The problem names the file where the menu shows its directory.
 	problem := func(format string, args ...any) Model {
@@ -211,7 +259,7 @@ func inspectGGUF(fsys fs.FS, m Model) Model {
 	if n, err := f.GetUint("split.count"); err == nil && n > 1 {
 		return problem("%s", splitProblem("", fmt.Sprint(n)))
 	}
-	if m.SessionBytes, err = llama.CheckGGUF(f); err != nil {
+	if m.Footprint, err = llama.GGUFFootprint(f, settings); err != nil {
 		return problem("%s", strings.TrimPrefix(err.Error(), file+": "))
 	}
 	return m
@@ -240,22 +288,54 @@ func readGGUF(fsys fs.FS, name string, size int64) (*gguf.File, error) {
 	return gguf.Read(r, size, path.Base(name))
 }
 
-// settingsBytes is the size of dir's inferpi.json, 0 without one.
-func settingsBytes(fsys fs.FS, dir string) int64 {
-	if st, err := fs.Stat(fsys, path.Join(dir, modeldir.SettingsFile)); err == nil && !st.IsDir() {
-		return st.Size()
+// Companion files are read whole; beyond these sizes a file is no tokenizer
+// or settings (a llama2.c vocabulary of 32000 tokens takes 424 KB, nanochat's
+// of 65536 about 1 MB).
+const (
+	maxTokenizer = 64 << 20
+	maxSettings  = 1 << 20
+)
+
+// readSettings reads dir's inferpi.json, nil without one.
+func readSettings(fsys fs.FS, dir string) ([]byte, error) {
+	name := path.Join(dir, modeldir.SettingsFile)
+	if _, err := fs.Stat(fsys, name); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	return 0
+	return readSmall(fsys, name)
 }
 
-// readHead reads the first engine.HeadSize bytes of a file.
-func readHead(fsys fs.FS, name string) ([]byte, error) {
+// readSmall reads a tokenizer.bin or inferpi.json whole; errors name it.
+func readSmall(fsys fs.FS, name string) ([]byte, error) {
+	base := path.Base(name)
+	limit, what := int64(maxTokenizer), "a tokenizer"
+	if base == modeldir.SettingsFile {
+		limit, what = maxSettings, "a settings file"
+	}
+	st, err := fs.Stat(fsys, name)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: %v", base, unwrapPath(err))
+	case st.IsDir():
+		return nil, fmt.Errorf("%s is a directory, not a file", base)
+	case st.Size() > limit:
+		return nil, fmt.Errorf("%s is %s, more than %s takes (%s)", base, engine.FormatBytes(st.Size()), what, engine.FormatBytes(limit))
+	}
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", base, unwrapPath(err))
+	}
+	return b, nil
+}
+
+// readHead reads the first n bytes of a file.
+func readHead(fsys fs.FS, name string, n int64) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	head := make([]byte, engine.HeadSize)
+	head := make([]byte, n)
 	if _, err := io.ReadFull(f, head); err != nil {
 		return nil, err
 	}

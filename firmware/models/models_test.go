@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"reflect"
@@ -10,8 +11,11 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/all"
 	"github.com/inferpi/inferpi/engine/gguf"
-	"github.com/inferpi/inferpi/engine/llama"
+	gptengine "github.com/inferpi/inferpi/engine/gpt"
+	llamaengine "github.com/inferpi/inferpi/engine/llama"
 	"github.com/inferpi/inferpi/engine/quantize"
 	"github.com/inferpi/inferpi/firmware/sdimage"
 )
@@ -48,19 +52,48 @@ func TestDiscover(t *testing.T) {
 		"modeldir/model.bin/weights":   {Data: []byte("x")},
 		"deep/sub/model.bin":           {Data: gpt}, // only top-level directories are models
 		"System Volume Information/IX": {Data: []byte("x")},
+		"cuttok/model.bin":             {Data: llama},
+		"cuttok/tokenizer.bin":         {Data: llamaTok[:len(llamaTok)/2]},
+		"othertok/model.bin":           {Data: gpt},
+		"othertok/tokenizer.bin":       {Data: llamaTok},
+		"badjson/model.bin":            {Data: llama},
+		"badjson/tokenizer.bin":        {Data: llamaTok},
+		"badjson/inferpi.json":         {Data: []byte(`{"template": "alpaca",}`)},
 	}
 	got, err := Discover(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gptBytes := int64(len(gpt) + len(gptTok))
+	llamaFootprint, err := llamaengine.Engine{}.Check(engine.Files{Model: llama, Tokenizer: llamaTok}, int64(len(llama)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gptFootprint, err := gptengine.Engine{}.Check(engine.Files{Model: gpt, Tokenizer: gptTok}, int64(len(gpt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The problems found in the files beside model.bin are loading's.
+	loadErr := func(files engine.Files) string {
+		_, err := all.Load(files)
+		if err == nil {
+			t.Fatal("loaded")
+		}
+		return err.Error()
+	}
 	want := []Model{
-		{Name: "broken", Weights: "broken/model.bin", Engine: "GPT", Bytes: int64(len(gpt)/2 + len(gptTok)), ModelBytes: int64(len(gpt) / 2)},
+		{Name: "badjson", Weights: "badjson/model.bin", Engine: "Llama", Bytes: int64(len(llama) + len(llamaTok) + 23), ModelBytes: int64(len(llama)),
+			Problem: loadErr(engine.Files{Model: llama, Tokenizer: llamaTok, Settings: []byte(`{"template": "alpaca",}`)})},
+		{Name: "broken", Weights: "broken/model.bin", Engine: "GPT", Bytes: int64(len(gpt)/2 + len(gptTok)), ModelBytes: int64(len(gpt) / 2),
+			Problem: fmt.Sprintf("model.bin: file is %d bytes, the header's layout needs exactly %d: truncated", len(gpt)/2, len(gpt))},
+		{Name: "cuttok", Weights: "cuttok/model.bin", Engine: "Llama", Bytes: int64(len(llama) + len(llamaTok)/2), ModelBytes: int64(len(llama)),
+			Problem: loadErr(engine.Files{Model: llama, Tokenizer: llamaTok[:len(llamaTok)/2]})},
 		{Name: "garbage", Weights: "garbage/model.bin", Bytes: 31, ModelBytes: 31, Problem: "model.bin: no engine recognises this file (engines: GPT, Llama)"},
-		{Name: "llama-demo", Weights: "llama-demo/model.bin", Engine: "Llama", Bytes: int64(len(llama) + len(llamaTok)), ModelBytes: int64(len(llama))},
+		{Name: "llama-demo", Weights: "llama-demo/model.bin", Engine: "Llama", Bytes: int64(len(llama) + len(llamaTok)), ModelBytes: int64(len(llama)), Footprint: llamaFootprint},
 		{Name: "modeldir", Weights: "modeldir/model.bin", Problem: "model.bin is a directory, not a file"},
-		{Name: "nanochat-demo", Weights: "nanochat-demo/model.bin", Engine: "GPT", Bytes: gptBytes + 23, ModelBytes: int64(len(gpt))},
+		{Name: "nanochat-demo", Weights: "nanochat-demo/model.bin", Engine: "GPT", Bytes: gptBytes + 23, ModelBytes: int64(len(gpt)), Footprint: gptFootprint},
 		{Name: "notok", Weights: "notok/model.bin", Engine: "GPT", Bytes: int64(len(gpt)), ModelBytes: int64(len(gpt)), Problem: "no tokenizer.bin beside model.bin (copy the model's tokenizer.bin into the directory)"},
+		{Name: "othertok", Weights: "othertok/model.bin", Engine: "GPT", Bytes: int64(len(gpt) + len(llamaTok)), ModelBytes: int64(len(gpt)), Problem: loadErr(engine.Files{Model: gpt, Tokenizer: llamaTok})},
 		{Name: "short", Weights: "short/model.bin", Bytes: 4, ModelBytes: 4, Problem: "model.bin is 4 bytes, too short to be a model"},
 		{Name: "tokdir", Weights: "tokdir/model.bin", Engine: "GPT", Bytes: int64(len(gpt)), ModelBytes: int64(len(gpt)), Problem: "tokenizer.bin is a directory, not a file"},
 	}
@@ -144,7 +177,7 @@ func TestDiscoverGGUF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	session, err := llama.CheckGGUF(f)
+	footprint, err := llamaengine.GGUFFootprint(f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +204,7 @@ func TestDiscoverGGUF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok := Model{Engine: "Llama", Arch: "llama", Types: "Q8_0", Bytes: n, ModelBytes: n, SessionBytes: session}
+	ok := Model{Engine: "Llama", Arch: "llama", Types: "Q8_0", Bytes: n, ModelBytes: n, Footprint: footprint}
 	named := func(m Model, name, weights string) Model { m.Name, m.Weights = name, weights; return m }
 	qwen := named(ok, "qwen", "qwen/weights.GGUF")
 	qwen.Bytes += int64(len(settings))
@@ -251,8 +284,9 @@ func TestEmptyAndUnreadableRoot(t *testing.T) {
 }
 
 // FuzzDiscover: whatever a model.bin or a GGUF file holds and whatever a
-// directory is called, discovery returns without panicking, and every model it
-// lists either names its engine or says what is wrong.
+// directory is called, discovery returns without panicking, every model it
+// lists either names its engine or says what is wrong, and planning a loadable
+// one gives it a context.
 func FuzzDiscover(f *testing.F) {
 	f.Add("m", []byte("NCHT\x01\x00\x00\x00"), true)
 	f.Add("llama", []byte{192, 0, 0, 0, 0, 2, 0, 0, 4, 0, 0, 0, 6, 0, 0, 0, 6, 0, 0, 0}, false)
@@ -279,6 +313,34 @@ func FuzzDiscover(f *testing.F) {
 			if m.ModelBytes != int64(len(model)) {
 				t.Fatalf("%+v: the weights file is %d bytes", m, len(model))
 			}
+			// A model that checks out is planned, or refused with the numbers.
+			var full *engine.NoRoomError
+			if err := m.Fit(0, 1<<30); m.OK() && err == nil && (m.Plan.Context <= 0 || m.Plan.Context > m.Footprint.Context) ||
+				err != nil && !errors.As(err, &full) {
+				t.Fatalf("%+v: planned %+v, %v", m, m.Plan, err)
+			}
 		}
 	})
+}
+
+// TestFit: a loadable model gets the context its footprint fits in memory, and
+// loading the bytes a chat at that context takes beyond the weights file; one
+// that cannot hold a small context gets the numbers.
+func TestFit(t *testing.T) {
+	fp := engine.Footprint{Context: 131072, ModelBytes: 10 << 20, KVBytesPerPosition: 1 << 10, PositionBytes: 2 << 10, SessionBytes: 1 << 20}
+	m := Model{Name: "long.gguf", ModelBytes: 9 << 20, Footprint: fp}
+	if err := m.Fit(0, 1<<30); err != nil || m.Plan.Context != engine.DefaultLongContext || m.SessionBytes != 1<<20+4096*2<<10+1<<20 {
+		t.Errorf("1 GiB: %+v, %v", m, err)
+	}
+	if err := m.Fit(65536, 1<<30); err != nil || m.Plan.Context != 65536 {
+		t.Errorf("1 GiB, 65536 asked for: %+v, %v", m.Plan, err)
+	}
+	var full *engine.NoRoomError
+	if err := m.Fit(0, 70<<20); !errors.As(err, &full) || full.Memory != 70<<20 {
+		t.Errorf("70 MiB: %v", err)
+	}
+	bad := Model{Problem: "broken"}
+	if err := bad.Fit(0, 0); err != nil || bad.Plan.Context != 0 {
+		t.Errorf("a model with a problem was planned: %+v, %v", bad, err)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/llama"
 	"github.com/inferpi/inferpi/engine/quantize"
 )
@@ -96,6 +97,52 @@ func LlamaGGUF(local, name string, ft quantize.FileType) (File, error) {
 	var b bytes.Buffer
 	if err := llama.WriteGGUF(&b, files, ft); err != nil {
 		return File{}, fmt.Errorf("%s: %w", local, err)
+	}
+	return File{Path: name, Data: b.Bytes()}, nil
+}
+
+// WithContext returns GGUF file f as name, its metadata declaring n positions
+// ({arch}.context_length): the same model as a file that declares a long
+// context, as real ones do (Llama 3.2: 131072), for the tests of the context
+// the firmware plans.
+func WithContext(f File, name string, n uint32) (File, error) {
+	g, err := gguf.Parse(f.Data, f.Path)
+	if err != nil {
+		return File{}, err
+	}
+	arch, err := g.GetString("general.architecture")
+	if err != nil {
+		return File{}, err
+	}
+	var b bytes.Buffer
+	w := gguf.NewWriter(&b)
+	for _, kv := range g.KVs {
+		if kv.Key == arch+".context_length" {
+			kv.Value = n
+		}
+		if err := w.AddKV(kv.Key, kv.Value); err != nil {
+			return File{}, err
+		}
+	}
+	for _, t := range g.Tensors {
+		if err := w.AddTensor(t.Name, t.Type, t.Dims); err != nil {
+			return File{}, err
+		}
+	}
+	if err := w.WriteHeader(); err != nil {
+		return File{}, err
+	}
+	for i := range g.Tensors {
+		d, err := g.Data(f.Data, &g.Tensors[i])
+		if err != nil {
+			return File{}, err
+		}
+		if err := w.WriteTensorData(d); err != nil {
+			return File{}, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return File{}, err
 	}
 	return File{Path: name, Data: b.Bytes()}, nil
 }

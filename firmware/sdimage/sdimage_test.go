@@ -1,11 +1,13 @@
 package sdimage
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
 	"github.com/inferpi/inferpi/engine/gguf"
 	"github.com/inferpi/inferpi/engine/llama"
+	"github.com/inferpi/inferpi/engine/quantize"
 )
 
 func TestClusterSectors(t *testing.T) {
@@ -47,5 +49,33 @@ func TestDemo(t *testing.T) {
 	}
 	if _, err := LlamaGGUF("../../models/nanochat-demo", "x.gguf", 7); err == nil {
 		t.Error("a GPT model written as a llama GGUF")
+	}
+}
+
+// WithContext writes the same model declaring another context.
+func TestWithContext(t *testing.T) {
+	demo, err := LlamaGGUF("../../models/llama-demo", DemoGGUF, quantize.FileQ8_0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := WithContext(demo, "long.gguf", 131072)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(long.Data, long.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := llama.GGUFFootprint(f, nil)
+	if err != nil || fp.Context != 131072 || long.Path != "long.gguf" {
+		t.Fatalf("%s: context %d, %v", long.Path, fp.Context, err)
+	}
+	g, _ := gguf.Parse(demo.Data, demo.Path)
+	for i := range f.Tensors {
+		a, _ := f.Data(long.Data, &f.Tensors[i])
+		b, _ := g.Data(demo.Data, &g.Tensors[i])
+		if !bytes.Equal(a, b) {
+			t.Fatalf("tensor %s differs", f.Tensors[i].Name)
+		}
 	}
 }

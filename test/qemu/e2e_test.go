@@ -2,15 +2,16 @@ package qemu_test
 
 // The end-to-end test of the firmware as a product (make e2e): it boots the real
 // firmware (cmd/firmware) in QEMU with a disk holding the demo card (both demo
-// model directories and the GGUF demo), a corrupt model and a cut GGUF file (an
-// SD card on raspi4b, a USB stick on virt), and drives the UART like a person:
-// waits for the menu (the cut GGUF file listed as not loadable at once), picks
-// the GPT model, chats (a question and a follow-up that needs the conversation's
-// KV cache), stops a reply with Ctrl-C, /exit, picks the Llama model, chats,
-// /exit, picks the GGUF demo and asks its README's example questions, /exit,
-// picks the corrupt model and sees the error and the menu again, then loads and
-// leaves the three demo models in turn, checking the kernel's account of free
-// memory. Replies must be exactly what the engine prints hosted, in this test
+// model directories and the GGUF demo), the GGUF demo declaring 131072
+// positions, a corrupt model and a cut GGUF file (an SD card on raspi4b, a USB
+// stick on virt), and drives the UART like a person: waits for the menu (the
+// corrupt model and the cut GGUF file listed as not loadable at once, the long
+// context clamped to 4096), picks the GPT model, chats (a question and a
+// follow-up that needs the conversation's KV cache), stops a reply with Ctrl-C,
+// /exit, picks the Llama model, chats, /exit, picks the GGUF demo and asks its
+// README's example questions, /exit, loads and leaves the three demo models in
+// turn, checking the kernel's account of free memory, and last picks the
+// long-context GGUF by its name and chats. Replies must be exactly what the engine prints hosted, in this test
 // process, for the same model and turns (greedy). Boot-to-menu time, load speed
 // and tokens/s are logged, not asserted: they are emulation speeds.
 
@@ -32,9 +33,10 @@ import (
 	"github.com/inferpi/inferpi/storage/imagetest"
 )
 
-// e2eCard writes the disk image: the demo card, a GPT model whose model.bin
-// lost its second half, the GGUF demo cut in half, and a directory that is not
-// a model. It returns the image and the GGUF demo as a file on the host.
+// e2eCard writes the disk image: the demo card, the GGUF demo declaring 131072
+// positions (longGGUF), a GPT model whose model.bin lost its second half, the
+// GGUF demo cut in half, and a directory that is not a model. It returns the
+// image and the GGUF demo as a file on the host.
 func e2eCard(t *testing.T) (image, demoGGUF string) {
 	t.Helper()
 	imagetest.NeedTools(t, sdimage.Tools...)
@@ -49,7 +51,11 @@ func e2eCard(t *testing.T) (image, demoGGUF string) {
 			if err := os.WriteFile(demoGGUF, f.Data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			files = append(files, sdimage.File{Path: "cut.gguf", Data: f.Data[:len(f.Data)/2]})
+			long, err := sdimage.WithContext(f, longGGUF, 131072)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, long, sdimage.File{Path: "cut.gguf", Data: f.Data[:len(f.Data)/2]})
 		}
 	}
 	gpt, err := os.ReadFile("../../models/nanochat-demo/model.bin")
@@ -127,7 +133,7 @@ func (u *user) typ(s string) {
 }
 
 var (
-	menuLine = regexp.MustCompile(`(?m)^  (\d+)\. (\S+) +\[([^\]]+)\] +([\d.]+ [KM]B)\r$`)
+	menuLine = regexp.MustCompile(`(?m)^  (\d+)\. (\S+) +\[([^\]]+)\] +([\d.]+ [KM]B)  context ([^\r]+)\r$`)
 	genStats = regexp.MustCompile(`Generation: (\d+) tokens in (\d+) ms \(([\d.]+) tokens/sec\)`)
 	freeLine = regexp.MustCompile(`Memory for models: (\d+) MB free\.`)
 )
@@ -146,7 +152,11 @@ var (
 	gptDemo   = demoModel{"nanochat-demo", "GPT", "GPT", "model.bin", "5.3 MB", "../../models/nanochat-demo"}
 	llamaDemo = demoModel{"llama-demo", "Llama", "Llama", "model.bin", "7.0 MB", "../../models/llama-demo"}
 	ggufDemo  = demoModel{sdimage.DemoGGUF, "llama Q8_0", "Llama", sdimage.DemoGGUF, "1.9 MB", ""} // hosted: e2eCard's file
+	longDemo  = demoModel{longGGUF, "llama Q8_0", "Llama", longGGUF, "1.9 MB", ""}                 // hosted: the GGUF demo
 )
+
+// longGGUF is the GGUF demo declaring 131072 positions, as Llama 3.2 does.
+const longGGUF = "context-131072.gguf"
 
 // menu waits for the model menu and returns each model's number by name, the
 // memory it says is free for models (MB), and the menu's text.
@@ -157,6 +167,9 @@ func (u *user) menu() (numbers map[string]string, freeMB int, screen string) {
 	numbers = map[string]string{}
 	for _, m := range menuLine.FindAllStringSubmatch(screen, -1) {
 		numbers[m[2]] = m[1]
+		if m[2] == longGGUF && m[5] != "4096 of 131072 (KV 6.0 MB)" {
+			u.t.Errorf("the menu gives %s the context %q, want 4096 of its 131072 positions", longGGUF, m[5])
+		}
 	}
 	if m := freeLine.FindStringSubmatch(screen); m != nil {
 		freeMB, _ = strconv.Atoi(m[1])
@@ -318,8 +331,8 @@ var ggufExamples = []string{"Hello!", "What is the capital of France?", "What so
 func runE2E(t *testing.T, board, source string, cycles int, machine func(kernel, image string) qemu.Config, unavailable ...string) {
 	requireQEMU(t)
 	image, demoGGUF := e2eCard(t)
-	gguf := ggufDemo
-	gguf.hosted = demoGGUF
+	gguf, long := ggufDemo, longDemo
+	gguf.hosted, long.hosted = demoGGUF, demoGGUF
 	kernel := build(t, board, "./cmd/firmware")
 	start := time.Now()
 	m, err := qemu.Start(machine(kernel, image))
@@ -331,12 +344,13 @@ func runE2E(t *testing.T, board, source string, cycles int, machine func(kernel,
 
 	numbers, free0, screen := u.menu()
 	t.Logf("boot to menu: %v (not asserted)", time.Since(start).Round(time.Millisecond))
-	if len(numbers) != 4 || numbers[gptDemo.name] == "" || numbers[llamaDemo.name] == "" || numbers[gguf.name] == "" || numbers["broken"] == "" {
-		t.Fatalf("menu lists %v; want broken, llama-demo, %s and nanochat-demo", numbers, gguf.name)
+	if len(numbers) != 4 || numbers[gptDemo.name] == "" || numbers[llamaDemo.name] == "" || numbers[gguf.name] == "" || numbers[long.name] == "" {
+		t.Fatalf("menu lists %v; want %s, llama-demo, %s and nanochat-demo", numbers, long.name, gguf.name)
 	}
-	// The cut GGUF file is not loadable, and the menu says why at once.
-	if !regexp.MustCompile(`Not loadable:\r\n +cut\.gguf +tensor blk\.[^\r\n]* run past the end of the file`).MatchString(screen) {
-		t.Errorf("the cut GGUF file is not listed as not loadable:\n%s", screen)
+	// The corrupt model and the cut GGUF file are not loadable, and the menu
+	// says why at once.
+	if !regexp.MustCompile(`Not loadable:\r\n +broken +model\.bin: [^\r\n]*truncated\r\n +cut\.gguf +tensor blk\.[^\r\n]* run past the end of the file`).MatchString(screen) {
+		t.Errorf("the corrupt model and the cut GGUF file are not listed as not loadable:\n%s", screen)
 	}
 	if strings.Contains(m.Log(), "notes") {
 		t.Errorf("the notes directory (no model.bin) is listed")
@@ -371,20 +385,13 @@ func runE2E(t *testing.T, board, source string, cycles int, machine func(kernel,
 	u.exit(gguf)
 	numbers, free3, _ := u.menu()
 
-	// The corrupt model: a clear error naming the file, and the menu again.
-	u.typ(numbers["broken"] + "\r")
-	u.expect(`Could not load broken: broken: model\.bin: [^\r\n]*truncated\r\nBack to the model menu\.\r\n`, 2*time.Minute)
-	numbers, free4, _ := u.menu()
-	held4 := u.modelBuffers()
-	if len(numbers) != 4 {
-		t.Errorf("menu after the error lists %v", numbers)
-	}
-	// /exit and a failed load give the model's memory back: the kernel's own
-	// account of model buffers (exact) is empty at the menu. The memory free for
-	// models is logged too; it also moves with the Go heap's size.
-	t.Logf("memory free for models at the menus: %d, %d, %d, %d, %d MB; in model buffers after /exit: %s, after the failed load: %s", free0, free1, free2, free3, free4, held2, held4)
-	if held2 != "0 KB" || held4 != "0 KB" {
-		t.Errorf("model buffers still hold %s after /exit and %s after a failed load: a model's memory was not returned", held2, held4)
+	held3 := u.modelBuffers()
+	// /exit gives the model's memory back: the kernel's own account of model
+	// buffers (exact) is empty at the menu. The memory free for models is
+	// logged too; it also moves with the Go heap's size.
+	t.Logf("memory free for models at the menus: %d, %d, %d, %d MB; in model buffers after /exit: %s, %s", free0, free1, free2, free3, held2, held3)
+	if held2 != "0 KB" || held3 != "0 KB" {
+		t.Errorf("model buffers still hold %s and %s after /exit: a model's memory was not returned", held2, held3)
 	}
 
 	// Load and leave the three demo models in turn. The kernel's account of
@@ -415,4 +422,21 @@ func runE2E(t *testing.T, board, source string, cycles int, machine func(kernel,
 			t.Errorf("after cycle %d %d MB are free for models, %d MB after the first and %d MB at boot: memory was not returned", i+1, f, free[0], free0)
 		}
 	}
+
+	// The GGUF demo declaring 131072 positions, picked by the start of its
+	// name: a chat of the 4096 positions the menu showed, and its memory
+	// returned at /exit.
+	u.typ("Context-131\r")
+	u.expect(regexp.QuoteMeta(fmt.Sprintf("Loading %s [%s] from the %s...", long.name, long.kind, u.source)), time.Minute)
+	u.expect(`\r\nLlama: [^\r\n]*seq_len=4096 [^\r\n]*\r\nContext: 4096 positions \(KV cache 6\.0 MB when full\)\.\r\nReady!`, 3*time.Minute)
+	u.expect(`\r\n> `, time.Minute)
+	u.typ("/temp 0\r")
+	u.expect(`temp = 0\r\n> `, time.Minute)
+	u.converse(long, false, "What is the capital of Japan?")
+	u.exit(long)
+	_, freeLong, _ := u.menu()
+	if held := u.modelBuffers(); held != "0 KB" {
+		t.Errorf("model buffers hold %s after /exit from %s", held, long.name)
+	}
+	t.Logf("memory free for models after %s: %d MB (not asserted: its 4096-position session grows the Go heap)", long.name, freeLong)
 }
