@@ -148,8 +148,9 @@ type TextFilter interface {
 
 // Generation is one turn's work for Generate.
 type Generation struct {
-	// Prompt is what the turn feeds before the reply: what the last reply left
-	// unfed, then the turn's own tokens (Reply.PromptIDs).
+	// Prompt is everything the turn feeds before the reply: what closes the
+	// last reply (its last token, never fed, and what a template adds after
+	// it), then Reply.PromptIDs.
 	Prompt []int
 	// MaxTokens limits the reply's IDs; 0 means no limit (Options.MaxTokens).
 	MaxTokens int
