@@ -144,11 +144,17 @@ type Reply struct {
 	IDs  []int
 	Text string // the reply as printed (stop token and template excluded)
 	Stop StopReason
-	// PromptTime covers processing PromptIDs; GenTime covers producing IDs.
+	// PromptTime covers the forward passes of the tokens fed before the reply
+	// (the token the last reply left unfed, then PromptIDs) except the last
+	// token's. GenTime covers the rest: one forward pass per token of IDs, the
+	// prompt's last token's pass producing the first (the last of IDs is not
+	// fed), with choosing and printing each. Every engine times its turns so
+	// (Generate).
 	PromptTime, GenTime time.Duration
 }
 
-// TokensPerSec is the generation speed of the reply.
+// TokensPerSec is the reply's generation speed: its tokens over GenTime, which
+// holds one forward pass per token, so that it means the same for every engine.
 func (r Reply) TokensPerSec() float64 {
 	if r.GenTime <= 0 {
 		return 0
@@ -162,7 +168,8 @@ type Session interface {
 	// a reply, calling emit with each printable piece as soon as it is decoded
 	// (pieces are valid UTF-8 once joined; emit may be nil). Only the tokens that
 	// are new since the previous turn are processed. When ctx is canceled the reply
-	// stops after the current token and the conversation stays usable.
+	// stops after the current token and the conversation stays usable; canceled
+	// while its prompt is fed, the turn leaves the conversation as it was.
 	Turn(ctx context.Context, input string, emit func(piece string)) (Reply, error)
 	// Reset starts a fresh conversation (the KV cache is cleared logically).
 	Reset()

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/sample"
@@ -38,8 +38,6 @@ type Session struct {
 	// pending are conversation tokens not yet fed: the last token of the last
 	// reply (it only needs the cache when the next turn starts).
 	pending []int
-	// ready says st.logits are the untouched logits after the last fed token.
-	ready bool
 
 	sampler    *sample.Sampler
 	samplerFor engine.Sampling
@@ -63,12 +61,14 @@ func (s *Session) Options() *engine.Options { return &s.opts }
 // Used implements engine.Session.
 func (s *Session) Used() int { return s.pos }
 
+// capacity is how many positions the session's cache holds.
+func (s *Session) capacity() int { return s.m.h.SeqLen }
+
 // Reset implements engine.Session: the cache is reused from position 0.
 func (s *Session) Reset() {
 	s.pos = 0
 	s.seq = s.seq[:0]
 	s.pending = nil
-	s.ready = false
 	s.st.hasPrev = false
 }
 
@@ -104,104 +104,24 @@ func (s *Session) prompt(input string) []int {
 	return append(p, ids.userEnd, ids.assistantStart)
 }
 
-// Turn implements engine.Session.
+// Turn implements engine.Session: it builds the turn's prompt and runs
+// engine.Generate over the session's cache (generate.go).
 func (s *Session) Turn(ctx context.Context, input string, emit func(piece string)) (engine.Reply, error) {
 	chat := s.opts.Mode == engine.Chat && s.m.template == "nanochat"
 	if chat {
 		input = strings.TrimSpace(input) // chat_cli.py strips what the user types
 	}
 	prompt := s.prompt(input)
-	reply := engine.Reply{PromptIDs: prompt}
-	feed := append(append([]int(nil), s.pending...), prompt...)
-	if s.pos+len(feed) > s.m.h.SeqLen {
-		reply.Stop = engine.StopContextFull
-		return reply, nil
+	feed := append(slices.Clone(s.pending), prompt...)
+	r := &replier{s: s, sampler: s.samplerNow(), chat: chat, dec: s.m.tok.NewDecoder()}
+	g := engine.Generation{Prompt: feed, MaxTokens: s.opts.MaxTokens, Emit: emit}
+	reply, _ := engine.Generate(ctx, &stepper{s: s}, r, g)
+	reply.PromptIDs = prompt
+	if n := len(reply.IDs); n > 0 {
+		// The prompt is in the cache, and the reply's last token waits for the
+		// next turn, which may never come.
+		s.pending = append(s.pending[:0], reply.IDs[n-1])
 	}
-
-	// Prefill. A cancel here rolls the conversation back to before the turn.
-	start := time.Now()
-	savedPos, savedSeq, savedHasPrev := s.pos, len(s.seq), s.st.hasPrev
-	savedPrev := append([]float32(nil), s.st.prevEmbed...)
-	logits := s.st.logits
-	if len(feed) == 0 && !s.ready {
-		// Only a completion with no new text after a reply that sampled nothing.
-		reply.Stop = engine.StopEnd
-		return reply, nil
-	}
-	for len(feed) > 0 {
-		if ctx.Err() != nil {
-			if s.pos != savedPos {
-				s.ready = false // the logits are those of a rolled-back token
-			}
-			s.pos, s.seq, s.st.hasPrev = savedPos, s.seq[:savedSeq], savedHasPrev
-			copy(s.st.prevEmbed, savedPrev)
-			reply.Stop = engine.StopCanceled
-			reply.PromptTime = time.Since(start)
-			return reply, nil
-		}
-		n := min(len(feed), cmp.Or(s.batch, prefillBatch))
-		logits = s.feed(feed[:n], n == len(feed)) // only the last batch's logits are read
-		feed = feed[n:]
-	}
-	s.pending = nil
-	reply.PromptTime = time.Since(start)
-
-	// Generate.
-	start = time.Now()
-	sampler := s.samplerNow()
-	dec := s.m.tok.NewDecoder()
-	var text strings.Builder
-	out := func(piece string) {
-		if piece != "" {
-			text.WriteString(piece)
-			if emit != nil {
-				emit(piece)
-			}
-		}
-	}
-	ids := s.m.ids
-	var calc calculatorState
-	for {
-		if ctx.Err() != nil {
-			reply.Stop = engine.StopCanceled
-			break
-		}
-		if s.onLogits != nil {
-			s.onLogits(logits)
-		}
-		tok, forced := calc.next()
-		if !forced {
-			tok = sampler.Next(logits, s.seq) // may change logits in place
-			s.ready = false
-		}
-		reply.IDs = append(reply.IDs, tok)
-		// The reply's last token is not fed now: it waits in pending for the next
-		// turn, which may never come.
-		if tok == ids.bos || (chat && tok == ids.assistantEnd) {
-			s.pending, reply.Stop = []int{tok}, engine.StopEnd
-			break
-		}
-		if chat {
-			calc.observe(s.m, tok)
-		}
-		out(dec.Add(tok))
-		if n := s.opts.MaxTokens; n > 0 && len(reply.IDs) >= n {
-			s.pending, reply.Stop = []int{tok}, engine.StopMaxTokens
-			break
-		}
-		if s.pos >= s.m.h.SeqLen {
-			s.pending, reply.Stop = []int{tok}, engine.StopContextFull
-			break
-		}
-		if ctx.Err() != nil {
-			s.pending, reply.Stop = []int{tok}, engine.StopCanceled
-			break
-		}
-		logits = s.feed([]int{tok}, true)
-	}
-	out(dec.Flush())
-	reply.Text = text.String()
-	reply.GenTime = time.Since(start)
 	return reply, nil
 }
 
@@ -209,7 +129,6 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 // and returns the last one's logits (nil without wantLogits).
 func (s *Session) feed(toks []int, wantLogits bool) []float32 {
 	logits := s.m.forwardBatch(s.st, toks, s.pos, wantLogits)
-	s.ready = wantLogits
 	s.pos += len(toks)
 	s.seq = append(s.seq, toks...)
 	return logits
@@ -224,8 +143,8 @@ func (s *Session) FeedTokens(ids []int) ([]float32, error) {
 	switch {
 	case len(ids) == 0:
 		return nil, errors.New("gpt: no tokens to feed")
-	case s.pos+len(ids) > h.SeqLen:
-		return nil, fmt.Errorf("gpt: %d tokens after %d do not fit the context of %d", len(ids), s.pos, h.SeqLen)
+	case s.pos+len(ids) > s.capacity():
+		return nil, fmt.Errorf("gpt: %d tokens after %d do not fit the context of %d", len(ids), s.pos, s.capacity())
 	}
 	for _, id := range ids {
 		if id < 0 || id >= h.VocabSize {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/chat"
@@ -41,6 +40,9 @@ func (s *Session) Options() *engine.Options { return &s.opts }
 // Used implements engine.Session.
 func (s *Session) Used() int { return len(s.tokens) }
 
+// capacity is how many positions the session's cache holds.
+func (s *Session) capacity() int { return s.m.cfg.SeqLen }
+
 // Reset implements engine.Session: the cache is emptied (its entries are simply
 // overwritten later) and the sampler starts again from its seed.
 func (s *Session) Reset() {
@@ -54,83 +56,35 @@ func (s *Session) Reset() {
 // conversation before it to continue from.
 var ErrNothingToContinue = errors.New("llama: nothing to continue from: the input is empty")
 
-// Turn implements engine.Session.
+// Turn implements engine.Session: it builds the turn's prompt and runs
+// engine.Generate over the session's cache (generate.go).
 func (s *Session) Turn(ctx context.Context, input string, emit func(piece string)) (engine.Reply, error) {
-	cfg := s.m.cfg
 	seg, rendered := s.segment(input)
 	feed := append(s.closing(), seg...)
-	reply := engine.Reply{PromptIDs: seg, Rendered: rendered}
 	if len(feed) == 0 {
-		return reply, ErrNothingToContinue
-	}
-	if len(s.tokens)+len(feed) > cfg.SeqLen {
-		// Nothing is fed: the conversation stays as it was, and only a reset helps.
-		reply.Stop = engine.StopContextFull
-		return reply, nil
+		return engine.Reply{PromptIDs: seg, Rendered: rendered}, ErrNothingToContinue
 	}
 	if s.sampler == nil || s.sampler.Settings() != s.opts.Sampling {
 		s.sampler = sample.New(s.opts.Sampling)
 	}
-
-	// The prompt, in batches of prefillBatch tokens. Only the last token's logits
-	// are needed; the time for it counts as generation (it produces the first reply
-	// token), so tokens/s covers one forward pass per reply token.
-	start, savedPending, savedLen := time.Now(), s.pending, len(s.tokens)
-	s.pending = -1
-	for prompt := feed[:len(feed)-1]; len(prompt) > 0; {
-		if ctx.Err() != nil {
-			// Canceled inside the prompt: forget the partial prompt.
-			s.tokens, s.pending = s.tokens[:savedLen], savedPending
-			reply.Stop = engine.StopCanceled
-			reply.PromptTime = time.Since(start)
-			return reply, nil
+	g := engine.Generation{Prompt: feed, MaxTokens: s.opts.MaxTokens, Emit: emit}
+	t := s.tmpl()
+	if t != nil {
+		g.Stops = t.Stops()
+		if t.Thinks() {
+			g.Filter = &chat.ThinkFilter{Show: s.opts.Think}
 		}
-		n := min(len(prompt), cmp.Or(s.batch, prefillBatch))
-		s.feedBatch(prompt[:n])
-		prompt = prompt[n:]
 	}
-	reply.PromptTime = time.Since(start)
-	start = time.Now()
-	logits := s.feed(feed[len(feed)-1], true)
-
-	// Generation, as run.c's loop: sample, print, feed, until a stop.
-	out := s.m.vocab.printer(feed[len(feed)-1], s.chat() || s.tmpl() != nil)
-	text := s.replyText(emit)
-	for {
-		next := s.sampler.Next(logits, s.tokens)
-		reply.IDs = append(reply.IDs, next)
-		s.pending = next
-		if s.m.vocab.ends(next) {
-			reply.Stop = engine.StopEnd
-			break
+	r := &replier{s: s, out: s.m.vocab.printer(feed[len(feed)-1], s.chat() || t != nil)}
+	reply, raw := engine.Generate(ctx, &stepper{s: s}, r, g)
+	reply.PromptIDs, reply.Rendered = seg, rendered
+	if n := len(reply.IDs); n > 0 {
+		// The prompt is in the cache, and the reply's last token waits for the
+		// next turn (run.c's generate prints it but never feeds it).
+		s.pending = reply.IDs[n-1]
+		if t != nil {
+			s.history = append(append(s.history, s.turn...), t.Reply(raw))
 		}
-		if text.add(out.next(next)) {
-			reply.Stop = engine.StopEnd // the template's stop text, written out
-			break
-		}
-		if max := s.opts.MaxTokens; max > 0 && len(reply.IDs) >= max {
-			reply.Stop = engine.StopMaxTokens
-			break
-		}
-		if ctx.Err() != nil {
-			reply.Stop = engine.StopCanceled
-			break
-		}
-		if len(s.tokens) >= cfg.SeqLen {
-			// run.c prints the token chosen at the last position but never feeds it.
-			reply.Stop = engine.StopContextFull
-			break
-		}
-		s.pending = -1
-		logits = s.feed(next, true)
-	}
-	if reply.Stop != engine.StopEnd || !text.add(out.flush()) {
-		text.finish()
-	}
-	reply.GenTime = time.Since(start)
-	reply.Text = text.shown.String()
-	if t := s.tmpl(); t != nil {
-		s.history = append(append(s.history, s.turn...), t.Reply(string(text.raw)))
 	}
 	return reply, nil
 }
@@ -157,8 +111,8 @@ func (s *Session) feedBatch(toks []int) {
 // this is a bug, not bad input.
 func (s *Session) checkFeed(toks []int) {
 	pos, c := len(s.tokens), s.m.cfg
-	if len(toks) > prefillBatch || pos+len(toks) > c.SeqLen {
-		panic(fmt.Sprintf("llama: feeding %d tokens at position %d (seq_len %d)", len(toks), pos, c.SeqLen))
+	if len(toks) > prefillBatch || pos+len(toks) > s.capacity() {
+		panic(fmt.Sprintf("llama: feeding %d tokens at position %d (context %d)", len(toks), pos, s.capacity()))
 	}
 	for _, tok := range toks {
 		if tok < 0 || tok >= c.VocabSize {
@@ -176,8 +130,8 @@ func (s *Session) FeedTokens(ids []int) ([]float32, error) {
 	switch {
 	case len(ids) == 0:
 		return nil, errors.New("llama: no tokens to feed")
-	case len(s.tokens)+len(ids) > c.SeqLen:
-		return nil, fmt.Errorf("llama: %d tokens after %d do not fit the context of %d", len(ids), len(s.tokens), c.SeqLen)
+	case len(s.tokens)+len(ids) > s.capacity():
+		return nil, fmt.Errorf("llama: %d tokens after %d do not fit the context of %d", len(ids), len(s.tokens), s.capacity())
 	}
 	for _, id := range ids {
 		if id < 0 || id >= c.VocabSize {
@@ -209,19 +163,6 @@ func (s *Session) tmpl() *chat.Template {
 	t := *s.m.gguf.template
 	t.NoThink = !s.opts.Think
 	return &t
-}
-
-// replyText follows this turn's reply: the template's stop texts, and its think
-// block hidden unless the options ask for it.
-func (s *Session) replyText(emit func(string)) *replyText {
-	r := &replyText{emit: emit}
-	if t := s.tmpl(); t != nil {
-		r.stops = t.Stops()
-		if t.Thinks() {
-			r.think = &chat.ThinkFilter{Show: s.opts.Think}
-		}
-	}
-	return r
 }
 
 // segment is the new text of this turn as tokens (Reply.PromptIDs), and the

@@ -1,4 +1,4 @@
-package llama
+package engine
 
 import (
 	"strings"
@@ -28,7 +28,7 @@ func TestReplyText(t *testing.T) {
 			r := &replyText{stops: c.stops, emit: func(s string) { emitted.WriteString(s) }}
 			if c.think != nil {
 				f := *c.think
-				r.think = &f
+				r.filter = &f
 			}
 			stopped := false
 			for i := 0; i < len(c.reply) && !stopped; i += split {

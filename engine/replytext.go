@@ -1,21 +1,19 @@
-package llama
+package engine
 
 import (
 	"bytes"
 	"strings"
-
-	"github.com/inferpi/inferpi/engine/chat"
 )
 
 // replyText follows a reply's text as it is decoded. It ends the reply at a
 // template's stop text that the model writes as plain text rather than as its
 // special token, holds back the bytes that may be the start of one so that no
-// part of it is printed, and hides a think block unless asked; what is left goes
-// to emit as it comes.
+// part of it is printed, and passes the rest through the filter (a think block
+// hidden unless asked); what is left goes to emit as it comes.
 type replyText struct {
-	stops []string
-	think *chat.ThinkFilter // nil: nothing hidden
-	emit  func(string)      // may be nil
+	stops  []string
+	filter TextFilter   // nil: nothing hidden
+	emit   func(string) // may be nil
 
 	raw    []byte // the reply as generated, without a stop text: what a chat history keeps
 	passed int    // bytes of raw passed on; the rest may start a stop text
@@ -51,15 +49,15 @@ func (r *replyText) held() int {
 	return most
 }
 
-// pass hands raw up to end on to the think filter and emit.
+// pass hands raw up to end on to the filter and emit.
 func (r *replyText) pass(end int) {
 	if end <= r.passed {
 		return
 	}
 	text := string(r.raw[r.passed:end])
 	r.passed = end
-	if r.think != nil {
-		text = r.think.Next(text)
+	if r.filter != nil {
+		text = r.filter.Next(text)
 	}
 	r.show(text)
 }
@@ -74,10 +72,11 @@ func (r *replyText) show(text string) {
 	}
 }
 
-// finish passes on what is still held: the reply ended without a stop text.
+// finish passes on what is still held when the reply ends: the start of a
+// stop text that did not come, and what the filter holds back.
 func (r *replyText) finish() {
 	r.pass(len(r.raw))
-	if r.think != nil {
-		r.show(r.think.Flush())
+	if r.filter != nil {
+		r.show(r.filter.Flush())
 	}
 }
