@@ -59,8 +59,13 @@ func NewKVCache(layers, heads, headSize, capacity, chunk int, enc Encoding) *KVC
 }
 
 // scoreSlots is how many attention calls may run at once: one per core the
-// kernels use.
-func scoreSlots() int { return max(DefaultPool().Workers(), 1) }
+// kernels use (the default pool's, or the one it will have when started).
+func scoreSlots() int {
+	if p := defaultPool.Load(); p != nil {
+		return max(p.Workers(), 1)
+	}
+	return max(runtime.GOMAXPROCS(0), 1)
+}
 
 // KVScoresBytes is the attention scratch of a cache of capacity positions, once
 // all are allocated.
