@@ -430,6 +430,8 @@ func (m *Model) ggufInfo() engine.Info {
 		ContextSize:         c.SeqLen,
 		VocabSize:           c.VocabSize,
 		WeightBytesPerToken: m.w.bytesPerToken(),
+		KVBytesPerPosition:  kvBytesPerPosition(c, m.kvEnc()),
+		SessionBytes:        activationBytes(c, c.SeqLen),
 		Template:            g.templateName(),
 		Details:             details,
 		Notice:              g.notice,

@@ -41,8 +41,13 @@ func (s *Session) Options() *engine.Options { return &s.opts }
 // Used implements engine.Session.
 func (s *Session) Used() int { return len(s.tokens) }
 
+// capacity is how many positions the session may hold (Options.Context).
+func (s *Session) capacity() int { return s.r.cache.Capacity() }
+
 // Reset implements engine.Session: the cache is emptied (its entries are simply
-// overwritten later) and the sampler starts again from its seed.
+// overwritten later; the chunks it allocated stay for the next conversation,
+// which is planned for the same context, and are not allocated and zeroed
+// again) and the sampler starts again from its seed.
 func (s *Session) Reset() {
 	s.tokens = s.tokens[:0]
 	s.pending = -1
@@ -56,14 +61,13 @@ var ErrNothingToContinue = errors.New("llama: nothing to continue from: the inpu
 
 // Turn implements engine.Session.
 func (s *Session) Turn(ctx context.Context, input string, emit func(piece string)) (engine.Reply, error) {
-	cfg := s.m.cfg
 	seg, rendered := s.segment(input)
 	feed := append(s.closing(), seg...)
 	reply := engine.Reply{PromptIDs: seg, Rendered: rendered}
 	if len(feed) == 0 {
 		return reply, ErrNothingToContinue
 	}
-	if len(s.tokens)+len(feed) > cfg.SeqLen {
+	if len(s.tokens)+len(feed) > s.capacity() {
 		// Nothing is fed: the conversation stays as it was, and only a reset helps.
 		reply.Stop = engine.StopContextFull
 		return reply, nil
@@ -116,7 +120,7 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 			reply.Stop = engine.StopCanceled
 			break
 		}
-		if len(s.tokens) >= cfg.SeqLen {
+		if len(s.tokens) >= s.capacity() {
 			// run.c prints the token chosen at the last position but never feeds it.
 			reply.Stop = engine.StopContextFull
 			break
@@ -157,8 +161,8 @@ func (s *Session) feedBatch(toks []int) {
 // this is a bug, not bad input.
 func (s *Session) checkFeed(toks []int) {
 	pos, c := len(s.tokens), s.m.cfg
-	if len(toks) > prefillBatch || pos+len(toks) > c.SeqLen {
-		panic(fmt.Sprintf("llama: feeding %d tokens at position %d (seq_len %d)", len(toks), pos, c.SeqLen))
+	if len(toks) > prefillBatch || pos+len(toks) > s.capacity() {
+		panic(fmt.Sprintf("llama: feeding %d tokens at position %d (context %d)", len(toks), pos, s.capacity()))
 	}
 	for _, tok := range toks {
 		if tok < 0 || tok >= c.VocabSize {
@@ -176,8 +180,8 @@ func (s *Session) FeedTokens(ids []int) ([]float32, error) {
 	switch {
 	case len(ids) == 0:
 		return nil, errors.New("llama: no tokens to feed")
-	case len(s.tokens)+len(ids) > c.SeqLen:
-		return nil, fmt.Errorf("llama: %d tokens after %d do not fit the context of %d", len(ids), len(s.tokens), c.SeqLen)
+	case len(s.tokens)+len(ids) > s.capacity():
+		return nil, fmt.Errorf("llama: %d tokens after %d do not fit the context of %d", len(ids), len(s.tokens), s.capacity())
 	}
 	for _, id := range ids {
 		if id < 0 || id >= c.VocabSize {
