@@ -53,8 +53,8 @@ type Session struct {
 	onLogits func(logits []float32)
 }
 
-func (m *Model) newSession(opts engine.Options) *Session {
-	return &Session{m: m, opts: opts, st: newRunState(m.h)}
+func (m *Model) newSession(opts engine.Options, context int) *Session {
+	return &Session{m: m, opts: opts, st: newRunState(m.h, context)}
 }
 
 // Options implements engine.Session.
@@ -63,7 +63,12 @@ func (s *Session) Options() *engine.Options { return &s.opts }
 // Used implements engine.Session.
 func (s *Session) Used() int { return s.pos }
 
-// Reset implements engine.Session: the cache is reused from position 0.
+// capacity is how many positions the session may hold (Options.Context).
+func (s *Session) capacity() int { return s.st.cache.Capacity() }
+
+// Reset implements engine.Session: the cache is reused from position 0 (the
+// chunks it allocated stay for the next conversation, which is planned for the
+// same context, and are not allocated and zeroed again).
 func (s *Session) Reset() {
 	s.pos = 0
 	s.seq = s.seq[:0]
@@ -113,7 +118,7 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 	prompt := s.prompt(input)
 	reply := engine.Reply{PromptIDs: prompt}
 	feed := append(append([]int(nil), s.pending...), prompt...)
-	if s.pos+len(feed) > s.m.h.SeqLen {
+	if s.pos+len(feed) > s.capacity() {
 		reply.Stop = engine.StopContextFull
 		return reply, nil
 	}
@@ -189,7 +194,7 @@ func (s *Session) Turn(ctx context.Context, input string, emit func(piece string
 			s.pending, reply.Stop = []int{tok}, engine.StopMaxTokens
 			break
 		}
-		if s.pos >= s.m.h.SeqLen {
+		if s.pos >= s.capacity() {
 			s.pending, reply.Stop = []int{tok}, engine.StopContextFull
 			break
 		}
@@ -224,8 +229,8 @@ func (s *Session) FeedTokens(ids []int) ([]float32, error) {
 	switch {
 	case len(ids) == 0:
 		return nil, errors.New("gpt: no tokens to feed")
-	case s.pos+len(ids) > h.SeqLen:
-		return nil, fmt.Errorf("gpt: %d tokens after %d do not fit the context of %d", len(ids), s.pos, h.SeqLen)
+	case s.pos+len(ids) > s.capacity():
+		return nil, fmt.Errorf("gpt: %d tokens after %d do not fit the context of %d", len(ids), s.pos, s.capacity())
 	}
 	for _, id := range ids {
 		if id < 0 || id >= h.VocabSize {
