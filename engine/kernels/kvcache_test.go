@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -94,4 +95,41 @@ func TestKVCacheGrows(t *testing.T) {
 		}
 	}()
 	c.Reserve(301)
+}
+
+// BenchmarkKVCacheAttend is one kv head's attention (two query heads of 64) over
+// n positions of a cache in chunks of KVChunk positions, against AttendHeads over
+// the same positions in one stretch: what reading the cache chunk after chunk
+// costs.
+func BenchmarkKVCacheAttend(b *testing.B) {
+	rng := rand.New(rand.NewPCG(70, 71))
+	const hd = 64
+	for _, enc := range []Encoding{F32, F16} {
+		for _, n := range []int{64, 1000} {
+			c := NewKVCache(1, 1, hd, n, KVChunk, enc)
+			c.Reserve(n)
+			keys, values := NewKV(n*hd, enc), NewKV(n*hd, enc)
+			keys.Store(0, randVec(rng, n*hd, 1))
+			values.Store(0, randVec(rng, n*hd, 1))
+			k, v := make([]float32, hd), make([]float32, hd)
+			for p := range n {
+				keys.Load(p*hd, k)
+				values.Load(p*hd, v)
+				c.Store(0, 0, p, k, v)
+			}
+			q := [2][]float32{randVec(rng, hd, 1), randVec(rng, hd, 1)}
+			out := [2][]float32{make([]float32, hd), make([]float32, hd)}
+			scores := [2][]float32{make([]float32, n), make([]float32, n)}
+			b.Run(fmt.Sprintf("%v/n=%d/stretch", enc, n), func(b *testing.B) {
+				for b.Loop() {
+					AttendHeads(0, 2, keys, values, 0.125, func(h int) (o, qh, s []float32) { return out[h], q[h], scores[h] })
+				}
+			})
+			b.Run(fmt.Sprintf("%v/n=%d/chunks", enc, n), func(b *testing.B) {
+				for b.Loop() {
+					c.AttendHeads(0, 0, 0, n, 0, 2, 0.125, func(h int) (o, qh []float32) { return out[h], q[h] })
+				}
+			})
+		}
+	}
 }
