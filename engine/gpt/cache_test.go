@@ -2,7 +2,6 @@ package gpt_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/inferpi/inferpi/convert/nanochat"
@@ -11,12 +10,10 @@ import (
 )
 
 // TestChunkedCacheMatchesOneStretch: a sequence filling the context, fed in
-// batches that cross chunk boundaries and then decoded across more, gives the
-// logits of a cache held in one chunk (the layout of a cache allocated whole), over
-// an fp32 cache and an fp16 one (q4_0 weights): bit for bit while every layer
-// attends from position 0; once a sliding window starts inside a chunk, the keys
-// before the chunk's end go to the scores kernel in other groups of four than in
-// one stretch, so their scores may round differently, within 1e-5 of the logits.
+// batches that cross chunk boundaries and then decoded across more, gives bit for
+// bit the logits of a cache held in one chunk (the layout of a cache allocated
+// whole), over an fp32 cache and an fp16 one (q4_0 weights), beyond the sliding
+// windows too, whose first keys lie anywhere in a chunk.
 func TestChunkedCacheMatchesOneStretch(t *testing.T) {
 	for _, dtype := range []string{"fp32", "q4_0"} {
 		m, err := gpt.Load(export(t, nanochat.Options{BaseDir: tinyDir, DType: dtype, Step: -1}))
@@ -36,20 +33,14 @@ func TestChunkedCacheMatchesOneStretch(t *testing.T) {
 		want, _ := m.ForwardChunked(seq, prefill, 50, h.SeqLen)
 		for _, chunk := range []int{4, 16, 128} {
 			got, last := m.ForwardChunked(seq, prefill, 50, chunk)
-			var gotFar, wantFar [][]float32
 			for i := range want {
-				if last[i] > window {
-					gotFar, wantFar = append(gotFar, got[i]), append(wantFar, want[i])
-					continue
-				}
 				if j, ok := sameBits(got[i], want[i]); !ok {
 					t.Fatalf("%s in chunks of %d: position %d, logit %d = %v, in one chunk %v", dtype, chunk, last[i], j, got[i][j], want[i][j])
 				}
 			}
-			if len(gotFar) == 0 {
+			if last[len(last)-1] <= window {
 				t.Fatalf("no position beyond the window of %d", window)
 			}
-			checkClose(t, fmt.Sprintf("%s in chunks of %d, beyond the window", dtype, chunk), gotFar, wantFar, 1e-5)
 		}
 	}
 }

@@ -22,9 +22,10 @@ const KVChunk = 256
 // Chunk c holds positions [c·chunk, (c+1)·chunk) as [layer][head][position]
 // [head size] (the last chunk only up to the capacity): within a chunk each head's keys and values are one sequential
 // stream for the prefetchers, and attention reads a head's positions chunk after
-// chunk with the bits of one stretch (Attend): the chunks are multiples of four
-// positions, the scores kernels' group, and the weighted sums continue from one
-// chunk to the next in order.
+// chunk with the bits of one stretch (Attend): the scores kernels take the keys
+// in the groups of four a stretch would give them (a group that straddles two
+// chunks is copied together first), and the weighted sums continue from one chunk
+// to the next in order.
 type KVCache struct {
 	enc                     Encoding
 	layers, heads, headSize int
@@ -32,9 +33,11 @@ type KVCache struct {
 	keys, values            []KV // one per allocated chunk
 
 	// scores are attention's scratch, two rows of the allocated positions per
-	// slot (AttendHeads runs two query heads at a time); a call claims a slot, and
-	// there are as many as cores run kernels at once.
+	// slot (AttendHeads runs two query heads at a time), and group four keys a
+	// group that straddles two chunks gathers; a call claims a slot, and there are
+	// as many as cores run kernels at once.
 	scores [][]float32
+	group  []KV
 	busy   []paddedFlag
 }
 
@@ -54,8 +57,18 @@ func NewKVCache(layers, heads, headSize, capacity, chunk int, enc Encoding) *KVC
 	if layers <= 0 || heads <= 0 || headSize <= 0 || capacity <= 0 || chunk <= 0 || chunk%4 != 0 {
 		panic(fmt.Sprintf("kernels: KV cache of %d layers, %d heads of %d, %d positions in chunks of %d", layers, heads, headSize, capacity, chunk))
 	}
-	return &KVCache{enc: enc, layers: layers, heads: heads, headSize: headSize, chunk: chunk, capacity: capacity,
+	c := &KVCache{enc: enc, layers: layers, heads: heads, headSize: headSize, chunk: chunk, capacity: capacity,
 		busy: make([]paddedFlag, scoreSlots())}
+	c.group = make([]KV, len(c.busy))
+	for i := range c.group {
+		c.group[i] = KV{enc: enc}
+		if enc == F16 {
+			c.group[i].f16 = make([]uint16, 4*headSize)
+		} else {
+			c.group[i].f32 = make([]float32, 4*headSize)
+		}
+	}
+	return c
 }
 
 // scoreSlots is how many attention calls may run at once: one per core the
@@ -154,10 +167,8 @@ func (c *KVCache) Load(layer, head, pos int, k, v []float32) {
 // AttendHeads is the package's AttendHeads for query heads lo..hi-1 over key/value
 // head head of layer, positions first .. first+n-1: head(h) gives query head h's
 // output and query, and the scores are the cache's scratch. Each head's results
-// are exactly what Attend gives it over the same positions in one stretch when
-// first is a multiple of 4 (so is every chunk's start); otherwise only the
-// scores' last rounding may differ (each chunk's keys go four at a time from
-// the chunk's first position). Calls for different heads may run in parallel.
+// are exactly what Attend gives it over the same positions in one stretch. Calls
+// for different heads may run in parallel.
 func (c *KVCache) AttendHeads(layer, head, first, n, lo, hi int, scale float32, fn func(h int) (out, q []float32)) {
 	if n <= 0 || first < 0 || first+n > c.Allocated() {
 		panic(fmt.Sprintf("kernels: attention over positions %d..%d of a KV cache with %d allocated", first, first+n-1, c.Allocated()))
@@ -170,15 +181,15 @@ func (c *KVCache) AttendHeads(layer, head, first, n, lo, hi int, scale float32, 
 		out0, q0 := fn(h)
 		out1, q1 := fn(h + 1)
 		if c.enc == F16 {
-			c.attend2(out0, out1, q0, q1, s0, s1, layer, head, first, scale)
+			c.attend2(out0, out1, q0, q1, s0, s1, layer, head, first, scale, c.group[slot])
 			continue
 		}
-		c.attend(out0, q0, s0, layer, head, first, scale)
-		c.attend(out1, q1, s1, layer, head, first, scale)
+		c.attend(out0, q0, s0, layer, head, first, scale, c.group[slot])
+		c.attend(out1, q1, s1, layer, head, first, scale, c.group[slot])
 	}
 	if h < hi {
 		out, q := fn(h)
-		c.attend(out, q, s0, layer, head, first, scale)
+		c.attend(out, q, s0, layer, head, first, scale, c.group[slot])
 	}
 	c.busy[slot].Store(false)
 }
@@ -205,19 +216,64 @@ func (c *KVCache) stretch(layer, head, p, end int) (keys, values KV, m int) {
 	return c.keys[ch].Slice(off, hi), c.values[ch].Slice(off, hi), m
 }
 
-// attend is Attend over positions [first, first+len(scores)) of a head.
-func (c *KVCache) attend(out, q, scores []float32, layer, head, first int, scale float32) {
-	end, hd := first+len(scores), c.headSize
+// score sets the scores of query q0 (and q1 into s1, over an fp16 cache, when
+// s1 is not nil) for the keys in k, whose values v the kernels prefetch.
+func (c *KVCache) score(s0, s1, q0, q1 []float32, k, v KV) {
+	switch {
+	case s1 != nil:
+		kern.scoresF16x2(s0, s1, k.f16, q0, q1, v.f16)
+	case c.enc == F16:
+		kern.scoresF16(s0, k.f16, q0, v.f16)
+	default:
+		kern.scores(s0, k.f32, q0, v.f32)
+	}
+}
+
+// scoreAll runs score over positions [first, first+len(s0)) of a head in the
+// kernels' groups of four keys from first, as over one stretch: where a group
+// straddles two chunks, its keys are copied into group together.
+func (c *KVCache) scoreAll(s0, s1, q0, q1 []float32, layer, head, first int, group KV) {
+	end, hd := first+len(s0), c.headSize
+	part := func(s []float32, lo, hi int) []float32 {
+		if s == nil {
+			return nil
+		}
+		return s[lo-first : hi-first]
+	}
 	for p := first; p < end; {
 		k, v, m := c.stretch(layer, head, p, end)
-		s := scores[p-first : p-first+m]
-		if c.enc == F16 {
-			kern.scoresF16(s, k.f16, q, v.f16)
-		} else {
-			kern.scores(s, k.f32, q, v.f32)
+		body := m
+		if p+m < end {
+			body = m &^ 3 // whole groups; the rest straddles into the next chunk
 		}
-		p += m
+		if body > 0 {
+			c.score(part(s0, p, p+body), part(s1, p, p+body), q0, q1, k.Slice(0, body*hd), v)
+			p += body
+			continue
+		}
+		g := min(4, end-p)
+		for i := range g {
+			kc, _, _ := c.stretch(layer, head, p+i, p+i+1)
+			copyKV(group, i*hd, kc)
+		}
+		c.score(part(s0, p, p+g), part(s1, p, p+g), q0, q1, group.Slice(0, g*hd), v)
+		p += g
 	}
+}
+
+// copyKV copies src into dst at values [at, at+src.Len()); both are in one encoding.
+func copyKV(dst KV, at int, src KV) {
+	if src.enc == F16 {
+		copy(dst.f16[at:], src.f16)
+	} else {
+		copy(dst.f32[at:], src.f32)
+	}
+}
+
+// attend is Attend over positions [first, first+len(scores)) of a head.
+func (c *KVCache) attend(out, q, scores []float32, layer, head, first int, scale float32, group KV) {
+	end, hd := first+len(scores), c.headSize
+	c.scoreAll(scores, nil, q, nil, layer, head, first, group)
 	scaledSoftmax(scores, scale)
 	clear(out[:hd])
 	for p := first; p < end; {
@@ -233,13 +289,9 @@ func (c *KVCache) attend(out, q, scores []float32, layer, head, first int, scale
 }
 
 // attend2 is Attend2 over positions [first, first+len(s0)) of a head of an fp16 cache.
-func (c *KVCache) attend2(out0, out1, q0, q1, s0, s1 []float32, layer, head, first int, scale float32) {
+func (c *KVCache) attend2(out0, out1, q0, q1, s0, s1 []float32, layer, head, first int, scale float32, group KV) {
 	end, hd := first+len(s0), c.headSize
-	for p := first; p < end; {
-		k, v, m := c.stretch(layer, head, p, end)
-		kern.scoresF16x2(s0[p-first:p-first+m], s1[p-first:p-first+m], k.f16, q0, q1, v.f16)
-		p += m
-	}
+	c.scoreAll(s0, s1, q0, q1, layer, head, first, group)
 	scaledSoftmax(s0, scale)
 	scaledSoftmax(s1, scale)
 	clear(out0[:hd])

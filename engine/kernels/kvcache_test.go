@@ -11,8 +11,8 @@ import (
 // every query head exactly Attend's output over the same keys and values in one
 // stretch, with the reference kernels and this machine's, fp16 and fp32, over head
 // sizes with and without the kernels' tails, chunks of 4 to more than the
-// positions, stretches that end inside a chunk and at its end, from position 0 or
-// a multiple of four; and a cache allocates chunks only as positions are reserved.
+// positions, stretches that start and end inside a chunk or at its edges (a
+// sliding window's, whose groups of four keys straddle chunks).
 func TestKVCacheAttendsLikeOneStretch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(68, 69))
 	defer func(k *impl) { kern = k }(kern)
@@ -50,7 +50,7 @@ func TestKVCacheAttendsLikeOneStretch(t *testing.T) {
 					if want := int64(capacity)*2*KVBytes(int64(layers*heads*hd), enc) + KVScoresBytes(capacity); c.Bytes() != want {
 						t.Fatalf("a full cache holds %d bytes, want %d", c.Bytes(), want)
 					}
-					for _, span := range [][2]int{{0, 1}, {0, 7}, {0, 128}, {0, 301}, {8, 150}, {200, 101}} {
+					for _, span := range [][2]int{{0, 1}, {0, 7}, {0, 128}, {0, 301}, {8, 150}, {200, 101}, {1, 5}, {3, 200}, {126, 9}, {130, 171}, {299, 2}} {
 						first, n := span[0], span[1]
 						for l := range layers {
 							for h := range heads {
