@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"math"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/kernels"
+	"github.com/inferpi/inferpi/engine/quantize"
 )
 
 // The KV cache is allocated in chunks of positions as a conversation uses them:
@@ -171,5 +173,34 @@ func TestInfoSessionBytes(t *testing.T) {
 	info := m.Info()
 	if got, want := runStateBytes(s.r), info.SessionBytes+int64(info.ContextSize)*info.KVBytesPerPosition; got != want {
 		t.Errorf("a full session holds %d bytes, Info says %d + %d x %d", got, info.SessionBytes, info.ContextSize, info.KVBytesPerPosition)
+	}
+}
+
+// TestGGUFContextBeyondTheDefault: a GGUF file declaring 2^20 positions gets
+// sessions of DefaultContext by default, more up to its context_length when the
+// options ask, and a session of the whole 2^20 allocates one chunk to reply.
+func TestGGUFContextBeyondTheDefault(t *testing.T) {
+	files := longContextModel(t)
+	var buf bytes.Buffer
+	if err := WriteGGUF(&buf, files, quantize.FileF32); err != nil {
+		t.Fatal(err)
+	}
+	m := loadModel(t, engine.Files{Model: buf.Bytes(), ModelName: "long.gguf"})
+	if info := m.Info(); info.ContextSize != DefaultContext {
+		t.Fatalf("Info: context %d, want %d", info.ContextSize, DefaultContext)
+	}
+	s, err := m.newSession(engine.Options{})
+	if err != nil || s.capacity() != DefaultContext {
+		t.Fatalf("default context: %v, capacity %d", err, s.capacity())
+	}
+	if _, err := m.newSession(engine.Options{Context: 1<<20 + 1}); err == nil {
+		t.Error("a context beyond context_length accepted")
+	}
+	s, err = m.newSession(engine.Options{Mode: engine.Completion, MaxTokens: 2, Context: 1 << 20})
+	if err != nil || s.capacity() != 1<<20 {
+		t.Fatalf("context 2^20: %v, capacity %d", err, s.capacity())
+	}
+	if r, err := s.Turn(context.Background(), "ab", nil); err != nil || len(r.IDs) != 2 || s.r.cache.Allocated() != kernels.KVChunk {
+		t.Errorf("2 tokens in a context of 2^20: %v, %d tokens, %d positions allocated", err, len(r.IDs), s.r.cache.Allocated())
 	}
 }
