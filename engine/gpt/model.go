@@ -186,7 +186,7 @@ func (h *Header) activationBytes(context int) int64 {
 	b, d, kvDim := int64(prefillBatch), int64(h.NEmbd), int64(h.KVDim())
 	floats := b*(4*d+2*int64(h.QDim())+2*kvDim+int64(h.MLPHidden)) +
 		3*d + int64(h.NKVHead) + 1 + kvDim + int64(h.VocabSize)
-	return 4*floats + kernels.KVScoresBytes(context)
+	return 4*floats + kernels.KVScoresBytes(context, h.HeadDim, h.kvEncoding())
 }
 
 // NewSession implements engine.Model. Options.Context is the session's context:

@@ -80,9 +80,12 @@ func scoreSlots() int {
 	return max(runtime.GOMAXPROCS(0), 1)
 }
 
-// KVScoresBytes is the attention scratch of a cache of capacity positions, once
-// all are allocated.
-func KVScoresBytes(capacity int) int64 { return int64(scoreSlots()) * 2 * 4 * int64(capacity) }
+// KVScoresBytes is the attention scratch of a cache of capacity positions of
+// heads of headSize values (in enc) once all are allocated: two rows of scores
+// and a group of four keys per slot.
+func KVScoresBytes(capacity, headSize int, enc Encoding) int64 {
+	return int64(scoreSlots()) * (2*4*int64(capacity) + KVBytes(4*int64(headSize), enc))
+}
 
 // Encoding is F32 or F16.
 func (c *KVCache) Encoding() Encoding { return c.enc }
@@ -99,16 +102,25 @@ func (c *KVCache) Capacity() int { return c.capacity }
 // Allocated is how many positions have memory: whole chunks.
 func (c *KVCache) Allocated() int { return min(len(c.keys)*c.chunk, c.capacity) }
 
-// Bytes is the memory the cache holds now: its chunks of keys and values and the
-// attention scratch. Once every position is allocated it is the capacity times
-// the bytes of a position plus KVScoresBytes(capacity).
+// Bytes is the memory the cache's keys and values take now: its chunks. Once
+// every position is allocated it is the capacity times the bytes of a position.
 func (c *KVCache) Bytes() int64 {
 	n := int64(0)
 	for i := range c.keys {
 		n += 2 * KVBytes(int64(c.chunkValues(i)), c.enc)
 	}
+	return n
+}
+
+// ScratchBytes is the memory attention's scratch takes now: at most
+// KVScoresBytes(capacity), which it reaches when the cache is full.
+func (c *KVCache) ScratchBytes() int64 {
+	n := int64(0)
 	for _, s := range c.scores {
 		n += 4 * int64(len(s))
+	}
+	for _, g := range c.group {
+		n += KVBytes(int64(g.Len()), c.enc)
 	}
 	return n
 }
@@ -133,13 +145,16 @@ func (c *KVCache) Reserve(n int) {
 		c.keys = append(c.keys, NewKV(c.chunkValues(i), c.enc))
 		c.values = append(c.values, NewKV(c.chunkValues(i), c.enc))
 	}
-	// The scratch grows with the chunks; its contents need not survive.
-	rows := 2 * c.Allocated()
+	// The scratch grows with the chunks, at least doubling, so the rows it drops
+	// add up to less than it holds; their contents need not survive.
 	if c.scores == nil {
 		c.scores = make([][]float32, len(c.busy))
 	}
-	for i := range c.scores {
-		c.scores[i] = make([]float32, rows)
+	if rows := 2 * c.Allocated(); len(c.scores[0]) < rows {
+		rows = min(max(rows, 2*len(c.scores[0])), 2*c.capacity)
+		for i := range c.scores {
+			c.scores[i] = make([]float32, rows)
+		}
 	}
 }
 

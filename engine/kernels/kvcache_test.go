@@ -47,8 +47,8 @@ func TestKVCacheAttendsLikeOneStretch(t *testing.T) {
 							}
 						}
 					}
-					if want := int64(capacity)*2*KVBytes(int64(layers*heads*hd), enc) + KVScoresBytes(capacity); c.Bytes() != want {
-						t.Fatalf("a full cache holds %d bytes, want %d", c.Bytes(), want)
+					if want := int64(capacity) * 2 * KVBytes(int64(layers*heads*hd), enc); c.Bytes() != want || c.ScratchBytes() != KVScoresBytes(capacity, hd, enc) {
+						t.Fatalf("a full cache holds %d bytes and %d of scratch, want %d and %d", c.Bytes(), c.ScratchBytes(), want, KVScoresBytes(capacity, hd, enc))
 					}
 					for _, span := range [][2]int{{0, 1}, {0, 7}, {0, 128}, {0, 301}, {8, 150}, {200, 101}, {1, 5}, {3, 200}, {126, 9}, {130, 171}, {299, 2}} {
 						first, n := span[0], span[1]
@@ -79,15 +79,22 @@ func TestKVCacheAttendsLikeOneStretch(t *testing.T) {
 }
 
 // TestKVCacheGrows: chunks are allocated when positions are reserved, the last
-// one only up to the capacity.
+// one only up to the capacity, and the scratch grows with them, to the size
+// KVScoresBytes says once full.
 func TestKVCacheGrows(t *testing.T) {
 	per := 2 * KVBytes(2*3*8, F16)
 	c := NewKVCache(2, 3, 8, 300, 128, F16)
 	for _, s := range []struct{ reserve, allocated int }{{1, 128}, {128, 128}, {129, 256}, {2, 256}, {300, 300}} {
 		c.Reserve(s.reserve)
-		if c.Allocated() != s.allocated || c.Bytes() != int64(s.allocated)*per+KVScoresBytes(s.allocated) {
-			t.Errorf("after reserving %d: %d positions, %d bytes; want %d, %d", s.reserve, c.Allocated(), c.Bytes(), s.allocated, int64(s.allocated)*per+KVScoresBytes(s.allocated))
+		if c.Allocated() != s.allocated || c.Bytes() != int64(s.allocated)*per {
+			t.Errorf("after reserving %d: %d positions, %d bytes; want %d, %d", s.reserve, c.Allocated(), c.Bytes(), s.allocated, int64(s.allocated)*per)
 		}
+		if n := c.ScratchBytes(); n < KVScoresBytes(s.allocated, 8, F16) || n > KVScoresBytes(300, 8, F16) {
+			t.Errorf("after reserving %d: %d bytes of scratch, want %d to %d", s.reserve, n, KVScoresBytes(s.allocated, 8, F16), KVScoresBytes(300, 8, F16))
+		}
+	}
+	if c.ScratchBytes() != KVScoresBytes(300, 8, F16) {
+		t.Errorf("a full cache has %d bytes of scratch, want %d", c.ScratchBytes(), KVScoresBytes(300, 8, F16))
 	}
 	defer func() {
 		if recover() == nil {

@@ -112,9 +112,11 @@ func TestLongContextTakesWhatItUses(t *testing.T) {
 	if len(r.IDs) != 2 || r.Stop != engine.StopMaxTokens {
 		t.Fatalf("reply %v (%v), want 2 tokens", r.IDs, r.Stop)
 	}
-	want := kernels.KVChunk*per + kernels.KVScoresBytes(kernels.KVChunk)
-	if got := s.r.cache.Bytes(); got != want || s.r.cache.Allocated() != kernels.KVChunk {
+	if got, want := s.r.cache.Bytes(), kernels.KVChunk*per; got != want || s.r.cache.Allocated() != kernels.KVChunk {
 		t.Errorf("cache of %d positions after %d used: %d bytes, want %d (one chunk)", s.r.cache.Allocated(), s.Used(), got, want)
+	}
+	if got, want := s.r.cache.ScratchBytes(), kernels.KVScoresBytes(kernels.KVChunk, m.cfg.HeadSize(), m.kvEnc()); got != want {
+		t.Errorf("attention scratch of %d bytes, want %d (one chunk's)", got, want)
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
 		t.Errorf("a session and a 2-token turn allocated %d bytes", n)

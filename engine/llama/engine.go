@@ -116,7 +116,7 @@ func (m *Model) Info() engine.Info {
 		VocabSize:           c.VocabSize,
 		WeightBytesPerToken: m.w.bytesPerToken(),
 		KVBytesPerPosition:  kvBytesPerPosition(c, m.kvEnc()),
-		SessionBytes:        activationBytes(c, c.SeqLen),
+		SessionBytes:        activationBytes(c, m.kvEnc(), c.SeqLen),
 		Template:            m.template.String(),
 		Details: []engine.KV{
 			{Key: "format", Value: m.layout.Format()},
@@ -189,7 +189,7 @@ func (m *Model) sessionContext(opts engine.Options, kv kernels.Encoding) (int, e
 	case n > m.maxContext():
 		return 0, fmt.Errorf("llama: a context of %d positions is more than the %d the model declares", n, m.maxContext())
 	}
-	if per := kvBytesPerPosition(m.cfg, kv); per > (math.MaxInt64-activationBytes(m.cfg, n))/int64(n) {
+	if per := kvBytesPerPosition(m.cfg, kv); per > (math.MaxInt64-activationBytes(m.cfg, kv, n))/int64(n) {
 		return 0, fmt.Errorf("llama: a context of %d positions of %d bytes each is more memory than can be counted", n, per)
 	}
 	return n, nil

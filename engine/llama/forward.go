@@ -99,19 +99,19 @@ func kvBytesPerPosition(c Config, kv kernels.Encoding) int64 {
 }
 
 // activationBytes is what a session of context positions takes besides its KV
-// cache: the activations of a batch, the logits, and attention's scores (two
-// rows of the context per core).
-func activationBytes(c Config, context int) int64 {
+// cache (of encoding kv): the activations of a batch, the logits, and attention's
+// scratch (two rows of scores of the context per core).
+func activationBytes(c Config, kv kernels.Encoding, context int) int64 {
 	b, hs := int64(prefillBatch), int64(c.HeadSize())
 	floats := b*(2*int64(c.Dim)+2*int64(c.QDim())+2*int64(c.HiddenDim)+2*int64(c.KVDim())+hs) +
 		int64(c.VocabSize) + hs/2
-	return 4*floats + kernels.KVScoresBytes(context)
+	return 4*floats + kernels.KVScoresBytes(context, int(hs), kv)
 }
 
 // sessionBytesOf is what a session of c's context takes once it is full: its KV
 // cache in encoding kv and the activations.
 func sessionBytesOf(c Config, kv kernels.Encoding) int64 {
-	return int64(c.SeqLen)*kvBytesPerPosition(c, kv) + activationBytes(c, c.SeqLen)
+	return int64(c.SeqLen)*kvBytesPerPosition(c, kv) + activationBytes(c, kv, c.SeqLen)
 }
 
 // forward runs token through the transformer at position pos (run.c's forward),

@@ -431,7 +431,7 @@ func (m *Model) ggufInfo() engine.Info {
 		VocabSize:           c.VocabSize,
 		WeightBytesPerToken: m.w.bytesPerToken(),
 		KVBytesPerPosition:  kvBytesPerPosition(c, m.kvEnc()),
-		SessionBytes:        activationBytes(c, c.SeqLen),
+		SessionBytes:        activationBytes(c, m.kvEnc(), c.SeqLen),
 		Template:            g.templateName(),
 		Details:             details,
 		Notice:              g.notice,

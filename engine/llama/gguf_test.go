@@ -232,7 +232,7 @@ func runStateBytes(r *RunState) int64 {
 		n += 4 * int64(len(b))
 	}
 	r.cache.Reserve(r.cache.Capacity())
-	return n + r.cache.Bytes()
+	return n + r.cache.Bytes() + r.cache.ScratchBytes()
 }
 
 // headerOnly is a file whose reads starting past end (the header region) fail:
