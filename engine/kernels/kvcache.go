@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 )
 
-// KVChunk is how many positions a KVCache allocates at a time, unless its
-// capacity is smaller. A conversation of a few tokens takes one chunk, whatever
+// KVChunk is how many positions a KVCache allocates at a time (the last chunk
+// only up to its capacity). A conversation of a few tokens takes one chunk, whatever
 // context the session may reach; a chunk's kernel calls (two per head and chunk)
 // cost little against 256 positions of attention.
 const KVChunk = 256
@@ -20,12 +20,13 @@ const KVChunk = 256
 // the whole context's memory at once.
 //
 // Chunk c holds positions [c·chunk, (c+1)·chunk) as [layer][head][position]
-// [head size] (the last chunk only up to the capacity): within a chunk each head's keys and values are one sequential
-// stream for the prefetchers, and attention reads a head's positions chunk after
-// chunk with the bits of one stretch (Attend): the scores kernels take the keys
-// in the groups of four a stretch would give them (a group that straddles two
-// chunks is copied together first), and the weighted sums continue from one chunk
-// to the next in order.
+// [head size] (the last chunk only up to the capacity): within a chunk each head's
+// keys and values are one sequential stream for the prefetchers, and attention
+// reads a head's positions chunk after chunk with the bits of one stretch
+// (Attend): the scores kernels take the keys in the groups of four a stretch
+// would give them (a group that straddles two chunks is copied together first),
+// and the weighted sums continue from one chunk to the next in order. Each chunk
+// is advised into huge pages where it spans whole ones (NewKV).
 type KVCache struct {
 	enc                     Encoding
 	layers, heads, headSize int
@@ -113,7 +114,7 @@ func (c *KVCache) Bytes() int64 {
 }
 
 // ScratchBytes is the memory attention's scratch takes now: at most
-// KVScoresBytes(capacity), which it reaches when the cache is full.
+// KVScoresBytes of the capacity, which it reaches when the cache is full.
 func (c *KVCache) ScratchBytes() int64 {
 	n := int64(0)
 	for _, s := range c.scores {
