@@ -56,8 +56,15 @@ type Info struct {
 	// WeightBytesPerToken is how many weight bytes one decoding step reads
 	// (matrices only; embedding lookups excluded).
 	WeightBytesPerToken int64
-	Template            string // chat template in use: "alpaca", "nanochat", "chatml", "none", ...
-	Details             []KV   // everything else worth printing
+	// KVBytesPerPosition is what one position takes in a session's KV cache in its
+	// default encoding: keys and values of every layer. A session's cache grows
+	// by this much per position it uses (in chunks of positions).
+	KVBytesPerPosition int64
+	// SessionBytes is what a session takes besides its KV cache at the default
+	// context (ContextSize): activations, logits, attention scratch.
+	SessionBytes int64
+	Template     string // chat template in use: "alpaca", "nanochat", "chatml", "none", ...
+	Details      []KV   // everything else worth printing
 	// Notice is one line the user should see when the model is loaded, or ""
 	// (a chat template the engine does not know, so it chats as completion).
 	Notice string

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/inferpi/inferpi/engine"
+	"github.com/inferpi/inferpi/engine/modeldir"
 )
 
 // withMemory makes the host say that bytes are available while a test runs.
@@ -24,11 +26,17 @@ func TestRunPlansTheContext(t *testing.T) {
 	if out, errOut, err := runCLI(t, "run", file, "-p", "Hello", "-n", "2", "--temp", "0"); err != nil || strings.Contains(errOut, "instead of") {
 		t.Fatalf("1 GiB: %q, %q, %v", out, errOut, err)
 	}
-	// 64 MiB kept free, 4 MiB for the weights and a session.
-	withMemory(t, 68<<20)
+	// 64 MiB kept free, the weights and a session of 1024 positions.
+	fp, err := modeldir.Check(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := 64<<20 + fp.ModelBytes + fp.SessionAt(1024)
+	withMemory(t, short)
 	_, errOut, err := runCLI(t, "run", file, "-p", "Hello", "-n", "2", "--temp", "0")
-	if err != nil || !regexp.MustCompile(`^context (\d+) instead of 4096: what fits in the 68.0 MB available \(test\) beside the weights, with 64.0 MB kept free\n`).MatchString(errOut) {
-		t.Errorf("68 MiB: %q, %v", errOut, err)
+	want := "context 1024 instead of 4096: what fits in the " + engine.FormatBytes(short) + " available (test) beside the weights, with 64.0 MB kept free\n"
+	if err != nil || !strings.HasPrefix(errOut, want) {
+		t.Errorf("%d bytes: %q, %v; want %q first", short, errOut, err, want)
 	}
 	withMemory(t, 64<<20)
 	_, errOut, err = runCLI(t, "run", file, "-p", "Hello", "-n", "2")

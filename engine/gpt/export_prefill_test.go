@@ -13,7 +13,7 @@ const PrefillBatch = prefillBatch
 // run state and returns a copy of the logits of the last token of each batch, by
 // position.
 func (m *Model) ForwardBatches(ids []int, batch int) map[int][]float32 {
-	s := newRunState(m.h)
+	s := newRunState(m.h, m.h.SeqLen)
 	out := map[int][]float32{}
 	for pos := 0; pos < len(ids); pos += batch {
 		n := min(batch, len(ids)-pos)

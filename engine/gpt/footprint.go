@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/inferpi/inferpi/engine"
-	"github.com/inferpi/inferpi/engine/kernels"
 )
 
 var _ engine.Checker = Engine{}
@@ -44,20 +43,4 @@ func (h *Header) footprint(size int64) engine.Footprint {
 		PositionBytes:      h.kvBytesPerPosition() + h.activationBytes(1) - fixed,
 		SessionBytes:       fixed,
 	}
-}
-
-// kvBytesPerPosition is what one position takes in a session's KV cache: keys
-// and values of every layer.
-func (h *Header) kvBytesPerPosition() int64 {
-	return 2 * kernels.KVBytes(int64(h.NLayer)*int64(h.KVDim()), h.kvEncoding())
-}
-
-// activationBytes is what a session of context positions takes besides its KV
-// cache (newRunState's buffers): the activations of a batch, the logits, and
-// the attention scores (a batch's n_head rows of the context).
-func (h *Header) activationBytes(context int) int64 {
-	b, d, kvDim := int64(prefillBatch), int64(h.NEmbd), int64(h.KVDim())
-	floats := b*(4*d+2*int64(h.QDim())+2*kvDim+int64(h.MLPHidden)+int64(h.NHead)*int64(context)) +
-		3*d + int64(h.NKVHead) + 1 + kvDim + int64(h.VocabSize)
-	return 4 * floats
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/inferpi/inferpi/engine"
-	"github.com/inferpi/inferpi/engine/kernels"
 )
 
 // TestCheckFootprint: the check of the demo's model.bin header, tokenizer.bin
@@ -40,12 +39,12 @@ func TestCheckFootprint(t *testing.T) {
 	if tables := 4 * int64(len(m.rope.cos)+len(m.rope.sin)); fp.ModelBytes != size+tables {
 		t.Errorf("model bytes %d, want the file's %d and the rotary tables' %d", fp.ModelBytes, size, tables)
 	}
-	s := m.newSession(engine.Options{})
+	s := m.newSession(engine.Options{}, m.h.SeqLen)
 	if got := runStateBytes(s.st); got != fp.SessionAt(m.h.SeqLen) {
 		t.Errorf("the footprint says a session takes %d bytes, one has %d", fp.SessionAt(m.h.SeqLen), got)
 	}
-	if kv := kernels.KVBytes(int64(s.st.keys[0].Len()), s.st.keys[0].Encoding()); 2*int64(m.h.NLayer)*kv != fp.KVBytesPerPosition*int64(m.h.SeqLen) {
-		t.Errorf("KV cache %d bytes per layer, the footprint %d per position", kv, fp.KVBytesPerPosition)
+	if kv := s.st.cache.Bytes(); kv != fp.KVBytesPerPosition*int64(m.h.SeqLen) {
+		t.Errorf("a full KV cache takes %d bytes, the footprint %d per position", kv, fp.KVBytesPerPosition)
 	}
 
 	bad := map[string]engine.Files{
@@ -68,14 +67,12 @@ func TestCheckFootprint(t *testing.T) {
 	}
 }
 
-// runStateBytes adds up the buffers of s.
+// runStateBytes adds up the buffers of s once its cache is full.
 func runStateBytes(s *RunState) int64 {
 	n := int64(0)
-	for _, b := range [][]float32{s.x, s.x0, s.xBackout, s.xn, s.q, s.k, s.v, s.attn, s.proj, s.hidden, s.gate, s.valueEmbed, s.scores, s.logits, s.prevEmbed, s.embed} {
+	for _, b := range [][]float32{s.x, s.x0, s.xBackout, s.xn, s.q, s.k, s.v, s.attn, s.proj, s.hidden, s.gate, s.valueEmbed, s.logits, s.prevEmbed, s.embed} {
 		n += 4 * int64(len(b))
 	}
-	for _, kv := range append(s.keys, s.values...) {
-		n += kernels.KVBytes(int64(kv.Len()), kv.Encoding())
-	}
-	return n
+	s.cache.Reserve(s.cache.Capacity())
+	return n + s.cache.Bytes() + s.cache.ScratchBytes()
 }

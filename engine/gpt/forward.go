@@ -11,8 +11,9 @@ import (
 const prefillBatch = 64
 
 // RunState holds every activation of one session, allocated once, and the KV
-// cache. Buffers are named after nanochat's gpt.py variables; each holds a batch of
-// up to prefillBatch tokens, token t's at [t*width, (t+1)*width) (decoding uses t = 0).
+// cache, which grows with the positions used. Buffers are named after nanochat's
+// gpt.py variables; each holds a batch of up to prefillBatch tokens, token t's at
+// [t*width, (t+1)*width) (decoding uses t = 0).
 type RunState struct {
 	x, x0, xBackout []float32 // residual stream, its value after the embedding, at the backout layer
 	xn              []float32 // norm(x), the input of attention and MLP
@@ -22,7 +23,6 @@ type RunState struct {
 	hidden          []float32 // MLP hidden layer
 	gate            []float32 // value-embedding gates, one per kv head (and the smear gate)
 	valueEmbed      []float32 // one token's value embedding
-	scores          []float32 // attention scores over the window [batch][n_head][seq_len]
 	logits          []float32 // [vocab], for the batch's last token
 
 	// Smear mixes the previous token's normed embedding into the current one:
@@ -30,10 +30,11 @@ type RunState struct {
 	prevEmbed, embed []float32
 	hasPrev          bool
 
-	// keys and values are per layer, [n_kv_head][seq_len][head_dim] flattened; fp32,
-	// or fp16 for q4_0 weights (kernels.KVEncodingFor).
-	keys, values []kernels.KV
-	attnScale    float32 // multiplies the scores: 1/sqrt(head_dim)
+	// cache holds the keys and values of every layer, [n_kv_head][position]
+	// [head_dim] within each chunk of positions; fp32, or fp16 for q4_0 weights
+	// (kernels.KVEncodingFor). It holds the attention scores too.
+	cache     *kernels.KVCache
+	attnScale float32 // multiplies the scores: 1/sqrt(head_dim)
 
 	// trace, when set (by tests), sees the debug activations nanochat's oracle
 	// records: per layer the block input, attention output, MLP output, block
@@ -57,21 +58,18 @@ type RunState struct {
 	reluSquaredStep, residualStep func(lo, hi int)
 }
 
-func newRunState(h *Header) *RunState {
+// newRunState allocates a session's activations and an empty KV cache of
+// context positions.
+func newRunState(h *Header, context int) *RunState {
 	f := func(n int) []float32 { return make([]float32, n) }
 	b := prefillBatch
 	s := &RunState{
 		x: f(b * h.NEmbd), x0: f(b * h.NEmbd), xBackout: f(h.NEmbd), xn: f(b * h.NEmbd),
 		q: f(b * h.QDim()), k: f(b * h.KVDim()), v: f(b * h.KVDim()), attn: f(b * h.QDim()),
 		proj: f(b * h.NEmbd), hidden: f(b * h.MLPHidden), gate: f(h.NKVHead + 1),
-		valueEmbed: f(h.KVDim()), scores: f(b * h.NHead * h.SeqLen), logits: f(h.VocabSize),
+		valueEmbed: f(h.KVDim()), logits: f(h.VocabSize),
 		prevEmbed: f(h.NEmbd), embed: f(h.NEmbd),
-		keys: make([]kernels.KV, h.NLayer), values: make([]kernels.KV, h.NLayer),
-	}
-	kv := h.kvEncoding()
-	for l := range h.NLayer {
-		s.keys[l] = kernels.NewKV(h.SeqLen*h.KVDim(), kv)
-		s.values[l] = kernels.NewKV(h.SeqLen*h.KVDim(), kv)
+		cache: kernels.NewKVCache(h.NLayer, h.NKVHead, h.HeadDim, context, kernels.KVChunk, h.kvEncoding()),
 	}
 	s.attnScale = float32(1 / math.Sqrt(float64(h.HeadDim)))
 	s.attendStep = s.attend
@@ -137,6 +135,7 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 	eps := h.NormEps
 	n := len(tokens)
 	s.m, s.tokens, s.pos = m, append(s.tokenBuf[:0], tokens...), pos
+	s.cache.Reserve(pos + n)
 	d, qDim, kvDim, hidden := h.NEmbd, h.QDim(), h.KVDim(), h.MLPHidden
 	x, x0, xn, proj := s.x[:n*d], s.x0[:n*d], s.xn[:n*d], s.proj[:n*d]
 	q, k, v, attn := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim], s.attn[:n*qDim]
@@ -269,9 +268,9 @@ func (s *RunState) gates(t int) {
 // place finishes batch token t's query heads that share kv head kv, and its key and
 // value: the value residual, rotary, then QK-norm per head and the QK scale; the key
 // and value go into the layer's cache. The cache is head-major ([kv head][position]
-// [head dim]): attention then reads each head's keys and values as one sequential
-// stream, which the prefetchers follow, instead of a 512-byte piece of every 3 KB
-// position.
+// [head dim] in each chunk of positions): attention then reads each head's keys and
+// values as sequential streams, which the prefetchers follow, instead of a 512-byte
+// piece of every 3 KB position.
 func (s *RunState) place(t, kv int) {
 	m, l := s.m, s.layer
 	h := m.h
@@ -291,9 +290,7 @@ func (s *RunState) place(t, kv int) {
 	m.rope.rotate(head, s.pos+t)
 	kernels.RMSNorm(head, head, nil, eps)
 	kernels.Scale(head, head, nil, h.QKScale)
-	at := (kv*h.SeqLen + s.pos + t) * hd
-	s.keys[l].Store(at, head)
-	s.values[l].Store(at, vt[kv*hd:(kv+1)*hd])
+	s.cache.Store(l, kv, s.pos+t, head, vt[kv*hd:(kv+1)*hd])
 }
 
 // attend is item i of a layer's causal attention over its window: token t =
@@ -316,11 +313,9 @@ func (s *RunState) attend(i int) {
 	}
 	p := s.pos + t
 	first := max(0, p-h.Windows[l])
-	kvh := kv * h.SeqLen * hd
-	kernels.AttendHeads(kv*groups, (kv+1)*groups, s.keys[l].Slice(kvh+first*hd, kvh+(p+1)*hd), s.values[l].Slice(kvh+first*hd, kvh+(p+1)*hd), s.attnScale,
-		func(hh int) (out, q, scores []float32) {
-			a := t*h.NHead + hh
-			return s.attn[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.scores[a*h.SeqLen : a*h.SeqLen+p-first+1]
+	s.cache.AttendHeads(l, kv, first, p-first+1, kv*groups, (kv+1)*groups, s.attnScale,
+		func(hh int) (out, q []float32) {
+			return s.attn[t*qDim+hh*hd : t*qDim+(hh+1)*hd], s.q[t*qDim+hh*hd : t*qDim+(hh+1)*hd]
 		})
 }
 

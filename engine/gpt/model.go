@@ -13,6 +13,7 @@ package gpt
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/inferpi/inferpi/engine"
@@ -105,6 +106,8 @@ func (m *Model) Info() engine.Info {
 		ContextSize:         h.SeqLen,
 		VocabSize:           h.VocabSize,
 		WeightBytesPerToken: m.w.matrixBytes(),
+		KVBytesPerPosition:  h.kvBytesPerPosition(),
+		SessionBytes:        h.activationBytes(h.SeqLen),
 		Template:            m.template,
 		Details: []engine.KV{
 			{Key: "format", Value: fmt.Sprintf("%s version %d", Magic, Version)},
@@ -117,7 +120,8 @@ func (m *Model) Info() engine.Info {
 			{Key: "rope base", Value: fmt.Sprint(h.RopeBase)},
 			{Key: "qk scale", Value: fmt.Sprint(h.QKScale)},
 			{Key: "logit softcap", Value: fmt.Sprint(h.Softcap)},
-			{Key: "kv cache", Value: fmt.Sprintf("%v, %d bytes per session", h.kvEncoding(), h.kvBytes())},
+			{Key: "kv cache", Value: fmt.Sprintf("%v, %d bytes per position (%d for a full context of %d), allocated %d positions at a time as they are used",
+				h.kvEncoding(), h.kvBytesPerPosition(), h.kvBytesPerPosition()*int64(h.SeqLen), h.SeqLen, kernels.KVChunk)},
 			{Key: "tokenizer", Value: fmt.Sprintf("byte-level BPE, %d merges + %d special tokens", m.tok.NumMergeable(), len(m.tok.Specials()))},
 		},
 	}
@@ -130,20 +134,37 @@ func (h *Header) kvEncoding() kernels.Encoding {
 	return kernels.KVEncodingFor(enc)
 }
 
-// kvBytes is the size of a session's KV cache.
-func (h *Header) kvBytes() int64 {
-	return 2 * kernels.KVBytes(int64(h.NLayer)*int64(h.SeqLen)*int64(h.KVDim()), h.kvEncoding())
+// kvBytesPerPosition is what one position takes in a session's KV cache: keys
+// and values of every layer.
+func (h *Header) kvBytesPerPosition() int64 {
+	return 2 * kernels.KVBytes(int64(h.NLayer)*int64(h.KVDim()), h.kvEncoding())
 }
 
-// maxKVBytes bounds one session's KV cache: beyond it a header is more likely
-// corrupt than meant for a Raspberry Pi.
-const maxKVBytes = 1 << 32
+// activationBytes is what a session of context positions takes besides its KV
+// cache (newRunState's buffers): the activations of a batch, the logits, and
+// attention's scores (two rows of the context per core).
+func (h *Header) activationBytes(context int) int64 {
+	b, d, kvDim := int64(prefillBatch), int64(h.NEmbd), int64(h.KVDim())
+	floats := b*(4*d+2*int64(h.QDim())+2*kvDim+int64(h.MLPHidden)) +
+		3*d + int64(h.NKVHead) + 1 + kvDim + int64(h.VocabSize)
+	return 4*floats + kernels.KVScoresBytes(context, h.HeadDim, h.kvEncoding())
+}
 
-// NewSession implements engine.Model.
+// NewSession implements engine.Model. Options.Context is the session's context:
+// the model's (sequence_len) when 0, no more than it.
 func (m *Model) NewSession(opts engine.Options) (engine.Session, error) {
 	h := m.h
-	if kv := h.kvBytes(); kv > maxKVBytes {
-		return nil, fmt.Errorf("model.bin: a KV cache for %d positions needs %d MiB, more than the %d MiB allowed", h.SeqLen, kv>>20, maxKVBytes>>20)
+	n := opts.Context
+	switch {
+	case n == 0:
+		n = h.SeqLen
+	case n < 0:
+		return nil, fmt.Errorf("gpt: a context of %d positions", n)
+	case n > h.SeqLen:
+		return nil, fmt.Errorf("gpt: a context of %d positions is more than the model's sequence_len %d", n, h.SeqLen)
 	}
-	return m.newSession(opts), nil
+	if per := h.kvBytesPerPosition(); per > (math.MaxInt64-h.activationBytes(n))/int64(n) {
+		return nil, fmt.Errorf("gpt: a context of %d positions of %d bytes each is more memory than can be counted", n, per)
+	}
+	return m.newSession(opts, n), nil
 }

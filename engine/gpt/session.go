@@ -51,8 +51,8 @@ type Session struct {
 	onLogits func(logits []float32)
 }
 
-func (m *Model) newSession(opts engine.Options) *Session {
-	return &Session{m: m, opts: opts, st: newRunState(m.h)}
+func (m *Model) newSession(opts engine.Options, context int) *Session {
+	return &Session{m: m, opts: opts, st: newRunState(m.h, context)}
 }
 
 // Options implements engine.Session.
@@ -61,10 +61,12 @@ func (s *Session) Options() *engine.Options { return &s.opts }
 // Used implements engine.Session.
 func (s *Session) Used() int { return s.pos }
 
-// capacity is how many positions the session's cache holds.
-func (s *Session) capacity() int { return s.m.h.SeqLen }
+// capacity is how many positions the session may hold (Options.Context).
+func (s *Session) capacity() int { return s.st.cache.Capacity() }
 
-// Reset implements engine.Session: the cache is reused from position 0.
+// Reset implements engine.Session: the cache is reused from position 0 (the
+// chunks it allocated stay for the next conversation, which is planned for the
+// same context, and are not allocated and zeroed again).
 func (s *Session) Reset() {
 	s.pos = 0
 	s.seq = s.seq[:0]

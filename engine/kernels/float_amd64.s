@@ -274,7 +274,7 @@ scdone:
 	RET
 
 // func mixAVX2(out *float32, v *float32, w *float32, n, hd int)
-// out[:hd] = Σ_j w[j]·value j, the values' columns 64 at a time in eight registers
+// out[:hd] += Σ_j w[j]·value j, the values' columns 64 at a time in eight registers
 // across all n positions (one broadcast and eight FMAs per position), then 8 at a
 // time: out is written once, where one axpy per position loaded and stored it all
 // every time. Each column's sum runs over j in order, with FMA, as the axpys did.
@@ -291,14 +291,14 @@ mx64:
 	MOVQ   w+16(FP), BX
 	MOVQ   n+24(FP), CX
 	MOVQ   SI, AX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 128(DI), Y4
+	VMOVUPS 160(DI), Y5
+	VMOVUPS 192(DI), Y6
+	VMOVUPS 224(DI), Y7
 
 mx64pos:
 	VBROADCASTSS (BX), Y8
@@ -334,7 +334,7 @@ mx8:
 	MOVQ   w+16(FP), BX
 	MOVQ   n+24(FP), CX
 	MOVQ   SI, AX
-	VXORPS Y0, Y0, Y0
+	VMOVUPS (DI), Y0
 
 mx8pos:
 	VBROADCASTSS (BX), Y8

@@ -351,7 +351,7 @@ scdone:
 	RET
 
 // func mixNEON(out *float32, v *float32, w *float32, n, hd int)
-// out[:hd] = Σ_j w[j]·value j, the values' columns 32 at a time in eight registers
+// out[:hd] += Σ_j w[j]·value j, the values' columns 32 at a time in eight registers
 // across all n positions (eight FMLAs by w[j]'s lane per position), then 4 at a
 // time: out is written once, where an axpy per position loaded and stored it each time.
 TEXT ·mixNEON(SB), NOSPLIT, $0-40
@@ -366,14 +366,9 @@ mx32:
 	MOVD w+16(FP), R2
 	MOVD n+24(FP), R3
 	MOVD R1, R7
-	VEOR V0.B16, V0.B16, V0.B16
-	VEOR V1.B16, V1.B16, V1.B16
-	VEOR V2.B16, V2.B16, V2.B16
-	VEOR V3.B16, V3.B16, V3.B16
-	VEOR V4.B16, V4.B16, V4.B16
-	VEOR V5.B16, V5.B16, V5.B16
-	VEOR V6.B16, V6.B16, V6.B16
-	VEOR V7.B16, V7.B16, V7.B16
+	MOVD R0, R9
+	VLD1.P 64(R9), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1 (R9), [V4.S4, V5.S4, V6.S4, V7.S4]
 
 mx32pos:
 	FMOVS.P 4(R2), F16
@@ -402,7 +397,7 @@ mx4:
 	MOVD w+16(FP), R2
 	MOVD n+24(FP), R3
 	MOVD R1, R7
-	VEOR V0.B16, V0.B16, V0.B16
+	VLD1 (R0), [V0.S4]
 
 mx4pos:
 	FMOVS.P 4(R2), F16

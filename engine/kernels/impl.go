@@ -60,7 +60,9 @@ type impl struct {
 	softcap func(x []float32, c float32)
 	swiglu  func(h, g []float32)
 	// scores and mix are Attend's two passes over a head's keys and values;
-	// scores may prefetch the values (laid out as the keys) for mix.
+	// scores may prefetch the values (laid out as the keys) for mix, and mix adds
+	// to out, each column's sum continuing in order over j: a cache held in
+	// chunks (KVCache) is mixed chunk after chunk with the bits of one call.
 	scores func(out, keys, q, values []float32)
 	mix    func(out, values, w []float32)
 	// scoresF16 and mixF16 are the same over an fp16 cache (KV), and toF16 rounds
@@ -381,7 +383,6 @@ func simdMix(width int, k func(out, values, w *float32, n, hd int), axpy func(ds
 	return func(out, values, w []float32) {
 		hd := len(out)
 		if hd%width != 0 {
-			clear(out)
 			for j, p := range w {
 				axpy(f32p(out), p, f32p(values[j*hd:]), hd)
 			}

@@ -116,6 +116,7 @@ func Attend(out, q []float32, keys, values KV, scores []float32, scale float32) 
 		kern.scores(scores, keys.f32[:n*hd], q, values.f32[:n*hd])
 	}
 	scaledSoftmax(scores, scale)
+	clear(out[:hd])
 	if keys.enc == F16 {
 		kern.mixF16(out[:hd], values.f16[:n*hd], scores)
 	} else {
@@ -139,6 +140,8 @@ func Attend2(out0, out1, q0, q1 []float32, keys, values KV, scores0, scores1 []f
 	kern.scoresF16x2(scores0, scores1, k, q0, q1, v)
 	scaledSoftmax(scores0, scale)
 	scaledSoftmax(scores1, scale)
+	clear(out0[:hd])
+	clear(out1[:hd])
 	kern.mixF16x2(out0[:hd], out1[:hd], v, scores0, scores1)
 }
 
@@ -165,10 +168,9 @@ func scoresRef(out, keys, q, _ []float32) {
 	}
 }
 
-// mixRef sets out = Σ w[j]·value j over the len(w) values (len(out) each) in values.
+// mixRef adds Σ w[j]·value j over the len(w) values (len(out) each) in values to out.
 func mixRef(out, values, w []float32) {
 	hd := len(out)
-	clear(out)
 	for j, p := range w {
 		axpyRef(out, p, values[j*hd:(j+1)*hd])
 	}
@@ -182,7 +184,6 @@ func scoresF16Ref(out []float32, keys []uint16, q []float32, _ []uint16) {
 // mixF16Ref is mixRef over fp16 values, widened exactly.
 func mixF16Ref(out []float32, values []uint16, w []float32) {
 	hd := len(out)
-	clear(out)
 	for j, p := range w {
 		for i, h := range values[j*hd : (j+1)*hd] {
 			out[i] += float32(p * F16ToF32(h))

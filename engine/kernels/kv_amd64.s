@@ -87,7 +87,7 @@ hsdone:
 	RET
 
 // func mixF16AVX2(out *float32, v *uint16, w *float32, n, hd int)
-// out[:hd] = Σ_j w[j]·value j, 64 columns at a time in eight registers across all
+// out[:hd] += Σ_j w[j]·value j, 64 columns at a time in eight registers across all
 // n positions, then 8 at a time, as mixAVX2.
 TEXT ·mixF16AVX2(SB), NOSPLIT, $0-40
 	MOVQ out+0(FP), DI
@@ -102,14 +102,14 @@ hm64:
 	MOVQ   w+16(FP), BX
 	MOVQ   n+24(FP), CX
 	MOVQ   SI, AX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 128(DI), Y4
+	VMOVUPS 160(DI), Y5
+	VMOVUPS 192(DI), Y6
+	VMOVUPS 224(DI), Y7
 
 hm64pos:
 	VBROADCASTSS (BX), Y8
@@ -153,7 +153,7 @@ hm8:
 	MOVQ   w+16(FP), BX
 	MOVQ   n+24(FP), CX
 	MOVQ   SI, AX
-	VXORPS Y0, Y0, Y0
+	VMOVUPS (DI), Y0
 
 hm8pos:
 	VBROADCASTSS (BX), Y8
@@ -317,14 +317,14 @@ pm32:
 	MOVQ   w1+32(FP), R13
 	MOVQ   n+40(FP), CX
 	MOVQ   SI, AX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS (R11), Y4
+	VMOVUPS 32(R11), Y5
+	VMOVUPS 64(R11), Y6
+	VMOVUPS 96(R11), Y7
 
 pm32pos:
 	VBROADCASTSS (BX), Y8
@@ -368,8 +368,8 @@ pm8:
 	MOVQ   w1+32(FP), R13
 	MOVQ   n+40(FP), CX
 	MOVQ   SI, AX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y4, Y4, Y4
+	VMOVUPS (DI), Y0
+	VMOVUPS (R11), Y4
 
 pm8pos:
 	VBROADCASTSS (BX), Y8

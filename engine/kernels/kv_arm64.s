@@ -85,7 +85,7 @@ hsdone:
 	RET
 
 // func mixF16NEON(out *float32, v *uint16, w *float32, n, hd int)
-// out[:hd] = Σ_j w[j]·value j, 32 columns at a time in eight registers across all
+// out[:hd] += Σ_j w[j]·value j, 32 columns at a time in eight registers across all
 // n positions, then 4 at a time, as mixNEON.
 TEXT ·mixF16NEON(SB), NOSPLIT, $0-40
 	MOVD out+0(FP), R0
@@ -99,14 +99,9 @@ hm32:
 	MOVD w+16(FP), R2
 	MOVD n+24(FP), R3
 	MOVD R1, R7
-	VEOR V0.B16, V0.B16, V0.B16
-	VEOR V1.B16, V1.B16, V1.B16
-	VEOR V2.B16, V2.B16, V2.B16
-	VEOR V3.B16, V3.B16, V3.B16
-	VEOR V4.B16, V4.B16, V4.B16
-	VEOR V5.B16, V5.B16, V5.B16
-	VEOR V6.B16, V6.B16, V6.B16
-	VEOR V7.B16, V7.B16, V7.B16
+	MOVD R0, R9
+	VLD1.P 64(R9), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1 (R9), [V4.S4, V5.S4, V6.S4, V7.S4]
 
 hm32pos:
 	FMOVS.P 4(R2), F20
@@ -141,7 +136,7 @@ hm4:
 	MOVD w+16(FP), R2
 	MOVD n+24(FP), R3
 	MOVD R1, R7
-	VEOR V0.B16, V0.B16, V0.B16
+	VLD1 (R0), [V0.S4]
 
 hm4pos:
 	FMOVS.P 4(R2), F20
@@ -288,22 +283,12 @@ pm32:
 	MOVD w1+32(FP), R13
 	MOVD n+40(FP), R3
 	MOVD R1, R7
-	VEOR V0.B16, V0.B16, V0.B16
-	VEOR V1.B16, V1.B16, V1.B16
-	VEOR V2.B16, V2.B16, V2.B16
-	VEOR V3.B16, V3.B16, V3.B16
-	VEOR V4.B16, V4.B16, V4.B16
-	VEOR V5.B16, V5.B16, V5.B16
-	VEOR V6.B16, V6.B16, V6.B16
-	VEOR V7.B16, V7.B16, V7.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
+	MOVD R0, R9
+	VLD1.P 64(R9), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1 (R9), [V4.S4, V5.S4, V6.S4, V7.S4]
+	MOVD R12, R9
+	VLD1.P 64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1 (R9), [V28.S4, V29.S4, V30.S4, V31.S4]
 
 pm32pos:
 	FMOVS.P 4(R2), F20
@@ -350,8 +335,8 @@ pm4:
 	MOVD w1+32(FP), R13
 	MOVD n+40(FP), R3
 	MOVD R1, R7
-	VEOR V0.B16, V0.B16, V0.B16
-	VEOR V24.B16, V24.B16, V24.B16
+	VLD1 (R0), [V0.S4]
+	VLD1 (R12), [V24.S4]
 
 pm4pos:
 	FMOVS.P 4(R2), F20

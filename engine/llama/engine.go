@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/kernels"
@@ -114,6 +115,8 @@ func (m *Model) Info() engine.Info {
 		ContextSize:         c.SeqLen,
 		VocabSize:           c.VocabSize,
 		WeightBytesPerToken: m.w.bytesPerToken(),
+		KVBytesPerPosition:  kvBytesPerPosition(c, m.kvEnc()),
+		SessionBytes:        activationBytes(c, m.kvEnc(), c.SeqLen),
 		Template:            m.template.String(),
 		Details: []engine.KV{
 			{Key: "format", Value: m.layout.Format()},
@@ -128,7 +131,9 @@ func (m *Model) Info() engine.Info {
 
 // cacheInfo describes a session's KV cache by default.
 func (m *Model) cacheInfo() string {
-	return fmt.Sprintf("%v, %d bytes per session", m.kvEnc(), cacheBytes(m.cfg, m.kvEnc()))
+	per := kvBytesPerPosition(m.cfg, m.kvEnc())
+	return fmt.Sprintf("%v, %d bytes per position (%d for a full context of %d), allocated %d positions at a time as they are used",
+		m.kvEnc(), per, per*int64(m.cfg.SeqLen), m.cfg.SeqLen, kernels.KVChunk)
 }
 
 // kvEnc is the encoding of a session's KV cache unless its options choose:
@@ -155,11 +160,40 @@ func (m *Model) sessionKV(opts engine.Options) (kernels.Encoding, error) {
 	return 0, fmt.Errorf("llama: KV cache encoding %q: want fp32 or fp16", opts.KVCache)
 }
 
-// runState allocates a session's activations and a KV cache of the default encoding.
-func (m *Model) runState() *RunState { return newRunState(m.cfg, m.kvEnc(), m.w.RopeFactors) }
+// runState allocates a session's activations and a KV cache of the default
+// encoding and context.
+func (m *Model) runState() *RunState {
+	return newRunState(m.cfg, m.kvEnc(), m.w.RopeFactors, m.cfg.SeqLen)
+}
 
-// maxCacheBytes bounds a session's KV cache (more than any Pi 4 has).
-const maxCacheBytes = 16 << 30
+// maxContext is the most positions a session may hold: what the file declares
+// (for a GGUF file its context_length, of which sessions hold DefaultContext
+// unless their options ask for more).
+func (m *Model) maxContext() int {
+	if m.gguf != nil {
+		return max(m.gguf.context, m.cfg.SeqLen)
+	}
+	return m.cfg.SeqLen
+}
+
+// sessionContext is the context a session's options ask for: Options.Context,
+// or the model's default, no more than the model declares, and small enough
+// that the session's memory is a number (its cache is allocated as it fills).
+func (m *Model) sessionContext(opts engine.Options, kv kernels.Encoding) (int, error) {
+	n := opts.Context
+	switch {
+	case n == 0:
+		n = m.cfg.SeqLen
+	case n < 0:
+		return 0, fmt.Errorf("llama: a context of %d positions", n)
+	case n > m.maxContext():
+		return 0, fmt.Errorf("llama: a context of %d positions is more than the %d the model declares", n, m.maxContext())
+	}
+	if per := kvBytesPerPosition(m.cfg, kv); per > (math.MaxInt64-activationBytes(m.cfg, kv, n))/int64(n) {
+		return 0, fmt.Errorf("llama: a context of %d positions of %d bytes each is more memory than can be counted", n, per)
+	}
+	return n, nil
+}
 
 // NewSession implements engine.Model.
 func (m *Model) NewSession(opts engine.Options) (engine.Session, error) { return m.newSession(opts) }
@@ -169,13 +203,14 @@ func (m *Model) newSession(opts engine.Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := cacheBytes(m.cfg, kv); n > maxCacheBytes {
-		return nil, fmt.Errorf("llama: a session's KV cache would need %d bytes (layers %d x seq_len %d x kv_dim %d), more than %d", n, m.cfg.NLayers, m.cfg.SeqLen, m.cfg.KVDim(), int64(maxCacheBytes))
+	context, err := m.sessionContext(opts, kv)
+	if err != nil {
+		return nil, err
 	}
 	if opts.System == "" {
 		opts.System = m.system
 	}
-	s := &Session{m: m, r: newRunState(m.cfg, kv, m.w.RopeFactors), opts: opts}
+	s := &Session{m: m, r: newRunState(m.cfg, kv, m.w.RopeFactors, context), opts: opts}
 	s.Reset()
 	return s, nil
 }

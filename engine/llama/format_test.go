@@ -234,7 +234,7 @@ func FuzzParseModel(f *testing.F) {
 		if err != nil {
 			t.Fatalf("parsed but does not load: %v", err)
 		}
-		if cacheBytes(m.cfg, m.kvEnc()) < 1<<24 {
+		if int64(m.cfg.SeqLen)*kvBytesPerPosition(m.cfg, m.kvEnc()) < 1<<24 {
 			forward(m.w, m.cfg, m.runState(), 1, 0, true)
 		}
 	})

@@ -13,8 +13,9 @@ import (
 const prefillBatch = 64
 
 // RunState holds every activation buffer of one session (run.c's RunState),
-// allocated once, and the KV cache. The activations hold a batch of up to
-// prefillBatch tokens, token t's at [t*width, (t+1)*width); decoding uses t = 0.
+// allocated once, and the KV cache, which grows with the positions used. The
+// activations hold a batch of up to prefillBatch tokens, token t's at
+// [t*width, (t+1)*width); decoding uses t = 0.
 type RunState struct {
 	x      []float32 // residual stream [batch][dim]
 	xb     []float32 // normalised input, projection output [batch][dim]
@@ -23,12 +24,12 @@ type RunState struct {
 	hb2    []float32 // feed-forward gate [batch][hidden_dim]
 	q      []float32 // queries [batch][q_dim]
 	k, v   []float32 // keys and values [batch][kv_dim], before they go into the cache
-	att    []float32 // attention scores [batch][n_heads][seq_len]
 	logits []float32 // [vocab], for the batch's last token
-	// keyCache and valueCache are [layer][kv_head][seq_len][head_size]: head-major,
-	// so attention reads each head's keys and values as one sequential stream (which
-	// the prefetchers follow) rather than a piece of every position's kv_dim values.
-	keyCache, valueCache kernels.KV
+	// cache holds the keys and values of every layer and kv head, head-major
+	// within each chunk of positions, so attention reads each head's keys and
+	// values as sequential streams (which the prefetchers follow) rather than a
+	// piece of every position's kv_dim values; it holds the attention scores too.
+	cache *kernels.KVCache
 	// ropeFreq[j] is the rotation frequency of pair j inside a head; ropeCos/ropeSin
 	// hold each batch token's rotation ([batch][head_size/2]), shared by every head
 	// and every layer.
@@ -54,28 +55,26 @@ type RunState struct {
 	swigluStep, residualStep func(lo, hi int)
 }
 
-// newRunState allocates a session's activations and its KV cache in encoding
-// kv; ropeFactors are the model's (nil for none).
-func newRunState(c Config, kv kernels.Encoding, ropeFactors []float32) *RunState {
+// newRunState allocates a session's activations and an empty KV cache of context
+// positions in encoding kv; ropeFactors are the model's (nil for none).
+func newRunState(c Config, kv kernels.Encoding, ropeFactors []float32, context int) *RunState {
 	hs := c.HeadSize()
 	b := prefillBatch
 	r := &RunState{
-		x:          make([]float32, b*c.Dim),
-		xb:         make([]float32, b*c.Dim),
-		xb2:        make([]float32, b*c.QDim()),
-		hb:         make([]float32, b*c.HiddenDim),
-		hb2:        make([]float32, b*c.HiddenDim),
-		q:          make([]float32, b*c.QDim()),
-		k:          make([]float32, b*c.KVDim()),
-		v:          make([]float32, b*c.KVDim()),
-		att:        make([]float32, b*c.NHeads*c.SeqLen),
-		logits:     make([]float32, c.VocabSize),
-		keyCache:   kernels.NewKV(c.NLayers*c.SeqLen*c.KVDim(), kv),
-		valueCache: kernels.NewKV(c.NLayers*c.SeqLen*c.KVDim(), kv),
-		ropeFreq:   make([]float32, hs/2),
-		ropeCos:    make([]float32, b*hs/2),
-		ropeSin:    make([]float32, b*hs/2),
-		eps:        c.normEps(),
+		x:        make([]float32, b*c.Dim),
+		xb:       make([]float32, b*c.Dim),
+		xb2:      make([]float32, b*c.QDim()),
+		hb:       make([]float32, b*c.HiddenDim),
+		hb2:      make([]float32, b*c.HiddenDim),
+		q:        make([]float32, b*c.QDim()),
+		k:        make([]float32, b*c.KVDim()),
+		v:        make([]float32, b*c.KVDim()),
+		logits:   make([]float32, c.VocabSize),
+		cache:    kernels.NewKVCache(c.NLayers, c.NKVHeads, hs, context, kernels.KVChunk, kv),
+		ropeFreq: make([]float32, hs/2),
+		ropeCos:  make([]float32, b*hs/2),
+		ropeSin:  make([]float32, b*hs/2),
+		eps:      c.normEps(),
 	}
 	for j := range r.ropeFreq {
 		// run.c: freq = 1.0f / powf(10000.0f, head_dim / (float)head_size), head_dim = 2j;
@@ -93,19 +92,26 @@ func newRunState(c Config, kv kernels.Encoding, ropeFactors []float32) *RunState
 	return r
 }
 
-// cacheBytes is the size of a session's KV cache in encoding kv.
-func cacheBytes(c Config, kv kernels.Encoding) int64 {
-	return 2 * kernels.KVBytes(int64(c.NLayers)*int64(c.SeqLen)*int64(c.KVDim()), kv)
+// kvBytesPerPosition is what one position takes in a KV cache of encoding kv:
+// keys and values of every layer.
+func kvBytesPerPosition(c Config, kv kernels.Encoding) int64 {
+	return 2 * kernels.KVBytes(int64(c.NLayers)*int64(c.KVDim()), kv)
 }
 
-// sessionBytesOf is what newRunState allocates for c: the KV cache in encoding kv
-// and the activations (for a large context the attention scores of a batch
-// weigh most: 64 x n_heads x seq_len floats).
-func sessionBytesOf(c Config, kv kernels.Encoding) int64 {
+// activationBytes is what a session of context positions takes besides its KV
+// cache (of encoding kv): the activations of a batch, the logits, and attention's
+// scratch (two rows of scores of the context per core).
+func activationBytes(c Config, kv kernels.Encoding, context int) int64 {
 	b, hs := int64(prefillBatch), int64(c.HeadSize())
-	floats := b*(2*int64(c.Dim)+2*int64(c.QDim())+2*int64(c.HiddenDim)+2*int64(c.KVDim())+int64(c.NHeads)*int64(c.SeqLen)+hs) +
+	floats := b*(2*int64(c.Dim)+2*int64(c.QDim())+2*int64(c.HiddenDim)+2*int64(c.KVDim())+hs) +
 		int64(c.VocabSize) + hs/2
-	return cacheBytes(c, kv) + 4*floats
+	return 4*floats + kernels.KVScoresBytes(context, int(hs), kv)
+}
+
+// sessionBytesOf is what a session of c's context takes once it is full: its KV
+// cache in encoding kv and the activations.
+func sessionBytesOf(c Config, kv kernels.Encoding) int64 {
+	return int64(c.SeqLen)*kvBytesPerPosition(c, kv) + activationBytes(c, kv, c.SeqLen)
 }
 
 // forward runs token through the transformer at position pos (run.c's forward),
@@ -124,6 +130,7 @@ func forward(w *Weights, c Config, r *RunState, token, pos int, wantLogits bool)
 func forwardBatch(w *Weights, c Config, r *RunState, tokens []int, pos int, wantLogits bool) []float32 {
 	n := len(tokens)
 	r.w, r.c, r.n, r.pos = w, c, n, pos
+	r.cache.Reserve(pos + n)
 	dim, qDim, hidden, kvDim := c.Dim, c.QDim(), c.HiddenDim, c.KVDim()
 	x, xb, xb2, q := r.x[:n*dim], r.xb[:n*dim], r.xb2[:n*qDim], r.q[:n*qDim]
 	k, v := r.k[:n*kvDim], r.v[:n*kvDim]
@@ -207,9 +214,7 @@ func (r *RunState) place(t, kh int) {
 	}
 	r.rotate(qt, t)
 	r.rotate(kt, t)
-	at := l*c.SeqLen*kvDim + (kh*c.SeqLen+r.pos+t)*hs
-	r.keyCache.Store(at, kt)
-	r.valueCache.Store(at, vt)
+	r.cache.Store(l, kh, r.pos+t, kt, vt)
 }
 
 // attend is item i of a layer's attention: token i/NKVHeads's query heads that share
@@ -231,12 +236,9 @@ func (r *RunState) attend(i int) {
 		r.in.Rows(r.v, w.WV[l], kh*hs, (kh+1)*hs)
 		r.place(t, kh)
 	}
-	head := l*c.SeqLen*c.KVDim() + kh*c.SeqLen*hs // the key/value head's cache
-	seen := (r.pos + t + 1) * hs
-	kernels.AttendHeads(kh*kvMul, (kh+1)*kvMul, r.keyCache.Slice(head, head+seen), r.valueCache.Slice(head, head+seen), r.attnScale,
-		func(h int) (out, q, scores []float32) {
-			a := t*c.NHeads + h
-			return r.xb2[t*qDim+h*hs : t*qDim+(h+1)*hs], r.q[t*qDim+h*hs : t*qDim+(h+1)*hs], r.att[a*c.SeqLen : a*c.SeqLen+r.pos+t+1]
+	r.cache.AttendHeads(l, kh, 0, r.pos+t+1, kh*kvMul, (kh+1)*kvMul, r.attnScale,
+		func(h int) (out, q []float32) {
+			return r.xb2[t*qDim+h*hs : t*qDim+(h+1)*hs], r.q[t*qDim+h*hs : t*qDim+(h+1)*hs]
 		})
 }
 

@@ -104,8 +104,9 @@ func loadGGUF(files engine.Files) (*Model, error) {
 // presence, shape and type), without its tensor data: f may come from gguf.Read,
 // which reads only the header region. A file it accepts fails to load only if
 // its data cannot be read or an inferpi.json beside it is wrong. It returns the
-// memory a session of the model allocates by default beyond the file: its KV
-// cache (fp16, at most DefaultContext positions) and activations.
+// memory a session of the model takes by default beyond the file once its
+// context is full: its KV cache (fp16, at most DefaultContext positions, allocated
+// as they are used) and activations.
 func CheckGGUF(f *gguf.File) (sessionBytes int64, err error) {
 	cfg, _, err := checkGGUF(f, nil)
 	if err != nil {
@@ -440,6 +441,8 @@ func (m *Model) ggufInfo() engine.Info {
 		ContextSize:         c.SeqLen,
 		VocabSize:           c.VocabSize,
 		WeightBytesPerToken: m.w.bytesPerToken(),
+		KVBytesPerPosition:  kvBytesPerPosition(c, m.kvEnc()),
+		SessionBytes:        activationBytes(c, m.kvEnc(), c.SeqLen),
 		Template:            g.templateName(),
 		Details:             details,
 		Notice:              g.notice,

@@ -209,8 +209,8 @@ func TestCheckGGUF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := runStateBytes(s.r); n != got || s.r.keyCache.Encoding() != kernels.F16 {
-				t.Errorf("%s: CheckGGUF says a session takes %d bytes, one has %d (KV cache %v)", o.File, n, got, s.r.keyCache.Encoding())
+			if got := runStateBytes(s.r); n != got || s.r.cache.Encoding() != kernels.F16 {
+				t.Errorf("%s: CheckGGUF says a session takes %d bytes, one has %d (KV cache %v)", o.File, n, got, s.r.cache.Encoding())
 			}
 		}
 	}
@@ -225,16 +225,14 @@ func TestCheckGGUF(t *testing.T) {
 	}
 }
 
-// runStateBytes adds up the buffers of r.
+// runStateBytes adds up the buffers of r once its cache is full.
 func runStateBytes(r *RunState) int64 {
 	n := int64(0)
-	for _, b := range [][]float32{r.x, r.xb, r.xb2, r.hb, r.hb2, r.q, r.k, r.v, r.att, r.logits, r.ropeFreq, r.ropeCos, r.ropeSin} {
+	for _, b := range [][]float32{r.x, r.xb, r.xb2, r.hb, r.hb2, r.q, r.k, r.v, r.logits, r.ropeFreq, r.ropeCos, r.ropeSin} {
 		n += 4 * int64(len(b))
 	}
-	for _, kv := range []kernels.KV{r.keyCache, r.valueCache} {
-		n += kernels.KVBytes(int64(kv.Len()), kv.Encoding())
-	}
-	return n
+	r.cache.Reserve(r.cache.Capacity())
+	return n + r.cache.Bytes() + r.cache.ScratchBytes()
 }
 
 // headerOnly is a file whose reads starting past end (the header region) fail:

@@ -119,21 +119,28 @@ func TestSessionBatchesLikeOneByOne(t *testing.T) {
 		}
 		a, b := sessions[0], sessions[1]
 		for l := 0; l < m.cfg.NLayers; l++ {
-			layer := m.cfg.SeqLen * m.cfg.KVDim()
-			off := l * layer
-			if !sameCache(a.r.keyCache, b.r.keyCache, off, layer) || !sameCache(a.r.valueCache, b.r.valueCache, off, layer) {
+			if !sameCache(a.r.cache, b.r.cache, l, len(a.tokens)) {
 				t.Fatalf("mode %v: layer %d's KV cache differs after %d positions", mode, l, len(a.tokens))
 			}
 		}
 	}
 }
 
-// sameCache reports whether a and b hold the same n values from off.
-func sameCache(a, b kernels.KV, off, n int) bool {
-	va, vb := make([]float32, n), make([]float32, n)
-	a.Load(off, va)
-	b.Load(off, vb)
-	return slices.Equal(va, vb)
+// sameCache reports whether a and b hold the same keys and values in positions
+// [0, n) of layer.
+func sameCache(a, b *kernels.KVCache, layer, n int) bool {
+	hs := a.HeadSize()
+	ka, va, kb, vb := make([]float32, hs), make([]float32, hs), make([]float32, hs), make([]float32, hs)
+	for h := range a.Heads() {
+		for p := range n {
+			a.Load(layer, h, p, ka, va)
+			b.Load(layer, h, p, kb, vb)
+			if !slices.Equal(ka, kb) || !slices.Equal(va, vb) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // TestPrefillCancelForgetsThePrompt: a turn canceled while its prompt is being fed

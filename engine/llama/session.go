@@ -40,11 +40,13 @@ func (s *Session) Options() *engine.Options { return &s.opts }
 // Used implements engine.Session.
 func (s *Session) Used() int { return len(s.tokens) }
 
-// capacity is how many positions the session's cache holds.
-func (s *Session) capacity() int { return s.m.cfg.SeqLen }
+// capacity is how many positions the session may hold (Options.Context).
+func (s *Session) capacity() int { return s.r.cache.Capacity() }
 
 // Reset implements engine.Session: the cache is emptied (its entries are simply
-// overwritten later) and the sampler starts again from its seed.
+// overwritten later; the chunks it allocated stay for the next conversation,
+// which is planned for the same context, and are not allocated and zeroed
+// again) and the sampler starts again from its seed.
 func (s *Session) Reset() {
 	s.tokens = s.tokens[:0]
 	s.pending = -1

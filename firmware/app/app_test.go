@@ -313,12 +313,12 @@ storage: reading models from the SD card
 	alloc.set(9 * MB)
 	r.typ("2\r")
 	r.expect(regexp.QuoteMeta("Loading llama-demo [Llama] from the SD card...\r\n" +
-		"Could not load llama-demo: llama-demo does not fit in memory: model.bin needs 7.0 MB and its chat 2.7 MB more, 1.0 MB is free for models (9.0 MB free, 8.0 MB kept for the chat's working memory)\r\n" +
+		"Could not load llama-demo: llama-demo does not fit in memory: model.bin needs 7.0 MB and its chat 2.0 MB more, 1.0 MB is free for models (9.0 MB free, 8.0 MB kept for the chat's working memory)\r\n" +
 		"Back to the model menu.\r\n"))
 	full := r.expect(`Copy a smaller model onto it \(a smaller size or a smaller quantization\) and press ENTER to look again\.\r\n`)
 	for _, want := range []string{
-		"     context-131072.gguf      needs 3.1 MB of memory (1.9 MB of weights, 1.2 MB for a chat of 256 positions) and 64 MB kept free, 9.0 MB is free: too large for this Pi\r\n",
-		"     llama-demo               needs 8.6 MB of memory (7.0 MB of weights, 1.6 MB for a chat of 256 positions) and 64 MB kept free, 9.0 MB is free: too large for this Pi\r\n",
+		"     context-131072.gguf      needs 2.7 MB of memory (1.9 MB of weights, 897 KB for a chat of 256 positions) and 64 MB kept free, 9.0 MB is free: too large for this Pi\r\n",
+		"     llama-demo               needs 8.3 MB of memory (7.0 MB of weights, 1.3 MB for a chat of 256 positions) and 64 MB kept free, 9.0 MB is free: too large for this Pi\r\n",
 		"No model here fits in this Pi's memory.\r\n",
 	} {
 		if !strings.Contains(full, want) {

@@ -2,6 +2,7 @@ package loader
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/engine/quantize"
 	"github.com/inferpi/inferpi/firmware/models"
 	"github.com/inferpi/inferpi/firmware/sdimage"
@@ -361,7 +363,8 @@ func TestLoadGGUF(t *testing.T) {
 	size := int64(len(demo.Data))
 	l := &Loader{FS: fsys, Alloc: newFakeAlloc(size + m.SessionBytes + 4*MB - 1), Out: io.Discard, Reserve: 4 * MB}
 	_, err = l.Load(m)
-	want := "llama-demo-q8_0.gguf does not fit in memory: llama-demo-q8_0.gguf needs 1.9 MB and its chat 2.0 MB more, 3.9 MB is free for models (7.9 MB free, 4.0 MB kept for the chat's working memory)"
+	want := fmt.Sprintf("llama-demo-q8_0.gguf does not fit in memory: llama-demo-q8_0.gguf needs 1.9 MB and its chat %s more, %s is free for models (%s free, 4.0 MB kept for the chat's working memory)",
+		engine.FormatBytes(m.SessionBytes), engine.FormatBytes(size+m.SessionBytes-1), engine.FormatBytes(size+m.SessionBytes+4*MB-1))
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n %v\nwant\n %s", err, want)
 	}
