@@ -284,7 +284,7 @@ func figures(v []float64) []float64 {
 }
 
 // kvCacheOf is the encoding of the model's KV cache from its details ("fp16, N
-// bytes per session"), or "?".
+// bytes per position ..."), or "?".
 func kvCacheOf(info engine.Info) string {
 	for _, kv := range info.Details {
 		if f := strings.Fields(strings.ReplaceAll(kv.Value, ",", " ")); kv.Key == "kv cache" && len(f) > 0 {
