@@ -164,7 +164,7 @@ func (m *Model) forwardBatch(s *RunState, tokens []int, pos int, wantLogits bool
 		return nil
 	}
 
-	// Logits over the real vocabulary (the padding rows were not exported), softcapped.
+	// Logits over the real vocabulary (model.bin holds no padding rows), softcapped.
 	kernels.MatVec(s.logits, w.LMHead, last)
 	if h.Softcap > 0 {
 		// One tanh per vocabulary entry is a visible part of a decoding step:
