@@ -6,7 +6,8 @@
 //
 // The code reads like llama2.c's run.c: Header is the config, Weights are views
 // into the file, RunState is allocated once per session, and forward runs one
-// token. Facts are from nanochat at commit 92d63d4e (gpt.py, engine.py,
+// token (forward.go, with its attention in attention.go and the rotary tables in
+// rope.go). Facts are from nanochat at commit 92d63d4e (gpt.py, engine.py,
 // tokenizer.py, scripts/chat_cli.py).
 package gpt
 

@@ -7,9 +7,9 @@
 // follow llama.cpp's. Both go through one forward pass.
 //
 // The code mirrors run.c's sections: Config (config.go), TransformerWeights
-// (weights.go), RunState and forward (forward.go), then the chat session
-// (session.go) with its prompt templates (template.go, and engine/chat for
-// GGUF files).
+// (weights.go), RunState and forward (forward.go, with its attention in
+// attention.go and RoPE in rope.go), then the chat session (session.go) with
+// its prompt templates (template.go, and engine/chat for GGUF files).
 package llama
 
 import (

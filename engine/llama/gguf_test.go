@@ -228,7 +228,7 @@ func TestCheckGGUF(t *testing.T) {
 // runStateBytes adds up the buffers of r once its cache is full.
 func runStateBytes(r *RunState) int64 {
 	n := int64(0)
-	for _, b := range [][]float32{r.x, r.xb, r.xb2, r.hb, r.hb2, r.q, r.k, r.v, r.logits, r.ropeFreq, r.ropeCos, r.ropeSin} {
+	for _, b := range [][]float32{r.x, r.xb, r.xb2, r.hb, r.hb2, r.q, r.k, r.v, r.logits, r.rope.freq, r.rope.cos, r.rope.sin} {
 		n += 4 * int64(len(b))
 	}
 	r.cache.Reserve(r.cache.Capacity())
