@@ -173,8 +173,6 @@ fbslice:
 	MOVQ FB_N(SP), CX
 
 fbchunk:
-	PREFETCHT0 PF(SI)
-	PREFETCHT0 PF(R14)
 	FB_STEP
 	ADDQ       $32*FB_ES, SI
 	ADDQ       $32*FB_ES, R14
