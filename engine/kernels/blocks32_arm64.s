@@ -17,13 +17,14 @@
 // one for lanes 4-7. The blocks after the last group go one at a time, their value
 // added into lane 0 and the lanes rotated.
 //
-// The fifth bits: qh (32 bits) in a vector register, TBL spreads bytes 0 and 1 over
-// 8 lanes each (V28's indices) and bytes 2 and 3 likewise (V27's), and CMTST against
-// each lane's bit (V26: 1, 2, ..., 128 twice) gives 0xff where it is set. SLI by 4 of
-// such a mask onto the nibbles keeps their low 4 bits and sets the high 4: so a mask
-// of the complemented qh gives the nibble - 16 where the bit is 0 (Q5_0's q - 16,
-// signed), and a mask shifted down to 0 or 1 gives the nibble + 16 where it is 1
-// (Q5_1's q, unsigned).
+// The fifth bits: qh's four bytes in a vector register (Q5_1's beside its d and m,
+// as one load brings them), TBL spreads the first two over 8 lanes each (V28's
+// indices) and the last two likewise (V27's), and CMTST against each lane's bit
+// (V26: 1, 2, ..., 128 twice) gives 0xff where it is set. SLI by 4 of such a mask
+// onto the nibbles keeps their low 4 bits and sets the high 4: so a mask of the
+// complemented qh gives the nibble - 16 where the bit is 0 (Q5_0's q - 16, signed),
+// and a mask shifted down to 0 or 1 gives the nibble + 16 where it is 1 (Q5_1's q,
+// unsigned).
 
 // BLOCK1_VALUE(dreg): a lone block's value, float32(float32(d_w·d_x)·float32(isum)),
 // from its isum in S16 and its fp16 d_w in the low 16 bits of dreg, with the next x
@@ -38,11 +39,12 @@
 	FADD4S(30, 30, 16); \
 	ROTATE8(V24)
 
-// B32_CONSTS sets V26-V28 for the fifth bits.
-#define B32_CONSTS \
+// B32_CONSTS(first) sets V26-V28 for the fifth bits, whose four bytes are bytes
+// first to first+3 of Vq (Q50_LOAD's and Q51_LOAD's).
+#define B32_CONSTS(first) \
 	VMOVQ $0x8040201008040201, $0x8040201008040201, V26; \
-	VMOVQ $0x0202020202020202, $0x0303030303030303, V27; \
-	VMOVQ $0x0000000000000000, $0x0101010101010101, V28
+	VMOVQ $(0x0101010101010101*((first)+2)), $(0x0101010101010101*((first)+3)), V27; \
+	VMOVQ $(0x0101010101010101*(first)), $(0x0101010101010101*((first)+1)), V28
 
 // Q50_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b): the Q5_0 block at R1+off against
 // the 32 x values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d.
@@ -90,16 +92,19 @@
 	ADDP8H(i, i, tmp); \
 	SADDLP4S(i, i)
 
-// GROUP_VALUES(lanes, i, dreg, xoff, tmp): Vlanes += float32(float32(d_w·d_x)·
-// float32(isum)) of four blocks: isums in Vi, their fp16 d_w in dreg (16 bits each),
-// their d_x at R7+xoff. Vtmp scratch.
-#define GROUP_VALUES(lanes, i, dreg, xoff, tmp) \
-	FMOVD dreg, F15; \
-	FMOVQ xoff(R7), F14; \
-	FCVTL(15, 15); \
+// GROUP_DDX(dreg, xoff, d, t): Vd = float32(d_w·d_x) of four blocks, their fp16 d_w
+// in dreg (16 bits each), their d_x at R7+xoff; Vt scratch.
+#define GROUP_DDX(dreg, xoff, d, t) \
+	FMOVDX(d, dreg); \
+	LDURQ(t, 7, xoff); \
+	FCVTL(d, d); \
+	FMUL4S(d, d, t)
+
+// GROUP_ADD(lanes, i, d): Vlanes += float32(Vd·float32(isum)) of four blocks,
+// their isums in Vi and GROUP_DDX's products in Vd.
+#define GROUP_ADD(lanes, i, d) \
 	SCVTF4S(i, i); \
-	FMUL4S(15, 15, 14); \
-	FMUL4S(i, i, 15); \
+	FMUL4S(i, i, d); \
 	FADD4S(lanes, lanes, i)
 
 // func matVecQ5_0NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks int)
@@ -110,7 +115,7 @@ TEXT ·matVecQ5_0NEON(SB), NOSPLIT, $0-48
 	MOVD xd+24(FP), R4
 	MOVD rows+32(FP), R3
 	MOVD blocks+40(FP), R8
-	B32_CONSTS
+	B32_CONSTS(0)
 
 q50row:
 	MOVD R2, R5
@@ -138,10 +143,12 @@ q50by8:
 	BFI $32, R9, $16, R12
 	Q50_BLOCK(154, 224, 23, 7, 8, 9, 10, 11, 12, 13)
 	BFI $48, R9, $16, R12
+	GROUP_DDX(11, 0, 14, 15)
+	GROUP_DDX(12, 16, 12, 13)
 	TREE4(24, 16, 17, 18, 19, 25)
 	TREE4(25, 20, 21, 22, 23, 29)
-	GROUP_VALUES(30, 24, R11, 0, 29)
-	GROUP_VALUES(31, 25, R12, 16, 29)
+	GROUP_ADD(30, 24, 14)
+	GROUP_ADD(31, 25, 12)
 	ADD $176, R1
 	ADD $256, R5
 	ADD $32, R7
@@ -188,9 +195,9 @@ q50sum:
 	SADDLP4S(tmp, tmp); \
 	ADDP4S(i, i, tmp)
 
-// GROUP_VALUES_M(lanes, i, dreg, mreg, xoff): GROUP_VALUES with the min term: four
-// blocks' fp16 d and m in dreg and mreg, their x scales and sums at R7+xoff and
-// R12+xoff.
+// GROUP_VALUES_M(lanes, i, dreg, mreg, xoff): Vlanes += float32(float32(d·d_x)·
+// float32(isum)) + float32(m·s) of four blocks: isums in Vi, their fp16 d and m in
+// dreg and mreg (16 bits each), their x scales and sums at R7+xoff and R12+xoff.
 #define GROUP_VALUES_M(lanes, i, dreg, mreg, xoff) \
 	FMOVD dreg, F15; \
 	FMOVD mreg, F13; \
@@ -203,6 +210,27 @@ q50sum:
 	FMUL4S(13, 13, 12); \
 	FMUL4S(i, i, 15); \
 	FADD4S(i, i, 13); \
+	FADD4S(lanes, lanes, i)
+
+// GROUP_DDX_M(dreg, mreg, xoff, d, m, t, u): GROUP_VALUES_M's products of the
+// scales: Vd = float32(d·d_x), Vm = float32(m·s) of four blocks, their fp16 d and m
+// in registers dreg and mreg; Vt, Vu scratch.
+#define GROUP_DDX_M(dreg, mreg, xoff, d, m, t, u) \
+	FMOVDX(d, dreg); \
+	FMOVDX(m, mreg); \
+	LDURQ(t, 7, xoff); \
+	LDURQ(u, 12, xoff); \
+	FCVTL(d, d); \
+	FCVTL(m, m); \
+	FMUL4S(d, d, t); \
+	FMUL4S(m, m, u)
+
+// GROUP_ADD_M(lanes, i, d, m): Vlanes += float32(Vd·float32(isum)) + Vm of four
+// blocks, their isums in Vi (GROUP_VALUES_M's sums, from GROUP_DDX_M's products).
+#define GROUP_ADD_M(lanes, i, d, m) \
+	SCVTF4S(i, i); \
+	FMUL4S(i, i, d); \
+	FADD4S(i, i, m); \
 	FADD4S(lanes, lanes, i)
 
 // BLOCK1_VALUE_M(dm): BLOCK1_VALUE for Q4_1 and Q5_1, the fp16 d and m in the low
@@ -225,10 +253,13 @@ q50sum:
 
 // DM_FIELDS(k): R9's low 32 bits (a block's fp16 d and m) into the 16-bit fields k
 // of R13 (the d) and R14 (the m) of a group's four blocks; R10 scratch.
-#define DM_FIELDS(k) \
+#define DM_FIELDS(k) DM_FIELDS_IN(k, R13, R14)
+
+// DM_FIELDS_IN(k, d, m): DM_FIELDS into d and m.
+#define DM_FIELDS_IN(k, d, m) \
 	LSR $16, R9, R10; \
-	BFI $(16*k), R9, $16, R13; \
-	BFI $(16*k), R10, $16, R14
+	BFI $(16*k), R9, $16, d; \
+	BFI $(16*k), R10, $16, m
 
 // Q41_BLOCK(off, xoff, t, s, h, x0, x1): the Q4_1 block at R1+off against the x
 // values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d and m.
@@ -260,11 +291,10 @@ q50sum:
 	B32_PRODUCTS(t, s, h, x0, x1)
 
 // Q51_LOAD(off, q, s): the Q5_1 block at R1+off: R9's low 32 bits = its fp16 d and
-// m, Vq's low 32 bits its qh, Vs its nibbles; R10 scratch.
+// m, Vq's bytes 4-7 its qh, Vs its nibbles.
 #define Q51_LOAD(off, q, s) \
 	MOVD off(R1), R9; \
-	LSR  $32, R9, R10; \
-	FMOVSW(q, 10); \
+	FMOVDX(q, 9); \
 	LDURQ(s, 1, off+8)
 
 // Q51_UNPACK(q, s, h, a, b): Vs = weights 0-15 (q, unsigned), Vh = 16-31, from
@@ -364,7 +394,7 @@ TEXT ·matVecQ5_1NEON(SB), NOSPLIT, $0-56
 	MOVD xs+32(FP), R11
 	MOVD rows+40(FP), R3
 	MOVD blocks+48(FP), R8
-	B32_CONSTS
+	B32_CONSTS(4)
 
 q51row:
 	MOVD R2, R5
@@ -385,18 +415,22 @@ q51by8:
 	DM_FIELDS(2)
 	Q51_BLOCK(72, 96, 19, 7, 8, 9, 10, 11, 12, 13)
 	DM_FIELDS(3)
-	TREE4U(24, 16, 17, 18, 19, 25)
-	GROUP_VALUES_M(30, 24, R13, R14, 0)
+	// Blocks 4-7's d and m go to R15 and R19: both groups' float32 work follows
+	// the eight blocks' integer work, which it overlaps.
 	Q51_BLOCK(96, 128, 20, 0, 1, 2, 3, 4, 5, 6)
-	DM_FIELDS(0)
+	DM_FIELDS_IN(0, R15, R19)
 	Q51_BLOCK(120, 160, 21, 7, 8, 9, 10, 11, 12, 13)
-	DM_FIELDS(1)
+	DM_FIELDS_IN(1, R15, R19)
 	Q51_BLOCK(144, 192, 22, 0, 1, 2, 3, 4, 5, 6)
-	DM_FIELDS(2)
+	DM_FIELDS_IN(2, R15, R19)
 	Q51_BLOCK(168, 224, 23, 7, 8, 9, 10, 11, 12, 13)
-	DM_FIELDS(3)
-	TREE4U(25, 20, 21, 22, 23, 24)
-	GROUP_VALUES_M(31, 25, R13, R14, 16)
+	DM_FIELDS_IN(3, R15, R19)
+	GROUP_DDX_M(13, 14, 0, 14, 15, 24, 25)
+	TREE4U(24, 16, 17, 18, 19, 29)
+	GROUP_ADD_M(30, 24, 14, 15)
+	GROUP_DDX_M(15, 19, 16, 12, 13, 24, 25)
+	TREE4U(25, 20, 21, 22, 23, 29)
+	GROUP_ADD_M(31, 25, 12, 13)
 	ADD $192, R1
 	ADD $256, R5
 	ADD $32, R7
@@ -434,6 +468,7 @@ q51sum:
 
 // func matMulQ5_0NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 #define B32N_BYTES 22
+#define B32N_QH 0
 #define B32N_WEIGHTS(off) \
 	Q50_LOAD(off, 2, 0); \
 	Q50_UNPACK(2, 0, 1, 3, 4)
@@ -466,6 +501,7 @@ TEXT ·matMulQ5_0NEON(SB), NOSPLIT, $0-48
 	MOVD blocks+40(FP), R8
 #include "blocks32batch_arm64.h"
 #undef B32N_BYTES
+#undef B32N_QH
 #undef B32N_WEIGHTS
 #undef B32N_FIELD
 #undef B32N_TREE
@@ -507,6 +543,7 @@ TEXT ·matMulQ5_0NEON(SB), NOSPLIT, $0-48
 
 // func matMulQ4_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 #define B32N_BYTES 20
+#define B32N_QH 0
 #define B32N_WEIGHTS(off) \
 	Q41_LOAD(off, 0); \
 	Q41_UNPACK(0, 1)
@@ -522,12 +559,14 @@ TEXT ·matMulQ4_1NEON(SB), NOSPLIT, $0-48
 	MOVD blocks+40(FP), R8
 #include "blocks32batch_arm64.h"
 #undef B32N_BYTES
+#undef B32N_QH
 #undef B32N_WEIGHTS
 #undef B32N_TREE
 
 // func matMulQ5_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
 // (TREE4U's sums: two int16 lanes of unsigned 5-bit products would overflow)
 #define B32N_BYTES 24
+#define B32N_QH 4
 #define B32N_WEIGHTS(off) \
 	Q51_LOAD(off, 2, 0); \
 	Q51_UNPACK(2, 0, 1, 3, 4)

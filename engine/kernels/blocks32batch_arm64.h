@@ -5,6 +5,8 @@
 // then the same float32 operations) in its own eight lanes. The file that includes
 // it defines:
 //	B32N_BYTES       bytes per block
+//	B32N_QH          the first byte of qh in the vector B32N_WEIGHTS loads it
+//	                 into (B32_CONSTS; Q4_1 has none, any value)
 //	B32N_WEIGHTS(off)  the block at R1+off unpacked as the one-token kernel
 //	                 unpacks it: V0 = weights 0-15, V1 = 16-31, R9 its fp16
 //	                 fields (V2-V4, R10 scratch)
@@ -14,7 +16,7 @@
 //	B32N_DS          the half's fp16 fields widened: V15 = d (and V24 = m)
 //	B32N_VALUE(d, s, i, xoff)  Vi = the token's values of the four blocks of a
 //	                 half from their isums in Vi, its x scales (and sums) at
-//	                 Rd+xoff (and Rs+xoff) (GROUP_VALUES' formula)
+//	                 Rd+xoff (and Rs+xoff) (GROUP_DDX's and GROUP_ADD's formula)
 //	B32N_DS1         a lone block's fields widened: F15 = d (and F24 = m)
 //	B32N_VALUE1(d, s)  F4 = the token's value of a lone block from its isum in S4,
 //	                 its next x scale (and sum) at Rd (and Rs), both moving on
@@ -96,7 +98,7 @@
 	B32N_ROT(lo, lo+1)
 
 	LSL  $2, R4
-	B32_CONSTS
+	B32_CONSTS(B32N_QH)
 	VMOVI $15, V29.B16
 
 bnrow:

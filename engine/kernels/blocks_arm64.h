@@ -47,6 +47,8 @@
 #define LDURQ(vt, rn, off) WORD $(0x3CC00000 | (((off)&0x1ff)<<12) | ((rn)<<5) | (vt))
 // St = Wn
 #define FMOVSW(vd, rn) WORD $(0x1E270000 | ((rn)<<5) | (vd))
+// Dt = Xn
+#define FMOVDX(vd, rn) WORD $(0x9E670000 | ((rn)<<5) | (vd))
 // Vd.16B = Vn.16B[Vm.16B] (one-register TBL)
 #define TBL16B(vd, vn, vm) WORD $(0x4E000000 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Vd.16B = 0xff where Vn & Vm is not 0
