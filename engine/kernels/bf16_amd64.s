@@ -19,5 +19,6 @@
 #define FB_KERNEL ·matMulBF16AVX2
 #define FB_ES 2
 #define FB_SHIFT 4
+#define FB_XS 2
 #define FB_WIDEN(src, y) WIDEN(src, y)
 #include "floatbatch_amd64.h"

@@ -87,16 +87,19 @@ f32store:
 #define FB_KERNEL ·matMulF32AVX2
 #define FB_ES 4
 #define FB_SHIFT 5
+#define FB_XS 1
 #define FB_WIDEN(src, y) VMOVUPS src, y
 #include "floatbatch_amd64.h"
 #undef FB_KERNEL
 #undef FB_ES
 #undef FB_SHIFT
+#undef FB_XS
 #undef FB_WIDEN
 
 #define FB_KERNEL ·matMulF16AVX2
 #define FB_ES 2
 #define FB_SHIFT 4
+#define FB_XS 2
 #define FB_WIDEN(src, y) WIDEN(src, y)
 #include "floatbatch_amd64.h"
 

@@ -8,43 +8,46 @@
 //
 // Here a pass over a block of two rows' columns computes one slice's accumulators
 // for the two rows and four tokens (eight FMAs per two loads of weights and four
-// of x, where the one-token kernel does one per load of each), from and back to
-// the stack. A block is 16 chunks of 32 columns, and every pair of rows passes over
-// it before the next: its x (8 KiB for four tokens in fp32) stays in L1 while the
-// rows stream past. Slice 0 then takes the last columns, and each pair's eight
-// sums are reduced together (HSUM's additions, two 128-bit halves at a time).
+// of x, where the one-token kernel does one per load of each), from zero in the
+// first block and from the stack in the others, and back to the stack. A block is
+// 16 chunks of 32 columns, and every pair of rows passes over it before the next:
+// its x (8 KiB for four tokens in fp32) stays in L1 while the rows stream past.
+// Slice 0 then takes the last columns, and each pair's eight sums are reduced
+// together (HSUM's additions, two 128-bit halves at a time).
 //
 // The file that includes it defines FB_KERNEL (its name), FB_ES (bytes per
-// weight), FB_SHIFT (log2 of 8 weights' bytes) and FB_WIDEN(src, y) (eight weights
-// at src widened exactly to float32 in y). Rows hold a multiple of 8 columns, and a
-// call takes at most fbRows of them (the Go side splits the others, and takes rows
-// of other widths token by token).
+// weight), FB_SHIFT (log2 of 8 weights' bytes), FB_XS (4 / FB_ES, the scale from
+// an offset into a row to the same columns' offset into x) and FB_WIDEN(src, y)
+// (eight weights at src widened exactly to float32 in y). Rows hold a multiple of
+// 8 columns, and a call takes at most fbRows of them (the Go side splits the
+// others, and takes rows of other widths token by token).
 //
 // func FB_KERNEL(a *floatBatch, w *byte, rows, cols int)
-// Registers: DI a pair of rows, SI and R14 its two rows' weights of the pass (the
-// same row twice for a last row alone, whose second results are dropped), BX the
-// offset into the tokens' x (R10-R13), AX the slice, CX the chunks of the pass, R9
+// Registers: DI a pair of rows, SI and R14 its two rows (the same row twice for a
+// last row alone, whose second results are dropped), BX the offset into them of
+// the pass's columns (one index for the weights and, times FB_XS, the tokens' x at
+// R10-R13, so one addition a step), AX the slice, CX the chunks of the pass, R9
 // the chunks after the block, R8 rows left, R15 the pair's accumulators on the
 // stack; Y0-Y3 the first row's accumulators for tokens 0-3, Y4-Y7 the second
-// row's. The stack: each pair's accumulators, 1 KiB (slice k's eight at 256k),
+// row's. The stack: each pair's accumulators, 1 KiB (slice k's eight at 256k;
+// zeroed up front only for rows of fewer than 32 columns, which have no block),
 // then the tokens' outputs, a row's bytes, the chunks, the 8-column steps after
-// them, the block's offsets into the rows and into x and its chunks.
+// them, the block's offset into the rows and its chunks.
 #define FB_OUT 8192
 #define FB_RB 8224
 #define FB_CHUNKS 8232
 #define FB_BY8 8240
 #define FB_WOFF 8248
-#define FB_XOFF 8256
-#define FB_N 8264
+#define FB_N 8256
 
 // FB_STEP: eight columns of the two rows (at SI and R14) for the four tokens.
 #define FB_STEP \
-	FB_WIDEN((SI), Y8); \
-	FB_WIDEN((R14), Y9); \
-	VMOVUPS     (R10)(BX*1), Y10; \
-	VMOVUPS     (R11)(BX*1), Y11; \
-	VMOVUPS     (R12)(BX*1), Y12; \
-	VMOVUPS     (R13)(BX*1), Y13; \
+	FB_WIDEN((SI)(BX*1), Y8); \
+	FB_WIDEN((R14)(BX*1), Y9); \
+	VMOVUPS     (R10)(BX*FB_XS), Y10; \
+	VMOVUPS     (R11)(BX*FB_XS), Y11; \
+	VMOVUPS     (R12)(BX*FB_XS), Y12; \
+	VMOVUPS     (R13)(BX*FB_XS), Y13; \
 	VFMADD231PS Y10, Y8, Y0; \
 	VFMADD231PS Y11, Y8, Y1; \
 	VFMADD231PS Y12, Y8, Y2; \
@@ -53,6 +56,17 @@
 	VFMADD231PS Y11, Y9, Y5; \
 	VFMADD231PS Y12, Y9, Y6; \
 	VFMADD231PS Y13, Y9, Y7
+
+// FB_ZERO: the eight accumulators at zero.
+#define FB_ZERO \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7
 
 // FB_LOAD, FB_STORE: the eight accumulators from and to (SP)(DX*1).
 #define FB_LOAD \
@@ -96,7 +110,7 @@
 	VPERM2F128 $0x31, b, a, t; \
 	VADDPS     t, s, s
 
-TEXT FB_KERNEL(SB), $8272-32
+TEXT FB_KERNEL(SB), $8264-32
 	MOVQ    a+0(FP), AX
 	VMOVDQU 0(AX), Y0
 	VMOVDQU Y0, FB_OUT(SP)
@@ -115,7 +129,12 @@ TEXT FB_KERNEL(SB), $8272-32
 	IMULQ   $FB_ES, AX
 	MOVQ    AX, FB_RB(SP)
 
-	// Every pair's accumulators start at zero.
+	// The first block's passes start every pair's accumulators at zero; without
+	// one, the stack holds zeros for the sums.
+	MOVQ   $0, FB_WOFF(SP)
+	MOVQ   FB_CHUNKS(SP), R9
+	TESTQ  R9, R9
+	JNZ    fbblock
 	VXORPS Y0, Y0, Y0
 	XORQ   DX, DX
 	MOVQ   rows+16(FP), CX
@@ -135,9 +154,6 @@ fbclear:
 	ADDQ    $256, DX
 	DECQ    CX
 	JNZ     fbclear
-	MOVQ    $0, FB_WOFF(SP)
-	MOVQ    $0, FB_XOFF(SP)
-	MOVQ    FB_CHUNKS(SP), R9
 
 fbblock:
 	MOVQ  R9, CX
@@ -151,7 +167,6 @@ fbsized:
 	MOVQ  CX, FB_N(SP)
 	SUBQ  CX, R9
 	MOVQ  w+8(FP), DI
-	ADDQ  FB_WOFF(SP), DI
 	MOVQ  rows+16(FP), R8
 	XORQ  R15, R15
 
@@ -159,24 +174,28 @@ fbpair:
 	MOVQ $3, AX
 
 fbslice:
-	MOVQ AX, DX
-	SHLQ $FB_SHIFT, DX
-	LEAQ (DI)(DX*1), SI
+	MOVQ DI, SI
 	FB_PAIR
 	MOVQ AX, BX
-	SHLQ $5, BX
-	ADDQ FB_XOFF(SP), BX
+	SHLQ $FB_SHIFT, BX
+	ADDQ FB_WOFF(SP), BX
 	MOVQ AX, DX
 	SHLQ $8, DX
 	ADDQ R15, DX
+	CMPQ FB_WOFF(SP), $0
+	JNE  fbload
+	FB_ZERO
+	JMP  fbchunks
+
+fbload:
 	FB_LOAD
+
+fbchunks:
 	MOVQ FB_N(SP), CX
 
 fbchunk:
 	FB_STEP
-	ADDQ       $32*FB_ES, SI
-	ADDQ       $32*FB_ES, R14
-	ADDQ       $128, BX
+	ADDQ       $32*FB_ES, BX
 	DECQ       CX
 	JNZ        fbchunk
 	FB_STORE
@@ -190,9 +209,6 @@ fbchunk:
 	SUBQ $2, R8
 	JGT  fbpair
 	MOVQ FB_N(SP), CX
-	MOVQ CX, DX
-	SHLQ $7, DX
-	ADDQ DX, FB_XOFF(SP)
 	IMULQ $32*FB_ES, CX
 	ADDQ CX, FB_WOFF(SP)
 	JMP  fbblock
@@ -207,19 +223,16 @@ fbtail:
 fbrows:
 	MOVQ  R15, DX
 	FB_LOAD
-	MOVQ  FB_WOFF(SP), SI
-	ADDQ  DI, SI
+	MOVQ  DI, SI
 	FB_PAIR
-	MOVQ  FB_XOFF(SP), BX
+	MOVQ  FB_WOFF(SP), BX
 	MOVQ  FB_BY8(SP), CX
 	TESTQ CX, CX
 	JZ    fbsum
 
 fbstep:
 	FB_STEP
-	ADDQ $8*FB_ES, SI
-	ADDQ $8*FB_ES, R14
-	ADDQ $32, BX
+	ADDQ $8*FB_ES, BX
 	DECQ CX
 	JNZ  fbstep
 
@@ -280,10 +293,10 @@ fbdone:
 #undef FB_CHUNKS
 #undef FB_BY8
 #undef FB_WOFF
-#undef FB_XOFF
 #undef FB_N
 #undef FB_STEP
 #undef FB_LOAD
+#undef FB_ZERO
 #undef FB_STORE
 #undef FB_PAIR
 #undef FB_SUM
