@@ -274,7 +274,7 @@ func TestBatchKernels(t *testing.T) {
 			cols = append(cols, 1024) // four super-blocks: the most the two-row paths take
 		}
 		for _, cols := range cols {
-			for trial, rows := range []int{1, 3, 7, 13, 21} {
+			for trial, rows := range []int{1, 2, 3, 7, 13, 16, 21, 34} {
 				c := gaussCase(t, rng, enc, rows, cols, 0.05, 1)
 				x := tokens(rng, batchTokens, cols)
 				if trial == 1 {
