@@ -96,13 +96,12 @@ func (j *job) set(t task, n, grain, align int) {
 type task interface{ run(lo, hi int) }
 
 // spinTime is how long a waiting participant polls before parking. Parking is
-// cheap but waking is not: a futex wake-up took about 70 µs on the 2-vCPU KVM guest
-// InferPi is developed on, as long as a whole small matrix. The gaps inside a
-// token (norms, rotary, the KV cache write) and between tokens (argmax or sampling
-// over the vocabulary) are tens to hundreds of microseconds, so a pool that parked
-// after 10 µs of polling woke its helpers late for most jobs: llama-50m q4_0
-// decoded at 320 tokens/s against 480-640 with this. After a millisecond with no
-// work (a person typing) the helpers park, and an idle session costs no CPU.
+// cheap but waking is not: a futex wake-up on a virtual machine can take as long
+// as a whole small matrix. The gaps inside a token (norms, rotary, the KV cache
+// write) and between tokens (argmax or sampling over the vocabulary) are tens to
+// hundreds of microseconds, so helpers that park sooner are woken late for most
+// jobs. After a millisecond with no work (a person typing) the helpers park, and
+// an idle session costs no CPU.
 const spinTime = time.Millisecond
 
 // spinCheck is how many polls go between two looks at the clock.
