@@ -50,6 +50,17 @@ type kBatch struct {
 
 // newKBatch is the view of xs, whose outputs are rows of out stride apart, with
 // bsums or bsum2 as sums.
+// kMatMul makes a K-quant's AVX2 batch kernel (blockBytes per super-block, bsum2
+// as for newKBatch) an impl function.
+func kMatMul(blockBytes int, bsum2 bool, k func(a *kBatch, w *byte, rows, blocks int)) func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+	return func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*blockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newKBatch(out, stride, xs, bsum2)
+		k(&a, bytep(w), rows, len(xs[0].d))
+	}
+}
+
 func newKBatch(out []float32, stride int, xs []*q8Vector, bsum2 bool) kBatch {
 	var a kBatch
 	for t, x := range xs[:batchTokens] {
@@ -123,6 +134,17 @@ type blockBatch struct {
 
 // newBlockBatch is the view of xs, whose outputs are rows of out stride apart,
 // with s8 or s as their sums.
+// blockMatMul makes a block-of-32 encoding's AVX2 batch kernel (blockBytes per
+// block, s8 as for newBlockBatch) an impl function.
+func blockMatMul(blockBytes int, s8 bool, k func(a *blockBatch, w *byte, rows, blocks int)) func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+	return func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*blockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newBlockBatch(out, stride, xs, s8)
+		k(&a, bytep(w), rows, len(xs[0].d))
+	}
+}
+
 func newBlockBatch(out []float32, stride int, xs []*q8Vector, s8 bool) blockBatch {
 	var a blockBatch
 	for t, x := range xs[:batchTokens] {
@@ -302,48 +324,13 @@ var avx2Impl = impl{
 		}
 		matMulQ8AVX2(&a, bytep(w), rows, len(xs[0].d))
 	},
-	matMulQ4: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q4BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newBlockBatch(out, stride, xs, true)
-		matMulQ4AVX2(&a, bytep(w), rows, len(xs[0].d))
-	},
-	matMulQ5_0: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q50BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newBlockBatch(out, stride, xs, true)
-		matMulQ5_0AVX2(&a, bytep(w), rows, len(xs[0].d))
-	},
-	matMulQ4_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q41BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newBlockBatch(out, stride, xs, false)
-		matMulQ4_1AVX2(&a, bytep(w), rows, len(xs[0].d))
-	},
-	matMulQ5_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q51BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newBlockBatch(out, stride, xs, false)
-		matMulQ5_1AVX2(&a, bytep(w), rows, len(xs[0].d))
-	},
-	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newKBatch(out, stride, xs, true)
-		matMulQ4KAVX2(&a, bytep(w), rows, len(xs[0].d))
-	},
-	matMulQ5K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q5KBlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newKBatch(out, stride, xs, true)
-		matMulQ5KAVX2(&a, bytep(w), rows, len(xs[0].d))
-	},
-	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newKBatch(out, stride, xs, false)
-		matMulQ6KAVX2(&a, bytep(w), rows, len(xs[0].d))
-	},
+	matMulQ4:   blockMatMul(q4BlockBytes, true, matMulQ4AVX2),
+	matMulQ5_0: blockMatMul(q50BlockBytes, true, matMulQ5_0AVX2),
+	matMulQ4_1: blockMatMul(q41BlockBytes, false, matMulQ4_1AVX2),
+	matMulQ5_1: blockMatMul(q51BlockBytes, false, matMulQ5_1AVX2),
+	matMulQ4K:  kMatMul(q4KBlockBytes, true, matMulQ4KAVX2),
+	matMulQ5K:  kMatMul(q5KBlockBytes, true, matMulQ5KAVX2),
+	matMulQ6K:  kMatMul(q6KBlockBytes, false, matMulQ6KAVX2),
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32AVX2(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))

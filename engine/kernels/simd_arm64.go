@@ -198,54 +198,14 @@ var neonImpl = impl{
 		checkKernelArgs(len(out), len(w), len(x.d)*q6KBlockBytes)
 		matVecQ6KNEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), len(out), len(x.d))
 	},
-	matMulQ8: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q8BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newNEONBatch(xs, false)
-		matMulQ8NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
-	},
-	matMulQ4: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q4BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newNEONBatch(xs, true)
-		matMulQ4NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
-	},
-	matMulQ5_0: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q50BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newNEONBatch(xs, true)
-		matMulQ5_0NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
-	},
-	matMulQ4_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q41BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newNEONBatch(xs, false)
-		matMulQ4_1NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
-	},
-	matMulQ5_1: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q51BlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newNEONBatch(xs, false)
-		matMulQ5_1NEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
-	},
-	matMulQ4K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q4KBlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newNEONBatch(xs, false)
-		matMulQ4KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
-	},
-	matMulQ5K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q5KBlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newNEONBatch(xs, false)
-		matMulQ5KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
-	},
-	matMulQ6K: func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
-		checkKernelArgs(rows, len(w), len(xs[0].d)*q6KBlockBytes)
-		checkBatch(out, rows, stride, xs)
-		a := newNEONBatch(xs, false)
-		matMulQ6KNEON(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
-	},
+	matMulQ8:   neonMatMul(q8BlockBytes, false, matMulQ8NEON),
+	matMulQ4:   neonMatMul(q4BlockBytes, true, matMulQ4NEON),
+	matMulQ5_0: neonMatMul(q50BlockBytes, true, matMulQ5_0NEON),
+	matMulQ4_1: neonMatMul(q41BlockBytes, false, matMulQ4_1NEON),
+	matMulQ5_1: neonMatMul(q51BlockBytes, false, matMulQ5_1NEON),
+	matMulQ4K:  neonMatMul(q4KBlockBytes, false, matMulQ4KNEON),
+	matMulQ5K:  neonMatMul(q5KBlockBytes, false, matMulQ5KNEON),
+	matMulQ6K:  neonMatMul(q6KBlockBytes, false, matMulQ6KNEON),
 	dot: func(a, b []float32) float32 {
 		var s float32
 		matVecF32NEON(&s, bytep(f32bytes(a)), f32p(b), 1, len(a))
@@ -318,6 +278,17 @@ type neonBatch struct {
 }
 
 // newNEONBatch is the view of xs, with s8 or s as their float sums.
+// neonMatMul makes a block encoding's NEON batch kernel (blockBytes per block,
+// s8 as for newNEONBatch) an impl function.
+func neonMatMul(blockBytes int, s8 bool, k func(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)) func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+	return func(out []float32, rows, stride int, w []byte, xs []*q8Vector) {
+		checkKernelArgs(rows, len(w), len(xs[0].d)*blockBytes)
+		checkBatch(out, rows, stride, xs)
+		a := newNEONBatch(xs, s8)
+		k(f32p(out), stride, bytep(w), &a, rows, len(xs[0].d))
+	}
+}
+
 func newNEONBatch(xs []*q8Vector, s8 bool) neonBatch {
 	var a neonBatch
 	for t, x := range xs[:batchTokens] {
