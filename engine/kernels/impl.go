@@ -236,23 +236,10 @@ func checkBatchOut(out []float32, rows, stride, tokens int) {
 // matMulRows computes rows [lo, hi) of out = m·x for every token of a batch (ins,
 // and xq[a] each token's x in activation kind a's blocks; out holds each token's
 // m.Rows values in turn): batchTokens tokens at a time where ins' kernels have a
-// batch kernel for m's encoding, then the rest one at a time.
+// batch kernel for m's encoding, then the rest one at a time. The rows are one
+// tile (tileBytes): every token passes over them while they are in cache.
 func matMulRows(ins []Input, xq *[actKinds][]*q8Vector, out []float32, m Matrix, lo, hi int) {
 	rb := m.Enc.RowBytes(m.Cols)
-	pass := max(1, batchPassBytes/rb)
-	for ; lo < hi; lo += pass {
-		matMulPass(ins, xq, out, m, rb, lo, min(hi, lo+pass))
-	}
-}
-
-// batchPassBytes is how many bytes of weights every token of a batch passes over
-// before the next rows: few enough to stay in a core's share of the L2 cache
-// (the A72's 1 MiB is shared by four cores), so that only the first group of
-// tokens reads them from further away.
-const batchPassBytes = 128 << 10
-
-// matMulPass is matMulRows over rows [lo, hi) of rb bytes each.
-func matMulPass(ins []Input, xq *[actKinds][]*q8Vector, out []float32, m Matrix, rb, lo, hi int) {
 	w := m.Data[lo*rb : hi*rb]
 	floats, blocks := ins[0].k.batch(m.Enc)
 	tok := 0

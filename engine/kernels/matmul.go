@@ -15,12 +15,22 @@ import (
 // time.
 
 // matMulTileBytes is the size of the weight tile that stays in cache while every
-// token of the batch passes over it. The row kernels stream a tile's rows against
-// one token's x (which stays in L1), so the tile lives in L1 or L2: 32 KiB is the
-// Cortex-A72's L1d, and four cores' tiles are a small part of its 1 MiB shared L2.
-// On the development machine BenchmarkMatMulTile found 8-256 KiB within its noise
-// (a machine shared with other work), so the choice is made for the Pi.
+// token of the batch passes over it, for the block encodings. The batch kernels
+// keep a group of tokens' x in L1 and stream the tile's rows past it, so the tile
+// lives in L2 (a Cortex-A72 core's share of the 1 MiB is 256 KiB), and each group's
+// x, brought in from further away, serves every row of the tile. A tile is also
+// the least work a core takes at a time, and small ones even out the cores' ends.
 var matMulTileBytes = 32 << 10
+
+// tileBytes is the tile for rows of enc. The float encodings take two to four
+// bytes a weight, so 32 KiB would hold only 16 rows of 512 fp32 weights: theirs is
+// four times as large (64 such rows, about what a Q8_0 tile of that width holds).
+func tileBytes(enc Encoding) int {
+	if enc.Quantized() {
+		return matMulTileBytes
+	}
+	return 4 * matMulTileBytes
+}
 
 // MatMul computes, for every token t < n, out[t*m.Rows+i] = dot(row i of m,
 // x[t*m.Cols:(t+1)*m.Cols]): n MatVec products sharing one pass over the weights, on

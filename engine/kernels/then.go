@@ -60,7 +60,7 @@ func (p *Pool) matMulThen(ms []Matrix, outs [][]float32, x []float32, n int, the
 		rowBytes += rb
 		maxRow = max(maxRow, rb)
 	}
-	t := productTask{parts: len(ms), n: n, tileRows: max(1, matMulTileBytes/maxRow), then: then}
+	t := productTask{parts: len(ms), n: n, tileRows: max(1, tileBytes(m.Enc)/maxRow), then: then}
 	copy(t.ms[:], ms)
 	copy(t.outs[:], outs)
 	if n == 1 {
