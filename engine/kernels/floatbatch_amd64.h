@@ -9,11 +9,15 @@
 // Here a pass over a block of two rows' columns computes one slice's accumulators
 // for the two rows and four tokens (eight FMAs per two loads of weights and four
 // of x, where the one-token kernel does one per load of each), from zero in the
-// first block and from the stack in the others, and back to the stack. A block is
-// 16 chunks of 32 columns, and every pair of rows passes over it before the next:
-// its x (8 KiB for four tokens in fp32) stays in L1 while the rows stream past.
-// Slice 0 then takes the last columns, and each pair's eight sums are reduced
-// together (HSUM's additions, two 128-bit halves at a time).
+// first block and from the stack in the others. A block is 16 chunks of 32
+// columns, and every pair of rows passes over it before the next: its x (8 KiB for
+// four tokens in fp32) stays in L1 while the rows stream past. Passes before the
+// last block store each pair's accumulators on the stack (1 KiB a pair). In the
+// last block each pair finishes at once: slices 3, 2 and 1 leave acc3, acc2 +
+// acc3 and acc1 + (acc2 + acc3) in one 256-byte area that every pair reuses (so
+// rows of one block touch no other stack), slice 0 takes the columns after the
+// last chunk, 8 at a time, adds that sum, and the pair's eight results are reduced
+// together (HSUM's additions, two 128-bit halves at a time) and stored.
 //
 // The file that includes it defines FB_KERNEL (its name), FB_ES (bytes per
 // weight), FB_SHIFT (log2 of 8 weights' bytes), FB_XS (4 / FB_ES, the scale from
@@ -26,19 +30,20 @@
 // Registers: DI a pair of rows, SI and R14 its two rows (the same row twice for a
 // last row alone, whose second results are dropped), BX the offset into them of
 // the pass's columns (one index for the weights and, times FB_XS, the tokens' x at
-// R10-R13, so one addition a step), AX the slice, CX the chunks of the pass, R9
+// R10-R13, so one addition a step), AX the slice, CX the steps of the pass, R9
 // the chunks after the block, R8 rows left, R15 the pair's accumulators on the
 // stack; Y0-Y3 the first row's accumulators for tokens 0-3, Y4-Y7 the second
-// row's. The stack: each pair's accumulators, 1 KiB (slice k's eight at 256k;
-// zeroed up front only for rows of fewer than 32 columns, which have no block),
-// then the tokens' outputs, a row's bytes, the chunks, the 8-column steps after
-// them, the block's offset into the rows and its chunks.
-#define FB_OUT 8192
-#define FB_RB 8224
-#define FB_CHUNKS 8232
-#define FB_BY8 8240
-#define FB_WOFF 8248
-#define FB_N 8256
+// row's. The stack: each pair's accumulators, 1 KiB (slice k's eight at 256k),
+// the last block's running sums (FB_T), then the tokens' outputs, a row's bytes,
+// the chunks, the 8-column steps after them, the block's offset into the rows and
+// its chunks.
+#define FB_T 8192
+#define FB_OUT 8448
+#define FB_RB 8480
+#define FB_CHUNKS 8488
+#define FB_BY8 8496
+#define FB_WOFF 8504
+#define FB_N 8512
 
 // FB_STEP: eight columns of the two rows (at SI and R14) for the four tokens.
 #define FB_STEP \
@@ -96,12 +101,28 @@
 	JLT   2(PC); \
 	ADDQ  FB_RB(SP), R14
 
-// FB_SUM(y, i): y = acc0 + (acc1 + (acc2 + acc3)) of row and token i, acc0 in y.
-#define FB_SUM(y, i) \
-	VMOVUPS 512+32*i(SP)(R15*1), Y8; \
-	VADDPS  768+32*i(SP)(R15*1), Y8, Y8; \
-	VADDPS  256+32*i(SP)(R15*1), Y8, Y8; \
-	VADDPS  Y8, y, y
+// FB_ADDT: the eight accumulators plus the last block's running sums, each
+// accumulator the first operand (acc2 + acc3, acc1 + (acc2 + acc3), acc0 + ...,
+// as the one-token kernel adds them). FB_PUTT: the eight into the running sums.
+#define FB_ADDT \
+	VADDPS FB_T(SP), Y0, Y0; \
+	VADDPS FB_T+32(SP), Y1, Y1; \
+	VADDPS FB_T+64(SP), Y2, Y2; \
+	VADDPS FB_T+96(SP), Y3, Y3; \
+	VADDPS FB_T+128(SP), Y4, Y4; \
+	VADDPS FB_T+160(SP), Y5, Y5; \
+	VADDPS FB_T+192(SP), Y6, Y6; \
+	VADDPS FB_T+224(SP), Y7, Y7
+
+#define FB_PUTT \
+	VMOVUPS Y0, FB_T(SP); \
+	VMOVUPS Y1, FB_T+32(SP); \
+	VMOVUPS Y2, FB_T+64(SP); \
+	VMOVUPS Y3, FB_T+96(SP); \
+	VMOVUPS Y4, FB_T+128(SP); \
+	VMOVUPS Y5, FB_T+160(SP); \
+	VMOVUPS Y6, FB_T+192(SP); \
+	VMOVUPS Y7, FB_T+224(SP)
 
 // FB_HALVES(a, b, s, t): s = [a's lanes 0-3 + 4-7 | b's], HSUM's first addition for
 // two sums; t scratch.
@@ -110,7 +131,7 @@
 	VPERM2F128 $0x31, b, a, t; \
 	VADDPS     t, s, s
 
-TEXT FB_KERNEL(SB), $8264-32
+TEXT FB_KERNEL(SB), $8520-32
 	MOVQ    a+0(FP), AX
 	VMOVDQU 0(AX), Y0
 	VMOVDQU Y0, FB_OUT(SP)
@@ -128,32 +149,8 @@ TEXT FB_KERNEL(SB), $8264-32
 	MOVQ    CX, FB_BY8(SP)
 	IMULQ   $FB_ES, AX
 	MOVQ    AX, FB_RB(SP)
-
-	// The first block's passes start every pair's accumulators at zero; without
-	// one, the stack holds zeros for the sums.
-	MOVQ   $0, FB_WOFF(SP)
-	MOVQ   FB_CHUNKS(SP), R9
-	TESTQ  R9, R9
-	JNZ    fbblock
-	VXORPS Y0, Y0, Y0
-	XORQ   DX, DX
-	MOVQ   rows+16(FP), CX
-	INCQ   CX
-	SHRQ   $1, CX
-	SHLQ   $2, CX
-
-fbclear:
-	VMOVUPS Y0, (SP)(DX*1)
-	VMOVUPS Y0, 32(SP)(DX*1)
-	VMOVUPS Y0, 64(SP)(DX*1)
-	VMOVUPS Y0, 96(SP)(DX*1)
-	VMOVUPS Y0, 128(SP)(DX*1)
-	VMOVUPS Y0, 160(SP)(DX*1)
-	VMOVUPS Y0, 192(SP)(DX*1)
-	VMOVUPS Y0, 224(SP)(DX*1)
-	ADDQ    $256, DX
-	DECQ    CX
-	JNZ     fbclear
+	MOVQ    $0, FB_WOFF(SP)
+	MOVQ    FB_CHUNKS(SP), R9
 
 fbblock:
 	MOVQ  R9, CX
@@ -162,13 +159,13 @@ fbblock:
 	MOVQ  $16, CX
 
 fbsized:
-	TESTQ CX, CX
-	JZ    fbtail
 	MOVQ  CX, FB_N(SP)
 	SUBQ  CX, R9
 	MOVQ  w+8(FP), DI
 	MOVQ  rows+16(FP), R8
 	XORQ  R15, R15
+	TESTQ R9, R9
+	JZ    fblast
 
 fbpair:
 	MOVQ $3, AX
@@ -192,6 +189,7 @@ fbload:
 
 fbchunks:
 	MOVQ FB_N(SP), CX
+	PCALIGN $32
 
 fbchunk:
 	FB_STEP
@@ -213,19 +211,54 @@ fbchunk:
 	ADDQ CX, FB_WOFF(SP)
 	JMP  fbblock
 
-fbtail:
-	// Each pair: the columns after the last chunk, 8 at a time, into slice 0, then
-	// the sums.
-	MOVQ w+8(FP), DI
-	MOVQ rows+16(FP), R8
-	XORQ R15, R15
+fblast:
+	// The last block (of no chunks for rows of fewer than 32 columns): each pair's
+	// slices 3 to 1 into the running sums, then slice 0, its last columns, the sums
+	// and the results.
+	MOVQ $3, AX
 
-fbrows:
-	MOVQ  R15, DX
-	FB_LOAD
-	MOVQ  DI, SI
+fblslice:
+	MOVQ DI, SI
 	FB_PAIR
-	MOVQ  FB_WOFF(SP), BX
+	MOVQ AX, BX
+	SHLQ $FB_SHIFT, BX
+	ADDQ FB_WOFF(SP), BX
+	MOVQ AX, DX
+	SHLQ $8, DX
+	ADDQ R15, DX
+	CMPQ FB_WOFF(SP), $0
+	JNE  fblload
+	FB_ZERO
+	JMP  fblchunks
+
+fblload:
+	FB_LOAD
+
+fblchunks:
+	MOVQ  FB_N(SP), CX
+	TESTQ CX, CX
+	JZ    fblsum
+	PCALIGN $32
+
+fblchunk:
+	FB_STEP
+	ADDQ       $32*FB_ES, BX
+	DECQ       CX
+	JNZ        fblchunk
+
+fblsum:
+	TESTQ AX, AX
+	JZ    fbby8
+	CMPQ  AX, $3
+	JEQ   fblput
+	FB_ADDT
+
+fblput:
+	FB_PUTT
+	DECQ AX
+	JMP  fblslice
+
+fbby8:
 	MOVQ  FB_BY8(SP), CX
 	TESTQ CX, CX
 	JZ    fbsum
@@ -237,14 +270,7 @@ fbstep:
 	JNZ  fbstep
 
 fbsum:
-	FB_SUM(Y0, 0)
-	FB_SUM(Y1, 1)
-	FB_SUM(Y2, 2)
-	FB_SUM(Y3, 3)
-	FB_SUM(Y4, 4)
-	FB_SUM(Y5, 5)
-	FB_SUM(Y6, 6)
-	FB_SUM(Y7, 7)
+	FB_ADDT
 
 	// HSUM for the eight: lanes 0-3 plus 4-7, then two VHADDPS, which leave
 	// [A0, A2, B0, B2 | A1, A3, B1, B3] (A the first row's, B the second's).
@@ -282,7 +308,7 @@ fbsum:
 	ADDQ         FB_RB(SP), DI
 	ADDQ         FB_RB(SP), DI
 	SUBQ         $2, R8
-	JNZ          fbrows
+	JNZ          fblast
 
 fbdone:
 	VZEROUPPER
@@ -299,5 +325,7 @@ fbdone:
 #undef FB_ZERO
 #undef FB_STORE
 #undef FB_PAIR
-#undef FB_SUM
+#undef FB_ADDT
+#undef FB_PUTT
+#undef FB_T
 #undef FB_HALVES

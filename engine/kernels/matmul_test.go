@@ -225,7 +225,8 @@ func BenchmarkPrefill286M(b *testing.B) {
 }
 
 // BenchmarkMatMulTile compares weight tile sizes for a 64-token batch over the
-// 286M fp16 and q4_0 matrices (matMulTileBytes).
+// 286M fp16 and q4_0 matrices (matMulTileBytes; fp16's tiles are four times the
+// size named, see tileBytes).
 func BenchmarkMatMulTile(b *testing.B) {
 	const batch = 64
 	saved := matMulTileBytes
@@ -270,8 +271,11 @@ func TestBatchKernels(t *testing.T) {
 			continue
 		}
 		cols := edgeCols(enc)
-		if enc.BlockWeights() == superBlock {
+		switch enc.BlockWeights() {
+		case superBlock:
 			cols = append(cols, 1024) // four super-blocks: the most the two-row paths take
+		case 1:
+			cols = append(cols, 1544) // three blocks of the float kernels' passes and 8 more
 		}
 		for _, cols := range cols {
 			for trial, rows := range []int{1, 2, 3, 7, 13, 16, 21, 34} {
