@@ -161,11 +161,13 @@ TEXT ·kernelTrap(SB),NOSPLIT|NOFRAME,$0
 	MOVD	$1, R1
 	ERET
 fatal:
+	// R0 = &panicFrames[core] with R0 and R1 alone: x2 is still the context's.
 	MRS	TPIDR_EL1, R1
-	MOVD	$·panicFrames(SB), R0
 	MOVD	percore_id(R1), R1
-	MOVD	$context__size, R2
-	MADD	R1, R0, R2, R0 // R0 = &panicFrames[core]
+	MOVD	$context__size, R0
+	MUL	R1, R0, R0
+	MOVD	$·panicFrames(SB), R1
+	ADD	R1, R0, R0
 	SAVE_X2_X30
 	MRS	TPIDRRO_EL0, R2
 	MRS	TPIDR_EL0, R3
