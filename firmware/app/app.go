@@ -116,14 +116,25 @@ func (a *App) startStorage(out io.Writer) (*mount.Volume, []models.Model, error)
 }
 
 // menu shows the models and asks until the answer is a model's number or a
-// command that leaves the menu.
+// command that leaves the menu. /context shows it again with the chats' new
+// context.
 func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.Model) (models.Model, menuAction, error) {
+	for {
+		m, act, err := a.ask(in, out, vol, found)
+		if act != actReplan {
+			return m, act, err
+		}
+	}
+}
+
+// ask shows the models once and reads answers until one leaves this showing.
+func (a *App) ask(in *lines, out io.Writer, vol *mount.Volume, found []models.Model) (models.Model, menuAction, error) {
 	fmt.Fprintln(out)
 	ok := showMenu(out, vol.Source, found, a.Alloc.Available(), a.Options.Context)
 	if len(ok) == 0 {
 		return models.Model{}, actRescan, a.waitForStorage(in, out, vol)
 	}
-	hint := "Type a model's number or name, /rescan to read the storage again"
+	hint := "Type a model's number or name, /context N for chats of up to N positions, /rescan to read the storage again"
 	if a.Info != nil {
 		hint += ", /info to describe the machine"
 	}
@@ -142,6 +153,14 @@ func (a *App) menu(in *lines, out io.Writer, vol *mount.Volume, found []models.M
 			continue
 		case cmd == "/rescan":
 			return models.Model{}, actRescan, nil
+		case cmd == "/context" || strings.HasPrefix(cmd, "/context "):
+			n, problem := contextCommand(strings.TrimSpace(strings.TrimPrefix(cmd, "/context")))
+			if problem != "" {
+				fmt.Fprintln(out, problem)
+				continue
+			}
+			a.Options.Context = n
+			return models.Model{}, actReplan, nil
 		case cmd == "/info" && a.Info != nil:
 			a.Info(out)
 			continue

@@ -272,7 +272,7 @@ Not loadable:
      cut.gguf                 tensor blk.2.ffn_gate.weight: 104448 bytes at data offset 893952 run past the end of the file (956992 bytes of data from offset 25216)
      junk                     model.bin: no engine recognises this file (engines: GPT, Llama)
 Memory for models: %s free.
-Type a model's number or name, /rescan to read the storage again, /info to describe the machine.
+Type a model's number or name, /context N for chats of up to N positions, /rescan to read the storage again, /info to describe the machine.
 Select model (1-4): `
 	storageLog := `storage: USB: starting
 storage: USB: no USB mass-storage device
@@ -307,6 +307,21 @@ storage: reading models from the SD card
 	r.expect(`12\^C\r\n\r?\n?Select model \(1-4\): `)
 	r.typ("/info\r")
 	r.expect(`Board:      test bench\r\nCores:      2\r\nSelect model \(1-4\): `)
+
+	// /context asks for longer chats: the menu again, the long model's column
+	// with the new context (the others keep the 512 they declare); a bad
+	// number is named, one beyond a model's context gives it all of it, and
+	// /context default goes back.
+	r.typ("/context 8192\r")
+	longer := strings.Replace(menu, "context 4096 of 131072 (KV 6.0 MB)", "context 8192 of 131072 (KV 12 MB)", 1)
+	r.expect(regexp.QuoteMeta(strings.ReplaceAll(fmt.Sprintf(longer, "448 MB"), "\n", "\r\n")))
+	r.typ("/context lots\r")
+	r.expect(regexp.QuoteMeta(`"lots" is not a whole number >= 0. /context N gives each chat up to N positions`))
+	r.typ("/context 99999999\r")
+	whole := strings.Replace(menu, "context 4096 of 131072 (KV 6.0 MB)", "context 131072 (KV 192 MB)", 1)
+	r.expect(regexp.QuoteMeta(strings.ReplaceAll(fmt.Sprintf(whole, "448 MB"), "\n", "\r\n")))
+	r.typ("/context default\r")
+	r.expect(regexp.QuoteMeta(strings.ReplaceAll(fmt.Sprintf(menu, "448 MB"), "\n", "\r\n")))
 
 	// A model that does not fit is refused before loading, with the numbers;
 	// the menu then lists every model as too large, until memory is back.
@@ -577,7 +592,7 @@ func TestDiagCommand(t *testing.T) {
 	r.typ("/diag\r")
 	r.expect(regexp.QuoteMeta("diag: 7 passed, 0 failed, 1 not available here\r\nPress ENTER to look at the storage again.\r\n"))
 	r.typ("\r")
-	r.expect(regexp.QuoteMeta("Type a model's number or name, /rescan to read the storage again, /info to describe the machine, /diag to test the board.\r\n"))
+	r.expect(regexp.QuoteMeta("Type a model's number or name, /context N for chats of up to N positions, /rescan to read the storage again, /info to describe the machine, /diag to test the board.\r\n"))
 	r.typ("/diag\r")
 	r.expect(`diag: 7 passed[^\n]*\r\nSelect model \(1-4\): `)
 	r.finish()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/inferpi/inferpi/console"
 	"github.com/inferpi/inferpi/engine"
 	"github.com/inferpi/inferpi/firmware/loader"
 	"github.com/inferpi/inferpi/firmware/models"
@@ -22,19 +23,25 @@ type menuAction int
 const (
 	actLoad   menuAction = iota // load the chosen model
 	actRescan                   // start the storage again
+	actReplan                   // show the menu again: the context asked for changed
 )
 
 // showMenu lists the loadable models numbered, with the context a chat gets,
 // then those that cannot load with the reason: their own, or that they cannot
 // hold even a small context in free bytes of memory (models.Model.Fit, with
-// requested the context asked for). It returns the loadable ones in their
-// numbered order, planned; without any, it says what to copy onto the storage.
+// requested the context asked for, 0 for each model's default, and at most
+// the model's declared context). It returns the loadable ones in their numbered
+// order, planned; without any, it says what to copy onto the storage.
 func showMenu(out io.Writer, source string, found []models.Model, free int64, requested int) []models.Model {
 	var ok, broken []models.Model
 	tooBig := 0
 	for _, m := range found {
 		var full *engine.NoRoomError
-		if err := m.Fit(requested, free); errors.As(err, &full) {
+		want := requested
+		if declared := m.Footprint.Context; declared > 0 {
+			want = min(want, declared)
+		}
+		if err := m.Fit(want, free); errors.As(err, &full) {
 			m.Problem = tooLarge(full)
 			tooBig++
 		} else if err != nil {
@@ -92,6 +99,24 @@ func contextNote(p engine.Plan) string {
 		s += fmt.Sprintf(" of %d", p.Declared)
 	}
 	return s + " (KV " + loader.Size(p.KVBytes) + ")"
+}
+
+// contextCommand reads /context's argument: the most positions a chat gets,
+// or "default" or 0 for each model's default (its declared context, 4096 for
+// long ones). Without one it says how to use it.
+func contextCommand(arg string) (int, string) {
+	const usage = "/context N gives each chat up to N positions of its model's context (as much as fits in memory); /context default goes back to each model's default."
+	switch arg {
+	case "":
+		return 0, usage
+	case "default":
+		return 0, ""
+	}
+	n, err := console.CountRange.ParseInt(arg)
+	if err != nil {
+		return 0, err.Error() + ". " + usage
+	}
+	return n, ""
 }
 
 // tooLarge says why a model cannot hold even a small context in memory.
