@@ -41,6 +41,7 @@ type q8Vector struct {
 	// Other layouts of q that SIMD kernels read (impl.prepare fills them).
 	x16   []int16
 	bsum2 []int16 // Q8_K: Σq of every 32 values
+	s16   []int32 // Q8_1: 16·Σq per block (NEON's Q5_1 kernel)
 	xp    []int8
 	xz    []int8
 }

@@ -74,6 +74,45 @@ func TestBlockKernelsEdgeScales(t *testing.T) {
 	}
 }
 
+// TestBlocks32ExtremeSums: rows of Q4_1, Q5_0 and Q5_1 blocks whose quants are all
+// their smallest or all their largest, against x of ±1 throughout (quants ±127), in
+// groups of eight and lone blocks: the block sums at their largest magnitudes (the
+// SIMD kernels' int16 lanes at their bounds; Q5_1's q - 16 with 16·Σq added back)
+// give the reference's bits.
+func TestBlocks32ExtremeSums(t *testing.T) {
+	simd := simdUnderTest(t)
+	const cols = 19 * BlockSize // two groups of eight, three lone blocks
+	for _, enc := range []Encoding{Q4_1, Q5_0, Q5_1} {
+		bb, rb := blockBytes(enc), enc.RowBytes(cols)
+		data := make([]byte, 2*rb)
+		for off := 0; off < len(data); off += bb {
+			blk := data[off : off+bb]
+			if off >= rb {
+				for j := range blk {
+					blk[j] = 0xff
+				}
+			}
+			for _, at := range scaleFields(enc) {
+				binary.LittleEndian.PutUint16(blk[at:], 0x3c00) // 1
+			}
+		}
+		m := mustMatrix(t, data, 2, cols, enc)
+		for _, sign := range []float32{1, -1} {
+			x := make([]float32, cols)
+			for j := range x {
+				x[j] = sign
+			}
+			c := testCase{fmt.Sprintf("%v, x all %v", enc, sign), m, x}
+			want, got := c.run(&reference), c.run(simd)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Errorf("%s: %s row %d = %v, reference %v", c.name, simd.name, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // TestActivationEdgeBlocks: the quantizers of the kernels in use give the
 // reference's bytes on blocks of every kind's size (32, 256) that take their rare
 // paths: zeros and negative zeros, the largest magnitude reached with both signs in

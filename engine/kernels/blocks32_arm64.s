@@ -11,8 +11,7 @@
 //
 // Eight blocks at a time: each block's 32 products go into 8 int16 lanes (SMULL,
 // SMLAL2, SMLAL, SMLAL2), four blocks' lanes add up pairwise (ADDP, twice) and then
-// widen to one int32 lane per block (SADDLP, or ADDP of int32 when the weights are
-// unsigned 5-bit values, whose sums of 16 products could overflow int16), so that
+// widen to one int32 lane per block (SADDLP; Q5_1's SADALP onto x's 16·Σq), so that
 // blocks 0-3 of the group give one vector of values for lanes 0-3 and blocks 4-7
 // one for lanes 4-7. The blocks after the last group go one at a time, their value
 // added into lane 0 and the lanes rotated.
@@ -21,10 +20,12 @@
 // as one load brings them), TBL spreads the first two over 8 lanes each (V28's
 // indices) and the last two likewise (V27's), and CMTST against each lane's bit
 // (V26: 1, 2, ..., 128 twice) gives 0xff where it is set. SLI by 4 of such a mask
-// onto the nibbles keeps their low 4 bits and sets the high 4: so a mask of the
-// complemented qh gives the nibble - 16 where the bit is 0 (Q5_0's q - 16, signed),
-// and a mask shifted down to 0 or 1 gives the nibble + 16 where it is 1 (Q5_1's q,
-// unsigned).
+// onto the nibbles keeps their low 4 bits and sets the high 4, and SRI by 4 of the
+// nibbles into a mask keeps its high 4 bits and puts the high nibble below them: so
+// a mask of the complemented qh gives the nibble - 16 where the bit is 0 (q - 16,
+// signed: Q5_0's weights, and Q5_1's in its groups of eight, x's 16·Σq added back),
+// and a mask shifted down to 1 (SLI) or 0x1f (SRI) gives the nibble + 16 where the
+// bit is 1 (Q5_1's q, unsigned, in its batch kernel and lone blocks).
 
 // BLOCK1_VALUE(dreg): a lone block's value, float32(float32(d_w·d_x)·float32(isum)),
 // from its isum in S16 and its fp16 d_w in the low 16 bits of dreg, with the next x
@@ -46,15 +47,25 @@
 	VMOVQ $(0x0101010101010101*((first)+2)), $(0x0101010101010101*((first)+3)), V27; \
 	VMOVQ $(0x0101010101010101*(first)), $(0x0101010101010101*((first)+1)), V28
 
-// Q50_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b): the Q5_0 block at R1+off against
-// the 32 x values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d.
-// Vq, Vs, Vh, Vx0, Vx1, Va, Vb and R10 scratch.
-#define Q50_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b) \
+// Q50_BLOCK(off, xoff, t, q, s, x0, x1, a, b): the Q5_0 block at R1+off against the
+// 32 x values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d. Vq,
+// Vs, Vx0, Vx1, Va, Vb and R10 scratch.
+#define Q50_BLOCK(off, xoff, t, q, s, x0, x1, a, b) \
 	Q50_LOAD(off, q, s); \
+	X_LOAD(xoff, x0, x1); \
+	Q50_PRODUCTS(t, q, s, x0, x1, a, b)
+
+// X_LOAD(xoff, x0, x1): Vx0, Vx1 = the 32 x values at R5+xoff.
+#define X_LOAD(xoff, x0, x1) \
 	LDURQ(x0, 5, xoff); \
-	LDURQ(x1, 5, xoff+16); \
-	Q50_UNPACK(q, s, h, a, b); \
-	B32_PRODUCTS(t, s, h, x0, x1)
+	LDURQ(x1, 5, xoff+16)
+
+// Q50_PRODUCTS(t, q, s, x0, x1, a, b): Vt = the products of a block's q - 16
+// (Q50_UNPACK's, from the nibbles in Vs and the complemented qh in Vq) with its x
+// values in Vx0 and Vx1; Va, Vb scratch.
+#define Q50_PRODUCTS(t, q, s, x0, x1, a, b) \
+	Q50_UNPACK(q, s, a, b); \
+	B32_PRODUCTS(t, s, b, x0, x1)
 
 // Q50_LOAD(off, q, s): the Q5_0 block at R1+off: R9 = its fp16 d, Vq's low 32 bits
 // its complemented qh, Vs its nibbles; R10 scratch.
@@ -65,16 +76,16 @@
 	FMOVSW(q, 10); \
 	LDURQ(s, 1, off+6)
 
-// Q50_UNPACK(q, s, h, a, b): Vs = weights 0-15 (q - 16, signed), Vh = weights
-// 16-31, from Q50_LOAD's Vq and Vs; Va, Vb scratch.
-#define Q50_UNPACK(q, s, h, a, b) \
+// Q50_UNPACK(q, s, a, b): Vs = weights 0-15 (q - 16, signed), Vb = weights 16-31,
+// from the nibbles in Vs and the complemented qh in Vq (B32_CONSTS' bytes); Va
+// scratch.
+#define Q50_UNPACK(q, s, a, b) \
 	TBL16B(a, q, 28); \
 	TBL16B(b, q, 27); \
 	CMTST16B(a, a, 26); \
 	CMTST16B(b, b, 26); \
-	USHR4_16B(h, s); \
-	SLI4_16B(s, a); \
-	SLI4_16B(h, b)
+	SRI4_16B(b, s); \
+	SLI4_16B(s, a)
 
 // B32_PRODUCTS(t, s, h, x0, x1): Vt = the products of a block's weights (Vs: 0-15,
 // Vh: 16-31) with its x values (Vx0, Vx1), in 8 int16 lanes.
@@ -123,41 +134,62 @@ q50row:
 	MOVD R8, R6
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
+	SUBS $8, R6
+	BLT  q50tail
 
 q50by8:
-	CMP $8, R6
-	BLT q50by1
-	Q50_BLOCK(0, 0, 16, 0, 1, 2, 3, 4, 5, 6)
+	// Each block is loaded before the previous one is unpacked and multiplied, so
+	// that the unpacking does not wait on the loads.
+	Q50_LOAD(0, 0, 1)
+	X_LOAD(0, 3, 4)
 	AND $0xffff, R9, R11
-	Q50_BLOCK(22, 32, 17, 7, 8, 9, 10, 11, 12, 13)
+	Q50_LOAD(22, 7, 8)
+	X_LOAD(32, 10, 11)
 	BFI $16, R9, $16, R11
-	Q50_BLOCK(44, 64, 18, 0, 1, 2, 3, 4, 5, 6)
+	Q50_PRODUCTS(16, 0, 1, 3, 4, 5, 6)
+	Q50_LOAD(44, 0, 1)
+	X_LOAD(64, 3, 4)
 	BFI $32, R9, $16, R11
-	Q50_BLOCK(66, 96, 19, 7, 8, 9, 10, 11, 12, 13)
+	Q50_PRODUCTS(17, 7, 8, 10, 11, 12, 13)
+	Q50_LOAD(66, 7, 8)
+	X_LOAD(96, 10, 11)
 	BFI $48, R9, $16, R11
-	Q50_BLOCK(88, 128, 20, 0, 1, 2, 3, 4, 5, 6)
+	Q50_PRODUCTS(18, 0, 1, 3, 4, 5, 6)
+	Q50_LOAD(88, 0, 1)
+	X_LOAD(128, 3, 4)
 	AND $0xffff, R9, R12
-	Q50_BLOCK(110, 160, 21, 7, 8, 9, 10, 11, 12, 13)
+	Q50_PRODUCTS(19, 7, 8, 10, 11, 12, 13)
+	Q50_LOAD(110, 7, 8)
+	X_LOAD(160, 10, 11)
 	BFI $16, R9, $16, R12
-	Q50_BLOCK(132, 192, 22, 0, 1, 2, 3, 4, 5, 6)
+	Q50_PRODUCTS(20, 0, 1, 3, 4, 5, 6)
+	Q50_LOAD(132, 0, 1)
+	X_LOAD(192, 3, 4)
 	BFI $32, R9, $16, R12
-	Q50_BLOCK(154, 224, 23, 7, 8, 9, 10, 11, 12, 13)
+	Q50_PRODUCTS(21, 7, 8, 10, 11, 12, 13)
+	Q50_LOAD(154, 7, 8)
+	X_LOAD(224, 10, 11)
 	BFI $48, R9, $16, R12
+	Q50_PRODUCTS(22, 0, 1, 3, 4, 5, 6)
+	Q50_PRODUCTS(23, 7, 8, 10, 11, 12, 13)
 	GROUP_DDX(11, 0, 14, 15)
 	GROUP_DDX(12, 16, 12, 13)
 	TREE4(24, 16, 17, 18, 19, 25)
 	TREE4(25, 20, 21, 22, 23, 29)
 	GROUP_ADD(30, 24, 14)
 	GROUP_ADD(31, 25, 12)
-	ADD $176, R1
-	ADD $256, R5
-	ADD $32, R7
-	SUB $8, R6
-	B   q50by8
+	ADD  $176, R1
+	ADD  $256, R5
+	ADD  $32, R7
+	SUBS $8, R6
+	BGE  q50by8
+
+q50tail:
+	ADD $8, R6
 
 q50by1:
 	CBZ R6, q50align
-	Q50_BLOCK(0, 0, 16, 0, 1, 2, 3, 4, 5, 6)
+	Q50_BLOCK(0, 0, 16, 0, 1, 3, 4, 5, 6)
 	SADDLV8H(16, 16)
 	BLOCK1_VALUE(R9)
 	ADD $22, R1
@@ -184,16 +216,9 @@ q50sum:
 // The Q4_1 and Q5_1 kernels: weights q·d + m with q unsigned (0..15, 0..31), x in
 // Q8_1 blocks (R12 walking their float32 sums s). A block's value is
 // float32(float32(d·d_x)·float32(isum)) + float32(m·s), each product rounded, then
-// their sum.
-
-// TREE4U(i, t0, t1, t2, t3, tmp): TREE4 for unsigned 5-bit weights, whose sums of 8
-// products still fit int16 but not those of 16: one ADDP of int16, then of int32.
-#define TREE4U(i, t0, t1, t2, t3, tmp) \
-	ADDP8H(i, t0, t1); \
-	ADDP8H(tmp, t2, t3); \
-	SADDLP4S(i, i); \
-	SADDLP4S(tmp, tmp); \
-	ADDP4S(i, i, tmp)
+// their sum. Q5_1's groups of eight multiply q - 16, as Q5_0's kernel does (its
+// signed lanes add 16 products before they widen, the unsigned ones 8), and widen
+// their sums onto 16·Σq of x's blocks (R21, from prepareNEON), which makes isum.
 
 // GROUP_VALUES_M(lanes, i, dreg, mreg, xoff): Vlanes += float32(float32(d·d_x)·
 // float32(isum)) + float32(m·s) of four blocks: isums in Vi, their fp16 d and m in
@@ -210,27 +235,6 @@ q50sum:
 	FMUL4S(13, 13, 12); \
 	FMUL4S(i, i, 15); \
 	FADD4S(i, i, 13); \
-	FADD4S(lanes, lanes, i)
-
-// GROUP_DDX_M(dreg, mreg, xoff, d, m, t, u): GROUP_VALUES_M's products of the
-// scales: Vd = float32(d·d_x), Vm = float32(m·s) of four blocks, their fp16 d and m
-// in registers dreg and mreg; Vt, Vu scratch.
-#define GROUP_DDX_M(dreg, mreg, xoff, d, m, t, u) \
-	FMOVDX(d, dreg); \
-	FMOVDX(m, mreg); \
-	LDURQ(t, 7, xoff); \
-	LDURQ(u, 12, xoff); \
-	FCVTL(d, d); \
-	FCVTL(m, m); \
-	FMUL4S(d, d, t); \
-	FMUL4S(m, m, u)
-
-// GROUP_ADD_M(lanes, i, d, m): Vlanes += float32(Vd·float32(isum)) + Vm of four
-// blocks, their isums in Vi (GROUP_VALUES_M's sums, from GROUP_DDX_M's products).
-#define GROUP_ADD_M(lanes, i, d, m) \
-	SCVTF4S(i, i); \
-	FMUL4S(i, i, d); \
-	FADD4S(i, i, m); \
 	FADD4S(lanes, lanes, i)
 
 // BLOCK1_VALUE_M(dm): BLOCK1_VALUE for Q4_1 and Q5_1, the fp16 d and m in the low
@@ -253,13 +257,10 @@ q50sum:
 
 // DM_FIELDS(k): R9's low 32 bits (a block's fp16 d and m) into the 16-bit fields k
 // of R13 (the d) and R14 (the m) of a group's four blocks; R10 scratch.
-#define DM_FIELDS(k) DM_FIELDS_IN(k, R13, R14)
-
-// DM_FIELDS_IN(k, d, m): DM_FIELDS into d and m.
-#define DM_FIELDS_IN(k, d, m) \
+#define DM_FIELDS(k) \
 	LSR $16, R9, R10; \
-	BFI $(16*k), R9, $16, d; \
-	BFI $(16*k), R10, $16, m
+	BFI $(16*k), R9, $16, R13; \
+	BFI $(16*k), R10, $16, R14
 
 // Q41_BLOCK(off, xoff, t, s, h, x0, x1): the Q4_1 block at R1+off against the x
 // values at R5+xoff: Vt = its products in 8 int16 lanes; R9 = its fp16 d and m.
@@ -281,14 +282,14 @@ q50sum:
 	USHR4_16B(h, s); \
 	AND16B(s, s, 29)
 
-// Q51_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b): the Q5_1 block at R1+off: Vt = its
+// Q51_BLOCK(off, xoff, t, q, s, x0, x1, a, b): the Q5_1 block at R1+off: Vt = its
 // products; R9's low 32 bits = its fp16 d and m.
-#define Q51_BLOCK(off, xoff, t, q, s, h, x0, x1, a, b) \
+#define Q51_BLOCK(off, xoff, t, q, s, x0, x1, a, b) \
 	Q51_LOAD(off, q, s); \
 	LDURQ(x0, 5, xoff); \
 	LDURQ(x1, 5, xoff+16); \
-	Q51_UNPACK(q, s, h, a, b); \
-	B32_PRODUCTS(t, s, h, x0, x1)
+	Q51_UNPACK(q, s, a, b); \
+	B32_PRODUCTS(t, s, b, x0, x1)
 
 // Q51_LOAD(off, q, s): the Q5_1 block at R1+off: R9's low 32 bits = its fp16 d and
 // m, Vq's bytes 4-7 its qh, Vs its nibbles.
@@ -297,18 +298,56 @@ q50sum:
 	FMOVDX(q, 9); \
 	LDURQ(s, 1, off+8)
 
-// Q51_UNPACK(q, s, h, a, b): Vs = weights 0-15 (q, unsigned), Vh = 16-31, from
-// Q51_LOAD's Vq and Vs; Va, Vb scratch.
-#define Q51_UNPACK(q, s, h, a, b) \
+// Q51_UNPACK(q, s, a, b): Vs = weights 0-15 (q, unsigned), Vb = 16-31, from
+// Q51_LOAD's Vq and Vs; Va scratch.
+#define Q51_UNPACK(q, s, a, b) \
 	TBL16B(a, q, 28); \
 	TBL16B(b, q, 27); \
 	CMTST16B(a, a, 26); \
 	CMTST16B(b, b, 26); \
 	USHR7_16B(a, a); \
-	USHR7_16B(b, b); \
-	USHR4_16B(h, s); \
-	SLI4_16B(s, a); \
-	SLI4_16B(h, b)
+	USHR3_16B(b, b); \
+	SRI4_16B(b, s); \
+	SLI4_16B(s, a)
+
+// Q51S_LOAD(off, xoff, r, q, s, x0, x1): the Q5_1 block at R1+off in a group of
+// eight, for Q50_PRODUCTS, and its x values at R5+xoff: Rr = its d, m and qh (8
+// bytes), Vq's bytes 4-7 its complemented qh, Vs its nibbles, Vx0 and Vx1 the x
+// values; R10 scratch.
+#define Q51S_LOAD(off, xoff, r, q, s, x0, x1) \
+	MOVD off(R1), r; \
+	EOR  $0xffffffff00000000, r, R10; \
+	FMOVDX(q, 10); \
+	LDURQ(s, 1, off+8); \
+	X_LOAD(xoff, x0, x1)
+
+// GROUP_VALUES_S(lanes, p0, p1, xoff, t0, t1, t2, t3): Vlanes += float32(float32(
+// d·d_x)·float32(isum)) + float32(m·s) of four Q5_1 blocks of a group of eight: the
+// products of their q - 16 in Vt0-Vt3 (scratch), their fp16 d and m as pairs in the
+// low and high halves of registers p0 (the first two blocks) and p1, their x
+// scales, sums and 16·Σq at R7+xoff, R12+xoff and R21+xoff. isum = 16·Σq +
+// Σ (q - 16)·q_x exactly: the products' int16 lanes (bounded as Q5_0's) widen onto
+// 16·Σq by SADALP.
+#define GROUP_VALUES_S(lanes, p0, p1, xoff, t0, t1, t2, t3) \
+	FMOVDX(14, p0); \
+	FMOVDX(15, p1); \
+	UZP1_4H(24, 14, 15); \
+	UZP2_4H(25, 14, 15); \
+	LDURQ(14, 7, xoff); \
+	LDURQ(15, 12, xoff); \
+	FCVTL(24, 24); \
+	FCVTL(25, 25); \
+	FMUL4S(24, 24, 14); \
+	FMUL4S(25, 25, 15); \
+	LDURQ(29, 21, xoff); \
+	ADDP8H(t0, t0, t1); \
+	ADDP8H(t2, t2, t3); \
+	ADDP8H(t0, t0, t2); \
+	SADALP4S(29, t0); \
+	SCVTF4S(29, 29); \
+	FMUL4S(29, 29, 24); \
+	FADD4S(29, 29, 25); \
+	FADD4S(lanes, lanes, 29)
 
 // func matVecQ4_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
 TEXT ·matVecQ4_1NEON(SB), NOSPLIT, $0-56
@@ -385,62 +424,70 @@ q41sum:
 	BNE  q41row
 	RET
 
-// func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
-TEXT ·matVecQ5_1NEON(SB), NOSPLIT, $0-56
+// func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, xs16 *int32, rows, blocks int)
+TEXT ·matVecQ5_1NEON(SB), NOSPLIT, $0-64
 	MOVD out+0(FP), R0
 	MOVD w+8(FP), R1
 	MOVD xq+16(FP), R2
 	MOVD xd+24(FP), R4
 	MOVD xs+32(FP), R11
-	MOVD rows+40(FP), R3
-	MOVD blocks+48(FP), R8
+	MOVD xs16+40(FP), R19
+	MOVD rows+48(FP), R3
+	MOVD blocks+56(FP), R8
 	B32_CONSTS(4)
 
 q51row:
 	MOVD R2, R5
 	MOVD R4, R7
 	MOVD R11, R12
+	MOVD R19, R21
 	MOVD R8, R6
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
+	SUBS $8, R6
+	BLT  q51tail
 
 q51by8:
-	CMP $8, R6
-	BLT q51by1
-	Q51_BLOCK(0, 0, 16, 0, 1, 2, 3, 4, 5, 6)
-	DM_FIELDS(0)
-	Q51_BLOCK(24, 32, 17, 7, 8, 9, 10, 11, 12, 13)
-	DM_FIELDS(1)
-	Q51_BLOCK(48, 64, 18, 0, 1, 2, 3, 4, 5, 6)
-	DM_FIELDS(2)
-	Q51_BLOCK(72, 96, 19, 7, 8, 9, 10, 11, 12, 13)
-	DM_FIELDS(3)
-	// Blocks 4-7's d and m go to R15 and R19: both groups' float32 work follows
-	// the eight blocks' integer work, which it overlaps.
-	Q51_BLOCK(96, 128, 20, 0, 1, 2, 3, 4, 5, 6)
-	DM_FIELDS_IN(0, R15, R19)
-	Q51_BLOCK(120, 160, 21, 7, 8, 9, 10, 11, 12, 13)
-	DM_FIELDS_IN(1, R15, R19)
-	Q51_BLOCK(144, 192, 22, 0, 1, 2, 3, 4, 5, 6)
-	DM_FIELDS_IN(2, R15, R19)
-	Q51_BLOCK(168, 224, 23, 7, 8, 9, 10, 11, 12, 13)
-	DM_FIELDS_IN(3, R15, R19)
-	GROUP_DDX_M(13, 14, 0, 14, 15, 24, 25)
-	TREE4U(24, 16, 17, 18, 19, 29)
-	GROUP_ADD_M(30, 24, 14, 15)
-	GROUP_DDX_M(15, 19, 16, 12, 13, 24, 25)
-	TREE4U(25, 20, 21, 22, 23, 29)
-	GROUP_ADD_M(31, 25, 12, 13)
-	ADD $192, R1
-	ADD $256, R5
-	ADD $32, R7
-	ADD $32, R12
-	SUB $8, R6
-	B   q51by8
+	// Each block is loaded before the previous one is unpacked and multiplied, as
+	// in the Q5_0 kernel; blocks 0 and 1's d and m go to R13, 2 and 3's to R14, 4
+	// and 5's to R15, 6 and 7's to R22. Both groups' float32 work follows the eight
+	// blocks' integer work, which it overlaps.
+	Q51S_LOAD(0, 0, R13, 0, 1, 2, 3)
+	Q51S_LOAD(24, 32, R9, 6, 7, 8, 9)
+	BFI $32, R9, $32, R13
+	Q50_PRODUCTS(16, 0, 1, 2, 3, 4, 5)
+	Q51S_LOAD(48, 64, R14, 0, 1, 2, 3)
+	Q50_PRODUCTS(17, 6, 7, 8, 9, 10, 11)
+	Q51S_LOAD(72, 96, R9, 6, 7, 8, 9)
+	BFI $32, R9, $32, R14
+	Q50_PRODUCTS(18, 0, 1, 2, 3, 4, 5)
+	Q51S_LOAD(96, 128, R15, 0, 1, 2, 3)
+	Q50_PRODUCTS(19, 6, 7, 8, 9, 10, 11)
+	Q51S_LOAD(120, 160, R9, 6, 7, 8, 9)
+	BFI $32, R9, $32, R15
+	Q50_PRODUCTS(20, 0, 1, 2, 3, 4, 5)
+	Q51S_LOAD(144, 192, R22, 0, 1, 2, 3)
+	Q50_PRODUCTS(21, 6, 7, 8, 9, 10, 11)
+	Q51S_LOAD(168, 224, R9, 6, 7, 8, 9)
+	BFI $32, R9, $32, R22
+	Q50_PRODUCTS(22, 0, 1, 2, 3, 4, 5)
+	Q50_PRODUCTS(23, 6, 7, 8, 9, 10, 11)
+	GROUP_VALUES_S(30, 13, 14, 0, 16, 17, 18, 19)
+	GROUP_VALUES_S(31, 15, 22, 16, 20, 21, 22, 23)
+	ADD  $192, R1
+	ADD  $256, R5
+	ADD  $32, R7
+	ADD  $32, R12
+	ADD  $32, R21
+	SUBS $8, R6
+	BGE  q51by8
+
+q51tail:
+	ADD $8, R6
 
 q51by1:
 	CBZ R6, q51align
-	Q51_BLOCK(0, 0, 16, 0, 1, 2, 3, 4, 5, 6)
+	Q51_BLOCK(0, 0, 16, 0, 1, 3, 4, 5, 6)
 	SADDLV8H(16, 16)
 	BLOCK1_VALUE_M(R9)
 	ADD $24, R1
@@ -471,7 +518,7 @@ q51sum:
 #define B32N_QH 0
 #define B32N_WEIGHTS(off) \
 	Q50_LOAD(off, 2, 0); \
-	Q50_UNPACK(2, 0, 1, 3, 4)
+	Q50_UNPACK(2, 0, 3, 1)
 #define B32N_FIELD(j) BFI $(16*j), R9, $16, R11
 #define B32N_TREE(a, b) \
 	ADDP8H(a, a, b); \
@@ -564,12 +611,13 @@ TEXT ·matMulQ4_1NEON(SB), NOSPLIT, $0-48
 #undef B32N_TREE
 
 // func matMulQ5_1NEON(out *float32, stride int, w *byte, a *neonBatch, rows, blocks int)
-// (TREE4U's sums: two int16 lanes of unsigned 5-bit products would overflow)
+// (unsigned 5-bit weights: their sums of 8 products fit int16, not those of 16, so
+// the pairs widen to int32 before they add up)
 #define B32N_BYTES 24
 #define B32N_QH 4
 #define B32N_WEIGHTS(off) \
 	Q51_LOAD(off, 2, 0); \
-	Q51_UNPACK(2, 0, 1, 3, 4)
+	Q51_UNPACK(2, 0, 3, 1)
 #define B32N_TREE(a, b) \
 	SADDLP4S(a, a); \
 	SADDLP4S(b, b); \

@@ -53,7 +53,9 @@
 #define TBL16B(vd, vn, vm) WORD $(0x4E000000 | ((vm)<<16) | ((vn)<<5) | (vd))
 // Vd.16B = 0xff where Vn & Vm is not 0
 #define CMTST16B(vd, vn, vm) WORD $(0x4E208C00 | ((vm)<<16) | ((vn)<<5) | (vd))
-// Vd.16B = Vn.16B >> 4, >> 7 (logical); Vd.16B = Vn << 4 with Vd's low 4 bits (SLI)
+// Vd.16B = Vn.16B >> 3, >> 4, >> 7 (logical); Vd.16B = Vn << 4 with Vd's low 4 bits
+// (SLI)
+#define USHR3_16B(vd, vn) WORD $(0x6F0D0400 | ((vn)<<5) | (vd))
 #define USHR4_16B(vd, vn) WORD $(0x6F0C0400 | ((vn)<<5) | (vd))
 #define USHR7_16B(vd, vn) WORD $(0x6F090400 | ((vn)<<5) | (vd))
 #define SLI4_16B(vd, vn)  WORD $(0x6F0C5400 | ((vn)<<5) | (vd))
@@ -66,6 +68,9 @@
 // Vd.16B = bytes i.. of Vn:Vm (EXT); Vd = Vn (MOV)
 #define EXT16B(vd, vn, vm, i) WORD $(0x6E000000 | ((vm)<<16) | ((i)<<11) | ((vn)<<5) | (vd))
 #define MOV16B(vd, vn)        WORD $(0x4EA01C00 | ((vn)<<16) | ((vn)<<5) | (vd))
+// Vd.4H = the even (UZP1) or odd (UZP2) 16-bit lanes of Vn.4H:Vm.4H
+#define UZP1_4H(vd, vn, vm) WORD $(0x0E401800 | ((vm)<<16) | ((vn)<<5) | (vd))
+#define UZP2_4H(vd, vn, vm) WORD $(0x0E405800 | ((vm)<<16) | ((vn)<<5) | (vd))
 // pairwise sums of Vn:Vm, int16 and int32 lanes
 #define ADDP8H(vd, vn, vm) WORD $(0x4E60BC00 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define ADDP4S(vd, vn, vm) WORD $(0x4EA0BC00 | ((vm)<<16) | ((vn)<<5) | (vd))

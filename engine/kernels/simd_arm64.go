@@ -33,7 +33,7 @@ func matVecQ5_0NEON(out *float32, w *byte, xq *int8, xd *float32, rows, blocks i
 func matVecQ4_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
 
 //go:noescape
-func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, rows, blocks int)
+func matVecQ5_1NEON(out *float32, w *byte, xq *int8, xd *float32, xs *float32, xs16 *int32, rows, blocks int)
 
 //go:noescape
 func matVecQ4KNEON(out *float32, w *byte, xq *int8, xd *float32, xb *int16, rows, blocks int)
@@ -135,7 +135,8 @@ func divideNEON(x *float32, n int, d float32)
 func scaleNEON(out, x, w *float32, n int, s float32)
 
 var neonImpl = impl{
-	name: "neon",
+	name:    "neon",
+	prepare: prepareNEON,
 	quantizeQ8: func(v *q8Vector, x []float32) {
 		quantizeQ8NEON(i8p(v.q), f32p(v.d), f32p(v.s8), f32p(x), len(v.d))
 	},
@@ -184,7 +185,7 @@ var neonImpl = impl{
 	},
 	matVecQ5_1: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q51BlockBytes)
-		matVecQ5_1NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s), len(out), len(x.d))
+		matVecQ5_1NEON(f32p(out), bytep(w), i8p(x.q), f32p(x.d), f32p(x.s), unsafe.SliceData(x.s16), len(out), len(x.d))
 	},
 	matVecQ4K: func(out []float32, w []byte, x *q8Vector) {
 		checkKernelArgs(len(out), len(w), len(x.d)*q4KBlockBytes)
@@ -228,6 +229,23 @@ var neonImpl = impl{
 	softmaxExp:  simdSoftmaxExp(4, softmaxExpNEON),
 	divide:      simdDivide(4, divideNEON),
 	scale:       simdScale(4, scaleNEON),
+}
+
+// prepareNEON adds to x the layouts the NEON kernels of enc read: for Q5_1, whose
+// kernel takes its weights as q - 16 (as Q5_0's) in its groups of eight blocks, the
+// 16·Σq of x's blocks that make up the difference.
+func prepareNEON(v *q8Vector, enc Encoding) {
+	if enc != Q5_1 {
+		return
+	}
+	v.s16 = grow(v.s16, len(v.d))
+	for b := range v.s16 {
+		var sum int32
+		for _, q := range v.q[b*BlockSize : (b+1)*BlockSize] {
+			sum += int32(q)
+		}
+		v.s16[b] = 16 * sum
+	}
 }
 
 // floatBatch is the float batch kernels' view of four tokens (floatbatch_arm64.h):
