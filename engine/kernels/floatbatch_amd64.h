@@ -101,6 +101,27 @@
 	JLT   2(PC); \
 	ADDQ  FB_RB(SP), R14
 
+// FB_SLICE: slice AX's pass over the block for the pair at DI: its rows in SI and
+// R14 (FB_PAIR), BX the offset of its first columns in the block, DX its
+// accumulators' place on the stack.
+#define FB_SLICE \
+	MOVQ DI, SI; \
+	FB_PAIR; \
+	MOVQ AX, BX; \
+	SHLQ $FB_SHIFT, BX; \
+	ADDQ FB_WOFF(SP), BX; \
+	MOVQ AX, DX; \
+	SHLQ $8, DX; \
+	ADDQ R15, DX
+
+// FB_NEXTPAIR: DI and R15 on to the next pair of rows; R8 two rows fewer (the
+// flags say what is left).
+#define FB_NEXTPAIR \
+	ADDQ $1024, R15; \
+	ADDQ FB_RB(SP), DI; \
+	ADDQ FB_RB(SP), DI; \
+	SUBQ $2, R8
+
 // FB_ADDT: the eight accumulators plus the last block's running sums, each
 // accumulator the first operand (acc2 + acc3, acc1 + (acc2 + acc3), acc0 + ...,
 // as the one-token kernel adds them). FB_PUTT: the eight into the running sums.
@@ -171,14 +192,7 @@ fbpair:
 	MOVQ $3, AX
 
 fbslice:
-	MOVQ DI, SI
-	FB_PAIR
-	MOVQ AX, BX
-	SHLQ $FB_SHIFT, BX
-	ADDQ FB_WOFF(SP), BX
-	MOVQ AX, DX
-	SHLQ $8, DX
-	ADDQ R15, DX
+	FB_SLICE
 	CMPQ FB_WOFF(SP), $0
 	JNE  fbload
 	FB_ZERO
@@ -201,11 +215,8 @@ fbchunk:
 	JGE        fbslice
 
 	// On to the next pair of rows, or to the next block.
-	ADDQ $1024, R15
-	ADDQ FB_RB(SP), DI
-	ADDQ FB_RB(SP), DI
-	SUBQ $2, R8
-	JGT  fbpair
+	FB_NEXTPAIR
+	JGT fbpair
 	MOVQ FB_N(SP), CX
 	IMULQ $32*FB_ES, CX
 	ADDQ CX, FB_WOFF(SP)
@@ -218,14 +229,7 @@ fblast:
 	MOVQ $3, AX
 
 fblslice:
-	MOVQ DI, SI
-	FB_PAIR
-	MOVQ AX, BX
-	SHLQ $FB_SHIFT, BX
-	ADDQ FB_WOFF(SP), BX
-	MOVQ AX, DX
-	SHLQ $8, DX
-	ADDQ R15, DX
+	FB_SLICE
 	CMPQ FB_WOFF(SP), $0
 	JNE  fblload
 	FB_ZERO
@@ -304,10 +308,7 @@ fbsum:
 	ADDQ         $8, FB_OUT+8(SP)
 	ADDQ         $8, FB_OUT+16(SP)
 	ADDQ         $8, FB_OUT+24(SP)
-	ADDQ         $1024, R15
-	ADDQ         FB_RB(SP), DI
-	ADDQ         FB_RB(SP), DI
-	SUBQ         $2, R8
+	FB_NEXTPAIR
 	JNZ          fblast
 
 fbdone:
@@ -325,6 +326,8 @@ fbdone:
 #undef FB_ZERO
 #undef FB_STORE
 #undef FB_PAIR
+#undef FB_SLICE
+#undef FB_NEXTPAIR
 #undef FB_ADDT
 #undef FB_PUTT
 #undef FB_T
